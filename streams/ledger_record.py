@@ -1,0 +1,82 @@
+"""The ledger record: one per interposer decision, `pass` included.
+
+This is a contract (ARCHITECTURE §4): monitors rebuild from these records exactly what the
+interposer did to each source message. Records are JSON on the `chaosbus.ledger` topic, keyed
+by the source message key so that one entity's decisions stay in one partition, in order.
+Bump `LEDGER_SCHEMA_VERSION` on any incompatible change.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LEDGER_TOPIC = "chaosbus.ledger"
+LEDGER_SCHEMA_VERSION = 1
+
+
+class LedgerEmission(BaseModel):
+    """One message produced for a source message: the original (copy 0) or a duplicate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    copy: int = Field(ge=0)
+    planned_delay_ms: int = Field(ge=0)
+    partition: int | None = None
+    offset: int | None = None
+    sent_at_ms: int | None = None
+
+
+class LedgerRecord(BaseModel):
+    """What was decided for one source message and what was actually produced for it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: int = LEDGER_SCHEMA_VERSION
+    run_id: str
+    route: str
+    topic: str
+    partition: int
+    offset: int
+    event_id: str
+    # Keys are bytes on the wire; they are kept as base64 so any key survives JSON.
+    key_b64: str | None
+    fault: str
+    reason: str | None = None
+    emissions: tuple[LedgerEmission, ...] = ()
+    decided_at_ms: int
+    completed_at_ms: int
+
+    @property
+    def key(self) -> bytes | None:
+        return None if self.key_b64 is None else base64.b64decode(self.key_b64)
+
+    @property
+    def dropped(self) -> bool:
+        return not self.emissions
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=False).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> LedgerRecord:
+        return cls.model_validate_json(raw)
+
+
+def encode_key(key: bytes | None) -> str | None:
+    return None if key is None else base64.b64encode(key).decode("ascii")
+
+
+def decode_key(key_b64: str | None) -> bytes | None:
+    if key_b64 is None:
+        return None
+    try:
+        return base64.b64decode(key_b64, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"ledger key is not base64: {key_b64!r}") from exc
+
+
+def route_name(source_topic: str, destination_topic: str) -> str:
+    return f"{source_topic}->{destination_topic}"
