@@ -22,7 +22,7 @@ class LedgerEmission(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    copy: int = Field(ge=0)
+    copy_number: int = Field(ge=0)
     planned_delay_ms: int = Field(ge=0)
     partition: int | None = None
     offset: int | None = None

@@ -1,0 +1,43 @@
+"""Errors of the app shell, each carrying the exit code the CLI documents.
+
+    ChaosbusError                 any failure the CLI turns into one line and an exit code
+    ├── InvalidInput        (2)   a broken file, a bad flag, an unknown topic
+    │   ├── PrerequisiteMissing   java, mvn or redis-server absent or too old
+    │   └── Unreachable           a broker or Redis that does not answer
+    ├── Aborted             (3)   a guardrail, the kill switch or a signal stopped a run
+    └── StackError          (2)   the local stack failed to start or stop
+
+Errors of the layers below (injectors, streams, monitors) are translated at the CLI
+boundary with `raise ... from exc`, so a user always sees which input was wrong.
+"""
+
+from __future__ import annotations
+
+EXIT_HELD = 0
+EXIT_VIOLATED = 1
+EXIT_INVALID = 2
+EXIT_ABORTED = 3
+
+
+class ChaosbusError(Exception):
+    exit_code = EXIT_INVALID
+
+
+class InvalidInput(ChaosbusError):
+    exit_code = EXIT_INVALID
+
+
+class PrerequisiteMissing(InvalidInput):
+    pass
+
+
+class Unreachable(InvalidInput):
+    pass
+
+
+class StackError(ChaosbusError):
+    exit_code = EXIT_INVALID
+
+
+class Aborted(ChaosbusError):
+    exit_code = EXIT_ABORTED

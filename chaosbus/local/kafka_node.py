@@ -1,0 +1,201 @@
+"""A real single-node Apache Kafka broker (KRaft) run from jars resolved by Maven."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaError
+
+from chaosbus.errors import StackError
+from chaosbus.local import process
+from chaosbus.local.prereqs import java_executable, maven_executable
+
+BROKER_MAIN = "kafka.Kafka"
+STORAGE_TOOL_MAIN = "kafka.tools.StorageTool"
+
+
+def pom_text() -> str:
+    return resources.files("chaosbus.local").joinpath("pom.xml").read_text()
+
+
+def libs_dir(cache_dir: Path) -> Path:
+    """The classpath directory for the current pom: a new pom resolves into a new one."""
+    digest = hashlib.sha256(pom_text().encode()).hexdigest()[:12]
+    return cache_dir / f"kafka-{digest}" / "libs"
+
+
+def resolve_jars(cache_dir: Path) -> Path:
+    """Copy the broker's runtime classpath into the cache, once per pom content."""
+    pom = pom_text()
+    libs = libs_dir(cache_dir)
+    stamp = libs.parent / "complete"
+    if stamp.exists():
+        return libs
+    mvn = maven_executable()
+    libs.parent.mkdir(parents=True, exist_ok=True)
+    pom_file = libs.parent / "pom.xml"
+    pom_file.write_text(pom)
+    shutil.rmtree(libs, ignore_errors=True)
+    result = subprocess.run(
+        [
+            str(mvn), "-q", "-B", "-f", str(pom_file), "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}", "-DincludeScope=runtime",
+        ],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
+        raise StackError("maven could not resolve the Kafka jars: " + " | ".join(tail))
+    stamp.write_text("ok\n")
+    return libs
+
+
+@dataclass(frozen=True)
+class KafkaNode:
+    home: Path
+    libs: Path
+    port: int
+    controller_port: int
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "kafka.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "server.log"
+
+    def properties(self) -> str:
+        settings = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "listeners": (
+                f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
+            ),
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.data_dir),
+            # A single node can only hold one replica of the internal topics.
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            # Fewer internal partitions make the first group join fast on a 2-core machine.
+            "offsets.topic.num.partitions": "5",
+            "transaction.state.log.num.partitions": "5",
+            "group.initial.rebalance.delay.ms": "0",
+            # A typo in a topic name must be an error, not a silently created empty topic.
+            "auto.create.topics.enable": "false",
+            "num.partitions": "1",
+        }
+        return "".join(f"{name}={value}\n" for name, value in settings.items())
+
+    def log4j_properties(self) -> str:
+        return (
+            "status = warn\n"
+            "appender.file.type = File\n"
+            "appender.file.name = FILE\n"
+            f"appender.file.fileName = {self.log_file}\n"
+            "appender.file.layout.type = PatternLayout\n"
+            "appender.file.layout.pattern = [%d] %p %m (%c)%n\n"
+            "rootLogger.level = INFO\n"
+            "rootLogger.appenderRef.file.ref = FILE\n"
+            "logger.state.name = state.change.logger\n"
+            "logger.state.level = WARN\n"
+        )
+
+    def java_argv(self, main: str, *args: str) -> list[str]:
+        return [
+            str(java_executable()), "-Xms256m", "-Xmx1g", "-XX:+UseG1GC",
+            f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+            "-cp", f"{self.libs}/*", main, *args,
+        ]
+
+    def start(self, *, timeout_s: float = 90) -> None:
+        if process.read_pid(self.pid_file) is not None:
+            return
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "server.properties").write_text(self.properties())
+        (self.home / "log4j2.properties").write_text(self.log4j_properties())
+        if not (self.data_dir / "meta.properties").exists():
+            self._format_storage()
+        process.spawn(
+            self.java_argv(BROKER_MAIN, str(self.home / "server.properties")),
+            log_file=self.home / "stdout.log", pid_file=self.pid_file, cwd=self.home,
+        )
+        if not self.wait_ready(timeout_s=timeout_s):
+            self.stop()
+            raise StackError(f"Kafka did not answer on {self.bootstrap}; see {self.log_file}")
+
+    def _format_storage(self) -> None:
+        cluster_id = uuid.uuid4()
+        # Kafka's own tool writes meta.properties and the bootstrap metadata log.
+        result = subprocess.run(
+            self.java_argv(
+                STORAGE_TOOL_MAIN, "format", "--ignore-formatted",
+                "-t", _kafka_base64_uuid(cluster_id), "-c", str(self.home / "server.properties"),
+            ),
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            raise StackError("kafka storage format failed: " + result.stdout + result.stderr)
+
+    def wait_ready(self, *, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if process.read_pid(self.pid_file) is None:
+                return False
+            if asyncio.run(broker_answers(self.bootstrap)):
+                return True
+            time.sleep(0.3)
+        return False
+
+    def stop(self, *, grace_s: float = 30) -> bool:
+        return process.stop(self.pid_file, grace_s=grace_s)
+
+    def running(self) -> bool:
+        return process.read_pid(self.pid_file) is not None
+
+
+async def broker_answers(bootstrap: str, *, timeout_s: float = 5) -> bool:
+    """True when the broker answers a metadata request (what clients need, not just a port)."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    # Refused connections are the expected answer while the broker starts; aiokafka logs
+    # each one as an error, which would bury the one line that matters.
+    aiokafka_log = logging.getLogger("aiokafka")
+    previous_level = aiokafka_log.level
+    aiokafka_log.setLevel(logging.CRITICAL)
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout_s)
+        return bool(client.cluster.brokers())
+    except (KafkaError, OSError, TimeoutError):
+        return False
+    finally:
+        await client.close()
+        aiokafka_log.setLevel(previous_level)
+
+
+def _kafka_base64_uuid(value: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(value.bytes).decode().rstrip("=")
