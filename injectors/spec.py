@@ -1,0 +1,235 @@
+"""The fault schema: what a fault file (and the `faults` of an experiment) may declare.
+
+Models are frozen and reject unknown keys, so a typo in a YAML file is an error rather than
+a silently ignored option. Validation problems surface as `SpecError.problems`, one line per
+problem naming its path (see `injectors.validation`).
+
+Example fault file::
+
+    seed: 42
+    blast_radius: {max_faults: 500, max_key_share: 0.2, protected_topics: ["payments.*"]}
+    faults:
+      - {type: duplicate, probability: 0.05, copies: 2, spread_ms: 250}
+      - type: delay
+        probability: 0.1
+        distribution: {kind: uniform, min_ms: 100, max_ms: 2000}
+        match: {json: {status: {equals: paid}}}
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal, Self
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    JsonValue,
+    StrictBool,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from injectors.errors import SpecError
+from injectors.validation import ROOT, format_validation_error
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
+Millis = Annotated[int, Field(ge=0, strict=True)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class JsonCondition(_Spec):
+    """Exactly one of `equals` (any JSON value, `null` included) or `exists`."""
+
+    equals: JsonValue = None
+    exists: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        # `equals: null` is a real condition, so "given" means "set", not "not None".
+        given = self.model_fields_set & {"equals", "exists"}
+        if len(given) != 1:
+            raise PydanticCustomError("json_condition", "needs exactly one of equals, exists")
+        if "exists" in given and self.exists is None:
+            raise PydanticCustomError("json_condition", "exists must be true or false")
+        return self
+
+
+class MatchSpec(_Spec):
+    """Which messages a fault may touch; every given criterion must hold."""
+
+    topic: str | None = None  # fnmatch glob, case-sensitive
+    key: str | None = None  # glob on the UTF-8 key; null or non-UTF-8 keys never match
+    headers: dict[str, str] | None = None  # name -> exact value (UTF-8)
+    json_conditions: dict[str, JsonCondition] | None = Field(default=None, alias="json")
+
+    @field_validator("json_conditions")
+    @classmethod
+    def _paths_well_formed(
+        cls, value: dict[str, JsonCondition] | None
+    ) -> dict[str, JsonCondition] | None:
+        for path in value or {}:
+            if not path or "" in path.split("."):
+                raise PydanticCustomError(
+                    "json_path", "path '{path}' has an empty segment", {"path": path}
+                )
+        return value
+
+
+class _Fault(_Spec):
+    name: str | None = None
+    probability: Probability
+    match: MatchSpec | None = None
+
+
+class DuplicateFault(_Fault):
+    type: Literal["duplicate"] = "duplicate"
+    copies: int = Field(default=1, ge=1, strict=True)
+    spread_ms: Millis = 0
+
+
+class ReorderFault(_Fault):
+    type: Literal["reorder"] = "reorder"
+    window: int = Field(default=10, ge=2, strict=True)
+    within_ms: int | None = Field(default=None, ge=1, strict=True)
+
+
+class FixedDelay(_Spec):
+    kind: Literal["fixed"] = "fixed"
+    ms: Millis
+
+
+class UniformDelay(_Spec):
+    kind: Literal["uniform"] = "uniform"
+    min_ms: Millis
+    max_ms: Millis
+
+    @field_validator("max_ms")
+    @classmethod
+    def _not_below_min(cls, value: int, info: ValidationInfo) -> int:
+        low = info.data.get("min_ms")
+        if low is not None and value < low:
+            raise PydanticCustomError(
+                "max_below_min", "must be ≥ min_ms ({min_ms})", {"min_ms": low}
+            )
+        return value
+
+
+class ExponentialDelay(_Spec):
+    kind: Literal["exponential"] = "exponential"
+    mean_ms: float = Field(gt=0)
+
+
+class SpikeDelay(_Spec):
+    kind: Literal["spike"] = "spike"
+    base_ms: Millis
+    spike_ms: Millis
+    spike_probability: Probability
+
+
+Distribution = Annotated[
+    ExponentialDelay | FixedDelay | SpikeDelay | UniformDelay, Discriminator("kind")
+]
+
+
+class DelayFault(_Fault):
+    type: Literal["delay"] = "delay"
+    distribution: Distribution
+    preserve_order: StrictBool = True
+
+
+class DropFault(_Fault):
+    type: Literal["drop"] = "drop"
+    burst: int = Field(default=1, ge=1, strict=True)
+
+
+# Alphabetical, so "known: ..." in error messages lists the types in a stable order.
+Fault = Annotated[DelayFault | DropFault | DuplicateFault | ReorderFault, Discriminator("type")]
+
+
+class BlastRadius(_Spec):
+    """Caps on what a fault plan may touch. Counted per plan instance (per interposer)."""
+
+    max_faults: int | None = Field(default=None, ge=0, strict=True)
+    max_key_share: float | None = Field(default=None, gt=0.0, le=1.0)
+    protected_topics: tuple[str, ...] = ()
+
+
+class FaultFile(_Spec):
+    faults: tuple[Fault, ...]
+    blast_radius: BlastRadius = BlastRadius()
+    seed: int | None = Field(default=None, strict=True)
+
+    @field_validator("faults")
+    @classmethod
+    def _unique_names(cls, faults: tuple[Fault, ...]) -> tuple[Fault, ...]:
+        first: dict[str, int] = {}
+        for index, fault in enumerate(faults):
+            if fault.name is None:
+                continue
+            if fault.name in first:
+                raise PydanticCustomError(
+                    "duplicate_name",
+                    "fault name '{name}' used by faults[{a}] and faults[{b}]",
+                    {"name": fault.name, "a": first[fault.name], "b": index},
+                )
+            first[fault.name] = index
+        return faults
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a key given twice, which PyYAML would silently overwrite."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_fault_document(data: object, origin: str) -> FaultFile:
+    """Validate an already-parsed document (e.g. from YAML or JSON) as a fault file."""
+    if data is None:
+        raise SpecError([f"{ROOT}: empty; expected a mapping with a 'faults' list"], origin)
+    try:
+        return FaultFile.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(format_validation_error(exc, data), origin) from exc
+
+
+def load_fault_file(path: str | os.PathLike[str]) -> FaultFile:
+    """Read and validate a YAML fault file; every problem is reported in `SpecError`."""
+    origin = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.load(handle, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+    except OSError as exc:
+        raise SpecError([f"{ROOT}: cannot read: {exc.strerror}"], origin) from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError([f"{ROOT}: not UTF-8 text ({exc.reason})"], origin) from exc
+    except yaml.YAMLError as exc:
+        raise SpecError([_yaml_problem(exc)], origin) from exc
+    return parse_fault_document(data, origin)
+
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        what = exc.problem or "invalid YAML"
+        return f"line {mark.line + 1}, column {mark.column + 1}: {what}"
+    return f"{ROOT}: invalid YAML: {exc}"

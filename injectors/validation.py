@@ -1,0 +1,92 @@
+"""Turn pydantic validation errors into one line per problem, each naming its path.
+
+The fault file and the experiment spec both report problems as ``path: message`` with the
+path written the way a user would point into their YAML: ``faults[1].distribution.max_ms``.
+pydantic's raw locations are not that: a discriminated union inserts its tag
+(``('faults', 1, 'delay', 'distribution', 'uniform', 'max_ms')``) and keys with dots in them
+are ambiguous. Walking the location alongside the input document fixes both, so this helper
+takes the document that was validated as well as the error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+ROOT = "(document)"
+
+# How a discriminator field is named in messages: "unknown fault type 'explode'" reads
+# better than "unknown type 'explode'". Callers with other unions may pass their own.
+DISCRIMINATOR_LABELS: Mapping[str, str] = MappingProxyType(
+    {"type": "fault type", "kind": "distribution kind"}
+)
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+_SIMPLE_MESSAGES = {
+    "missing": "required",
+    "extra_forbidden": "unknown field",
+    "model_type": "must be a mapping",
+    "model_attributes_type": "must be a mapping",
+    "dict_type": "must be a mapping",
+}
+
+
+def error_path(loc: Sequence[int | str], data: object) -> str:
+    """Render a pydantic location as ``a.b[0].c``, dropping union tags by walking `data`."""
+    parts: list[str] = []
+    node: object = data
+    for index, item in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+            node = node[item] if isinstance(node, list) and -len(node) <= item < len(node) else None
+            continue
+        if isinstance(node, Mapping) and item in node:
+            node = node[item]
+        elif isinstance(node, Mapping) and not last:
+            continue  # a union tag pydantic inserted, not a key the user wrote
+        elif node is not None and not isinstance(node, Mapping | list):
+            break  # below a scalar: the rest names union member types, not user keys
+        else:
+            node = None
+        parts.append(f".{item}" if _IDENTIFIER.match(item) else f"[{json.dumps(item)}]")
+    text = "".join(parts).removeprefix(".")
+    return text or ROOT
+
+
+def format_validation_error(
+    exc: ValidationError,
+    data: object,
+    labels: Mapping[str, str] = DISCRIMINATOR_LABELS,
+) -> list[str]:
+    """Return one ``path: message`` line per error in `exc`, in pydantic's order."""
+    return [_format_one(error, data, labels) for error in exc.errors()]
+
+
+def _format_one(error: ErrorDetails, data: object, labels: Mapping[str, str]) -> str:
+    path = error_path(error["loc"], data)
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        field = str(ctx.get("discriminator", "type")).strip("'")
+        path = field if path == ROOT else f"{path}.{field}"
+        if kind == "union_tag_not_found":
+            return f"{path}: required"
+        known = ", ".join(sorted(tag.strip(" '") for tag in str(ctx["expected_tags"]).split(",")))
+        label = labels.get(field, field)
+        return f"{path}: unknown {label} {ctx['tag']!r} (known: {known})"
+    if kind in _SIMPLE_MESSAGES:
+        return f"{path}: {_SIMPLE_MESSAGES[kind]}"
+    if kind == "value_error" and "error" in ctx:
+        return f"{path}: {ctx['error']}"
+    message = error["msg"]
+    message = message[:1].lower() + message[1:]
+    value = error.get("input")
+    if isinstance(value, str | int | float | bool) or value is None:
+        message = f"{message} (got {value!r})"
+    return f"{path}: {message}"
