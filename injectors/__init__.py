@@ -1,1 +1,68 @@
-"""chaosbus: injectors."""
+"""chaosbus injectors: the pure fault model.
+
+No asyncio, no Kafka, no clocks, no global randomness: an injector turns an envelope, its
+state, a seeded RNG and the logical time into emissions and a new state. `FaultPlan` is the
+composition the stream runtime calls; `load_fault_file` reads the YAML fault schema.
+"""
+
+from injectors.envelope import Emission, Envelope, Headers, SourceCoordinates
+from injectors.errors import InjectorError, ProtectedTopicError, SpecError
+from injectors.plan import COUNT_KEYS, FAULT_TYPES, Decision, FaultPlan
+from injectors.registry import INJECTORS, Injector
+from injectors.rng import decision_rng, key_fraction
+from injectors.spec import (
+    BlastRadius,
+    DelayFault,
+    Distribution,
+    DropFault,
+    DuplicateFault,
+    ExponentialDelay,
+    Fault,
+    FaultFile,
+    FixedDelay,
+    JsonCondition,
+    MatchSpec,
+    ReorderFault,
+    SpikeDelay,
+    UniformDelay,
+    load_fault_file,
+    parse_fault_document,
+)
+from injectors.validation import DISCRIMINATOR_LABELS, error_path, format_validation_error
+
+__all__ = [
+    "COUNT_KEYS",
+    "DISCRIMINATOR_LABELS",
+    "FAULT_TYPES",
+    "INJECTORS",
+    "BlastRadius",
+    "Decision",
+    "DelayFault",
+    "Distribution",
+    "DropFault",
+    "DuplicateFault",
+    "Emission",
+    "Envelope",
+    "ExponentialDelay",
+    "Fault",
+    "FaultFile",
+    "FaultPlan",
+    "FixedDelay",
+    "Headers",
+    "Injector",
+    "InjectorError",
+    "JsonCondition",
+    "MatchSpec",
+    "ProtectedTopicError",
+    "ReorderFault",
+    "SourceCoordinates",
+    "SpecError",
+    "SpikeDelay",
+    "UniformDelay",
+    "decision_rng",
+    "error_path",
+    "format_validation_error",
+    "key_fraction",
+    "load_fault_file",
+    "parse_fault_document",
+]

@@ -226,7 +226,6 @@ def load_fault_file(path: str | os.PathLike[str]) -> FaultFile:
     return parse_fault_document(data, origin)
 
 
-
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark

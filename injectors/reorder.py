@@ -1,0 +1,76 @@
+"""Reorder: hold selected messages and release them as a shuffled group.
+
+The plan keeps one `ReorderState` per (fault, partition). A selected message joins the
+partition's buffer; when the buffer reaches `window` messages all of them are released at
+once, in an order shuffled by the RNG of the decision that filled it. So reordering is
+always a permutation inside one window: nothing is lost and nothing moves further than the
+window.
+
+With `within_ms`, a buffer whose oldest message has waited that long is released by `poll`
+(shuffled too) even if it is not full, so a quiet partition does not hold messages forever.
+`poll` has no decision RNG of its own, so the decision that opened the buffer draws a
+shuffle seed for it; the expiry order is therefore as reproducible as the window order.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from injectors.envelope import Emission, Envelope
+from injectors.spec import ReorderFault
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    envelope: Envelope
+    held_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReorderState:
+    held: tuple[Held, ...] = ()
+    shuffle_seed: int = 0  # drawn when the buffer opens; used if it expires by time
+
+
+def apply(
+    config: ReorderFault, envelope: Envelope, state: ReorderState, rng: random.Random, now_ms: int
+) -> tuple[tuple[Emission, ...], ReorderState]:
+    seed = state.shuffle_seed if state.held else rng.getrandbits(64)
+    held = (*state.held, Held(envelope, now_ms))
+    if len(held) >= config.window:
+        return _release(held, rng, now_ms), ReorderState()
+    return (), ReorderState(held, seed)
+
+
+def poll(
+    config: ReorderFault, state: ReorderState, now_ms: int
+) -> tuple[tuple[Emission, ...], ReorderState]:
+    """Release the buffer if its oldest message has waited `within_ms` or more."""
+    if config.within_ms is None or not state.held:
+        return (), state
+    if now_ms - state.held[0].held_at_ms < config.within_ms:
+        return (), state
+    return _release(state.held, random.Random(state.shuffle_seed), now_ms), ReorderState()
+
+
+def flush(
+    config: ReorderFault, state: ReorderState, now_ms: int
+) -> tuple[tuple[Emission, ...], ReorderState]:
+    """Release everything held in arrival order: stopping must not add more disorder."""
+    return _release(state.held, None, now_ms), ReorderState()
+
+
+def held_count(state: ReorderState) -> int:
+    return len(state.held)
+
+
+def _release(
+    held: tuple[Held, ...], rng: random.Random | None, now_ms: int
+) -> tuple[Emission, ...]:
+    order = list(held)
+    if rng is not None:
+        rng.shuffle(order)
+    # planned_delay_ms is measured from when the message was read, so the ledger shows
+    # how long reordering actually kept it back.
+    return tuple(Emission(h.envelope, 0, now_ms, now_ms - h.held_at_ms) for h in order)
