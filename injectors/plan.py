@@ -15,14 +15,18 @@ once a cap binds, which message is refused depends on the cross-partition interl
 Caps are per plan instance, i.e. per interposer process: replicas do not share counters,
 so N replicas may together fault up to N times `max_faults`.
 
+A `Decision` carries only emissions of its own source message: `len(emissions) + held` is
+the number of copies of that message that will come out. Copies kept inside the plan (in a
+reorder buffer, or queued behind messages the plan released earlier) come out of a later
+`poll()` or `flush()`, which the runtime must call regularly (every pump) and on stop/kill.
+
 Time is logical and passed in (`now_ms`); nothing here reads a clock. Emissions may carry a
-`release_at_ms` in the future; the runtime must send emissions of one partition in
-(`release_at_ms`, order returned) order, ties broken by the order returned.
+`release_at_ms` in the future (or slightly in the past, from poll); the runtime must send the
+emissions of one partition by `release_at_ms`, ties in the order the plan returned them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +36,7 @@ from typing import Any
 from injectors.blast import BlastGuard
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from injectors.errors import ProtectedTopicError, SpecError
+from injectors.holding import Holding, Partition
 from injectors.match import Payload, Verdict, evaluate
 from injectors.registry import INJECTORS, Injector
 from injectors.rng import decision_rng
@@ -40,18 +45,13 @@ from injectors.spec import BlastRadius, DelayFault, Fault, FaultFile
 FAULT_TYPES = ("duplicate", "reorder", "delay", "drop")
 COUNT_KEYS = ("pass", *FAULT_TYPES, "non_json")
 
-_Partition = tuple[str, int]
-_StateKey = tuple[int, str, int]  # (fault index, topic, partition)
-
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     source: SourceCoordinates
     fault: str  # "pass" | "duplicate" | "reorder" | "delay" | "drop"
-    # To schedule now. May include messages held by earlier decisions of the same
-    # partition (a reorder window that this message filled or that expired).
-    emissions: tuple[Emission, ...]
-    held: int  # copies of this message kept inside the plan, released by poll()/flush()
+    emissions: tuple[Emission, ...]  # copies of this message to schedule now
+    held: int  # further copies of this message kept inside the plan, out via poll()/flush()
     # Why the message passed although a fault could apply: "non_json", "protected_topic",
     # "max_faults", "max_key_share", "disabled"; None otherwise.
     reason: str | None
@@ -59,21 +59,19 @@ class Decision:
 
 
 class FaultPlan:
-    """Mutable, single-threaded: call it from one task (the interposer's)."""
+    """Mutable and single-threaded: call it from one task (the interposer's)."""
 
     def __init__(self, faults: Sequence[Fault], blast_radius: BlastRadius, seed: int) -> None:
         self.seed = seed
-        self.enabled = True
+        self.enabled = True  # False: the kill switch; every decide() passes
         self._faults = tuple(faults)
         self._injectors: tuple[Injector[Any, Any], ...] = tuple(
             INJECTORS[fault.type] for fault in self._faults
         )
         self._names = tuple(f.name or f"faults[{i}]" for i, f in enumerate(self._faults))
         self._guard = BlastGuard(blast_radius)
+        self._holding = Holding(self._faults, self._injectors)
         self._intensity = 1.0
-        self._states: dict[_StateKey, Any] = {}
-        self._floors: dict[_Partition, int] = {}
-        self._held = 0
         self._counts = dict.fromkeys(COUNT_KEYS, 0)
 
     @classmethod
@@ -86,6 +84,7 @@ class FaultPlan:
 
     @property
     def intensity(self) -> float:
+        """Multiplies every probability (ramps); 0 injects nothing, not even a burst."""
         return self._intensity
 
     @intensity.setter
@@ -96,10 +95,12 @@ class FaultPlan:
 
     @property
     def held_count(self) -> int:
-        return self._held
+        """Copies kept inside the plan, to come out of poll() or flush()."""
+        return self._holding.held_count
 
     @property
     def counts(self) -> Mapping[str, int]:
+        """Decisions by fault type, "pass" included, plus "non_json" passes (a live view)."""
         return MappingProxyType(self._counts)
 
     def check_routes(self, routes: Sequence[tuple[str, str]]) -> None:
@@ -116,117 +117,85 @@ class FaultPlan:
         """Decide the fate of one source message read at logical time `now_ms`."""
         source = envelope.source
         part = (source.topic, source.partition)
-        released = self._release(part, now_ms, expire_only=self.enabled)
+        # Expire (or, when disabled, drain) this partition's buffers before deciding, so
+        # which messages share a window does not depend on how often poll() is called.
+        self._holding.release_buffers(part, now_ms, expire_only=self.enabled)
         if not self.enabled:
-            return self._pass(envelope, now_ms, released, "disabled")
+            return self._pass(envelope, now_ms, "disabled")
         if self._faults and self._guard.protecting_glob(source.topic) is not None:
-            return self._pass(envelope, now_ms, released, "protected_topic")
+            return self._pass(envelope, now_ms, "protected_topic")
         rng = decision_rng(self.seed, source.topic, source.partition, source.offset)
+        # Always one draw per fault, first: later draws never shift with matches or caps.
         draws = [rng.random() for _ in self._faults]
         self._guard.see(envelope.key)
         chosen, non_json = self._choose(envelope, part, draws)
         if chosen is None:
-            return self._pass(envelope, now_ms, released, "non_json" if non_json else None)
+            return self._pass(envelope, now_ms, "non_json" if non_json else None)
         refusal = self._guard.refusal(envelope.key)
         if refusal is not None:
-            return self._pass(envelope, now_ms, released, refusal)
-        own, held = self._inject(chosen, envelope, rng, now_ms)
-        name = self._names[chosen]
-        return Decision(source, self._faults[chosen].type, released + own, held, None, name)
-
-    def _inject(
-        self, chosen: int, envelope: Envelope, rng: random.Random, now_ms: int
-    ) -> tuple[tuple[Emission, ...], int]:
-        """Run the chosen injector on its partition state; return its emissions and holds."""
-        fault, injector = self._faults[chosen], self._injectors[chosen]
-        part = (envelope.source.topic, envelope.source.partition)
-        key = (chosen, *part)
-        state = self._states[key] if key in self._states else injector.initial_state()
-        before = injector.held(state) if injector.held else 0
-        emitted, state = injector.apply(fault, envelope, state, rng, now_ms)
-        self._states[key] = state
-        change = (injector.held(state) if injector.held else 0) - before
-        self._held += change
-        self._guard.record(envelope.key)
-        self._counts[fault.type] += 1
-        own = self._floored(part, emitted)
-        if isinstance(fault, DelayFault) and fault.preserve_order and own:
-            floor = max(e.release_at_ms for e in own)
-            self._floors[part] = max(self._floors.get(part, floor), floor)
-        # A negative change means this message completed a window and left nothing held.
-        return own, max(change, 0)
+            return self._pass(envelope, now_ms, refusal)
+        return self._inject(chosen, envelope, rng, now_ms)
 
     def poll(self, now_ms: int) -> list[Emission]:
-        """Release what has waited long enough (reorder `within_ms`), partition by partition."""
-        partitions = sorted({(topic, partition) for _, topic, partition in self._states})
-        return [e for part in partitions for e in self._release(part, now_ms, expire_only=True)]
+        """Everything released since the last call, and buffers expired by `within_ms`."""
+        out: list[Emission] = []
+        for part in self._holding.partitions():
+            self._holding.release_buffers(part, now_ms, expire_only=True)
+            out.extend(self._holding.take_ready(part))
+        return out
 
     def flush(self, now_ms: int) -> list[Emission]:
-        """Release everything held at `now_ms` (later if a preserve_order delay is pending)."""
-        partitions = sorted({(topic, partition) for _, topic, partition in self._states})
-        return [e for part in partitions for e in self._release(part, now_ms, expire_only=False)]
+        """Everything held, released at `now_ms` (later only behind a pending preserve_order
+        delay), in each partition's own order."""
+        out: list[Emission] = []
+        for part in self._holding.partitions():
+            self._holding.release_buffers(part, now_ms, expire_only=False)
+            out.extend(self._holding.take_ready(part))
+        return out
 
     def _choose(
-        self, envelope: Envelope, part: _Partition, draws: list[float]
+        self, envelope: Envelope, part: Partition, draws: list[float]
     ) -> tuple[int | None, bool]:
+        """The first fault that matches and fires, and whether a JSON match could not run."""
         payload = Payload(envelope.value)
         non_json = False
         for index, fault in enumerate(self._faults):
             verdict = evaluate(fault.match, envelope, payload)
-            if verdict is Verdict.NON_JSON:
-                non_json = True
+            non_json = non_json or verdict is Verdict.NON_JSON
             if verdict is not Verdict.MATCH or self._intensity <= 0.0:
                 continue
-            injector = self._injectors[index]
-            key = (index, *part)
-            forced = injector.forced
-            if forced is not None and key in self._states and forced(fault, self._states[key]):
+            forced = self._injectors[index].forced
+            state = self._holding.state(index, part)
+            if forced is not None and state is not None and forced(fault, state):
                 return index, non_json
             if draws[index] < fault.probability * self._intensity:
                 return index, non_json
         return None, non_json
 
-    def _pass(
-        self, envelope: Envelope, now_ms: int, released: tuple[Emission, ...], reason: str | None
-    ) -> Decision:
+    def _inject(self, chosen: int, envelope: Envelope, rng: random.Random, now_ms: int) -> Decision:
+        fault, injector = self._faults[chosen], self._injectors[chosen]
+        source = envelope.source
+        part = (source.topic, source.partition)
+        buffered = self._holding.held_count
+        emitted = self._holding.apply(
+            chosen, part, lambda state: injector.apply(fault, envelope, state, rng, now_ms)
+        )
+        # Negative when this message completed a reorder window and emptied the buffer.
+        held = max(self._holding.held_count - buffered, 0)
+        self._guard.record(envelope.key)
+        self._counts[fault.type] += 1
+        if isinstance(fault, DelayFault) and fault.preserve_order and emitted:
+            # Raised from the floored time, so successive delays never lower the floor.
+            own = self._holding.floored(part, emitted)
+            self._holding.raise_floor(part, max(e.release_at_ms for e in own))
+        now, kept = self._holding.settle(part, source, emitted)
+        return Decision(source, fault.type, now, held + kept, None, self._names[chosen])
+
+    def _pass(self, envelope: Envelope, now_ms: int, reason: str | None) -> Decision:
         self._counts["pass"] += 1
         if reason == "non_json":
             self._counts["non_json"] += 1
-        part = (envelope.source.topic, envelope.source.partition)
-        own = self._floored(part, (Emission(envelope, 0, now_ms),))
-        return Decision(envelope.source, "pass", released + own, 0, reason, None)
-
-    def _release(self, part: _Partition, now_ms: int, *, expire_only: bool) -> tuple[Emission, ...]:
-        """Poll (expire_only) or flush the holding injectors of one partition."""
-        out: list[Emission] = []
-        for index, injector in enumerate(self._injectors):
-            step = injector.poll if expire_only else injector.flush
-            key = (index, *part)
-            if step is None or key not in self._states:
-                continue
-            state = self._states[key]
-            before = injector.held(state) if injector.held else 0
-            emitted, self._states[key] = step(self._faults[index], state, now_ms)
-            self._held -= before - (injector.held(self._states[key]) if injector.held else 0)
-            out.extend(emitted)
-        if not expire_only:
-            # Several reorder faults may hold parts of one partition: offset order is the
-            # order the partition had, so a flush restores it.
-            out.sort(key=lambda e: e.envelope.source.offset)
-        return self._floored(part, tuple(out))
-
-    def _floored(self, part: _Partition, emissions: tuple[Emission, ...]) -> tuple[Emission, ...]:
-        """Hold emissions back to the partition's release floor (set by preserve_order delays)."""
-        floor = self._floors.get(part)
-        if floor is None:
-            return emissions
-        return tuple(
-            e
-            if e.release_at_ms >= floor
-            else dataclasses.replace(
-                e,
-                release_at_ms=floor,
-                planned_delay_ms=e.planned_delay_ms + floor - e.release_at_ms,
-            )
-            for e in emissions
-        )
+        source = envelope.source
+        part = (source.topic, source.partition)
+        now, kept = self._holding.settle(part, source, (Emission(envelope, 0, now_ms),))
+        return Decision(source, "pass", now, kept, reason, None)
