@@ -144,9 +144,7 @@ class TestReorder:
     def test_poll_without_within_ms_never_releases(self) -> None:
         """Without within_ms only a full window or a flush releases."""
         config = ReorderFault(probability=1, window=10)
-        _, state = reorder.apply(
-            config, envelope(0), reorder.ReorderState(), random.Random(0), 0
-        )
+        _, state = reorder.apply(config, envelope(0), reorder.ReorderState(), random.Random(0), 0)
         assert reorder.poll(config, state, 10**9) == ((), state)
 
     def test_flush_keeps_arrival_order(self) -> None:
