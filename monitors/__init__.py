@@ -1,1 +1,61 @@
-"""chaosbus: monitors."""
+"""chaosbus: monitors - the verdict on a downstream service under injected faults.
+
+Pure part: extractors read source messages into `SourceEvent`s; models compute the
+expected downstream state; `check` judges a whole `History` and `LiveChecker` judges one
+fact at a time; both return a `MonitorReport` (ARCHITECTURE §4's `anomalies`, `metrics`
+and a `coverage` section). Anomaly names and their precedence live in `monitors.anomalies`.
+"""
+
+from monitors.anomalies import ANOMALY_NAMES, COUNT_NAMES, PRECEDENCE
+from monitors.check import check
+from monitors.config import MonitorConfig
+from monitors.extractors import (
+    Extractor,
+    ExtractorConfig,
+    HeaderField,
+    JsonEquals,
+    JsonField,
+    compile_extractors,
+)
+from monitors.history import Coordinates, Effect, History, Number, Observation, SourceEvent
+from monitors.live import LiveChecker
+from monitors.metrics import LatencyRecorder, time_to_recovery
+from monitors.report import (
+    Anomalies,
+    AnomalyExample,
+    Coverage,
+    Latency,
+    Metrics,
+    MonitorReport,
+    Staleness,
+)
+
+__all__ = [
+    "ANOMALY_NAMES",
+    "COUNT_NAMES",
+    "PRECEDENCE",
+    "Anomalies",
+    "AnomalyExample",
+    "Coordinates",
+    "Coverage",
+    "Effect",
+    "Extractor",
+    "ExtractorConfig",
+    "HeaderField",
+    "History",
+    "JsonEquals",
+    "JsonField",
+    "Latency",
+    "LatencyRecorder",
+    "LiveChecker",
+    "Metrics",
+    "MonitorConfig",
+    "MonitorReport",
+    "Number",
+    "Observation",
+    "SourceEvent",
+    "Staleness",
+    "check",
+    "compile_extractors",
+    "time_to_recovery",
+]

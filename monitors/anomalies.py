@@ -1,0 +1,87 @@
+"""The anomaly vocabulary, its precedence, and the tally that turns findings into counts.
+
+Every checker judges one *unit* at a time (an entity key for the `entity` and `counter`
+models, an event id for `once`) and may gather several pieces of evidence against it. One
+bad unit is counted once, under its most specific anomaly, in this order:
+
+1. `resurrected` - a deleted entity is present: the most specific state error there is.
+2. `stale_overwrite` - an older version won over a newer delivered one: names the cause
+   (ordering), so it beats the idempotency and absence errors below.
+3. `duplicate_effect` - one event applied more than once (a counter above its sum).
+4. `lost_event` - a delivered event never took effect (a counter below its sum).
+5. `divergent_entity` - wrong in a way none of the above explains: the catch-all.
+
+`unrecovered` is not a sixth kind but a marker on top of one: the unit's *final* state is
+still wrong when the window ends. It is counted separately (a unit can be both
+`stale_overwrite` and `unrecovered`) and is left out of `total`; a transient error that
+the service repaired is counted under its kind only. Effects are history, so a `once`
+duplicate never becomes unrecovered; a lost effect does.
+
+`dropped_expected` and `dropped_reconciled` count *events* the ledger dropped on purpose:
+missing as expected, or applied anyway (the service reconciled from elsewhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from monitors.history import Number
+
+RESURRECTED = "resurrected"
+STALE_OVERWRITE = "stale_overwrite"
+DUPLICATE_EFFECT = "duplicate_effect"
+LOST_EVENT = "lost_event"
+DIVERGENT_ENTITY = "divergent_entity"
+UNRECOVERED = "unrecovered"
+DROPPED_EXPECTED = "dropped_expected"
+DROPPED_RECONCILED = "dropped_reconciled"
+
+# Most specific first: the order the module docstring argues for.
+PRECEDENCE = (RESURRECTED, STALE_OVERWRITE, DUPLICATE_EFFECT, LOST_EVENT, DIVERGENT_ENTITY)
+ANOMALY_NAMES = (*PRECEDENCE, UNRECOVERED)
+COUNT_NAMES = (*ANOMALY_NAMES, DROPPED_EXPECTED, DROPPED_RECONCILED)
+
+Shown = str | Number | None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One reason to call a unit bad, with what was expected and what was seen."""
+
+    kind: str
+    event_ids: tuple[str, ...]
+    expected: Shown
+    observed: Shown
+    detail: str
+
+
+def most_specific(evidence: Iterable[Evidence]) -> Evidence | None:
+    """The evidence whose kind comes first in `PRECEDENCE`; ties keep the first found."""
+    best: Evidence | None = None
+    for item in evidence:
+        if best is None or PRECEDENCE.index(item.kind) < PRECEDENCE.index(best.kind):
+            best = item
+    return best
+
+
+Status = Literal["judged", "pending", "unobserved"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The verdict on one unit.
+
+    `pending`: events too recent to judge (not settled); `unobserved`: no downstream
+    observation of a unit the model judges by observations. Neither is counted as bad.
+    `staleness` is the versions the final state is behind (entity model only).
+    """
+
+    unit: str
+    status: Status = "judged"
+    evidence: Evidence | None = None
+    unrecovered: bool = False
+    dropped_expected: int = 0
+    dropped_reconciled: int = 0
+    staleness: int | None = None

@@ -1,0 +1,175 @@
+"""Checker for the `entity` model: one unit per key, judged by its observed version.
+
+Evidence comes from three places:
+
+- each settled observation against the expected state over delivered events (`keep`);
+  a state only a dropped, newer event explains is `dropped_reconciled`, not an error;
+- the observation series: a present version lower than one observed earlier is a
+  `stale_overwrite` whenever it happened (a delete outranks what it deletes, so a correct
+  service never shows a version go down);
+- effects, when an effects topic exists: an event applied twice is a `duplicate_effect`,
+  and an event applied after a higher-ranked one is a `stale_overwrite`.
+
+A settled observation that differs from `keep` is named, most specific first:
+present while `keep` is a delete: `resurrected`; absent while an older delete exists, or an
+older delivered version: `stale_overwrite`; absent with no delete to explain it:
+`lost_event`; anything else (a version the source never had, or newer than any delivered):
+`divergent_entity`.
+"""
+
+from __future__ import annotations
+
+from monitors.anomalies import (
+    DIVERGENT_ENTITY,
+    LOST_EVENT,
+    RESURRECTED,
+    STALE_OVERWRITE,
+    Evidence,
+    Finding,
+    most_specific,
+)
+from monitors.checkers.common import duplicate_effects
+from monitors.history import Effect, Number, Observation
+from monitors.index import UnitFacts
+from monitors.models.entity import EntityState, entity_states, expected_state, shows
+
+
+def judge_entity(facts: UnitFacts) -> Finding:
+    states = entity_states(facts.events)
+    keep = expected_state(states, facts.dropped)
+    evidence = duplicate_effects(facts.effects) + _effect_order(facts.effects, states)
+    evidence += _series(facts.observations, states)
+    settled = [o for o in facts.observations if o.observed_at_ms >= facts.settled_at_ms]
+    if not settled:
+        if evidence or facts.effects:
+            return Finding(facts.unit, evidence=most_specific(evidence))
+        return Finding(facts.unit, status="pending" if facts.observations else "unobserved")
+    final: Evidence | None = None
+    reconciled = False
+    for observation in settled:
+        final, reconciled = _judge_value(observation.value, keep, states, facts.dropped)
+        if final is not None:
+            evidence.append(final)
+    value = settled[-1].value
+    return Finding(
+        facts.unit,
+        evidence=most_specific(evidence),
+        unrecovered=final is not None,
+        dropped_expected=len(facts.dropped) - reconciled,
+        dropped_reconciled=int(reconciled),
+        staleness=0 if final is None else _behind(value, keep, states, facts.dropped),
+    )
+
+
+def _judge_value(
+    value: Number | None,
+    keep: EntityState | None,
+    states: list[EntityState],
+    dropped: frozenset[str],
+) -> tuple[Evidence | None, bool]:
+    """(evidence or None, whether a dropped event explains the value)."""
+    if shows(keep, value):
+        return None, False
+    for state in states:
+        newer = keep is None or state.rank > keep.rank
+        if state.event_id in dropped and newer and shows(state, value):
+            return None, True
+    return _explain(value, keep, states), False
+
+
+def _explain(value: Number | None, keep: EntityState | None, states: list[EntityState]) -> Evidence:
+    shown = "absent" if value is None else f"v{value}"
+    expected = "absent" if keep is None else keep.describe()
+    ids = () if keep is None else (keep.event_id,)
+    if keep is None:
+        return Evidence(DIVERGENT_ENTITY, ids, expected, shown, "present, but no delivered event")
+    if keep.deleted:
+        return Evidence(RESURRECTED, ids, expected, shown, "deleted in the source, present")
+    if value is None:
+        deletes = [s for s in states if s.deleted and s.rank < keep.rank]
+        if deletes:
+            return Evidence(
+                STALE_OVERWRITE,
+                (deletes[-1].event_id, *ids),
+                expected,
+                shown,
+                "an older delete won over a newer version",
+            )
+        return Evidence(LOST_EVENT, ids, expected, shown, "delivered, never applied")
+    older = [s for s in states if not s.deleted and s.version == value and s.rank < keep.rank]
+    if older:
+        return Evidence(
+            STALE_OVERWRITE,
+            (older[0].event_id, *ids),
+            expected,
+            shown,
+            "an older version won over a newer delivered one",
+        )
+    return Evidence(DIVERGENT_ENTITY, ids, expected, shown, "a version no delivered event has")
+
+
+def _series(observations: list[Observation], states: list[EntityState]) -> list[Evidence]:
+    top: Observation | None = None
+    for seen in observations:
+        if seen.value is None:
+            continue
+        if top is not None and top.value is not None and seen.value < top.value:
+            ids = tuple(s.event_id for s in states if s.version in (seen.value, top.value))
+            return [
+                Evidence(
+                    STALE_OVERWRITE,
+                    ids,
+                    f"v{top.value}",
+                    f"v{seen.value}",
+                    f"v{top.value} observed at {top.observed_at_ms} ms, "
+                    f"then v{seen.value} at {seen.observed_at_ms} ms",
+                )
+            ]
+        if top is None or (top.value is not None and seen.value > top.value):
+            top = seen
+    return []
+
+
+def _effect_order(effects: dict[str, list[Effect]], states: list[EntityState]) -> list[Evidence]:
+    if not effects:
+        return []
+    by_id = {s.event_id: s for s in states}
+    applied = sorted(
+        (e for found in effects.values() for e in found if e.event_id in by_id),
+        key=lambda e: e.observed_at_ms,
+    )
+    top: EntityState | None = None
+    for effect in applied:
+        state = by_id[effect.event_id]
+        if top is not None and state.rank < top.rank:
+            return [
+                Evidence(
+                    STALE_OVERWRITE,
+                    (state.event_id, top.event_id),
+                    top.describe(),
+                    state.describe(),
+                    "effect of an older version after a newer one",
+                )
+            ]
+        if top is None or state.rank > top.rank:
+            top = state
+    return []
+
+
+def _behind(
+    value: Number | None,
+    keep: EntityState | None,
+    states: list[EntityState],
+    dropped: frozenset[str],
+) -> int:
+    """Delivered versions newer than the one observed (absent: newer than the last delete)."""
+    if keep is None:
+        return 0
+    if value is None:
+        floor = max(
+            (s.version for s in states if s.deleted and s.event_id not in dropped),
+            default=float("-inf"),
+        )
+    else:
+        floor = value
+    return len({s.rank for s in states if s.event_id not in dropped and s.version > floor})

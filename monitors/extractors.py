@@ -1,0 +1,263 @@
+"""Declared extractors: how to read an event id, entity, version, delete and amount.
+
+Declared in the experiment file under `monitor.extract`, e.g.::
+
+    extract:
+      event_id: {json: "$.event_id"}     # or {header: x-event-id}; omitted: topic:partition:offset
+      entity: record_key                 # or {json: "$.order.id"}
+      version: {json: "$.version"}       # or {header: x-version}; omitted: the source offset
+      delete: tombstone                  # or {path: "$.status", equals: "deleted"}; omitted: none
+      amount: {json: "$.amount"}         # the counter model's field
+
+`compile_extractors` turns the config into one callable that parses the payload at most
+once per message. A message it cannot read is never an exception: the extractor that
+failed is counted in `Extractor.unparsable` and the message is skipped, because judging
+an event whose identity or version is a guess would produce false verdicts.
+
+A tombstone (null value) has no payload to read, so when deletes are tombstones its JSON
+event id falls back to the coordinates and its JSON version to "outranks all before it".
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from injectors.envelope import Envelope
+from monitors.history import Number, SourceEvent, coordinates_id
+
+EXTRACTOR_NAMES = ("payload", "event_id", "entity", "version", "delete", "amount")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _check_path(path: str) -> str:
+    if path != "$" and not path.startswith("$."):
+        raise ValueError("a JSON path starts with '$.' (dotted keys, digits index lists)")
+    if any(not part for part in path[2:].split(".")) and path != "$":
+        raise ValueError("a JSON path has no empty segment")
+    return path
+
+
+class JsonField(_Frozen):
+    """A value at a dotted JSON path: `$.order.id`; a digit segment indexes a list."""
+
+    # `json` is the documented key but would shadow BaseModel.json, hence the alias.
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    json_path: str = Field(alias="json")
+
+    @field_validator("json_path")
+    @classmethod
+    def _valid_path(cls, value: str) -> str:
+        return _check_path(value)
+
+
+class HeaderField(_Frozen):
+    """A Kafka header, decoded as UTF-8."""
+
+    header: str
+
+
+class JsonEquals(_Frozen):
+    """A delete marker: the payload's value at `path` equals `equals`."""
+
+    path: str
+    equals: str | int | float | bool | None
+
+    @field_validator("path")
+    @classmethod
+    def _valid_path(cls, value: str) -> str:
+        return _check_path(value)
+
+
+class ExtractorConfig(_Frozen):
+    """What the monitors read from each source message."""
+
+    event_id: JsonField | HeaderField | None = None
+    entity: Literal["record_key"] | JsonField = "record_key"
+    version: JsonField | HeaderField | None = None
+    delete: Literal["tombstone"] | JsonEquals | None = None
+    amount: JsonField | None = None
+
+
+class _Missing:
+    pass
+
+
+MISSING: Any = _Missing()
+Getter = Callable[[Any], Any]
+
+
+def json_getter(path: str) -> Getter:
+    """A callable reading `path` from a parsed document, or `MISSING`."""
+    steps = [int(p) if p.isdigit() else p for p in path[2:].split(".")] if path != "$" else []
+
+    def get(doc: Any) -> Any:
+        for step in steps:
+            try:
+                doc = doc[step]
+            except (KeyError, IndexError, TypeError):
+                return MISSING
+        return doc
+
+    return get
+
+
+def to_number(raw: Any) -> Number | None:
+    """A version or amount as a number; `None` when it is not one (bools are not)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float):
+        return raw
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    if isinstance(raw, str):
+        try:
+            return int(raw)
+        except ValueError:
+            try:
+                return float(raw)
+            except ValueError:
+                return None
+    return None
+
+
+def _header(envelope: Envelope, name: str) -> str | None:
+    for key, value in envelope.headers:
+        if key == name:
+            return value.decode("utf-8", "replace")
+    return None
+
+
+class Extractor:
+    """Compiled extractors; call it on an envelope, read `unparsable` afterwards."""
+
+    def __init__(self, config: ExtractorConfig) -> None:
+        self.config = config
+        self.unparsable: Counter[str] = Counter()
+        self._id_json = _getter(config.event_id)
+        self._entity_json = _getter(config.entity)
+        self._version_json = _getter(config.version)
+        self._amount_json = _getter(config.amount)
+        self._delete_json = (
+            json_getter(config.delete.path) if isinstance(config.delete, JsonEquals) else None
+        )
+        self._needs_json = any(
+            g is not None
+            for g in (
+                self._id_json,
+                self._entity_json,
+                self._version_json,
+                self._amount_json,
+                self._delete_json,
+            )
+        )
+
+    def __call__(self, envelope: Envelope) -> SourceEvent | None:
+        tombstone = envelope.value is None
+        doc: Any = MISSING
+        if self._needs_json and not tombstone:
+            try:
+                doc = json.loads(envelope.value or b"")
+            except (ValueError, UnicodeDecodeError):
+                self.unparsable["payload"] += 1
+                return None
+        is_delete = self._is_delete(doc, tombstone)
+        coords = (envelope.source.topic, envelope.source.partition, envelope.source.offset)
+        event_id = self._event_id(envelope, doc, coords, is_delete and tombstone)
+        entity = self._entity(envelope, doc)
+        if event_id is None or entity is None:
+            return None
+        version = self._version(envelope, doc, coords[2], is_delete and tombstone)
+        if version is MISSING:
+            return None
+        amount = self._amount(doc, tombstone)
+        if amount is MISSING:
+            return None
+        return SourceEvent(
+            coords, event_id, entity, version, is_delete, amount, envelope.timestamp_ms
+        )
+
+    def _fail(self, name: str) -> None:
+        self.unparsable[name] += 1
+
+    def _is_delete(self, doc: Any, tombstone: bool) -> bool:
+        if self.config.delete == "tombstone":
+            return tombstone
+        if self._delete_json is None or tombstone:
+            return False
+        # A payload without the marker field is simply not a delete.
+        assert isinstance(self.config.delete, JsonEquals)
+        return bool(self._delete_json(doc) == self.config.delete.equals)
+
+    def _event_id(
+        self, env: Envelope, doc: Any, coords: tuple[str, int, int], bare_delete: bool
+    ) -> str | None:
+        cfg = self.config.event_id
+        if cfg is None or (bare_delete and self._id_json is not None):
+            return coordinates_id(coords)
+        raw = (
+            _header(env, cfg.header) if isinstance(cfg, HeaderField) else _read(self._id_json, doc)
+        )
+        if raw is None or raw is MISSING or isinstance(raw, dict | list):
+            self._fail("event_id")
+            return None
+        return str(raw)
+
+    def _entity(self, env: Envelope, doc: Any) -> str | None:
+        if self._entity_json is None:
+            if env.key is None:
+                self._fail("entity")
+                return None
+            return env.key.decode("utf-8", "backslashreplace")
+        raw = _read(self._entity_json, doc)
+        if raw is None or raw is MISSING or isinstance(raw, dict | list):
+            self._fail("entity")
+            return None
+        return str(raw)
+
+    def _version(self, env: Envelope, doc: Any, offset: int, bare_delete: bool) -> Any:
+        cfg = self.config.version
+        if cfg is None:
+            return offset
+        if bare_delete and self._version_json is not None:
+            return None
+        raw = (
+            _header(env, cfg.header)
+            if isinstance(cfg, HeaderField)
+            else _read(self._version_json, doc)
+        )
+        number = None if raw is MISSING else to_number(raw)
+        if number is None:
+            self._fail("version")
+            return MISSING
+        return number
+
+    def _amount(self, doc: Any, tombstone: bool) -> Any:
+        if self._amount_json is None or tombstone:
+            return None
+        number = to_number(_read(self._amount_json, doc))
+        if number is None:
+            self._fail("amount")
+            return MISSING
+        return number
+
+
+def _getter(cfg: object) -> Getter | None:
+    return json_getter(cfg.json_path) if isinstance(cfg, JsonField) else None
+
+
+def _read(getter: Getter | None, doc: Any) -> Any:
+    return MISSING if getter is None or doc is MISSING else getter(doc)
+
+
+def compile_extractors(config: ExtractorConfig) -> Extractor:
+    """Compile once; the returned callable is reused for every message of a run."""
+    return Extractor(config)

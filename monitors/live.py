@@ -1,0 +1,90 @@
+"""The live checker: the batch checker's logic, fed one fact at a time.
+
+Guardrails and the time-to-recovery series read `snapshot(now_ms)` during a run. Feeding
+only records facts and marks the units they touch; a snapshot re-judges those units (and
+the ones still pending, whose verdict depends on the clock) with the same pure checkers as
+the batch mode, so a live snapshot over a complete history equals the batch verdict.
+
+No I/O and no clock of its own: the host (a plain task today, perhaps a faust agent later)
+passes `now_ms`. A unit whose facts are still settling is `pending`: it is neither clean
+nor bad, and any earlier verdict on it is withdrawn until it settles.
+"""
+
+from __future__ import annotations
+
+from monitors.anomalies import Finding
+from monitors.checkers import JUDGES
+from monitors.config import MonitorConfig
+from monitors.history import Coordinates, Effect, Observation, SourceEvent
+from monitors.index import HistoryIndex
+from monitors.report import Coverage, Metrics, MonitorReport
+from monitors.tally import Tally
+from streams.ledger_record import LedgerRecord
+
+
+class LiveChecker:
+    """Incremental verdicts; `feed_*` in any interleaving, `snapshot` whenever."""
+
+    def __init__(self, config: MonitorConfig) -> None:
+        self.config = config
+        self._judge = JUDGES[config.model]
+        self._by_event_id = config.model == "once"
+        self._index = HistoryIndex(by_event_id=self._by_event_id)
+        # Ledger records and effects name coordinates and event ids, not units.
+        self._unit_by_coords: dict[Coordinates, str] = {}
+        self._unit_by_event: dict[str, str] = {}
+        self._dirty: set[str] = set()
+        self._findings: dict[str, Finding] = {}
+        self._ledgered = False
+
+    def feed_source(self, event: SourceEvent) -> None:
+        unit = self._index.add_source(event)
+        self._unit_by_coords[event.coords] = unit
+        self._unit_by_event.setdefault(event.event_id, unit)
+        self._dirty.add(unit)
+
+    def feed_ledger(self, record: LedgerRecord) -> None:
+        self._ledgered = True
+        unit = self._unit_by_coords.get(self._index.add_ledger(record))
+        if unit is not None:
+            self._dirty.add(unit)
+
+    def feed_effect(self, effect: Effect) -> None:
+        self._index.add_effect(effect)
+        # An effect read before its source event waits: the source marks the unit later.
+        unit = effect.event_id if self._by_event_id else self._unit_by_event.get(effect.event_id)
+        if unit is not None:
+            self._dirty.add(unit)
+
+    def feed_observation(self, observation: Observation) -> None:
+        self._index.add_observation(observation)
+        if not self._by_event_id:
+            self._dirty.add(observation.entity)
+
+    def snapshot(self, now_ms: int) -> MonitorReport:
+        """Current counts and coverage; `anomalies.clean` is the recovery predicate."""
+        pending = {unit for unit, f in self._findings.items() if f.status == "pending"}
+        for unit in self._dirty | pending:
+            facts = self._index.facts(unit, self.config.settle_ms, now_ms)
+            self._findings[unit] = self._judge(facts)
+        self._dirty.clear()
+        tally = Tally(self.config.max_examples)
+        for finding in self._findings.values():
+            tally.add(finding)
+        index = self._index
+        coverage = Coverage(
+            source_deliveries=index.source_deliveries,
+            events=sum(len(events) for events in index.events.values()),
+            units=len(self._findings),
+            judged=tally.judged,
+            pending=tally.pending,
+            unobserved=tally.unobserved,
+            unledgered=index.unledgered() if self._ledgered else index.source_deliveries,
+            orphan_effects=index.orphan_effects(),
+        )
+        return MonitorReport(
+            model=self.config.model,
+            anomalies=tally.anomalies(),
+            metrics=Metrics(staleness=tally.staleness()),
+            coverage=coverage,
+        )

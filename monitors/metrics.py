@@ -1,0 +1,89 @@
+"""Metrics beside the anomalies: latency, and time to recovery.
+
+Latency is measured from the source timestamp to the first downstream sighting: the first
+effect naming the event, or (entity model) the first observation showing its version.
+Observations are polled, so that latency is an upper bound by up to one poll interval.
+Staleness is computed by the entity checker per unit and aggregated in `tally`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from hdrh.histogram import HdrHistogram
+
+from monitors.history import Number
+from monitors.index import UnitFacts
+from monitors.report import Latency
+
+# Latencies above an hour are recorded as an hour: they mean "never, in practice".
+MAX_LATENCY_MS = 3_600_000
+
+
+class LatencyRecorder:
+    """An HDR histogram of milliseconds (3 significant digits)."""
+
+    def __init__(self) -> None:
+        self._histogram = HdrHistogram(1, MAX_LATENCY_MS, 3)
+
+    def record(self, latency_ms: int) -> None:
+        # Producer and monitor clocks may disagree by a little: a negative latency is 0.
+        self._histogram.record_value(min(max(latency_ms, 0), MAX_LATENCY_MS))
+
+    def extend(self, latencies: Iterable[int]) -> None:
+        for latency in latencies:
+            self.record(latency)
+
+    def summary(self) -> Latency:
+        count = int(self._histogram.get_total_count())
+        if count == 0:
+            return Latency()
+        return Latency(
+            p50=float(self._histogram.get_value_at_percentile(50)),
+            p99=float(self._histogram.get_value_at_percentile(99)),
+            count=count,
+        )
+
+
+def latencies(facts: UnitFacts, *, observed_versions: bool) -> Iterator[int]:
+    """First-sighting latencies of one unit's events."""
+    first_seen = {eid: min(e.observed_at_ms for e in found) for eid, found in facts.effects.items()}
+    for event in facts.events:
+        seen = first_seen.get(event.event_id)
+        if seen is not None:
+            yield seen - event.timestamp_ms
+    if not observed_versions or not facts.observations:
+        return
+    # The first event carrying a version is the one whose arrival the observation shows.
+    pending: dict[Number | None, int] = {}
+    for event in facts.events:
+        if not event.is_delete and event.event_id not in first_seen:
+            pending.setdefault(event.version, event.timestamp_ms)
+    for observation in facts.observations:
+        sent = pending.pop(observation.value, None) if observation.value is not None else None
+        if sent is not None:
+            yield observation.observed_at_ms - sent
+
+
+def time_to_recovery(
+    checks: Sequence[tuple[int, bool]], injection_end_ms: int, settle_ms: int
+) -> float | None:
+    """Seconds from the end of injection until every check stays clean, or None.
+
+    `checks` are (time in ms, clean) results in any order. Recovery is the later of the
+    end of injection and the first clean check after the last dirty one; it only counts
+    when the checks go on being clean for `settle_ms` after it. Recovery before the end
+    of injection is not credited: the clock starts when the faults stop, and a run
+    with no dirty check at all recovers in 0 s.
+    """
+    ordered = sorted(checks)
+    if not ordered:
+        return None
+    last_dirty = max((i for i, (_, clean) in enumerate(ordered) if not clean), default=-1)
+    if last_dirty == len(ordered) - 1:
+        return None
+    first_clean = ordered[last_dirty + 1][0] if last_dirty >= 0 else injection_end_ms
+    recovered_at = max(injection_end_ms, first_clean)
+    if ordered[-1][0] - recovered_at < settle_ms:
+        return None
+    return (recovered_at - injection_end_ms) / 1000

@@ -1,0 +1,61 @@
+"""The monitors package's public names."""
+
+from __future__ import annotations
+
+import monitors
+from monitors.anomalies import COUNT_NAMES, PRECEDENCE
+
+
+class TestPublicApi:
+    def test_all_is_pinned(self) -> None:
+        """The public names change only on purpose: this list is the contract."""
+        assert sorted(monitors.__all__) == sorted(
+            [
+                "ANOMALY_NAMES",
+                "COUNT_NAMES",
+                "PRECEDENCE",
+                "Anomalies",
+                "AnomalyExample",
+                "Coordinates",
+                "Coverage",
+                "Effect",
+                "Extractor",
+                "ExtractorConfig",
+                "HeaderField",
+                "History",
+                "JsonEquals",
+                "JsonField",
+                "Latency",
+                "LatencyRecorder",
+                "LiveChecker",
+                "Metrics",
+                "MonitorConfig",
+                "MonitorReport",
+                "Number",
+                "Observation",
+                "SourceEvent",
+                "Staleness",
+                "check",
+                "compile_extractors",
+                "time_to_recovery",
+            ]
+        )
+
+    def test_every_public_name_exists(self) -> None:
+        """Each name in __all__ is importable from the package."""
+        for name in monitors.__all__:
+            assert hasattr(monitors, name), name
+
+    def test_anomaly_names_are_the_architecture_names(self) -> None:
+        """Counts use exactly the names of ARCHITECTURE §3 plus the two drop counts."""
+        assert set(COUNT_NAMES) == {
+            "duplicate_effect",
+            "lost_event",
+            "stale_overwrite",
+            "resurrected",
+            "divergent_entity",
+            "unrecovered",
+            "dropped_expected",
+            "dropped_reconciled",
+        }
+        assert PRECEDENCE[-1] == "divergent_entity"
