@@ -6,15 +6,20 @@ Exit codes (ARCHITECTURE §4): 0 hypothesis held / success, 1 hypothesis violate
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
 
 from chaosbus.errors import EXIT_INVALID, ChaosbusError
 from chaosbus.local.stack import LocalStack
+from chaosbus.proxy_command import build_proxy, run_proxy
+from chaosbus.settings import resolve_bootstrap
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -26,7 +31,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-local_app = typer.Typer(help="A real Kafka (KRaft) and redis-server on loopback.", no_args_is_help=True)
+local_app = typer.Typer(
+    help="A real Kafka (KRaft) and redis-server on loopback.", no_args_is_help=True
+)
 app.add_typer(local_app, name="local")
 
 
@@ -80,6 +87,53 @@ def local_status(
         typer.echo(line)
     if not (status.kafka_running and status.redis_running):
         raise typer.Exit(1)
+
+
+@app.command("proxy")
+@one_line_errors
+def proxy(
+    route: list[str] = typer.Option([], "--route", help="SOURCE:DESTINATION, repeatable."),
+    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    fault: Path | None = typer.Option(None, "--fault", help="Fault file (YAML) for every route."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of every fault decision."),
+    group: str = typer.Option("chaosbus.proxy", "--group", help="Consumer group of replicas."),
+    run_id: str | None = typer.Option(None, "--run-id", help="Run id in ledger records."),
+    create_topics: bool = typer.Option(
+        False, "--create-topics", help="Create missing destinations."
+    ),
+    ledger: bool = typer.Option(True, "--ledger/--no-ledger", help="Write chaosbus.ledger."),
+    start_from: str = typer.Option(
+        "earliest", "--from", help="earliest or latest, for a new group."
+    ),
+    event_id_header: str | None = typer.Option(
+        None, "--event-id-header", help="Header naming the event id."
+    ),
+) -> None:
+    """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0."""
+    built = build_proxy(
+        routes=route,
+        bootstrap=resolve_bootstrap(bootstrap),
+        group_id=group,
+        run_id=run_id,
+        create_topics=create_topics,
+        ledger=ledger,
+        start_from=start_from,
+        fault_file=fault,
+        seed=seed,
+        event_id_header=event_id_header,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    typer.echo(
+        f"chaosbus proxy: run {built.config.run_id}, routes "
+        + ", ".join(r.name for r in built.routes),
+        err=True,
+    )
+    report = asyncio.run(run_proxy(built))
+    typer.echo(
+        "chaosbus proxy: stopped; "
+        + ", ".join(f"{k}={v}" for k, v in sorted(report.counts.items())),
+        err=True,
+    )
 
 
 def main() -> None:

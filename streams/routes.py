@@ -21,7 +21,9 @@ class Route:
     def parse(cls, text: str) -> Route:
         source, sep, destination = text.partition(":")
         if not sep or not source or not destination or ":" in destination:
-            raise RouteError(f"route {text!r}: expected SOURCE:DESTINATION, e.g. orders.nocode:orders")
+            raise RouteError(
+                f"route {text!r}: expected SOURCE:DESTINATION, e.g. orders.nocode:orders"
+            )
         if source == destination:
             raise RouteError(f"route {text!r}: source and destination are the same topic")
         return cls(source=source, destination=destination)

@@ -43,7 +43,9 @@ class TopicAdmin:
                 counts[entry["topic"]] = len(entry["partitions"])
         return counts
 
-    async def create(self, topic: str, partitions: int, *, config: dict[str, str] | None = None) -> None:
+    async def create(
+        self, topic: str, partitions: int, *, config: dict[str, str] | None = None
+    ) -> None:
         try:
             await self._admin.create_topics(
                 [NewTopic(topic, partitions, 1, topic_configs=config or {})]
@@ -64,7 +66,9 @@ async def check_routes(
     )
     for route in routes:
         if route.source not in counts:
-            raise TopicMissing(f"source topic {route.source!r} of route {route.name} does not exist")
+            raise TopicMissing(
+                f"source topic {route.source!r} of route {route.name} does not exist"
+            )
         if route.destination not in counts:
             if not create_destinations:
                 raise TopicMissing(

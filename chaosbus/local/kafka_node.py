@@ -49,10 +49,18 @@ def resolve_jars(cache_dir: Path) -> Path:
     shutil.rmtree(libs, ignore_errors=True)
     result = subprocess.run(
         [
-            str(mvn), "-q", "-B", "-f", str(pom_file), "dependency:copy-dependencies",
-            f"-DoutputDirectory={libs}", "-DincludeScope=runtime",
+            str(mvn),
+            "-q",
+            "-B",
+            "-f",
+            str(pom_file),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs}",
+            "-DincludeScope=runtime",
         ],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
@@ -128,9 +136,15 @@ class KafkaNode:
 
     def java_argv(self, main: str, *args: str) -> list[str]:
         return [
-            str(java_executable()), "-Xms256m", "-Xmx1g", "-XX:+UseG1GC",
+            str(java_executable()),
+            "-Xms256m",
+            "-Xmx1g",
+            "-XX:+UseG1GC",
             f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-            "-cp", f"{self.libs}/*", main, *args,
+            "-cp",
+            f"{self.libs}/*",
+            main,
+            *args,
         ]
 
     def start(self, *, timeout_s: float = 90) -> None:
@@ -143,7 +157,9 @@ class KafkaNode:
             self._format_storage()
         process.spawn(
             self.java_argv(BROKER_MAIN, str(self.home / "server.properties")),
-            log_file=self.home / "stdout.log", pid_file=self.pid_file, cwd=self.home,
+            log_file=self.home / "stdout.log",
+            pid_file=self.pid_file,
+            cwd=self.home,
         )
         if not self.wait_ready(timeout_s=timeout_s):
             self.stop()
@@ -154,10 +170,17 @@ class KafkaNode:
         # Kafka's own tool writes meta.properties and the bootstrap metadata log.
         result = subprocess.run(
             self.java_argv(
-                STORAGE_TOOL_MAIN, "format", "--ignore-formatted",
-                "-t", _kafka_base64_uuid(cluster_id), "-c", str(self.home / "server.properties"),
+                STORAGE_TOOL_MAIN,
+                "format",
+                "--ignore-formatted",
+                "-t",
+                _kafka_base64_uuid(cluster_id),
+                "-c",
+                str(self.home / "server.properties"),
             ),
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise StackError("kafka storage format failed: " + result.stdout + result.stderr)

@@ -34,9 +34,20 @@ class RedisNode:
         self.home.mkdir(parents=True, exist_ok=True)
         argv = [
             str(redis_server_executable()),
-            "--bind", "127.0.0.1", "--port", str(self.port),
-            "--save", "", "--appendonly", "no", "--dir", str(self.home),
-            "--protected-mode", "yes", "--daemonize", "no",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.home),
+            "--protected-mode",
+            "yes",
+            "--daemonize",
+            "no",
         ]
         process.spawn(argv, log_file=self.home / "redis.log", pid_file=self.pid_file, cwd=self.home)
         deadline = time.monotonic() + timeout_s

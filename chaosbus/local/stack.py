@@ -60,8 +60,10 @@ class LocalStack:
 
     def kafka(self) -> KafkaNode:
         return KafkaNode(
-            home=self.home / "kafka", libs=libs_dir(self.cache),
-            port=self.kafka_port, controller_port=self.kafka_port + 1,
+            home=self.home / "kafka",
+            libs=libs_dir(self.cache),
+            port=self.kafka_port,
+            controller_port=self.kafka_port + 1,
         )
 
     def redis(self) -> RedisNode:
@@ -87,8 +89,10 @@ class LocalStack:
     def status(self) -> StackStatus:
         kafka, redis = self.kafka(), self.redis()
         return StackStatus(
-            kafka_running=kafka.running(), redis_running=redis.running(),
-            bootstrap=kafka.bootstrap, redis_url=redis.url,
+            kafka_running=kafka.running(),
+            redis_running=redis.running(),
+            bootstrap=kafka.bootstrap,
+            redis_url=redis.url,
         )
 
 

@@ -1,0 +1,99 @@
+"""`chaosbus proxy`: the interposer alone, long-running, until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from chaosbus.errors import InvalidInput, Unreachable
+from chaosbus.observability import providers_from_environment
+from chaosbus.signals import stop_on_signals
+from injectors.errors import InjectorError
+from injectors.plan import FaultPlan
+from injectors.spec import load_fault_file
+from streams.decider import Decider
+from streams.errors import BrokerUnreachable, RouteError, TopicMissing
+from streams.interposer import InterposerConfig
+from streams.proxy import Proxy, ProxyReport
+from streams.routes import Route
+from streams.telemetry import Telemetry
+
+log = logging.getLogger("chaosbus.proxy")
+
+
+def parse_routes(texts: Sequence[str]) -> list[Route]:
+    if not texts:
+        raise InvalidInput("no route: pass --route SOURCE:DESTINATION at least once")
+    try:
+        return [Route.parse(text) for text in texts]
+    except RouteError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def load_plans(
+    routes: Sequence[Route], fault_file: Path | None, seed: int | None
+) -> dict[Route, Decider]:
+    if fault_file is None:
+        return {}
+    try:
+        spec = load_fault_file(fault_file)
+        plans: dict[Route, Decider] = {}
+        for route in routes:
+            plan = FaultPlan.from_file(spec, seed=seed)
+            plan.check_routes([(route.source, route.destination)])
+            plans[route] = plan
+    except InjectorError as exc:
+        raise InvalidInput(str(exc)) from exc
+    return plans
+
+
+async def run_proxy(proxy: Proxy) -> ProxyReport:
+    stopping = asyncio.Event()
+    with stop_on_signals(stopping):
+        try:
+            return await proxy.run(stopping)
+        except BrokerUnreachable as exc:
+            raise Unreachable(str(exc)) from exc
+        except TopicMissing as exc:
+            raise InvalidInput(str(exc)) from exc
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def build_proxy(
+    *,
+    routes: Sequence[str],
+    bootstrap: str,
+    group_id: str,
+    run_id: str | None,
+    create_topics: bool,
+    ledger: bool,
+    start_from: str,
+    fault_file: Path | None,
+    seed: int | None,
+    event_id_header: str | None,
+) -> Proxy:
+    parsed = parse_routes(routes)
+    if start_from not in ("earliest", "latest"):
+        raise InvalidInput(f"--from {start_from!r}: expected earliest or latest")
+    config = InterposerConfig(
+        bootstrap=bootstrap,
+        run_id=run_id or new_run_id(),
+        group_id=group_id,
+        ledger_enabled=ledger,
+        event_id_header=event_id_header,
+        start_from="earliest" if start_from == "earliest" else "latest",
+    )
+    providers = providers_from_environment()
+    return Proxy(
+        parsed,
+        config,
+        deciders=load_plans(parsed, fault_file, seed),
+        create_topics=create_topics,
+        telemetry_for=lambda route: Telemetry(providers.tracer, providers.meter, route=route.name),
+    )

@@ -1,0 +1,33 @@
+"""Group-less consumers for reading topics by offset (tests, monitors, end-offset probes)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+
+@asynccontextmanager
+async def standalone_consumer(bootstrap: str, **options: Any) -> AsyncIterator[AIOKafkaConsumer]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **options)
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        # start() creates a background task; if stop() cancels it before its first step,
+        # aiokafka 0.14 re-raises CancelledError from stop(). One loop turn lets it begin.
+        await asyncio.sleep(0)
+        await consumer.stop()
+
+
+async def topic_end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[int, int]:
+    partitions = consumer.partitions_for_topic(topic) or set()
+    if not partitions:
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic) or set()
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    ends = await consumer.end_offsets(tps) if tps else {}
+    return {tp.partition: offset for tp, offset in ends.items()}

@@ -1,0 +1,332 @@
+"""One route's interposer: consume the source topic, decide, hold, produce, ledger, commit.
+
+Delivery is at-least-once. A source offset is committed only when every message below it
+is *done*: each planned emission acknowledged by the broker and its ledger record
+acknowledged too (see `streams.offsets`). Held messages keep their offsets in flight, so a
+crash re-delivers them. Held messages never pass through faust-streaming's acking, whose
+out-of-order commit can skip an unacknowledged message (faust-streaming issue #606).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, deque
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from injectors.envelope import Emission, Envelope, SourceCoordinates
+from streams.clock import Clock, wall_clock_ms
+from streams.decider import Decider
+from streams.ledger import LedgerBook
+from streams.ledger_record import LEDGER_TOPIC, LedgerRecord
+from streams.offsets import OffsetTracker
+from streams.release_queue import ReleaseQueue
+from streams.routes import Route
+from streams.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT_MS = 100
+RESUME_FRACTION = 0.8
+
+
+@dataclass(frozen=True)
+class InterposerConfig:
+    bootstrap: str
+    run_id: str
+    group_id: str = "chaosbus.proxy"
+    ledger_enabled: bool = True
+    ledger_topic: str = LEDGER_TOPIC
+    event_id_header: str | None = None
+    start_from: Literal["earliest", "latest"] = "earliest"
+    max_held_messages: int = 100_000
+    max_held_bytes: int = 256 * 1024 * 1024
+    commit_interval_ms: int = 1_000
+    max_batch: int = 5_000
+    drain_timeout_s: float = 60.0
+
+
+class RouteInterposer:
+    """The consume → decide → release → produce loop of one route."""
+
+    def __init__(
+        self,
+        route: Route,
+        config: InterposerConfig,
+        producer: AIOKafkaProducer,
+        decider: Decider,
+        *,
+        keep_partition: bool,
+        clock: Clock = wall_clock_ms,
+        telemetry: Telemetry | None = None,
+    ) -> None:
+        self.route = route
+        self.config = config
+        self.decider = decider
+        self.counts: Counter[str] = Counter()
+        self._producer = producer
+        self._keep_partition = keep_partition
+        self._clock = clock
+        self._telemetry = telemetry or Telemetry.disabled()
+        self._telemetry.observe_held(lambda: self.held)
+        self._tracker = OffsetTracker()
+        self._queue = ReleaseQueue()
+        self._book = LedgerBook(run_id=config.run_id, route=route.name)
+        self._ledger_ready: deque[LedgerRecord] = deque()
+        self._failed: deque[Emission] = deque()
+        self._lock = asyncio.Lock()
+        self._paused = False
+        self._last_commit_ms = 0
+        self._progress = asyncio.Event()
+        self._consumer: AIOKafkaConsumer | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.config.bootstrap,
+            group_id=self.config.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=self.config.start_from,
+            isolation_level="read_committed",
+        )
+        consumer.subscribe([self.route.source], listener=_DrainOnRevoke(self))
+        self._consumer = consumer
+        await consumer.start()
+        try:
+            while not stopping.is_set():
+                batches = await consumer.getmany(
+                    timeout_ms=self._wait_ms(), max_records=self.config.max_batch
+                )
+                async with self._lock:
+                    self._decide_all(batches)
+                    await self._pump()
+                    await self._commit_if_due()
+                    self._apply_backpressure()
+            async with self._lock:
+                await self._drain()
+        finally:
+            self._consumer = None
+            await consumer.stop()
+
+    async def set_injecting(self, injecting: bool) -> None:
+        """The kill switch: stop deciding faults and release everything held, at once."""
+        async with self._lock:
+            self.decider.enabled = injecting
+            if not injecting:
+                self._queue.push_all(self.decider.flush(self._clock()))
+                await self._send_all(self._queue.pop_all())
+
+    @property
+    def held(self) -> int:
+        return len(self._queue) + self.decider.held_count
+
+    @property
+    def held_bytes(self) -> int:
+        return self._queue.held_bytes
+
+    # ---- the steps of one turn -------------------------------------------------------
+
+    def _decide_all(self, batches: dict[TopicPartition, list[Any]]) -> None:
+        now = self._clock()
+        for records in batches.values():
+            for record in records:
+                self._decide(record, now)
+
+    def _decide(self, record: Any, now: int) -> None:
+        source = SourceCoordinates(record.topic, record.partition, record.offset)
+        headers = tuple(record.headers)
+        envelope = Envelope(
+            key=record.key,
+            value=record.value,
+            headers=headers,
+            timestamp_ms=record.timestamp,
+            source=source,
+        )
+        decision = self.decider.decide(envelope, now)
+        expected = len(decision.emissions) + decision.held
+        # One acknowledgement per emission, plus one for the ledger record.
+        self._tracker.begin(source.topic, source.partition, source.offset, expected + 1)
+        self.counts[decision.fault] += 1
+        self._telemetry.decided(envelope, decision.fault, expected)
+        done = self._book.open(
+            source,
+            key=record.key,
+            event_id=self._event_id(source, headers),
+            fault=decision.fault,
+            reason=decision.reason,
+            expected=expected,
+            now_ms=now,
+        )
+        if done is not None:
+            self._ledger_ready.append(done)
+        self._queue.push_all(decision.emissions)
+
+    def _event_id(self, source: SourceCoordinates, headers: tuple[tuple[str, bytes], ...]) -> str:
+        wanted = self.config.event_id_header
+        if wanted is not None:
+            for name, value in headers:
+                if name == wanted:
+                    return value.decode("utf-8", "replace")
+        return f"{source.topic}:{source.partition}:{source.offset}"
+
+    async def _pump(self) -> None:
+        """Send what is due, what failed before, and the ledger records that completed."""
+        now = self._clock()
+        self._queue.push_all(self.decider.poll(now))
+        while self._failed:
+            self._queue.push(self._failed.popleft())
+        await self._send_all(self._queue.pop_due(now))
+        await self._write_ledger()
+
+    async def _send_all(self, emissions: list[Emission]) -> None:
+        for emission in emissions:
+            await self._send(emission)
+
+    async def _send(self, emission: Emission) -> None:
+        envelope = emission.envelope
+        future = await self._producer.send(
+            self.route.destination,
+            value=envelope.value,
+            key=envelope.key,
+            partition=envelope.source.partition if self._keep_partition else None,
+            timestamp_ms=envelope.timestamp_ms,
+            headers=self._telemetry.outgoing_headers(envelope, emission),
+        )
+        future.add_done_callback(partial(self._on_emission_ack, emission))
+
+    def _on_emission_ack(self, emission: Emission, future: asyncio.Future[Any]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            # Retried on the next turn; the source offset stays in flight meanwhile.
+            self.counts["resent"] += 1
+            self._failed.append(emission)
+            return
+        metadata = future.result()
+        self._telemetry.emitted(emission)
+        done = self._book.sent(
+            emission.envelope.source,
+            copy_number=emission.copy,
+            planned_delay_ms=emission.planned_delay_ms,
+            partition=metadata.partition,
+            offset=metadata.offset,
+            now_ms=self._clock(),
+        )
+        if done is not None:
+            self._ledger_ready.append(done)
+        self._acknowledge(emission.envelope.source)
+
+    async def _write_ledger(self) -> None:
+        while self._ledger_ready:
+            record = self._ledger_ready.popleft()
+            if not self.config.ledger_enabled:
+                self._acknowledge(SourceCoordinates(record.topic, record.partition, record.offset))
+                continue
+            future = await self._producer.send(
+                self.config.ledger_topic, value=record.to_bytes(), key=record.key
+            )
+            future.add_done_callback(partial(self._on_ledger_ack, record))
+
+    def _on_ledger_ack(self, record: LedgerRecord, future: asyncio.Future[Any]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            self._ledger_ready.append(record)
+            return
+        self._acknowledge(SourceCoordinates(record.topic, record.partition, record.offset))
+
+    def _acknowledge(self, source: SourceCoordinates) -> None:
+        self._tracker.acknowledge(source.topic, source.partition, source.offset)
+        self._progress.set()
+
+    async def _commit_if_due(self, *, force: bool = False) -> None:
+        now = self._clock()
+        if not force and now - self._last_commit_ms < self.config.commit_interval_ms:
+            return
+        self._last_commit_ms = now
+        offsets = self._tracker.to_commit()
+        if not offsets or self._consumer is None:
+            return
+        try:
+            await self._consumer.commit(
+                {
+                    TopicPartition(topic, partition): offset
+                    for (topic, partition), offset in offsets.items()
+                }
+            )
+        except (CommitFailedError, KafkaError) as exc:
+            # Nothing is lost: the same offsets are tried again on the next turn.
+            log.warning("commit on %s failed, will retry: %s", self.route.name, exc)
+            return
+        self._tracker.mark_committed(offsets)
+
+    def _apply_backpressure(self) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        held, held_bytes = self.held, self.held_bytes
+        over = held >= self.config.max_held_messages or held_bytes >= self.config.max_held_bytes
+        if over and not self._paused:
+            consumer.pause(*consumer.assignment())
+            self._paused = True
+            self.counts["backpressure_pauses"] += 1
+        elif self._paused and not over and held < self.config.max_held_messages * RESUME_FRACTION:
+            consumer.resume(*consumer.assignment())
+            self._paused = False
+
+    def _wait_ms(self) -> int:
+        next_release = self._queue.next_release_ms()
+        if next_release is None:
+            return MAX_WAIT_MS
+        return max(0, min(MAX_WAIT_MS, next_release - self._clock()))
+
+    # ---- draining: on stop and before partitions are handed to another replica ---------
+
+    async def _drain(self) -> None:
+        """Release everything held, wait for every acknowledgement, commit."""
+        self._queue.push_all(self.decider.flush(self._clock()))
+        await self._send_all(self._queue.pop_all())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.drain_timeout_s
+        while self._tracker.in_flight() and loop.time() < deadline:
+            self._progress.clear()
+            await self._producer.flush()
+            await self._send_all(list(self._failed))
+            self._failed.clear()
+            await self._write_ledger()
+            if self._tracker.in_flight():
+                try:
+                    await asyncio.wait_for(self._progress.wait(), timeout=1.0)
+                except TimeoutError:
+                    continue
+        if self._tracker.in_flight():
+            log.warning(
+                "%s: %d messages still unacknowledged after %.0fs; they will be re-delivered",
+                self.route.name,
+                self._tracker.in_flight(),
+                self.config.drain_timeout_s,
+            )
+        await self._commit_if_due(force=True)
+
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        if not revoked:
+            return
+        async with self._lock:
+            await self._drain()
+            for tp in revoked:
+                self._tracker.forget(tp.topic, tp.partition)
+
+
+class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Hands partitions over only after everything read from them is sent and committed."""
+
+    def __init__(self, interposer: RouteInterposer) -> None:
+        self._interposer = interposer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._interposer.on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        return None

@@ -1,0 +1,100 @@
+"""The ledger book: an open entry per decided source message until its emissions are sent.
+
+A record is complete when every planned emission has a broker acknowledgement (partition and
+offset); a drop is complete at once. Completed records are written to `chaosbus.ledger` by
+the interposer, and only once that write is acknowledged may the source offset be committed,
+so that a crash never leaves a forwarded message without its ledger record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from injectors.envelope import SourceCoordinates
+from streams.ledger_record import LedgerEmission, LedgerRecord, encode_key
+
+
+@dataclass
+class _OpenEntry:
+    key: bytes | None
+    event_id: str
+    fault: str
+    reason: str | None
+    decided_at_ms: int
+    expected: int
+    sent: list[LedgerEmission] = field(default_factory=list)
+
+
+class LedgerBook:
+    """Decisions waiting for their emissions' acknowledgements."""
+
+    def __init__(self, *, run_id: str, route: str) -> None:
+        self.run_id = run_id
+        self.route = route
+        self._open: dict[SourceCoordinates, _OpenEntry] = {}
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def open(
+        self,
+        source: SourceCoordinates,
+        *,
+        key: bytes | None,
+        event_id: str,
+        fault: str,
+        reason: str | None,
+        expected: int,
+        now_ms: int,
+    ) -> LedgerRecord | None:
+        """Start an entry; a decision with nothing to send (a drop) completes at once."""
+        entry = _OpenEntry(key, event_id, fault, reason, now_ms, expected)
+        if expected == 0:
+            return self._complete(source, entry, now_ms)
+        self._open[source] = entry
+        return None
+
+    def expect_more(self, source: SourceCoordinates, count: int) -> None:
+        self._open[source].expected += count
+
+    def sent(
+        self,
+        source: SourceCoordinates,
+        *,
+        copy_number: int,
+        planned_delay_ms: int,
+        partition: int,
+        offset: int,
+        now_ms: int,
+    ) -> LedgerRecord | None:
+        """Note one acknowledged emission; returns the record once the last one is in."""
+        entry = self._open[source]
+        entry.sent.append(
+            LedgerEmission(
+                copy_number=copy_number,
+                planned_delay_ms=planned_delay_ms,
+                partition=partition,
+                offset=offset,
+                sent_at_ms=now_ms,
+            )
+        )
+        if len(entry.sent) < entry.expected:
+            return None
+        del self._open[source]
+        return self._complete(source, entry, now_ms)
+
+    def _complete(self, source: SourceCoordinates, entry: _OpenEntry, now_ms: int) -> LedgerRecord:
+        return LedgerRecord(
+            run_id=self.run_id,
+            route=self.route,
+            topic=source.topic,
+            partition=source.partition,
+            offset=source.offset,
+            event_id=entry.event_id,
+            key_b64=encode_key(entry.key),
+            fault=entry.fault,
+            reason=entry.reason,
+            emissions=tuple(sorted(entry.sent, key=lambda e: e.copy_number)),
+            decided_at_ms=entry.decided_at_ms,
+            completed_at_ms=now_ms,
+        )

@@ -1,0 +1,88 @@
+"""The interposer process: topic checks, one shared idempotent producer, a task per route."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError
+
+from streams.decider import Decider, PassThrough
+from streams.errors import BrokerUnreachable
+from streams.interposer import InterposerConfig, RouteInterposer
+from streams.routes import Route
+from streams.telemetry import Telemetry
+from streams.topics import TopicAdmin, check_routes
+
+LEDGER_PARTITIONS = 3
+
+
+@dataclass
+class ProxyReport:
+    counts: Counter[str] = field(default_factory=Counter)
+    partition_counts: dict[str, int] = field(default_factory=dict)
+
+
+class Proxy:
+    """Runs every route until `stopping` is set, then drains and commits (exit 0 on SIGTERM)."""
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        config: InterposerConfig,
+        *,
+        deciders: Mapping[Route, Decider] | None = None,
+        create_topics: bool = False,
+        telemetry_for: Callable[[Route], Telemetry] | None = None,
+    ) -> None:
+        self.routes = list(routes)
+        self.config = config
+        self.create_topics = create_topics
+        self._deciders = dict(deciders or {})
+        self._telemetry_for = telemetry_for
+        self.interposers: list[RouteInterposer] = []
+        self.started = asyncio.Event()
+
+    async def prepare(self) -> dict[str, int]:
+        async with TopicAdmin(self.config.bootstrap) as admin:
+            counts = await check_routes(admin, self.routes, create_destinations=self.create_topics)
+            if self.config.ledger_enabled:
+                await admin.create(self.config.ledger_topic, LEDGER_PARTITIONS)
+        return counts
+
+    async def run(self, stopping: asyncio.Event) -> ProxyReport:
+        counts = await self.prepare()
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.config.bootstrap,
+            enable_idempotence=True,
+            linger_ms=5,
+            max_batch_size=256 * 1024,
+        )
+        try:
+            await producer.start()
+        except KafkaConnectionError as exc:
+            await producer.stop()
+            raise BrokerUnreachable(f"no Kafka broker answers at {self.config.bootstrap}") from exc
+        try:
+            self.interposers = [
+                RouteInterposer(
+                    route,
+                    self.config,
+                    producer,
+                    self._deciders.get(route) or PassThrough(),
+                    keep_partition=counts[route.source] == counts[route.destination],
+                    telemetry=self._telemetry_for(route) if self._telemetry_for else None,
+                )
+                for route in self.routes
+            ]
+            self.started.set()
+            await asyncio.gather(*(i.run(stopping) for i in self.interposers))
+        finally:
+            await producer.stop()
+        report = ProxyReport(partition_counts=counts)
+        for interposer in self.interposers:
+            report.counts.update(interposer.counts)
+        return report

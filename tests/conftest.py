@@ -1,0 +1,64 @@
+"""Fixtures: the real local stack for integration tests, started by the same code as the CLI.
+
+When CHAOSBUS_BOOTSTRAP and CHAOSBUS_REDIS name a stack that answers (as `.ci/run` arranges),
+the tests use it; otherwise the session starts its own Kafka and redis-server on free
+loopback ports under a temporary home, sharing the Maven jar cache, and stops them at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from chaosbus.local.stack import LocalStack, default_cache
+from chaosbus.testing import free_port_pair, stack_from_environment, unique_topic
+
+
+@dataclass(frozen=True)
+class StackAddresses:
+    bootstrap: str
+    redis_url: str
+
+
+def start_private_stack(home: Path) -> LocalStack:
+    stack = LocalStack(
+        home=home, cache=default_cache(), kafka_port=free_port_pair(), redis_port=free_port_pair()
+    )
+    stack.up()
+    return stack
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackAddresses]:
+    """A running Kafka and Redis for the whole session."""
+    existing = asyncio.run(stack_from_environment())
+    if existing is not None:
+        yield StackAddresses(*existing)
+        return
+    stack = start_private_stack(tmp_path_factory.mktemp("stack"))
+    status = stack.status()
+    try:
+        yield StackAddresses(status.bootstrap, status.redis_url)
+    finally:
+        stack.down()
+
+
+@pytest.fixture
+def bootstrap(local_stack: StackAddresses) -> str:
+    return local_stack.bootstrap
+
+
+@pytest.fixture
+def redis_url(local_stack: StackAddresses) -> str:
+    return local_stack.redis_url
+
+
+@pytest.fixture
+def topic_name(request: pytest.FixtureRequest) -> str:
+    """A fresh topic name per test, readable in broker logs."""
+    stem = request.node.name.replace("[", "-").replace("]", "")[:40]
+    return unique_topic(stem)
