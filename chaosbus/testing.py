@@ -14,6 +14,7 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.redis_node import redis_answers
@@ -149,3 +150,15 @@ async def read_all(bootstrap: str, topic: str, *, timeout_s: float = 30) -> list
                     if r.offset < ends[tp]
                 )
         return received
+
+
+async def committed_offsets(bootstrap: str, group_id: str) -> dict[tuple[str, int], int]:
+    """What a consumer group has committed, by (topic, partition); empty while unknown."""
+    async with TopicAdmin(bootstrap) as admin:
+        try:
+            return await admin.committed(group_id)
+        except KafkaError as exc:
+            # A coordinator still loading is a normal state right after the broker starts.
+            if exc.retriable:
+                return {}
+            raise

@@ -43,6 +43,10 @@ class TopicAdmin:
                 counts[entry["topic"]] = len(entry["partitions"])
         return counts
 
+    async def committed(self, group_id: str) -> dict[tuple[str, int], int]:
+        offsets = await self._admin.list_consumer_group_offsets(group_id)
+        return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
     async def create(
         self, topic: str, partitions: int, *, config: dict[str, str] | None = None
     ) -> None:

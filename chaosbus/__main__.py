@@ -1,0 +1,3 @@
+from chaosbus.cli import main
+
+main()

@@ -1,0 +1,46 @@
+"""The proxy as a real OS process, for tests that kill it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+
+class ProxyProcess:
+    """`python -m chaosbus proxy ...`; stderr goes to a file, since a full pipe would block it."""
+
+    def __init__(self, *args: str) -> None:
+        self.args = args
+        self.process: asyncio.subprocess.Process | None = None
+        self.log = Path(tempfile.mkstemp(prefix="chaosbus-proxy-", suffix=".log")[1])
+
+    async def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        with self.log.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "chaosbus",
+                "proxy",
+                *self.args,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+                env=env,
+            )
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def terminate(self, timeout_s: float = 90) -> tuple[int, str]:
+        """SIGTERM and wait; returns the exit code and the last lines of the log."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self.process.wait(), timeout_s)
+        tail = self.log.read_text(errors="replace").splitlines()[-20:]
+        return code, "\n".join(tail)
