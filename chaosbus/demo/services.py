@@ -1,0 +1,239 @@
+"""The two demo services: Kafka consumers of the interposed topic that keep a ledger in Redis.
+
+- `ledger-naive` adds every payment it receives and overwrites an order with the last
+  message: a duplicated payment counts twice, a late old version overwrites a newer one.
+- `ledger-safe` deduplicates by event id, applies only newer versions and keeps tombstones,
+  all atomically in Redis (`chaosbus.demo.ledgers`).
+
+Each is a consumer group of its own (`ledger-naive`, `ledger-safe`) that commits after
+applying, i.e. at least once, like most real services::
+
+    async with LedgerService(ServiceConfig(kind="safe", topic="orders", ...)) as service:
+        await service.run(stop_event)
+
+or as a process: `python -m chaosbus.demo.services --kind safe --topic orders --bootstrap
+HOST:PORT --redis redis://HOST:PORT/0 --prefix safe:` (addresses also from
+CHAOSBUS_BOOTSTRAP / CHAOSBUS_REDIS; traces go out over OTLP when
+OTEL_EXPORTER_OTLP_ENDPOINT is set, continuing each message's `traceparent`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import typer
+from aiokafka import AIOKafkaConsumer
+from opentelemetry import trace
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from redis.asyncio import Redis
+
+from chaosbus.demo.events import BadEvent, parse_event
+from chaosbus.demo.ledgers import Ledger, NaiveLedger, SafeLedger
+from chaosbus.observability import providers_from_environment
+from chaosbus.settings import resolve_bootstrap, resolve_redis
+
+Kind = Literal["naive", "safe"]
+KINDS: tuple[Kind, ...] = ("naive", "safe")
+log = logging.getLogger("chaosbus.demo.services")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceConfig:
+    """`prefix` and `group_id` default to `{kind}:` and `ledger-{kind}`."""
+
+    kind: Kind
+    topic: str
+    bootstrap: str
+    redis_url: str
+    prefix: str | None = None
+    group_id: str | None = None
+    start_from: Literal["earliest", "latest"] = "earliest"
+    seen_ttl_s: float | None = None
+
+    @property
+    def name(self) -> str:
+        return f"ledger-{self.kind}"
+
+    @property
+    def key_prefix(self) -> str:
+        return f"{self.kind}:" if self.prefix is None else self.prefix
+
+    @property
+    def group(self) -> str:
+        return self.group_id or self.name
+
+
+class _HeaderGetter(Getter[Sequence[tuple[str, bytes]]]):
+    def get(self, carrier: Sequence[tuple[str, bytes]], key: str) -> list[str] | None:
+        found = [value.decode("latin-1") for name, value in carrier if name == key]
+        return found or None
+
+    def keys(self, carrier: Sequence[tuple[str, bytes]]) -> list[str]:
+        return [name for name, _ in carrier]
+
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+_GETTER = _HeaderGetter()
+
+
+class LedgerService:
+    """One service instance: an async context manager around its consumer and Redis client."""
+
+    def __init__(
+        self, config: ServiceConfig, *, tracer_provider: trace.TracerProvider | None = None
+    ) -> None:
+        self.config = config
+        self.outcomes: Counter[str] = Counter()
+        self.processed = 0
+        self.committed = 0
+        self._progress = asyncio.Condition()
+        self._tracer = (tracer_provider or trace.NoOpTracerProvider()).get_tracer("chaosbus.demo")
+        self._redis: Redis | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self.ledger: Ledger | None = None
+
+    async def __aenter__(self) -> LedgerService:
+        config = self.config
+        self._redis = Redis.from_url(config.redis_url)
+        try:
+            await self._redis.ping()
+            self._consumer = AIOKafkaConsumer(
+                config.topic,
+                bootstrap_servers=config.bootstrap,
+                group_id=config.group,
+                client_id=config.name,
+                enable_auto_commit=False,
+                auto_offset_reset=config.start_from,
+                isolation_level="read_committed",
+            )
+            await self._consumer.start()
+        except BaseException:
+            await self._redis.aclose()
+            raise
+        self.ledger = (
+            NaiveLedger(self._redis, config.key_prefix)
+            if config.kind == "naive"
+            else SafeLedger(self._redis, config.key_prefix, seen_ttl_s=config.seen_ttl_s)
+        )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        # aiokafka 0.14 re-raises CancelledError from stop() when its background task has not
+        # taken its first step yet; one loop turn lets it begin.
+        await asyncio.sleep(0)
+        try:
+            if self._consumer is not None:
+                await self._consumer.stop()
+        finally:
+            if self._redis is not None:
+                await self._redis.aclose()
+
+    async def run(self, stop: asyncio.Event) -> Counter[str]:
+        """Consume and apply until `stop` is set; returns the outcomes by name."""
+        if self._consumer is None or self.ledger is None:
+            raise RuntimeError("use the service as `async with LedgerService(...)`")
+        while not stop.is_set():
+            batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            for records in batches.values():
+                for record in records:
+                    await self._handle(self.ledger, record.value, list(record.headers or ()))
+            if batches:
+                await self._consumer.commit()
+                async with self._progress:
+                    self.committed = self.processed
+                    self._progress.notify_all()
+        return self.outcomes
+
+    async def wait_processed(self, count: int, *, timeout_s: float) -> int:
+        """Wait until at least `count` records were applied and committed; returns how many."""
+
+        async def reached() -> None:
+            async with self._progress:
+                await self._progress.wait_for(lambda: self.committed >= count)
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reached(), timeout_s)
+        return self.committed
+
+    async def _handle(
+        self, ledger: Ledger, value: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> None:
+        parent = _PROPAGATOR.extract(headers, getter=_GETTER)
+        with self._tracer.start_as_current_span(
+            f"{self.config.name} apply", context=parent, kind=SpanKind.CONSUMER
+        ) as span:
+            try:
+                event = parse_event(value)
+            except BadEvent as exc:
+                log.warning("%s: skipping a record: %s", self.config.name, exc)
+                self.outcomes["unparsable"] += 1
+                self.processed += 1
+                return
+            outcome = await ledger.apply(event)
+            span.set_attributes(
+                {
+                    "messaging.destination.name": self.config.topic,
+                    "order.id": event.order_id,
+                    "order.event_id": event.event_id,
+                    "order.version": event.version,
+                    "ledger.outcome": outcome,
+                }
+            )
+        self.outcomes[outcome] += 1
+        self.processed += 1
+
+
+async def serve(config: ServiceConfig) -> Counter[str]:
+    """Run one service until SIGTERM or SIGINT, with tracing from the environment."""
+    providers = providers_from_environment(service_name=config.name)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with LedgerService(config, tracer_provider=providers.tracer) as service:
+            log.info("%s: %s into prefix %r", config.name, config.topic, config.key_prefix)
+            return await service.run(stop)
+    finally:
+        providers.shutdown()
+
+
+cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@cli.command()
+def main(
+    kind: str = typer.Option(..., "--kind", help="naive or safe."),
+    topic: str = typer.Option("orders", "--topic", help="The interposed topic to consume."),
+    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    redis: str | None = typer.Option(None, "--redis", help="Redis URL."),
+    prefix: str | None = typer.Option(None, "--prefix", help="Key prefix (default KIND:)."),
+    group: str | None = typer.Option(None, "--group", help="Consumer group (ledger-KIND)."),
+) -> None:
+    """Run ledger-naive or ledger-safe until SIGTERM/SIGINT."""
+    if kind not in KINDS:
+        raise typer.BadParameter("naive or safe", param_hint="--kind")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = ServiceConfig(
+        kind="naive" if kind == "naive" else "safe",
+        topic=topic,
+        bootstrap=resolve_bootstrap(bootstrap),
+        redis_url=resolve_redis(redis),
+        prefix=prefix,
+        group_id=group,
+    )
+    outcomes: dict[str, Any] = dict(asyncio.run(serve(config)))
+    typer.echo(f"{config.name}: stopped; {outcomes}", err=True)
+
+
+if __name__ == "__main__":
+    cli()
