@@ -16,10 +16,16 @@ from typing import ParamSpec, TypeVar
 
 import typer
 
+from chaosbus.control import commands as control_commands
+from chaosbus.control.audit import default_actor
 from chaosbus.errors import EXIT_INVALID, ChaosbusError
+from chaosbus.experiment.loader import load_experiment
 from chaosbus.local.stack import LocalStack
 from chaosbus.proxy_command import build_proxy, run_proxy
-from chaosbus.settings import resolve_bootstrap
+from chaosbus.report.write import write_report
+from chaosbus.runner.command import dry_run_lines, run_with_console
+from chaosbus.runner.run import RunOptions
+from chaosbus.settings import resolve_bootstrap, resolve_redis
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -108,6 +114,7 @@ def proxy(
     event_id_header: str | None = typer.Option(
         None, "--event-id-header", help="Header naming the event id."
     ),
+    status_every: float = typer.Option(5.0, "--status-every", help="Seconds between status lines."),
 ) -> None:
     """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0."""
     built = build_proxy(
@@ -121,6 +128,7 @@ def proxy(
         fault_file=fault,
         seed=seed,
         event_id_header=event_id_header,
+        status_every_s=status_every,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(
@@ -141,3 +149,77 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+# ---- experiments, the control plane and the audit log (issue 5) ----------------------------
+
+
+@app.command("validate")
+@one_line_errors
+def validate(file: Path = typer.Argument(..., help="Experiment file (YAML).")) -> None:
+    """Check an experiment file; one line per problem, exit 2 if any. Connects to nothing."""
+    spec = load_experiment(file)
+    typer.echo(f"{file}: valid experiment {spec.name!r} ({len(spec.faults)} faults)")
+
+
+@app.command("run")
+@one_line_errors
+def run(
+    file: Path = typer.Argument(..., help="Experiment file (YAML)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Preflight and targeting only."),
+    report: Path | None = typer.Option(None, "--report", help="Write PATH (JSON), .md, .html."),
+    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
+    actor: str | None = typer.Option(None, "--actor", help="Who runs it (default: OS user)."),
+) -> None:
+    """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted."""
+    spec = load_experiment(file)
+    options = RunOptions(
+        bootstrap=resolve_bootstrap(bootstrap),
+        redis_url=resolve_redis(redis),
+        actor=actor or default_actor(),
+    )
+    if dry_run:
+        for line in asyncio.run(dry_run_lines(spec, options)):
+            typer.echo(line)
+        return
+    outcome = asyncio.run(run_with_console(spec, options))
+    if report is not None:
+        for written in write_report(outcome, report):
+            typer.echo(f"report: {written}", err=True)
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command("kill")
+@one_line_errors
+def kill(
+    redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
+    actor: str | None = typer.Option(None, "--actor", help="Who (default: OS user)."),
+    reason: str | None = typer.Option(None, "--reason", help="Why, for the audit log."),
+) -> None:
+    """Engage the global kill switch: every proxy and run stops injecting within 1 s."""
+    who = actor or default_actor()
+    state = asyncio.run(control_commands.kill(resolve_redis(redis), who, reason))
+    typer.echo(state.describe())
+
+
+@app.command("unkill")
+@one_line_errors
+def unkill(
+    redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
+    actor: str | None = typer.Option(None, "--actor", help="Who (default: OS user)."),
+) -> None:
+    """Release the kill switch."""
+    was = asyncio.run(control_commands.unkill(resolve_redis(redis), actor or default_actor()))
+    typer.echo("kill switch released" if was else "kill switch was not engaged")
+
+
+@app.command("audit")
+@one_line_errors
+def audit(
+    redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
+    limit: int = typer.Option(50, "--limit", help="How many of the latest entries."),
+) -> None:
+    """Print the audit log (start, abort, kill, unkill, verdict), oldest first."""
+    for entry in asyncio.run(control_commands.audit_log(resolve_redis(redis), limit)):
+        typer.echo(entry.line())

@@ -77,6 +77,7 @@ def build_proxy(
     fault_file: Path | None,
     seed: int | None,
     event_id_header: str | None,
+    status_every_s: float = 5.0,
 ) -> Proxy:
     parsed = parse_routes(routes)
     if start_from not in ("earliest", "latest"):
@@ -88,6 +89,7 @@ def build_proxy(
         ledger_enabled=ledger,
         event_id_header=event_id_header,
         start_from="earliest" if start_from == "earliest" else "latest",
+        status_interval_ms=int(status_every_s * 1000),
     )
     providers = providers_from_environment()
     return Proxy(

@@ -49,6 +49,7 @@ class InterposerConfig:
     commit_interval_ms: int = 1_000
     max_batch: int = 5_000
     drain_timeout_s: float = 60.0
+    status_interval_ms: int = 5_000
 
 
 class RouteInterposer:
@@ -82,6 +83,7 @@ class RouteInterposer:
         self._lock = asyncio.Lock()
         self._paused = False
         self._last_commit_ms = 0
+        self._last_status_ms = 0
         self._progress = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -108,6 +110,7 @@ class RouteInterposer:
                     await self._pump()
                     await self._commit_if_due()
                     self._apply_backpressure()
+                    self._log_status_if_due()
             async with self._lock:
                 await self._drain()
         finally:
@@ -275,6 +278,20 @@ class RouteInterposer:
         elif self._paused and not over and held < self.config.max_held_messages * RESUME_FRACTION:
             consumer.resume(*consumer.assignment())
             self._paused = False
+
+    def _log_status_if_due(self) -> None:
+        now = self._clock()
+        if now - self._last_status_ms < self.config.status_interval_ms:
+            return
+        self._last_status_ms = now
+        decisions = " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
+        log.info(
+            "%s held=%d in_flight=%d %s",
+            self.route.name,
+            self.held,
+            self._tracker.in_flight(),
+            decisions,
+        )
 
     def _wait_ms(self) -> int:
         next_release = self._queue.next_release_ms()

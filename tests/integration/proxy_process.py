@@ -44,3 +44,14 @@ class ProxyProcess:
         code = await asyncio.wait_for(self.process.wait(), timeout_s)
         tail = self.log.read_text(errors="replace").splitlines()[-20:]
         return code, "\n".join(tail)
+
+    async def wait_for_log(self, text: str, *, timeout_s: float) -> bool:
+        """Wait until the process has logged `text` (its status lines report what it holds)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while text not in self.log.read_text(errors="replace"):
+            if loop.time() > deadline or (self.process and self.process.returncode is not None):
+                return False
+            # The log is a file written by another process: polling it is the only way.
+            await asyncio.sleep(0.1)
+        return True
