@@ -156,7 +156,7 @@ class RouteInterposer:
         # One acknowledgement per emission, plus one for the ledger record.
         self._tracker.begin(source.topic, source.partition, source.offset, expected + 1)
         self.counts[decision.fault] += 1
-        self._telemetry.decided(envelope, decision.fault, expected)
+        self._telemetry.decided(envelope, decision.fault, expected, now)
         done = self._book.open(
             source,
             key=record.key,

@@ -79,7 +79,7 @@ class Telemetry:
             "chaosbus.held", callbacks=[observe], description="emissions held by faults"
         )
 
-    def decided(self, envelope: Envelope, fault: str, expected_emissions: int) -> None:
+    def decided(self, envelope: Envelope, fault: str, expected_emissions: int, now_ms: int) -> None:
         attributes = {"chaosbus.fault": fault, "chaosbus.route": self._route}
         self._faults.add(1, attributes)
         if not self.enabled:
@@ -88,6 +88,8 @@ class Telemetry:
         span = self._tracer.start_span(
             "chaosbus.decide",
             context=parent,
+            # The decision's logical time, the base of every planned release.
+            start_time=now_ms * 1_000_000,
             kind=SpanKind.CONSUMER,
             attributes={
                 **attributes,
