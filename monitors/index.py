@@ -11,10 +11,15 @@ a delivery the ledger has not (yet) recorded counts as delivered.
 Settling: an event is *due* downstream once the interposer sent its last emission (the
 source timestamp when the ledger has no record of it); a unit is *settled* `settle_ms`
 after its latest event was due. Only observations taken after that are judged as state.
+
+Speed: a unit's latest due time and its dropped deliveries are kept up to date as facts
+arrive, so judging a unit never looks its events up in the million-entry ledger map (those
+lookups, in unit order, land all over memory and cost more than the whole judgement).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -37,106 +42,206 @@ class UnitFacts:
     horizon_ms: int | None
 
 
+class _Unit:
+    """One unit's events (first delivery per id), latest due time and dropped deliveries."""
+
+    __slots__ = ("drops", "due_ms", "events")
+
+    def __init__(self) -> None:
+        self.events: dict[str, SourceEvent] = {}
+        self.due_ms = 0
+        self.drops: dict[Coordinates, str] = {}  # dropped delivery -> its event id
+
+
 def ledger_due_ms(record: LedgerRecord) -> int:
     """When the last emission of a decision left (or was planned to), or the decision."""
-    due = record.decided_at_ms
+    decided = due = record.decided_at_ms
     for emission in record.emissions:
         sent = emission.sent_at_ms
-        due = max(
-            due, sent if sent is not None else record.decided_at_ms + emission.planned_delay_ms
-        )
+        if sent is None:
+            sent = decided + emission.planned_delay_ms
+        if sent > due:
+            due = sent
     return due
 
 
 class HistoryIndex:
-    """Facts by unit. `by_event_id` makes each event its own unit (the `once` model)."""
+    """Facts by unit. `by_event_id` makes each event its own unit (the `once` model).
 
-    def __init__(self, *, by_event_id: bool = False) -> None:
+    With `late_ledger=False` the index does not remember which unit a delivery belongs
+    to, which saves a map entry per delivery; the ledger must then be fed before the
+    sources (the batch checker does so). The live checker keeps the default.
+    """
+
+    def __init__(self, *, by_event_id: bool = False, late_ledger: bool = True) -> None:
         self.by_event_id = by_event_id
-        self.events: dict[str, dict[str, SourceEvent]] = {}
         self.effects: dict[str, list[Effect]] = {}
         self.observations: dict[str, list[Observation]] = {}
         self.source_deliveries = 0
-        # Deliveries beyond an event's first are rare; only they are stored apart.
-        self._extra_deliveries: dict[str, list[Coordinates]] = {}
+        self.unledgered = 0  # source deliveries the ledger has (so far) no record of
+        self._units: dict[str, _Unit] = {}
         self._ledger_due: dict[Coordinates, int] = {}
         self._dropped: set[Coordinates] = set()
+        # Deliveries beyond an event's first are rare; only they are stored apart.
+        self._extra_deliveries: dict[str, list[Coordinates]] = {}
+        self._by_coords: dict[Coordinates, tuple[str, str]] | None = {} if late_ledger else None
+
+    def unit_of(self, event: SourceEvent) -> str:
+        return event.event_id if self.by_event_id else event.entity
+
+    def add_sources(self, events: Iterable[SourceEvent]) -> None:
+        """Feed source deliveries in source order. Runs once per event: kept tight."""
+        units, by_event_id = self._units, self.by_event_id
+        ledger_due, dropped, by_coords = self._ledger_due, self._dropped, self._by_coords
+        for event in events:
+            self.source_deliveries += 1
+            unit = event.event_id if by_event_id else event.entity
+            coords = event.coords
+            slot = units.get(unit)
+            if slot is None:
+                slot = units[unit] = _Unit()
+            first = slot.events.setdefault(event.event_id, event)
+            if first is not event and first.coords != coords:
+                self._extra_deliveries.setdefault(event.event_id, []).append(coords)
+            due = ledger_due.get(coords)
+            if due is None:
+                self.unledgered += 1
+                due = event.timestamp_ms
+            elif due < event.timestamp_ms:
+                due = event.timestamp_ms
+            if due > slot.due_ms:
+                slot.due_ms = due
+            if dropped and coords in dropped:
+                slot.drops[coords] = event.event_id
+            if by_coords is not None:
+                by_coords[coords] = (unit, event.event_id)
 
     def add_source(self, event: SourceEvent) -> str:
-        self.source_deliveries += 1
-        unit = event.event_id if self.by_event_id else event.entity
-        events = self.events.get(unit)
-        if events is None:
-            events = self.events[unit] = {}
-        first = events.get(event.event_id)
-        if first is None:
-            events[event.event_id] = event
-        elif first.coords != event.coords:
-            self._extra_deliveries.setdefault(event.event_id, []).append(event.coords)
-        return unit
+        """Feed one source delivery; returns its unit."""
+        self.add_sources((event,))
+        return self.unit_of(event)
 
-    def add_ledger(self, record: LedgerRecord) -> Coordinates:
+    def add_ledger(self, record: LedgerRecord) -> str | None:
+        """Feed one ledger record; returns the unit it changes, when its source is known."""
         coords = (record.topic, record.partition, record.offset)
-        self._ledger_due[coords] = ledger_due_ms(record)
+        due = ledger_due_ms(record)
+        known = coords in self._ledger_due
+        self._ledger_due[coords] = due
         if not record.emissions:
             self._dropped.add(coords)
         else:
+            # A replayed decision for the same message supersedes the earlier one.
             self._dropped.discard(coords)
-        return coords
+        found = None if self._by_coords is None else self._by_coords.get(coords)
+        if found is None:
+            return None
+        unit, event_id = found
+        slot = self._units[unit]
+        if not known:
+            self.unledgered -= 1
+        slot.due_ms = max(slot.due_ms, due)
+        if record.emissions:
+            slot.drops.pop(coords, None)
+        else:
+            slot.drops[coords] = event_id
+        return unit
+
+    def add_ledger_records(self, records: Iterable[LedgerRecord]) -> None:
+        """Feed ledger records before any source; one per delivery, so kept tight."""
+        if self._by_coords:  # sources already fed: each record may change a unit
+            for record in records:
+                self.add_ledger(record)
+            return
+        due, dropped = self._ledger_due, self._dropped
+        for record in records:
+            coords = (record.topic, record.partition, record.offset)
+            emissions = record.emissions
+            if len(emissions) == 1:
+                # The common case spelled out; same result as ledger_due_ms.
+                decided, sent = record.decided_at_ms, emissions[0].sent_at_ms
+                if sent is None:
+                    sent = decided + emissions[0].planned_delay_ms
+                due[coords] = sent if sent > decided else decided
+            else:
+                due[coords] = ledger_due_ms(record)
+            if not emissions:
+                dropped.add(coords)
+            elif dropped:
+                dropped.discard(coords)
 
     def add_effect(self, effect: Effect) -> None:
         self.effects.setdefault(effect.event_id, []).append(effect)
 
+    def add_effects(self, effects: Iterable[Effect]) -> None:
+        """`add_effect` for a whole history, without a call per effect."""
+        by_id = self.effects
+        for effect in effects:
+            found = by_id.get(effect.event_id)
+            if found is None:
+                by_id[effect.event_id] = [effect]
+            else:
+                found.append(effect)
+
     def add_observation(self, observation: Observation) -> None:
         self.observations.setdefault(observation.entity, []).append(observation)
 
-    def is_dropped(self, event: SourceEvent) -> bool:
-        if event.coords not in self._dropped:
+    def _all_dropped(self, slot: _Unit, event_id: str) -> bool:
+        """Whether the ledger dropped every delivery of the event."""
+        if slot.events[event_id].coords not in self._dropped:
             return False
-        extra = self._extra_deliveries.get(event.event_id, ())
+        extra = self._extra_deliveries.get(event_id, ())
         return all(coords in self._dropped for coords in extra)
 
-    def due_at_ms(self, event: SourceEvent) -> int:
-        due = max(event.timestamp_ms, self._ledger_due.get(event.coords, 0))
-        for coords in self._extra_deliveries.get(event.event_id, ()):
-            due = max(due, self._ledger_due.get(coords, 0))
-        return due
-
-    def units(self) -> set[str]:
+    def units(self) -> list[str]:
+        """Every unit, in the order first seen: source units, then downstream-only ones."""
         others = self.effects if self.by_event_id else self.observations
-        return set(self.events) | set(others)
+        units = self._units
+        return [*units, *(unit for unit in others if unit not in units)]
+
+    def lone_effect_latency(self, unit: str, horizon_ms: int | None) -> int | None:
+        """For a `once` unit in the common clean shape (one event, delivered, one effect
+        within the horizon): that effect's latency. None for any other shape."""
+        slot = self._units.get(unit)
+        effects = self.effects.get(unit)
+        if slot is None or slot.drops or effects is None or len(effects) != 1:
+            return None
+        seen = effects[0].observed_at_ms
+        if len(slot.events) != 1 or (horizon_ms is not None and seen > horizon_ms):
+            return None
+        return seen - slot.events[unit].timestamp_ms
+
+    def event_count(self) -> int:
+        """Distinct events (by id within their unit)."""
+        return sum(len(slot.events) for slot in self._units.values())
 
     def facts(self, unit: str, settle_ms: int, horizon_ms: int | None = None) -> UnitFacts:
-        events = list(self.events.get(unit, {}).values())
-        dropped = (
-            frozenset(e.event_id for e in events if self.is_dropped(e))
-            if (self._dropped)
-            else frozenset()
-        )
-        settled = max((self.due_at_ms(e) for e in events), default=0) + settle_ms
-        ids = [unit] if self.by_event_id else [e.event_id for e in events]
-        effects = {i: _upto(self.effects[i], horizon_ms) for i in ids if i in self.effects}
+        slot = self._units.get(unit) or _Unit()
+        events = list(slot.events.values())
+        dropped: frozenset[str] = frozenset()
+        if slot.drops:
+            dropped = frozenset(i for i in set(slot.drops.values()) if self._all_dropped(slot, i))
+        effects: dict[str, list[Effect]] = {}
+        if self.effects:
+            ids = [unit] if self.by_event_id else [e.event_id for e in events]
+            found = {i: _upto(self.effects[i], horizon_ms) for i in ids if i in self.effects}
+            effects = {i: shown for i, shown in found.items() if shown}  # none by the horizon
         observations = _upto(self.observations.get(unit, []), horizon_ms)
+        settled = slot.due_ms + settle_ms
         return UnitFacts(unit, events, dropped, effects, observations, settled, horizon_ms)
-
-    def unledgered(self) -> int:
-        """Source deliveries the ledger has no record of (not yet decided, or lost)."""
-        due = self._ledger_due
-        missing = sum(
-            e.coords not in due for events in self.events.values() for e in events.values()
-        )
-        extra = sum(c not in due for cs in self._extra_deliveries.values() for c in cs)
-        return missing + extra
 
     def orphan_effects(self) -> int:
         """Effects naming an event id the source never carried."""
+        if not self.effects:
+            return 0
         if self.by_event_id:
-            return sum(len(v) for k, v in self.effects.items() if k not in self.events)
-        known = {i for events in self.events.values() for i in events}
+            return sum(len(v) for k, v in self.effects.items() if k not in self._units)
+        known = {i for slot in self._units.values() for i in slot.events}
         return sum(len(v) for k, v in self.effects.items() if k not in known)
 
 
 def _upto(items: list[T], horizon_ms: int | None) -> list[T]:
+    if len(items) < 2 and horizon_ms is None:
+        return list(items)
     ordered = sorted(items, key=lambda item: item.observed_at_ms)
     if horizon_ms is None:
         return ordered

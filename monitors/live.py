@@ -15,7 +15,7 @@ from __future__ import annotations
 from monitors.anomalies import Finding
 from monitors.checkers import JUDGES
 from monitors.config import MonitorConfig
-from monitors.history import Coordinates, Effect, Observation, SourceEvent
+from monitors.history import Effect, Observation, SourceEvent
 from monitors.index import HistoryIndex
 from monitors.report import Coverage, Metrics, MonitorReport
 from monitors.tally import Tally
@@ -30,22 +30,18 @@ class LiveChecker:
         self._judge = JUDGES[config.model]
         self._by_event_id = config.model == "once"
         self._index = HistoryIndex(by_event_id=self._by_event_id)
-        # Ledger records and effects name coordinates and event ids, not units.
-        self._unit_by_coords: dict[Coordinates, str] = {}
+        # Effects name event ids, not units.
         self._unit_by_event: dict[str, str] = {}
         self._dirty: set[str] = set()
         self._findings: dict[str, Finding] = {}
-        self._ledgered = False
 
     def feed_source(self, event: SourceEvent) -> None:
         unit = self._index.add_source(event)
-        self._unit_by_coords[event.coords] = unit
         self._unit_by_event.setdefault(event.event_id, unit)
         self._dirty.add(unit)
 
     def feed_ledger(self, record: LedgerRecord) -> None:
-        self._ledgered = True
-        unit = self._unit_by_coords.get(self._index.add_ledger(record))
+        unit = self._index.add_ledger(record)
         if unit is not None:
             self._dirty.add(unit)
 
@@ -74,12 +70,12 @@ class LiveChecker:
         index = self._index
         coverage = Coverage(
             source_deliveries=index.source_deliveries,
-            events=sum(len(events) for events in index.events.values()),
+            events=index.event_count(),
             units=len(self._findings),
             judged=tally.judged,
             pending=tally.pending,
             unobserved=tally.unobserved,
-            unledgered=index.unledgered() if self._ledgered else index.source_deliveries,
+            unledgered=index.unledgered,
             orphan_effects=index.orphan_effects(),
         )
         return MonitorReport(

@@ -29,16 +29,18 @@ from monitors.anomalies import (
     most_specific,
 )
 from monitors.checkers.common import duplicate_effects
-from monitors.history import Effect, Number, Observation
+from monitors.history import Effect, Number, Observation, SourceEvent
 from monitors.index import UnitFacts
 from monitors.models.entity import EntityState, entity_states, expected_state, shows
 
 
 def judge_entity(facts: UnitFacts) -> Finding:
-    states = entity_states(facts.events)
-    keep = expected_state(states, facts.dropped)
-    evidence = duplicate_effects(facts.effects) + _effect_order(facts.effects, states)
-    evidence += _series(facts.observations, states)
+    # Resolved per-event states are built only on the paths that need them: a clean
+    # entity costs one max over its events.
+    events = facts.events
+    keep = expected_state(events, facts.dropped)
+    evidence = duplicate_effects(facts.effects) + _effect_order(facts.effects, events)
+    evidence += _series(facts.observations, events)
     settled = [o for o in facts.observations if o.observed_at_ms >= facts.settled_at_ms]
     if not settled:
         if evidence or facts.effects:
@@ -47,7 +49,7 @@ def judge_entity(facts: UnitFacts) -> Finding:
     final: Evidence | None = None
     reconciled = False
     for observation in settled:
-        final, reconciled = _judge_value(observation.value, keep, states, facts.dropped)
+        final, reconciled = _judge_value(observation.value, keep, events, facts.dropped)
         if final is not None:
             evidence.append(final)
     value = settled[-1].value
@@ -57,19 +59,22 @@ def judge_entity(facts: UnitFacts) -> Finding:
         unrecovered=final is not None,
         dropped_expected=len(facts.dropped) - reconciled,
         dropped_reconciled=int(reconciled),
-        staleness=0 if final is None else _behind(value, keep, states, facts.dropped),
+        staleness=0
+        if final is None
+        else _behind(value, keep, entity_states(events), facts.dropped),
     )
 
 
 def _judge_value(
     value: Number | None,
     keep: EntityState | None,
-    states: list[EntityState],
+    events: list[SourceEvent],
     dropped: frozenset[str],
 ) -> tuple[Evidence | None, bool]:
     """(evidence or None, whether a dropped event explains the value)."""
     if shows(keep, value):
         return None, False
+    states = entity_states(events)
     for state in states:
         newer = keep is None or state.rank > keep.rank
         if state.event_id in dropped and newer and shows(state, value):
@@ -108,13 +113,13 @@ def _explain(value: Number | None, keep: EntityState | None, states: list[Entity
     return Evidence(DIVERGENT_ENTITY, ids, expected, shown, "a version no delivered event has")
 
 
-def _series(observations: list[Observation], states: list[EntityState]) -> list[Evidence]:
+def _series(observations: list[Observation], events: list[SourceEvent]) -> list[Evidence]:
     top: Observation | None = None
     for seen in observations:
         if seen.value is None:
             continue
         if top is not None and top.value is not None and seen.value < top.value:
-            ids = tuple(s.event_id for s in states if s.version in (seen.value, top.value))
+            ids = tuple(e.event_id for e in events if e.version in (seen.value, top.value))
             return [
                 Evidence(
                     STALE_OVERWRITE,
@@ -130,10 +135,10 @@ def _series(observations: list[Observation], states: list[EntityState]) -> list[
     return []
 
 
-def _effect_order(effects: dict[str, list[Effect]], states: list[EntityState]) -> list[Evidence]:
+def _effect_order(effects: dict[str, list[Effect]], events: list[SourceEvent]) -> list[Evidence]:
     if not effects:
         return []
-    by_id = {s.event_id: s for s in states}
+    by_id = {s.event_id: s for s in entity_states(events)}
     applied = sorted(
         (e for found in effects.values() for e in found if e.event_id in by_id),
         key=lambda e: e.observed_at_ms,

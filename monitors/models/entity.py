@@ -8,17 +8,19 @@ source order: it deletes whatever came before it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from operator import attrgetter, itemgetter
+from typing import NamedTuple
 
 from monitors.history import Number, SourceEvent
 
 Rank = tuple[Number, bool]
+_RANK = attrgetter("version", "is_delete")
+_STATE_RANK = itemgetter(0, 1)
 
 
-@dataclass(frozen=True, slots=True)
-class EntityState:
-    """The state one event leaves an entity in."""
+class EntityState(NamedTuple):
+    """The state one event leaves an entity in (a tuple: built once per event per check)."""
 
     version: Number
     deleted: bool
@@ -39,20 +41,26 @@ def entity_states(events: Iterable[SourceEvent]) -> list[EntityState]:
     highest: Number = float("-inf")
     for event in events:
         version = highest if event.version is None else event.version
-        highest = max(highest, version)
+        if version > highest:
+            highest = version
         states.append(EntityState(version, event.is_delete, event.event_id, event.timestamp_ms))
     return states
 
 
-def expected_state(states: Iterable[EntityState], skip: Collection[str] = ()) -> EntityState | None:
+def expected_state(events: Sequence[SourceEvent], skip: Collection[str] = ()) -> EntityState | None:
     """The state downstream should hold; `None` when no event applies."""
-    best: EntityState | None = None
-    for state in states:
-        if state.event_id in skip:
-            continue
-        if best is None or state.rank > best.rank:
-            best = state
-    return best
+    chosen = [e for e in events if e.event_id not in skip] if skip else events
+    if not chosen:
+        return None
+    try:
+        # The common case, all versions known: one C-level max over the events.
+        best = max(chosen, key=_RANK)
+    except TypeError:  # a bare delete's None met a number: resolve versions first
+        best = None
+    if best is None or best.version is None:
+        states = [s for s in entity_states(events) if s.event_id not in skip]
+        return max(states, key=_STATE_RANK)
+    return EntityState(best.version, best.is_delete, best.event_id, best.timestamp_ms)
 
 
 def shows(state: EntityState | None, observed: Number | None) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitors import MonitorConfig, MonitorReport, check
-from monitors.models.entity import entity_states, expected_state
+from monitors.models.entity import expected_state
 from monitors.testing import HistoryBuilder
 
 CONFIG = MonitorConfig(source_topic="orders", model="entity", settle_ms=1_000)
@@ -24,7 +24,7 @@ class TestModel:
         h = HistoryBuilder()
         h.event("k", 2, delete=True)
         h.event("k", 2)
-        state = expected_state(entity_states(h.sources))
+        state = expected_state(h.sources)
         assert state is not None
         assert state.deleted
 
@@ -34,7 +34,7 @@ class TestModel:
         h.event("k", 5)
         h.event("k", None, delete=True)
         h.event("k", 4)
-        state = expected_state(entity_states(h.sources))
+        state = expected_state(h.sources)
         assert state is not None
         assert state.deleted
         assert state.version == 5
@@ -44,7 +44,7 @@ class TestModel:
         h = HistoryBuilder()
         h.event("k", 1)
         newest = h.event("k", 2)
-        state = expected_state(entity_states(h.sources), skip={newest.event_id})
+        state = expected_state(h.sources, skip={newest.event_id})
         assert state is not None
         assert state.version == 1
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitors import MonitorConfig, MonitorReport, check
+from monitors import LiveChecker, MonitorConfig, MonitorReport, check
 from monitors.models.once import expected_effects
 from monitors.testing import HistoryBuilder
 
@@ -69,3 +69,27 @@ class TestOnce:
         assert bad(report) == {}
         assert report.coverage.pending == 1
         assert bad(run(h, horizon_ms=h.now_ms + 5_000)) == {"lost_event": 1, "unrecovered": 1}
+
+
+class TestBatchShortcut:
+    def test_clean_units_shortcut_agrees_with_the_live_checker(self) -> None:
+        """The batch checker's shortcut for clean one-effect units gives the live verdict."""
+        h = HistoryBuilder()
+        h.effect(h.event("a"))
+        h.effect(h.event("a", fault="drop"))
+        late = h.event("b")
+        h.effect(late, at_ms=h.now_ms + 50_000)
+        horizon = h.now_ms + 5_000
+        live = LiveChecker(CONFIG)
+        for event in h.sources:
+            live.feed_source(event)
+        for record in h.ledger:
+            live.feed_ledger(record)
+        for effect in h.effects:
+            if effect.observed_at_ms <= horizon:
+                live.feed_effect(effect)
+        batch = run(h, horizon_ms=horizon)
+        snapshot = live.snapshot(horizon)
+        assert batch.anomalies.counts == snapshot.anomalies.counts
+        assert batch.coverage == snapshot.coverage
+        assert bad(batch) == {"lost_event": 1, "unrecovered": 1, "dropped_reconciled": 1}
