@@ -85,6 +85,12 @@ class HistoryIndex:
         # Deliveries beyond an event's first are rare; only they are stored apart.
         self._extra_deliveries: dict[str, list[Coordinates]] = {}
         self._by_coords: dict[Coordinates, tuple[str, str]] | None = {} if late_ledger else None
+        # Live mode also keeps, per event id, its unit (effects name only the id) and a
+        # running count of effects whose event is known, so snapshots stay O(changes).
+        self._event_units: dict[str, str] | None = {} if late_ledger else None
+        self._effects_total = 0
+        self._effects_known = 0
+        self._event_total = 0
 
     def unit_of(self, event: SourceEvent) -> str:
         return event.event_id if self.by_event_id else event.entity
@@ -101,8 +107,14 @@ class HistoryIndex:
             if slot is None:
                 slot = units[unit] = _Unit()
             first = slot.events.setdefault(event.event_id, event)
-            if first is not event and first.coords != coords:
+            if first is event:
+                self._event_total += 1
+            elif first.coords != coords:
                 self._extra_deliveries.setdefault(event.event_id, []).append(coords)
+            event_units = self._event_units
+            if event_units is not None and event.event_id not in event_units:
+                event_units[event.event_id] = unit
+                self._effects_known += len(self.effects.get(event.event_id, ()))
             due = ledger_due.get(coords)
             if due is None:
                 self.unledgered += 1
@@ -170,17 +182,26 @@ class HistoryIndex:
                 dropped.discard(coords)
 
     def add_effect(self, effect: Effect) -> None:
-        self.effects.setdefault(effect.event_id, []).append(effect)
+        self.add_effects((effect,))
+
+    def unit_of_event(self, event_id: str) -> str | None:
+        """The unit of a known event (live mode only; None otherwise)."""
+        if self.by_event_id:
+            return event_id
+        return None if self._event_units is None else self._event_units.get(event_id)
 
     def add_effects(self, effects: Iterable[Effect]) -> None:
         """`add_effect` for a whole history, without a call per effect."""
-        by_id = self.effects
+        by_id, event_units = self.effects, self._event_units
         for effect in effects:
+            self._effects_total += 1
             found = by_id.get(effect.event_id)
             if found is None:
                 by_id[effect.event_id] = [effect]
             else:
                 found.append(effect)
+            if event_units is not None and effect.event_id in event_units:
+                self._effects_known += 1
 
     def add_observation(self, observation: Observation) -> None:
         self.observations.setdefault(observation.entity, []).append(observation)
@@ -212,7 +233,7 @@ class HistoryIndex:
 
     def event_count(self) -> int:
         """Distinct events (by id within their unit)."""
-        return sum(len(slot.events) for slot in self._units.values())
+        return self._event_total
 
     def facts(self, unit: str, settle_ms: int, horizon_ms: int | None = None) -> UnitFacts:
         slot = self._units.get(unit) or _Unit()
@@ -233,6 +254,8 @@ class HistoryIndex:
         """Effects naming an event id the source never carried."""
         if not self.effects:
             return 0
+        if self._event_units is not None:
+            return self._effects_total - self._effects_known
         if self.by_event_id:
             return sum(len(v) for k, v in self.effects.items() if k not in self._units)
         known = {i for slot in self._units.values() for i in slot.events}

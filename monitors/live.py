@@ -30,14 +30,13 @@ class LiveChecker:
         self._judge = JUDGES[config.model]
         self._by_event_id = config.model == "once"
         self._index = HistoryIndex(by_event_id=self._by_event_id)
-        # Effects name event ids, not units.
-        self._unit_by_event: dict[str, str] = {}
         self._dirty: set[str] = set()
         self._findings: dict[str, Finding] = {}
+        self._pending: set[str] = set()  # verdicts that may change with the clock alone
+        self._tally = Tally(config.max_examples)
 
     def feed_source(self, event: SourceEvent) -> None:
         unit = self._index.add_source(event)
-        self._unit_by_event.setdefault(event.event_id, unit)
         self._dirty.add(unit)
 
     def feed_ledger(self, record: LedgerRecord) -> None:
@@ -48,7 +47,7 @@ class LiveChecker:
     def feed_effect(self, effect: Effect) -> None:
         self._index.add_effect(effect)
         # An effect read before its source event waits: the source marks the unit later.
-        unit = effect.event_id if self._by_event_id else self._unit_by_event.get(effect.event_id)
+        unit = self._index.unit_of_event(effect.event_id)
         if unit is not None:
             self._dirty.add(unit)
 
@@ -59,14 +58,19 @@ class LiveChecker:
 
     def snapshot(self, now_ms: int) -> MonitorReport:
         """Current counts and coverage; `anomalies.clean` is the recovery predicate."""
-        pending = {unit for unit, f in self._findings.items() if f.status == "pending"}
-        for unit in self._dirty | pending:
+        tally = self._tally
+        for unit in self._dirty | self._pending:
             facts = self._index.facts(unit, self.config.settle_ms, now_ms)
-            self._findings[unit] = self._judge(facts)
+            old = self._findings.get(unit)
+            if old is not None:
+                tally.remove(old)
+            new = self._findings[unit] = self._judge(facts)
+            tally.add(new)
+            if new.status == "pending":
+                self._pending.add(unit)
+            else:
+                self._pending.discard(unit)
         self._dirty.clear()
-        tally = Tally(self.config.max_examples)
-        for finding in self._findings.values():
-            tally.add(finding)
         index = self._index
         coverage = Coverage(
             source_deliveries=index.source_deliveries,

@@ -1,4 +1,8 @@
-"""Turns per-unit findings into the report's counts, examples, staleness and coverage."""
+"""Turns per-unit findings into the report's counts, examples, staleness and coverage.
+
+A finding can be taken back (`remove`), so the live checker updates its tally by the
+units it re-judged instead of recounting every unit at each snapshot.
+"""
 
 from __future__ import annotations
 
@@ -7,66 +11,81 @@ from monitors.anomalies import (
     DROPPED_EXPECTED,
     DROPPED_RECONCILED,
     UNRECOVERED,
-    Evidence,
     Finding,
 )
 from monitors.report import Anomalies, AnomalyExample, Staleness
 
 
 class Tally:
-    """Accumulates findings; examples are the first `max_examples` per name, in feed order."""
+    """Accumulates findings; examples are the first `max_examples` bad units per name."""
 
     def __init__(self, max_examples: int) -> None:
         self.max_examples = max_examples
         self.counts = dict.fromkeys(COUNT_NAMES, 0)
-        self.examples: dict[str, list[AnomalyExample]] = {}
         self.judged = self.pending = self.unobserved = 0
+        self._bad: dict[str, Finding] = {}  # units with evidence, in the order they turned bad
         self._behind_total = 0
         self._behind_units = 0
-        self._behind_max: int | None = None
+        self._behind: dict[str, int] = {}  # units behind by one version or more
 
     def add(self, finding: Finding) -> None:
+        self._apply(finding, +1)
+
+    def remove(self, finding: Finding) -> None:
+        """Take back a finding added earlier (its unit is being judged again)."""
+        self._apply(finding, -1)
+
+    def _apply(self, finding: Finding, sign: int) -> None:
         if finding.status == "pending":
-            self.pending += 1
+            self.pending += sign
             return
         if finding.status == "unobserved":
-            self.unobserved += 1
+            self.unobserved += sign
             return
-        self.judged += 1
-        self.counts[DROPPED_EXPECTED] += finding.dropped_expected
-        self.counts[DROPPED_RECONCILED] += finding.dropped_reconciled
+        self.judged += sign
+        self.counts[DROPPED_EXPECTED] += sign * finding.dropped_expected
+        self.counts[DROPPED_RECONCILED] += sign * finding.dropped_reconciled
         if finding.evidence is not None:
-            self._count(finding.evidence.kind, finding.unit, finding.evidence)
-            if finding.unrecovered:
-                self._count(UNRECOVERED, finding.unit, finding.evidence)
+            self.counts[finding.evidence.kind] += sign
+            self.counts[UNRECOVERED] += sign * finding.unrecovered
+            if sign > 0:
+                self._bad[finding.unit] = finding
+            else:
+                self._bad.pop(finding.unit, None)
         if finding.staleness is not None:
-            self._behind_units += 1
-            self._behind_total += finding.staleness
-            self._behind_max = max(self._behind_max or 0, finding.staleness)
-
-    def _count(self, name: str, unit: str, evidence: Evidence) -> None:
-        self.counts[name] += 1
-        kept = self.examples.setdefault(name, [])
-        if len(kept) < self.max_examples:
-            kept.append(
-                AnomalyExample(
-                    unit=unit,
-                    event_ids=evidence.event_ids,
-                    expected=evidence.expected,
-                    observed=evidence.observed,
-                    detail=evidence.detail,
-                )
-            )
+            self._behind_units += sign
+            self._behind_total += sign * finding.staleness
+            if finding.staleness and sign > 0:
+                self._behind[finding.unit] = finding.staleness
+            elif finding.staleness:
+                self._behind.pop(finding.unit, None)
 
     def anomalies(self) -> Anomalies:
+        examples: dict[str, list[AnomalyExample]] = {}
+        for finding in self._bad.values():
+            evidence = finding.evidence
+            assert evidence is not None  # only findings with evidence are kept in _bad
+            names = [evidence.kind, UNRECOVERED] if finding.unrecovered else [evidence.kind]
+            for name in names:
+                kept = examples.setdefault(name, [])
+                if len(kept) < self.max_examples:
+                    kept.append(
+                        AnomalyExample(
+                            unit=finding.unit,
+                            event_ids=evidence.event_ids,
+                            expected=evidence.expected,
+                            observed=evidence.observed,
+                            detail=evidence.detail,
+                        )
+                    )
         return Anomalies(
-            counts=dict(self.counts), examples={k: tuple(v) for k, v in self.examples.items()}
+            counts=dict(self.counts), examples={k: tuple(v) for k, v in examples.items() if v}
         )
 
     def staleness(self) -> Staleness:
         if not self._behind_units:
             return Staleness()
         return Staleness(
-            max_versions_behind=self._behind_max,
+            max_versions_behind=max(self._behind.values(), default=0),
             mean_versions_behind=self._behind_total / self._behind_units,
         )

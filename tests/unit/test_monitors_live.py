@@ -83,3 +83,16 @@ class TestLive:
         live.feed_source(event)
         counts = live.snapshot(h.now_ms + 5_000).anomalies.counts
         assert counts["duplicate_effect"] == 1
+
+    def test_orphan_effects_are_counted_incrementally(self) -> None:
+        """An effect stops being an orphan when its source event arrives; a ghost stays one."""
+        h = HistoryBuilder()
+        event = h.event("a", 1)
+        live = LiveChecker(ENTITY)
+        live.feed_effect(h.effect(event))
+        live.feed_effect(h.effect("ghost"))
+        assert live.snapshot(h.now_ms).coverage.orphan_effects == 2
+        live.feed_source(event)
+        coverage = live.snapshot(h.now_ms).coverage
+        assert coverage.orphan_effects == 1
+        assert coverage.events == 1
