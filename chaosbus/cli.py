@@ -171,6 +171,7 @@ def run(
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
     redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
     actor: str | None = typer.Option(None, "--actor", help="Who runs it (default: OS user)."),
+    key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
 ) -> None:
     """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted."""
     spec = load_experiment(file)
@@ -178,6 +179,7 @@ def run(
         bootstrap=resolve_bootstrap(bootstrap),
         redis_url=resolve_redis(redis),
         actor=actor or default_actor(),
+        key_prefix=key_prefix,
     )
     if dry_run:
         for line in asyncio.run(dry_run_lines(spec, options)):

@@ -1,0 +1,39 @@
+"""The metric vocabulary that steady-state bounds and guardrails may name.
+
+A metric is a dotted name resolved against a run's observations (see `chaosbus.runner.
+observe`). Some exist only once a run is over (latency percentiles from the batch checker,
+the time to recovery); guardrails are checked continuously, so they may name only metrics
+that exist while the run is live. Keeping the vocabulary closed means a typo in a file is
+an error at `validate` time, not a guardrail that silently never fires.
+"""
+
+from __future__ import annotations
+
+from injectors.plan import FAULT_TYPES
+from monitors.anomalies import COUNT_NAMES
+
+# Sums across every check of the monitor (or one check, when a bound names it).
+ANOMALY_METRICS = ("anomalies.total", *(f"anomalies.{name}" for name in COUNT_NAMES))
+COVERAGE_METRICS = ("coverage.pending", "coverage.unobserved", "coverage.unledgered")
+FAULT_METRICS = ("faults.injected", *(f"faults.{kind}" for kind in FAULT_TYPES))
+
+# Known live and at the end. Live latency comes from the runner's own first-sighting
+# tracker over the last few seconds; at the end, from the batch checker over the run.
+LIVE_METRICS = frozenset(
+    {
+        *ANOMALY_METRICS,
+        *COVERAGE_METRICS,
+        *FAULT_METRICS,
+        "staleness.max_versions_behind",
+        "latency_ms.p50",
+        "latency_ms.p99",
+        "held",
+    }
+)
+FINAL_ONLY_METRICS = frozenset({"time_to_recovery_s"})
+METRICS = LIVE_METRICS | FINAL_ONLY_METRICS
+
+
+def describe_known(live_only: bool) -> str:
+    names = LIVE_METRICS if live_only else METRICS
+    return ", ".join([*sorted(n for n in names if not n.startswith("anomalies.")), "anomalies.*"])

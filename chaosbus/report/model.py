@@ -1,0 +1,89 @@
+"""The run report (ARCHITECTURE §4): the contract other tools read.
+
+`status` is `held | violated | aborted | error`; `hypotheses` are the steady-state bounds
+as judged before injection and after recovery; `anomalies` and `metrics` are the monitors'
+fragment summed over every check (each check's own report is under `checks`); `faults`
+counts decisions by type, `pass` included; `timeline` has one point per second.
+Bump `REPORT_VERSION` on any incompatible change.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from monitors.report import Anomalies, Metrics, MonitorReport
+
+REPORT_VERSION = 1
+
+Status = Literal["held", "violated", "aborted", "error"]
+EXIT_CODES: dict[str, int] = {"held": 0, "violated": 1, "error": 2, "aborted": 3}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HypothesisResult(_Frozen):
+    name: str
+    metric: str
+    check: str | None = None
+    threshold: str
+    observed: float | None
+    held: bool | None  # None: no value to judge (e.g. no latency sample)
+    phase: Literal["before", "after"]
+
+
+class GuardrailResult(_Frozen):
+    name: str
+    metric: str
+    check: str | None = None
+    threshold: str
+    for_s: float
+    worst: float | None
+    breached: bool
+
+
+class PhaseSpan(_Frozen):
+    name: str  # preflight | warmup | inject | recover | settle | abort
+    start_s: float
+    end_s: float
+
+
+class TimelinePoint(_Frozen):
+    t_s: float  # seconds since the run started
+    phase: str
+    faults_per_s: float
+    forwarded_per_s: float
+    anomalies: int  # live count at that moment (units currently judged bad)
+    anomalies_per_s: float  # newly counted per second
+    latency_p99_ms: float | None
+    held: int
+    intensity: float
+
+
+class RunReport(_Frozen):
+    version: int = REPORT_VERSION
+    name: str
+    hypothesis: str
+    status: Status
+    reason: str | None = None
+    run_id: str
+    seed: int
+    actor: str
+    started_at: str  # ISO 8601, UTC
+    duration_s: float
+    routes: list[str]
+    hypotheses: list[HypothesisResult]
+    anomalies: Anomalies
+    faults: dict[str, int]
+    metrics: Metrics
+    guardrails: list[GuardrailResult]
+    checks: dict[str, MonitorReport]
+    phases: list[PhaseSpan]
+    timeline: list[TimelinePoint]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]

@@ -1,0 +1,107 @@
+"""Everything the monitors learn during a run, fed live and kept for the final verdict.
+
+One `CheckState` per declared check: its compiled extractors, a `LiveChecker` for
+guardrails and the recovery series, and the history the batch checker judges at the end.
+The live and batch verdicts come from the same pure checkers; the batch one is the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chaosbus.experiment.monitor import CheckSpec, MonitorSpec
+from chaosbus.runner.latency import LiveLatency
+from injectors.envelope import Envelope
+from monitors import LiveChecker, MonitorReport, check, compile_extractors
+from monitors.extractors import Extractor
+from monitors.history import History, Number, Observation, SourceEvent
+from streams.ledger_record import LedgerRecord
+
+# An unchanged observation is fed again after this long, so a unit that settles later
+# still gets an observation taken after it settled.
+REFRESH_MS = 1_000
+
+
+@dataclass
+class CheckState:
+    spec: CheckSpec
+    extractor: Extractor
+    live: LiveChecker
+    sources: list[SourceEvent] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+    entities: dict[str, None] = field(default_factory=dict)  # insertion-ordered set
+    last_fed: dict[str, tuple[int, Number | None]] = field(default_factory=dict)
+
+
+class Collector:
+    def __init__(self, monitor: MonitorSpec) -> None:
+        self.monitor = monitor
+        self.checks = {
+            c.name: CheckState(c, compile_extractors(c.extract), LiveChecker(monitor.config_for(c)))
+            for c in monitor.checks
+        }
+        self.ledger: list[LedgerRecord] = []
+        self.latency = LiveLatency()
+        # Source offsets that have a ledger record, per partition: "has the interposer
+        # finished with everything up to here?"
+        self.ledgered: dict[int, set[int]] = {}
+
+    def feed_source(self, envelope: Envelope) -> None:
+        for state in self.checks.values():
+            event = state.extractor(envelope)
+            if event is None:
+                continue
+            state.sources.append(event)
+            state.entities.setdefault(event.entity, None)
+            state.live.feed_source(event)
+            if state.spec.model == "entity":
+                self.latency.on_source(event)
+
+    def feed_ledger(self, record: LedgerRecord) -> None:
+        if record.topic != self.monitor.source_topic:
+            return
+        self.ledger.append(record)
+        self.ledgered.setdefault(record.partition, set()).add(record.offset)
+        for state in self.checks.values():
+            state.live.feed_ledger(record)
+
+    def feed_observations(self, name: str, observations: list[Observation], *, force: bool) -> None:
+        state = self.checks[name]
+        for observation in observations:
+            last = state.last_fed.get(observation.entity)
+            stale = last is None or (
+                last[1] != observation.value or observation.observed_at_ms - last[0] >= REFRESH_MS
+            )
+            if not (force or stale):
+                continue
+            state.last_fed[observation.entity] = (observation.observed_at_ms, observation.value)
+            state.observations.append(observation)
+            state.live.feed_observation(observation)
+            if state.spec.model == "entity":
+                self.latency.on_observation(observation)
+
+    def entities(self, name: str) -> list[str]:
+        return list(self.checks[name].entities)
+
+    def covers(self, ends: dict[int, int], starts: dict[int, int]) -> bool:
+        """Whether every source offset in `[starts, ends)` has its ledger record."""
+        return all(
+            len(self.ledgered.get(partition, ())) >= end - starts.get(partition, 0)
+            for partition, end in ends.items()
+        )
+
+    def snapshot(self, now_ms: int) -> dict[str, MonitorReport]:
+        return {name: state.live.snapshot(now_ms) for name, state in self.checks.items()}
+
+    def verdict(self, horizon_ms: int) -> dict[str, MonitorReport]:
+        """The batch checker over everything collected: the run's verdict per check."""
+        reports: dict[str, MonitorReport] = {}
+        for name, state in self.checks.items():
+            history = History(
+                tuple(state.sources), tuple(self.ledger), (), tuple(state.observations)
+            )
+            config = self.monitor.config_for(state.spec)
+            reports[name] = check(
+                history, config, horizon_ms=horizon_ms, unparsable=state.extractor.unparsable
+            )
+        return reports

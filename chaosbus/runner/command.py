@@ -1,0 +1,39 @@
+"""The async bodies of `chaosbus run` and `run --dry-run`, kept out of the CLI module."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.console import Console
+
+from chaosbus.control.plane import control_plane
+from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.report.model import RunReport
+from chaosbus.runner.console import live_progress, progress_text, verdict_table
+from chaosbus.runner.preflight import count_targeting, preflight
+from chaosbus.runner.progress import Progress
+from chaosbus.runner.run import RunOptions, run_experiment
+from chaosbus.signals import stop_on_signals
+
+
+async def dry_run_lines(spec: ExperimentSpec, options: RunOptions) -> list[str]:
+    """Connect, check topics and the kill switch, count what the targeting would match."""
+    async with control_plane(options.redis_url, options.control_namespace) as plane:
+        result = await preflight(spec, options.bootstrap, plane)
+    result.targeting = await count_targeting(spec, options.bootstrap)
+    return [f"{spec.name}: preflight passed (nothing injected)", *result.lines()]
+
+
+async def run_with_console(spec: ExperimentSpec, options: RunOptions) -> RunReport:
+    """Run with live progress on stderr and the verdict table on stdout; SIGINT aborts."""
+    progress = Console(stderr=True)
+    interrupt = asyncio.Event()
+    with stop_on_signals(interrupt), live_progress(progress) as live:
+
+        def show(p: Progress) -> None:
+            live.update(progress_text(p))
+
+        options.on_progress = show
+        report = await run_experiment(spec, options, interrupt)
+    Console().print(verdict_table(report))
+    return report

@@ -1,0 +1,55 @@
+"""The terminal side of `chaosbus run`: live progress on stderr, a verdict table at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from chaosbus.report.markdown import BADGES
+from chaosbus.report.model import RunReport
+from chaosbus.runner.progress import Progress
+
+STYLES = {"held": "bold green", "violated": "bold red", "aborted": "bold yellow", "error": "bold"}
+
+
+def progress_text(p: Progress) -> Text:
+    return Text.assemble(
+        (f"{p.phase:<9}", "bold cyan"),
+        f" {p.elapsed_s:6.1f} s  messages {p.forwarded:>7}  faults {p.faults:>6}",
+        f"  intensity {p.intensity:4.2f}  held {p.held:>5}  ",
+        ("anomalies ", ""),
+        (str(p.anomalies), "bold red" if p.anomalies else "green"),
+    )
+
+
+@contextmanager
+def live_progress(console: Console) -> Iterator[Live]:
+    """A one-line status that the runner's `on_progress` updates; plain lines off a tty."""
+    with Live(Text("preflight"), console=console, refresh_per_second=4, transient=False) as live:
+        yield live
+
+
+def verdict_table(report: RunReport) -> Table:
+    title = f"{report.name}: {BADGES[report.status]}"
+    table = Table(title=title, title_style=STYLES[report.status])
+    table.add_column("when")
+    table.add_column("hypothesis")
+    table.add_column("expected")
+    table.add_column("observed", justify="right")
+    table.add_column("held")
+    for h in report.hypotheses:
+        observed = "—" if h.observed is None else f"{h.observed:g}"
+        held = {True: "[green]yes", False: "[red]no", None: "[yellow]unknown"}[h.held]
+        table.add_row(h.phase, h.name, h.threshold, observed, held)
+    nonzero = {k: v for k, v in report.anomalies.counts.items() if v}
+    table.caption = (
+        f"anomalies: {', '.join(f'{k} {v}' for k, v in nonzero.items()) or 'none'} · "
+        f"faults: {', '.join(f'{k} {v}' for k, v in report.faults.items())}"
+        + (f"\n{report.reason}" if report.reason else "")
+    )
+    return table

@@ -1,0 +1,62 @@
+"""Resolve the experiment's metric names against what a run has observed.
+
+The same names serve the live guardrails (over live snapshots) and the steady-state bounds
+(over live snapshots before injection, over the batch verdict after). Anomaly and coverage
+counts add up across checks; staleness and latency take the worst check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from chaosbus.experiment.bounds import Bound
+from injectors.plan import FAULT_TYPES
+from monitors.report import Latency, MonitorReport
+
+
+@dataclass(frozen=True)
+class Observed:
+    reports: Mapping[str, MonitorReport]
+    faults: Mapping[str, int] = field(default_factory=dict)
+    held: int = 0
+    latency: Latency | None = None  # None: take the reports' own (the batch verdict)
+    time_to_recovery_s: float | None = None
+
+    def value(self, metric: str, check: str | None = None) -> float | None:
+        reports = [r for name, r in self.reports.items() if check is None or name == check]
+        group, _, name = metric.partition(".")
+        if group == "anomalies":
+            if name == "total":
+                return float(sum(r.anomalies.total for r in reports))
+            return float(sum(r.anomalies.counts.get(name, 0) for r in reports))
+        if group == "coverage":
+            return float(sum(getattr(r.coverage, name) for r in reports))
+        if group == "faults":
+            if name == "injected":
+                return float(sum(self.faults.get(kind, 0) for kind in FAULT_TYPES))
+            return float(self.faults.get(name, 0))
+        if metric == "staleness.max_versions_behind":
+            known = [r.metrics.staleness.max_versions_behind for r in reports]
+            return _worst([float(v) for v in known if v is not None])
+        if group == "latency_ms":
+            return self._latency(name, reports)
+        if metric == "held":
+            return float(self.held)
+        if metric == "time_to_recovery_s":
+            return self.time_to_recovery_s
+        raise KeyError(metric)  # the spec's vocabulary and this function disagree
+
+    def _latency(self, name: str, reports: list[MonitorReport]) -> float | None:
+        if self.latency is not None:
+            return getattr(self.latency, name)  # type: ignore[no-any-return]
+        known = [getattr(r.metrics.latency_ms, name) for r in reports]
+        return _worst([float(v) for v in known if v is not None])
+
+    def judge(self, bound: Bound) -> tuple[float | None, bool | None]:
+        observed = self.value(bound.metric, bound.check)
+        return observed, bound.holds(observed)
+
+
+def _worst(values: list[float]) -> float | None:
+    return max(values) if values else None

@@ -1,0 +1,144 @@
+"""Kafka readers of a run: the source topic from where the interposer starts, and the ledger.
+
+Each is an async context manager running one task that feeds a callback; both read with a
+group-less consumer on explicit positions, so the monitors never disturb the interposer's
+consumer group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from injectors.envelope import Envelope, SourceCoordinates
+from streams.ledger_record import LedgerRecord
+
+log = logging.getLogger(__name__)
+
+
+async def start_positions(bootstrap: str, topic: str, group_id: str) -> dict[int, int]:
+    """Where the interposer's group will start on each partition: committed, else earliest."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        tps = await _partitions(consumer, topic)
+        beginnings = await consumer.beginning_offsets(tps)
+        positions: dict[int, int] = {}
+        for tp in tps:
+            committed = await consumer.committed(tp)
+            positions[tp.partition] = committed if committed is not None else beginnings[tp]
+        return positions
+    finally:
+        await asyncio.sleep(0)  # see streams.consumers: let start()'s task take its first step
+        await consumer.stop()
+
+
+async def end_positions(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = await _partitions(consumer, topic)
+        ends = await consumer.end_offsets(tps) if tps else {}
+        return {tp.partition: offset for tp, offset in ends.items()}
+    finally:
+        await asyncio.sleep(0)
+        await consumer.stop()
+
+
+async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        # A fresh client knows no topic until it asks; aiokafka offers no public call for it.
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+    return [TopicPartition(topic, p) for p in sorted(partitions or ())]
+
+
+class TopicReader:
+    """Reads `topic` from `positions` on, handing each record to `handle`, until closed."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        positions: dict[int, int],
+        handle: Callable[[object], None],
+    ) -> None:
+        self.topic = topic
+        self._bootstrap = bootstrap
+        self._positions = positions
+        self._handle = handle
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self.read = 0
+
+    async def __aenter__(self) -> TopicReader:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+        )
+        await consumer.start()
+        tps = {TopicPartition(self.topic, p): offset for p, offset in self._positions.items()}
+        consumer.assign(list(tps))
+        for tp, offset in tps.items():
+            consumer.seek(tp, offset)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._loop(consumer), name=f"reader-{self.topic}")
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        while True:
+            try:
+                batches = await consumer.getmany(timeout_ms=100, max_records=5_000)
+            except KafkaError as exc:
+                log.warning("reading %s: %s; retrying", self.topic, exc)
+                await asyncio.sleep(0.2)
+                continue
+            for records in batches.values():
+                for record in records:
+                    self.read += 1
+                    self._handle(record)
+
+
+def envelope_of(record: object) -> Envelope:
+    r: Any = record
+    return Envelope(
+        key=r.key,
+        value=r.value,
+        headers=tuple(r.headers),
+        timestamp_ms=r.timestamp,
+        source=SourceCoordinates(r.topic, r.partition, r.offset),
+    )
+
+
+def ledger_handler(run_id: str, feed: Callable[[LedgerRecord], None]) -> Callable[[object], None]:
+    """Parse ledger records and pass on this run's; other runs share the topic."""
+
+    def handle(record: object) -> None:
+        raw: Any = record
+        try:
+            parsed = LedgerRecord.from_bytes(raw.value or b"")
+        except ValueError:
+            log.warning("unreadable ledger record at offset %s", raw.offset)
+            return
+        if parsed.run_id == run_id:
+            feed(parsed)
+
+    return handle

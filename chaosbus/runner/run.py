@@ -1,0 +1,246 @@
+"""`chaosbus run`: preflight → warm-up → injection (ramped) → recovery → settle → verdict.
+
+The steady state *before* is judged on the warm-up's passthrough traffic, at its end; the
+steady state *after* is the batch verdict once the recovery has settled. Guardrails are
+judged every tick from the live monitor. A guardrail breach, the kill switch, an
+unreachable control plane or a signal aborts: injection stops at once (held messages are
+released), the interposer keeps forwarding until it has caught up with the source, then
+drains; the report says `aborted` and why. No message is lost on any path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from chaosbus.control.audit import new_entry
+from chaosbus.control.errors import ControlPlaneUnreachable, KillSwitchEngaged
+from chaosbus.control.keys import Keys
+from chaosbus.control.plane import ControlPlane, control_plane
+from chaosbus.control.watch import ControlState
+from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.report.model import HypothesisResult, RunReport
+from chaosbus.runner.guardrails import GuardrailWatch
+from chaosbus.runner.observe import Observed
+from chaosbus.runner.preflight import preflight
+from chaosbus.runner.progress import Progress
+from chaosbus.runner.report_builder import build_report
+from chaosbus.runner.session import LiveSession
+from chaosbus.runner.timeline import Sample, Timeline
+from chaosbus.runner.verdict import describe, judge
+from monitors.metrics import time_to_recovery
+from streams.clock import Clock, wall_clock_ms
+
+log = logging.getLogger(__name__)
+
+LIVE_LATENCY_WINDOW_MS = 5_000
+
+
+@dataclass
+class RunOptions:
+    bootstrap: str
+    redis_url: str
+    actor: str
+    run_id: str | None = None
+    key_prefix: str = ""  # put before every probe key: one file, several services
+    probe_redis_url: str | None = None  # the service's Redis, when not the control plane's
+    control_namespace: str = "chaosbus"  # tests isolate their kill switch and audit log
+    tick_ms: int = 250
+    catch_up_timeout_s: float = 15.0
+    on_progress: Callable[[Progress], None] | None = None
+    clock: Clock = field(default=wall_clock_ms)
+
+
+class _Abort(Exception):
+    pass
+
+
+class ExperimentRun:
+    def __init__(self, spec: ExperimentSpec, options: RunOptions) -> None:
+        self.spec = spec
+        self.options = options
+        self.clock = options.clock
+        self.run_id = options.run_id or uuid.uuid4().hex[:12]
+        self.started_ms = self.clock()
+        self.timeline = Timeline(self.started_ms)
+        self.guardrails = GuardrailWatch(spec.guardrails)
+        self.clean_series: list[tuple[int, bool]] = []
+        self.intensity = 0.0
+        self.before: list[HypothesisResult] = []
+        self.abort_reason: str | None = None
+        self._abort = asyncio.Event()
+        self._session: LiveSession | None = None
+
+    async def run(self, interrupt: asyncio.Event | None = None) -> RunReport:
+        async with control_plane(self.options.redis_url, self.options.control_namespace) as plane:
+            self.timeline.enter("preflight", self.clock())
+            try:
+                await preflight(self.spec, self.options.bootstrap, plane)
+            except KillSwitchEngaged as exc:
+                await self._audit(plane, "refused", str(exc))
+                raise
+            await self._audit(plane, "start", None)
+            report = await self._run_live(interrupt)
+            action = "abort" if report.status == "aborted" else "verdict"
+            await self._audit(plane, action, f"{report.status}: {report.reason or 'ok'}")
+            return report
+
+    def request_abort(self, reason: str) -> None:
+        if self.abort_reason is None:
+            self.abort_reason = reason
+            log.warning("aborting: %s", reason)
+        self._abort.set()
+
+    async def _run_live(self, interrupt: asyncio.Event | None) -> RunReport:
+        o = self.options
+        session = LiveSession(
+            self.spec,
+            bootstrap=o.bootstrap,
+            redis_url=o.redis_url,
+            probe_redis_url=o.probe_redis_url or o.redis_url,
+            run_id=self.run_id,
+            key_prefix=o.key_prefix,
+            clock=self.clock,
+            on_control=self._on_control,
+            control_keys=Keys(o.control_namespace),
+        )
+        async with session:
+            self._session = session
+            ticker = asyncio.create_task(self._tick_loop(session))
+            waiter = asyncio.create_task(self._on_interrupt(interrupt))
+            try:
+                await self._phases(session)
+            except _Abort:
+                await self._wind_down(session, "abort")
+            finally:
+                ticker.cancel()
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticker
+                await session.stop_proxy()
+            horizon = self.clock()
+            self.timeline.close(horizon)
+            reports = session.collector.verdict(horizon)
+            inject_end = next((s for n, s, _ in self.timeline.phases if n == "recover"), None)
+            ttr = (
+                time_to_recovery(self.clean_series, inject_end, self.spec.monitor.settle_ms)
+                if inject_end is not None
+                else None
+            )
+            observed = Observed(reports, session.fault_counts(), 0, None, ttr)
+            return build_report(self, session, reports, observed, self.before, ttr)
+
+    async def _phases(self, session: LiveSession) -> None:
+        schedule = self.spec.schedule
+        self.timeline.enter("warmup", self.clock())
+        await self._wait(schedule.warmup_s)
+        self.before = before = judge(self.spec.steady_state, self._live_observed(session), "before")
+        if any(result.held is False for result in before):
+            self.request_abort(f"steady state did not hold before injection: {describe(before)}")
+            raise _Abort
+        self.timeline.enter("inject", self.clock())
+        steps = schedule.ramp.intensities() if schedule.ramp else [1.0]
+        for intensity in steps:
+            self.intensity = intensity
+            session.set_intensity(intensity)
+            await self._wait(schedule.inject_s / len(steps))
+        self.intensity = 0.0
+        self.timeline.enter("recover", self.clock())
+        await session.stop_injecting()
+        await self._wait(schedule.recover_s)
+        await self._wind_down(session, "settle")
+
+    async def _wind_down(self, session: LiveSession, phase: str) -> None:
+        """Catch up with the source, let the last events settle, take a final look."""
+        self.timeline.enter(phase, self.clock())
+        await session.stop_injecting()
+        await session.wait_caught_up(self.options.catch_up_timeout_s)
+        if phase == "settle":
+            await self._wait(self.spec.monitor.settle_ms / 1000 + self.spec.monitor.poll_ms / 1000)
+        await session.observe(force=True)
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep through a phase, or raise `_Abort` as soon as an abort is requested."""
+        if self._abort.is_set():
+            raise _Abort
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._abort.wait(), timeout=seconds)
+        if self._abort.is_set():
+            raise _Abort
+
+    async def _on_control(self, state: ControlState, detail: str) -> None:
+        if state == "clear":
+            return
+        # Stop injecting here, not in the next tick: the one-second promise.
+        if self._session is not None:
+            await self._session.stop_injecting()
+        self.request_abort(detail)
+
+    async def _on_interrupt(self, interrupt: asyncio.Event | None) -> None:
+        if interrupt is not None:
+            await interrupt.wait()
+            if self._session is not None:
+                await self._session.stop_injecting()
+            self.request_abort("interrupted by signal")
+
+    def _live_observed(self, session: LiveSession) -> Observed:
+        now = self.clock()
+        window = session.collector.latency.window(now - LIVE_LATENCY_WINDOW_MS)
+        reports = session.collector.snapshot(now)
+        return Observed(reports, session.fault_counts(), session.held, window)
+
+    async def _tick_loop(self, session: LiveSession) -> None:
+        while True:
+            await self._tick(session)
+            await asyncio.sleep(self.options.tick_ms / 1000)
+
+    async def _tick(self, session: LiveSession) -> None:
+        now = self.clock()
+        observed = self._live_observed(session)
+        anomalies = int(observed.value("anomalies.total") or 0)
+        clean = all(r.anomalies.clean for r in observed.reports.values())
+        phase = self.timeline.phase
+        if phase in ("inject", "recover", "settle"):
+            self.clean_series.append((now, clean))
+        faults = int(observed.value("faults.injected") or 0)
+        forwarded = sum(session.fault_counts().values())
+        sample = Sample(now, phase, faults, forwarded, anomalies, session.held, self.intensity)
+        self.timeline.samples.append(sample)
+        if phase != "abort":
+            breach = self.guardrails.update(observed, now)
+            if breach is not None:
+                self.request_abort(breach.describe())
+                await session.stop_injecting()
+        failure = session.proxy_failure()
+        if failure is not None:
+            self.request_abort(f"the interposer stopped: {failure}")
+        if self.options.on_progress is not None:
+            elapsed = (now - self.started_ms) / 1000
+            self.options.on_progress(
+                Progress(phase, elapsed, faults, anomalies, session.held, forwarded, self.intensity)
+            )
+
+    async def _audit(self, plane: ControlPlane, action: str, detail: str | None) -> None:
+        entry = new_entry(
+            action,  # type: ignore[arg-type]
+            self.options.actor,
+            self.clock(),
+            run_id=self.run_id,
+            experiment=self.spec.name,
+            detail=detail,
+        )
+        try:
+            await plane.audit(entry)
+        except ControlPlaneUnreachable as exc:
+            log.warning("audit entry %s not written: %s", action, exc)
+
+
+async def run_experiment(
+    spec: ExperimentSpec, options: RunOptions, interrupt: asyncio.Event | None = None
+) -> RunReport:
+    """Run one experiment end to end and return its report (never raises on a verdict)."""
+    return await ExperimentRun(spec, options).run(interrupt)
