@@ -1,0 +1,96 @@
+"""Shared set-up of the runner's integration tests: topics, a demo service, traffic, a run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chaosbus.demo.services import Kind, LedgerService, ServiceConfig
+from chaosbus.demo.traffic import KafkaSink, order_events, play
+from chaosbus.experiment import ExperimentSpec, load_experiment, with_overrides
+from chaosbus.report.model import RunReport
+from chaosbus.runner import RunOptions, run_experiment
+from chaosbus.testing import create_topics
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+SHORT = {"warmup_s": 1, "inject_s": 3, "recover_s": 3}
+
+
+@dataclass
+class Stage:
+    """One test's topics, service and control-plane namespace."""
+
+    bootstrap: str
+    redis_url: str
+    source: str
+    destination: str
+    prefix: str
+    namespace: str
+
+    def spec(self, name: str, **overrides: Any) -> ExperimentSpec:
+        schedule = overrides.pop("schedule", SHORT)
+        return with_overrides(
+            load_experiment(EXPERIMENTS / f"{name}.yaml"),
+            source=self.source,
+            destination=self.destination,
+            schedule=schedule,
+            group_id=f"g-{self.source}",
+            settle_ms=overrides.pop("settle_ms", 1_500),
+            **overrides,
+        )
+
+    def options(self, **extra: Any) -> RunOptions:
+        return RunOptions(
+            bootstrap=self.bootstrap,
+            redis_url=self.redis_url,
+            actor="integration-test",
+            key_prefix=self.prefix,
+            control_namespace=self.namespace,
+            **extra,
+        )
+
+
+async def make_stage(bootstrap: str, redis_url: str, topic: str, partitions: int = 3) -> Stage:
+    source, destination = f"{topic}.src", f"{topic}.dst"
+    await create_topics(bootstrap, [source, destination], partitions)
+    tag = uuid.uuid4().hex[:8]
+    return Stage(bootstrap, redis_url, source, destination, f"t{tag}:", f"chaosbus-test-{tag}")
+
+
+@contextlib.asynccontextmanager
+async def service_and_traffic(
+    stage: Stage, kind: Kind, *, events: int = 200, rate: float = 60.0
+) -> AsyncIterator[LedgerService]:
+    """A demo service on the destination and seeded order traffic on the source."""
+    config = ServiceConfig(
+        kind=kind,
+        topic=stage.destination,
+        bootstrap=stage.bootstrap,
+        redis_url=stage.redis_url,
+        prefix=stage.prefix,
+        group_id=f"svc-{stage.destination}",
+    )
+    stop = asyncio.Event()
+    async with LedgerService(config) as service, KafkaSink(stage.bootstrap, stage.source) as sink:
+        running = asyncio.create_task(service.run(stop))
+        traffic = asyncio.create_task(
+            play(order_events(events, seed=3, namespace=stage.prefix), sink, rate=rate)
+        )
+        try:
+            yield service
+        finally:
+            stop.set()
+            traffic.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await traffic
+            await running
+
+
+async def run_against(stage: Stage, kind: Kind, spec: ExperimentSpec, **options: Any) -> RunReport:
+    async with service_and_traffic(stage, kind):
+        return await run_experiment(spec, stage.options(**options))

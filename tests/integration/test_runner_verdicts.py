@@ -1,0 +1,36 @@
+"""Full runs of the scenario library against the demo services on the real broker and Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.runner_support import make_stage, run_against
+
+pytestmark = pytest.mark.integration
+
+
+class TestDuplicateStorm:
+    async def test_safe_service_holds(
+        self, bootstrap: str, redis_url: str, topic_name: str
+    ) -> None:
+        """The idempotent, version-aware service keeps the hypothesis: status held, exit 0."""
+        stage = await make_stage(bootstrap, redis_url, topic_name)
+        report = await run_against(stage, "safe", stage.spec("duplicate-storm"))
+        assert report.status == "held", report.reason
+        assert report.exit_code == 0
+        assert report.faults["duplicate"] > 0
+        assert report.anomalies.total == 0
+        assert all(check.coverage.judged > 0 for check in report.checks.values())
+
+    async def test_naive_service_is_caught(
+        self, bootstrap: str, redis_url: str, topic_name: str
+    ) -> None:
+        """The service that adds every delivery is violated, naming duplicate_effect: exit 1."""
+        stage = await make_stage(bootstrap, redis_url, topic_name)
+        report = await run_against(stage, "naive", stage.spec("duplicate-storm"))
+        assert report.status == "violated"
+        assert report.exit_code == 1
+        assert report.anomalies.counts["duplicate_effect"] > 0
+        assert "duplicate_effect" in (report.reason or "")
+        example = report.anomalies.examples["duplicate_effect"][0]
+        assert example.unit.startswith("c-")  # a real customer of the traffic
