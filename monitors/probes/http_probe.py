@@ -1,0 +1,102 @@
+"""Reads one HTTP resource per entity, read-only (GET), and a number at a JSON path.
+
+Standard library only (`urllib` in worker threads), so the monitors add no dependency.
+A status in `absent_statuses` (404, 410) or a JSON null at the path is an absent entity;
+any other non-2xx status is an error, retriable for 5xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from monitors.errors import ProbeError
+from monitors.extractors import MISSING, json_getter, to_number
+from monitors.history import Number, Observation
+
+
+class HttpProbeConfig(BaseModel):
+    """`url` is a template naming `{entity}` (URL-quoted on use); `json` a dotted path."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    kind: Literal["http"] = "http"
+    url: str
+    json_path: str = Field(alias="json", pattern=r"^\$(\.[^.]+)*$")
+    absent_statuses: tuple[int, ...] = (404, 410)
+    timeout_s: float = Field(default=5.0, gt=0)
+    concurrency: int = Field(default=8, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _names_entity(cls, value: str) -> str:
+        if "{entity}" not in value:
+            raise ValueError("the URL template must contain {entity}")
+        return value
+
+    def url_for(self, entity: str) -> str:
+        return self.url.replace("{entity}", urllib.parse.quote(entity, safe=""))
+
+
+class HttpProbe:
+    """`async with HttpProbe(config) as probe: await probe.observe(...)`."""
+
+    def __init__(self, config: HttpProbeConfig) -> None:
+        self.config = config
+        self.unparsable = 0
+        self._get = json_getter(config.json_path)
+        self._slots = asyncio.Semaphore(config.concurrency)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+    async def observe(self, entities: Sequence[str], now_ms: int) -> list[Observation]:
+        results = await asyncio.gather(*(self._one(entity) for entity in entities))
+        return [
+            Observation(entity, now_ms, value)
+            for entity, (readable, value) in zip(entities, results, strict=True)
+            if readable
+        ]
+
+    async def _one(self, entity: str) -> tuple[bool, Number | None]:
+        async with self._slots:
+            status, body = await asyncio.to_thread(self._fetch, self.config.url_for(entity))
+        if status in self.config.absent_statuses:
+            return True, None
+        try:
+            raw = self._get(json.loads(body))
+        except ValueError:
+            raw = MISSING
+        if raw is None:
+            return True, None
+        number = None if raw is MISSING else to_number(raw)
+        if number is None:
+            self.unparsable += 1
+            return False, None
+        return True, number
+
+    def _fetch(self, url: str) -> tuple[int, bytes]:
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.config.timeout_s) as response:
+                body: Any = response.read()
+                return int(response.status), bytes(body)
+        except urllib.error.HTTPError as exc:
+            if exc.code in self.config.absent_statuses:
+                return exc.code, b""
+            raise ProbeError(f"GET {url}: HTTP {exc.code}", retriable=exc.code >= 500) from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise ProbeError(f"GET {url}: {exc}", retriable=True) from exc

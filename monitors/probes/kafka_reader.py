@@ -1,0 +1,150 @@
+"""Kafka readers for a finished window: a topic from its beginning up to the end offsets
+taken when the read starts, so a read always ends even while producers go on writing.
+
+- `read_source`: the source topic as `Envelope`s, for the extractors;
+- `read_ledger`: the ledger's records of one run (other runs share the topic);
+- `read_effects`: an effects topic whose messages name the event that caused them.
+
+Group-less consumers on explicit positions: reading never disturbs a consumer group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Literal
+
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
+from pydantic import BaseModel, ConfigDict
+
+from injectors.envelope import Envelope, SourceCoordinates
+from monitors.errors import ReaderError
+from monitors.extractors import MISSING, HeaderField, JsonField, json_getter
+from monitors.history import Effect
+from streams.consumers import standalone_consumer, topic_end_offsets
+from streams.ledger_record import LEDGER_TOPIC, LedgerRecord
+
+
+class EffectsConfig(BaseModel):
+    """Where an effect message names its event, and optionally its entity."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: str
+    event_id: JsonField | HeaderField
+    entity: Literal["record_key"] | JsonField | HeaderField | None = None
+
+
+async def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60) -> list[Envelope]:
+    """Every record of `topic`, in offset order per partition, up to the ends taken now."""
+    try:
+        return await _read(bootstrap, topic, timeout_s)
+    except KafkaError as exc:
+        raise ReaderError(f"reading {topic}: {exc}", retriable=exc.retriable) from exc
+
+
+async def _read(bootstrap: str, topic: str, timeout_s: float) -> list[Envelope]:
+    async with standalone_consumer(bootstrap, isolation_level="read_committed") as consumer:
+        ends = {
+            TopicPartition(topic, p): end
+            for p, end in (await topic_end_offsets(consumer, topic)).items()
+        }
+        if not ends:
+            raise ReaderError(f"topic {topic} does not exist or has no partitions")
+        consumer.assign(list(ends))
+        await consumer.seek_to_beginning(*ends)
+        read: dict[int, list[Envelope]] = {tp.partition: [] for tp in ends}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            if loop.time() > deadline:
+                raise ReaderError(f"reading {topic} did not reach its end offsets", retriable=True)
+            batches = await consumer.getmany(timeout_ms=200, max_records=10_000)
+            for tp, records in batches.items():
+                read[tp.partition].extend(
+                    _envelope(record) for record in records if record.offset < ends[tp]
+                )
+        return [envelope for partition in sorted(read) for envelope in read[partition]]
+
+
+def _envelope(record: Any) -> Envelope:
+    return Envelope(
+        key=record.key,
+        value=record.value,
+        headers=tuple(record.headers),
+        timestamp_ms=record.timestamp,
+        source=SourceCoordinates(record.topic, record.partition, record.offset),
+    )
+
+
+async def read_source(bootstrap: str, topic: str, *, timeout_s: float = 60) -> list[Envelope]:
+    """The source topic, for `monitors.compile_extractors`."""
+    return await read_topic(bootstrap, topic, timeout_s=timeout_s)
+
+
+async def read_ledger(
+    bootstrap: str,
+    run_id: str,
+    *,
+    topic: str = LEDGER_TOPIC,
+    source_topic: str | None = None,
+    timeout_s: float = 60,
+) -> tuple[list[LedgerRecord], int]:
+    """This run's ledger records (of one source topic, if given) and the unreadable count."""
+    records: list[LedgerRecord] = []
+    unreadable = 0
+    for envelope in await read_topic(bootstrap, topic, timeout_s=timeout_s):
+        try:
+            record = LedgerRecord.from_bytes(envelope.value or b"")
+        except ValueError:
+            unreadable += 1
+            continue
+        if record.run_id == run_id and source_topic in (None, record.topic):
+            records.append(record)
+    return records, unreadable
+
+
+async def read_effects(
+    bootstrap: str, config: EffectsConfig, *, timeout_s: float = 60
+) -> tuple[list[Effect], Counter[str]]:
+    """The effects, timed by their Kafka timestamps, and unparsable counts by field."""
+    read_id = _field_reader(config.event_id)
+    read_entity = None if config.entity is None else _field_reader(config.entity)
+    effects: list[Effect] = []
+    unparsable: Counter[str] = Counter()
+    for envelope in await read_topic(bootstrap, config.topic, timeout_s=timeout_s):
+        try:
+            doc = json.loads(envelope.value) if envelope.value is not None else MISSING
+        except ValueError:
+            doc = MISSING
+        event_id = read_id(envelope, doc)
+        if event_id is None:
+            unparsable["event_id"] += 1
+            continue
+        entity = None if read_entity is None else read_entity(envelope, doc)
+        effects.append(Effect(event_id, envelope.timestamp_ms, entity))
+    return effects, unparsable
+
+
+FieldReader = Callable[[Envelope, Any], str | None]
+
+
+def _field_reader(spec: Literal["record_key"] | JsonField | HeaderField) -> FieldReader:
+    if spec == "record_key":
+        return lambda env, _doc: None if env.key is None else env.key.decode("utf-8", "replace")
+    if isinstance(spec, HeaderField):
+        name = spec.header
+        return lambda env, _doc: next(
+            (v.decode("utf-8", "replace") for k, v in env.headers if k == name), None
+        )
+    assert isinstance(spec, JsonField)
+    get = json_getter(spec.json_path)
+
+    def from_json(_env: Envelope, doc: Any) -> str | None:
+        raw = MISSING if doc is MISSING else get(doc)
+        return None if raw is MISSING or raw is None or isinstance(raw, dict | list) else str(raw)
+
+    return from_json
