@@ -26,6 +26,7 @@ import signal
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import typer
@@ -37,6 +38,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from redis.asyncio import Redis
 
 from chaosbus.demo.events import BadEvent, parse_event
+from chaosbus.demo.health import mark_alive
 from chaosbus.demo.ledgers import Ledger, NaiveLedger, SafeLedger
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_bootstrap, resolve_redis
@@ -48,7 +50,11 @@ log = logging.getLogger("chaosbus.demo.services")
 
 @dataclass(frozen=True, kw_only=True)
 class ServiceConfig:
-    """`prefix` and `group_id` default to `{kind}:` and `ledger-{kind}`."""
+    """`prefix` and `group_id` default to `{kind}:` and `ledger-{kind}`.
+
+    `alive_file`, when given, is touched on every poll: a container healthcheck reads its age
+    (`python -m chaosbus.demo.health file PATH`).
+    """
 
     kind: Kind
     topic: str
@@ -58,6 +64,7 @@ class ServiceConfig:
     group_id: str | None = None
     start_from: Literal["earliest", "latest"] = "earliest"
     seen_ttl_s: float | None = None
+    alive_file: Path | None = None
 
     @property
     def name(self) -> str:
@@ -143,6 +150,8 @@ class LedgerService:
             raise RuntimeError("use the service as `async with LedgerService(...)`")
         while not stop.is_set():
             batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            if self.config.alive_file is not None:
+                mark_alive(self.config.alive_file)
             for records in batches.values():
                 for record in records:
                     await self._handle(self.ledger, record.value, list(record.headers or ()))
@@ -218,6 +227,7 @@ def main(
     redis: str | None = typer.Option(None, "--redis", help="Redis URL."),
     prefix: str | None = typer.Option(None, "--prefix", help="Key prefix (default KIND:)."),
     group: str | None = typer.Option(None, "--group", help="Consumer group (ledger-KIND)."),
+    alive_file: Path | None = typer.Option(None, "--alive-file", help="Touched on every poll."),
 ) -> None:
     """Run ledger-naive or ledger-safe until SIGTERM/SIGINT."""
     if kind not in KINDS:
@@ -230,6 +240,7 @@ def main(
         redis_url=resolve_redis(redis),
         prefix=prefix,
         group_id=group,
+        alive_file=alive_file,
     )
     outcomes: dict[str, Any] = dict(asyncio.run(serve(config)))
     typer.echo(f"{config.name}: stopped; {outcomes}", err=True)

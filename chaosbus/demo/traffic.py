@@ -20,14 +20,18 @@ order, so each order's events reach the source topic in version order:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import random
+import signal
+import time
 import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
@@ -38,6 +42,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from chaosbus.demo.events import EVENT_ID_HEADER, EventType, OrderEvent
+from chaosbus.demo.health import mark_alive
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_bootstrap
 
@@ -62,7 +67,21 @@ def order_events(
     open_orders: int = 8,
     namespace: str = "",
 ) -> list[OrderEvent]:
-    """`count` events; orders still open at the end are simply left open.
+    """The first `count` events of `iter_order_events`."""
+    stream = iter_order_events(
+        seed, customers=customers, open_orders=open_orders, namespace=namespace
+    )
+    return list(itertools.islice(stream, count))
+
+
+def iter_order_events(
+    seed: int,
+    *,
+    customers: int = 10,
+    open_orders: int = 8,
+    namespace: str = "",
+) -> Iterator[OrderEvent]:
+    """An endless seeded stream of events; orders open when it is cut off stay open.
 
     `namespace` prefixes order ids and is mixed into event ids, so two runs with the same
     seed on the same topics and Redis do not collide.
@@ -70,8 +89,7 @@ def order_events(
     rng = random.Random(f"{namespace}:{seed}")
     open_: list[_Order] = []
     opened = 0
-    events: list[OrderEvent] = []
-    while len(events) < count:
+    while True:
         if len(open_) < open_orders and (not open_ or rng.random() < 0.35):
             opened += 1
             order = _Order(
@@ -91,19 +109,16 @@ def order_events(
             order.remaining_updates -= 1
         if kind in ("paid", "cancelled"):
             open_.remove(order)
-        events.append(
-            OrderEvent(
-                event_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                type=kind,
-                order_id=order.order_id,
-                version=order.version,
-                customer=order.customer,
-                status={"created": "open", "updated": "open"}.get(kind, kind),
-                total=order.total,
-                amount=order.total if kind == "paid" else None,
-            )
+        yield OrderEvent(
+            event_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            type=kind,
+            order_id=order.order_id,
+            version=order.version,
+            customer=order.customer,
+            status={"created": "open", "updated": "open"}.get(kind, kind),
+            total=order.total,
+            amount=order.total if kind == "paid" else None,
         )
-    return events
 
 
 def _next_type(order: _Order) -> EventType:
@@ -243,8 +258,12 @@ async def play(
     *,
     rate: float,
     stop: asyncio.Event | None = None,
+    alive_file: Path | None = None,
 ) -> TrafficReport:
-    """Send events in order at `rate` per second (never faster; slower if the sink lags)."""
+    """Send events in order at `rate` per second (never faster; slower if the sink lags).
+
+    `alive_file`, when given, is touched after every attempt, for a container healthcheck.
+    """
     if rate <= 0:
         raise ValueError("rate must be positive")
     report = TrafficReport()
@@ -264,6 +283,9 @@ async def play(
             if len(report.errors) < 10:
                 report.errors.append(str(exc))
             continue
+        finally:
+            if alive_file is not None:
+                mark_alive(alive_file)
         report.sent += 1
         report.by_type[event.type] += 1
     return report
@@ -278,15 +300,22 @@ def main(
     topic: str | None = typer.Option(None, "--topic", help="Produce here instead (no webhook)."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
     rate: float = typer.Option(20.0, "--rate", help="Events per second."),
-    count: int = typer.Option(200, "--count", help="Number of events."),
+    count: int = typer.Option(200, "--count", help="Number of events; 0 plays until stopped."),
     seed: int = typer.Option(1, "--seed", help="Seed of the generated orders."),
-    namespace: str = typer.Option("", "--namespace", help="Prefix of order ids."),
+    namespace: str | None = typer.Option(
+        None, "--namespace", help="Prefix of order ids (default: one per start, from the clock)."
+    ),
+    alive_file: Path | None = typer.Option(None, "--alive-file", help="Touched per event."),
 ) -> None:
-    """Play order traffic to the webhook, or straight to a topic."""
+    """Play order traffic to the webhook, or straight to a topic, until done or SIGTERM."""
     if (webhook is None) == (topic is None):
         raise typer.BadParameter("give exactly one of --webhook and --topic")
-    events = order_events(count, seed, namespace=namespace)
-    report = asyncio.run(_play_cli(events, webhook, topic, bootstrap, rate))
+    if namespace is None:
+        namespace = f"r{int(time.time())}-"
+    typer.echo(f"traffic: seed {seed}, namespace {namespace!r}, {rate} events/s", err=True)
+    stream = iter_order_events(seed, namespace=namespace)
+    events = itertools.islice(stream, count) if count > 0 else stream
+    report = asyncio.run(_play_cli(events, webhook, topic, bootstrap, rate, alive_file))
     typer.echo(json.dumps({"sent": report.sent, "failed": report.failed, **report.by_type}))
     for error in report.errors:
         typer.echo(error, err=True)
@@ -295,19 +324,24 @@ def main(
 
 
 async def _play_cli(
-    events: list[OrderEvent],
+    events: Iterable[OrderEvent],
     webhook: str | None,
     topic: str | None,
     bootstrap: str | None,
     rate: float,
+    alive_file: Path | None,
 ) -> TrafficReport:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     providers = providers_from_environment(service_name="traffic")
     try:
         if topic is not None:
             async with KafkaSink(resolve_bootstrap(bootstrap), topic) as sink:
-                return await play(events, sink, rate=rate)
+                return await play(events, sink, rate=rate, stop=stop, alive_file=alive_file)
         webhook_sink = WebhookSink(webhook or "", tracer_provider=providers.tracer)
-        return await play(events, webhook_sink, rate=rate)
+        return await play(events, webhook_sink, rate=rate, stop=stop, alive_file=alive_file)
     finally:
         providers.shutdown()
 
