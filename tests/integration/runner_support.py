@@ -16,6 +16,7 @@ from chaosbus.experiment import ExperimentSpec, load_experiment, with_overrides
 from chaosbus.report.model import RunReport
 from chaosbus.runner import RunOptions, run_experiment
 from chaosbus.testing import create_topics
+from streams.topics import TopicAdmin
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 SHORT = {"warmup_s": 1, "inject_s": 3, "recover_s": 3}
@@ -55,9 +56,21 @@ class Stage:
         )
 
 
+async def ready_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
+    """Create topics and wait until the broker describes them (creation is asynchronous)."""
+    await create_topics(bootstrap, topics, partitions)
+    async with TopicAdmin(bootstrap) as admin:
+        for _ in range(100):
+            if set(topics) <= (await admin.partition_counts(topics)).keys():
+                return
+            # Topic metadata propagates in the broker's own time; there is nothing to await.
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"topics {topics} not visible")
+
+
 async def make_stage(bootstrap: str, redis_url: str, topic: str, partitions: int = 3) -> Stage:
     source, destination = f"{topic}.src", f"{topic}.dst"
-    await create_topics(bootstrap, [source, destination], partitions)
+    await ready_topics(bootstrap, [source, destination], partitions)
     tag = uuid.uuid4().hex[:8]
     return Stage(bootstrap, redis_url, source, destination, f"t{tag}:", f"chaosbus-test-{tag}")
 
