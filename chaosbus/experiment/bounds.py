@@ -30,7 +30,7 @@ class Bound(BaseModel):
         if value not in METRICS:
             raise PydanticCustomError(
                 "unknown_metric",
-                "unknown metric {metric!r} (known: {known})",
+                "unknown metric '{metric}' (known: {known})",
                 {"metric": value, "known": describe_known(live_only=False)},
             )
         return value
@@ -75,7 +75,7 @@ class Guardrail(Bound):
         if value not in LIVE_METRICS:
             raise PydanticCustomError(
                 "not_live",
-                "metric {metric!r} is known only at the end of a run (live: {known})",
+                "metric '{metric}' is known only at the end of a run (live: {known})",
                 {"metric": value, "known": describe_known(live_only=True)},
             )
         return value

@@ -8,9 +8,9 @@ a probe; the source topic, settle time and example cap are shared.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Self
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from monitors.config import ModelName, MonitorConfig
@@ -53,8 +53,9 @@ class RedisProbe(_Spec):
         return prefix + self.key.replace("{entity}", entity)
 
 
-# One member today; a union keyed on `kind` so HTTP and Kafka effects probes slot in.
-Probe = Annotated[RedisProbe, Discriminator("kind")]
+# One kind today. When HTTP or Kafka effects probes join, this becomes a union keyed on
+# `kind` (with a callable discriminator defaulting to redis, so files stay valid).
+Probe = RedisProbe
 
 
 class CheckSpec(_Spec):

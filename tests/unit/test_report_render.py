@@ -1,0 +1,126 @@
+"""The run report: its JSON contract, the Markdown, and the self-contained HTML."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chaosbus.report import (
+    GuardrailResult,
+    HypothesisResult,
+    PhaseSpan,
+    RunReport,
+    TimelinePoint,
+    to_html,
+    to_markdown,
+    write_report,
+)
+from chaosbus.report.write import sibling
+from monitors.report import Anomalies, AnomalyExample, Metrics, MonitorReport
+
+
+def sample(status: str = "violated") -> RunReport:
+    anomalies = Anomalies(
+        counts={"duplicate_effect": 2, "lost_event": 0},
+        examples={
+            "duplicate_effect": (
+                AnomalyExample(
+                    unit="c-01",
+                    event_ids=("e1",),
+                    expected=100,
+                    observed=200,
+                    detail="counter above its expected sum by +100",
+                ),
+            )
+        },
+    )
+    return RunReport.model_validate(
+        {
+            "name": "duplicate-storm",
+            "hypothesis": "Every payment is counted once.",
+            "status": status,
+            "reason": "anomalies.total = 2 (expected ≤ 0)",
+            "run_id": "abc",
+            "seed": 42,
+            "actor": "ci",
+            "started_at": "2026-01-01T00:00:00+00:00",
+            "duration_s": 9.5,
+            "routes": ["orders.nocode -> orders"],
+            "hypotheses": [
+                HypothesisResult(
+                    name="anomalies.total",
+                    metric="anomalies.total",
+                    threshold="≤ 0",
+                    observed=2,
+                    held=False,
+                    phase="after",
+                )
+            ],
+            "anomalies": anomalies,
+            "faults": {"pass": 90, "duplicate": 10},
+            "metrics": Metrics(),
+            "guardrails": [
+                GuardrailResult(
+                    name="held", metric="held", threshold="≤ 10", for_s=1, worst=3, breached=False
+                )
+            ],
+            "checks": {"paid": MonitorReport(model="counter", anomalies=anomalies)},
+            "phases": [
+                PhaseSpan(name="warmup", start_s=0, end_s=1),
+                PhaseSpan(name="inject", start_s=1, end_s=4),
+            ],
+            "timeline": [
+                TimelinePoint(
+                    t_s=float(t),
+                    phase="inject",
+                    faults_per_s=3,
+                    forwarded_per_s=30,
+                    anomalies=t,
+                    anomalies_per_s=1,
+                    latency_p99_ms=None if t == 0 else 120.0,
+                    held=0,
+                    intensity=1.0,
+                )
+                for t in range(4)
+            ],
+        }
+    )
+
+
+class TestContract:
+    def test_json_has_the_architecture_fields(self) -> None:
+        """status, hypotheses, anomalies, faults (with pass), metrics, seed, run_id, timeline."""
+        doc = json.loads(sample().model_dump_json())
+        for name in ("status", "hypotheses", "anomalies", "faults", "metrics", "seed", "run_id"):
+            assert name in doc
+        assert doc["faults"]["pass"] == 90
+        assert doc["anomalies"]["total"] == 2
+        assert doc["timeline"][1]["latency_p99_ms"] == 120.0
+
+    def test_exit_codes(self) -> None:
+        """held 0, violated 1, error 2, aborted 3."""
+        codes = {s: sample(s).exit_code for s in ("held", "violated", "error", "aborted")}
+        assert codes == {"held": 0, "violated": 1, "error": 2, "aborted": 3}
+
+
+class TestRenderings:
+    def test_markdown_names_the_verdict_and_the_evidence(self) -> None:
+        """The Markdown leads with the verdict and shows each anomaly's examples."""
+        text = to_markdown(sample())
+        assert text.startswith("# duplicate-storm — VIOLATED\n")
+        assert "| **duplicate_effect** | 2 |" in text
+        assert "unit `c-01` (events `e1`): expected 100, observed 200" in text
+
+    def test_html_is_self_contained(self) -> None:
+        """plotly.js is inline: no script is fetched from the network."""
+        page = to_html(sample(), to_markdown(sample()))
+        assert "<script src=" not in page
+        assert "Plotly" in page
+        assert "duplicate-storm" in page
+
+    def test_write_report_puts_three_files_side_by_side(self, tmp_path: Path) -> None:
+        """out.json, out.md and out.html, the JSON parseable back into the model."""
+        written = write_report(sample(), tmp_path / "out.json")
+        assert [p.name for p in written] == ["out.json", "out.md", "out.html"]
+        assert RunReport.model_validate_json(written[0].read_text()) == sample()
+        assert sibling(Path("report"), ".md") == Path("report.md")
