@@ -34,3 +34,30 @@ class TestDuplicateStorm:
         assert "duplicate_effect" in (report.reason or "")
         example = report.anomalies.examples["duplicate_effect"][0]
         assert example.unit.startswith("c-")  # a real customer of the traffic
+
+
+class TestLibraryAgainstTheSafeService:
+    @pytest.mark.parametrize(
+        "name", ["out-of-order-updates", "slow-automation", "lost-events", "stale-redelivery"]
+    )
+    async def test_scenario_holds(
+        self, name: str, bootstrap: str, redis_url: str, topic_name: str
+    ) -> None:
+        """Each scenario injects its fault, and the correct service keeps its hypothesis."""
+        stage = await make_stage(bootstrap, redis_url, topic_name)
+        report = await run_against(stage, "safe", stage.spec(name))
+        assert report.status == "held", report.reason
+        assert sum(n for kind, n in report.faults.items() if kind != "pass") > 0
+
+
+class TestOutOfOrderUpdates:
+    async def test_naive_service_is_caught(
+        self, bootstrap: str, redis_url: str, topic_name: str
+    ) -> None:
+        """The last-write-wins service shows an older version over a newer one."""
+        stage = await make_stage(bootstrap, redis_url, topic_name)
+        report = await run_against(stage, "naive", stage.spec("out-of-order-updates"))
+        assert report.status == "violated"
+        assert report.anomalies.counts["stale_overwrite"] > 0
+        example = report.anomalies.examples["stale_overwrite"][0]
+        assert example.unit.startswith(stage.prefix)  # a real order of the traffic
