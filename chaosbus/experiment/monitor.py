@@ -8,54 +8,21 @@ a probe; the source topic, settle time and example cap are shared.
 
 from __future__ import annotations
 
-from typing import Literal, Self
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from monitors.config import ModelName, MonitorConfig
 from monitors.extractors import ExtractorConfig
+from monitors.probes.redis_probe import RedisProbeConfig
 
 
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class RedisProbe(_Spec):
-    """Reads one Redis key per entity: a hash field when `field` is set, else a string.
-
-    The value is read as a number (a version for `entity`, a total for `counter`); a
-    missing key or field means the entity is absent downstream. Read-only.
-    """
-
-    kind: Literal["redis"] = "redis"
-    key: str
-    field: str | None = None
-    # A hash field that marks a tombstone (a service that keeps deleted entities as
-    # `{deleted: 1, version: N}`): when it is set and not "0", the entity reads as absent.
-    deleted_field: str | None = None
-
-    @model_validator(mode="after")
-    def _tombstone_needs_hash(self) -> Self:
-        if self.deleted_field is not None and self.field is None:
-            raise PydanticCustomError("deleted_field", "deleted_field needs field (a hash)")
-        return self
-
-    @field_validator("key")
-    @classmethod
-    def _names_entity(cls, value: str) -> str:
-        if "{entity}" not in value:
-            # No context given, so pydantic leaves the braces of the message as they are.
-            raise PydanticCustomError("key_template", "must contain {entity}, e.g. order:{entity}")
-        return value
-
-    def key_for(self, entity: str, prefix: str = "") -> str:
-        return prefix + self.key.replace("{entity}", entity)
-
-
-# One kind today. When HTTP or Kafka effects probes join, this becomes a union keyed on
-# `kind` (with a callable discriminator defaulting to redis, so files stay valid).
-Probe = RedisProbe
+# The monitors' own probe config. One kind in experiment files today; when HTTP probes
+# join, this becomes a union keyed on `kind` (defaulting to redis, so files stay valid).
+Probe = RedisProbeConfig
 
 
 class CheckSpec(_Spec):

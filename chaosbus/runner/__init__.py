@@ -1,7 +1,7 @@
 """The experiment runner: phases, guardrails, abort, verdict."""
 
 from chaosbus.runner.preflight import PreflightResult, count_targeting, preflight
-from chaosbus.runner.probes import Probe, RedisStateProbe
+from chaosbus.runner.probes import Probe, redis_probe
 from chaosbus.runner.progress import Progress
 from chaosbus.runner.run import ExperimentRun, RunOptions, run_experiment
 
@@ -10,9 +10,9 @@ __all__ = [
     "PreflightResult",
     "Probe",
     "Progress",
-    "RedisStateProbe",
     "RunOptions",
     "count_targeting",
     "preflight",
+    "redis_probe",
     "run_experiment",
 ]

@@ -13,17 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
-from chaosbus.control.plane import connect
 from chaosbus.control.switchable import SwitchableDecider
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.runner.collector import Collector
 from chaosbus.runner.preflight import routes_of
-from chaosbus.runner.probes import Probe, RedisStateProbe
+from chaosbus.runner.probes import Probe, redis_probe
 from chaosbus.runner.readers import (
     TopicReader,
     end_positions,
@@ -32,6 +28,7 @@ from chaosbus.runner.readers import (
     start_positions,
 )
 from injectors.plan import FAULT_TYPES, FaultPlan
+from monitors.errors import ProbeError
 from streams.clock import Clock
 from streams.decider import Decider
 from streams.interposer import InterposerConfig
@@ -124,12 +121,9 @@ class LiveSession:
                 lambda record: self.collector.feed_source(envelope_of(record)),
             )
         )
-        client: aioredis.Redis = connect(self._probe_url)
-        self._stack.push_async_callback(client.aclose)
-        self._probes = {
-            check.name: RedisStateProbe(client, check.probe, self._key_prefix)
-            for check in self.spec.monitor.checks
-        }
+        for check in self.spec.monitor.checks:
+            probe = redis_probe(self._probe_url, check.probe, self._key_prefix)
+            self._probes[check.name] = await self._stack.enter_async_context(probe)
         self._poller = asyncio.create_task(self._poll_loop(), name="chaosbus-probes")
         self._stack.push_async_callback(_cancel, self._poller)
         self._proxy_task = asyncio.create_task(
@@ -185,7 +179,7 @@ class LiveSession:
             entities = self.collector.entities(name)
             try:
                 observations = await probe.observe(entities, now)
-            except (RedisError, OSError) as exc:
+            except ProbeError as exc:
                 log.warning("probe %s: %s", name, exc)
                 continue
             self.collector.feed_observations(name, observations, force=force)

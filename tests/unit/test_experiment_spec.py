@@ -116,7 +116,8 @@ class TestProblems:
         doc = base()
         doc["monitor"]["checks"][0]["probe"]["key"] = "order"
         assert problems(doc) == [
-            "monitor.checks[0].probe.key: must contain {entity}, e.g. order:{entity} (got 'order')"
+            "monitor.checks[0].probe.key: the key template must contain {entity}, "
+            "e.g. order:{entity}"
         ]
 
     def test_unknown_field(self) -> None:
