@@ -79,7 +79,17 @@ def default_install_dir() -> Path:
     return default_cache() / "node-red"
 
 
+def check_bundle() -> None:
+    missing = [name for name in BUNDLE_FILES if not (BUNDLE / name).is_file()]
+    if missing:
+        raise StackError(
+            f"the Node-RED flow files are missing from {BUNDLE} ({', '.join(missing)}): "
+            "reinstall chaosbus with its package data, or run from a clone (pip install -e .)"
+        )
+
+
 def bundle_digest() -> str:
+    check_bundle()
     digest = hashlib.sha256()
     for name in ("package.json", "package-lock.json"):
         digest.update((BUNDLE / name).read_bytes())
