@@ -22,7 +22,9 @@ from chaosbus.errors import EXIT_INVALID, ChaosbusError
 from chaosbus.experiment.loader import load_experiment
 from chaosbus.local.stack import LocalStack
 from chaosbus.proxy_command import build_proxy, run_proxy
+from chaosbus.report.markdown import to_markdown
 from chaosbus.report.write import write_report
+from chaosbus.runner.check_window import check_window
 from chaosbus.runner.command import dry_run_lines, run_with_console
 from chaosbus.runner.run import RunOptions
 from chaosbus.settings import resolve_bootstrap, resolve_redis
@@ -225,3 +227,32 @@ def audit(
     """Print the audit log (start, abort, kill, unkill, verdict), oldest first."""
     for entry in asyncio.run(control_commands.audit_log(resolve_redis(redis), limit)):
         typer.echo(entry.line())
+
+
+@app.command("check")
+@one_line_errors
+def check_command(
+    file: Path = typer.Argument(..., help="Experiment file: its monitor section is used."),
+    run_id: str = typer.Option(..., "--run-id", help="The run whose window is judged."),
+    report: Path | None = typer.Option(None, "--report", help="Write PATH (JSON), .md, .html."),
+    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    redis: str | None = typer.Option(None, "--redis", help="Redis URL the probes read."),
+    key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
+) -> None:
+    """Judge a recorded run after the fact: exit 0 no anomaly, 1 any, 2 invalid input."""
+    spec = load_experiment(file)
+    outcome = asyncio.run(
+        check_window(
+            spec,
+            bootstrap=resolve_bootstrap(bootstrap),
+            redis_url=resolve_redis(redis),
+            run_id=run_id,
+            key_prefix=key_prefix,
+            actor=default_actor(),
+        )
+    )
+    typer.echo(to_markdown(outcome))
+    if report is not None:
+        for written in write_report(outcome, report):
+            typer.echo(f"report: {written}", err=True)
+    raise typer.Exit(outcome.exit_code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chaosbus.runner.check_window import check_window
 from tests.integration.runner_support import make_stage, run_against
 
 pytestmark = pytest.mark.integration
@@ -34,6 +35,20 @@ class TestDuplicateStorm:
         assert "duplicate_effect" in (report.reason or "")
         example = report.anomalies.examples["duplicate_effect"][0]
         assert example.unit.startswith("c-")  # a real customer of the traffic
+        # `chaosbus check` over the recorded window reaches the same verdict afterwards.
+        again = await check_window(
+            stage.spec("duplicate-storm"),
+            bootstrap=bootstrap,
+            redis_url=redis_url,
+            run_id=report.run_id,
+            key_prefix=stage.prefix,
+        )
+        assert again.status == "violated"
+        assert again.exit_code == 1
+        assert (
+            again.anomalies.counts["duplicate_effect"]
+            == report.anomalies.counts["duplicate_effect"]
+        )
 
 
 class TestLibraryAgainstTheSafeService:
