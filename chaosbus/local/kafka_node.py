@@ -173,8 +173,9 @@ class KafkaNode:
                 STORAGE_TOOL_MAIN,
                 "format",
                 "--ignore-formatted",
-                "-t",
-                _kafka_base64_uuid(cluster_id),
+                # Joined with '=': a URL-safe base64 id may begin with '-', which the tool's
+                # argument parser would otherwise take for an option.
+                f"--cluster-id={_kafka_base64_uuid(cluster_id)}",
                 "-c",
                 str(self.home / "server.properties"),
             ),
