@@ -68,7 +68,13 @@ class Holding:
         return tuple(emitted)
 
     def release_buffers(self, part: Partition, now_ms: int, *, expire_only: bool) -> None:
-        """Move what the partition's holding injectors release (by time, or all) to ready."""
+        """Move what the partition's holding injectors release (by time, or all) to ready.
+
+        Releasing all also lifts the partition's order floor: whoever drains the plan sends
+        every pending delayed emission now too, so no later message has anything to wait for.
+        """
+        if not expire_only:
+            self._floors.pop(part, None)
         out: list[Emission] = []
         for index, injector in enumerate(self._injectors):
             step = injector.poll if expire_only else injector.flush

@@ -145,8 +145,11 @@ class FaultPlan:
         return out
 
     def flush(self, now_ms: int) -> list[Emission]:
-        """Everything held, released at `now_ms` (later only behind a pending preserve_order
-        delay), in each partition's own order."""
+        """Everything held, released at `now_ms` in each partition's own order.
+
+        The caller releases its own pending delayed emissions at the same time (a stop or a
+        kill), so the order floors of `preserve_order` delays are lifted as well.
+        """
         out: list[Emission] = []
         for part in self._holding.partitions():
             self._holding.release_buffers(part, now_ms, expire_only=False)

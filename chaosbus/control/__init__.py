@@ -5,7 +5,6 @@ from chaosbus.control.errors import ControlPlaneUnreachable, KillSwitchEngaged
 from chaosbus.control.guard import InjectionGuard, Switchable
 from chaosbus.control.keys import Keys, KillState
 from chaosbus.control.plane import ControlPlane, control_plane
-from chaosbus.control.switchable import SwitchableDecider
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
 
 __all__ = [
@@ -20,7 +19,6 @@ __all__ = [
     "KillSwitchEngaged",
     "KillSwitchWatcher",
     "Switchable",
-    "SwitchableDecider",
     "control_plane",
     "default_actor",
     "new_entry",

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
-from chaosbus.control.switchable import SwitchableDecider
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.runner.collector import Collector
@@ -64,9 +63,7 @@ class LiveSession:
         }
         for plan in self.plans.values():
             plan.intensity = 0.0  # warm-up is a passthrough until the runner says otherwise
-        deciders: dict[Route, Decider] = {
-            route: SwitchableDecider(plan) for route, plan in self.plans.items()
-        }
+        deciders: dict[Route, Decider] = dict(self.plans)
         config = InterposerConfig(bootstrap=bootstrap, run_id=run_id, group_id=spec.group_id)
         self.proxy = Proxy(routes_of(spec), config, deciders=deciders)
         self.starts: dict[int, int] = {}

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from chaosbus.control import InjectionGuard, Keys, SwitchableDecider, commands
+from chaosbus.control import InjectionGuard, Keys, commands
 from chaosbus.testing import Message, produce, read_all, wait_for_count
 from injectors.plan import FaultPlan
 from injectors.spec import BlastRadius, DelayFault, FixedDelay
@@ -56,7 +56,7 @@ class TestKillSwitchOnProxy:
         config = InterposerConfig(
             bootstrap=bootstrap, run_id=f"kill-{topic_name}", group_id=f"g-{topic_name}"
         )
-        proxy = Proxy([route], config, deciders={route: SwitchableDecider(plan)})
+        proxy = Proxy([route], config, deciders={route: plan})
         namespace = f"chaosbus-test-{uuid.uuid4().hex[:8]}"
         stopping = asyncio.Event()
         async with InjectionGuard(redis_url, lambda: proxy.interposers, keys=Keys(namespace)):

@@ -22,7 +22,6 @@ class TestPublicNames:
                 "KillSwitchWatcher",
                 "Keys",
                 "Switchable",
-                "SwitchableDecider",
                 "control_plane",
                 "default_actor",
                 "new_entry",

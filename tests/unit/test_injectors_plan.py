@@ -179,6 +179,16 @@ class TestControls:
         assert offsets(p.poll(5)) == [0, 1]
         assert p.held_count == 0
 
+    def test_flush_lifts_the_order_floor_of_a_delay(self) -> None:
+        """After a kill's flush, a pass is not held back behind a delay that was released."""
+        p = plan(DelayFault(probability=1, distribution=FixedDelay(ms=120_000)))
+        (delayed,) = p.decide(envelope(0), 0).emissions
+        assert delayed.release_at_ms == 120_000
+        p.enabled = False
+        p.flush(10)
+        (passed,) = p.decide(envelope(1), 20).emissions
+        assert (passed.release_at_ms, passed.planned_delay_ms) == (20, 0)
+
     def test_counts_every_type(self) -> None:
         """counts has every fault type, pass and non_json, and tallies decisions."""
         p = plan(DropFault(probability=1))
