@@ -117,8 +117,13 @@ def proxy(
         None, "--event-id-header", help="Header naming the event id."
     ),
     status_every: float = typer.Option(5.0, "--status-every", help="Seconds between status lines."),
+    redis: str | None = typer.Option(None, "--redis", help="Control plane (kill switch) URL."),
 ) -> None:
-    """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0."""
+    """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0.
+
+    With --fault, the kill switch on Redis gates injection: engaged, or Redis unreachable,
+    the proxy stops injecting, releases what it holds and keeps forwarding.
+    """
     built = build_proxy(
         routes=route,
         bootstrap=resolve_bootstrap(bootstrap),
@@ -138,7 +143,8 @@ def proxy(
         + ", ".join(r.name for r in built.routes),
         err=True,
     )
-    report = asyncio.run(run_proxy(built))
+    control_url = resolve_redis(redis) if fault is not None else None
+    report = asyncio.run(run_proxy(built, control_url=control_url))
     typer.echo(
         "chaosbus proxy: stopped; "
         + ", ".join(f"{k}={v}" for k, v in sorted(report.counts.items())),

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from chaosbus.control.guard import InjectionGuard
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.signals import stop_on_signals
@@ -50,11 +51,16 @@ def load_plans(
     return plans
 
 
-async def run_proxy(proxy: Proxy) -> ProxyReport:
+async def run_proxy(proxy: Proxy, *, control_url: str | None) -> ProxyReport:
+    """Run until a signal. With faults, the kill switch at `control_url` gates injection:
+    engaged or unreachable, the proxy stops injecting and keeps forwarding."""
     stopping = asyncio.Event()
     with stop_on_signals(stopping):
         try:
-            return await proxy.run(stopping)
+            if control_url is None:
+                return await proxy.run(stopping)
+            async with InjectionGuard(control_url, lambda: proxy.interposers):
+                return await proxy.run(stopping)
         except BrokerUnreachable as exc:
             raise Unreachable(str(exc)) from exc
         except TopicMissing as exc:
