@@ -7,7 +7,9 @@ e.g. `anomalies.counts.lost_event`, `anomalies.total`, `metrics.latency_ms.p99`.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
 from monitors.anomalies import PRECEDENCE, UNRECOVERED, Shown
 
@@ -31,6 +33,14 @@ class Anomalies(_Frozen):
 
     counts: dict[str, int]
     examples: dict[str, tuple[AnomalyExample, ...]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_fields_are_not_input(cls, data: Any) -> Any:
+        """A report's own JSON carries `total` and `clean`; they are recomputed, not read."""
+        if isinstance(data, dict) and ("total" in data or "clean" in data):
+            return {k: v for k, v in data.items() if k not in ("total", "clean")}
+        return data
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -9,9 +9,9 @@ Bump `REPORT_VERSION` on any incompatible change.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict
 
 from monitors.report import Anomalies, Metrics, MonitorReport
 
@@ -87,28 +87,3 @@ class RunReport(_Frozen):
     @property
     def exit_code(self) -> int:
         return EXIT_CODES[self.status]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_computed(cls, data: Any) -> Any:
-        """Accept a report's own JSON: `monitors.Anomalies` writes its computed `total` and
-        `clean` but, forbidding extra keys, refuses them on the way back in."""
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        data["anomalies"] = _without_computed(data.get("anomalies"))
-        checks = data.get("checks")
-        if isinstance(checks, dict):
-            data["checks"] = {
-                name: {**c, "anomalies": _without_computed(c.get("anomalies"))}
-                if isinstance(c, dict)
-                else c
-                for name, c in checks.items()
-            }
-        return data
-
-
-def _without_computed(anomalies: Any) -> Any:
-    if not isinstance(anomalies, dict):
-        return anomalies
-    return {k: v for k, v in anomalies.items() if k not in ("total", "clean")}

@@ -59,3 +59,14 @@ class TestPublicApi:
             "dropped_reconciled",
         }
         assert PRECEDENCE[-1] == "divergent_entity"
+
+
+class TestReportRoundTrip:
+    def test_anomalies_load_back_from_their_own_json(self) -> None:
+        """The JSON an Anomalies writes (with derived total and clean) validates back."""
+        from monitors.report import Anomalies
+
+        written = Anomalies(counts={"duplicate_effect": 2}, examples={}).model_dump_json()
+        loaded = Anomalies.model_validate_json(written)
+        assert loaded.counts == {"duplicate_effect": 2}
+        assert loaded.total == 2
