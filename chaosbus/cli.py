@@ -262,3 +262,32 @@ def check_command(
         for written in write_report(outcome, report):
             typer.echo(f"report: {written}", err=True)
     raise typer.Exit(outcome.exit_code)
+
+
+# ---- the demo (issue 6) ------------------------------------------------------------------
+
+
+@app.command("demo")
+@one_line_errors
+def demo(
+    bootstrap: str | None = typer.Option(
+        None, "--bootstrap", envvar="CHAOSBUS_BOOTSTRAP", help="Kafka HOST:PORT (with --redis)."
+    ),
+    redis: str | None = typer.Option(
+        None, "--redis", envvar="CHAOSBUS_REDIS", help="Redis URL (with --bootstrap)."
+    ),
+    out: Path = typer.Option(Path("demo-out"), "--out", help="Directory of the reports."),
+) -> None:
+    """Node-RED, a naive and a safe service, two experiments, a verdict each.
+
+    Without --bootstrap/--redis it uses the local stack, starting it (and stopping it at the
+    end) when it is down. Exit 0 when the naive service is caught and the safe one holds,
+    1 when not (and why), 2 invalid input or a missing prerequisite, 3 interrupted.
+    """
+    # Imported here: the demo pulls in Node-RED, services and traffic, which no other
+    # command needs at start-up.
+    from chaosbus.demo.command import demo_command
+    from chaosbus.demo.run import DemoOptions
+
+    options = DemoOptions(bootstrap=bootstrap, redis_url=redis, out=out)
+    raise typer.Exit(demo_command(options))

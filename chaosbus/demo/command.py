@@ -1,0 +1,54 @@
+"""The body of `chaosbus demo`: run it until a signal, print the verdict table, say where.
+
+Exit codes: 0 the demo showed what it should (naive violated, safe held), 1 it did not (the
+reasons are printed), 2 invalid input or a missing prerequisite, 3 interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.console import Console
+
+from chaosbus.demo.display import DemoDisplay, side_by_side, wide
+from chaosbus.demo.run import DemoOptions, DemoResult, run_demo
+from chaosbus.signals import stop_on_signals
+
+
+def demo_command(options: DemoOptions) -> int:
+    display = DemoDisplay()
+    result = asyncio.run(_until_signal(options, display))
+    stdout = wide(Console())
+    if result.verdicts:
+        stdout.print(side_by_side(result.verdicts))
+    for line in summary(result):
+        stdout.print(line, highlight=False)
+    err = display.console
+    if result.interrupted:
+        err.print("chaosbus demo: interrupted; everything it started is stopped", highlight=False)
+    for problem in result.problems:
+        err.print(f"chaosbus demo: not shown: {problem}", highlight=False)
+    return result.exit_code
+
+
+async def _until_signal(options: DemoOptions, display: DemoDisplay) -> DemoResult:
+    interrupt = asyncio.Event()
+    with stop_on_signals(interrupt):
+        return await run_demo(options, interrupt=interrupt, display=display)
+
+
+def summary(result: DemoResult) -> list[str]:
+    lines: list[str] = []
+    if result.traffic is not None:
+        t = result.traffic
+        lines.append(f"traffic: {t.sent} order events through Node-RED, {t.failed} refused")
+    pages = [str(path) for path in result.report_files if path.suffix == ".html"]
+    if pages:
+        lines.append(f"reports (JSON, Markdown, HTML with a timeline) in {result.out}/:")
+        lines += [f"  {page}" for page in pages]
+    if not result.problems and not result.interrupted:
+        lines.append(
+            "the naive service was caught (violated), the safe one held: "
+            "the demo showed what it should"
+        )
+    return lines

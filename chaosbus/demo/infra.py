@@ -1,0 +1,137 @@
+"""What the demo starts outside its own process: the local stack (when needed) and Node-RED.
+
+Each is an async context manager that stops on exit exactly what it started: a local stack
+that was already running is used and left running; Node-RED runs in a session of its own
+(a Ctrl-C in the terminal does not reach it), so it is stopped here explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+from chaosbus.demo import nodered
+from chaosbus.errors import InvalidInput, Unreachable
+from chaosbus.local.kafka_node import broker_answers
+from chaosbus.local.redis_node import redis_answers
+from chaosbus.local.stack import LocalStack
+from streams.errors import StreamError
+from streams.topics import TopicAdmin
+
+Say = Callable[[str], None]
+T = TypeVar("T")
+TOPIC_VISIBLE_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Addresses:
+    bootstrap: str
+    redis_url: str
+
+
+@asynccontextmanager
+async def broker_and_redis(
+    bootstrap: str | None,
+    redis_url: str | None,
+    *,
+    say: Say,
+    stack: LocalStack | None = None,
+) -> AsyncIterator[Addresses]:
+    """The given broker and Redis, or the local stack (started, and later stopped, if down)."""
+    if bootstrap or redis_url:
+        if not (bootstrap and redis_url):
+            raise InvalidInput(
+                "give both --bootstrap and --redis, or neither (the demo then starts the "
+                "local stack)"
+            )
+        await require_reachable(bootstrap, redis_url)
+        yield Addresses(bootstrap, redis_url)
+        return
+    local = stack or LocalStack.default()
+    before = await asyncio.to_thread(local.status)
+    if before.kafka_running and before.redis_running:
+        say(f"using the running local stack: Kafka {before.bootstrap}, Redis {before.redis_url}")
+        yield Addresses(before.bootstrap, before.redis_url)
+        return
+    say("starting the local stack (Kafka 4.1 and redis-server on loopback)")
+    try:
+        status = await to_the_end(local.up)
+        say(f"local stack up: Kafka {status.bootstrap}, Redis {status.redis_url}")
+        yield Addresses(status.bootstrap, status.redis_url)
+    finally:
+        if not before.kafka_running:
+            await asyncio.to_thread(local.kafka().stop)
+        if not before.redis_running:
+            await asyncio.to_thread(local.redis().stop)
+        say("local stack stopped (the demo started it)")
+
+
+async def require_reachable(bootstrap: str, redis_url: str) -> None:
+    if not await broker_answers(bootstrap):
+        raise Unreachable(f"no Kafka broker answers at {bootstrap}")
+    if not await redis_answers(redis_url):
+        raise Unreachable(f"no Redis answers at {redis_url}")
+
+
+async def create_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
+    """Create the topics and return once the broker describes every one of them."""
+    try:
+        async with TopicAdmin(bootstrap) as admin:
+            for topic in topics:
+                await admin.create(topic, partitions)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + TOPIC_VISIBLE_TIMEOUT_S
+            while set(topics) - (await admin.partition_counts(topics)).keys():
+                if loop.time() >= deadline:
+                    raise Unreachable(f"topics {topics} were created but never became visible")
+                # Topic metadata propagates in the broker's own time: there is no event to await.
+                await asyncio.sleep(0.1)
+    except StreamError as exc:
+        raise Unreachable(str(exc)) from exc
+
+
+@asynccontextmanager
+async def node_red_running(
+    *, bootstrap: str, topic: str, say: Say, install_dir: Path | None = None
+) -> AsyncIterator[nodered.NodeRed]:
+    """Install (once) and start the Node-RED flow publishing to `topic`; stop it on exit."""
+    with tempfile.TemporaryDirectory(prefix="chaosbus-demo-node-red-") as home:
+        try:
+            await to_the_end(partial(nodered.install, install_dir, progress=say))
+            yield await to_the_end(
+                partial(
+                    nodered.start,
+                    bootstrap=bootstrap,
+                    home=Path(home),
+                    topic=topic,
+                    install_dir=install_dir,
+                    progress=say,
+                )
+            )
+        finally:
+            # By its home's pid file, so a start that was interrupted is stopped as well.
+            if await asyncio.to_thread(nodered.stop, Path(home)):
+                say("Node-RED stopped")
+
+
+async def to_the_end(call: Callable[[], T]) -> T:
+    """Run a blocking start-up call in a thread and wait for it even when cancelled.
+
+    A thread cannot be stopped half-way: returning early would leave a process starting
+    behind the caller's back, started after the caller's clean-up ran. Waiting for it means
+    the clean-up finds (and stops) whatever it started.
+    """
+    future = asyncio.ensure_future(asyncio.to_thread(call))
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await future
+        raise

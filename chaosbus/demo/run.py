@@ -1,0 +1,292 @@
+"""`chaosbus demo`: a real automation, two services, two experiments, one verdict table.
+
+    stack (given, running, or started) → topics → Node-RED → services → traffic
+        → for each experiment: run it judging ledger-naive, then judge ledger-safe over the
+          same recorded window (`check_window`) → reports in `out/`
+
+Traffic goes to Node-RED's webhook, which publishes to the source topic; each experiment
+interposes from there into its own topic, read by its own pair of services (see
+`chaosbus.demo.plan` for why). One run judges both services: they consume the same
+interposed topic, so the faults they saw are the same ledgered ones.
+
+Everything started is stopped on the way out, in reverse order, also on an error or an
+interrupt. An interrupt (the `interrupt` event; the CLI sets it on SIGINT/SIGTERM) lets a
+running experiment abort cleanly (no injection, held messages released) and skips the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaosbus.demo.background import Services, Traffic, services_running, traffic_running
+from chaosbus.demo.display import DemoDisplay
+from chaosbus.demo.events import OrderEvent
+from chaosbus.demo.expectations import Verdict, problems
+from chaosbus.demo.infra import Addresses, broker_and_redis, create_topics, node_red_running
+from chaosbus.demo.plan import DEMO_EXPERIMENTS, PARTITIONS, DemoPlan, Stage, new_run_id
+from chaosbus.demo.traffic import TrafficReport, iter_order_events
+from chaosbus.experiment import ExperimentSpec, load_experiment, with_overrides
+from chaosbus.local.stack import LocalStack
+from chaosbus.report.write import write_report
+from chaosbus.runner import RunOptions, run_experiment
+from chaosbus.runner.check_window import check_window
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
+# Long enough for hundreds of faults at 40 events/s, short enough for two experiments and
+# the start-up in well under three minutes.
+DEMO_SCHEDULE: dict[str, Any] = {"warmup_s": 3, "inject_s": 10, "recover_s": 6}
+EXIT_SHOWN, EXIT_NOT_SHOWN, EXIT_INTERRUPTED = 0, 1, 3
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoOptions:
+    """No `bootstrap`/`redis_url`: the local stack is used, and started if it is down."""
+
+    bootstrap: str | None = None
+    redis_url: str | None = None
+    out: Path = Path("demo-out")
+    schedule: dict[str, Any] = field(default_factory=lambda: dict(DEMO_SCHEDULE))
+    settle_ms: int = 2_000
+    rate: float = 40.0
+    seed: int = 1
+    experiments: tuple[str, ...] = DEMO_EXPERIMENTS
+    experiments_dir: Path = EXPERIMENTS_DIR
+    node_red_install_dir: Path | None = None  # default: the cache nodered.install uses
+    stack: LocalStack | None = None  # default: LocalStack.default()
+    control_namespace: str = "chaosbus"  # tests isolate their kill switch and audit log
+    actor: str = "demo"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    run_id: str
+    out: Path
+    verdicts: tuple[Verdict, ...]
+    problems: tuple[str, ...]  # why the demo did not show what it should; empty when it did
+    interrupted: bool
+    traffic: TrafficReport | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_NOT_SHOWN if self.problems else EXIT_SHOWN
+
+    @property
+    def report_files(self) -> list[Path]:
+        return [path for verdict in self.verdicts for path in verdict.files]
+
+
+class _Interrupted(Exception):
+    pass
+
+
+@dataclass
+class _Progress:
+    """What the demo has got to, kept outside the `async with` so an interrupt keeps it."""
+
+    verdicts: list[Verdict] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    traffic: list[Traffic] = field(default_factory=list)
+
+
+async def run_demo(
+    options: DemoOptions,
+    *,
+    interrupt: asyncio.Event | None = None,
+    display: DemoDisplay | None = None,
+) -> DemoResult:
+    """Run the demo end to end and return the verdicts; raises `ChaosbusError` on bad input."""
+    display = display or DemoDisplay()
+    interrupt = interrupt or asyncio.Event()
+    plan = DemoPlan(new_run_id(), options.experiments)
+    # Every file is read before anything starts: a broken one costs nothing to report.
+    specs = {stage.experiment: demo_spec(options, plan, stage) for stage in plan.stages}
+    done = _Progress()
+    display.say(f"demo run {plan.run_id}: {', '.join(options.experiments)}")
+    try:
+        async with _announce(interrupt, display):
+            await _run(options, plan, specs, interrupt, display, done)
+    except _Interrupted:
+        pass
+    if not interrupt.is_set():
+        done.problems += _traffic_problems(done.traffic) + problems(done.verdicts)
+    return DemoResult(
+        run_id=plan.run_id,
+        out=options.out,
+        verdicts=tuple(done.verdicts),
+        problems=tuple(done.problems),
+        interrupted=interrupt.is_set(),
+        traffic=total_traffic(done.traffic),
+    )
+
+
+def demo_spec(options: DemoOptions, plan: DemoPlan, stage: Stage) -> ExperimentSpec:
+    """The library's experiment, aimed at this run's topics, on the demo's short schedule."""
+    return with_overrides(
+        load_experiment(options.experiments_dir / f"{stage.experiment}.yaml"),
+        source=plan.source,
+        destination=stage.destination,
+        schedule=options.schedule,
+        group_id=stage.runner_group,
+        settle_ms=options.settle_ms,
+    )
+
+
+async def _run(
+    options: DemoOptions,
+    plan: DemoPlan,
+    specs: dict[str, ExperimentSpec],
+    interrupt: asyncio.Event,
+    display: DemoDisplay,
+    done: _Progress,
+) -> None:
+    def checkpoint() -> None:
+        if interrupt.is_set():
+            raise _Interrupted
+
+    say = display.say
+    async with AsyncExitStack() as stack:
+        addresses = await stack.enter_async_context(
+            broker_and_redis(options.bootstrap, options.redis_url, say=say, stack=options.stack)
+        )
+        checkpoint()
+        await create_topics(addresses.bootstrap, plan.topics, PARTITIONS)
+        say(f"topics: {plan.source} → " + ", ".join(s.destination for s in plan.stages))
+        checkpoint()
+        node_red = await stack.enter_async_context(
+            node_red_running(
+                bootstrap=addresses.bootstrap,
+                topic=plan.source,
+                say=say,
+                install_dir=options.node_red_install_dir,
+            )
+        )
+        say(f"Node-RED flow: POST {node_red.webhook_url} → {plan.source}")
+        checkpoint()
+        configs = [
+            config
+            for stage in plan.stages
+            for config in stage.services(
+                bootstrap=addresses.bootstrap, redis_url=addresses.redis_url
+            )
+        ]
+        services = await stack.enter_async_context(services_running(configs))
+        say("services: ledger-naive and ledger-safe on each experiment's interposed topic")
+        world = _World(
+            node_red.webhook_url, iter_order_events(options.seed, namespace=plan.namespace)
+        )
+        try:
+            for stage in plan.stages:
+                checkpoint()
+                spec = specs[stage.experiment]
+                done.verdicts += await _experiment(
+                    options, stage, spec, addresses, services, world, display, interrupt
+                )
+        finally:
+            done.problems += services.failures
+            done.traffic += world.bursts
+
+
+@dataclass
+class _World:
+    """The outside world: one endless stream of orders, posted in a burst per experiment."""
+
+    url: str
+    events: Iterator[OrderEvent]
+    bursts: list[Traffic] = field(default_factory=list)
+
+
+def _traffic_problems(bursts: list[Traffic]) -> list[str]:
+    found = [f"the traffic stopped: {b.error}" for b in bursts if b.error]
+    reports = [b.report for b in bursts if b.report is not None]
+    if reports and not found and sum(r.sent for r in reports) == 0:
+        found.append(f"no event reached the webhook: {'; '.join(reports[0].errors[:1])}")
+    return found
+
+
+def total_traffic(bursts: list[Traffic]) -> TrafficReport | None:
+    reports = [b.report for b in bursts if b.report is not None]
+    if not reports:
+        return None
+    total = TrafficReport()
+    for report in reports:
+        total.sent += report.sent
+        total.failed += report.failed
+        total.by_type.update(report.by_type)
+        total.errors += report.errors
+    return total
+
+
+async def _experiment(
+    options: DemoOptions,
+    stage: Stage,
+    spec: ExperimentSpec,
+    addresses: Addresses,
+    services: Services,
+    world: _World,
+    display: DemoDisplay,
+    interrupt: asyncio.Event,
+) -> list[Verdict]:
+    run_options = RunOptions(
+        bootstrap=addresses.bootstrap,
+        redis_url=addresses.redis_url,
+        actor=options.actor,
+        key_prefix=stage.prefix("naive"),
+        control_namespace=options.control_namespace,
+    )
+    # Traffic for the warm-up, the injection and the recovery, then quiet: a counter is
+    # judged once it has settled, and a customer who keeps paying never settles.
+    schedule = spec.schedule
+    count = round(options.rate * (schedule.warmup_s + schedule.inject_s + schedule.recover_s))
+    with display.experiment(spec.name, "ledger-naive") as show:
+        run_options.on_progress = show
+        async with traffic_running(world.url, world.events, count=count, rate=options.rate) as t:
+            world.bursts.append(t)
+            naive = await run_experiment(spec, run_options, interrupt)
+    verdicts = [_written(options, Verdict(stage.experiment, "naive", naive))]
+    if interrupt.is_set():
+        return verdicts
+    # The safe service reads the same topic at its own pace: judge it once it has caught up.
+    if not await services.caught_up(stage.prefix("safe"), addresses.bootstrap):
+        display.say("ledger-safe did not catch up in time; judging what it has applied")
+    safe = await check_window(
+        spec,
+        bootstrap=addresses.bootstrap,
+        redis_url=addresses.redis_url,
+        run_id=naive.run_id,
+        key_prefix=stage.prefix("safe"),
+        actor=options.actor,
+    )
+    verdicts.append(_written(options, Verdict(stage.experiment, "safe", safe)))
+    display.say(f"{spec.name}: ledger-naive {naive.status}, ledger-safe {safe.status}")
+    return verdicts
+
+
+def _written(options: DemoOptions, verdict: Verdict) -> Verdict:
+    path = options.out / f"{verdict.experiment}-{verdict.service}.json"
+    files = tuple(write_report(verdict.report, path))
+    return Verdict(verdict.experiment, verdict.service, verdict.report, files)
+
+
+@contextlib.asynccontextmanager
+async def _announce(interrupt: asyncio.Event, display: DemoDisplay) -> AsyncIterator[None]:
+    """Say at once that an interrupt was heard; the clean-up itself takes a few seconds."""
+
+    async def announce() -> None:
+        await interrupt.wait()
+        display.say("interrupted: stopping everything the demo started…")
+
+    task = asyncio.create_task(announce())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
