@@ -99,10 +99,14 @@ async def create_topics(bootstrap: str, topics: list[str], partitions: int) -> N
 
 @asynccontextmanager
 async def node_red_running(
-    *, bootstrap: str, topic: str, say: Say, install_dir: Path | None = None
+    *, bootstrap: str, topic: str, say: Say, install_dir: Path | None = None, name: str = "demo"
 ) -> AsyncIterator[nodered.NodeRed]:
-    """Install (once) and start the Node-RED flow publishing to `topic`; stop it on exit."""
-    with tempfile.TemporaryDirectory(prefix="chaosbus-demo-node-red-") as home:
+    """Install (once) and start the Node-RED flow publishing to `topic`; stop it on exit.
+
+    Its home is a temporary directory named `chaosbus-{name}-node-red-*`: the name shows in
+    the process's command line, so a leftover process would say which run it belongs to.
+    """
+    with tempfile.TemporaryDirectory(prefix=f"chaosbus-{name}-node-red-") as home:
         try:
             await to_the_end(partial(nodered.install, install_dir, progress=say))
             yield await to_the_end(

@@ -166,6 +166,7 @@ async def _run(
                 topic=plan.source,
                 say=say,
                 install_dir=options.node_red_install_dir,
+                name=f"demo-{plan.run_id}",
             )
         )
         say(f"Node-RED flow: POST {node_red.webhook_url} → {plan.source}")
