@@ -1,8 +1,9 @@
 """`chaosbus demo`: a real automation, two services, two experiments, one verdict table.
 
-    stack (given, running, or started) → topics → Node-RED → services → traffic
-        → for each experiment: run it judging ledger-naive, then judge ledger-safe over the
-          same recorded window (`check_window`) → reports in `out/`
+    stack (given, running, or started) → topics → Node-RED → services
+        → for each experiment: a burst of traffic while it runs, judging ledger-naive;
+          then ledger-safe judged over the same recorded window (`check_window`)
+        → reports in `out/`
 
 Traffic goes to Node-RED's webhook, which publishes to the source topic; each experiment
 interposes from there into its own topic, read by its own pair of services (see
@@ -38,7 +39,7 @@ from chaosbus.runner import RunOptions, run_experiment
 from chaosbus.runner.check_window import check_window
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
-# Long enough for hundreds of faults at 40 events/s, short enough for two experiments and
+# Long enough for over a hundred faults at 40 events/s, short enough for two experiments and
 # the start-up in well under three minutes.
 DEMO_SCHEDULE: dict[str, Any] = {"warmup_s": 3, "inject_s": 10, "recover_s": 6}
 EXIT_SHOWN, EXIT_NOT_SHOWN, EXIT_INTERRUPTED = 0, 1, 3
@@ -88,12 +89,21 @@ class _Interrupted(Exception):
 
 
 @dataclass
-class _Progress:
-    """What the demo has got to, kept outside the `async with` so an interrupt keeps it."""
+class _World:
+    """The outside world: one endless stream of orders, posted in a burst per experiment."""
 
-    verdicts: list[Verdict] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    traffic: list[Traffic] = field(default_factory=list)
+    url: str
+    events: Iterator[OrderEvent]
+    bursts: list[Traffic] = field(default_factory=list)
+
+
+@dataclass
+class _Running:
+    """What is up once the start-up is through: addresses, services and the traffic source."""
+
+    addresses: Addresses
+    services: Services
+    world: _World
 
 
 async def run_demo(
@@ -103,28 +113,8 @@ async def run_demo(
     display: DemoDisplay | None = None,
 ) -> DemoResult:
     """Run the demo end to end and return the verdicts; raises `ChaosbusError` on bad input."""
-    display = display or DemoDisplay()
-    interrupt = interrupt or asyncio.Event()
-    plan = DemoPlan(new_run_id(), options.experiments)
-    # Every file is read before anything starts: a broken one costs nothing to report.
-    specs = {stage.experiment: demo_spec(options, plan, stage) for stage in plan.stages}
-    done = _Progress()
-    display.say(f"demo run {plan.run_id}: {', '.join(options.experiments)}")
-    try:
-        async with _announce(interrupt, display):
-            await _run(options, plan, specs, interrupt, display, done)
-    except _Interrupted:
-        pass
-    if not interrupt.is_set():
-        done.problems += _traffic_problems(done.traffic) + problems(done.verdicts)
-    return DemoResult(
-        run_id=plan.run_id,
-        out=options.out,
-        verdicts=tuple(done.verdicts),
-        problems=tuple(done.problems),
-        interrupted=interrupt.is_set(),
-        traffic=total_traffic(done.traffic),
-    )
+    demo = _Demo(options, interrupt or asyncio.Event(), display or DemoDisplay())
+    return await demo.run()
 
 
 def demo_spec(options: DemoOptions, plan: DemoPlan, stage: Stage) -> ExperimentSpec:
@@ -139,27 +129,60 @@ def demo_spec(options: DemoOptions, plan: DemoPlan, stage: Stage) -> ExperimentS
     )
 
 
-async def _run(
-    options: DemoOptions,
-    plan: DemoPlan,
-    specs: dict[str, ExperimentSpec],
-    interrupt: asyncio.Event,
-    display: DemoDisplay,
-    done: _Progress,
-) -> None:
-    def checkpoint() -> None:
-        if interrupt.is_set():
+class _Demo:
+    """One demo run; what it got to (verdicts, problems, traffic) survives an interrupt."""
+
+    def __init__(self, options: DemoOptions, interrupt: asyncio.Event, display: DemoDisplay):
+        self.options = options
+        self.interrupt = interrupt
+        self.display = display
+        self.plan = DemoPlan(new_run_id(), options.experiments)
+        # Every file is read before anything starts: a broken one costs nothing to report.
+        self.specs = {s.experiment: demo_spec(options, self.plan, s) for s in self.plan.stages}
+        self.verdicts: list[Verdict] = []
+        self.problems: list[str] = []
+        self.bursts: list[Traffic] = []
+
+    async def run(self) -> DemoResult:
+        self.display.say(f"demo run {self.plan.run_id}: {', '.join(self.options.experiments)}")
+        try:
+            async with _announce(self.interrupt, self.display), AsyncExitStack() as stack:
+                running = await self._start(stack)
+                try:
+                    for stage in self.plan.stages:
+                        self._checkpoint()
+                        self.verdicts += await self._experiment(stage, running)
+                finally:
+                    self.problems += running.services.failures
+                    self.bursts += running.world.bursts
+        except _Interrupted:
+            pass
+        interrupted = self.interrupt.is_set()
+        if not interrupted:
+            self.problems += _traffic_problems(self.bursts) + problems(self.verdicts)
+        return DemoResult(
+            run_id=self.plan.run_id,
+            out=self.options.out,
+            verdicts=tuple(self.verdicts),
+            problems=tuple(self.problems),
+            interrupted=interrupted,
+            traffic=total_traffic(self.bursts),
+        )
+
+    def _checkpoint(self) -> None:
+        if self.interrupt.is_set():
             raise _Interrupted
 
-    say = display.say
-    async with AsyncExitStack() as stack:
+    async def _start(self, stack: AsyncExitStack) -> _Running:
+        """Stack, topics, Node-RED, services: each stopped by `stack` on the way out."""
+        options, plan, say = self.options, self.plan, self.display.say
         addresses = await stack.enter_async_context(
             broker_and_redis(options.bootstrap, options.redis_url, say=say, stack=options.stack)
         )
-        checkpoint()
+        self._checkpoint()
         await create_topics(addresses.bootstrap, plan.topics, PARTITIONS)
         say(f"topics: {plan.source} → " + ", ".join(s.destination for s in plan.stages))
-        checkpoint()
+        self._checkpoint()
         node_red = await stack.enter_async_context(
             node_red_running(
                 bootstrap=addresses.bootstrap,
@@ -170,7 +193,7 @@ async def _run(
             )
         )
         say(f"Node-RED flow: POST {node_red.webhook_url} → {plan.source}")
-        checkpoint()
+        self._checkpoint()
         configs = [
             config
             for stage in plan.stages
@@ -180,28 +203,48 @@ async def _run(
         ]
         services = await stack.enter_async_context(services_running(configs))
         say("services: ledger-naive and ledger-safe on each experiment's interposed topic")
-        world = _World(
-            node_red.webhook_url, iter_order_events(options.seed, namespace=plan.namespace)
+        events = iter_order_events(options.seed, namespace=plan.namespace)
+        return _Running(addresses, services, _World(node_red.webhook_url, events))
+
+    async def _experiment(self, stage: Stage, running: _Running) -> list[Verdict]:
+        """Run one experiment judging ledger-naive, then judge ledger-safe on its window."""
+        options, spec, addresses = self.options, self.specs[stage.experiment], running.addresses
+        run_options = RunOptions(
+            bootstrap=addresses.bootstrap,
+            redis_url=addresses.redis_url,
+            actor=options.actor,
+            key_prefix=stage.prefix("naive"),
+            control_namespace=options.control_namespace,
         )
-        try:
-            for stage in plan.stages:
-                checkpoint()
-                spec = specs[stage.experiment]
-                done.verdicts += await _experiment(
-                    options, stage, spec, addresses, services, world, display, interrupt
-                )
-        finally:
-            done.problems += services.failures
-            done.traffic += world.bursts
-
-
-@dataclass
-class _World:
-    """The outside world: one endless stream of orders, posted in a burst per experiment."""
-
-    url: str
-    events: Iterator[OrderEvent]
-    bursts: list[Traffic] = field(default_factory=list)
+        # Traffic for the warm-up, the injection and the recovery, then quiet: a counter is
+        # judged once it has settled, and a customer who keeps paying never settles.
+        schedule = spec.schedule
+        count = round(options.rate * (schedule.warmup_s + schedule.inject_s + schedule.recover_s))
+        world = running.world
+        with self.display.experiment(spec.name, "ledger-naive") as show:
+            run_options.on_progress = show
+            async with traffic_running(
+                world.url, world.events, count=count, rate=options.rate
+            ) as burst:
+                world.bursts.append(burst)
+                naive = await run_experiment(spec, run_options, self.interrupt)
+        verdicts = [_written(options, Verdict(stage.experiment, "naive", naive))]
+        if self.interrupt.is_set():
+            return verdicts
+        # The safe service reads the same topic at its own pace: judge it once caught up.
+        if not await running.services.caught_up(stage.prefix("safe"), addresses.bootstrap):
+            self.display.say("ledger-safe did not catch up in time; judging what it applied")
+        safe = await check_window(
+            spec,
+            bootstrap=addresses.bootstrap,
+            redis_url=addresses.redis_url,
+            run_id=naive.run_id,
+            key_prefix=stage.prefix("safe"),
+            actor=options.actor,
+        )
+        verdicts.append(_written(options, Verdict(stage.experiment, "safe", safe)))
+        self.display.say(f"{spec.name}: ledger-naive {naive.status}, ledger-safe {safe.status}")
+        return verdicts
 
 
 def _traffic_problems(bursts: list[Traffic]) -> list[str]:
@@ -223,51 +266,6 @@ def total_traffic(bursts: list[Traffic]) -> TrafficReport | None:
         total.by_type.update(report.by_type)
         total.errors += report.errors
     return total
-
-
-async def _experiment(
-    options: DemoOptions,
-    stage: Stage,
-    spec: ExperimentSpec,
-    addresses: Addresses,
-    services: Services,
-    world: _World,
-    display: DemoDisplay,
-    interrupt: asyncio.Event,
-) -> list[Verdict]:
-    run_options = RunOptions(
-        bootstrap=addresses.bootstrap,
-        redis_url=addresses.redis_url,
-        actor=options.actor,
-        key_prefix=stage.prefix("naive"),
-        control_namespace=options.control_namespace,
-    )
-    # Traffic for the warm-up, the injection and the recovery, then quiet: a counter is
-    # judged once it has settled, and a customer who keeps paying never settles.
-    schedule = spec.schedule
-    count = round(options.rate * (schedule.warmup_s + schedule.inject_s + schedule.recover_s))
-    with display.experiment(spec.name, "ledger-naive") as show:
-        run_options.on_progress = show
-        async with traffic_running(world.url, world.events, count=count, rate=options.rate) as t:
-            world.bursts.append(t)
-            naive = await run_experiment(spec, run_options, interrupt)
-    verdicts = [_written(options, Verdict(stage.experiment, "naive", naive))]
-    if interrupt.is_set():
-        return verdicts
-    # The safe service reads the same topic at its own pace: judge it once it has caught up.
-    if not await services.caught_up(stage.prefix("safe"), addresses.bootstrap):
-        display.say("ledger-safe did not catch up in time; judging what it has applied")
-    safe = await check_window(
-        spec,
-        bootstrap=addresses.bootstrap,
-        redis_url=addresses.redis_url,
-        run_id=naive.run_id,
-        key_prefix=stage.prefix("safe"),
-        actor=options.actor,
-    )
-    verdicts.append(_written(options, Verdict(stage.experiment, "safe", safe)))
-    display.say(f"{spec.name}: ledger-naive {naive.status}, ledger-safe {safe.status}")
-    return verdicts
 
 
 def _written(options: DemoOptions, verdict: Verdict) -> Verdict:
