@@ -22,8 +22,8 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from streams.clock import Clock, wall_clock_ms
 from streams.decider import Decider
-from streams.ledger import LedgerBook
-from streams.ledger_record import LEDGER_TOPIC, LedgerRecord
+from streams.ledger import CompletedRecord, LedgerBook
+from streams.ledger_record import LEDGER_TOPIC
 from streams.offsets import OffsetTracker
 from streams.release_queue import ReleaseQueue
 from streams.routes import Route
@@ -78,7 +78,7 @@ class RouteInterposer:
         self._tracker = OffsetTracker()
         self._queue = ReleaseQueue()
         self._book = LedgerBook(run_id=config.run_id, route=route.name)
-        self._ledger_ready: deque[LedgerRecord] = deque()
+        self._ledger_ready: deque[CompletedRecord] = deque()
         self._failed: deque[Emission] = deque()
         self._lock = asyncio.Lock()
         self._paused = False
@@ -130,6 +130,11 @@ class RouteInterposer:
         return len(self._queue) + self.decider.held_count
 
     @property
+    def in_flight(self) -> int:
+        """Source messages read but not yet forwarded, acknowledged and ledgered."""
+        return self._tracker.in_flight()
+
+    @property
     def held_bytes(self) -> int:
         return self._queue.held_bytes
 
@@ -150,6 +155,8 @@ class RouteInterposer:
             headers=headers,
             timestamp_ms=record.timestamp,
             source=source,
+            # Counted against max_held_bytes while held; headers are small and left out.
+            size=record.serialized_key_size + record.serialized_value_size + 64,
         )
         decision = self.decider.decide(envelope, now)
         expected = len(decision.emissions) + decision.held
@@ -227,18 +234,18 @@ class RouteInterposer:
         while self._ledger_ready:
             record = self._ledger_ready.popleft()
             if not self.config.ledger_enabled:
-                self._acknowledge(SourceCoordinates(record.topic, record.partition, record.offset))
+                self._acknowledge(record.source)
                 continue
             future = await self._producer.send(
-                self.config.ledger_topic, value=record.to_bytes(), key=record.key
+                self.config.ledger_topic, value=record.payload, key=record.key
             )
             future.add_done_callback(partial(self._on_ledger_ack, record))
 
-    def _on_ledger_ack(self, record: LedgerRecord, future: asyncio.Future[Any]) -> None:
+    def _on_ledger_ack(self, record: CompletedRecord, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
             self._ledger_ready.append(record)
             return
-        self._acknowledge(SourceCoordinates(record.topic, record.partition, record.offset))
+        self._acknowledge(record.source)
 
     def _acknowledge(self, source: SourceCoordinates) -> None:
         self._tracker.acknowledge(source.topic, source.partition, source.offset)

@@ -11,10 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from injectors.envelope import SourceCoordinates
-from streams.ledger_record import LedgerEmission, LedgerRecord, encode_key
+from streams.ledger_record import EmissionTuple, encode_record
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class CompletedRecord:
+    """A ledger record ready to write: its source, its Kafka key and its JSON bytes."""
+
+    source: SourceCoordinates
+    key: bytes | None
+    payload: bytes
+
+
+@dataclass(slots=True)
 class _OpenEntry:
     key: bytes | None
     event_id: str
@@ -22,7 +31,7 @@ class _OpenEntry:
     reason: str | None
     decided_at_ms: int
     expected: int
-    sent: list[LedgerEmission] = field(default_factory=list)
+    sent: list[EmissionTuple] = field(default_factory=list)
 
 
 class LedgerBook:
@@ -46,16 +55,13 @@ class LedgerBook:
         reason: str | None,
         expected: int,
         now_ms: int,
-    ) -> LedgerRecord | None:
+    ) -> CompletedRecord | None:
         """Start an entry; a decision with nothing to send (a drop) completes at once."""
         entry = _OpenEntry(key, event_id, fault, reason, now_ms, expected)
         if expected == 0:
             return self._complete(source, entry, now_ms)
         self._open[source] = entry
         return None
-
-    def expect_more(self, source: SourceCoordinates, count: int) -> None:
-        self._open[source].expected += count
 
     def sent(
         self,
@@ -66,35 +72,30 @@ class LedgerBook:
         partition: int,
         offset: int,
         now_ms: int,
-    ) -> LedgerRecord | None:
+    ) -> CompletedRecord | None:
         """Note one acknowledged emission; returns the record once the last one is in."""
         entry = self._open[source]
-        entry.sent.append(
-            LedgerEmission(
-                copy_number=copy_number,
-                planned_delay_ms=planned_delay_ms,
-                partition=partition,
-                offset=offset,
-                sent_at_ms=now_ms,
-            )
-        )
+        entry.sent.append((copy_number, planned_delay_ms, partition, offset, now_ms))
         if len(entry.sent) < entry.expected:
             return None
         del self._open[source]
         return self._complete(source, entry, now_ms)
 
-    def _complete(self, source: SourceCoordinates, entry: _OpenEntry, now_ms: int) -> LedgerRecord:
-        return LedgerRecord(
+    def _complete(
+        self, source: SourceCoordinates, entry: _OpenEntry, now_ms: int
+    ) -> CompletedRecord:
+        payload = encode_record(
             run_id=self.run_id,
             route=self.route,
             topic=source.topic,
             partition=source.partition,
             offset=source.offset,
             event_id=entry.event_id,
-            key_b64=encode_key(entry.key),
+            key=entry.key,
             fault=entry.fault,
             reason=entry.reason,
-            emissions=tuple(sorted(entry.sent, key=lambda e: e.copy_number)),
+            emissions=entry.sent,
             decided_at_ms=entry.decided_at_ms,
             completed_at_ms=now_ms,
         )
+        return CompletedRecord(source, entry.key, payload)
