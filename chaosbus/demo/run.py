@@ -32,6 +32,7 @@ from chaosbus.demo.expectations import Verdict, problems
 from chaosbus.demo.infra import Addresses, broker_and_redis, create_topics, node_red_running
 from chaosbus.demo.plan import DEMO_EXPERIMENTS, PARTITIONS, DemoPlan, Stage, new_run_id
 from chaosbus.demo.traffic import TrafficReport, iter_order_events
+from chaosbus.errors import ChaosbusError
 from chaosbus.experiment import ExperimentSpec, load_experiment, with_overrides
 from chaosbus.local.stack import LocalStack
 from chaosbus.report.write import write_report
@@ -157,6 +158,11 @@ class _Demo:
                     self.bursts += running.world.bursts
         except _Interrupted:
             pass
+        except ChaosbusError:
+            # A Ctrl-C also reaches children in the terminal's process group (npm during the
+            # first install): their failure is the interrupt's doing, not an error of its own.
+            if not self.interrupt.is_set():
+                raise
         interrupted = self.interrupt.is_set()
         if not interrupted:
             self.problems += _traffic_problems(self.bursts) + problems(self.verdicts)
