@@ -126,6 +126,8 @@ async def read_all(bootstrap: str, topic: str, *, timeout_s: float = 30) -> list
             for p, end in (await topic_end_offsets(consumer, topic)).items()
         }
         tps = list(ends)
+        if not tps:
+            return []  # not created yet: nothing to read
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         received: list[Received] = []
