@@ -1,0 +1,339 @@
+"""One route's exactly-once interposer: consume → decide → one transaction per partition.
+
+Each turn, for each input partition with something to do, one short transaction on that
+partition's producer holds: the copies due now (sent to the destination), the copies due
+later (parked in the compacted parked topic), parked copies whose time came (sent, and
+their parked record rewritten or tombstoned), the ledger records of messages whose last
+copy went out, and the input offset after the last message read. Nothing is held inside an
+open transaction: a held copy lives in the parked topic between transactions, so a crash
+loses nothing (the parked record is committed with the offset that skips its source) and
+duplicates nothing (a copy is sent in the same transaction that removes it from parking).
+
+The committed parked set is mirrored in memory; a transaction's changes are planned in a
+`PartitionWork` and applied to the mirror only after the commit, so an abort needs no undo
+beyond `seek_to_committed` (aiokafka does not rewind the fetch position itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from injectors.envelope import Emission, Envelope, SourceCoordinates
+from streams.clock import Clock, wall_clock_ms
+from streams.decider import Decider, PassThrough
+from streams.exactly_once.parked import ParkedSource, parked_topic
+from streams.exactly_once.parked_store import ensure_parked_topic, read_parked
+from streams.exactly_once.producers import PartitionProducers
+from streams.exactly_once.release_schedule import ReleaseSchedule
+from streams.exactly_once.work import PartitionWork
+from streams.interposer import MAX_WAIT_MS, RESUME_FRACTION, InterposerConfig
+from streams.routes import Route
+
+log = logging.getLogger(__name__)
+
+
+def event_id(wanted: str | None, envelope: Envelope) -> str:
+    if wanted is not None:
+        for name, value in envelope.headers:
+            if name == wanted:
+                return value.decode("utf-8", "replace")
+    source = envelope.source
+    return f"{source.topic}:{source.partition}:{source.offset}"
+
+
+class ExactlyOnceInterposer:
+    """The transactional consume → decide → park/release → produce loop of one route."""
+
+    def __init__(
+        self,
+        route: Route,
+        config: InterposerConfig,
+        decider: Decider,
+        *,
+        keep_partition: bool,
+        clock: Clock = wall_clock_ms,
+    ) -> None:
+        self.route = route
+        self.config = config
+        self.decider = decider
+        self.counts: Counter[str] = Counter()
+        self._keep_partition = keep_partition
+        self._clock = clock
+        self._parked_topic = parked_topic(config.group_id)
+        self._parked: dict[SourceCoordinates, ParkedSource] = {}
+        self._held = 0
+        self._schedule = ReleaseSchedule()
+        # Copies the plan let out into a transaction that aborted: the plan no longer has
+        # them, so they are offered again on the next turn.
+        self._retry_plan: list[Emission] = []
+        self._lock = asyncio.Lock()
+        self._paused = False
+        self._last_status_ms = 0
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producers: PartitionProducers | None = None
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        await ensure_parked_topic(self.config.bootstrap, self._parked_topic)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.config.bootstrap,
+            group_id=self.config.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset=self.config.start_from,
+            isolation_level="read_committed",
+        )
+        async with PartitionProducers(self.config.bootstrap, self.config.group_id) as producers:
+            self._producers = producers
+            consumer.subscribe([self.route.source], listener=_Rebalance(self))
+            self._consumer = consumer
+            await consumer.start()
+            try:
+                while not stopping.is_set():
+                    batches = await consumer.getmany(
+                        timeout_ms=self._wait_ms(), max_records=self.config.max_batch
+                    )
+                    async with self._lock:
+                        await self._turn(batches)
+                        self._apply_backpressure()
+                        self._log_status_if_due()
+                # SIGTERM: like the at-least-once path, a stop releases everything held.
+                async with self._lock:
+                    await self._turn({}, release_all=True)
+            finally:
+                self._consumer = None
+                await consumer.stop()
+                self._producers = None
+
+    async def set_injecting(self, injecting: bool) -> None:
+        """The kill switch: stop deciding faults and release everything held, at once."""
+        async with self._lock:
+            self.decider.enabled = injecting
+            if not injecting:
+                await self._turn({}, release_all=True)
+
+    @property
+    def held(self) -> int:
+        return self._held
+
+    @property
+    def _releasing_all(self) -> bool:
+        # Without a fault plan (a successor taking over) or with the kill switch engaged,
+        # copies parked by a previous process go out at once, as a flush would send them.
+        return isinstance(self.decider, PassThrough) or not self.decider.enabled
+
+    # ---- one turn --------------------------------------------------------------------
+
+    async def _turn(
+        self, batches: dict[TopicPartition, list[Any]], *, release_all: bool = False
+    ) -> None:
+        producers = self._producers
+        if producers is None:
+            return
+        release_all = release_all or self._releasing_all
+        now = self._clock()
+        works: dict[TopicPartition, PartitionWork] = {}
+        popped: dict[TopicPartition, list[tuple[int, SourceCoordinates, int]]] = {}
+
+        def work_for(topic: str, partition: int) -> tuple[TopicPartition, PartitionWork] | None:
+            tp = TopicPartition(topic, partition)
+            if tp not in producers:
+                return None  # revoked meanwhile: its new owner has it
+            if tp not in works:
+                works[tp] = PartitionWork(self._parked, now, release_all=release_all)
+            return tp, works[tp]
+
+        for tp, records in batches.items():
+            found = work_for(tp.topic, tp.partition)
+            if found is None:
+                continue
+            for record in records:
+                envelope = Envelope(
+                    key=record.key,
+                    value=record.value,
+                    headers=tuple(record.headers),
+                    timestamp_ms=record.timestamp,
+                    source=SourceCoordinates(record.topic, record.partition, record.offset),
+                )
+                decision = self.decider.decide(envelope, now)
+                found[1].decide(envelope, decision, event_id(self.config.event_id_header, envelope))
+        plan_out = self._retry_plan + (
+            self.decider.flush(now) if release_all else self.decider.poll(now)
+        )
+        self._retry_plan = []
+        for emission in plan_out:
+            source = emission.envelope.source
+            found = work_for(source.topic, source.partition)
+            if found is not None:
+                found[1].plan_released(emission)
+        due = self._schedule.pop_all() if release_all else self._schedule.pop_due(now)
+        for entry in due:
+            source = entry[1]
+            found = work_for(source.topic, source.partition)
+            if found is not None and found[1].release(source, entry[2]):
+                popped.setdefault(found[0], []).append(entry)
+        for tp, work in works.items():
+            if work.empty:
+                continue
+            if await self._transact(tp, work):
+                self._committed(work)
+            else:
+                self._retry_plan.extend(work.from_plan)
+                for release_at, source, copy_number in popped.get(tp, []):
+                    self._schedule.push(release_at, source, copy_number)
+
+    async def _transact(self, tp: TopicPartition, work: PartitionWork) -> bool:
+        """Run one partition's work as one transaction; False when it was aborted."""
+        assert self._producers is not None
+        producer = self._producers[tp]
+        begun = False
+        try:
+            await producer.begin_transaction()
+            begun = True
+            futures = [await self._send(producer, emission) for emission in work.to_send]
+            # A transactional send is acknowledged (with its offset) before the commit; an
+            # aborted transaction takes the ledger records naming those offsets with it.
+            for emission, metadata in zip(
+                work.to_send, await asyncio.gather(*futures), strict=True
+            ):
+                work.sent(emission, partition=metadata.partition, offset=metadata.offset)
+            tail = [
+                await producer.send(self._parked_topic, key=key, value=value)
+                for key, value in work.parked_writes()
+            ]
+            if self.config.ledger_enabled:
+                tail.extend(
+                    [
+                        await producer.send(
+                            self.config.ledger_topic, key=record.key, value=record.to_bytes()
+                        )
+                        for record in work.ledger_records(
+                            run_id=self.config.run_id, route=self.route.name
+                        )
+                    ]
+                )
+            await asyncio.gather(*tail)
+            if work.next_offset is not None:
+                await producer.send_offsets_to_transaction(
+                    {tp: work.next_offset}, self.config.group_id
+                )
+            await producer.commit_transaction()
+            return True
+        except KafkaError as exc:
+            log.warning("transaction on %s aborted, will retry: %r", tp, exc)
+            self.counts["aborted"] += 1
+            if begun:
+                # A fenced producer cannot abort: it raises, and this zombie process stops.
+                await producer.abort_transaction()
+            consumer = self._consumer
+            if consumer is not None and tp in consumer.assignment():
+                await consumer.seek_to_committed(tp)
+            return False
+
+    async def _send(self, producer: Any, emission: Emission) -> Any:
+        envelope = emission.envelope
+        return await producer.send(
+            self.route.destination,
+            value=envelope.value,
+            key=envelope.key,
+            partition=envelope.source.partition if self._keep_partition else None,
+            timestamp_ms=envelope.timestamp_ms,
+            # Byte-identical copies: tracing is not wired into exactly-once mode.
+            headers=list(envelope.headers),
+        )
+
+    def _committed(self, work: PartitionWork) -> None:
+        for source, draft in work.drafts.items():
+            old = self._parked.get(source)
+            self._held += (0 if draft.complete else draft.held) - (old.held if old else 0)
+        work.apply_to(self._parked)
+        for source, copy in work.newly_parked:
+            self._schedule.push(copy.release_at_ms, source, copy.copy_number)
+        self.counts.update(work.faults)
+        self.counts["parked"] += len(work.newly_parked)
+        self.counts["stale"] += work.stale
+
+    # ---- rebalancing -----------------------------------------------------------------
+
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        if not assigned or self._producers is None:
+            return
+        async with self._lock:
+            # Producers first: their start fences the previous owner and aborts its open
+            # transaction, so the parked topic's last stable offset can move past it.
+            await self._producers.add(assigned)
+            wanted = {(tp.topic, tp.partition) for tp in assigned}
+            parked = await read_parked(self.config.bootstrap, self._parked_topic, wanted)
+            now = self._clock()
+            for source, record in parked.items():
+                record = record.orphaned_plan_copies(now)
+                old = self._parked.get(source)
+                self._held += record.held - (old.held if old else 0)
+                self._parked[source] = record
+                for copy in record.parked:
+                    self._schedule.push(copy.release_at_ms, source, copy.copy_number)
+            if parked:
+                log.info("%s: %d parked messages taken over", self.route.name, len(parked))
+
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        if not revoked or self._producers is None:
+            return
+        async with self._lock:
+            # Hand over with nothing parked, as the at-least-once path drains: the plan can
+            # only flush all partitions at once, and a copy it keeps must not come out here
+            # after the new owner released it from the parked topic.
+            await self._turn({}, release_all=True)
+            await self._producers.remove(revoked)
+            gone = {(tp.topic, tp.partition) for tp in revoked}
+            for source in [s for s in self._parked if (s.topic, s.partition) in gone]:
+                self._held -= self._parked.pop(source).held
+
+    # ---- pacing and reporting ----------------------------------------------------------
+
+    def _apply_backpressure(self) -> None:
+        consumer = self._consumer
+        if consumer is None:
+            return
+        held = self.held + self.decider.held_count
+        over = held >= self.config.max_held_messages
+        if over and not self._paused:
+            consumer.pause(*consumer.assignment())
+            self._paused = True
+            self.counts["backpressure_pauses"] += 1
+        elif self._paused and held < self.config.max_held_messages * RESUME_FRACTION:
+            consumer.resume(*consumer.assignment())
+            self._paused = False
+
+    def _log_status_if_due(self) -> None:
+        now = self._clock()
+        if now - self._last_status_ms < self.config.status_interval_ms:
+            return
+        self._last_status_ms = now
+        decisions = " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
+        # Same shape as the at-least-once status line; in_flight = messages still owed copies.
+        log.info(
+            "%s held=%d in_flight=%d %s", self.route.name, self.held, len(self._parked), decisions
+        )
+
+    def _wait_ms(self) -> int:
+        next_release = self._schedule.next_release_ms()
+        if next_release is None:
+            return MAX_WAIT_MS
+        return max(0, min(MAX_WAIT_MS, next_release - self._clock()))
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, interposer: ExactlyOnceInterposer) -> None:
+        self._interposer = interposer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._interposer.on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self._interposer.on_assigned(assigned)

@@ -1,0 +1,207 @@
+"""The parked record: everything still owed for one source message, durable in Kafka.
+
+One record per source message (key: its coordinates), not one per copy, because the ledger
+record of a message is written once, by the transaction that sends its last copy, and must
+then know the destination offsets of the copies sent by earlier transactions. Keeping them
+in one value means every transaction rewrites exactly one key per touched message, and a
+completed message is a tombstone. Pure: no I/O here.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from injectors.envelope import Emission, Envelope, SourceCoordinates
+from streams.ledger_record import LedgerEmission, LedgerRecord, decode_key, encode_key
+
+PARKED_SCHEMA_VERSION = 1
+
+
+def parked_topic(group_id: str) -> str:
+    return f"chaosbus.parked.{group_id}"
+
+
+def parked_key(source: SourceCoordinates) -> bytes:
+    # Topic names cannot contain "/", so the key parses back unambiguously.
+    return f"{source.topic}/{source.partition}/{source.offset}".encode()
+
+
+def source_of_key(key: bytes) -> SourceCoordinates:
+    topic, partition, offset = key.decode().rsplit("/", 2)
+    return SourceCoordinates(topic, int(partition), int(offset))
+
+
+class ParkedCopy(BaseModel):
+    """A copy planned for later: sent by the transaction that runs at `release_at_ms`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    copy_number: int = Field(ge=0)
+    release_at_ms: int
+    planned_delay_ms: int = Field(ge=0)
+
+
+class ParkedSource(BaseModel):
+    """A decided source message whose copies are not all sent yet."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    v: int = PARKED_SCHEMA_VERSION
+    topic: str
+    partition: int
+    offset: int
+    key_b64: str | None
+    value_b64: str | None
+    headers: tuple[tuple[str, str], ...]  # (name, base64 value)
+    timestamp_ms: int
+    event_id: str
+    fault: str
+    reason: str | None
+    decided_at_ms: int
+    expected: int = Field(ge=0)  # copies that will come out in all
+    sent: tuple[LedgerEmission, ...] = ()
+    parked: tuple[ParkedCopy, ...] = ()
+    # Copies kept inside the fault plan (a reorder buffer, a ready list): their release time
+    # is not known yet. A successor process cannot know it either and releases them at once.
+    in_plan: int = Field(default=0, ge=0)
+
+    @classmethod
+    def decided(
+        cls,
+        envelope: Envelope,
+        *,
+        event_id: str,
+        fault: str,
+        reason: str | None,
+        expected: int,
+        in_plan: int,
+        now_ms: int,
+    ) -> ParkedSource:
+        source = envelope.source
+        return cls(
+            topic=source.topic,
+            partition=source.partition,
+            offset=source.offset,
+            key_b64=encode_key(envelope.key),
+            value_b64=encode_key(envelope.value),
+            headers=tuple((n, base64.b64encode(v).decode("ascii")) for n, v in envelope.headers),
+            timestamp_ms=envelope.timestamp_ms,
+            event_id=event_id,
+            fault=fault,
+            reason=reason,
+            decided_at_ms=now_ms,
+            expected=expected,
+            in_plan=in_plan,
+        )
+
+    @property
+    def source(self) -> SourceCoordinates:
+        return SourceCoordinates(self.topic, self.partition, self.offset)
+
+    @property
+    def complete(self) -> bool:
+        return len(self.sent) >= self.expected
+
+    @property
+    def held(self) -> int:
+        return len(self.parked) + self.in_plan
+
+    def envelope(self) -> Envelope:
+        return Envelope(
+            key=decode_key(self.key_b64),
+            value=decode_key(self.value_b64),
+            headers=tuple((n, base64.b64decode(v)) for n, v in self.headers),
+            timestamp_ms=self.timestamp_ms,
+            source=self.source,
+        )
+
+    def emission(self, copy: ParkedCopy) -> Emission:
+        return Emission(
+            self.envelope(), copy.copy_number, copy.release_at_ms, copy.planned_delay_ms
+        )
+
+    def park(self, emission: Emission) -> ParkedSource:
+        copy = ParkedCopy(
+            copy_number=emission.copy,
+            release_at_ms=emission.release_at_ms,
+            planned_delay_ms=emission.planned_delay_ms,
+        )
+        return self.model_copy(update={"parked": (*self.parked, copy)})
+
+    def unpark(self, copy_number: int) -> tuple[ParkedSource, ParkedCopy | None]:
+        found = next((c for c in self.parked if c.copy_number == copy_number), None)
+        if found is None:
+            return self, None
+        rest = tuple(c for c in self.parked if c is not found)
+        return self.model_copy(update={"parked": rest}), found
+
+    def out_of_plan(self) -> ParkedSource:
+        """One copy left the fault plan (it is being sent or parked by the caller)."""
+        return self.model_copy(update={"in_plan": self.in_plan - 1})
+
+    def with_sent(self, emission: LedgerEmission) -> ParkedSource:
+        return self.model_copy(update={"sent": (*self.sent, emission)})
+
+    def orphaned_plan_copies(self, now_ms: int) -> ParkedSource:
+        """Copies a previous process kept inside its plan become parked copies due now.
+
+        Their copy numbers are the ones neither sent nor parked: a decision's copies are
+        numbered 0 … expected - 1.
+        """
+        if not self.in_plan:
+            return self
+        taken = {e.copy_number for e in self.sent} | {c.copy_number for c in self.parked}
+        missing = [n for n in range(self.expected) if n not in taken][: self.in_plan]
+        copies = tuple(
+            ParkedCopy(copy_number=n, release_at_ms=now_ms, planned_delay_ms=0) for n in missing
+        )
+        return self.model_copy(update={"parked": (*self.parked, *copies), "in_plan": 0})
+
+    def ledger_record(self, *, run_id: str, route: str, now_ms: int) -> LedgerRecord:
+        return LedgerRecord(
+            run_id=run_id,
+            route=route,
+            topic=self.topic,
+            partition=self.partition,
+            offset=self.offset,
+            event_id=self.event_id,
+            key_b64=self.key_b64,
+            fault=self.fault,
+            reason=self.reason,
+            emissions=tuple(sorted(self.sent, key=lambda e: e.copy_number)),
+            decided_at_ms=self.decided_at_ms,
+            completed_at_ms=now_ms,
+        )
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> ParkedSource:
+        return cls.model_validate_json(raw)
+
+
+def rebuild(
+    records: Iterable[tuple[bytes | None, bytes | None]],
+    partitions: set[tuple[str, int]] | None = None,
+) -> dict[SourceCoordinates, ParkedSource]:
+    """The parked set from a compacted log read in order: latest value per key, no tombstones.
+
+    `partitions` keeps only sources of those (topic, partition): the ones this process owns.
+    """
+    latest: dict[bytes, bytes | None] = {}
+    for key, value in records:
+        if key is not None:
+            latest[key] = value
+    parked: dict[SourceCoordinates, ParkedSource] = {}
+    for key, value in latest.items():
+        if value is None:
+            continue
+        source = source_of_key(key)
+        if partitions is not None and (source.topic, source.partition) not in partitions:
+            continue
+        parked[source] = ParkedSource.from_bytes(value)
+    return parked

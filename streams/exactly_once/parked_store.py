@@ -1,0 +1,53 @@
+"""The parked topic on the broker: created compacted if missing, read back on assignment."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import TopicPartition
+
+from injectors.envelope import SourceCoordinates
+from streams.consumers import standalone_consumer, topic_end_offsets
+from streams.exactly_once.parked import ParkedSource, rebuild
+from streams.topics import TopicAdmin
+
+# One partition: a rebuild reads the whole topic anyway, and its size is bounded by what is
+# held (max_held), not by throughput.
+PARKED_PARTITIONS = 1
+PARKED_CONFIG = {"cleanup.policy": "compact"}
+
+
+async def ensure_parked_topic(bootstrap: str, topic: str) -> None:
+    async with TopicAdmin(bootstrap) as admin:
+        await admin.create(topic, PARKED_PARTITIONS, config=PARKED_CONFIG)
+
+
+async def read_parked(
+    bootstrap: str, topic: str, partitions: set[tuple[str, int]], *, timeout_s: float = 60
+) -> dict[SourceCoordinates, ParkedSource]:
+    """The committed parked set of `partitions`, read from the beginning to the end.
+
+    read_committed: the end is the last stable offset, so a transaction of a process that
+    died is not waited for once the caller's producers have fenced it (their start aborts
+    it), and what an aborted transaction parked is never seen.
+    """
+    async with standalone_consumer(bootstrap, isolation_level="read_committed") as consumer:
+        ends = {
+            TopicPartition(topic, p): end
+            for p, end in (await topic_end_offsets(consumer, topic)).items()
+        }
+        tps = list(ends)
+        if not tps:
+            return {}
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        records: list[tuple[bytes | None, bytes | None]] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            if loop.time() > deadline:
+                raise TimeoutError(f"reading {topic} did not reach its end offsets")
+            batches = await consumer.getmany(timeout_ms=200, max_records=10_000)
+            for tp, batch in batches.items():
+                records.extend((r.key, r.value) for r in batch if r.offset < ends[tp])
+        return rebuild(records, partitions)

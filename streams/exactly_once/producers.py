@@ -1,0 +1,59 @@
+"""One transactional producer per assigned input partition, with a stable transactional id.
+
+aiokafka 0.14 has no KIP-447 (`send_offsets_to_transaction` takes a group id, not the
+consumer's group metadata), so the broker cannot fence a zombie by group generation. A
+transactional id per input partition does it instead: whoever is assigned the partition
+next starts a producer with the same id, which bumps the epoch, fences the old process and
+aborts its open transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaProducer, TopicPartition
+
+
+def transactional_id(group_id: str, tp: TopicPartition) -> str:
+    return f"chaosbus.{group_id}.{tp.topic}.{tp.partition}"
+
+
+class PartitionProducers:
+    """`async with PartitionProducers(...) as producers:` — every producer stopped on exit."""
+
+    def __init__(self, bootstrap: str, group_id: str) -> None:
+        self._bootstrap = bootstrap
+        self._group_id = group_id
+        self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
+
+    async def __aenter__(self) -> PartitionProducers:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.remove(set(self._producers))
+
+    def __contains__(self, tp: TopicPartition) -> bool:
+        return tp in self._producers
+
+    def __getitem__(self, tp: TopicPartition) -> AIOKafkaProducer:
+        return self._producers[tp]
+
+    def owned(self) -> set[TopicPartition]:
+        return set(self._producers)
+
+    async def add(self, partitions: set[TopicPartition]) -> None:
+        new = [tp for tp in partitions if tp not in self._producers]
+        for tp in new:
+            self._producers[tp] = AIOKafkaProducer(
+                bootstrap_servers=self._bootstrap,
+                transactional_id=transactional_id(self._group_id, tp),
+                enable_idempotence=True,
+                linger_ms=5,
+                max_batch_size=256 * 1024,
+            )
+        # start() runs InitProducerId: the fencing (and abort of a zombie's transaction).
+        await asyncio.gather(*(self._producers[tp].start() for tp in new))
+
+    async def remove(self, partitions: set[TopicPartition]) -> None:
+        gone = [self._producers.pop(tp) for tp in partitions if tp in self._producers]
+        await asyncio.gather(*(p.stop() for p in gone))
