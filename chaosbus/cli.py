@@ -118,6 +118,9 @@ def proxy(
     ),
     status_every: float = typer.Option(5.0, "--status-every", help="Seconds between status lines."),
     redis: str | None = typer.Option(None, "--redis", help="Control plane (kill switch) URL."),
+    delivery: str = typer.Option(
+        "at-least-once", "--delivery", help="at-least-once or exactly-once (transactions)."
+    ),
 ) -> None:
     """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0.
 
@@ -136,6 +139,7 @@ def proxy(
         seed=seed,
         event_id_header=event_id_header,
         status_every_s=status_every,
+        delivery=delivery,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(

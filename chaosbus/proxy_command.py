@@ -84,8 +84,11 @@ def build_proxy(
     seed: int | None,
     event_id_header: str | None,
     status_every_s: float = 5.0,
+    delivery: str = "at-least-once",
 ) -> Proxy:
     parsed = parse_routes(routes)
+    if delivery not in ("at-least-once", "exactly-once"):
+        raise InvalidInput(f"--delivery {delivery!r}: expected at-least-once or exactly-once")
     if start_from not in ("earliest", "latest"):
         raise InvalidInput(f"--from {start_from!r}: expected earliest or latest")
     config = InterposerConfig(
@@ -104,4 +107,5 @@ def build_proxy(
         deciders=load_plans(parsed, fault_file, seed),
         create_topics=create_topics,
         telemetry_for=lambda route: Telemetry(providers.tracer, providers.meter, route=route.name),
+        delivery="exactly-once" if delivery == "exactly-once" else "at-least-once",
     )

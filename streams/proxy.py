@@ -6,12 +6,14 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
 from streams.decider import Decider, PassThrough
 from streams.errors import BrokerUnreachable
+from streams.exactly_once.interposer import ExactlyOnceInterposer
 from streams.interposer import InterposerConfig, RouteInterposer
 from streams.routes import Route
 from streams.telemetry import Telemetry
@@ -37,13 +39,15 @@ class Proxy:
         deciders: Mapping[Route, Decider] | None = None,
         create_topics: bool = False,
         telemetry_for: Callable[[Route], Telemetry] | None = None,
+        delivery: Literal["at-least-once", "exactly-once"] = "at-least-once",
     ) -> None:
         self.routes = list(routes)
         self.config = config
         self.create_topics = create_topics
         self._deciders = dict(deciders or {})
         self._telemetry_for = telemetry_for
-        self.interposers: list[RouteInterposer] = []
+        self.delivery = delivery
+        self.interposers: list[RouteInterposer | ExactlyOnceInterposer] = []
         self.started = asyncio.Event()
 
     async def prepare(self) -> dict[str, int]:
@@ -68,14 +72,7 @@ class Proxy:
             raise BrokerUnreachable(f"no Kafka broker answers at {self.config.bootstrap}") from exc
         try:
             self.interposers = [
-                RouteInterposer(
-                    route,
-                    self.config,
-                    producer,
-                    self._deciders.get(route) or PassThrough(),
-                    keep_partition=counts[route.source] == counts[route.destination],
-                    telemetry=self._telemetry_for(route) if self._telemetry_for else None,
-                )
+                self._interposer(route, producer, counts[route.source] == counts[route.destination])
                 for route in self.routes
             ]
             self.started.set()
@@ -86,3 +83,19 @@ class Proxy:
         for interposer in self.interposers:
             report.counts.update(interposer.counts)
         return report
+
+    def _interposer(
+        self, route: Route, producer: AIOKafkaProducer, keep_partition: bool
+    ) -> RouteInterposer | ExactlyOnceInterposer:
+        decider = self._deciders.get(route) or PassThrough()
+        if self.delivery == "exactly-once":
+            # Its own transactional producers per input partition; the shared one is unused.
+            return ExactlyOnceInterposer(route, self.config, decider, keep_partition=keep_partition)
+        return RouteInterposer(
+            route,
+            self.config,
+            producer,
+            decider,
+            keep_partition=keep_partition,
+            telemetry=self._telemetry_for(route) if self._telemetry_for else None,
+        )
