@@ -45,7 +45,8 @@ class TestProxyCrash:
     async def test_sigkill_mid_stream_loses_nothing(self, bootstrap: str, topic_name: str) -> None:
         """After SIGKILL and restart every message arrives; duplicates lie past the last commit."""
         source, destination, group = f"{topic_name}.src", f"{topic_name}.dst", f"g-{topic_name}"
-        total = 20_000
+        # Large enough that the first proxy is killed mid-stream, one commit interval in.
+        total = 60_000
         await create_topics(bootstrap, [source, destination], 3)
         await produce(bootstrap, source, payloads(0, total))
         args = ("--route", f"{source}:{destination}", "--bootstrap", bootstrap, "--group", group)
@@ -57,8 +58,10 @@ class TestProxyCrash:
         await first.kill()
         committed = await committed_offsets(bootstrap, group)
 
-        second = ProxyProcess(*args, "--run-id", "crash-2")
+        second = ProxyProcess(*args, "--run-id", "crash-2", "--status-every", "0.5")
         await second.start()
+        # Its first status line means its loop runs and SIGTERM is handled (not fatal).
+        assert await second.wait_for_log(" held=", timeout_s=60)
         sources = {r.value: r for r in await read_all(bootstrap, source)}
         # Everything committed means everything forwarded and acknowledged.
         assert await committed_at_least(bootstrap, group, total, timeout_s=120)
