@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaosbus.errors import StackError
 from chaosbus.local.kafka_node import KafkaNode, libs_dir, resolve_jars
 from chaosbus.local.redis_node import RedisNode
 
@@ -52,7 +54,13 @@ class LocalStack:
 
     @classmethod
     def default(cls) -> LocalStack:
-        return cls(home=default_home() / "local", cache=default_cache())
+        """The stack under CHAOSBUS_HOME, on CHAOSBUS_KAFKA_PORT / CHAOSBUS_REDIS_PORT if set."""
+        return cls(
+            home=default_home() / "local",
+            cache=default_cache(),
+            kafka_port=_port_from_env("CHAOSBUS_KAFKA_PORT", DEFAULT_KAFKA_PORT),
+            redis_port=_port_from_env("CHAOSBUS_REDIS_PORT", DEFAULT_REDIS_PORT),
+        )
 
     @property
     def addresses_file(self) -> Path:
@@ -70,10 +78,14 @@ class LocalStack:
         return RedisNode(home=self.home / "redis", port=self.redis_port)
 
     def up(self) -> StackStatus:
-        redis = self.redis()
+        redis, kafka = self.redis(), self.kafka()
+        if not redis.running():
+            ensure_free(redis.port, "CHAOSBUS_REDIS_PORT")
+        if not kafka.running():
+            ensure_free(kafka.port, "CHAOSBUS_KAFKA_PORT")
+            ensure_free(kafka.controller_port, "CHAOSBUS_KAFKA_PORT")
         redis.start()
         resolve_jars(self.cache)
-        kafka = self.kafka()
         kafka.start()
         self.addresses_file.write_text(
             json.dumps({"bootstrap": kafka.bootstrap, "redis": redis.url}) + "\n"
@@ -94,6 +106,27 @@ class LocalStack:
             bootstrap=kafka.bootstrap,
             redis_url=redis.url,
         )
+
+
+def _port_from_env(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if not text:
+        return default
+    if not text.isdigit() or not 0 < int(text) < 65535:
+        raise StackError(f"{name}={text!r}: expected a port number")
+    return int(text)
+
+
+def ensure_free(port: int, setting: str) -> None:
+    """Fail with the port's name before a server dies on it with a log nobody reads."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise StackError(
+                f"port {port} on 127.0.0.1 is in use by another program; "
+                f"stop it or choose another port with {setting}"
+            ) from exc
 
 
 def recorded_addresses(home: Path | None = None) -> dict[str, str]:
