@@ -16,6 +16,7 @@ from contextlib import AsyncExitStack
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.observability import providers_from_environment
 from chaosbus.runner.collector import Collector
 from chaosbus.runner.preflight import routes_of
 from chaosbus.runner.probes import Probe, redis_probe
@@ -34,6 +35,7 @@ from streams.interposer import InterposerConfig
 from streams.ledger_record import LEDGER_TOPIC
 from streams.proxy import Proxy
 from streams.routes import Route
+from streams.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,16 @@ class LiveSession:
             plan.intensity = 0.0  # warm-up is a passthrough until the runner says otherwise
         deciders: dict[Route, Decider] = dict(self.plans)
         config = InterposerConfig(bootstrap=bootstrap, run_id=run_id, group_id=spec.group_id)
-        self.proxy = Proxy(routes_of(spec), config, deciders=deciders)
+        # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, so a run's faults show in traces too.
+        self._providers = providers_from_environment("chaosbus-runner")
+        self.proxy = Proxy(
+            routes_of(spec),
+            config,
+            deciders=deciders,
+            telemetry_for=lambda route: Telemetry(
+                self._providers.tracer, self._providers.meter, route=route.name
+            ),
+        )
         self.starts: dict[int, int] = {}
         self._bootstrap = bootstrap
         self._redis_url = redis_url
@@ -94,6 +105,8 @@ class LiveSession:
             await self.stop_proxy()
         finally:
             await self._stack.aclose()
+            # Exports the spans still batched before the process ends.
+            self._providers.shutdown()
 
     async def _start(self) -> None:
         source = self.spec.monitor.source_topic
