@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 from typing import Annotated, Literal, Self
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -38,6 +37,7 @@ from pydantic_core import PydanticCustomError
 
 from injectors.errors import SpecError
 from injectors.validation import ROOT, format_validation_error
+from injectors.yaml_document import DocumentError, read_yaml_file
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 Millis = Annotated[int, Field(ge=0, strict=True)]
@@ -186,21 +186,6 @@ class FaultFile(_Spec):
         return faults
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice, which PyYAML would silently overwrite."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
-        seen: set[object] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
 def parse_fault_document(data: object, origin: str) -> FaultFile:
     """Validate an already-parsed document (e.g. from YAML or JSON) as a fault file."""
     if data is None:
@@ -215,20 +200,7 @@ def load_fault_file(path: str | os.PathLike[str]) -> FaultFile:
     """Read and validate a YAML fault file; every problem is reported in `SpecError`."""
     origin = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
-    except OSError as exc:
-        raise SpecError([f"{ROOT}: cannot read: {exc.strerror}"], origin) from exc
-    except UnicodeDecodeError as exc:
-        raise SpecError([f"{ROOT}: not UTF-8 text ({exc.reason})"], origin) from exc
-    except yaml.YAMLError as exc:
-        raise SpecError([_yaml_problem(exc)], origin) from exc
+        data = read_yaml_file(path, root=ROOT)
+    except DocumentError as exc:
+        raise SpecError([str(exc)], origin) from exc
     return parse_fault_document(data, origin)
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        what = exc.problem or "invalid YAML"
-        return f"line {mark.line + 1}, column {mark.column + 1}: {what}"
-    return f"{ROOT}: invalid YAML: {exc}"

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-import yaml
 from pydantic import ValidationError
 
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment.spec import ExperimentSpec, LocatedError
 from injectors.validation import ROOT, format_validation_error
+from injectors.yaml_document import DocumentError, parse_yaml_text, read_yaml_file
 
 
 class ExperimentInvalid(InvalidInput):
@@ -27,21 +27,6 @@ class ExperimentInvalid(InvalidInput):
         count = len(self.problems)
         header = f"{origin}: {count} problem{'s' if count != 1 else ''} in experiment"
         super().__init__("\n  ".join([header, *self.problems]))
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that rejects a key given twice, which PyYAML would silently overwrite."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[object, object]:
-        seen: set[object] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 def parse_experiment(data: object, origin: str = "<experiment>") -> ExperimentSpec:
@@ -56,9 +41,9 @@ def parse_experiment(data: object, origin: str = "<experiment>") -> ExperimentSp
 
 def parse_experiment_text(text: str, origin: str = "<experiment>") -> ExperimentSpec:
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ExperimentInvalid([_yaml_problem(exc)], origin) from exc
+        data = parse_yaml_text(text, root=ROOT)
+    except DocumentError as exc:
+        raise ExperimentInvalid([str(exc)], origin) from exc
     return parse_experiment(data, origin)
 
 
@@ -66,13 +51,10 @@ def load_experiment(path: str | os.PathLike[str]) -> ExperimentSpec:
     """Read and validate a YAML experiment file; every problem in `ExperimentInvalid`."""
     origin = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise ExperimentInvalid([f"{ROOT}: cannot read: {exc.strerror}"], origin) from exc
-    except UnicodeDecodeError as exc:
-        raise ExperimentInvalid([f"{ROOT}: not UTF-8 text ({exc.reason})"], origin) from exc
-    return parse_experiment_text(text, origin)
+        data = read_yaml_file(path, root=ROOT)
+    except DocumentError as exc:
+        raise ExperimentInvalid([str(exc)], origin) from exc
+    return parse_experiment(data, origin)
 
 
 def _problems(exc: ValidationError, data: object) -> list[str]:
@@ -83,10 +65,3 @@ def _problems(exc: ValidationError, data: object) -> list[str]:
         if isinstance(cause, LocatedError):
             lines[index] = f"{cause.path}: {cause}"
     return lines
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem or 'invalid YAML'}"
-    return f"{ROOT}: invalid YAML: {exc}"
