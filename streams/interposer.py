@@ -25,14 +25,12 @@ from streams.decider import Decider
 from streams.ledger import CompletedRecord, LedgerBook
 from streams.ledger_record import LEDGER_TOPIC
 from streams.offsets import OffsetTracker
+from streams.pacing import Pacing, wait_ms
 from streams.release_queue import ReleaseQueue
 from streams.routes import Route
 from streams.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
-
-MAX_WAIT_MS = 100
-RESUME_FRACTION = 0.8
 
 
 @dataclass(frozen=True)
@@ -81,9 +79,14 @@ class RouteInterposer:
         self._ledger_ready: deque[CompletedRecord] = deque()
         self._failed: deque[Emission] = deque()
         self._lock = asyncio.Lock()
-        self._paused = False
         self._last_commit_ms = 0
-        self._last_status_ms = 0
+        self._pacing = Pacing(
+            route.name,
+            self.counts,
+            max_held_messages=config.max_held_messages,
+            max_held_bytes=config.max_held_bytes,
+            status_interval_ms=config.status_interval_ms,
+        )
         self._progress = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
 
@@ -273,38 +276,16 @@ class RouteInterposer:
         self._tracker.mark_committed(offsets)
 
     def _apply_backpressure(self) -> None:
-        consumer = self._consumer
-        if consumer is None:
-            return
-        held, held_bytes = self.held, self.held_bytes
-        over = held >= self.config.max_held_messages or held_bytes >= self.config.max_held_bytes
-        if over and not self._paused:
-            consumer.pause(*consumer.assignment())
-            self._paused = True
-            self.counts["backpressure_pauses"] += 1
-        elif self._paused and not over and held < self.config.max_held_messages * RESUME_FRACTION:
-            consumer.resume(*consumer.assignment())
-            self._paused = False
+        if self._consumer is not None:
+            self._pacing.apply_backpressure(self._consumer, self.held, self.held_bytes)
 
     def _log_status_if_due(self) -> None:
-        now = self._clock()
-        if now - self._last_status_ms < self.config.status_interval_ms:
-            return
-        self._last_status_ms = now
-        decisions = " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
-        log.info(
-            "%s held=%d in_flight=%d %s",
-            self.route.name,
-            self.held,
-            self._tracker.in_flight(),
-            decisions,
+        self._pacing.log_status_if_due(
+            self._clock(), held=self.held, in_flight=self._tracker.in_flight()
         )
 
     def _wait_ms(self) -> int:
-        next_release = self._queue.next_release_ms()
-        if next_release is None:
-            return MAX_WAIT_MS
-        return max(0, min(MAX_WAIT_MS, next_release - self._clock()))
+        return wait_ms(self._queue.next_release_ms(), self._clock())
 
     # ---- draining: on stop and before partitions are handed to another replica ---------
 

@@ -32,7 +32,8 @@ from streams.exactly_once.parked_store import ensure_parked_topic, read_parked
 from streams.exactly_once.producers import PartitionProducers
 from streams.exactly_once.release_schedule import ReleaseSchedule
 from streams.exactly_once.work import PartitionWork
-from streams.interposer import MAX_WAIT_MS, RESUME_FRACTION, InterposerConfig
+from streams.interposer import InterposerConfig
+from streams.pacing import Pacing, wait_ms
 from streams.routes import Route
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,13 @@ class ExactlyOnceInterposer:
         # them, so they are offered again on the next turn.
         self._retry_plan: list[Emission] = []
         self._lock = asyncio.Lock()
-        self._paused = False
-        self._last_status_ms = 0
+        self._pacing = Pacing(
+            route.name,
+            self.counts,
+            max_held_messages=config.max_held_messages,
+            max_held_bytes=config.max_held_bytes,
+            status_interval_ms=config.status_interval_ms,
+        )
         self._consumer: AIOKafkaConsumer | None = None
         self._producers: PartitionProducers | None = None
 
@@ -297,35 +303,18 @@ class ExactlyOnceInterposer:
     # ---- pacing and reporting ----------------------------------------------------------
 
     def _apply_backpressure(self) -> None:
-        consumer = self._consumer
-        if consumer is None:
-            return
-        held = self.held + self.decider.held_count
-        over = held >= self.config.max_held_messages
-        if over and not self._paused:
-            consumer.pause(*consumer.assignment())
-            self._paused = True
-            self.counts["backpressure_pauses"] += 1
-        elif self._paused and held < self.config.max_held_messages * RESUME_FRACTION:
-            consumer.resume(*consumer.assignment())
-            self._paused = False
+        if self._consumer is not None:
+            # Only the message count is bounded here: the parked payloads are also kept in
+            # memory, but their bytes are not counted yet (max_held_bytes is not enforced).
+            held = self.held + self.decider.held_count
+            self._pacing.apply_backpressure(self._consumer, held, held_bytes=0)
 
     def _log_status_if_due(self) -> None:
-        now = self._clock()
-        if now - self._last_status_ms < self.config.status_interval_ms:
-            return
-        self._last_status_ms = now
-        decisions = " ".join(f"{k}={v}" for k, v in sorted(self.counts.items()))
-        # Same shape as the at-least-once status line; in_flight = messages still owed copies.
-        log.info(
-            "%s held=%d in_flight=%d %s", self.route.name, self.held, len(self._parked), decisions
-        )
+        # in_flight: messages still owed copies.
+        self._pacing.log_status_if_due(self._clock(), held=self.held, in_flight=len(self._parked))
 
     def _wait_ms(self) -> int:
-        next_release = self._schedule.next_release_ms()
-        if next_release is None:
-            return MAX_WAIT_MS
-        return max(0, min(MAX_WAIT_MS, next_release - self._clock()))
+        return wait_ms(self._schedule.next_release_ms(), self._clock())
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
