@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chaosbus.errors import PrerequisiteMissing, StackError
+from chaosbus.local.prereqs import require_program
 from chaosbus.local.process import is_alive, read_pid, wait_until
 from chaosbus.local.stack import default_cache
 
@@ -49,12 +50,11 @@ def _quiet(_: str) -> None:
 
 
 def node_executable() -> Path:
-    found = shutil.which("node")
-    if not found:
-        raise PrerequisiteMissing(
-            "node not found: install Node.js 18.5+ with npm (Debian: apt-get install nodejs npm) "
-            "to run the Node-RED automation of the demo"
-        )
+    found = require_program(
+        "node",
+        missing="node not found: install Node.js 18.5+ with npm "
+        "(Debian: apt-get install nodejs npm) to run the Node-RED automation of the demo",
+    )
     out = subprocess.run([found, "--version"], capture_output=True, text=True, check=False)
     match = re.match(r"v(\d+)\.", out.stdout.strip())
     if not match or int(match.group(1)) < MIN_NODE_MAJOR:
@@ -62,17 +62,15 @@ def node_executable() -> Path:
             f"{found} is Node.js {out.stdout.strip() or '?'}: Node-RED 4 needs 18.5+ "
             "(install a newer nodejs)"
         )
-    return Path(found)
+    return found
 
 
 def npm_executable() -> Path:
-    found = shutil.which("npm")
-    if not found:
-        raise PrerequisiteMissing(
-            "npm not found: install npm (Debian: apt-get install npm) to install the Node-RED "
-            "automation of the demo"
-        )
-    return Path(found)
+    return require_program(
+        "npm",
+        missing="npm not found: install npm (Debian: apt-get install npm) to install the "
+        "Node-RED automation of the demo",
+    )
 
 
 def default_install_dir() -> Path:

@@ -42,20 +42,24 @@ def java_major_version(java: Path) -> int:
     return second if first == 1 else first
 
 
-def maven_executable() -> Path:
-    found = shutil.which("mvn")
+def require_program(name: str, *, missing: str) -> Path:
+    """The program on PATH, or PrerequisiteMissing with `missing`: what to install, and why."""
+    found = shutil.which(name)
     if not found:
-        raise PrerequisiteMissing(
-            "mvn not found: install Maven (Debian: apt-get install maven); it resolves the "
-            "Kafka jars from Maven Central"
-        )
+        raise PrerequisiteMissing(missing)
     return Path(found)
+
+
+def maven_executable() -> Path:
+    return require_program(
+        "mvn",
+        missing="mvn not found: install Maven (Debian: apt-get install maven); it resolves the "
+        "Kafka jars from Maven Central",
+    )
 
 
 def redis_server_executable() -> Path:
-    found = shutil.which("redis-server")
-    if not found:
-        raise PrerequisiteMissing(
-            "redis-server not found: install it (Debian: apt-get install redis-server)"
-        )
-    return Path(found)
+    return require_program(
+        "redis-server",
+        missing="redis-server not found: install it (Debian: apt-get install redis-server)",
+    )
