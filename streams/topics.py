@@ -9,6 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
 from streams.errors import BrokerUnreachable, TopicMissing
+from streams.quiet import quiet_aiokafka
 from streams.routes import Route
 
 
@@ -24,7 +25,9 @@ class TopicAdmin:
 
     async def __aenter__(self) -> TopicAdmin:
         try:
-            await asyncio.wait_for(self._admin.start(), self._timeout_s)
+            # The caller reports an unreachable broker in one line of its own.
+            with quiet_aiokafka():
+                await asyncio.wait_for(self._admin.start(), self._timeout_s)
         except (KafkaConnectionError, OSError, TimeoutError) as exc:
             await self._admin.close()
             raise BrokerUnreachable(f"no Kafka broker answers at {self._bootstrap}") from exc

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import logging
 import shutil
 import subprocess
 import time
@@ -20,6 +19,7 @@ from aiokafka.errors import KafkaError
 from chaosbus.errors import StackError
 from chaosbus.local import process
 from chaosbus.local.prereqs import java_executable, maven_executable
+from streams.quiet import quiet_aiokafka
 
 BROKER_MAIN = "kafka.Kafka"
 STORAGE_TOOL_MAIN = "kafka.tools.StorageTool"
@@ -206,19 +206,15 @@ class KafkaNode:
 async def broker_answers(bootstrap: str, *, timeout_s: float = 5) -> bool:
     """True when the broker answers a metadata request (what clients need, not just a port)."""
     client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
-    # Refused connections are the expected answer while the broker starts; aiokafka logs
-    # each one as an error, which would bury the one line that matters.
-    aiokafka_log = logging.getLogger("aiokafka")
-    previous_level = aiokafka_log.level
-    aiokafka_log.setLevel(logging.CRITICAL)
-    try:
-        await asyncio.wait_for(client.bootstrap(), timeout_s)
-        return bool(client.cluster.brokers())
-    except (KafkaError, OSError, TimeoutError):
-        return False
-    finally:
-        await client.close()
-        aiokafka_log.setLevel(previous_level)
+    # Refused connections are the expected answer while the broker starts.
+    with quiet_aiokafka():
+        try:
+            await asyncio.wait_for(client.bootstrap(), timeout_s)
+            return bool(client.cluster.brokers())
+        except (KafkaError, OSError, TimeoutError):
+            return False
+        finally:
+            await client.close()
 
 
 def _kafka_base64_uuid(value: uuid.UUID) -> str:
