@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 
 from injectors.envelope import Emission, Envelope, SourceCoordinates
+from streams.batches import Record, send_in_batches
 from streams.clock import Clock, wall_clock_ms
 from streams.decider import Decider
 from streams.ledger import CompletedRecord, LedgerBook
@@ -80,6 +83,7 @@ class RouteInterposer:
         self._failed: deque[Emission] = deque()
         self._lock = asyncio.Lock()
         self._last_commit_ms = 0
+        self._ledger_partitioner = DefaultPartitioner()
         self._pacing = Pacing(
             route.name,
             self.counts,
@@ -198,35 +202,71 @@ class RouteInterposer:
         await self._write_ledger()
 
     async def _send_all(self, emissions: list[Emission]) -> None:
+        if not emissions:
+            return
+        if not self._keep_partition:
+            # Partition counts differ: the producer's key hash chooses, one send per record.
+            for emission in emissions:
+                await self._send(emission)
+            return
+        by_partition: dict[int, list[Emission]] = defaultdict(list)
         for emission in emissions:
-            await self._send(emission)
+            by_partition[emission.envelope.source.partition].append(emission)
+        for partition, group in by_partition.items():
+            await send_in_batches(
+                self._producer,
+                self.route.destination,
+                partition,
+                group,
+                self._emission_record,
+                partial(self._on_emissions_ack, partition),
+            )
+
+    def _emission_record(self, emission: Emission) -> Record:
+        envelope = emission.envelope
+        headers = self._telemetry.outgoing_headers(envelope, emission)
+        return envelope.key, envelope.value, envelope.timestamp_ms, headers
 
     async def _send(self, emission: Emission) -> None:
-        envelope = emission.envelope
+        key, value, timestamp_ms, headers = self._emission_record(emission)
         future = await self._producer.send(
             self.route.destination,
-            value=envelope.value,
-            key=envelope.key,
-            partition=envelope.source.partition if self._keep_partition else None,
-            timestamp_ms=envelope.timestamp_ms,
-            headers=self._telemetry.outgoing_headers(envelope, emission),
+            value=value,
+            key=key,
+            timestamp_ms=timestamp_ms,
+            headers=headers,
         )
         future.add_done_callback(partial(self._on_emission_ack, emission))
 
     def _on_emission_ack(self, emission: Emission, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
-            # Retried on the next turn; the source offset stays in flight meanwhile.
-            self.counts["resent"] += 1
-            self._failed.append(emission)
+            self._emissions_failed([emission])
             return
         metadata = future.result()
+        self._emission_sent(emission, metadata.partition, metadata.offset)
+
+    def _on_emissions_ack(
+        self, partition: int, emissions: Sequence[Emission], base_offset: int | None
+    ) -> None:
+        if base_offset is None:
+            self._emissions_failed(emissions)
+            return
+        for index, emission in enumerate(emissions):
+            self._emission_sent(emission, partition, base_offset + index)
+
+    def _emissions_failed(self, emissions: Sequence[Emission]) -> None:
+        # Retried on the next turn; the source offsets stay in flight meanwhile.
+        self.counts["resent"] += len(emissions)
+        self._failed.extend(emissions)
+
+    def _emission_sent(self, emission: Emission, partition: int, offset: int) -> None:
         self._telemetry.emitted(emission)
         done = self._book.sent(
             emission.envelope.source,
             copy_number=emission.copy,
             planned_delay_ms=emission.planned_delay_ms,
-            partition=metadata.partition,
-            offset=metadata.offset,
+            partition=partition,
+            offset=offset,
             now_ms=self._clock(),
         )
         if done is not None:
@@ -234,21 +274,38 @@ class RouteInterposer:
         self._acknowledge(emission.envelope.source)
 
     async def _write_ledger(self) -> None:
-        while self._ledger_ready:
-            record = self._ledger_ready.popleft()
-            if not self.config.ledger_enabled:
+        ready = list(self._ledger_ready)
+        self._ledger_ready.clear()
+        if not self.config.ledger_enabled:
+            for record in ready:
                 self._acknowledge(record.source)
-                continue
-            future = await self._producer.send(
-                self.config.ledger_topic, value=record.payload, key=record.key
-            )
-            future.add_done_callback(partial(self._on_ledger_ack, record))
-
-    def _on_ledger_ack(self, record: CompletedRecord, future: asyncio.Future[Any]) -> None:
-        if future.cancelled() or future.exception() is not None:
-            self._ledger_ready.append(record)
             return
-        self._acknowledge(record.source)
+        if not ready:
+            return
+        # Keyed like the producer would (murmur2 of the key), so one entity's records stay
+        # in one ledger partition, in order.
+        partitions = sorted(await self._producer.partitions_for(self.config.ledger_topic))
+        by_partition: dict[int, list[CompletedRecord]] = defaultdict(list)
+        for record in ready:
+            by_partition[self._ledger_partitioner(record.key, partitions, partitions)].append(
+                record
+            )
+        for partition, group in by_partition.items():
+            await send_in_batches(
+                self._producer,
+                self.config.ledger_topic,
+                partition,
+                group,
+                _ledger_record,
+                self._on_ledger_ack,
+            )
+
+    def _on_ledger_ack(self, records: Sequence[CompletedRecord], base_offset: int | None) -> None:
+        if base_offset is None:
+            self._ledger_ready.extend(records)
+            return
+        for record in records:
+            self._acknowledge(record.source)
 
     def _acknowledge(self, source: SourceCoordinates) -> None:
         self._tracker.acknowledge(source.topic, source.partition, source.offset)
@@ -322,6 +379,10 @@ class RouteInterposer:
             await self._drain()
             for tp in revoked:
                 self._tracker.forget(tp.topic, tp.partition)
+
+
+def _ledger_record(record: CompletedRecord) -> Record:
+    return record.key, record.payload, None, []
 
 
 class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
