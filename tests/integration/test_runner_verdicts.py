@@ -76,3 +76,29 @@ class TestOutOfOrderUpdates:
         assert report.anomalies.counts["stale_overwrite"] > 0
         example = report.anomalies.examples["stale_overwrite"][0]
         assert example.unit.startswith(stage.prefix)  # a real order of the traffic
+
+    async def test_delete_by_removing_the_key_is_caught(
+        self, bootstrap: str, redis_url: str, topic_name: str
+    ) -> None:
+        """The service that deletes by removing the key lets a late update bring it back."""
+        stage = await make_stage(bootstrap, redis_url, topic_name)
+        report = await run_against(stage, "naive", stage.spec("out-of-order-updates"))
+        assert report.anomalies.counts["resurrected"] > 0
+        example = report.anomalies.examples["resurrected"][0]
+        assert example.unit.startswith(stage.prefix)  # a real order of the traffic
+        assert "deleted" in str(example.expected)
+
+
+class TestNoFalsePositive:
+    @pytest.mark.parametrize("seed", [3, 11])
+    @pytest.mark.parametrize("name", ["duplicate-storm", "out-of-order-updates"])
+    async def test_correct_service_is_clean_under_other_seeds(
+        self, name: str, seed: int, bootstrap: str, redis_url: str, topic_name: str
+    ) -> None:
+        """Other seeds fault other messages; the correct service still gets a clean verdict."""
+        stage = await make_stage(bootstrap, redis_url, topic_name)
+        report = await run_against(stage, "safe", stage.spec(name, seed=seed))
+        assert report.seed == seed
+        assert report.status == "held", report.reason
+        assert report.anomalies.total == 0
+        assert sum(n for kind, n in report.faults.items() if kind != "pass") > 0
