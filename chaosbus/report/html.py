@@ -23,6 +23,7 @@ PHASE_COLOURS = {
     "abort": "rgba(120,0,0,0.22)",
 }
 STATUS_COLOURS = {"held": "#1a7f37", "violated": "#cf222e", "aborted": "#9a6700", "error": "#555"}
+MIN_LABELLED_SHARE = 0.04
 
 
 def timeline_figure(report: RunReport) -> go.Figure:
@@ -54,15 +55,19 @@ def timeline_figure(report: RunReport) -> go.Figure:
         3,
         1,
     )
+    run_s = max((span.end_s for span in report.phases), default=0.0)
     for span in report.phases:
         if span.end_s <= span.start_s:
             continue
+        # A phase too short to see (preflight takes milliseconds) is shaded but not named,
+        # or its label would print over the next phase's.
+        labelled = span.end_s - span.start_s >= run_s * MIN_LABELLED_SHARE
         fig.add_vrect(
             x0=span.start_s,
             x1=span.end_s,
             fillcolor=PHASE_COLOURS.get(span.name, "rgba(0,0,0,0.05)"),
             line_width=0,
-            annotation_text=span.name,
+            annotation_text=span.name if labelled else "",
             annotation_position="top left",
             row="all",
             col=1,
