@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import pytest
 
+from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.runner.check_window import check_window
-from tests.integration.runner_support import make_stage, run_against
+from tests.integration.runner_support import Stage, make_stage, run_against
 
 pytestmark = pytest.mark.integration
+
+
+def shuffled_by_count(stage: Stage) -> ExperimentSpec:
+    """out-of-order-updates with every message reordered in windows released by count, from
+    the first message on: which updates overtake which then follows from the seed and the
+    traffic alone, not from machine speed (the library's within_ms and warm-up do)."""
+    return stage.spec(
+        "out-of-order-updates",
+        schedule={"warmup_s": 0, "inject_s": 6, "recover_s": 3},
+        faults=[{"name": "shuffle-all", "type": "reorder", "probability": 1.0, "window": 8}],
+    )
 
 
 class TestDuplicateStorm:
@@ -71,7 +83,7 @@ class TestOutOfOrderUpdates:
     ) -> None:
         """The last-write-wins service shows an older version over a newer one."""
         stage = await make_stage(bootstrap, redis_url, topic_name)
-        report = await run_against(stage, "naive", stage.spec("out-of-order-updates"))
+        report = await run_against(stage, "naive", shuffled_by_count(stage))
         assert report.status == "violated"
         assert report.anomalies.counts["stale_overwrite"] > 0
         example = report.anomalies.examples["stale_overwrite"][0]
@@ -82,15 +94,7 @@ class TestOutOfOrderUpdates:
     ) -> None:
         """The service that deletes by removing the key lets a late update bring it back."""
         stage = await make_stage(bootstrap, redis_url, topic_name)
-        # Every message reordered in windows released by count, from the first message on:
-        # which updates overtake a cancel then follows from the seed and the traffic alone,
-        # not from how fast this machine is (the library's within_ms and warm-up do).
-        spec = stage.spec(
-            "out-of-order-updates",
-            schedule={"warmup_s": 0, "inject_s": 6, "recover_s": 3},
-            faults=[{"name": "shuffle-all", "type": "reorder", "probability": 1.0, "window": 8}],
-        )
-        report = await run_against(stage, "naive", spec)
+        report = await run_against(stage, "naive", shuffled_by_count(stage))
         assert report.anomalies.counts["resurrected"] > 0
         example = report.anomalies.examples["resurrected"][0]
         assert example.unit.startswith(stage.prefix)  # a real order of the traffic
