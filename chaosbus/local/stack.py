@@ -120,6 +120,9 @@ def _port_from_env(name: str, default: int) -> int:
 def ensure_free(port: int, setting: str) -> None:
     """Fail with the port's name before a server dies on it with a log nobody reads."""
     with socket.socket() as probe:
+        # As Kafka and redis-server do: then only a live listener is refused, not the
+        # TIME_WAIT connections a just-stopped server leaves behind.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as exc:
