@@ -21,7 +21,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import urllib.error
@@ -32,8 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chaosbus.errors import PrerequisiteMissing, StackError
+from chaosbus.local import process
 from chaosbus.local.prereqs import require_program
-from chaosbus.local.process import is_alive, read_pid, wait_until
+from chaosbus.local.process import read_pid, wait_until
 from chaosbus.local.stack import default_cache
 
 BUNDLE = Path(__file__).with_name("node_red")
@@ -263,15 +263,9 @@ def stop(home: Path, *, grace_s: float = 10) -> bool:
     """Stop the Node-RED started from `home` (SIGTERM, then SIGKILL); True if one ran."""
     pid_file = home / "node-red.pid"
     pid = read_pid(pid_file)
-    if pid is None:
-        pid_file.unlink(missing_ok=True)
+    if not process.stop(pid_file, grace_s=grace_s):
         return False
-    os.kill(pid, signal.SIGTERM)
-    if not wait_until(lambda: not is_alive(pid), timeout_s=grace_s):
-        os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: not is_alive(pid), timeout_s=10)
-    pid_file.unlink(missing_ok=True)
-    child = _children.pop(pid, None)
+    child = _children.pop(pid, None) if pid is not None else None
     if child is not None:
         child.wait()
     return True
