@@ -53,6 +53,17 @@ class InterposerConfig:
     status_interval_ms: int = 5_000
 
 
+def group_consumer(config: InterposerConfig) -> AIOKafkaConsumer:
+    """A route's consumer: in the replicas' group, committing by hand, reading committed data."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=config.bootstrap,
+        group_id=config.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset=config.start_from,
+        isolation_level="read_committed",
+    )
+
+
 class RouteInterposer:
     """The consume → decide → release → produce loop of one route."""
 
@@ -97,13 +108,7 @@ class RouteInterposer:
     # ---- lifecycle -------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.config.bootstrap,
-            group_id=self.config.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset=self.config.start_from,
-            isolation_level="read_committed",
-        )
+        consumer = group_consumer(self.config)
         consumer.subscribe([self.route.source], listener=_DrainOnRevoke(self))
         self._consumer = consumer
         await consumer.start()

@@ -32,7 +32,7 @@ from streams.exactly_once.parked_store import ensure_parked_topic, read_parked
 from streams.exactly_once.producers import PartitionProducers
 from streams.exactly_once.release_schedule import ReleaseSchedule
 from streams.exactly_once.work import PartitionWork
-from streams.interposer import InterposerConfig
+from streams.interposer import InterposerConfig, group_consumer
 from streams.pacing import Pacing, wait_ms
 from streams.routes import Route
 
@@ -88,13 +88,7 @@ class ExactlyOnceInterposer:
 
     async def run(self, stopping: asyncio.Event) -> None:
         await ensure_parked_topic(self.config.bootstrap, self._parked_topic)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.config.bootstrap,
-            group_id=self.config.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset=self.config.start_from,
-            isolation_level="read_committed",
-        )
+        consumer = group_consumer(self.config)
         async with PartitionProducers(self.config.bootstrap, self.config.group_id) as producers:
             self._producers = producers
             consumer.subscribe([self.route.source], listener=_Rebalance(self))
