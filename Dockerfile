@@ -16,10 +16,10 @@ COPY chaosbus ./chaosbus
 COPY injectors ./injectors
 COPY streams ./streams
 COPY monitors ./monitors
-RUN pip install .
-
-# The experiment library, run as `chaosbus run experiments/NAME.yaml`.
-COPY experiments ./experiments
+COPY chaosbus_demo ./chaosbus_demo
+# A non-editable install: the scenario library and the demo's Node-RED assets are package
+# data, so `chaosbus run NAME` and the demo's services work from any directory.
+RUN pip install . && rm -rf /app/chaosbus /app/chaosbus_demo /app/injectors /app/streams /app/monitors
 
 RUN useradd --create-home --uid 10001 chaosbus && mkdir -p /out && chown chaosbus /out
 USER chaosbus

@@ -1,21 +1,30 @@
 # One entry per job; each does its own set-up so it works on a fresh machine.
+# Commands run in the active virtual environment, or in ./.venv, which setup creates.
+VENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),$(CURDIR)/.venv)
+BIN := $(VENV)/bin
+export VIRTUAL_ENV := $(VENV)
+export PATH := $(BIN):$(PATH)
+PACKAGES := injectors streams monitors chaosbus chaosbus_demo
+
 .PHONY: setup check test test-unit demo bench
 
 setup:
 	@bash scripts/setup.sh
 
 check: setup
-	ruff check injectors streams monitors chaosbus tests bench
-	mypy
+	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/mypy
+	$(BIN)/deptry .
 
 test: setup
-	python3 -m pytest
+	$(BIN)/python -m pytest
 
 test-unit: setup
-	python3 -m pytest tests/unit
+	$(BIN)/python -m pytest tests/unit
 
 demo: setup
-	chaosbus demo
+	$(BIN)/chaosbus demo
 
 bench: setup
-	python3 bench/passthrough.py
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	$(BIN)/python bench/passthrough.py

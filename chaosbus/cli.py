@@ -27,6 +27,8 @@ from chaosbus.report.write import write_report
 from chaosbus.runner.check_window import check_window
 from chaosbus.runner.command import dry_run_lines, run_with_console
 from chaosbus.runner.run import RunOptions
+from chaosbus.scenarios import load_experiment_or_scenario, scenario, scenario_names
+from chaosbus.scenarios.starter import starter_experiment
 from chaosbus.settings import resolve_bootstrap, resolve_redis
 
 P = ParamSpec("P")
@@ -166,18 +168,62 @@ def main() -> None:
 # ---- experiments, the control plane and the audit log (issue 5) ----------------------------
 
 
+EXPERIMENT_HELP = "Experiment file (YAML), or the name of a shipped scenario."
+
+
 @app.command("validate")
 @one_line_errors
-def validate(file: Path = typer.Argument(..., help="Experiment file (YAML).")) -> None:
+def validate(file: str = typer.Argument(..., help=EXPERIMENT_HELP)) -> None:
     """Check an experiment file; one line per problem, exit 2 if any. Connects to nothing."""
-    spec = load_experiment(file)
+    spec = load_experiment_or_scenario(file)
     typer.echo(f"{file}: valid experiment {spec.name!r} ({len(spec.faults)} faults)")
+
+
+scenarios_app = typer.Typer(
+    help="The shipped scenario library.", invoke_without_command=True, no_args_is_help=False
+)
+app.add_typer(scenarios_app, name="scenarios")
+
+
+@scenarios_app.callback()
+def scenarios_list(context: typer.Context) -> None:
+    """List the shipped scenarios with their hypotheses (`chaosbus run NAME` runs one)."""
+    if context.invoked_subcommand is not None:
+        return
+    for name in scenario_names():
+        spec = load_experiment_or_scenario(name)
+        typer.echo(f"{name}\n    {spec.hypothesis}")
+
+
+@scenarios_app.command("show")
+@one_line_errors
+def scenarios_show(
+    name: str = typer.Argument(..., help="A name from `chaosbus scenarios`."),
+) -> None:
+    """Print one shipped scenario's file, to read or to copy and edit."""
+    typer.echo(scenario(name).text, nl=False)
+
+
+@app.command("init")
+@one_line_errors
+def init(
+    path: Path = typer.Argument(Path("experiment.yaml"), help="Where to write the starter."),
+    source: str = typer.Option("orders.nocode", "--from", help="Topic the automation writes."),
+    destination: str = typer.Option("orders", "--to", help="Topic the service reads."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+) -> None:
+    """Write a starter experiment to edit: one route, one duplicate fault, one entity check."""
+    if path.exists() and not force:
+        raise fail(f"{path} exists (pass --force to overwrite it)")
+    path.write_text(starter_experiment(source, destination), encoding="utf-8")
+    load_experiment(path)  # the starter must itself be valid
+    typer.echo(f"wrote {path}; check it with: chaosbus validate {path}")
 
 
 @app.command("run")
 @one_line_errors
 def run(
-    file: Path = typer.Argument(..., help="Experiment file (YAML)."),
+    file: str = typer.Argument(..., help=EXPERIMENT_HELP),
     dry_run: bool = typer.Option(False, "--dry-run", help="Preflight and targeting only."),
     report: Path | None = typer.Option(None, "--report", help="Write PATH (JSON), .md, .html."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
@@ -186,7 +232,7 @@ def run(
     key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
 ) -> None:
     """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted."""
-    spec = load_experiment(file)
+    spec = load_experiment_or_scenario(file)
     options = RunOptions(
         bootstrap=resolve_bootstrap(bootstrap),
         redis_url=resolve_redis(redis),
@@ -242,7 +288,7 @@ def audit(
 @app.command("check")
 @one_line_errors
 def check_command(
-    file: Path = typer.Argument(..., help="Experiment file: its monitor section is used."),
+    file: str = typer.Argument(..., help=EXPERIMENT_HELP),
     run_id: str = typer.Option(..., "--run-id", help="The run whose window is judged."),
     report: Path | None = typer.Option(None, "--report", help="Write PATH (JSON), .md, .html."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
@@ -250,7 +296,7 @@ def check_command(
     key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
 ) -> None:
     """Judge a recorded run after the fact: exit 0 no anomaly, 1 any, 2 invalid input."""
-    spec = load_experiment(file)
+    spec = load_experiment_or_scenario(file)
     outcome = asyncio.run(
         check_window(
             spec,
@@ -290,8 +336,8 @@ def demo(
     """
     # Imported here: the demo pulls in Node-RED, services and traffic, which no other
     # command needs at start-up.
-    from chaosbus.demo.command import demo_command
-    from chaosbus.demo.run import DemoOptions
+    from chaosbus_demo.command import demo_command
+    from chaosbus_demo.run import DemoOptions
 
     options = DemoOptions(bootstrap=bootstrap, redis_url=redis, out=out)
     raise typer.Exit(demo_command(options))

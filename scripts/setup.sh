@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what chaosbus needs on a Debian machine, skipping what is already there:
-# redis-server, a Java 17+ runtime and Maven (apt), Node.js/npm only checked (the demo's
-# Node-RED is installed on first use), and the project with its dev extras (pip).
+# redis-server, a Java 17+ runtime, Maven, kcat, PostgreSQL and Chromium (apt); Node.js/npm
+# only checked (the demo's Node-RED is installed on first use); then the project with its dev
+# extras into a virtual environment: the active one ($VIRTUAL_ENV), else ./.venv, created
+# here. Nothing is ever installed into the machine's own Python, so a package installed there
+# by hand can never make this project look complete.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +13,10 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
+command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
+command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -18,5 +25,10 @@ if ((${#need_apt[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[dev]"
-echo "setup: done ($(python3 -m pip show chaosbus 2>/dev/null | grep ^Version))"
+venv="${VIRTUAL_ENV:-$PWD/.venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup: creating the virtual environment $venv"
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".[dev]"
+echo "setup: done ($("$venv/bin/python" -m pip show chaosbus 2>/dev/null | grep ^Version), in $venv)"

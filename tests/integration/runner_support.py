@@ -7,18 +7,17 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from chaosbus.demo.services import Kind, LedgerService, ServiceConfig
-from chaosbus.demo.traffic import KafkaSink, order_events, play
-from chaosbus.experiment import ExperimentSpec, load_experiment, with_overrides
+from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.report.model import RunReport
 from chaosbus.runner import RunOptions, run_experiment
+from chaosbus.scenarios import load_experiment_or_scenario
 from chaosbus.testing import create_topics
+from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
+from chaosbus_demo.traffic import KafkaSink, order_events, play
 from streams.topics import TopicAdmin
 
-EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 SHORT = {"warmup_s": 1, "inject_s": 3, "recover_s": 3}
 
 
@@ -36,7 +35,7 @@ class Stage:
     def spec(self, name: str, **overrides: Any) -> ExperimentSpec:
         schedule = overrides.pop("schedule", SHORT)
         return with_overrides(
-            load_experiment(EXPERIMENTS / f"{name}.yaml"),
+            load_experiment_or_scenario(name),
             source=self.source,
             destination=self.destination,
             schedule=schedule,

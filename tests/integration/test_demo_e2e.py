@@ -1,7 +1,7 @@
 """`chaosbus demo` end to end: real Node-RED, both services, both experiments, the verdicts.
 
 It runs on the session's stack (the `bootstrap`/`redis_url` fixtures), so no second Kafka
-starts; Node-RED is installed by `chaosbus.demo.nodered` (cached under CHAOSBUS_CACHE), and
+starts; Node-RED is installed by `chaosbus_demo.nodered` (cached under CHAOSBUS_CACHE), and
 the test skips only when npm is absent. The schedule is shortened to keep it near half a
 minute; the faults at 40 events/s still number in the dozens per experiment.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chaosbus.demo.run import DemoOptions, run_demo
+from chaosbus_demo.run import DemoOptions, run_demo
 
 pytestmark = [
     pytest.mark.integration,

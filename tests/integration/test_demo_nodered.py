@@ -1,6 +1,6 @@
 """The demo's automation for real: Node-RED takes a webhook call and publishes it to Kafka.
 
-Node-RED is installed by this module's setup (`chaosbus.demo.nodered.install`, cached under
+Node-RED is installed by this module's setup (`chaosbus_demo.nodered.install`, cached under
 CHAOSBUS_CACHE); the tests skip only when npm or node is absent.
 """
 
@@ -16,10 +16,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from chaosbus.demo import nodered
-from chaosbus.demo.events import OrderEvent
-from chaosbus.demo.traffic import WebhookSink, order_events, play, post_event
 from chaosbus.testing import Received, create_topics, read_all, unique_topic, wait_for_count
+from chaosbus_demo import nodered
+from chaosbus_demo.events import OrderEvent
+from chaosbus_demo.traffic import WebhookSink, order_events, play, post_event
 from tests.conftest import StackAddresses
 
 pytestmark = [

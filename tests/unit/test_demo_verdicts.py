@@ -6,12 +6,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from chaosbus.demo.display import side_by_side
-from chaosbus.demo.expectations import Verdict, problems
-from chaosbus.demo.plan import DemoPlan
-from chaosbus.demo.run import DemoResult
-from chaosbus.demo.services import Kind
 from chaosbus.report import RunReport
+from chaosbus_demo.display import side_by_side
+from chaosbus_demo.expectations import Verdict, problems
+from chaosbus_demo.plan import DemoPlan
+from chaosbus_demo.run import DemoResult
+from chaosbus_demo.services import Kind
 from monitors.report import Anomalies, AnomalyExample, Metrics
 
 COUNTS = ("resurrected", "stale_overwrite", "duplicate_effect", "lost_event", "unrecovered")

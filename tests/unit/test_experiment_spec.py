@@ -18,7 +18,7 @@ from chaosbus.experiment import (
 )
 from chaosbus.experiment.spec import Ramp
 
-EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "chaosbus" / "scenarios"
 LIBRARY = sorted(EXPERIMENTS.glob("*.yaml"))
 
 

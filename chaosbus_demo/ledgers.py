@@ -28,7 +28,7 @@ from typing import Literal, Protocol
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from chaosbus.demo.events import OrderEvent
+from chaosbus_demo.events import OrderEvent
 
 Outcome = Literal["applied", "deleted", "duplicate", "stale", "counted"]
 OUTCOMES: tuple[Outcome, ...] = ("applied", "deleted", "duplicate", "stale", "counted")

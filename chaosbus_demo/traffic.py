@@ -14,7 +14,7 @@ order, so each order's events reach the source topic in version order:
 - `KafkaSink(bootstrap, topic)`: straight to the source topic, exactly as the flow would
   write it (key = order id, header `event-id`), for tests that must not depend on Node-RED.
 
-`python -m chaosbus.demo.traffic --webhook http://127.0.0.1:1880/orders --rate 20 --count 200`
+`python -m chaosbus_demo.traffic --webhook http://127.0.0.1:1880/orders --rate 20 --count 200`
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from chaosbus.demo.events import EVENT_ID_HEADER, EventType, OrderEvent
-from chaosbus.demo.health import mark_alive
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_bootstrap
+from chaosbus_demo.events import EVENT_ID_HEADER, EventType, OrderEvent
+from chaosbus_demo.health import mark_alive
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -178,7 +178,7 @@ class WebhookSink:
         self.url = url
         self.retries = retries
         self._tracer = (tracer_provider or trace.NoOpTracerProvider()).get_tracer(
-            "chaosbus.demo.traffic"
+            "chaosbus_demo.traffic"
         )
 
     async def send(self, event: OrderEvent) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from chaosbus.demo.services import KINDS, Kind, ServiceConfig
+from chaosbus_demo.services import KINDS, Kind, ServiceConfig
 
 DEMO_EXPERIMENTS = ("duplicate-storm", "out-of-order-updates")
 PARTITIONS = 3

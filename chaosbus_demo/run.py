@@ -7,7 +7,7 @@
 
 Traffic goes to Node-RED's webhook, which publishes to the source topic; each experiment
 interposes from there into its own topic, read by its own pair of services (see
-`chaosbus.demo.plan` for why). One run judges both services: they consume the same
+`chaosbus_demo.plan` for why). One run judges both services: they consume the same
 interposed topic, so the faults they saw are the same ledgered ones.
 
 Everything started is stopped on the way out, in reverse order, also on an error or an
@@ -25,21 +25,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaosbus.demo.background import Services, Traffic, services_running, traffic_running
-from chaosbus.demo.display import DemoDisplay
-from chaosbus.demo.events import OrderEvent
-from chaosbus.demo.expectations import Verdict, problems
-from chaosbus.demo.infra import Addresses, broker_and_redis, create_topics, node_red_running
-from chaosbus.demo.plan import DEMO_EXPERIMENTS, PARTITIONS, DemoPlan, Stage, new_run_id
-from chaosbus.demo.traffic import TrafficReport, iter_order_events
 from chaosbus.errors import ChaosbusError
-from chaosbus.experiment import ExperimentSpec, load_experiment, with_overrides
+from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.local.stack import LocalStack
 from chaosbus.report.write import write_report
 from chaosbus.runner import RunOptions, run_experiment
 from chaosbus.runner.check_window import check_window
+from chaosbus.scenarios import load_experiment_or_scenario
+from chaosbus_demo.background import Services, Traffic, services_running, traffic_running
+from chaosbus_demo.display import DemoDisplay
+from chaosbus_demo.events import OrderEvent
+from chaosbus_demo.expectations import Verdict, problems
+from chaosbus_demo.infra import Addresses, broker_and_redis, create_topics, node_red_running
+from chaosbus_demo.plan import DEMO_EXPERIMENTS, PARTITIONS, DemoPlan, Stage, new_run_id
+from chaosbus_demo.traffic import TrafficReport, iter_order_events
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parents[2] / "experiments"
 # Long enough for over a hundred faults at 40 events/s, short enough for two experiments and
 # the start-up in well under three minutes.
 DEMO_SCHEDULE: dict[str, Any] = {"warmup_s": 3, "inject_s": 10, "recover_s": 6}
@@ -58,7 +58,6 @@ class DemoOptions:
     rate: float = 40.0
     seed: int = 1
     experiments: tuple[str, ...] = DEMO_EXPERIMENTS
-    experiments_dir: Path = EXPERIMENTS_DIR
     node_red_install_dir: Path | None = None  # default: the cache nodered.install uses
     stack: LocalStack | None = None  # default: LocalStack.default()
     control_namespace: str = "chaosbus"  # tests isolate their kill switch and audit log
@@ -121,7 +120,7 @@ async def run_demo(
 def demo_spec(options: DemoOptions, plan: DemoPlan, stage: Stage) -> ExperimentSpec:
     """The library's experiment, aimed at this run's topics, on the demo's short schedule."""
     return with_overrides(
-        load_experiment(options.experiments_dir / f"{stage.experiment}.yaml"),
+        load_experiment_or_scenario(stage.experiment),
         source=plan.source,
         destination=stage.destination,
         schedule=options.schedule,

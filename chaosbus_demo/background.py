@@ -16,10 +16,10 @@ from functools import partial
 
 from redis.exceptions import RedisError
 
-from chaosbus.demo.events import OrderEvent
-from chaosbus.demo.services import LedgerService, ServiceConfig
-from chaosbus.demo.traffic import TrafficReport, WebhookSink, play
 from chaosbus.errors import Unreachable
+from chaosbus_demo.events import OrderEvent
+from chaosbus_demo.services import LedgerService, ServiceConfig
+from chaosbus_demo.traffic import TrafficReport, WebhookSink, play
 from streams.consumers import standalone_consumer, topic_end_offsets
 
 CATCH_UP_TIMEOUT_S = 30.0

@@ -1,6 +1,6 @@
 """The demo's low-code automation: install Node-RED once, run the flow, stop it.
 
-The flow, settings and pinned dependencies live in `chaosbus/demo/node_red/` (package
+The flow, settings and pinned dependencies live in `chaosbus_demo/node_red/` (package
 data; `demo/node-red` in a clone points there). `install()` runs `npm ci` from them into
 `$CHAOSBUS_CACHE/node-red` (default `~/.cache/chaosbus/node-red`) and skips the work when
 the lock file has not changed. `start()` copies the flow and settings into a writable home,

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chaosbus.demo.services import Kind
 from chaosbus.report.model import RunReport
+from chaosbus_demo.services import Kind
 
 PROVOKES = {
     "duplicate-storm": "duplicate_effect",

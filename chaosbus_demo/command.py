@@ -10,9 +10,9 @@ import asyncio
 
 from rich.console import Console
 
-from chaosbus.demo.display import DemoDisplay, side_by_side, wide
-from chaosbus.demo.run import DemoOptions, DemoResult, run_demo
 from chaosbus.signals import stop_on_signals
+from chaosbus_demo.display import DemoDisplay, side_by_side, wide
+from chaosbus_demo.run import DemoOptions, DemoResult, run_demo
 
 
 def demo_command(options: DemoOptions) -> int:

@@ -17,11 +17,11 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from chaosbus.demo import nodered
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.redis_node import redis_answers
 from chaosbus.local.stack import LocalStack
+from chaosbus_demo import nodered
 from streams.errors import StreamError
 from streams.topics import TopicAdmin
 

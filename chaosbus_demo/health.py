@@ -1,9 +1,9 @@
 """Container healthchecks for the demo's processes, which serve no HTTP of their own.
 
-python -m chaosbus.demo.health file /tmp/alive --max-age 15
+python -m chaosbus_demo.health file /tmp/alive --max-age 15
     0 when the file was touched within the last 15 s (services and traffic touch it
     on every poll or event: `--alive-file`)
-python -m chaosbus.demo.health group chaosbus.proxy --bootstrap kafka:9092
+python -m chaosbus_demo.health group chaosbus.proxy --bootstrap kafka:9092
     0 when the consumer group is Stable with at least one member (the proxy joined)
 """
 

@@ -3,7 +3,7 @@
 - `ledger-naive` adds every payment it receives and overwrites an order with the last
   message: a duplicated payment counts twice, a late old version overwrites a newer one.
 - `ledger-safe` deduplicates by event id, applies only newer versions and keeps tombstones,
-  all atomically in Redis (`chaosbus.demo.ledgers`).
+  all atomically in Redis (`chaosbus_demo.ledgers`).
 
 Each is a consumer group of its own (`ledger-naive`, `ledger-safe`) that commits after
 applying, i.e. at least once, like most real services::
@@ -11,7 +11,7 @@ applying, i.e. at least once, like most real services::
     async with LedgerService(ServiceConfig(kind="safe", topic="orders", ...)) as service:
         await service.run(stop_event)
 
-or as a process: `python -m chaosbus.demo.services --kind safe --topic orders --bootstrap
+or as a process: `python -m chaosbus_demo.services --kind safe --topic orders --bootstrap
 HOST:PORT --redis redis://HOST:PORT/0 --prefix safe:` (addresses also from
 CHAOSBUS_BOOTSTRAP / CHAOSBUS_REDIS; traces go out over OTLP when
 OTEL_EXPORTER_OTLP_ENDPOINT is set, continuing each message's `traceparent`).
@@ -37,15 +37,15 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from redis.asyncio import Redis
 
-from chaosbus.demo.events import BadEvent, parse_event
-from chaosbus.demo.health import mark_alive
-from chaosbus.demo.ledgers import Ledger, NaiveLedger, SafeLedger
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_bootstrap, resolve_redis
+from chaosbus_demo.events import BadEvent, parse_event
+from chaosbus_demo.health import mark_alive
+from chaosbus_demo.ledgers import Ledger, NaiveLedger, SafeLedger
 
 Kind = Literal["naive", "safe"]
 KINDS: tuple[Kind, ...] = ("naive", "safe")
-log = logging.getLogger("chaosbus.demo.services")
+log = logging.getLogger("chaosbus_demo.services")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,7 +53,7 @@ class ServiceConfig:
     """`prefix` and `group_id` default to `{kind}:` and `ledger-{kind}`.
 
     `alive_file`, when given, is touched on every poll: a container healthcheck reads its age
-    (`python -m chaosbus.demo.health file PATH`).
+    (`python -m chaosbus_demo.health file PATH`).
     """
 
     kind: Kind
@@ -103,7 +103,7 @@ class LedgerService:
         self.processed = 0
         self.committed = 0
         self._progress = asyncio.Condition()
-        self._tracer = (tracer_provider or trace.NoOpTracerProvider()).get_tracer("chaosbus.demo")
+        self._tracer = (tracer_provider or trace.NoOpTracerProvider()).get_tracer("chaosbus_demo")
         self._redis: Redis | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self.ledger: Ledger | None = None

@@ -1,0 +1,57 @@
+"""The shipped scenario library: experiment files installed as package data.
+
+`chaosbus scenarios` lists them, `chaosbus run NAME` runs one, and the demo reads its
+experiments from here, so a wheel installed anywhere carries the same files as the source tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+from chaosbus.errors import InvalidInput
+from chaosbus.experiment import ExperimentSpec, load_experiment, parse_experiment_text
+
+SUFFIX = ".yaml"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    text: str
+
+
+def _library() -> Traversable:
+    return files(__name__)
+
+
+def scenario_names() -> list[str]:
+    """Names of every shipped scenario, sorted."""
+    return sorted(
+        entry.name.removesuffix(SUFFIX)
+        for entry in _library().iterdir()
+        if entry.is_file() and entry.name.endswith(SUFFIX)
+    )
+
+
+def scenario(name: str) -> Scenario:
+    """One shipped scenario by name; an unknown name lists the known ones."""
+    if name not in scenario_names():
+        known = ", ".join(scenario_names())
+        raise InvalidInput(f"no scenario named {name!r} (shipped: {known})")
+    return Scenario(name, _library().joinpath(name + SUFFIX).read_text(encoding="utf-8"))
+
+
+def load_experiment_or_scenario(argument: str) -> ExperimentSpec:
+    """An experiment named on the command line: a file that exists, else a shipped scenario.
+
+    An argument that looks like a path (a slash or a YAML suffix) is always read as a file, so
+    a typo in a path is reported as a missing file, not as an unknown scenario.
+    """
+    path = Path(argument)
+    if path.exists() or "/" in argument or path.suffix in {".yaml", ".yml"}:
+        return load_experiment(path)
+    found = scenario(argument)
+    return parse_experiment_text(found.text, origin=f"scenario {found.name}")

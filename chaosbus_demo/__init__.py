@@ -1,0 +1,10 @@
+"""The demo: a real low-code automation (Node-RED), two ledger services and their traffic.
+
+- `chaosbus_demo.nodered`: install and run the Node-RED flow that turns webhook calls into
+  records on the source topic.
+- `chaosbus_demo.services`: `ledger-naive` and `ledger-safe`, consumers of the interposed
+  topic that keep a ledger in Redis (`chaosbus_demo.ledgers` holds their Redis logic).
+- `chaosbus_demo.traffic`: the outside world calling the webhook (or, for tests, producing
+  to the source topic directly).
+- `chaosbus_demo.events`: the order events all of them exchange.
+"""
