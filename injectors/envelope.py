@@ -56,3 +56,7 @@ class Emission:
     copy: int
     release_at_ms: int
     planned_delay_ms: int = 0
+    # How this copy differs from its source, when a fault changed it ("corrupt:truncate",
+    # "schema_drift:rename:status"); None for a byte-identical copy. The ledger carries it,
+    # so the monitors know which deliveries the service should have refused.
+    variant: str | None = None

@@ -28,10 +28,15 @@ from injectors.spec import Fault
 Partition = tuple[str, int]
 Step = Callable[[Any], tuple[Sequence[Emission], Any]]  # state -> (emissions, new state)
 TimedStep = Callable[[Any, Any, int], tuple[Sequence[Emission], Any]]  # poll/flush
+ObserveStep = Callable[[Any, Any, SourceCoordinates, int], tuple[Sequence[Emission], Any]]
 
 
 def _timed(step: TimedStep, fault: Fault, now_ms: int) -> Step:
     return lambda state: step(fault, state, now_ms)
+
+
+def _observed(observe: ObserveStep, fault: Fault, at: SourceCoordinates, now_ms: int) -> Step:
+    return lambda state: observe(fault, state, at, now_ms)
 
 
 class Holding:
@@ -67,8 +72,18 @@ class Holding:
         self._in_buffers += (injector.held(state) if injector.held else 0) - before
         return tuple(emitted)
 
-    def release_buffers(self, part: Partition, now_ms: int, *, expire_only: bool) -> None:
+    def release_buffers(
+        self,
+        part: Partition,
+        now_ms: int,
+        *,
+        expire_only: bool,
+        position: SourceCoordinates | None = None,
+    ) -> None:
         """Move what the partition's holding injectors release (by time, or all) to ready.
+
+        `position` is the message about to be decided, for injectors that release by
+        position (a replay due after N messages); a time-only poll passes None.
 
         Releasing all also lifts the partition's order floor: whoever drains the plan sends
         every pending delayed emission now too, so no later message has anything to wait for.
@@ -77,10 +92,16 @@ class Holding:
             self._floors.pop(part, None)
         out: list[Emission] = []
         for index, injector in enumerate(self._injectors):
-            step = injector.poll if expire_only else injector.flush
-            if step is None or (index, *part) not in self._states:
+            if (index, *part) not in self._states:
                 continue
-            out.extend(self.apply(index, part, _timed(step, self._faults[index], now_ms)))
+            fault = self._faults[index]
+            if expire_only and injector.observe is not None and position is not None:
+                out.extend(
+                    self.apply(index, part, _observed(injector.observe, fault, position, now_ms))
+                )
+            step = injector.poll if expire_only else injector.flush
+            if step is not None:
+                out.extend(self.apply(index, part, _timed(step, fault, now_ms)))
         if not expire_only:
             # Several reorder faults may hold parts of one partition; offset order is the
             # partition's own order, so a drain restores it.

@@ -41,8 +41,18 @@ from injectors.match import Payload, Verdict, evaluate
 from injectors.registry import INJECTORS, Injector
 from injectors.rng import decision_rng
 from injectors.spec import BlastRadius, DelayFault, Fault, FaultFile
+from injectors.triggers import TriggerBook
 
-FAULT_TYPES = ("duplicate", "reorder", "delay", "drop")
+FAULT_TYPES = (
+    "duplicate",
+    "reorder",
+    "delay",
+    "drop",
+    "corrupt",
+    "schema_drift",
+    "replay",
+    "outage",
+)
 COUNT_KEYS = ("pass", *FAULT_TYPES, "non_json")
 
 
@@ -71,6 +81,7 @@ class FaultPlan:
         self._names = tuple(f.name or f"faults[{i}]" for i, f in enumerate(self._faults))
         self._guard = BlastGuard(blast_radius)
         self._holding = Holding(self._faults, self._injectors)
+        self._triggers = TriggerBook()
         self._intensity = 1.0
         self._counts = dict.fromkeys(COUNT_KEYS, 0)
 
@@ -119,7 +130,7 @@ class FaultPlan:
         part = (source.topic, source.partition)
         # Expire (or, when disabled, drain) this partition's buffers before deciding, so
         # which messages share a window does not depend on how often poll() is called.
-        self._holding.release_buffers(part, now_ms, expire_only=self.enabled)
+        self._holding.release_buffers(part, now_ms, expire_only=self.enabled, position=source)
         if not self.enabled:
             return self._pass(envelope, now_ms, "disabled")
         if self._faults and self._guard.protecting_glob(source.topic) is not None:
@@ -159,21 +170,34 @@ class FaultPlan:
     def _choose(
         self, envelope: Envelope, part: Partition, draws: list[float]
     ) -> tuple[int | None, bool]:
-        """The first fault that matches and fires, and whether a JSON match could not run."""
+        """The first fault that matches and fires, and whether a JSON match could not run.
+
+        Faults with a count trigger are matched even after another fault was chosen: their
+        counts are over every message they match, whoever takes it.
+        """
         payload = Payload(envelope.value)
         non_json = False
+        chosen: int | None = None
         for index, fault in enumerate(self._faults):
+            if chosen is not None and fault.trigger is None:
+                continue
             verdict = evaluate(fault.match, envelope, payload)
             non_json = non_json or verdict is Verdict.NON_JSON
-            if verdict is not Verdict.MATCH or self._intensity <= 0.0:
+            if verdict is not Verdict.MATCH:
                 continue
-            forced = self._injectors[index].forced
-            state = self._holding.state(index, part)
-            if forced is not None and state is not None and forced(fault, state):
-                return index, non_json
-            if draws[index] < fault.probability * self._intensity:
-                return index, non_json
-        return None, non_json
+            admitted = self._triggers.admit(index, part, fault.trigger)
+            if chosen is not None or self._intensity <= 0.0:
+                continue
+            fires = admitted and draws[index] < fault.probability * self._intensity
+            if fires or self._forced(index, part, fault):
+                chosen = index
+        return chosen, non_json
+
+    def _forced(self, index: int, part: Partition, fault: Fault) -> bool:
+        """A burst or an outage in progress takes the message whatever the draw says."""
+        forced = self._injectors[index].forced
+        state = self._holding.state(index, part)
+        return forced is not None and state is not None and forced(fault, state)
 
     def _inject(self, chosen: int, envelope: Envelope, rng: random.Random, now_ms: int) -> Decision:
         fault, injector = self._faults[chosen], self._injectors[chosen]
@@ -186,6 +210,7 @@ class FaultPlan:
         # Negative when this message completed a reorder window and emptied the buffer.
         held = max(self._holding.held_count - buffered, 0)
         self._guard.record(envelope.key)
+        self._triggers.record(chosen, part, fault.trigger)
         self._counts[fault.type] += 1
         if isinstance(fault, DelayFault) and fault.preserve_order and emitted:
             # Raised from the floored time, so successive delays never lower the floor.

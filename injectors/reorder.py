@@ -17,14 +17,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from injectors.buffer import Held, release
 from injectors.envelope import Emission, Envelope
 from injectors.spec import ReorderFault
-
-
-@dataclass(frozen=True, slots=True)
-class Held:
-    envelope: Envelope
-    held_at_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +34,7 @@ def apply(
     seed = state.shuffle_seed if state.held else rng.getrandbits(64)
     held = (*state.held, Held(envelope, now_ms))
     if len(held) >= config.window:
-        return _release(held, rng, now_ms), ReorderState()
+        return release(held, rng, now_ms), ReorderState()
     return (), ReorderState(held, seed)
 
 
@@ -51,26 +46,16 @@ def poll(
         return (), state
     if now_ms - state.held[0].held_at_ms < config.within_ms:
         return (), state
-    return _release(state.held, random.Random(state.shuffle_seed), now_ms), ReorderState()
+    return release(state.held, random.Random(state.shuffle_seed), now_ms), ReorderState()
 
 
 def flush(
     config: ReorderFault, state: ReorderState, now_ms: int
 ) -> tuple[tuple[Emission, ...], ReorderState]:
     """Release everything held in arrival order: stopping must not add more disorder."""
-    return _release(state.held, None, now_ms), ReorderState()
+    return release(state.held, None, now_ms), ReorderState()
 
 
 def held_count(state: ReorderState) -> int:
     return len(state.held)
 
-
-def _release(
-    held: tuple[Held, ...], rng: random.Random | None, now_ms: int
-) -> tuple[Emission, ...]:
-    order = list(held)
-    if rng is not None:
-        rng.shuffle(order)
-    # planned_delay_ms is measured from when the message was read, so the ledger shows
-    # how long reordering actually kept it back.
-    return tuple(Emission(h.envelope, 0, now_ms, now_ms - h.held_at_ms) for h in order)

@@ -85,10 +85,48 @@ class MatchSpec(_Spec):
         return value
 
 
+class Trigger(_Spec):
+    """Count-exact gating of a fault, per source partition, over the messages it matches.
+
+    Counting starts at 1 with the first matching message of the partition. Every given
+    criterion must hold: `first: N` the first N, `after: N` only past the N-th, `every: K`
+    the K-th, 2K-th, …; `times: N` stops after N messages were actually faulted. The
+    probability draw still applies on top (it defaults to 1 when a trigger is given).
+    """
+
+    first: int | None = Field(default=None, ge=1, strict=True)
+    after: int | None = Field(default=None, ge=0, strict=True)
+    every: int | None = Field(default=None, ge=1, strict=True)
+    times: int | None = Field(default=None, ge=1, strict=True)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.model_fields_set:
+            raise PydanticCustomError("trigger", "needs one of first, after, every, times")
+        return self
+
+    def eligible(self, position: int) -> bool:
+        """May the `position`-th matching message (1-based) of a partition be faulted?"""
+        if self.first is not None and position > self.first:
+            return False
+        if self.after is not None and position <= self.after:
+            return False
+        return self.every is None or position % self.every == 0
+
+
 class _Fault(_Spec):
     name: str | None = None
     probability: Probability
     match: MatchSpec | None = None
+    trigger: Trigger | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _triggered_default_probability(cls, data: object) -> object:
+        # "fail the first 3" reads naturally without `probability: 1`.
+        if isinstance(data, dict) and "trigger" in data and "probability" not in data:
+            return {**data, "probability": 1.0}
+        return data
 
 
 class DuplicateFault(_Fault):
@@ -152,8 +190,70 @@ class DropFault(_Fault):
     burst: int = Field(default=1, ge=1, strict=True)
 
 
+Mode = Literal["replace", "extra"]
+
+
+class CorruptFault(_Fault):
+    """The copy's value damaged: `replace` sends only the damaged copy, `extra` both."""
+
+    type: Literal["corrupt"] = "corrupt"
+    mode: Mode = "replace"
+    how: tuple[Literal["truncate", "flip", "invalid_utf8", "non_json"], ...] = Field(
+        default=("truncate", "flip", "invalid_utf8", "non_json"), min_length=1
+    )
+    flip_bytes: int = Field(default=1, ge=1, strict=True)
+
+
+class SchemaDriftFault(_Fault):
+    """A JSON object's shape changed, as when an automation's connector is upgraded."""
+
+    type: Literal["schema_drift"] = "schema_drift"
+    mode: Mode = "replace"
+    change: tuple[Literal["rename", "remove", "retype", "enum", "extra"], ...] = Field(
+        default=("rename", "remove", "retype", "enum", "extra"), min_length=1
+    )
+    # The field to change (a top-level name); absent: one drawn from the object's fields.
+    field: str | None = Field(default=None, min_length=1)
+    rename_suffix: str = Field(default="_v2", min_length=1)
+    enum_value: str = "UNKNOWN_VALUE"
+    extra_field: str = Field(default="unexpected_field", min_length=1)
+
+
+class ReplayFault(_Fault):
+    """The original on time, and the same message again long after: a queue redelivery."""
+
+    type: Literal["replay"] = "replay"
+    after_ms: int | None = Field(default=None, ge=1, strict=True)
+    after_messages: int | None = Field(default=None, ge=1, strict=True)
+
+    @model_validator(mode="after")
+    def _exactly_one_horizon(self) -> Self:
+        if (self.after_ms is None) == (self.after_messages is None):
+            raise PydanticCustomError("replay", "needs exactly one of after_ms, after_messages")
+        return self
+
+
+class OutageFault(_Fault):
+    """The automation is down: from a fired message on, its partition's matching messages
+    are held for `duration_ms`, then released at once, in order or shuffled."""
+
+    type: Literal["outage"] = "outage"
+    duration_ms: int = Field(ge=1, strict=True)
+    order: Literal["preserve", "shuffle"] = "preserve"
+
+
 # Alphabetical, so "known: ..." in error messages lists the types in a stable order.
-Fault = Annotated[DelayFault | DropFault | DuplicateFault | ReorderFault, Discriminator("type")]
+Fault = Annotated[
+    CorruptFault
+    | DelayFault
+    | DropFault
+    | DuplicateFault
+    | OutageFault
+    | ReorderFault
+    | ReplayFault
+    | SchemaDriftFault,
+    Discriminator("type"),
+]
 
 
 class BlastRadius(_Spec):

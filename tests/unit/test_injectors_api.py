@@ -58,14 +58,16 @@ class TestPurity:
 
 class TestRegistry:
     def test_one_entry_per_fault_type(self) -> None:
-        """The registry names exactly the four fault types, each under its own name."""
+        """The registry names exactly the fault types, each under its own name."""
         assert set(INJECTORS) == set(injectors.FAULT_TYPES)
         assert all(entry.name == name for name, entry in INJECTORS.items())
 
-    def test_only_reorder_holds(self) -> None:
-        """Only reorder keeps messages inside the plan, so only it has flush and poll."""
+    def test_only_the_holding_injectors_flush(self) -> None:
+        """Reorder, outage and replay keep messages inside the plan; each can flush them."""
         holders = {name for name, entry in INJECTORS.items() if entry.flush is not None}
-        assert holders == {"reorder"}
+        assert holders == {"reorder", "outage", "replay"}
+        counted = {name for name, entry in INJECTORS.items() if entry.held is not None}
+        assert counted == holders
 
 
 class TestRng:

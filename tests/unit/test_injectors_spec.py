@@ -109,7 +109,8 @@ class TestProblemPaths:
     def test_unknown_fault_type(self) -> None:
         """An unknown `type` names the path and lists the known types."""
         assert problems(one_fault(type="explode", probability=1)) == [
-            "faults[0].type: unknown fault type 'explode' (known: delay, drop, duplicate, reorder)"
+            "faults[0].type: unknown fault type 'explode' (known: corrupt, delay, drop, "
+            "duplicate, outage, reorder, replay, schema_drift)"
         ]
 
     def test_missing_fault_type(self) -> None:
