@@ -66,7 +66,7 @@ def evaluate(spec: MatchSpec | None, envelope: Envelope, payload: Payload) -> Ve
     if document is None:
         return Verdict.NON_JSON
     for path, condition in spec.json_conditions.items():
-        if not _condition_holds(_lookup(document, path), condition):
+        if not condition_holds(lookup(document, path), condition):
             return Verdict.NO_MATCH
     return Verdict.MATCH
 
@@ -86,7 +86,7 @@ def _headers_match(envelope: Envelope, wanted: dict[str, str]) -> bool:
     return all((name, value.encode("utf-8")) in present for name, value in wanted.items())
 
 
-def _lookup(document: object, path: str) -> object:
+def lookup(document: object, path: str) -> object:
     node = document
     for segment in path.split("."):
         if isinstance(node, dict) and segment in node:
@@ -98,7 +98,7 @@ def _lookup(document: object, path: str) -> object:
     return node
 
 
-def _condition_holds(found: object, condition: JsonCondition) -> bool:
+def condition_holds(found: object, condition: JsonCondition) -> bool:
     if "exists" in condition.model_fields_set:
         return (found is not _ABSENT) == condition.exists
     return found is not _ABSENT and json_equal(found, condition.equals)

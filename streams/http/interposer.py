@@ -1,0 +1,225 @@
+"""`chaosbus http`: a reverse proxy in front of a service, applying the HTTP fault model.
+
+Every request is read whole (bounded by `max_body_bytes`), decided by the plan, carried out,
+and logged. What each action does on the wire:
+
+* pass / latency: forwarded (after the drawn wait), the service's answer relayed as it is;
+* error: answered with the status (and `Retry-After`) without calling the service;
+* hang: nothing is answered for `hang_ms`, then the connection is closed;
+* reset: the connection is closed at once, before the service is called;
+* truncate: the service is called, its answer is sent with its full Content-Length but only a
+  share of the body, then the connection is closed, as a dying upstream does;
+* duplicate: the request is delivered to the service `1 + copies` times in a row; the client
+  gets the first answer (a webhook platform that sent twice).
+
+Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1). A service that cannot be reached is
+answered 502 and logged with no upstream status, so the retry verdict sees the failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+import aiohttp
+from aiohttp import web
+
+from injectors.http.log_record import LoggedRequest
+from injectors.http.plan import HttpAction, HttpPlan, HttpRequest
+from streams.clock import Clock, wall_clock_ms
+from streams.http.request_log import RequestLog
+
+log = logging.getLogger(__name__)
+
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HttpRoute:
+    name: str
+    listen_host: str
+    listen_port: int  # 0: any free port (see `HttpInterposer.port`)
+    upstream: str  # base URL of the service, e.g. http://127.0.0.1:9000
+    id_header: str = "idempotency-key"
+    max_body_bytes: int = 10 * 1024 * 1024
+    upstream_timeout_s: float = 30.0
+
+
+def request_id(id_header_value: str | None, method: str, path: str, body: bytes) -> str:
+    """The logical request: its idempotency key, else a hash of what makes it the same."""
+    if id_header_value:
+        return id_header_value
+    digest = hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body)
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+class HttpInterposer:
+    """An async context manager: listening from enter to exit."""
+
+    def __init__(
+        self, route: HttpRoute, plan: HttpPlan, log_to: RequestLog, clock: Clock = wall_clock_ms
+    ) -> None:
+        self.route = route
+        self.plan = plan
+        self.log = log_to
+        self._clock = clock
+        self._sequence = itertools.count()
+        self._session: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+        self.port = route.listen_port
+
+    async def __aenter__(self) -> Self:
+        timeout = aiohttp.ClientTimeout(total=self.route.upstream_timeout_s)
+        self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
+        app = web.Application(client_max_size=self.route.max_body_bytes)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.route.listen_host, self.route.listen_port)
+        await site.start()
+        sockets = self._runner.addresses
+        if sockets:
+            self.port = int(sockets[0][1])
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.route.listen_host}:{self.port}"
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        started = self._clock()
+        body = await request.read()
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        path = request.path
+        decided = HttpRequest(
+            route=self.route.name,
+            sequence=next(self._sequence),
+            method=request.method,
+            path=path,
+            headers=headers,
+            body=body,
+            request_id=request_id(headers.get(self.route.id_header), request.method, path, body),
+        )
+        action = self.plan.decide(decided)
+        outcome = _Outcome()
+        try:
+            return await self._carry_out(request, body, action, outcome)
+        finally:
+            self.log.write(
+                LoggedRequest(
+                    route=self.route.name,
+                    sequence=decided.sequence,
+                    request_id=decided.request_id,
+                    method=request.method,
+                    path=path,
+                    arrived_at_ms=started,
+                    fault=action.fault,
+                    fault_name=action.fault_name,
+                    status=outcome.status,
+                    delivered=outcome.delivered,
+                    upstream_status=outcome.upstream_status,
+                    took_ms=self._clock() - started,
+                )
+            )
+
+    async def _carry_out(
+        self, request: web.Request, body: bytes, action: HttpAction, outcome: _Outcome
+    ) -> web.StreamResponse:
+        if action.reset:
+            return _close(request)
+        if action.hang_ms:
+            await asyncio.sleep(action.hang_ms / 1000)
+            return _close(request)
+        if action.status is not None:
+            headers = {}
+            if action.retry_after_s is not None:
+                headers["Retry-After"] = str(action.retry_after_s)
+            outcome.status = action.status
+            return web.Response(status=action.status, text=action.body, headers=headers)
+        if action.delay_ms:
+            await asyncio.sleep(action.delay_ms / 1000)
+        answer = await self._forward(request, body, outcome)
+        for _ in range(action.copies):
+            await self._forward(request, body, outcome)
+        if answer is None:
+            outcome.status = 502
+            return web.Response(status=502, text="chaosbus: the service did not answer")
+        status, answer_headers, answer_body = answer
+        outcome.status = status
+        if action.keep_share is None:
+            return web.Response(status=status, headers=answer_headers, body=answer_body)
+        return await _truncated(request, status, answer_headers, answer_body, action.keep_share)
+
+    async def _forward(
+        self, request: web.Request, body: bytes, outcome: _Outcome
+    ) -> tuple[int, dict[str, str], bytes] | None:
+        assert self._session is not None
+        url = self.route.upstream.rstrip("/") + request.path_qs
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        try:
+            async with self._session.request(
+                request.method, url, headers=headers, data=body, allow_redirects=False
+            ) as response:
+                answer = await response.read()
+                outcome.delivered += 1
+                if outcome.upstream_status is None:
+                    outcome.upstream_status = response.status
+                kept = {
+                    k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP
+                }
+                return response.status, kept, answer
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("route %s: the service at %s did not answer: %s", self.route.name, url, exc)
+            return None
+
+
+@dataclass
+class _Outcome:
+    status: int | None = None
+    delivered: int = 0
+    upstream_status: int | None = None
+
+
+def _close(request: web.Request) -> web.StreamResponse:
+    """Drop the connection without an answer: the client sees a reset or an EOF."""
+    if request.transport is not None:
+        request.transport.abort()
+    return web.Response(status=499)  # never sent: the transport is gone
+
+
+async def _truncated(
+    request: web.Request, status: int, headers: dict[str, str], body: bytes, share: float
+) -> web.StreamResponse:
+    response = web.StreamResponse(status=status, headers=headers)
+    response.content_length = len(body)
+    await response.prepare(request)
+    await response.write(body[: int(len(body) * share)])
+    if request.transport is not None:
+        request.transport.abort()
+    return response
