@@ -25,7 +25,7 @@ import socket
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,8 +198,12 @@ def start(
     install_dir: Path | None = None,
     timeout_s: float = 60,
     progress: Progress = _quiet,
+    flow_env: Mapping[str, str] | None = None,
 ) -> NodeRed:
     """Install if needed, start Node-RED on `host:port` (a free port by default), wait for it.
+
+    `flow_env` adds variables the flows read (CHAOSBUS_PRICING_URL for the priced-orders
+    flows, CHAOSBUS_RETRY_DELAY_MS, CHAOSBUS_RETRY_MAX_ATTEMPTS).
 
     The webhook answers before Kafka is touched: the flow connects its producer on the
     first call, so a broker that is down shows up as a 500 from `POST /orders`.
@@ -221,6 +225,7 @@ def start(
         "CHAOSBUS_NODE_RED_HOST": host,
         "CHAOSBUS_NODE_RED_HOME": str(home),
         "NODE_ENV": "production",
+        **(flow_env or {}),
     }
     argv = [
         str(node),
@@ -281,6 +286,7 @@ def running(
     install_dir: Path | None = None,
     timeout_s: float = 60,
     progress: Progress = _quiet,
+    flow_env: Mapping[str, str] | None = None,
 ) -> Iterator[NodeRed]:
     """`start()` … `stop()`, also when the body raises or is interrupted."""
     handle = start(
@@ -291,6 +297,7 @@ def running(
         install_dir=install_dir,
         timeout_s=timeout_s,
         progress=progress,
+        flow_env=flow_env,
     )
     try:
         yield handle

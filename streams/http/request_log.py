@@ -7,6 +7,8 @@ flushed per line), so a proxy that is killed leaves a log that ends at its last 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -21,6 +23,7 @@ class RequestLog:
         self.path = path
         self.entries: list[LoggedRequest] = []
         self._file: IO[str] | None = None
+        self._written = asyncio.Event()
 
     def __enter__(self) -> Self:
         if self.path is not None:
@@ -40,6 +43,16 @@ class RequestLog:
         if self._file is not None:
             self._file.write(entry.to_json() + "\n")
             self._file.flush()
+        self._written.set()
+
+    async def wait_for(
+        self, condition: Callable[[list[LoggedRequest]], bool], timeout_s: float
+    ) -> None:
+        """Wait until `condition(entries)` holds, checked after every write."""
+        async with asyncio.timeout(timeout_s):
+            while not condition(self.entries):
+                self._written.clear()
+                await self._written.wait()
 
 
 def read_request_log(path: Path) -> list[LoggedRequest]:
