@@ -158,6 +158,69 @@ def proxy(
     )
 
 
+@app.command("http")
+@one_line_errors
+def http_proxy(
+    listen: str = typer.Option("127.0.0.1:8081", "--listen", help="HOST:PORT to serve on."),
+    upstream: str = typer.Option(..., "--upstream", help="Base URL of the service."),
+    fault: Path | None = typer.Option(None, "--fault", help="HTTP fault file (YAML)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of every fault decision."),
+    log_path: Path | None = typer.Option(None, "--log", help="Request log (JSON lines)."),
+    name: str = typer.Option("http", "--name", help="Route name in the log and decisions."),
+    id_header: str = typer.Option(
+        "Idempotency-Key", "--id-header", help="Header naming the logical request."
+    ),
+    redis: str | None = typer.Option(None, "--redis", help="Control plane (kill switch) URL."),
+) -> None:
+    """Reverse proxy in front of a service, with HTTP faults, until SIGTERM/SIGINT.
+
+    The automation calls --listen instead of the service. With --fault, the kill switch
+    gates injection as for topics; `chaosbus retries LOG` judges how the automation retried.
+    """
+    from chaosbus.http_command import HttpProxyOptions, run_http_proxy
+
+    options = HttpProxyOptions(
+        listen=listen,
+        upstream=upstream,
+        fault_file=fault,
+        seed=seed,
+        log_path=log_path,
+        name=name,
+        id_header=id_header,
+    )
+    control_url = resolve_redis(redis) if fault is not None else None
+    plan = asyncio.run(run_http_proxy(options, control_url=control_url))
+    typer.echo(
+        "chaosbus http: stopped; " + ", ".join(f"{k}={v}" for k, v in sorted(plan.counts.items())),
+        err=True,
+    )
+
+
+@app.command("retries")
+@one_line_errors
+def retries(
+    log_path: Path = typer.Argument(..., help="A request log written by `chaosbus http --log`."),
+    max_attempts: int = typer.Option(8, "--max-attempts", min=1, help="Bound on attempts."),
+    min_backoff: float = typer.Option(
+        1.5, "--min-backoff-ratio", min=1.0, help="Least growth of successive gaps."
+    ),
+    max_storm_rps: float = typer.Option(
+        20.0, "--max-storm-rps", min=0.0, help="Most retries per second while failing."
+    ),
+) -> None:
+    """Judge how the automation retried: exit 0 no retry anomaly, 1 any, 2 invalid input."""
+    from chaosbus.http_command import retries_verdict, verdict_lines
+    from monitors.retries import RetryPolicy
+
+    policy = RetryPolicy(
+        max_attempts=max_attempts, min_backoff_ratio=min_backoff, max_storm_rps=max_storm_rps
+    )
+    verdict = retries_verdict(log_path, policy)
+    for line in verdict_lines(verdict):
+        typer.echo(line)
+    raise typer.Exit(1 if verdict.findings else 0)
+
+
 def main() -> None:
     try:
         app()

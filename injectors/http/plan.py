@@ -83,6 +83,10 @@ class HttpPlan:
         self._triggers = TriggerBook()
         self.counts: dict[str, int] = dict.fromkeys(("pass", *HTTP_FAULT_TYPES), 0)
 
+    @property
+    def fault_count(self) -> int:
+        return len(self._faults)
+
     def decide(self, request: HttpRequest) -> HttpAction:
         if not self.enabled:
             return self._pass("disabled")

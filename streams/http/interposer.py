@@ -108,6 +108,10 @@ class HttpInterposer:
         if self._session is not None:
             await self._session.close()
 
+    async def set_injecting(self, injecting: bool) -> None:
+        """The kill switch: off, every request passes untouched (nothing is held here)."""
+        self.plan.enabled = injecting
+
     @property
     def url(self) -> str:
         return f"http://{self.route.listen_host}:{self.port}"

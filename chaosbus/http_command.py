@@ -1,0 +1,106 @@
+"""`chaosbus http` (the HTTP reverse proxy, long-running) and `chaosbus retries` (its verdict).
+
+    chaosbus http --listen 127.0.0.1:8081 --upstream http://127.0.0.1:9000 \\
+        --fault http-faults.yaml --seed 7 --log requests.jsonl
+    chaosbus retries requests.jsonl --max-attempts 8
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from chaosbus.control.guard import InjectionGuard
+from chaosbus.errors import InvalidInput
+from chaosbus.signals import stop_on_signals
+from injectors.errors import InjectorError
+from injectors.http.plan import HttpPlan
+from injectors.http.spec import HttpFaultFile, load_http_fault_file
+from monitors.retries import RETRY_ANOMALIES, RetryPolicy, RetryVerdict, judge_retries
+from streams.http import HttpInterposer, HttpRoute, RequestLog, read_request_log
+
+
+@dataclass(frozen=True)
+class HttpProxyOptions:
+    listen: str
+    upstream: str
+    fault_file: Path | None
+    seed: int | None
+    log_path: Path | None
+    name: str = "http"
+    id_header: str = "idempotency-key"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise InvalidInput(f"--listen {text!r}: expected HOST:PORT")
+    return host, int(port)
+
+
+def build_plan(fault_file: Path | None, seed: int | None) -> HttpPlan:
+    try:
+        spec = load_http_fault_file(fault_file) if fault_file else HttpFaultFile(faults=())
+    except InjectorError as exc:
+        raise InvalidInput(str(exc)) from exc
+    chosen = spec.seed if seed is None else seed
+    if spec.faults and chosen is None:
+        raise InvalidInput(f"{fault_file}: seed: required (in the file or with --seed)")
+    return HttpPlan(spec.faults, spec.blast_radius, chosen or 0)
+
+
+async def run_http_proxy(
+    options: HttpProxyOptions, *, control_url: str | None, announce: bool = True
+) -> HttpPlan:
+    if not options.upstream.startswith(("http://", "https://")):
+        raise InvalidInput(f"--upstream {options.upstream!r}: expected an http(s) URL")
+    host, port = parse_listen(options.listen)
+    plan = build_plan(options.fault_file, options.seed)
+    route = HttpRoute(
+        name=options.name,
+        listen_host=host,
+        listen_port=port,
+        upstream=options.upstream,
+        id_header=options.id_header.lower(),
+    )
+    stopping = asyncio.Event()
+    with stop_on_signals(stopping), RequestLog(options.log_path) as request_log:
+        try:
+            proxy = await HttpInterposer(route, plan, request_log).__aenter__()
+        except OSError as exc:
+            raise InvalidInput(f"cannot listen on {options.listen}: {exc.strerror}") from exc
+        try:
+            if announce:
+                print(f"chaosbus http: {proxy.url} -> {options.upstream}", flush=True)
+            if control_url is None or not plan_has_faults(plan):
+                await stopping.wait()
+            else:
+                async with InjectionGuard(control_url, lambda: [proxy]):
+                    await stopping.wait()
+        finally:
+            await proxy.__aexit__(None, None, None)
+    return plan
+
+
+def plan_has_faults(plan: HttpPlan) -> bool:
+    return plan.fault_count > 0
+
+
+def retries_verdict(log_path: Path, policy: RetryPolicy) -> RetryVerdict:
+    try:
+        entries = read_request_log(log_path)
+    except OSError as exc:
+        raise InvalidInput(f"{log_path}: cannot read the request log ({exc.strerror})") from exc
+    return judge_retries(entries, policy)
+
+
+def verdict_lines(verdict: RetryVerdict) -> list[str]:
+    lines = [f"{name} = {value:g}" for name, value in sorted(verdict.metrics.items())]
+    counts = verdict.counts()
+    lines.append(
+        "anomalies: "
+        + (", ".join(f"{k} {counts[k]}" for k in RETRY_ANOMALIES if counts[k]) or "none")
+    )
+    lines.extend(f"- {f.anomaly}: {f.request_id}: {f.detail}" for f in verdict.findings[:20])
+    return lines
