@@ -59,6 +59,18 @@ def error_path(loc: Sequence[int | str], data: object) -> str:
     return text or ROOT
 
 
+class LocatedError(ValueError):
+    """A cross-field problem that knows the path it belongs to.
+
+    Raised from a model validator, pydantic would report it at the model's own location;
+    `format_validation_error` puts it at `path` instead (relative to the document root).
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 def format_validation_error(
     exc: ValidationError,
     data: object,
@@ -72,6 +84,8 @@ def _format_one(error: ErrorDetails, data: object, labels: Mapping[str, str]) ->
     path = error_path(error["loc"], data)
     kind = error["type"]
     ctx = error.get("ctx") or {}
+    if isinstance(ctx.get("error"), LocatedError):
+        return f"{ctx['error'].path}: {ctx['error']}"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         field = str(ctx.get("discriminator", "type")).strip("'")
         path = field if path == ROOT else f"{path}.{field}"
@@ -84,9 +98,41 @@ def _format_one(error: ErrorDetails, data: object, labels: Mapping[str, str]) ->
         return f"{path}: {_SIMPLE_MESSAGES[kind]}"
     if kind == "value_error" and "error" in ctx:
         return f"{path}: {ctx['error']}"
+    value = error.get("input")
+    limited = _limit_message(kind, ctx, value)
+    if limited is not None:
+        return f"{path}: {limited}"
     message = error["msg"]
     message = message[:1].lower() + message[1:]
-    value = error.get("input")
     if isinstance(value, str | int | float | bool) or value is None:
-        message = f"{message} (got {value!r})"
+        message = f"{message} (got {_shown(value)})"
     return f"{path}: {message}"
+
+
+def _limit_message(kind: str, ctx: Mapping[str, object], value: object) -> str | None:
+    """The upper bounds of `injectors.limits` as a person reads them, with what was given."""
+    if kind == "finite_number":
+        return f"must be a finite number (got {_shown(value)})"
+    if kind == "less_than_equal":
+        return f"at most {ctx['le']} (got {_shown(value)}; limits: docs/limits.md)"
+    if kind == "too_long" and ctx.get("field_type") != "Value":
+        return (
+            f"at most {ctx['max_length']} entries (got {ctx['actual_length']}; "
+            "limits: docs/limits.md)"
+        )
+    if kind == "string_too_long" and isinstance(value, str):
+        return f"at most {ctx['max_length']} characters (got {len(value)}; limits: docs/limits.md)"
+    return None
+
+
+_SHOWN_MAX = 40
+
+
+def _shown(value: object) -> str:
+    """A value quoted in a message, cut short: the message must stay one readable line."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**_SHOWN_MAX:
+        return "an integer too long to show"  # str() of a huge int may itself raise
+    text = repr(value)
+    if len(text) > _SHOWN_MAX:
+        text = text[: _SHOWN_MAX - 1] + "…"
+    return text.replace("\n", " ")

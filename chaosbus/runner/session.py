@@ -66,7 +66,12 @@ class LiveSession:
         for plan in self.plans.values():
             plan.intensity = 0.0  # warm-up is a passthrough until the runner says otherwise
         deciders: dict[Route, Decider] = dict(self.plans)
-        config = InterposerConfig(bootstrap=bootstrap, run_id=run_id, group_id=spec.group_id)
+        config = InterposerConfig(
+            bootstrap=bootstrap,
+            run_id=run_id,
+            group_id=spec.group_id,
+            max_held_messages=spec.blast_radius.max_held_messages,
+        )
         # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, so a run's faults show in traces too.
         self._providers = providers_from_environment("chaosbus-runner")
         self.proxy = Proxy(
