@@ -27,6 +27,7 @@ from chaosbus.runner.readers import (
     ledger_handler,
     start_positions,
 )
+from injectors.blast import CAPS
 from injectors.plan import FAULT_TYPES, FaultPlan
 from monitors.errors import ProbeError
 from streams.clock import Clock
@@ -179,6 +180,14 @@ class LiveSession:
         for interposer in self.proxy.interposers:
             for kind in counts:
                 counts[kind] += interposer.counts.get(kind, 0)
+        return counts
+
+    def suppressed_counts(self) -> dict[str, int]:
+        """Faults each blast-radius cap turned into passes, summed over the routes."""
+        counts = dict.fromkeys(CAPS, 0)
+        for plan in self.plans.values():
+            for cap, count in plan.suppressed.items():
+                counts[cap] += count
         return counts
 
     def proxy_failure(self) -> BaseException | None:
