@@ -51,6 +51,14 @@ def parse_routes(texts: Sequence[str], *, ledger_topic: str = LEDGER_TOPIC) -> l
     return routes
 
 
+def load_fault_file_or_fail(path: Path) -> FaultFile:
+    """A fault file, or `InvalidInput` with one line per problem (exit 2)."""
+    try:
+        return load_fault_file(path)
+    except InjectorError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
 def load_plans(
     routes: Sequence[Route], fault_file: Path | FaultFile | None, seed: int | None
 ) -> dict[Route, Decider]:
@@ -104,10 +112,7 @@ def build_proxy(
     delivery: str = "at-least-once",
 ) -> Proxy:
     parsed = parse_routes(routes)
-    try:
-        faults = None if fault_file is None else load_fault_file(fault_file)
-    except InjectorError as exc:
-        raise InvalidInput(str(exc)) from exc
+    faults = None if fault_file is None else load_fault_file_or_fail(fault_file)
     if delivery not in ("at-least-once", "exactly-once"):
         raise InvalidInput(f"--delivery {delivery!r}: expected at-least-once or exactly-once")
     if start_from not in ("earliest", "latest"):

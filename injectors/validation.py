@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Sized
 from types import MappingProxyType
 
 from pydantic import ValidationError
@@ -76,8 +76,59 @@ def format_validation_error(
     data: object,
     labels: Mapping[str, str] = DISCRIMINATOR_LABELS,
 ) -> list[str]:
-    """Return one ``path: message`` line per error in `exc`, in pydantic's order."""
-    return [_format_one(error, data, labels) for error in exc.errors()]
+    """Return one ``path: message`` line per problem in `exc`, in pydantic's order.
+
+    pydantic reports some problems more than once; those echoes are left out so that one
+    mistake reads as one line: a tuple "too short" because its only item was invalid, and
+    the other members of a plain union when a number is NaN or infinite (`equals: .nan`
+    is not a string, not a boolean, and not finite: only the last is the user's mistake).
+    """
+    errors = exc.errors()
+    branches = [_union_branch(error["loc"], data) for error in errors]
+    tags: dict[str, set[str]] = {}
+    for branch in branches:
+        if branch is not None:
+            tags.setdefault(branch[0], set()).add(branch[1])
+    finite = {
+        branch[0]
+        for branch, error in zip(branches, errors, strict=True)
+        if branch is not None and error["type"] == "finite_number" and len(tags[branch[0]]) > 1
+    }
+    lines: list[str] = []
+    for branch, error in zip(branches, errors, strict=True):
+        if branch is not None and branch[0] in finite and error["type"] != "finite_number":
+            continue
+        if error["type"] == "too_short" and _has_deeper(error["loc"], errors):
+            continue
+        line = _format_one(error, data, labels)
+        if line not in lines:
+            lines.append(line)
+    return lines
+
+
+def _has_deeper(loc: Sequence[int | str], errors: Sequence[ErrorDetails]) -> bool:
+    return any(
+        len(other["loc"]) > len(loc) and tuple(other["loc"][: len(loc)]) == tuple(loc)
+        for other in errors
+    )
+
+
+def _union_branch(loc: Sequence[int | str], data: object) -> tuple[str, str] | None:
+    """(path of the union, member tag) for an error inside a plain union's member, or None."""
+    node: object = data
+    for index, item in enumerate(loc):
+        if isinstance(item, int):
+            node = node[item] if isinstance(node, list) and -len(node) <= item < len(node) else None
+            continue
+        if not isinstance(node, Mapping):
+            return None
+        if item in node:
+            node = node[item]
+            continue
+        if index < len(loc) - 1 or not _IDENTIFIER.match(item):
+            return error_path(loc[:index], data), item
+        return None
+    return None
 
 
 def _format_one(error: ErrorDetails, data: object, labels: Mapping[str, str]) -> str:
@@ -104,7 +155,9 @@ def _format_one(error: ErrorDetails, data: object, labels: Mapping[str, str]) ->
         return f"{path}: {limited}"
     message = error["msg"]
     message = message[:1].lower() + message[1:]
-    if isinstance(value, str | int | float | bool) or value is None:
+    if kind not in _NAMES_ITS_INPUT and (
+        isinstance(value, str | int | float | bool) or value is None
+    ):
         message = f"{message} (got {_shown(value)})"
     return f"{path}: {message}"
 
@@ -114,12 +167,12 @@ def _limit_message(kind: str, ctx: Mapping[str, object], value: object) -> str |
     if kind == "finite_number":
         return f"must be a finite number (got {_shown(value)})"
     if kind == "less_than_equal":
-        return f"at most {ctx['le']} (got {_shown(value)}; limits: docs/limits.md)"
+        return f"at most {_shown(ctx['le'])} (got {_shown(value)}; limits: docs/limits.md)"
     if kind == "too_long" and ctx.get("field_type") != "Value":
-        return (
-            f"at most {ctx['max_length']} entries (got {ctx['actual_length']}; "
-            "limits: docs/limits.md)"
-        )
+        actual = ctx.get("actual_length")
+        if actual is None and isinstance(value, Sized):
+            actual = len(value)
+        return f"at most {ctx['max_length']} entries (got {actual}; limits: docs/limits.md)"
     if kind == "string_too_long" and isinstance(value, str):
         return f"at most {ctx['max_length']} characters (got {len(value)}; limits: docs/limits.md)"
     return None
@@ -128,8 +181,14 @@ def _limit_message(kind: str, ctx: Mapping[str, object], value: object) -> str |
 _SHOWN_MAX = 40
 
 
+# Custom errors whose message already quotes the value.
+_NAMES_ITS_INPUT = frozenset({"own_topic", "topic_name"})
+
+
 def _shown(value: object) -> str:
     """A value quoted in a message, cut short: the message must stay one readable line."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**_SHOWN_MAX:
         return "an integer too long to show"  # str() of a huge int may itself raise
     text = repr(value)

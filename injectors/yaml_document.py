@@ -133,11 +133,13 @@ def parse_yaml_text(text: str, *, root: str = FILE) -> object:
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        raise DocumentError(_yaml_problem(exc, root)) from exc
+        raise DocumentError(_yaml_problem(exc, root, text)) from exc
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         # A scalar PyYAML recognises but cannot build: `2001-13-45` as a date, an integer
         # longer than Python converts. Still one line, never a traceback.
-        raise DocumentError(f"{root}: invalid YAML value: {_one_line(str(exc))}") from exc
+        # Python's own advice after the ";" (set_int_max_str_digits) is not for a user.
+        reason = _one_line(str(exc)).split(";")[0]
+        raise DocumentError(f"{root}: invalid YAML value: {reason}") from exc
 
 
 def read_yaml_file(path: str | os.PathLike[str], *, root: str = FILE) -> object:
@@ -155,7 +157,7 @@ def read_yaml_file(path: str | os.PathLike[str], *, root: str = FILE) -> object:
     return parse_yaml_text(text, root=root)
 
 
-def _yaml_problem(exc: yaml.YAMLError, root: str) -> str:
+def _yaml_problem(exc: yaml.YAMLError, root: str, text: str) -> str:
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
         problem = _one_line(exc.problem or "invalid YAML")
@@ -164,7 +166,9 @@ def _yaml_problem(exc: yaml.YAMLError, root: str) -> str:
         return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
     if isinstance(exc, yaml.reader.ReaderError):
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        return f"{root}: character #x{char:04x} at position {exc.position}: {exc.reason}"
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        return f"line {line}, column {column}: character #x{char:04x}: {exc.reason}"
     return f"{root}: invalid YAML: {_one_line(str(exc))}"
 
 
