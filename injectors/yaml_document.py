@@ -6,8 +6,9 @@ file can contain reaches the caller as another exception (docs/limits.md, "The d
 
 - at most `MAX_FILE_BYTES`, UTF-8, one document;
 - keys are scalars given once (`? [a, b]` and a repeated key are refused);
-- at most `MAX_DEPTH` levels of nesting, checked while composing, before Python's
-  recursion limit;
+- at most `MAX_DEPTH` levels of nesting, checked while scanning flow collections (the
+  scanner reads `[[[[…` ahead in quadratic time) and while composing (before Python's
+  recursion limit);
 - at most `MAX_ALIASES` alias uses, and the document with every alias expanded at most
   `MAX_NODES` nodes: a few aliases nine deep expand to hundreds of millions of nodes
   (billion laughs), so counting uses alone would not stop a bomb (docs/decisions/0040);
@@ -23,6 +24,7 @@ import yaml
 from yaml.composer import ComposerError
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.scanner import ScannerError
 
 from injectors.limits import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 
@@ -42,6 +44,18 @@ class _StrictLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
         self._aliases = 0
+
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        # The scanner reads a whole flow collection ahead (any `[` may open a key), in time
+        # quadratic in its depth: refuse deep `[[[[…` here, before the composer would.
+        if self.flow_level >= MAX_DEPTH:
+            raise ScannerError(
+                None,
+                None,
+                f"nested deeper than {MAX_DEPTH} levels (limit)",
+                self.get_mark(),
+            )
+        super().fetch_flow_collection_start(token_class)
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event: Any = self.peek_event()  # type: ignore[no-untyped-call]
