@@ -21,7 +21,7 @@ from chaosbus.control.audit import default_actor
 from chaosbus.errors import EXIT_INVALID, ChaosbusError
 from chaosbus.experiment.loader import load_experiment
 from chaosbus.local.stack import LocalStack
-from chaosbus.proxy_command import build_proxy, run_proxy
+from chaosbus.proxy_command import build_proxy, load_fault_file_or_fail, run_proxy
 from chaosbus.report.markdown import to_markdown
 from chaosbus.report.write import write_report
 from chaosbus.runner.check_window import check_window
@@ -236,8 +236,17 @@ EXPERIMENT_HELP = "Experiment file (YAML), or the name of a shipped scenario."
 
 @app.command("validate")
 @one_line_errors
-def validate(file: str = typer.Argument(..., help=EXPERIMENT_HELP)) -> None:
+def validate(
+    file: str = typer.Argument(..., help=EXPERIMENT_HELP),
+    faults: bool = typer.Option(
+        False, "--faults", help="FILE is a fault file (for chaosbus proxy --fault)."
+    ),
+) -> None:
     """Check an experiment file; one line per problem, exit 2 if any. Connects to nothing."""
+    if faults:
+        fault_file = load_fault_file_or_fail(Path(file))
+        typer.echo(f"{file}: valid fault file ({len(fault_file.faults)} faults)")
+        return
     spec = load_experiment_or_scenario(file)
     typer.echo(f"{file}: valid experiment {spec.name!r} ({len(spec.faults)} faults)")
 

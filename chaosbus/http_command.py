@@ -16,7 +16,8 @@ from chaosbus.errors import InvalidInput
 from chaosbus.signals import stop_on_signals
 from injectors.errors import InjectorError
 from injectors.http.plan import HttpPlan
-from injectors.http.spec import HttpFaultFile, load_http_fault_file
+from injectors.http.spec import load_http_fault_file
+from injectors.spec import BlastRadius
 from monitors.retries import RETRY_ANOMALIES, RetryPolicy, RetryVerdict, judge_retries
 from streams.http import HttpInterposer, HttpRoute, RequestLog, read_request_log
 
@@ -40,8 +41,10 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def build_plan(fault_file: Path | None, seed: int | None) -> HttpPlan:
+    if fault_file is None:
+        return HttpPlan((), BlastRadius(), seed or 0)
     try:
-        spec = load_http_fault_file(fault_file) if fault_file else HttpFaultFile(faults=())
+        spec = load_http_fault_file(fault_file)
     except InjectorError as exc:
         raise InvalidInput(str(exc)) from exc
     chosen = spec.seed if seed is None else seed

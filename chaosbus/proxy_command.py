@@ -13,11 +13,14 @@ from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.signals import stop_on_signals
 from injectors.errors import InjectorError
+from injectors.limits import MAX_HELD_DEFAULT
 from injectors.plan import FaultPlan
-from injectors.spec import load_fault_file
+from injectors.protection import describe_cycle, find_cycle, own_topic_problem
+from injectors.spec import FaultFile, load_fault_file
 from streams.decider import Decider
 from streams.errors import BrokerUnreachable, RouteError, TopicMissing
 from streams.interposer import InterposerConfig
+from streams.ledger_record import LEDGER_TOPIC
 from streams.proxy import Proxy, ProxyReport
 from streams.routes import Route
 from streams.telemetry import Telemetry
@@ -25,22 +28,44 @@ from streams.telemetry import Telemetry
 log = logging.getLogger("chaosbus.proxy")
 
 
-def parse_routes(texts: Sequence[str]) -> list[Route]:
+def parse_routes(texts: Sequence[str], *, ledger_topic: str = LEDGER_TOPIC) -> list[Route]:
+    """The `--route` flags, refused when they touch chaosbus's own topics or form a cycle."""
     if not texts:
         raise InvalidInput("no route: pass --route SOURCE:DESTINATION at least once")
     try:
-        return [Route.parse(text) for text in texts]
+        routes = [Route.parse(text) for text in texts]
     except RouteError as exc:
+        raise InvalidInput(str(exc)) from exc
+    seen: set[str] = set()
+    for route in routes:
+        for topic in (route.source, route.destination):
+            problem = own_topic_problem(topic, also=(ledger_topic,))
+            if problem is not None:
+                raise InvalidInput(f"--route {route.source}:{route.destination}: {problem}")
+        if route.source in seen:
+            raise InvalidInput(f"--route: source topic {route.source!r} feeds more than one route")
+        seen.add(route.source)
+    cycle = find_cycle([(r.source, r.destination) for r in routes])
+    if cycle is not None:
+        raise InvalidInput(f"--route: routes form a cycle: {describe_cycle(cycle)}")
+    return routes
+
+
+def load_fault_file_or_fail(path: Path) -> FaultFile:
+    """A fault file, or `InvalidInput` with one line per problem (exit 2)."""
+    try:
+        return load_fault_file(path)
+    except InjectorError as exc:
         raise InvalidInput(str(exc)) from exc
 
 
 def load_plans(
-    routes: Sequence[Route], fault_file: Path | None, seed: int | None
+    routes: Sequence[Route], fault_file: Path | FaultFile | None, seed: int | None
 ) -> dict[Route, Decider]:
     if fault_file is None:
         return {}
     try:
-        spec = load_fault_file(fault_file)
+        spec = fault_file if isinstance(fault_file, FaultFile) else load_fault_file(fault_file)
         plans: dict[Route, Decider] = {}
         for route in routes:
             plan = FaultPlan.from_file(spec, seed=seed)
@@ -87,6 +112,7 @@ def build_proxy(
     delivery: str = "at-least-once",
 ) -> Proxy:
     parsed = parse_routes(routes)
+    faults = None if fault_file is None else load_fault_file_or_fail(fault_file)
     if delivery not in ("at-least-once", "exactly-once"):
         raise InvalidInput(f"--delivery {delivery!r}: expected at-least-once or exactly-once")
     if start_from not in ("earliest", "latest"):
@@ -99,12 +125,14 @@ def build_proxy(
         event_id_header=event_id_header,
         start_from="earliest" if start_from == "earliest" else "latest",
         status_interval_ms=int(status_every_s * 1000),
+        # The fault file's holding limit, which its reorder windows were checked against.
+        max_held_messages=(faults.blast_radius.max_held_messages if faults else MAX_HELD_DEFAULT),
     )
     providers = providers_from_environment()
     return Proxy(
         parsed,
         config,
-        deciders=load_plans(parsed, fault_file, seed),
+        deciders=load_plans(parsed, faults, seed),
         create_topics=create_topics,
         telemetry_for=lambda route: Telemetry(providers.tracer, providers.meter, route=route.name),
         delivery="exactly-once" if delivery == "exactly-once" else "at-least-once",

@@ -5,6 +5,7 @@ state, a seeded RNG and the logical time into emissions and a new state. `FaultP
 composition the stream runtime calls; `load_fault_file` reads the YAML fault schema.
 """
 
+from injectors.blast import CAPS
 from injectors.envelope import Emission, Envelope, Headers, SourceCoordinates
 from injectors.errors import InjectorError, ProtectedTopicError, SpecError
 from injectors.plan import COUNT_KEYS, FAULT_TYPES, Decision, FaultPlan
@@ -31,6 +32,7 @@ from injectors.spec import (
 from injectors.validation import DISCRIMINATOR_LABELS, error_path, format_validation_error
 
 __all__ = [
+    "CAPS",
     "COUNT_KEYS",
     "DISCRIMINATOR_LABELS",
     "FAULT_TYPES",

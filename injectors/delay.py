@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 
 from injectors.envelope import Emission, Envelope
+from injectors.limits import MAX_DURATION_MS
 from injectors.spec import (
     DelayFault,
     Distribution,
@@ -29,7 +30,8 @@ def draw_delay(distribution: Distribution, rng: random.Random) -> int:
         case UniformDelay(min_ms=low, max_ms=high):
             return rng.randint(low, high)
         case ExponentialDelay(mean_ms=mean):
-            return round(rng.expovariate(1.0 / mean))
+            # The tail is unbounded; no delay may exceed the longest duration a file may name.
+            return min(round(rng.expovariate(1.0 / mean)), MAX_DURATION_MS)
         case SpikeDelay():
             spike = rng.random() < distribution.spike_probability
             return distribution.spike_ms if spike else distribution.base_ms

@@ -13,7 +13,9 @@ its counters (faulted messages, seen and touched keys) are shared by the whole p
 once a cap binds, which message is refused depends on the cross-partition interleaving.
 
 Caps are per plan instance, i.e. per interposer process: replicas do not share counters,
-so N replicas may together fault up to N times `max_faults`.
+so N replicas may together fault up to N times `max_faults` (and `max_faults_per_s`). A cap
+that binds turns the fault into a pass whose `reason` names the cap (`blast.CAPS`); the
+ledger carries it and `suppressed` counts those passes by cap, for the report.
 
 A `Decision` carries only emissions of its own source message: `len(emissions) + held` is
 the number of copies of that message that will come out. Copies kept inside the plan (in a
@@ -33,14 +35,14 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from injectors.blast import BlastGuard
+from injectors.blast import CAPS, BlastGuard
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from injectors.errors import ProtectedTopicError, SpecError
 from injectors.holding import Holding, Partition
 from injectors.match import Payload, Verdict, evaluate
 from injectors.registry import INJECTORS, Injector
 from injectors.rng import decision_rng
-from injectors.spec import BlastRadius, DelayFault, Fault, FaultFile
+from injectors.spec import BlastRadius, DelayFault, DuplicateFault, Fault, FaultFile
 from injectors.triggers import TriggerBook
 
 FAULT_TYPES = (
@@ -63,7 +65,8 @@ class Decision:
     emissions: tuple[Emission, ...]  # copies of this message to schedule now
     held: int  # further copies of this message kept inside the plan, out via poll()/flush()
     # Why the message passed although a fault could apply: "non_json", "protected_topic",
-    # "max_faults", "max_key_share", "disabled"; None otherwise.
+    # "disabled", or the cap that refused it (blast.CAPS: "max_faults", "max_key_share",
+    # "max_faults_per_s", "max_copies_per_message"); None otherwise.
     reason: str | None
     fault_name: str | None  # the fault's `name`, else "faults[i]"; None for a pass
 
@@ -84,6 +87,7 @@ class FaultPlan:
         self._triggers = TriggerBook()
         self._intensity = 1.0
         self._counts = dict.fromkeys(COUNT_KEYS, 0)
+        self._suppressed = dict.fromkeys(CAPS, 0)
 
     @classmethod
     def from_file(cls, fault_file: FaultFile, seed: int | None = None) -> FaultPlan:
@@ -114,6 +118,11 @@ class FaultPlan:
         """Decisions by fault type, "pass" included, plus "non_json" passes (a live view)."""
         return MappingProxyType(self._counts)
 
+    @property
+    def suppressed(self) -> Mapping[str, int]:
+        """Faults the blast radius turned into passes, by cap (a live view)."""
+        return MappingProxyType(self._suppressed)
+
     def check_routes(self, routes: Sequence[tuple[str, str]]) -> None:
         """Refuse routes that read or write a protected topic while any fault is declared."""
         if not self._faults:
@@ -142,8 +151,11 @@ class FaultPlan:
         chosen, non_json = self._choose(envelope, part, draws)
         if chosen is None:
             return self._pass(envelope, now_ms, "non_json" if non_json else None)
-        refusal = self._guard.refusal(envelope.key)
+        fault = self._faults[chosen]
+        copies = fault.copies if isinstance(fault, DuplicateFault) else 0
+        refusal = self._guard.refusal(envelope.key, now_ms, copies)
         if refusal is not None:
+            self._suppressed[refusal] += 1
             return self._pass(envelope, now_ms, refusal)
         return self._inject(chosen, envelope, rng, now_ms)
 

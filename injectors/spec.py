@@ -19,11 +19,10 @@ Example fault file::
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Annotated, Literal, Self
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     JsonValue,
@@ -36,15 +35,29 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from injectors.errors import SpecError
-from injectors.validation import ROOT, format_validation_error
+from injectors.limits import (
+    MAX_BURST,
+    MAX_COPIES,
+    MAX_COUNT,
+    MAX_DURATION_MS,
+    MAX_FAULTS_PER_S,
+    MAX_HELD,
+    MAX_HELD_DEFAULT,
+    MAX_LIST,
+    MAX_NAME,
+    MAX_WINDOW,
+    Count,
+    Millis,
+    Name,
+    Pattern,
+    Probability,
+    Seed,
+    SpecModel,
+)
+from injectors.validation import ROOT, LocatedError, format_validation_error
 from injectors.yaml_document import DocumentError, read_yaml_file
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
-Millis = Annotated[int, Field(ge=0, strict=True)]
-
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+_Spec = SpecModel
 
 
 class JsonCondition(_Spec):
@@ -67,10 +80,13 @@ class JsonCondition(_Spec):
 class MatchSpec(_Spec):
     """Which messages a fault may touch; every given criterion must hold."""
 
-    topic: str | None = None  # fnmatch glob, case-sensitive
-    key: str | None = None  # glob on the UTF-8 key; null or non-UTF-8 keys never match
-    headers: dict[str, str] | None = None  # name -> exact value (UTF-8)
-    json_conditions: dict[str, JsonCondition] | None = Field(default=None, alias="json")
+    topic: Pattern | None = None  # fnmatch glob, case-sensitive
+    key: Pattern | None = None  # glob on the UTF-8 key; null or non-UTF-8 keys never match
+    # name -> exact value (UTF-8)
+    headers: dict[Pattern, Pattern] | None = Field(default=None, max_length=MAX_LIST)
+    json_conditions: dict[Pattern, JsonCondition] | None = Field(
+        default=None, alias="json", max_length=MAX_LIST
+    )
 
     @field_validator("json_conditions")
     @classmethod
@@ -94,10 +110,10 @@ class Trigger(_Spec):
     probability draw still applies on top (it defaults to 1 when a trigger is given).
     """
 
-    first: int | None = Field(default=None, ge=1, strict=True)
-    after: int | None = Field(default=None, ge=0, strict=True)
-    every: int | None = Field(default=None, ge=1, strict=True)
-    times: int | None = Field(default=None, ge=1, strict=True)
+    first: int | None = Field(default=None, ge=1, le=MAX_COUNT, strict=True)
+    after: int | None = Field(default=None, ge=0, le=MAX_COUNT, strict=True)
+    every: int | None = Field(default=None, ge=1, le=MAX_COUNT, strict=True)
+    times: int | None = Field(default=None, ge=1, le=MAX_COUNT, strict=True)
 
     @model_validator(mode="after")
     def _not_empty(self) -> Self:
@@ -115,7 +131,7 @@ class Trigger(_Spec):
 
 
 class _Fault(_Spec):
-    name: str | None = None
+    name: Name | None = None
     probability: Probability
     match: MatchSpec | None = None
     trigger: Trigger | None = None
@@ -131,14 +147,14 @@ class _Fault(_Spec):
 
 class DuplicateFault(_Fault):
     type: Literal["duplicate"] = "duplicate"
-    copies: int = Field(default=1, ge=1, strict=True)
+    copies: int = Field(default=1, ge=1, le=MAX_COPIES, strict=True)
     spread_ms: Millis = 0
 
 
 class ReorderFault(_Fault):
     type: Literal["reorder"] = "reorder"
-    window: int = Field(default=10, ge=2, strict=True)
-    within_ms: int | None = Field(default=None, ge=1, strict=True)
+    window: int = Field(default=10, ge=2, le=MAX_WINDOW, strict=True)
+    within_ms: int | None = Field(default=None, ge=1, le=MAX_DURATION_MS, strict=True)
 
 
 class FixedDelay(_Spec):
@@ -164,7 +180,7 @@ class UniformDelay(_Spec):
 
 class ExponentialDelay(_Spec):
     kind: Literal["exponential"] = "exponential"
-    mean_ms: float = Field(gt=0)
+    mean_ms: float = Field(gt=0, le=MAX_DURATION_MS)
 
 
 class SpikeDelay(_Spec):
@@ -187,7 +203,7 @@ class DelayFault(_Fault):
 
 class DropFault(_Fault):
     type: Literal["drop"] = "drop"
-    burst: int = Field(default=1, ge=1, strict=True)
+    burst: int = Field(default=1, ge=1, le=MAX_BURST, strict=True)
 
 
 Mode = Literal["replace", "extra"]
@@ -201,7 +217,7 @@ class CorruptFault(_Fault):
     how: tuple[Literal["truncate", "flip", "invalid_utf8", "non_json"], ...] = Field(
         default=("truncate", "flip", "invalid_utf8", "non_json"), min_length=1
     )
-    flip_bytes: int = Field(default=1, ge=1, strict=True)
+    flip_bytes: int = Field(default=1, ge=1, le=MAX_COPIES, strict=True)
 
 
 class SchemaDriftFault(_Fault):
@@ -213,18 +229,18 @@ class SchemaDriftFault(_Fault):
         default=("rename", "remove", "retype", "enum", "extra"), min_length=1
     )
     # The field to change (a top-level name); absent: one drawn from the object's fields.
-    field: str | None = Field(default=None, min_length=1)
-    rename_suffix: str = Field(default="_v2", min_length=1)
-    enum_value: str = "UNKNOWN_VALUE"
-    extra_field: str = Field(default="unexpected_field", min_length=1)
+    field: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+    rename_suffix: str = Field(default="_v2", min_length=1, max_length=MAX_NAME)
+    enum_value: Name = "UNKNOWN_VALUE"
+    extra_field: str = Field(default="unexpected_field", min_length=1, max_length=MAX_NAME)
 
 
 class ReplayFault(_Fault):
     """The original on time, and the same message again long after: a queue redelivery."""
 
     type: Literal["replay"] = "replay"
-    after_ms: int | None = Field(default=None, ge=1, strict=True)
-    after_messages: int | None = Field(default=None, ge=1, strict=True)
+    after_ms: int | None = Field(default=None, ge=1, le=MAX_DURATION_MS, strict=True)
+    after_messages: int | None = Field(default=None, ge=1, le=MAX_WINDOW, strict=True)
 
     @model_validator(mode="after")
     def _exactly_one_horizon(self) -> Self:
@@ -238,7 +254,7 @@ class OutageFault(_Fault):
     are held for `duration_ms`, then released at once, in order or shuffled."""
 
     type: Literal["outage"] = "outage"
-    duration_ms: int = Field(ge=1, strict=True)
+    duration_ms: int = Field(ge=1, le=MAX_DURATION_MS, strict=True)
     order: Literal["preserve", "shuffle"] = "preserve"
 
 
@@ -257,17 +273,50 @@ Fault = Annotated[
 
 
 class BlastRadius(_Spec):
-    """Caps on what a fault plan may touch. Counted per plan instance (per interposer)."""
+    """Caps on what a fault plan may touch. Counted per plan instance (per interposer).
 
-    max_faults: int | None = Field(default=None, ge=0, strict=True)
+    A cap that binds turns the fault into a pass whose ledger `reason` names the cap;
+    the report counts those passes by cap. `max_held_messages` is the interposer's holding
+    limit (it stops reading at that many held messages), so reorder windows can be checked
+    against it before anything runs.
+    """
+
+    max_faults: Count | None = None
     max_key_share: float | None = Field(default=None, gt=0.0, le=1.0)
-    protected_topics: tuple[str, ...] = ()
+    # A token bucket over logical time: at most this many faults per second on average,
+    # bursts of up to one second's worth (at least one fault).
+    max_faults_per_s: float | None = Field(default=None, gt=0.0, le=MAX_FAULTS_PER_S)
+    # Extra copies one source message may get (a duplicate's `copies`); 0: no duplicates.
+    max_copies_per_message: int | None = Field(default=None, ge=0, le=MAX_COPIES, strict=True)
+    max_held_messages: int = Field(default=MAX_HELD_DEFAULT, ge=1, le=MAX_HELD, strict=True)
+    protected_topics: tuple[Pattern, ...] = Field(default=(), max_length=MAX_LIST)
+
+
+def holding_problem(faults: Sequence[Fault], blast: BlastRadius) -> LocatedError | None:
+    """A reorder without `within_ms` that could fill the holding limit and never release.
+
+    Such a buffer empties only when its window fills; the interposer stops reading at
+    `max_held_messages`, so windows that together hold that many in one partition would
+    wait forever for a message that is never read. With `within_ms` they expire by time.
+    """
+    held = 0
+    for index, fault in enumerate(faults):
+        if isinstance(fault, ReorderFault) and fault.within_ms is None:
+            held += fault.window - 1
+            if held >= blast.max_held_messages:
+                return LocatedError(
+                    f"faults[{index}].window",
+                    f"reorder windows without within_ms hold up to {held} messages of one "
+                    f"partition, not below blast_radius.max_held_messages "
+                    f"({blast.max_held_messages}); set within_ms or a smaller window",
+                )
+    return None
 
 
 class FaultFile(_Spec):
-    faults: tuple[Fault, ...]
+    faults: tuple[Fault, ...] = Field(max_length=MAX_LIST)
     blast_radius: BlastRadius = BlastRadius()
-    seed: int | None = Field(default=None, strict=True)
+    seed: Seed | None = None
 
     @field_validator("faults")
     @classmethod
@@ -284,6 +333,13 @@ class FaultFile(_Spec):
                 )
             first[fault.name] = index
         return faults
+
+    @model_validator(mode="after")
+    def _holding(self) -> Self:
+        problem = holding_problem(self.faults, self.blast_radius)
+        if problem is not None:
+            raise problem
+        return self
 
 
 def parse_fault_document(data: object, origin: str) -> FaultFile:

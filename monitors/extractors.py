@@ -28,13 +28,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from injectors.envelope import Envelope
+from injectors.limits import Pattern
 from monitors.history import Number, SourceEvent, coordinates_id
 
 EXTRACTOR_NAMES = ("payload", "event_id", "entity", "version", "delete", "amount")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Read from experiment files: finite numbers only (`equals: .nan` never matches).
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def _check_path(path: str) -> str:
@@ -49,9 +51,9 @@ class JsonField(_Frozen):
     """A value at a dotted JSON path: `$.order.id`; a digit segment indexes a list."""
 
     # `json` is the documented key but would shadow BaseModel.json, hence the alias.
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True)  # merged with _Frozen's
 
-    json_path: str = Field(alias="json")
+    json_path: Pattern = Field(alias="json")
 
     @field_validator("json_path")
     @classmethod
@@ -62,14 +64,14 @@ class JsonField(_Frozen):
 class HeaderField(_Frozen):
     """A Kafka header, decoded as UTF-8."""
 
-    header: str
+    header: Pattern
 
 
 class JsonEquals(_Frozen):
     """A delete marker: the payload's value at `path` equals `equals`."""
 
-    path: str
-    equals: str | int | float | bool | None
+    path: Pattern
+    equals: Pattern | int | float | bool | None
 
     @field_validator("path")
     @classmethod

@@ -22,6 +22,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
 from injectors.envelope import Emission, Envelope, SourceCoordinates
+from injectors.limits import MAX_HELD_DEFAULT
 from streams.batches import Record, send_in_batches
 from streams.clock import Clock, wall_clock_ms
 from streams.decider import Decider
@@ -45,7 +46,7 @@ class InterposerConfig:
     ledger_topic: str = LEDGER_TOPIC
     event_id_header: str | None = None
     start_from: Literal["earliest", "latest"] = "earliest"
-    max_held_messages: int = 100_000
+    max_held_messages: int = MAX_HELD_DEFAULT  # a file sets it: blast_radius.max_held_messages
     max_held_bytes: int = 256 * 1024 * 1024
     commit_interval_ms: int = 1_000
     max_batch: int = 5_000

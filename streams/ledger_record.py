@@ -14,7 +14,9 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field
 
-LEDGER_TOPIC = "chaosbus.ledger"
+# One of chaosbus's own topics, which no route may read or write (injectors.protection).
+from injectors.protection import LEDGER_TOPIC as LEDGER_TOPIC
+
 LEDGER_SCHEMA_VERSION = 1
 
 

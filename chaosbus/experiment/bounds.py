@@ -9,20 +9,22 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chaosbus.experiment.metrics import LIVE_METRICS, METRICS, describe_known
+from injectors.limits import Name, Seconds, SpecModel
 
 
-class Bound(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+class Bound(SpecModel):
+    # Finite bounds only (SpecModel): `max: .nan` would hold whatever is observed.
+    model_config = ConfigDict(populate_by_name=True)
 
-    metric: str
+    metric: Name
     max: float | None = None
     min: float | None = None
-    check: str | None = None  # one check of the monitor; omitted: summed over all
-    name: str | None = None
+    check: Name | None = None  # one check of the monitor; omitted: summed over all
+    name: Name | None = None
 
     @field_validator("metric")
     @classmethod
@@ -67,7 +69,7 @@ class Bound(BaseModel):
 class Guardrail(Bound):
     """Aborts the run when breached continuously for `for_s` seconds (0: at once)."""
 
-    for_s: float = Field(default=0.0, ge=0.0)
+    for_s: Seconds = 0.0
 
     @field_validator("metric")
     @classmethod

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pydantic import ValidationError
 
 from chaosbus.errors import InvalidInput
-from chaosbus.experiment.spec import ExperimentSpec, LocatedError
+from chaosbus.experiment.spec import ExperimentSpec
 from injectors.validation import ROOT, format_validation_error
 from injectors.yaml_document import DocumentError, parse_yaml_text, read_yaml_file
 
@@ -36,7 +36,7 @@ def parse_experiment(data: object, origin: str = "<experiment>") -> ExperimentSp
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        raise ExperimentInvalid(_problems(exc, data), origin) from exc
+        raise ExperimentInvalid(format_validation_error(exc, data), origin) from exc
 
 
 def parse_experiment_text(text: str, origin: str = "<experiment>") -> ExperimentSpec:
@@ -55,13 +55,3 @@ def load_experiment(path: str | os.PathLike[str]) -> ExperimentSpec:
     except DocumentError as exc:
         raise ExperimentInvalid([str(exc)], origin) from exc
     return parse_experiment(data, origin)
-
-
-def _problems(exc: ValidationError, data: object) -> list[str]:
-    lines = format_validation_error(exc, data)
-    # Cross-field checks know their own path; pydantic reports them at the root.
-    for index, error in enumerate(exc.errors()):
-        cause = (error.get("ctx") or {}).get("error")
-        if isinstance(cause, LocatedError):
-            lines[index] = f"{cause.path}: {cause}"
-    return lines

@@ -8,16 +8,15 @@ a probe; the source topic, settle time and example cap are shared.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from injectors.limits import MAX_DURATION_MS, MAX_LIST, MAX_TOPIC, Millis, Name, SpecModel
 from monitors.config import ModelName, MonitorConfig
 from monitors.extractors import ExtractorConfig
 from monitors.probes.redis_probe import RedisProbeConfig
 
-
-class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+_Spec = SpecModel
 
 
 # The monitors' own probe config. One kind in experiment files today; when HTTP probes
@@ -26,18 +25,18 @@ Probe = RedisProbeConfig
 
 
 class CheckSpec(_Spec):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Name = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     model: ModelName
     extract: ExtractorConfig = ExtractorConfig()
     probe: Probe
 
 
 class MonitorSpec(_Spec):
-    source_topic: str
-    checks: tuple[CheckSpec, ...] = Field(min_length=1)
-    settle_ms: int = Field(default=2_000, ge=0, strict=True)
-    poll_ms: int = Field(default=250, ge=20, strict=True)
-    max_examples: int = Field(default=5, ge=0, strict=True)
+    source_topic: str = Field(max_length=MAX_TOPIC)
+    checks: tuple[CheckSpec, ...] = Field(min_length=1, max_length=MAX_LIST)
+    settle_ms: Millis = 2_000
+    poll_ms: int = Field(default=250, ge=20, le=MAX_DURATION_MS, strict=True)
+    max_examples: int = Field(default=5, ge=0, le=MAX_LIST, strict=True)
 
     @field_validator("checks")
     @classmethod

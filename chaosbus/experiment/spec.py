@@ -2,7 +2,9 @@
 
 Models are frozen and reject unknown keys. Faults and the blast radius are the fault
 schema of `injectors.spec`, unchanged; the monitor section builds `monitors.MonitorConfig`s.
-Problems surface through `chaosbus.experiment.loader` as one line per problem naming its
+Every number is finite and within `injectors.limits` (docs/limits.md); routes never read or
+write chaosbus's own topics and never form a cycle (`injectors.protection`). Problems
+surface through `chaosbus.experiment.loader` as one line per problem naming its
 path, e.g. ``faults[1].distribution.max_ms: must be ≥ min_ms (100)``.
 
 Example::
@@ -24,23 +26,55 @@ Example::
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chaosbus.experiment.bounds import Bound, Guardrail
 from chaosbus.experiment.monitor import MonitorSpec
-from injectors.spec import BlastRadius, Fault
+from injectors.limits import (
+    MAX_DURATION_S,
+    MAX_LIST,
+    MAX_TOPIC,
+    Name,
+    Seconds,
+    Seed,
+    SpecModel,
+    Text,
+)
+from injectors.protection import describe_cycle, find_cycle, own_topic_problem, topic_name_problem
+from injectors.spec import BlastRadius, Fault, holding_problem
+from injectors.validation import LocatedError
 
 
-class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+class _Spec(SpecModel):
+    model_config = ConfigDict(populate_by_name=True)  # merged with SpecModel's
+
+
+def _topic_name(value: str) -> str:
+    problem = topic_name_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("topic_name", problem)
+    return value
+
+
+TopicName = Annotated[str, Field(min_length=1, max_length=MAX_TOPIC), AfterValidator(_topic_name)]
+
+
+def _not_own(value: str) -> str:
+    problem = own_topic_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("own_topic", problem)
+    return value
+
+
+RouteTopic = Annotated[TopicName, AfterValidator(_not_own)]
 
 
 class RouteSpec(_Spec):
-    source: str = Field(alias="from", min_length=1)
-    destination: str = Field(alias="to", min_length=1)
+    source: RouteTopic = Field(alias="from")
+    destination: RouteTopic = Field(alias="to")
 
     @model_validator(mode="after")
     def _not_into_itself(self) -> Self:
@@ -62,26 +96,26 @@ class Ramp(_Spec):
 
 
 class Schedule(_Spec):
-    warmup_s: float = Field(default=5.0, ge=0.0)
-    inject_s: float = Field(gt=0.0)
-    recover_s: float = Field(default=10.0, ge=0.0)
+    warmup_s: Seconds = 5.0
+    inject_s: float = Field(gt=0.0, le=MAX_DURATION_S)
+    recover_s: Seconds = 10.0
     ramp: Ramp | None = None
 
 
 class ExperimentSpec(_Spec):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    hypothesis: str = Field(min_length=10)
-    description: str | None = None
-    routes: tuple[RouteSpec, ...] = Field(min_length=1)
-    faults: tuple[Fault, ...] = Field(min_length=1)
-    seed: int = Field(strict=True)
+    name: Name = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    hypothesis: Text = Field(min_length=10)
+    description: Text | None = None
+    routes: tuple[RouteSpec, ...] = Field(min_length=1, max_length=MAX_LIST)
+    faults: tuple[Fault, ...] = Field(min_length=1, max_length=MAX_LIST)
+    seed: Seed
     schedule: Schedule
     blast_radius: BlastRadius = BlastRadius()
     monitor: MonitorSpec
-    steady_state: tuple[Bound, ...] = ()
-    guardrails: tuple[Guardrail, ...] = ()
+    steady_state: tuple[Bound, ...] = Field(default=(), max_length=MAX_LIST)
+    guardrails: tuple[Guardrail, ...] = Field(default=(), max_length=MAX_LIST)
     # The interposer's consumer group: a later run resumes where this one committed.
-    group_id: str = "chaosbus.run"
+    group_id: Name = Field(default="chaosbus.run", min_length=1)
 
     @field_validator("hypothesis")
     @classmethod
@@ -106,11 +140,17 @@ class ExperimentSpec(_Spec):
         sources = [r.source for r in self.routes]
         if len(set(sources)) != len(sources):
             raise _at("routes", "a source topic may feed only one route")
+        cycle = find_cycle([(r.source, r.destination) for r in self.routes])
+        if cycle is not None:
+            raise _at("routes", f"routes form a cycle: {describe_cycle(cycle)}")
         for index, route in enumerate(self.routes):
             for key, topic in (("from", route.source), ("to", route.destination)):
                 glob = _protecting(self.blast_radius, topic)
                 if glob is not None:
                     raise _at(f"routes[{index}].{key}", f"topic {topic!r} is protected ({glob})")
+        holding = holding_problem(self.faults, self.blast_radius)
+        if holding is not None:
+            raise holding
         if self.monitor.source_topic not in sources:
             raise _at("monitor.source_topic", "must be the source (from) of a route")
         names = {c.name for c in self.monitor.checks}
@@ -132,14 +172,6 @@ class ExperimentSpec(_Spec):
 
 def _protecting(blast: BlastRadius, topic: str) -> str | None:
     return next((g for g in blast.protected_topics if fnmatchcase(topic, g)), None)
-
-
-class LocatedError(ValueError):
-    """A cross-field problem that knows the path it belongs to (see the loader)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(message)
-        self.path = path
 
 
 def _at(path: str, message: str) -> LocatedError:

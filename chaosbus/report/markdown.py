@@ -57,6 +57,11 @@ def to_markdown(report: RunReport) -> str:
             )
     lines += ["", "## Faults injected", "", "| decision | count |", "| --- | --- |"]
     lines += [f"| {kind} | {count} |" for kind, count in report.faults.items()]
+    lines += [
+        f"| pass: suppressed by `{cap}` | {count} |"
+        for cap, count in report.faults_suppressed.items()
+        if count
+    ]
     m = report.metrics
     lines += [
         "",

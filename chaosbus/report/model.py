@@ -3,7 +3,9 @@
 `status` is `held | violated | aborted | error`; `hypotheses` are the steady-state bounds
 as judged before injection and after recovery; `anomalies` and `metrics` are the monitors'
 fragment summed over every check (each check's own report is under `checks`); `faults`
-counts decisions by type, `pass` included; `timeline` has one point per second.
+counts decisions by type, `pass` included, and `faults_suppressed` the faults a blast-radius
+cap turned into passes, by cap (`max_faults`, `max_faults_per_s`, …); `timeline` has one
+point per second.
 Bump `REPORT_VERSION` on any incompatible change.
 """
 
@@ -78,6 +80,7 @@ class RunReport(_Frozen):
     hypotheses: list[HypothesisResult]
     anomalies: Anomalies
     faults: dict[str, int]
+    faults_suppressed: dict[str, int] = {}
     metrics: Metrics
     guardrails: list[GuardrailResult]
     checks: dict[str, MonitorReport]

@@ -16,6 +16,7 @@ from chaosbus.report.model import RunReport, Status
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.probes import redis_probe
 from chaosbus.runner.verdict import judge, merge_anomalies, merge_metrics
+from injectors.blast import CAPS
 from monitors import check, compile_extractors
 from monitors.errors import MonitorError
 from monitors.history import History
@@ -62,6 +63,7 @@ async def check_window(
             history, config, horizon_ms=now, unparsable=extractor.unparsable
         )
     faults = Counter(record.fault for record in ledger)
+    suppressed = Counter(record.reason for record in ledger if record.reason in CAPS)
     observed = Observed(reports, dict(faults))
     merged = merge_anomalies(reports, spec.monitor.max_examples)
     status: Status = "violated" if merged.total else "held"
@@ -82,6 +84,7 @@ async def check_window(
         hypotheses=judge(spec.steady_state, observed, "after"),
         anomalies=merged,
         faults=dict(faults),
+        faults_suppressed={cap: suppressed[cap] for cap in CAPS},
         metrics=merge_metrics(reports, None),
         guardrails=[],
         checks=reports,

@@ -50,6 +50,7 @@ def verdict_table(report: RunReport) -> Table:
     table.caption = (
         f"anomalies: {', '.join(f'{k} {v}' for k, v in nonzero.items()) or 'none'} · "
         f"faults: {', '.join(f'{k} {v}' for k, v in report.faults.items())}"
+        + "".join(f", suppressed by {k} {v}" for k, v in report.faults_suppressed.items() if v)
         + (f"\n{report.reason}" if report.reason else "")
     )
     return table

@@ -63,6 +63,7 @@ def build_report(
         hypotheses=[*before, *after],
         anomalies=merge_anomalies(reports, spec.monitor.max_examples),
         faults=session.fault_counts(),
+        faults_suppressed=session.suppressed_counts(),
         metrics=merge_metrics(reports, ttr),
         guardrails=guardrails,
         checks=dict(reports),

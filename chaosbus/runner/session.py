@@ -27,6 +27,7 @@ from chaosbus.runner.readers import (
     ledger_handler,
     start_positions,
 )
+from injectors.blast import CAPS
 from injectors.plan import FAULT_TYPES, FaultPlan
 from monitors.errors import ProbeError
 from streams.clock import Clock
@@ -66,7 +67,12 @@ class LiveSession:
         for plan in self.plans.values():
             plan.intensity = 0.0  # warm-up is a passthrough until the runner says otherwise
         deciders: dict[Route, Decider] = dict(self.plans)
-        config = InterposerConfig(bootstrap=bootstrap, run_id=run_id, group_id=spec.group_id)
+        config = InterposerConfig(
+            bootstrap=bootstrap,
+            run_id=run_id,
+            group_id=spec.group_id,
+            max_held_messages=spec.blast_radius.max_held_messages,
+        )
         # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, so a run's faults show in traces too.
         self._providers = providers_from_environment("chaosbus-runner")
         self.proxy = Proxy(
@@ -174,6 +180,14 @@ class LiveSession:
         for interposer in self.proxy.interposers:
             for kind in counts:
                 counts[kind] += interposer.counts.get(kind, 0)
+        return counts
+
+    def suppressed_counts(self) -> dict[str, int]:
+        """Faults each blast-radius cap turned into passes, summed over the routes."""
+        counts = dict.fromkeys(CAPS, 0)
+        for plan in self.plans.values():
+            for cap, count in plan.suppressed.items():
+                counts[cap] += count
         return counts
 
     def proxy_failure(self) -> BaseException | None:

@@ -44,6 +44,7 @@ class HttpRequest:
     headers: Mapping[str, str]  # names lower-cased
     body: bytes
     request_id: str  # the logical request: idempotency key, else a body hash
+    arrived_at_ms: int  # logical time of the decision, for the rate cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ class HttpPlan:
                 chosen = index
         if chosen is None:
             return self._pass(None)
-        refusal = self._guard.refusal(key)
+        refusal = self._guard.refusal(key, request.arrived_at_ms)
         if refusal is not None:
             return self._pass(refusal)
         self._guard.record(key)

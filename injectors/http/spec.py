@@ -20,7 +20,8 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from injectors.errors import SpecError
-from injectors.spec import BlastRadius, Distribution, JsonCondition, Probability, Trigger, _Spec
+from injectors.limits import MAX_DURATION_MS, MAX_LIST, MAX_TEXT, Name, Pattern, Probability, Seed
+from injectors.spec import BlastRadius, Distribution, JsonCondition, Trigger, _Spec
 from injectors.validation import ROOT, format_validation_error
 from injectors.yaml_document import DocumentError, read_yaml_file
 
@@ -32,14 +33,17 @@ Status = Annotated[int, Field(ge=400, le=599, strict=True)]
 class HttpMatch(_Spec):
     """Which requests a fault may touch; every given criterion must hold."""
 
-    method: str | None = Field(default=None, pattern=r"^[A-Za-z]+$")  # case-insensitive
-    path: str | None = None  # fnmatch glob on the path, case-sensitive, no query string
-    headers: dict[str, str] | None = None  # name (case-insensitive) -> exact value
-    json_conditions: dict[str, JsonCondition] | None = Field(default=None, alias="json")
+    method: str | None = Field(default=None, pattern=r"^[A-Za-z]{1,20}$")  # case-insensitive
+    path: Pattern | None = None  # fnmatch glob on the path, case-sensitive, no query string
+    # name (case-insensitive) -> exact value
+    headers: dict[Pattern, Pattern] | None = Field(default=None, max_length=MAX_LIST)
+    json_conditions: dict[Pattern, JsonCondition] | None = Field(
+        default=None, alias="json", max_length=MAX_LIST
+    )
 
 
 class _HttpFault(_Spec):
-    name: str | None = None
+    name: Name | None = None
     probability: Probability
     match: HttpMatch | None = None
     trigger: Trigger | None = None
@@ -65,14 +69,14 @@ class ErrorFault(_HttpFault):
     type: Literal["error"] = "error"
     status: Status = 503
     retry_after_s: int | None = Field(default=None, ge=0, le=86_400, strict=True)
-    body: str = ""
+    body: str = Field(default="", max_length=MAX_TEXT)
 
 
 class HangFault(_HttpFault):
     """Accept the request and answer nothing for `hang_ms`, then close: the client times out."""
 
     type: Literal["hang"] = "hang"
-    hang_ms: int = Field(default=30_000, ge=1, le=600_000, strict=True)
+    hang_ms: int = Field(default=30_000, ge=1, le=MAX_DURATION_MS, strict=True)
 
 
 class ResetFault(_HttpFault):
@@ -102,9 +106,9 @@ HttpFault = Annotated[
 
 
 class HttpFaultFile(_Spec):
-    faults: tuple[HttpFault, ...] = Field(max_length=100)
+    faults: tuple[HttpFault, ...] = Field(max_length=MAX_LIST)
     blast_radius: BlastRadius = BlastRadius()
-    seed: int | None = Field(default=None, strict=True)
+    seed: Seed | None = None
 
     @field_validator("faults")
     @classmethod

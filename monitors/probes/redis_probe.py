@@ -17,6 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from injectors.limits import Pattern
 from monitors.errors import ProbeError
 from monitors.extractors import to_number
 from monitors.history import Number, Observation
@@ -27,12 +28,12 @@ NOT_DELETED = (None, b"", b"0")
 class RedisProbeConfig(BaseModel):
     """`key` is a template naming `{entity}`, e.g. `order:{entity}`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     kind: Literal["redis"] = "redis"
-    key: str
-    field: str | None = None
-    deleted_field: str | None = None
+    key: Pattern
+    field: Pattern | None = None
+    deleted_field: Pattern | None = None
 
     @field_validator("key")
     @classmethod

@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from pydantic import BaseModel, ConfigDict, Field
 
 from injectors.envelope import Emission, Envelope, SourceCoordinates
+from injectors.protection import PARKED_PREFIX
 from streams.ledger_record import LedgerEmission, LedgerRecord, decode_key, encode_key
 
 PARKED_SCHEMA_VERSION = 1
 
 
 def parked_topic(group_id: str) -> str:
-    return f"chaosbus.parked.{group_id}"
+    return f"{PARKED_PREFIX}{group_id}"
 
 
 def parked_key(source: SourceCoordinates) -> bytes:

@@ -129,6 +129,7 @@ class HttpInterposer:
             headers=headers,
             body=body,
             request_id=request_id(headers.get(self.route.id_header), request.method, path, body),
+            arrived_at_ms=started,
         )
         action = self.plan.decide(decided)
         outcome = _Outcome()

@@ -11,7 +11,7 @@ from injectors.registry import INJECTORS
 from injectors.rng import decision_rng, key_fraction
 
 PUBLIC = {
-    "COUNT_KEYS", "DISCRIMINATOR_LABELS", "FAULT_TYPES", "INJECTORS",
+    "CAPS", "COUNT_KEYS", "DISCRIMINATOR_LABELS", "FAULT_TYPES", "INJECTORS",
     "BlastRadius", "Decision", "DelayFault", "Distribution", "DropFault", "DuplicateFault",
     "Emission", "Envelope", "ExponentialDelay", "Fault", "FaultFile", "FaultPlan",
     "FixedDelay", "Headers", "Injector", "InjectorError", "JsonCondition", "MatchSpec",

@@ -111,6 +111,15 @@ class TestRenderings:
         assert "| **duplicate_effect** | 2 |" in text
         assert "unit `c-01` (events `e1`): expected 100, observed 200" in text
 
+    def test_markdown_counts_faults_each_cap_suppressed(self) -> None:
+        """The faults section shows passes a blast-radius cap forced, by cap, when any."""
+        report = sample().model_copy(
+            update={"faults_suppressed": {"max_faults": 0, "max_faults_per_s": 7}}
+        )
+        text = to_markdown(report)
+        assert "| pass: suppressed by `max_faults_per_s` | 7 |" in text
+        assert "suppressed by `max_faults`" not in text
+
     def test_html_is_self_contained(self) -> None:
         """plotly.js is inline: no script is fetched from the network."""
         page = to_html(sample(), to_markdown(sample()))
