@@ -29,7 +29,7 @@ from chaosbus.runner.command import dry_run_lines, run_with_console
 from chaosbus.runner.run import RunOptions
 from chaosbus.scenarios import load_experiment_or_scenario, scenario, scenario_names
 from chaosbus.scenarios.starter import starter_experiment
-from chaosbus.settings import resolve_bootstrap, resolve_redis
+from chaosbus.settings import resolve_kafka, resolve_redis
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -50,6 +50,9 @@ app.add_typer(local_app, name="local")
 def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
     typer.echo(f"chaosbus: {message}", err=True)
     return typer.Exit(code)
+
+
+KAFKA_CONFIG_HELP = "Kafka client properties file (SASL, TLS); or CHAOSBUS_KAFKA_CONFIG."
 
 
 def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -104,6 +107,7 @@ def local_status(
 def proxy(
     route: list[str] = typer.Option([], "--route", help="SOURCE:DESTINATION, repeatable."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
     fault: Path | None = typer.Option(None, "--fault", help="Fault file (YAML) for every route."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of every fault decision."),
     group: str = typer.Option("chaosbus.proxy", "--group", help="Consumer group of replicas."),
@@ -131,7 +135,7 @@ def proxy(
     """
     built = build_proxy(
         routes=route,
-        bootstrap=resolve_bootstrap(bootstrap),
+        kafka=resolve_kafka(bootstrap, kafka_config),
         group_id=group,
         run_id=run_id,
         create_topics=create_topics,
@@ -227,6 +231,7 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="Preflight and targeting only."),
     report: Path | None = typer.Option(None, "--report", help="Write PATH (JSON), .md, .html."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
     redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
     actor: str | None = typer.Option(None, "--actor", help="Who runs it (default: OS user)."),
     key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
@@ -234,7 +239,7 @@ def run(
     """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted."""
     spec = load_experiment_or_scenario(file)
     options = RunOptions(
-        bootstrap=resolve_bootstrap(bootstrap),
+        kafka=resolve_kafka(bootstrap, kafka_config),
         redis_url=resolve_redis(redis),
         actor=actor or default_actor(),
         key_prefix=key_prefix,
@@ -292,6 +297,7 @@ def check_command(
     run_id: str = typer.Option(..., "--run-id", help="The run whose window is judged."),
     report: Path | None = typer.Option(None, "--report", help="Write PATH (JSON), .md, .html."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
     redis: str | None = typer.Option(None, "--redis", help="Redis URL the probes read."),
     key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
 ) -> None:
@@ -300,7 +306,7 @@ def check_command(
     outcome = asyncio.run(
         check_window(
             spec,
-            bootstrap=resolve_bootstrap(bootstrap),
+            kafka=resolve_kafka(bootstrap, kafka_config),
             redis_url=resolve_redis(redis),
             run_id=run_id,
             key_prefix=key_prefix,
@@ -326,6 +332,7 @@ def demo(
     redis: str | None = typer.Option(
         None, "--redis", envvar="CHAOSBUS_REDIS", help="Redis URL (with --bootstrap)."
     ),
+    kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
     out: Path = typer.Option(Path("demo-out"), "--out", help="Directory of the reports."),
 ) -> None:
     """Node-RED, a naive and a safe service, two experiments, a verdict each.
@@ -339,5 +346,5 @@ def demo(
     from chaosbus_demo.command import demo_command
     from chaosbus_demo.run import DemoOptions
 
-    options = DemoOptions(bootstrap=bootstrap, redis_url=redis, out=out)
+    options = DemoOptions(bootstrap=bootstrap, redis_url=redis, kafka_config=kafka_config, out=out)
     raise typer.Exit(demo_command(options))

@@ -15,6 +15,7 @@ from chaosbus.signals import stop_on_signals
 from injectors.errors import InjectorError
 from injectors.plan import FaultPlan
 from injectors.spec import load_fault_file
+from streams.connection import KafkaSettings
 from streams.decider import Decider
 from streams.errors import BrokerUnreachable, RouteError, TopicMissing
 from streams.interposer import InterposerConfig
@@ -74,7 +75,7 @@ def new_run_id() -> str:
 def build_proxy(
     *,
     routes: Sequence[str],
-    bootstrap: str,
+    kafka: KafkaSettings,
     group_id: str,
     run_id: str | None,
     create_topics: bool,
@@ -92,7 +93,7 @@ def build_proxy(
     if start_from not in ("earliest", "latest"):
         raise InvalidInput(f"--from {start_from!r}: expected earliest or latest")
     config = InterposerConfig(
-        bootstrap=bootstrap,
+        kafka=kafka,
         run_id=run_id or new_run_id(),
         group_id=group_id,
         ledger_enabled=ledger,

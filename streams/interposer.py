@@ -24,6 +24,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from streams.batches import Record, send_in_batches
 from streams.clock import Clock, wall_clock_ms
+from streams.connection import KafkaSettings
 from streams.decider import Decider
 from streams.ledger import CompletedRecord, LedgerBook
 from streams.ledger_record import LEDGER_TOPIC
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class InterposerConfig:
-    bootstrap: str
+    kafka: KafkaSettings
     run_id: str
     group_id: str = "chaosbus.proxy"
     ledger_enabled: bool = True
@@ -56,7 +57,7 @@ class InterposerConfig:
 def group_consumer(config: InterposerConfig) -> AIOKafkaConsumer:
     """A route's consumer: in the replicas' group, committing by hand, reading committed data."""
     return AIOKafkaConsumer(
-        bootstrap_servers=config.bootstrap,
+        **config.kafka.client_options(),
         group_id=config.group_id,
         enable_auto_commit=False,
         auto_offset_reset=config.start_from,

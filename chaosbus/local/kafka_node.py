@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from chaosbus.errors import StackError
 from chaosbus.local import process
 from chaosbus.local.prereqs import java_executable, maven_executable
+from streams.connection import KafkaSettings
 from streams.quiet import quiet_aiokafka
 
 BROKER_MAIN = "kafka.Kafka"
@@ -191,7 +192,7 @@ class KafkaNode:
         while time.monotonic() < deadline:
             if process.read_pid(self.pid_file) is None:
                 return False
-            if asyncio.run(broker_answers(self.bootstrap)):
+            if asyncio.run(broker_answers(KafkaSettings(self.bootstrap))):
                 return True
             time.sleep(0.3)
         return False
@@ -203,9 +204,9 @@ class KafkaNode:
         return process.read_pid(self.pid_file) is not None
 
 
-async def broker_answers(bootstrap: str, *, timeout_s: float = 5) -> bool:
+async def broker_answers(kafka: KafkaSettings, *, timeout_s: float = 5) -> bool:
     """True when the broker answers a metadata request (what clients need, not just a port)."""
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    client = AIOKafkaClient(**kafka.client_options(), request_timeout_ms=int(timeout_s * 1000))
     # Refused connections are the expected answer while the broker starts.
     with quiet_aiokafka():
         try:

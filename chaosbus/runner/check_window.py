@@ -21,12 +21,13 @@ from monitors.errors import MonitorError
 from monitors.history import History
 from monitors.probes.kafka_reader import read_ledger, read_source
 from streams.clock import Clock, wall_clock_ms
+from streams.connection import KafkaSettings
 
 
 async def check_window(
     spec: ExperimentSpec,
     *,
-    bootstrap: str,
+    kafka: KafkaSettings,
     redis_url: str,
     run_id: str,
     key_prefix: str = "",
@@ -35,8 +36,8 @@ async def check_window(
 ) -> RunReport:
     source = spec.monitor.source_topic
     try:
-        ledger, _ = await read_ledger(bootstrap, run_id, source_topic=source)
-        envelopes = await read_source(bootstrap, source)
+        ledger, _ = await read_ledger(kafka, run_id, source_topic=source)
+        envelopes = await read_source(kafka, source)
     except MonitorError as exc:
         raise Unreachable(str(exc)) from exc
     if not ledger:

@@ -30,6 +30,7 @@ from chaosbus.runner.readers import (
 from injectors.plan import FAULT_TYPES, FaultPlan
 from monitors.errors import ProbeError
 from streams.clock import Clock
+from streams.connection import KafkaSettings
 from streams.decider import Decider
 from streams.interposer import InterposerConfig
 from streams.ledger_record import LEDGER_TOPIC
@@ -47,7 +48,7 @@ class LiveSession:
         self,
         spec: ExperimentSpec,
         *,
-        bootstrap: str,
+        kafka: KafkaSettings,
         redis_url: str,
         probe_redis_url: str,
         run_id: str,
@@ -66,7 +67,7 @@ class LiveSession:
         for plan in self.plans.values():
             plan.intensity = 0.0  # warm-up is a passthrough until the runner says otherwise
         deciders: dict[Route, Decider] = dict(self.plans)
-        config = InterposerConfig(bootstrap=bootstrap, run_id=run_id, group_id=spec.group_id)
+        config = InterposerConfig(kafka=kafka, run_id=run_id, group_id=spec.group_id)
         # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, so a run's faults show in traces too.
         self._providers = providers_from_environment("chaosbus-runner")
         self.proxy = Proxy(
@@ -78,7 +79,7 @@ class LiveSession:
             ),
         )
         self.starts: dict[int, int] = {}
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._redis_url = redis_url
         self._probe_url = probe_redis_url
         self._key_prefix = key_prefix
@@ -110,14 +111,14 @@ class LiveSession:
 
     async def _start(self) -> None:
         source = self.spec.monitor.source_topic
-        self.starts = await start_positions(self._bootstrap, source, self.spec.group_id)
-        ledger_ends = await end_positions(self._bootstrap, LEDGER_TOPIC)
+        self.starts = await start_positions(self._kafka, source, self.spec.group_id)
+        ledger_ends = await end_positions(self._kafka, LEDGER_TOPIC)
         await self._stack.enter_async_context(
             KillSwitchWatcher(self._redis_url, self._on_control, keys=self._control_keys)
         )
         await self._stack.enter_async_context(
             TopicReader(
-                self._bootstrap,
+                self._kafka,
                 LEDGER_TOPIC,
                 ledger_ends,
                 ledger_handler(self.run_id, self.collector.feed_ledger),
@@ -125,7 +126,7 @@ class LiveSession:
         )
         await self._stack.enter_async_context(
             TopicReader(
-                self._bootstrap,
+                self._kafka,
                 source,
                 self.starts,
                 lambda record: self.collector.feed_source(envelope_of(record)),
@@ -196,7 +197,7 @@ class LiveSession:
 
     async def wait_caught_up(self, timeout_s: float) -> bool:
         """Wait until the ledger covers the source up to its end now; False on timeout."""
-        ends = await end_positions(self._bootstrap, self.spec.monitor.source_topic)
+        ends = await end_positions(self._kafka, self.spec.monitor.source_topic)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while not self.collector.covers(ends, self.starts):
