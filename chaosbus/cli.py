@@ -70,9 +70,13 @@ def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 @local_app.command("up")
 @one_line_errors
-def local_up() -> None:
+def local_up(
+    secure: bool = typer.Option(
+        False, "--secure", help="Add a SASL_SSL listener (SCRAM user, generated certificates)."
+    ),
+) -> None:
     """Start Kafka and Redis (resolving the Kafka jars with Maven on first use)."""
-    status = LocalStack.default().up()
+    status = LocalStack.default().up(secure=secure)
     for line in status.lines():
         typer.echo(line)
 
@@ -93,8 +97,8 @@ def local_status(
     """Show whether the local stack runs, and its addresses."""
     status = LocalStack.default().status()
     if env:
-        typer.echo(f"export CHAOSBUS_BOOTSTRAP={status.bootstrap}")
-        typer.echo(f"export CHAOSBUS_REDIS={status.redis_url}")
+        for line in status.env_lines():
+            typer.echo(line)
         return
     for line in status.lines():
         typer.echo(line)
