@@ -55,6 +55,18 @@ def resolve_kafka(
     return KafkaSettings(bootstrap, **fields)
 
 
+def kafka_from_file(path: Path) -> KafkaSettings:
+    """The settings a client properties file alone gives (no flag, no environment)."""
+    source = str(path)
+    fields = validated(
+        fields_from_properties(parse_properties(_read(path)), source=source), source=source
+    )
+    bootstrap = fields.pop("bootstrap", None)
+    if not bootstrap:
+        raise InvalidInput(f"{source}: bootstrap.servers is missing")
+    return KafkaSettings(bootstrap, **fields)
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text()

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 
 from streams.connection import KafkaSettings, why_unreachable
+from streams.quiet import quiet_aiokafka
 
 
 @asynccontextmanager
@@ -19,7 +20,9 @@ async def standalone_consumer(
 ) -> AsyncIterator[AIOKafkaConsumer]:
     consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False, **options)
     try:
-        await consumer.start()
+        # A refused connection is explained in one line below; aiokafka's own lines would bury it.
+        with quiet_aiokafka():
+            await consumer.start()
     except KafkaConnectionError as exc:
         await consumer.stop()
         raise await why_unreachable(kafka) from exc

@@ -22,6 +22,7 @@ from monitors.history import History
 from monitors.probes.kafka_reader import read_ledger, read_source
 from streams.clock import Clock, wall_clock_ms
 from streams.connection import KafkaSettings
+from streams.errors import BrokerUnreachable
 
 
 async def check_window(
@@ -38,7 +39,7 @@ async def check_window(
     try:
         ledger, _ = await read_ledger(kafka, run_id, source_topic=source)
         envelopes = await read_source(kafka, source)
-    except MonitorError as exc:
+    except (MonitorError, BrokerUnreachable) as exc:
         raise Unreachable(str(exc)) from exc
     if not ledger:
         raise InvalidInput(f"no ledger record of run {run_id!r} for source topic {source!r}")
