@@ -117,7 +117,7 @@ class TestSafeLedger:
         keys, outcomes = await apply_stream(
             "safe",
             deliveries,
-            kafka=KafkaSettings(bootstrap),
+            bootstrap=bootstrap,
             redis_url=redis_url,
             topic=topic_name,
         )
@@ -187,7 +187,7 @@ class TestNaiveLedger:
         keys, outcomes = await apply_stream(
             "naive",
             deliveries,
-            kafka=KafkaSettings(bootstrap),
+            bootstrap=bootstrap,
             redis_url=redis_url,
             topic=topic_name,
         )
