@@ -162,27 +162,41 @@ def _jaas_fields(text: str, mechanism: str | None, source: str) -> dict[str, str
 
 
 def fields_from_environment(env: Mapping[str, str]) -> dict[str, Any]:
-    return {field: env[name] for name, field in ENV_FIELDS.items() if env.get(name)}
+    """The CHAOSBUS_KAFKA_* fields; a bad protocol or mechanism is named by its variable."""
+    fields: dict[str, Any] = {}
+    for name, field in ENV_FIELDS.items():
+        if not env.get(name):
+            continue
+        if field in _CHOICES:
+            fields[field] = _choice(field, env[name], source=name)
+        else:
+            fields[field] = env[name]
+    return fields
+
+
+_CHOICES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "security_protocol": ("security.protocol", SECURITY_PROTOCOLS),
+    "sasl_mechanism": ("sasl.mechanism", SASL_MECHANISMS),
+}
+
+
+def _choice(field: str, value: Any, *, source: str) -> str:
+    prop, allowed = _CHOICES[field]
+    upper = str(value).upper()
+    if upper not in allowed:
+        raise InvalidInput(f"{source}: {prop}={upper} is not supported ({', '.join(allowed)})")
+    return upper
 
 
 def validated(fields: Mapping[str, Any], *, source: str) -> dict[str, Any]:
     """Normalised values (upper-case names) and the combinations a client cannot use refused."""
     out = dict(fields)
-    protocol = str(out.get("security_protocol", "PLAINTEXT")).upper()
-    if protocol not in SECURITY_PROTOCOLS:
-        raise InvalidInput(
-            f"{source}: security.protocol={protocol} is not supported "
-            f"({', '.join(SECURITY_PROTOCOLS)})"
-        )
+    protocol = _choice(
+        "security_protocol", out.get("security_protocol", "PLAINTEXT"), source=source
+    )
     out["security_protocol"] = protocol
     if "sasl_mechanism" in out:
-        mechanism = str(out["sasl_mechanism"]).upper()
-        if mechanism not in SASL_MECHANISMS:
-            raise InvalidInput(
-                f"{source}: sasl.mechanism={mechanism} is not supported "
-                f"({', '.join(SASL_MECHANISMS)})"
-            )
-        out["sasl_mechanism"] = mechanism
+        out["sasl_mechanism"] = _choice("sasl_mechanism", out["sasl_mechanism"], source=source)
     if protocol.startswith("SASL_") and not (out.get("sasl_username") and out.get("sasl_password")):
         raise InvalidInput(
             f"{source}: security.protocol={protocol} needs sasl.username and sasl.password "

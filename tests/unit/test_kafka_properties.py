@@ -267,3 +267,14 @@ class TestKafkaSettings:
             "sasl_plain_username": "u",
             "sasl_plain_password": "p",
         }
+
+
+class TestEnvironmentErrors:
+    def test_a_bad_mechanism_is_named_by_its_variable(self) -> None:
+        """A mechanism set in the environment is blamed on the variable, not on the file."""
+        with pytest.raises(InvalidInput) as caught:
+            fields_from_environment({"CHAOSBUS_KAFKA_SASL_MECHANISM": "gssapi"})
+        assert str(caught.value) == (
+            "CHAOSBUS_KAFKA_SASL_MECHANISM: sasl.mechanism=GSSAPI is not supported "
+            "(PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)"
+        )
