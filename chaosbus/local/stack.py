@@ -110,6 +110,8 @@ class LocalStack:
         if not kafka.running():
             ensure_free(kafka.port, "CHAOSBUS_KAFKA_PORT")
             ensure_free(kafka.controller_port, "CHAOSBUS_KAFKA_PORT")
+            if kafka.secure is not None:
+                ensure_free(kafka.secure.port, f"a new stack (remove {self.secure_dir})")
         if secure and kafka.secure is None:
             kafka = self._secured(kafka)
         redis.start()
