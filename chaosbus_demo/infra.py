@@ -103,7 +103,12 @@ async def create_topics(kafka: KafkaSettings, topics: list[str], partitions: int
 
 @asynccontextmanager
 async def node_red_running(
-    *, bootstrap: str, topic: str, say: Say, install_dir: Path | None = None, name: str = "demo"
+    *,
+    kafka: KafkaSettings,
+    topic: str,
+    say: Say,
+    install_dir: Path | None = None,
+    name: str = "demo",
 ) -> AsyncIterator[nodered.NodeRed]:
     """Install (once) and start the Node-RED flow publishing to `topic`; stop it on exit.
 
@@ -116,7 +121,8 @@ async def node_red_running(
             yield await to_the_end(
                 partial(
                     nodered.start,
-                    bootstrap=bootstrap,
+                    bootstrap=kafka.bootstrap,
+                    kafka=kafka,
                     home=Path(home),
                     topic=topic,
                     install_dir=install_dir,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaosbus.errors import ChaosbusError, InvalidInput
+from chaosbus.errors import ChaosbusError
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.local.stack import LocalStack
 from chaosbus.report.write import write_report
@@ -195,15 +195,9 @@ class _Demo:
         await create_topics(addresses.kafka, plan.topics, PARTITIONS)
         say(f"topics: {plan.source} → " + ", ".join(s.destination for s in plan.stages))
         self._checkpoint()
-        if addresses.kafka.security_protocol != "PLAINTEXT":
-            # The flow's kafkajs client is configured with broker addresses only.
-            raise InvalidInput(
-                "the demo's Node-RED flow reaches Kafka over PLAINTEXT only; give the demo a "
-                f"plaintext listener, not {addresses.kafka.security_protocol}"
-            )
         node_red = await stack.enter_async_context(
             node_red_running(
-                bootstrap=addresses.kafka.bootstrap,
+                kafka=addresses.kafka,
                 topic=plan.source,
                 say=say,
                 install_dir=options.node_red_install_dir,
