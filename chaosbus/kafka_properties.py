@@ -30,6 +30,9 @@ ENV_FIELDS = {
     "CHAOSBUS_KAFKA_SASL_USERNAME": "sasl_username",
     "CHAOSBUS_KAFKA_SASL_PASSWORD": "sasl_password",
     "CHAOSBUS_KAFKA_SSL_CA": "ssl_cafile",
+    "CHAOSBUS_KAFKA_SSL_CERT": "ssl_certfile",
+    "CHAOSBUS_KAFKA_SSL_KEY": "ssl_keyfile",
+    "CHAOSBUS_KAFKA_SSL_CHECK_HOSTNAME": "ssl_check_hostname",  # 0 turns the check off
 }
 
 _DIRECT = {
@@ -169,6 +172,10 @@ def fields_from_environment(env: Mapping[str, str]) -> dict[str, Any]:
             continue
         if field in _CHOICES:
             fields[field] = _choice(field, env[name], source=name)
+        elif field == "ssl_check_hostname":
+            if env[name] not in ("0", "1"):
+                raise InvalidInput(f"{name}={env[name]!r}: expected 1 (check) or 0 (skip)")
+            fields[field] = env[name] == "1"
         else:
             fields[field] = env[name]
     return fields

@@ -210,12 +210,18 @@ class TestResolveKafka:
             "CHAOSBUS_KAFKA_SASL_USERNAME": "u",
             "CHAOSBUS_KAFKA_SASL_PASSWORD": "p",
             "CHAOSBUS_KAFKA_SSL_CA": "",
+            "CHAOSBUS_KAFKA_SSL_CERT": "/c.pem",
+            "CHAOSBUS_KAFKA_SSL_KEY": "/k.pem",
+            "CHAOSBUS_KAFKA_SSL_CHECK_HOSTNAME": "0",
         }
         assert fields_from_environment(env) == {
             "security_protocol": "SASL_SSL",
             "sasl_mechanism": "SCRAM-SHA-512",
             "sasl_username": "u",
             "sasl_password": "p",
+            "ssl_certfile": "/c.pem",
+            "ssl_keyfile": "/k.pem",
+            "ssl_check_hostname": False,
         }
 
     def test_missing_file(self, tmp_path: Path) -> None:
