@@ -49,6 +49,7 @@ from chaosbus.testing import committed_offsets, create_topics, end_offsets
 from injectors.envelope import Envelope, SourceCoordinates
 from monitors import ExtractorConfig, JsonEquals, JsonField, LiveChecker, MonitorConfig
 from monitors.extractors import compile_extractors
+from streams.connection import KafkaSettings
 from streams.ledger_record import LedgerEmission, LedgerRecord, encode_key
 
 TARGET_EVENTS_PER_S = 5_000
@@ -208,8 +209,8 @@ async def bench_plain(bootstrap: str, inputs: Inputs, timeout_s: float) -> dict[
     ticker = asyncio.create_task(snapshot_every(checker, progress))
     try:
         async with (
-            TopicReader(bootstrap, inputs.ledger, starts, on_ledger),
-            TopicReader(bootstrap, inputs.source, starts, on_source),
+            TopicReader(KafkaSettings(bootstrap), inputs.ledger, starts, on_ledger),
+            TopicReader(KafkaSettings(bootstrap), inputs.source, starts, on_source),
         ):
             await asyncio.wait_for(progress.done.wait(), timeout_s)
     finally:

@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from chaosbus.local.stack import LocalStack
 from chaosbus.testing import create_topics
 from injectors import FaultPlan, parse_fault_document
+from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
 from streams.proxy import Proxy
 from streams.routes import Route
@@ -129,7 +130,7 @@ async def proxy_run(
     if faults:
         deciders[route] = FaultPlan.from_file(parse_fault_document(FAULTS_ON, "bench"), seed=1)
     config = InterposerConfig(
-        bootstrap=bootstrap,
+        kafka=KafkaSettings(bootstrap),
         run_id="bench",
         group_id=f"proxy-{uuid.uuid4().hex[:6]}",
         ledger_enabled=ledger,

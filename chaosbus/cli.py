@@ -29,7 +29,7 @@ from chaosbus.runner.command import dry_run_lines, run_with_console
 from chaosbus.runner.run import RunOptions
 from chaosbus.scenarios import load_experiment_or_scenario, scenario, scenario_names
 from chaosbus.scenarios.starter import starter_experiment
-from chaosbus.settings import resolve_bootstrap, resolve_redis
+from chaosbus.settings import resolve_kafka, resolve_redis
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -52,6 +52,9 @@ def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
     return typer.Exit(code)
 
 
+KAFKA_CONFIG_HELP = "Kafka client properties file (SASL, TLS); or CHAOSBUS_KAFKA_CONFIG."
+
+
 def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Turn every ChaosbusError into one line on stderr and its documented exit code."""
 
@@ -67,9 +70,13 @@ def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 @local_app.command("up")
 @one_line_errors
-def local_up() -> None:
+def local_up(
+    secure: bool = typer.Option(
+        False, "--secure", help="Add a SASL_SSL listener (SCRAM user, generated certificates)."
+    ),
+) -> None:
     """Start Kafka and Redis (resolving the Kafka jars with Maven on first use)."""
-    status = LocalStack.default().up()
+    status = LocalStack.default().up(secure=secure)
     for line in status.lines():
         typer.echo(line)
 
@@ -90,8 +97,8 @@ def local_status(
     """Show whether the local stack runs, and its addresses."""
     status = LocalStack.default().status()
     if env:
-        typer.echo(f"export CHAOSBUS_BOOTSTRAP={status.bootstrap}")
-        typer.echo(f"export CHAOSBUS_REDIS={status.redis_url}")
+        for line in status.env_lines():
+            typer.echo(line)
         return
     for line in status.lines():
         typer.echo(line)
@@ -104,6 +111,7 @@ def local_status(
 def proxy(
     route: list[str] = typer.Option([], "--route", help="SOURCE:DESTINATION, repeatable."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
     fault: Path | None = typer.Option(None, "--fault", help="Fault file (YAML) for every route."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of every fault decision."),
     group: str = typer.Option("chaosbus.proxy", "--group", help="Consumer group of replicas."),
@@ -131,7 +139,7 @@ def proxy(
     """
     built = build_proxy(
         routes=route,
-        bootstrap=resolve_bootstrap(bootstrap),
+        kafka=resolve_kafka(bootstrap, kafka_config),
         group_id=group,
         run_id=run_id,
         create_topics=create_topics,
@@ -299,6 +307,7 @@ def run(
     dry_run: bool = typer.Option(False, "--dry-run", help="Preflight and targeting only."),
     report: Path | None = typer.Option(None, "--report", help="Write PATH (JSON), .md, .html."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
     redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
     actor: str | None = typer.Option(None, "--actor", help="Who runs it (default: OS user)."),
     key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
@@ -306,7 +315,7 @@ def run(
     """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted."""
     spec = load_experiment_or_scenario(file)
     options = RunOptions(
-        bootstrap=resolve_bootstrap(bootstrap),
+        kafka=resolve_kafka(bootstrap, kafka_config),
         redis_url=resolve_redis(redis),
         actor=actor or default_actor(),
         key_prefix=key_prefix,
@@ -364,6 +373,7 @@ def check_command(
     run_id: str = typer.Option(..., "--run-id", help="The run whose window is judged."),
     report: Path | None = typer.Option(None, "--report", help="Write PATH (JSON), .md, .html."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
     redis: str | None = typer.Option(None, "--redis", help="Redis URL the probes read."),
     key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
 ) -> None:
@@ -372,7 +382,7 @@ def check_command(
     outcome = asyncio.run(
         check_window(
             spec,
-            bootstrap=resolve_bootstrap(bootstrap),
+            kafka=resolve_kafka(bootstrap, kafka_config),
             redis_url=resolve_redis(redis),
             run_id=run_id,
             key_prefix=key_prefix,
@@ -398,6 +408,7 @@ def demo(
     redis: str | None = typer.Option(
         None, "--redis", envvar="CHAOSBUS_REDIS", help="Redis URL (with --bootstrap)."
     ),
+    kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
     out: Path = typer.Option(Path("demo-out"), "--out", help="Directory of the reports."),
 ) -> None:
     """Node-RED, a naive and a safe service, two experiments, a verdict each.
@@ -411,5 +422,5 @@ def demo(
     from chaosbus_demo.command import demo_command
     from chaosbus_demo.run import DemoOptions
 
-    options = DemoOptions(bootstrap=bootstrap, redis_url=redis, out=out)
+    options = DemoOptions(bootstrap=bootstrap, redis_url=redis, kafka_config=kafka_config, out=out)
     raise typer.Exit(demo_command(options))

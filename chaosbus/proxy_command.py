@@ -17,6 +17,7 @@ from injectors.limits import MAX_HELD_DEFAULT
 from injectors.plan import FaultPlan
 from injectors.protection import describe_cycle, find_cycle, own_topic_problem
 from injectors.spec import FaultFile, load_fault_file
+from streams.connection import KafkaSettings
 from streams.decider import Decider
 from streams.errors import BrokerUnreachable, RouteError, TopicMissing
 from streams.interposer import InterposerConfig
@@ -99,7 +100,7 @@ def new_run_id() -> str:
 def build_proxy(
     *,
     routes: Sequence[str],
-    bootstrap: str,
+    kafka: KafkaSettings,
     group_id: str,
     run_id: str | None,
     create_topics: bool,
@@ -118,7 +119,7 @@ def build_proxy(
     if start_from not in ("earliest", "latest"):
         raise InvalidInput(f"--from {start_from!r}: expected earliest or latest")
     config = InterposerConfig(
-        bootstrap=bootstrap,
+        kafka=kafka,
         run_id=run_id or new_run_id(),
         group_id=group_id,
         ledger_enabled=ledger,

@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.redis_node import redis_answers
+from streams.connection import KafkaSettings
 from streams.consumers import standalone_consumer, topic_end_offsets
 from streams.topics import TopicAdmin
 
@@ -59,6 +60,14 @@ def free_port_pair() -> int:
     raise RuntimeError("no two adjacent free ports on loopback")
 
 
+# Tests name a plaintext broker by its address; a secured one by its KafkaSettings.
+Cluster = KafkaSettings | str
+
+
+def settings_of(kafka: Cluster) -> KafkaSettings:
+    return KafkaSettings(kafka) if isinstance(kafka, str) else kafka
+
+
 def unique_topic(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
@@ -69,19 +78,21 @@ async def stack_from_environment() -> tuple[str, str] | None:
     redis_url = os.environ.get("CHAOSBUS_REDIS")
     if not bootstrap or not redis_url:
         return None
-    if await broker_answers(bootstrap) and await redis_answers(redis_url):
+    if await broker_answers(KafkaSettings(bootstrap)) and await redis_answers(redis_url):
         return bootstrap, redis_url
     return None
 
 
-async def create_topics(bootstrap: str, topics: Iterable[str], partitions: int) -> None:
-    async with TopicAdmin(bootstrap) as admin:
+async def create_topics(kafka: Cluster, topics: Iterable[str], partitions: int) -> None:
+    async with TopicAdmin(settings_of(kafka)) as admin:
         for topic in topics:
             await admin.create(topic, partitions)
 
 
-async def produce(bootstrap: str, topic: str, messages: Sequence[Message]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+async def produce(kafka: Cluster, topic: str, messages: Sequence[Message]) -> None:
+    producer = AIOKafkaProducer(
+        **settings_of(kafka).client_options(), enable_idempotence=True, linger_ms=5
+    )
     await producer.start()
     try:
         futures = [
@@ -100,16 +111,16 @@ async def produce(bootstrap: str, topic: str, messages: Sequence[Message]) -> No
         await producer.stop()
 
 
-async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    async with standalone_consumer(bootstrap) as consumer:
+async def end_offsets(kafka: Cluster, topic: str) -> dict[int, int]:
+    async with standalone_consumer(settings_of(kafka)) as consumer:
         return await topic_end_offsets(consumer, topic)
 
 
-async def wait_for_count(bootstrap: str, topic: str, count: int, *, timeout_s: float) -> int:
+async def wait_for_count(kafka: Cluster, topic: str, count: int, *, timeout_s: float) -> int:
     """Wait until a topic holds at least `count` records; returns how many it holds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
-    async with standalone_consumer(bootstrap) as consumer:
+    async with standalone_consumer(settings_of(kafka)) as consumer:
         while True:
             total = sum((await topic_end_offsets(consumer, topic)).values())
             if total >= count or loop.time() >= deadline:
@@ -118,9 +129,11 @@ async def wait_for_count(bootstrap: str, topic: str, count: int, *, timeout_s: f
             await asyncio.sleep(0.2)
 
 
-async def read_all(bootstrap: str, topic: str, *, timeout_s: float = 30) -> list[Received]:
+async def read_all(kafka: Cluster, topic: str, *, timeout_s: float = 30) -> list[Received]:
     """Every record of a topic from the beginning up to its end offsets taken now."""
-    async with standalone_consumer(bootstrap, isolation_level="read_committed") as consumer:
+    async with standalone_consumer(
+        settings_of(kafka), isolation_level="read_committed"
+    ) as consumer:
         ends = {
             TopicPartition(topic, p): end
             for p, end in (await topic_end_offsets(consumer, topic)).items()
@@ -154,9 +167,9 @@ async def read_all(bootstrap: str, topic: str, *, timeout_s: float = 30) -> list
         return received
 
 
-async def committed_offsets(bootstrap: str, group_id: str) -> dict[tuple[str, int], int]:
+async def committed_offsets(kafka: Cluster, group_id: str) -> dict[tuple[str, int], int]:
     """What a consumer group has committed, by (topic, partition); empty while unknown."""
-    async with TopicAdmin(bootstrap) as admin:
+    async with TopicAdmin(settings_of(kafka)) as admin:
         try:
             return await admin.committed(group_id)
         except KafkaError as exc:

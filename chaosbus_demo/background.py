@@ -20,6 +20,7 @@ from chaosbus.errors import Unreachable
 from chaosbus_demo.events import OrderEvent
 from chaosbus_demo.services import LedgerService, ServiceConfig
 from chaosbus_demo.traffic import TrafficReport, WebhookSink, play
+from streams.connection import KafkaSettings
 from streams.consumers import standalone_consumer, topic_end_offsets
 
 CATCH_UP_TIMEOUT_S = 30.0
@@ -32,14 +33,14 @@ class Services:
     running: dict[str, LedgerService] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
-    async def caught_up(self, prefix: str, bootstrap: str) -> bool:
+    async def caught_up(self, prefix: str, kafka: KafkaSettings) -> bool:
         """Wait until the service has applied everything its topic holds now.
 
         Each service reads its own fresh topic from the start, so the number of records it
         applied equals the sum of the topic's end offsets once it has caught up.
         """
         service = self.running[prefix]
-        async with standalone_consumer(bootstrap) as consumer:
+        async with standalone_consumer(kafka) as consumer:
             ends = await topic_end_offsets(consumer, service.config.topic)
         wanted = sum(ends.values())
         return await service.wait_processed(wanted, timeout_s=CATCH_UP_TIMEOUT_S) >= wanted

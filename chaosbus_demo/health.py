@@ -17,7 +17,8 @@ import typer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from chaosbus.settings import resolve_bootstrap
+from chaosbus.settings import resolve_kafka
+from streams.connection import KafkaSettings
 
 
 def mark_alive(path: Path) -> None:
@@ -32,10 +33,8 @@ def file_is_fresh(path: Path, max_age_s: float) -> bool:
         return False
 
 
-async def group_is_stable(bootstrap: str, group: str, *, timeout_s: float = 5) -> bool:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
-    )
+async def group_is_stable(kafka: KafkaSettings, group: str, *, timeout_s: float = 5) -> bool:
+    admin = AIOKafkaAdminClient(**kafka.client_options(), request_timeout_ms=int(timeout_s * 1000))
     try:
         await asyncio.wait_for(admin.start(), timeout_s)
         responses = await asyncio.wait_for(admin.describe_consumer_groups([group]), timeout_s)
@@ -71,9 +70,12 @@ def file_check(
 def group_check(
     group: str = typer.Argument(..., help="Consumer group id."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    kafka_config: Path | None = typer.Option(
+        None, "--kafka-config", help="Kafka client properties (SASL, TLS)."
+    ),
 ) -> None:
     """Healthy when the consumer group is Stable with at least one member."""
-    if not asyncio.run(group_is_stable(resolve_bootstrap(bootstrap), group)):
+    if not asyncio.run(group_is_stable(resolve_kafka(bootstrap, kafka_config), group)):
         typer.echo(f"consumer group {group} is not Stable with members", err=True)
         raise typer.Exit(1)
 

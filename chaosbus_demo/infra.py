@@ -21,7 +21,9 @@ from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.redis_node import redis_answers
 from chaosbus.local.stack import LocalStack
+from chaosbus.settings import resolve_kafka
 from chaosbus_demo import nodered
+from streams.connection import KafkaSettings, why_unreachable
 from streams.errors import StreamError
 from streams.topics import TopicAdmin
 
@@ -32,7 +34,7 @@ TOPIC_VISIBLE_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True)
 class Addresses:
-    bootstrap: str
+    kafka: KafkaSettings
     redis_url: str
 
 
@@ -43,28 +45,30 @@ async def broker_and_redis(
     *,
     say: Say,
     stack: LocalStack | None = None,
+    kafka_config: Path | None = None,
 ) -> AsyncIterator[Addresses]:
     """The given broker and Redis, or the local stack (started, and later stopped, if down)."""
-    if bootstrap or redis_url:
-        if not (bootstrap and redis_url):
+    if bootstrap or redis_url or kafka_config:
+        if not ((bootstrap or kafka_config) and redis_url):
             raise InvalidInput(
-                "give both --bootstrap and --redis, or neither (the demo then starts the "
-                "local stack)"
+                "give --redis with --bootstrap or --kafka-config, or none of them (the demo "
+                "then starts the local stack)"
             )
-        await require_reachable(bootstrap, redis_url)
-        yield Addresses(bootstrap, redis_url)
+        kafka = resolve_kafka(bootstrap, kafka_config)
+        await require_reachable(kafka, redis_url)
+        yield Addresses(kafka, redis_url)
         return
     local = stack or LocalStack.default()
     before = await asyncio.to_thread(local.status)
     if before.kafka_running and before.redis_running:
         say(f"using the running local stack: Kafka {before.bootstrap}, Redis {before.redis_url}")
-        yield Addresses(before.bootstrap, before.redis_url)
+        yield Addresses(KafkaSettings(before.bootstrap), before.redis_url)
         return
     say("starting the local stack (Kafka 4.1 and redis-server on loopback)")
     try:
         status = await to_the_end(local.up)
         say(f"local stack up: Kafka {status.bootstrap}, Redis {status.redis_url}")
-        yield Addresses(status.bootstrap, status.redis_url)
+        yield Addresses(KafkaSettings(status.bootstrap), status.redis_url)
     finally:
         if not before.kafka_running:
             await asyncio.to_thread(local.kafka().stop)
@@ -73,17 +77,17 @@ async def broker_and_redis(
         say("local stack stopped (the demo started it)")
 
 
-async def require_reachable(bootstrap: str, redis_url: str) -> None:
-    if not await broker_answers(bootstrap):
-        raise Unreachable(f"no Kafka broker answers at {bootstrap}")
+async def require_reachable(kafka: KafkaSettings, redis_url: str) -> None:
+    if not await broker_answers(kafka):
+        raise Unreachable(str(await why_unreachable(kafka)))
     if not await redis_answers(redis_url):
         raise Unreachable(f"no Redis answers at {redis_url}")
 
 
-async def create_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
+async def create_topics(kafka: KafkaSettings, topics: list[str], partitions: int) -> None:
     """Create the topics and return once the broker describes every one of them."""
     try:
-        async with TopicAdmin(bootstrap) as admin:
+        async with TopicAdmin(kafka) as admin:
             for topic in topics:
                 await admin.create(topic, partitions)
             loop = asyncio.get_running_loop()
@@ -99,7 +103,12 @@ async def create_topics(bootstrap: str, topics: list[str], partitions: int) -> N
 
 @asynccontextmanager
 async def node_red_running(
-    *, bootstrap: str, topic: str, say: Say, install_dir: Path | None = None, name: str = "demo"
+    *,
+    kafka: KafkaSettings,
+    topic: str,
+    say: Say,
+    install_dir: Path | None = None,
+    name: str = "demo",
 ) -> AsyncIterator[nodered.NodeRed]:
     """Install (once) and start the Node-RED flow publishing to `topic`; stop it on exit.
 
@@ -112,7 +121,8 @@ async def node_red_running(
             yield await to_the_end(
                 partial(
                     nodered.start,
-                    bootstrap=bootstrap,
+                    bootstrap=kafka.bootstrap,
+                    kafka=kafka,
                     home=Path(home),
                     topic=topic,
                     install_dir=install_dir,

@@ -35,6 +35,7 @@ from chaosbus.local import process
 from chaosbus.local.prereqs import require_program
 from chaosbus.local.process import read_pid, wait_until
 from chaosbus.local.stack import default_cache
+from streams.connection import KafkaSettings
 
 BUNDLE = Path(__file__).with_name("node_red")
 BUNDLE_FILES = ("package.json", "package-lock.json", "settings.js", "flows.json")
@@ -188,10 +189,26 @@ def answers(url: str, *, timeout_s: float = 2) -> bool:
         return False
 
 
+def kafkajs_env(kafka: KafkaSettings) -> dict[str, str]:
+    """The environment settings.js turns into kafkajs's `ssl` and `sasl` options."""
+    values = {
+        "CHAOSBUS_KAFKA_SECURITY_PROTOCOL": kafka.security_protocol,
+        "CHAOSBUS_KAFKA_SASL_MECHANISM": kafka.sasl_mechanism,
+        "CHAOSBUS_KAFKA_SASL_USERNAME": kafka.sasl_username,
+        "CHAOSBUS_KAFKA_SASL_PASSWORD": kafka.sasl_password,
+        "CHAOSBUS_KAFKA_SSL_CA": kafka.ssl_cafile,
+        "CHAOSBUS_KAFKA_SSL_CERT": kafka.ssl_certfile,
+        "CHAOSBUS_KAFKA_SSL_KEY": kafka.ssl_keyfile,
+        "CHAOSBUS_KAFKA_SSL_CHECK_HOSTNAME": "1" if kafka.ssl_check_hostname else "0",
+    }
+    return {name: value for name, value in values.items() if value}
+
+
 def start(
     *,
     bootstrap: str,
     home: Path,
+    kafka: KafkaSettings | None = None,
     topic: str = "orders.nocode",
     port: int | None = None,
     host: str = "127.0.0.1",
@@ -225,6 +242,7 @@ def start(
         "CHAOSBUS_NODE_RED_HOST": host,
         "CHAOSBUS_NODE_RED_HOME": str(home),
         "NODE_ENV": "production",
+        **(kafkajs_env(kafka) if kafka is not None else {}),
         **(flow_env or {}),
     }
     argv = [
@@ -281,6 +299,7 @@ def running(
     *,
     bootstrap: str,
     home: Path,
+    kafka: KafkaSettings | None = None,
     topic: str = "orders.nocode",
     port: int | None = None,
     install_dir: Path | None = None,
@@ -292,6 +311,7 @@ def running(
     handle = start(
         bootstrap=bootstrap,
         home=home,
+        kafka=kafka,
         topic=topic,
         port=port,
         install_dir=install_dir,

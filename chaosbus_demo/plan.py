@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 from chaosbus_demo.services import KINDS, Kind, ServiceConfig
+from streams.connection import KafkaSettings
 
 DEMO_EXPERIMENTS = ("duplicate-storm", "out-of-order-updates")
 PARTITIONS = 3
@@ -47,18 +48,18 @@ class Stage:
     def prefix(self, kind: Kind) -> str:
         return f"{kind}:demo-{self.run_id}-{self.experiment}:"
 
-    def service(self, kind: Kind, *, bootstrap: str, redis_url: str) -> ServiceConfig:
+    def service(self, kind: Kind, *, kafka: KafkaSettings, redis_url: str) -> ServiceConfig:
         return ServiceConfig(
             kind=kind,
             topic=self.destination,
-            bootstrap=bootstrap,
+            kafka=kafka,
             redis_url=redis_url,
             prefix=self.prefix(kind),
             group_id=f"{self._stem}.ledger-{kind}",
         )
 
-    def services(self, *, bootstrap: str, redis_url: str) -> list[ServiceConfig]:
-        return [self.service(k, bootstrap=bootstrap, redis_url=redis_url) for k in KINDS]
+    def services(self, *, kafka: KafkaSettings, redis_url: str) -> list[ServiceConfig]:
+        return [self.service(k, kafka=kafka, redis_url=redis_url) for k in KINDS]
 
 
 @dataclass(frozen=True)

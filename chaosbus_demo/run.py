@@ -52,6 +52,7 @@ class DemoOptions:
 
     bootstrap: str | None = None
     redis_url: str | None = None
+    kafka_config: Path | None = None  # a client properties file (SASL, TLS)
     out: Path = Path("demo-out")
     schedule: dict[str, Any] = field(default_factory=lambda: dict(DEMO_SCHEDULE))
     settle_ms: int = 2_000
@@ -182,15 +183,21 @@ class _Demo:
         """Stack, topics, Node-RED, services: each stopped by `stack` on the way out."""
         options, plan, say = self.options, self.plan, self.display.say
         addresses = await stack.enter_async_context(
-            broker_and_redis(options.bootstrap, options.redis_url, say=say, stack=options.stack)
+            broker_and_redis(
+                options.bootstrap,
+                options.redis_url,
+                say=say,
+                stack=options.stack,
+                kafka_config=options.kafka_config,
+            )
         )
         self._checkpoint()
-        await create_topics(addresses.bootstrap, plan.topics, PARTITIONS)
+        await create_topics(addresses.kafka, plan.topics, PARTITIONS)
         say(f"topics: {plan.source} → " + ", ".join(s.destination for s in plan.stages))
         self._checkpoint()
         node_red = await stack.enter_async_context(
             node_red_running(
-                bootstrap=addresses.bootstrap,
+                kafka=addresses.kafka,
                 topic=plan.source,
                 say=say,
                 install_dir=options.node_red_install_dir,
@@ -202,9 +209,7 @@ class _Demo:
         configs = [
             config
             for stage in plan.stages
-            for config in stage.services(
-                bootstrap=addresses.bootstrap, redis_url=addresses.redis_url
-            )
+            for config in stage.services(kafka=addresses.kafka, redis_url=addresses.redis_url)
         ]
         services = await stack.enter_async_context(services_running(configs))
         say("services: ledger-naive and ledger-safe on each experiment's interposed topic")
@@ -215,7 +220,7 @@ class _Demo:
         """Run one experiment judging ledger-naive, then judge ledger-safe on its window."""
         options, spec, addresses = self.options, self.specs[stage.experiment], running.addresses
         run_options = RunOptions(
-            bootstrap=addresses.bootstrap,
+            kafka=addresses.kafka,
             redis_url=addresses.redis_url,
             actor=options.actor,
             key_prefix=stage.prefix("naive"),
@@ -237,11 +242,11 @@ class _Demo:
         if self.interrupt.is_set():
             return verdicts
         # The safe service reads the same topic at its own pace: judge it once caught up.
-        if not await running.services.caught_up(stage.prefix("safe"), addresses.bootstrap):
+        if not await running.services.caught_up(stage.prefix("safe"), addresses.kafka):
             self.display.say("ledger-safe did not catch up in time; judging what it applied")
         safe = await check_window(
             spec,
-            bootstrap=addresses.bootstrap,
+            kafka=addresses.kafka,
             redis_url=addresses.redis_url,
             run_id=naive.run_id,
             key_prefix=stage.prefix("safe"),

@@ -38,10 +38,11 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from redis.asyncio import Redis
 
 from chaosbus.observability import providers_from_environment
-from chaosbus.settings import resolve_bootstrap, resolve_redis
+from chaosbus.settings import resolve_kafka, resolve_redis
 from chaosbus_demo.events import BadEvent, parse_event
 from chaosbus_demo.health import mark_alive
 from chaosbus_demo.ledgers import Ledger, NaiveLedger, SafeLedger
+from streams.connection import KafkaSettings
 
 Kind = Literal["naive", "safe"]
 KINDS: tuple[Kind, ...] = ("naive", "safe")
@@ -58,7 +59,7 @@ class ServiceConfig:
 
     kind: Kind
     topic: str
-    bootstrap: str
+    kafka: KafkaSettings
     redis_url: str
     prefix: str | None = None
     group_id: str | None = None
@@ -115,7 +116,7 @@ class LedgerService:
             await self._redis.ping()
             self._consumer = AIOKafkaConsumer(
                 config.topic,
-                bootstrap_servers=config.bootstrap,
+                **config.kafka.client_options(),
                 group_id=config.group,
                 client_id=config.name,
                 enable_auto_commit=False,
@@ -224,6 +225,9 @@ def main(
     kind: str = typer.Option(..., "--kind", help="naive or safe."),
     topic: str = typer.Option("orders", "--topic", help="The interposed topic to consume."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    kafka_config: Path | None = typer.Option(
+        None, "--kafka-config", help="Kafka client properties (SASL, TLS)."
+    ),
     redis: str | None = typer.Option(None, "--redis", help="Redis URL."),
     prefix: str | None = typer.Option(None, "--prefix", help="Key prefix (default KIND:)."),
     group: str | None = typer.Option(None, "--group", help="Consumer group (ledger-KIND)."),
@@ -236,7 +240,7 @@ def main(
     config = ServiceConfig(
         kind="naive" if kind == "naive" else "safe",
         topic=topic,
-        bootstrap=resolve_bootstrap(bootstrap),
+        kafka=resolve_kafka(bootstrap, kafka_config),
         redis_url=resolve_redis(redis),
         prefix=prefix,
         group_id=group,

@@ -11,7 +11,7 @@ order, so each order's events reach the source topic in version order:
 - `WebhookSink(url)`: HTTP POST to the Node-RED webhook (stdlib `urllib` in a thread), with
   a W3C `traceparent` from a `traffic POST /orders` span when tracing is configured
   (OTEL_EXPORTER_OTLP_ENDPOINT), so a trace starts at the outside world.
-- `KafkaSink(bootstrap, topic)`: straight to the source topic, exactly as the flow would
+- `KafkaSink(kafka, topic)`: straight to the source topic, exactly as the flow would
   write it (key = order id, header `event-id`), for tests that must not depend on Node-RED.
 
 `python -m chaosbus_demo.traffic --webhook http://127.0.0.1:1880/orders --rate 20 --count 200`
@@ -42,9 +42,10 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from chaosbus.observability import providers_from_environment
-from chaosbus.settings import resolve_bootstrap
+from chaosbus.settings import resolve_kafka
 from chaosbus_demo.events import EVENT_ID_HEADER, EventType, OrderEvent
 from chaosbus_demo.health import mark_alive
+from streams.connection import KafkaSettings
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -203,14 +204,14 @@ class WebhookSink:
 class KafkaSink:
     """Produces each event to the source topic as the Node-RED flow would."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, kafka: KafkaSettings, topic: str) -> None:
+        self.kafka = kafka
         self.topic = topic
         self._producer: AIOKafkaProducer | None = None
 
     async def __aenter__(self) -> KafkaSink:
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap, enable_idempotence=True, linger_ms=5
+            **self.kafka.client_options(), enable_idempotence=True, linger_ms=5
         )
         await self._producer.start()
         return self
@@ -299,6 +300,9 @@ def main(
     webhook: str | None = typer.Option(None, "--webhook", help="URL of POST /orders."),
     topic: str | None = typer.Option(None, "--topic", help="Produce here instead (no webhook)."),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    kafka_config: Path | None = typer.Option(
+        None, "--kafka-config", help="Kafka client properties (SASL, TLS)."
+    ),
     rate: float = typer.Option(20.0, "--rate", help="Events per second."),
     count: int = typer.Option(200, "--count", help="Number of events; 0 plays until stopped."),
     seed: int = typer.Option(1, "--seed", help="Seed of the generated orders."),
@@ -315,7 +319,8 @@ def main(
     typer.echo(f"traffic: seed {seed}, namespace {namespace!r}, {rate} events/s", err=True)
     stream = iter_order_events(seed, namespace=namespace)
     events = itertools.islice(stream, count) if count > 0 else stream
-    report = asyncio.run(_play_cli(events, webhook, topic, bootstrap, rate, alive_file))
+    kafka = resolve_kafka(bootstrap, kafka_config)
+    report = asyncio.run(_play_cli(events, webhook, topic, kafka, rate, alive_file))
     typer.echo(json.dumps({"sent": report.sent, "failed": report.failed, **report.by_type}))
     for error in report.errors:
         typer.echo(error, err=True)
@@ -327,7 +332,7 @@ async def _play_cli(
     events: Iterable[OrderEvent],
     webhook: str | None,
     topic: str | None,
-    bootstrap: str | None,
+    kafka: KafkaSettings,
     rate: float,
     alive_file: Path | None,
 ) -> TrafficReport:
@@ -338,7 +343,7 @@ async def _play_cli(
     providers = providers_from_environment(service_name="traffic")
     try:
         if topic is not None:
-            async with KafkaSink(resolve_bootstrap(bootstrap), topic) as sink:
+            async with KafkaSink(kafka, topic) as sink:
                 return await play(events, sink, rate=rate, stop=stop, alive_file=alive_file)
         webhook_sink = WebhookSink(webhook or "", tracer_provider=providers.tracer)
         return await play(events, webhook_sink, rate=rate, stop=stop, alive_file=alive_file)

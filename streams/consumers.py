@@ -8,12 +8,24 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaConnectionError
+
+from streams.connection import KafkaSettings, why_unreachable
+from streams.quiet import quiet_aiokafka
 
 
 @asynccontextmanager
-async def standalone_consumer(bootstrap: str, **options: Any) -> AsyncIterator[AIOKafkaConsumer]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **options)
-    await consumer.start()
+async def standalone_consumer(
+    kafka: KafkaSettings, **options: Any
+) -> AsyncIterator[AIOKafkaConsumer]:
+    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False, **options)
+    try:
+        # A refused connection is explained in one line below; aiokafka's own lines would bury it.
+        with quiet_aiokafka():
+            await consumer.start()
+    except KafkaConnectionError as exc:
+        await consumer.stop()
+        raise await why_unreachable(kafka) from exc
     try:
         yield consumer
     finally:

@@ -25,6 +25,7 @@ from injectors.envelope import Emission, Envelope, SourceCoordinates
 from injectors.limits import MAX_HELD_DEFAULT
 from streams.batches import Record, send_in_batches
 from streams.clock import Clock, wall_clock_ms
+from streams.connection import KafkaSettings
 from streams.decider import Decider
 from streams.ledger import CompletedRecord, LedgerBook
 from streams.ledger_record import LEDGER_TOPIC
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class InterposerConfig:
-    bootstrap: str
+    kafka: KafkaSettings
     run_id: str
     group_id: str = "chaosbus.proxy"
     ledger_enabled: bool = True
@@ -57,7 +58,7 @@ class InterposerConfig:
 def group_consumer(config: InterposerConfig) -> AIOKafkaConsumer:
     """A route's consumer: in the replicas' group, committing by hand, reading committed data."""
     return AIOKafkaConsumer(
-        bootstrap_servers=config.bootstrap,
+        **config.kafka.client_options(),
         group_id=config.group_id,
         enable_auto_commit=False,
         auto_offset_reset=config.start_from,

@@ -11,8 +11,8 @@ from typing import Literal
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
+from streams.connection import why_unreachable
 from streams.decider import Decider, PassThrough
-from streams.errors import BrokerUnreachable
 from streams.exactly_once.interposer import ExactlyOnceInterposer
 from streams.interposer import InterposerConfig, RouteInterposer
 from streams.routes import Route
@@ -51,7 +51,7 @@ class Proxy:
         self.started = asyncio.Event()
 
     async def prepare(self) -> dict[str, int]:
-        async with TopicAdmin(self.config.bootstrap) as admin:
+        async with TopicAdmin(self.config.kafka) as admin:
             counts = await check_routes(admin, self.routes, create_destinations=self.create_topics)
             if self.config.ledger_enabled:
                 await admin.create(self.config.ledger_topic, LEDGER_PARTITIONS)
@@ -60,7 +60,7 @@ class Proxy:
     async def run(self, stopping: asyncio.Event) -> ProxyReport:
         counts = await self.prepare()
         producer = AIOKafkaProducer(
-            bootstrap_servers=self.config.bootstrap,
+            **self.config.kafka.client_options(),
             enable_idempotence=True,
             linger_ms=5,
             max_batch_size=256 * 1024,
@@ -69,7 +69,7 @@ class Proxy:
             await producer.start()
         except KafkaConnectionError as exc:
             await producer.stop()
-            raise BrokerUnreachable(f"no Kafka broker answers at {self.config.bootstrap}") from exc
+            raise await why_unreachable(self.config.kafka) from exc
         try:
             self.interposers = [
                 self._interposer(route, producer, counts[route.source] == counts[route.destination])

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
-from streams.errors import BrokerUnreachable, TopicMissing
+from streams.connection import KafkaSettings, why_unreachable
+from streams.errors import TopicMissing
 from streams.quiet import quiet_aiokafka
 from streams.routes import Route
 
@@ -16,11 +17,11 @@ from streams.routes import Route
 class TopicAdmin:
     """A thin async context manager over aiokafka's admin client."""
 
-    def __init__(self, bootstrap: str, *, timeout_s: float = 10) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaSettings, *, timeout_s: float = 10) -> None:
+        self._kafka = kafka
         self._timeout_s = timeout_s
         self._admin = AIOKafkaAdminClient(
-            bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
+            **kafka.client_options(), request_timeout_ms=int(timeout_s * 1000)
         )
 
     async def __aenter__(self) -> TopicAdmin:
@@ -30,7 +31,7 @@ class TopicAdmin:
                 await asyncio.wait_for(self._admin.start(), self._timeout_s)
         except (KafkaConnectionError, OSError, TimeoutError) as exc:
             await self._admin.close()
-            raise BrokerUnreachable(f"no Kafka broker answers at {self._bootstrap}") from exc
+            raise await why_unreachable(self._kafka) from exc
         return self
 
     async def __aexit__(self, *_: object) -> None:

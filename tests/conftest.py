@@ -16,6 +16,7 @@ import pytest
 
 from chaosbus.local.stack import LocalStack, default_cache
 from chaosbus.testing import free_port_pair, stack_from_environment, unique_topic
+from tests.integration.secure_support import SecureStack, start_secure_stack
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,16 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackAddre
     status = stack.status()
     try:
         yield StackAddresses(status.bootstrap, status.redis_url)
+    finally:
+        stack.down()
+
+
+@pytest.fixture(scope="session")
+def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureStack]:
+    """A private Kafka (with its SASL_SSL listener) and Redis, started for these tests only."""
+    stack, secure = start_secure_stack(tmp_path_factory.mktemp("secure-stack"))
+    try:
+        yield secure
     finally:
         stack.down()
 

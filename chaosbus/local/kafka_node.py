@@ -19,6 +19,8 @@ from aiokafka.errors import KafkaError
 from chaosbus.errors import StackError
 from chaosbus.local import process
 from chaosbus.local.prereqs import java_executable, maven_executable
+from chaosbus.local.secure import SecureListener
+from streams.connection import KafkaSettings
 from streams.quiet import quiet_aiokafka
 
 BROKER_MAIN = "kafka.Kafka"
@@ -75,6 +77,7 @@ class KafkaNode:
     libs: Path
     port: int
     controller_port: int
+    secure: SecureListener | None = None  # `local up --secure`: a SASL_SSL listener too
 
     @property
     def bootstrap(self) -> str:
@@ -93,16 +96,20 @@ class KafkaNode:
         return self.home / "server.log"
 
     def properties(self) -> str:
+        listeners = f"PLAINTEXT://127.0.0.1:{self.port}"
+        protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+        if self.secure is not None:
+            listeners += f",SASL_SSL://127.0.0.1:{self.secure.port}"
+            protocols += ",SASL_SSL:SASL_SSL"
         settings = {
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
-            "listeners": (
-                f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
-            ),
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.port}",
+            "listeners": f"{listeners},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "advertised.listeners": listeners,
             "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "listener.security.protocol.map": protocols,
+            "inter.broker.listener.name": "PLAINTEXT",
             "log.dirs": str(self.data_dir),
             # A single node can only hold one replica of the internal topics.
             "offsets.topic.replication.factor": "1",
@@ -118,6 +125,8 @@ class KafkaNode:
             "auto.create.topics.enable": "false",
             "num.partitions": "1",
         }
+        if self.secure is not None:
+            settings.update(self.secure.server_properties())
         return "".join(f"{name}={value}\n" for name, value in settings.items())
 
     def log4j_properties(self) -> str:
@@ -178,6 +187,7 @@ class KafkaNode:
                 f"--cluster-id={_kafka_base64_uuid(cluster_id)}",
                 "-c",
                 str(self.home / "server.properties"),
+                *(self.secure.format_args() if self.secure is not None else []),
             ),
             capture_output=True,
             text=True,
@@ -191,7 +201,7 @@ class KafkaNode:
         while time.monotonic() < deadline:
             if process.read_pid(self.pid_file) is None:
                 return False
-            if asyncio.run(broker_answers(self.bootstrap)):
+            if asyncio.run(broker_answers(KafkaSettings(self.bootstrap))):
                 return True
             time.sleep(0.3)
         return False
@@ -203,9 +213,9 @@ class KafkaNode:
         return process.read_pid(self.pid_file) is not None
 
 
-async def broker_answers(bootstrap: str, *, timeout_s: float = 5) -> bool:
+async def broker_answers(kafka: KafkaSettings, *, timeout_s: float = 5) -> bool:
     """True when the broker answers a metadata request (what clients need, not just a port)."""
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    client = AIOKafkaClient(**kafka.client_options(), request_timeout_ms=int(timeout_s * 1000))
     # Refused connections are the expected answer while the broker starts.
     with quiet_aiokafka():
         try:

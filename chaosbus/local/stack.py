@@ -2,6 +2,7 @@
 
 The addresses of a running stack are written to `<home>/addresses.json`, which other
 commands and the test fixtures read; `CHAOSBUS_BOOTSTRAP` and `CHAOSBUS_REDIS` override it.
+With `--secure` it also names the SASL_SSL listener and its `client.properties`.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from chaosbus.errors import StackError
 from chaosbus.local.kafka_node import KafkaNode, libs_dir, resolve_jars
 from chaosbus.local.redis_node import RedisNode
+from chaosbus.local.secure import SecureListener
 
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_REDIS_PORT = 16379
@@ -34,15 +36,33 @@ class StackStatus:
     redis_running: bool
     bootstrap: str
     redis_url: str
+    secure_bootstrap: str | None = None  # the SASL_SSL listener, with `local up --secure`
+    kafka_config: str | None = None  # its client.properties
 
     def lines(self) -> list[str]:
         def state(up: bool) -> str:
             return "running" if up else "stopped"
 
-        return [
-            f"kafka  {state(self.kafka_running):8} {self.bootstrap}",
-            f"redis  {state(self.redis_running):8} {self.redis_url}",
+        lines = [f"kafka  {state(self.kafka_running):8} {self.bootstrap}"]
+        if self.secure_bootstrap:
+            lines.append(
+                f"kafka  {state(self.kafka_running):8} {self.secure_bootstrap} "
+                f"(SASL_SSL; client config {self.kafka_config})"
+            )
+        return [*lines, f"redis  {state(self.redis_running):8} {self.redis_url}"]
+
+    def env_lines(self) -> list[str]:
+        lines = [
+            f"export CHAOSBUS_BOOTSTRAP={self.bootstrap}",
+            f"export CHAOSBUS_REDIS={self.redis_url}",
         ]
+        if self.secure_bootstrap:
+            lines += [
+                "# through the SASL_SSL listener instead:",
+                f"# export CHAOSBUS_BOOTSTRAP={self.secure_bootstrap} "
+                f"CHAOSBUS_KAFKA_CONFIG={self.kafka_config}",
+            ]
+        return lines
 
 
 @dataclass(frozen=True)
@@ -66,31 +86,54 @@ class LocalStack:
     def addresses_file(self) -> Path:
         return self.home / "addresses.json"
 
+    @property
+    def secure_dir(self) -> Path:
+        return self.home / "kafka" / "secure"
+
     def kafka(self) -> KafkaNode:
         return KafkaNode(
             home=self.home / "kafka",
             libs=libs_dir(self.cache),
             port=self.kafka_port,
             controller_port=self.kafka_port + 1,
+            secure=SecureListener.load(self.secure_dir),
         )
 
     def redis(self) -> RedisNode:
         return RedisNode(home=self.home / "redis", port=self.redis_port)
 
-    def up(self) -> StackStatus:
+    def up(self, *, secure: bool = False) -> StackStatus:
+        """Start what is stopped; `secure` adds a SASL_SSL listener to a node made new."""
         redis, kafka = self.redis(), self.kafka()
         if not redis.running():
             ensure_free(redis.port, "CHAOSBUS_REDIS_PORT")
         if not kafka.running():
             ensure_free(kafka.port, "CHAOSBUS_KAFKA_PORT")
             ensure_free(kafka.controller_port, "CHAOSBUS_KAFKA_PORT")
+            if kafka.secure is not None:
+                ensure_free(kafka.secure.port, f"a new stack (remove {self.secure_dir})")
+        if secure and kafka.secure is None:
+            kafka = self._secured(kafka)
         redis.start()
         resolve_jars(self.cache)
         kafka.start()
-        self.addresses_file.write_text(
-            json.dumps({"bootstrap": kafka.bootstrap, "redis": redis.url}) + "\n"
-        )
+        addresses = {"bootstrap": kafka.bootstrap, "redis": redis.url}
+        if kafka.secure is not None:
+            addresses["secure_bootstrap"] = kafka.secure.bootstrap
+            addresses["kafka_config"] = str(kafka.secure.client_properties_file)
+        self.addresses_file.write_text(json.dumps(addresses) + "\n")
         return self.status()
+
+    def _secured(self, kafka: KafkaNode) -> KafkaNode:
+        # SCRAM credentials are written when the storage is formatted, so only a new node
+        # can be given them.
+        if kafka.running() or (kafka.data_dir / "meta.properties").exists():
+            raise StackError(
+                f"the local Kafka under {kafka.home} was made without --secure; stop it with "
+                f"`chaosbus local down`, remove {kafka.home}, then run `chaosbus local up --secure`"
+            )
+        port = next_free_port(self.kafka_port + 2)
+        return replace(kafka, secure=SecureListener.create(self.secure_dir, port))
 
     def down(self) -> StackStatus:
         self.kafka().stop()
@@ -105,6 +148,8 @@ class LocalStack:
             redis_running=redis.running(),
             bootstrap=kafka.bootstrap,
             redis_url=redis.url,
+            secure_bootstrap=kafka.secure.bootstrap if kafka.secure else None,
+            kafka_config=str(kafka.secure.client_properties_file) if kafka.secure else None,
         )
 
 
@@ -130,6 +175,16 @@ def ensure_free(port: int, setting: str) -> None:
                 f"port {port} on 127.0.0.1 is in use by another program; "
                 f"stop it or choose another port with {setting}"
             ) from exc
+
+
+def next_free_port(start: int) -> int:
+    for port in range(start, min(start + 100, 65535)):
+        try:
+            ensure_free(port, "")
+        except StackError:
+            continue
+        return port
+    raise StackError(f"no free port on 127.0.0.1 from {start} for the SASL_SSL listener")
 
 
 def recorded_addresses(home: Path | None = None) -> dict[str, str]:

@@ -22,12 +22,14 @@ from monitors.errors import MonitorError
 from monitors.history import History
 from monitors.probes.kafka_reader import read_ledger, read_source
 from streams.clock import Clock, wall_clock_ms
+from streams.connection import KafkaSettings
+from streams.errors import BrokerUnreachable
 
 
 async def check_window(
     spec: ExperimentSpec,
     *,
-    bootstrap: str,
+    kafka: KafkaSettings,
     redis_url: str,
     run_id: str,
     key_prefix: str = "",
@@ -36,9 +38,9 @@ async def check_window(
 ) -> RunReport:
     source = spec.monitor.source_topic
     try:
-        ledger, _ = await read_ledger(bootstrap, run_id, source_topic=source)
-        envelopes = await read_source(bootstrap, source)
-    except MonitorError as exc:
+        ledger, _ = await read_ledger(kafka, run_id, source_topic=source)
+        envelopes = await read_source(kafka, source)
+    except (MonitorError, BrokerUnreachable) as exc:
         raise Unreachable(str(exc)) from exc
     if not ledger:
         raise InvalidInput(f"no ledger record of run {run_id!r} for source topic {source!r}")

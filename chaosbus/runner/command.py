@@ -19,8 +19,8 @@ from chaosbus.signals import stop_on_signals
 async def dry_run_lines(spec: ExperimentSpec, options: RunOptions) -> list[str]:
     """Connect, check topics and the kill switch, count what the targeting would match."""
     async with control_plane(options.redis_url, options.control_namespace) as plane:
-        result = await preflight(spec, options.bootstrap, plane)
-    result.targeting = await count_targeting(spec, options.bootstrap)
+        result = await preflight(spec, options.kafka, plane)
+    result.targeting = await count_targeting(spec, options.kafka)
     return [f"{spec.name}: preflight passed (nothing injected)", *result.lines()]
 
 

@@ -20,6 +20,7 @@ from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.runner.readers import envelope_of
 from injectors.envelope import Envelope
 from injectors.match import Payload, Verdict, evaluate
+from streams.connection import KafkaSettings
 from streams.consumers import standalone_consumer
 from streams.errors import BrokerUnreachable, TopicMissing
 from streams.ledger_record import LEDGER_TOPIC
@@ -45,9 +46,9 @@ def routes_of(spec: ExperimentSpec) -> list[Route]:
     return [Route(r.source, r.destination) for r in spec.routes]
 
 
-async def check_topics(spec: ExperimentSpec, bootstrap: str) -> dict[str, int]:
+async def check_topics(spec: ExperimentSpec, kafka: KafkaSettings) -> dict[str, int]:
     try:
-        async with TopicAdmin(bootstrap) as admin:
+        async with TopicAdmin(kafka) as admin:
             counts = await check_routes(admin, routes_of(spec), create_destinations=False)
             await admin.create(LEDGER_TOPIC, LEDGER_PARTITIONS)
     except BrokerUnreachable as exc:
@@ -63,19 +64,21 @@ async def refuse_if_killed(plane: ControlPlane) -> None:
         raise KillSwitchEngaged(f"{state.describe()}; run `chaosbus unkill` to release it")
 
 
-async def preflight(spec: ExperimentSpec, bootstrap: str, plane: ControlPlane) -> PreflightResult:
+async def preflight(
+    spec: ExperimentSpec, kafka: KafkaSettings, plane: ControlPlane
+) -> PreflightResult:
     await refuse_if_killed(plane)
-    return PreflightResult(await check_topics(spec, bootstrap))
+    return PreflightResult(await check_topics(spec, kafka))
 
 
 async def count_targeting(
-    spec: ExperimentSpec, bootstrap: str, *, sample: int = 1_000
+    spec: ExperimentSpec, kafka: KafkaSettings, *, sample: int = 1_000
 ) -> dict[str, tuple[int, int]]:
     """Per fault, how many of the last `sample` messages of each source its `match` selects."""
     matched: Counter[str] = Counter()
     sampled = 0
     labels = [f"faults[{i}] ({f.name or f.type})" for i, f in enumerate(spec.faults)]
-    async with standalone_consumer(bootstrap) as consumer:
+    async with standalone_consumer(kafka) as consumer:
         for route in spec.routes:
             for envelope in await _recent(consumer, route.source, sample):
                 sampled += 1

@@ -17,15 +17,16 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from injectors.envelope import Envelope, SourceCoordinates
+from streams.connection import KafkaSettings
 from streams.ledger_record import LedgerRecord
 
 log = logging.getLogger(__name__)
 
 
-async def start_positions(bootstrap: str, topic: str, group_id: str) -> dict[int, int]:
+async def start_positions(kafka: KafkaSettings, topic: str, group_id: str) -> dict[int, int]:
     """Where the interposer's group will start on each partition: committed, else earliest."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False
+        **kafka.client_options(), group_id=group_id, enable_auto_commit=False
     )
     await consumer.start()
     try:
@@ -41,8 +42,8 @@ async def start_positions(bootstrap: str, topic: str, group_id: str) -> dict[int
         await consumer.stop()
 
 
-async def end_positions(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def end_positions(kafka: KafkaSettings, topic: str) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
     await consumer.start()
     try:
         tps = await _partitions(consumer, topic)
@@ -67,13 +68,13 @@ class TopicReader:
 
     def __init__(
         self,
-        bootstrap: str,
+        kafka: KafkaSettings,
         topic: str,
         positions: dict[int, int],
         handle: Callable[[object], None],
     ) -> None:
         self.topic = topic
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._positions = positions
         self._handle = handle
         self._task: asyncio.Task[None] | None = None
@@ -82,7 +83,7 @@ class TopicReader:
 
     async def __aenter__(self) -> TopicReader:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.client_options(),
             enable_auto_commit=False,
             isolation_level="read_committed",
         )

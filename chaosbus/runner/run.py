@@ -34,6 +34,7 @@ from chaosbus.runner.timeline import Sample, Timeline
 from chaosbus.runner.verdict import describe, judge
 from monitors.metrics import time_to_recovery
 from streams.clock import Clock, wall_clock_ms
+from streams.connection import KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ LIVE_LATENCY_WINDOW_MS = 5_000
 
 @dataclass
 class RunOptions:
-    bootstrap: str
+    kafka: KafkaSettings
     redis_url: str
     actor: str
     run_id: str | None = None
@@ -79,7 +80,7 @@ class ExperimentRun:
         async with control_plane(self.options.redis_url, self.options.control_namespace) as plane:
             self.timeline.enter("preflight", self.clock())
             try:
-                await preflight(self.spec, self.options.bootstrap, plane)
+                await preflight(self.spec, self.options.kafka, plane)
             except KillSwitchEngaged as exc:
                 await self._audit(plane, "refused", str(exc))
                 raise
@@ -99,7 +100,7 @@ class ExperimentRun:
         o = self.options
         session = LiveSession(
             self.spec,
-            bootstrap=o.bootstrap,
+            kafka=o.kafka,
             redis_url=o.redis_url,
             probe_redis_url=o.probe_redis_url or o.redis_url,
             run_id=self.run_id,

@@ -31,6 +31,7 @@ from injectors.blast import CAPS
 from injectors.plan import FAULT_TYPES, FaultPlan
 from monitors.errors import ProbeError
 from streams.clock import Clock
+from streams.connection import KafkaSettings
 from streams.decider import Decider
 from streams.interposer import InterposerConfig
 from streams.ledger_record import LEDGER_TOPIC
@@ -48,7 +49,7 @@ class LiveSession:
         self,
         spec: ExperimentSpec,
         *,
-        bootstrap: str,
+        kafka: KafkaSettings,
         redis_url: str,
         probe_redis_url: str,
         run_id: str,
@@ -68,7 +69,7 @@ class LiveSession:
             plan.intensity = 0.0  # warm-up is a passthrough until the runner says otherwise
         deciders: dict[Route, Decider] = dict(self.plans)
         config = InterposerConfig(
-            bootstrap=bootstrap,
+            kafka=kafka,
             run_id=run_id,
             group_id=spec.group_id,
             max_held_messages=spec.blast_radius.max_held_messages,
@@ -84,7 +85,7 @@ class LiveSession:
             ),
         )
         self.starts: dict[int, int] = {}
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._redis_url = redis_url
         self._probe_url = probe_redis_url
         self._key_prefix = key_prefix
@@ -116,14 +117,14 @@ class LiveSession:
 
     async def _start(self) -> None:
         source = self.spec.monitor.source_topic
-        self.starts = await start_positions(self._bootstrap, source, self.spec.group_id)
-        ledger_ends = await end_positions(self._bootstrap, LEDGER_TOPIC)
+        self.starts = await start_positions(self._kafka, source, self.spec.group_id)
+        ledger_ends = await end_positions(self._kafka, LEDGER_TOPIC)
         await self._stack.enter_async_context(
             KillSwitchWatcher(self._redis_url, self._on_control, keys=self._control_keys)
         )
         await self._stack.enter_async_context(
             TopicReader(
-                self._bootstrap,
+                self._kafka,
                 LEDGER_TOPIC,
                 ledger_ends,
                 ledger_handler(self.run_id, self.collector.feed_ledger),
@@ -131,7 +132,7 @@ class LiveSession:
         )
         await self._stack.enter_async_context(
             TopicReader(
-                self._bootstrap,
+                self._kafka,
                 source,
                 self.starts,
                 lambda record: self.collector.feed_source(envelope_of(record)),
@@ -210,7 +211,7 @@ class LiveSession:
 
     async def wait_caught_up(self, timeout_s: float) -> bool:
         """Wait until the ledger covers the source up to its end now; False on timeout."""
-        ends = await end_positions(self._bootstrap, self.spec.monitor.source_topic)
+        ends = await end_positions(self._kafka, self.spec.monitor.source_topic)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while not self.collector.covers(ends, self.starts):

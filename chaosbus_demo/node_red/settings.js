@@ -5,6 +5,9 @@
  * environment:
  *
  *   CHAOSBUS_BOOTSTRAP       Kafka brokers, comma-separated HOST:PORT   (127.0.0.1:9092)
+ *   CHAOSBUS_KAFKA_SECURITY_PROTOCOL, _SASL_MECHANISM, _SASL_USERNAME, _SASL_PASSWORD,
+ *   _SSL_CA, _SSL_CERT, _SSL_KEY, _SSL_CHECK_HOSTNAME (0 turns it off)
+ *                            SASL and TLS, as chaosbus's own clients use (PLAINTEXT)
  *   CHAOSBUS_SOURCE_TOPIC    topic the webhook publishes to             (orders.nocode)
  *   PORT                     HTTP port of the webhook and the editor    (1880)
  *   CHAOSBUS_NODE_RED_HOST   interface to listen on                     (all interfaces)
@@ -35,6 +38,30 @@ function brokers() {
         .filter((b) => b.length > 0);
 }
 
+// kafkajs's `ssl` and `sasl` options from the same settings chaosbus's clients use.
+function security() {
+    const env = process.env;
+    const protocol = (env.CHAOSBUS_KAFKA_SECURITY_PROTOCOL || "PLAINTEXT").toUpperCase();
+    const out = { ssl: undefined, sasl: undefined };
+    if (protocol === "SSL" || protocol === "SASL_SSL") {
+        const fs = require("fs");
+        const ssl = { rejectUnauthorized: true };
+        if (env.CHAOSBUS_KAFKA_SSL_CA) ssl.ca = [fs.readFileSync(env.CHAOSBUS_KAFKA_SSL_CA, "utf-8")];
+        if (env.CHAOSBUS_KAFKA_SSL_CERT) ssl.cert = fs.readFileSync(env.CHAOSBUS_KAFKA_SSL_CERT, "utf-8");
+        if (env.CHAOSBUS_KAFKA_SSL_KEY) ssl.key = fs.readFileSync(env.CHAOSBUS_KAFKA_SSL_KEY, "utf-8");
+        if (env.CHAOSBUS_KAFKA_SSL_CHECK_HOSTNAME === "0") ssl.checkServerIdentity = () => undefined;
+        out.ssl = ssl;
+    }
+    if (protocol.startsWith("SASL_")) {
+        out.sasl = {
+            mechanism: (env.CHAOSBUS_KAFKA_SASL_MECHANISM || "PLAIN").toLowerCase(),
+            username: env.CHAOSBUS_KAFKA_SASL_USERNAME || "",
+            password: env.CHAOSBUS_KAFKA_SASL_PASSWORD || "",
+        };
+    }
+    return out;
+}
+
 const userDir = process.env.CHAOSBUS_NODE_RED_HOME || __dirname;
 
 module.exports = {
@@ -63,6 +90,7 @@ module.exports = {
         kafka: {
             clientId: "chaosbus-demo-node-red",
             brokers: brokers(),
+            ...security(),
             topic: process.env.CHAOSBUS_SOURCE_TOPIC || "orders.nocode",
         },
     },

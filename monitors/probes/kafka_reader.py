@@ -24,6 +24,7 @@ from injectors.envelope import Envelope, SourceCoordinates
 from monitors.errors import ReaderError
 from monitors.extractors import MISSING, HeaderField, JsonField, json_getter
 from monitors.history import Effect
+from streams.connection import KafkaSettings
 from streams.consumers import standalone_consumer, topic_end_offsets
 from streams.ledger_record import LEDGER_TOPIC, LedgerRecord
 
@@ -38,16 +39,16 @@ class EffectsConfig(BaseModel):
     entity: Literal["record_key"] | JsonField | HeaderField | None = None
 
 
-async def read_topic(bootstrap: str, topic: str, *, timeout_s: float = 60) -> list[Envelope]:
+async def read_topic(kafka: KafkaSettings, topic: str, *, timeout_s: float = 60) -> list[Envelope]:
     """Every record of `topic`, in offset order per partition, up to the ends taken now."""
     try:
-        return await _read(bootstrap, topic, timeout_s)
+        return await _read(kafka, topic, timeout_s)
     except KafkaError as exc:
         raise ReaderError(f"reading {topic}: {exc}", retriable=exc.retriable) from exc
 
 
-async def _read(bootstrap: str, topic: str, timeout_s: float) -> list[Envelope]:
-    async with standalone_consumer(bootstrap, isolation_level="read_committed") as consumer:
+async def _read(kafka: KafkaSettings, topic: str, timeout_s: float) -> list[Envelope]:
+    async with standalone_consumer(kafka, isolation_level="read_committed") as consumer:
         ends = {
             TopicPartition(topic, p): end
             for p, end in (await topic_end_offsets(consumer, topic)).items()
@@ -80,13 +81,13 @@ def _envelope(record: Any) -> Envelope:
     )
 
 
-async def read_source(bootstrap: str, topic: str, *, timeout_s: float = 60) -> list[Envelope]:
+async def read_source(kafka: KafkaSettings, topic: str, *, timeout_s: float = 60) -> list[Envelope]:
     """The source topic, for `monitors.compile_extractors`."""
-    return await read_topic(bootstrap, topic, timeout_s=timeout_s)
+    return await read_topic(kafka, topic, timeout_s=timeout_s)
 
 
 async def read_ledger(
-    bootstrap: str,
+    kafka: KafkaSettings,
     run_id: str,
     *,
     topic: str = LEDGER_TOPIC,
@@ -96,7 +97,7 @@ async def read_ledger(
     """This run's ledger records (of one source topic, if given) and the unreadable count."""
     records: list[LedgerRecord] = []
     unreadable = 0
-    for envelope in await read_topic(bootstrap, topic, timeout_s=timeout_s):
+    for envelope in await read_topic(kafka, topic, timeout_s=timeout_s):
         try:
             record = LedgerRecord.from_bytes(envelope.value or b"")
         except ValueError:
@@ -108,14 +109,14 @@ async def read_ledger(
 
 
 async def read_effects(
-    bootstrap: str, config: EffectsConfig, *, timeout_s: float = 60
+    kafka: KafkaSettings, config: EffectsConfig, *, timeout_s: float = 60
 ) -> tuple[list[Effect], Counter[str]]:
     """The effects, timed by their Kafka timestamps, and unparsable counts by field."""
     read_id = _field_reader(config.event_id)
     read_entity = None if config.entity is None else _field_reader(config.entity)
     effects: list[Effect] = []
     unparsable: Counter[str] = Counter()
-    for envelope in await read_topic(bootstrap, config.topic, timeout_s=timeout_s):
+    for envelope in await read_topic(kafka, config.topic, timeout_s=timeout_s):
         try:
             doc = json.loads(envelope.value) if envelope.value is not None else MISSING
         except ValueError:

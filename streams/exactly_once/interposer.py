@@ -87,9 +87,9 @@ class ExactlyOnceInterposer:
     # ---- lifecycle -------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
-        await ensure_parked_topic(self.config.bootstrap, self._parked_topic)
+        await ensure_parked_topic(self.config.kafka, self._parked_topic)
         consumer = group_consumer(self.config)
-        async with PartitionProducers(self.config.bootstrap, self.config.group_id) as producers:
+        async with PartitionProducers(self.config.kafka, self.config.group_id) as producers:
             self._producers = producers
             consumer.subscribe([self.route.source], listener=_Rebalance(self))
             self._consumer = consumer
@@ -269,7 +269,7 @@ class ExactlyOnceInterposer:
             # transaction, so the parked topic's last stable offset can move past it.
             await self._producers.add(assigned)
             wanted = {(tp.topic, tp.partition) for tp in assigned}
-            parked = await read_parked(self.config.bootstrap, self._parked_topic, wanted)
+            parked = await read_parked(self.config.kafka, self._parked_topic, wanted)
             now = self._clock()
             for source, record in parked.items():
                 record = record.orphaned_plan_copies(now)

@@ -7,6 +7,7 @@ import asyncio
 from aiokafka import TopicPartition
 
 from injectors.envelope import SourceCoordinates
+from streams.connection import KafkaSettings
 from streams.consumers import standalone_consumer, topic_end_offsets
 from streams.exactly_once.parked import ParkedSource, rebuild
 from streams.topics import TopicAdmin
@@ -17,13 +18,13 @@ PARKED_PARTITIONS = 1
 PARKED_CONFIG = {"cleanup.policy": "compact"}
 
 
-async def ensure_parked_topic(bootstrap: str, topic: str) -> None:
-    async with TopicAdmin(bootstrap) as admin:
+async def ensure_parked_topic(kafka: KafkaSettings, topic: str) -> None:
+    async with TopicAdmin(kafka) as admin:
         await admin.create(topic, PARKED_PARTITIONS, config=PARKED_CONFIG)
 
 
 async def read_parked(
-    bootstrap: str, topic: str, partitions: set[tuple[str, int]], *, timeout_s: float = 60
+    kafka: KafkaSettings, topic: str, partitions: set[tuple[str, int]], *, timeout_s: float = 60
 ) -> dict[SourceCoordinates, ParkedSource]:
     """The committed parked set of `partitions`, read from the beginning to the end.
 
@@ -31,7 +32,7 @@ async def read_parked(
     died is not waited for once the caller's producers have fenced it (their start aborts
     it), and what an aborted transaction parked is never seen.
     """
-    async with standalone_consumer(bootstrap, isolation_level="read_committed") as consumer:
+    async with standalone_consumer(kafka, isolation_level="read_committed") as consumer:
         ends = {
             TopicPartition(topic, p): end
             for p, end in (await topic_end_offsets(consumer, topic)).items()

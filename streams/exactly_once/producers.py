@@ -13,6 +13,8 @@ import asyncio
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 
+from streams.connection import KafkaSettings
+
 
 def transactional_id(group_id: str, tp: TopicPartition) -> str:
     return f"chaosbus.{group_id}.{tp.topic}.{tp.partition}"
@@ -21,8 +23,8 @@ def transactional_id(group_id: str, tp: TopicPartition) -> str:
 class PartitionProducers:
     """`async with PartitionProducers(...) as producers:` — every producer stopped on exit."""
 
-    def __init__(self, bootstrap: str, group_id: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaSettings, group_id: str) -> None:
+        self._kafka = kafka
         self._group_id = group_id
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
 
@@ -45,7 +47,7 @@ class PartitionProducers:
         new = [tp for tp in partitions if tp not in self._producers]
         for tp in new:
             self._producers[tp] = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap,
+                **self._kafka.client_options(),
                 transactional_id=transactional_id(self._group_id, tp),
                 enable_idempotence=True,
                 linger_ms=5,

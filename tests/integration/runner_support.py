@@ -13,9 +13,10 @@ from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.report.model import RunReport
 from chaosbus.runner import RunOptions, run_experiment
 from chaosbus.scenarios import load_experiment_or_scenario
-from chaosbus.testing import create_topics
+from chaosbus.testing import Cluster, create_topics, settings_of
 from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, order_events, play
+from streams.connection import KafkaSettings
 from streams.topics import TopicAdmin
 
 SHORT = {"warmup_s": 1, "inject_s": 3, "recover_s": 3}
@@ -25,7 +26,7 @@ SHORT = {"warmup_s": 1, "inject_s": 3, "recover_s": 3}
 class Stage:
     """One test's topics, service and control-plane namespace."""
 
-    bootstrap: str
+    kafka: KafkaSettings
     redis_url: str
     source: str
     destination: str
@@ -46,7 +47,7 @@ class Stage:
 
     def options(self, **extra: Any) -> RunOptions:
         return RunOptions(
-            bootstrap=self.bootstrap,
+            kafka=self.kafka,
             redis_url=self.redis_url,
             actor="integration-test",
             key_prefix=self.prefix,
@@ -55,10 +56,10 @@ class Stage:
         )
 
 
-async def ready_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
+async def ready_topics(kafka: Cluster, topics: list[str], partitions: int) -> None:
     """Create topics and wait until the broker describes them (creation is asynchronous)."""
-    await create_topics(bootstrap, topics, partitions)
-    async with TopicAdmin(bootstrap) as admin:
+    await create_topics(kafka, topics, partitions)
+    async with TopicAdmin(settings_of(kafka)) as admin:
         for _ in range(100):
             if set(topics) <= (await admin.partition_counts(topics)).keys():
                 return
@@ -67,11 +68,13 @@ async def ready_topics(bootstrap: str, topics: list[str], partitions: int) -> No
     raise TimeoutError(f"topics {topics} not visible")
 
 
-async def make_stage(bootstrap: str, redis_url: str, topic: str, partitions: int = 3) -> Stage:
+async def make_stage(kafka: Cluster, redis_url: str, topic: str, partitions: int = 3) -> Stage:
     source, destination = f"{topic}.src", f"{topic}.dst"
-    await ready_topics(bootstrap, [source, destination], partitions)
+    await ready_topics(kafka, [source, destination], partitions)
     tag = uuid.uuid4().hex[:8]
-    return Stage(bootstrap, redis_url, source, destination, f"t{tag}:", f"chaosbus-test-{tag}")
+    return Stage(
+        settings_of(kafka), redis_url, source, destination, f"t{tag}:", f"chaosbus-test-{tag}"
+    )
 
 
 @contextlib.asynccontextmanager
@@ -82,13 +85,13 @@ async def service_and_traffic(
     config = ServiceConfig(
         kind=kind,
         topic=stage.destination,
-        bootstrap=stage.bootstrap,
+        kafka=stage.kafka,
         redis_url=stage.redis_url,
         prefix=stage.prefix,
         group_id=f"svc-{stage.destination}",
     )
     stop = asyncio.Event()
-    async with LedgerService(config) as service, KafkaSink(stage.bootstrap, stage.source) as sink:
+    async with LedgerService(config) as service, KafkaSink(stage.kafka, stage.source) as sink:
         running = asyncio.create_task(service.run(stop))
         traffic = asyncio.create_task(
             play(order_events(events, seed=3, namespace=stage.prefix), sink, rate=rate)

@@ -11,6 +11,7 @@ from chaosbus.control import InjectionGuard, Keys, commands
 from chaosbus.testing import Message, produce, read_all, wait_for_count
 from injectors.plan import FaultPlan
 from injectors.spec import BlastRadius, DelayFault, FixedDelay
+from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
 from streams.proxy import Proxy
 from streams.routes import Route
@@ -54,7 +55,7 @@ class TestKillSwitchOnProxy:
             [DelayFault(probability=1.0, distribution=FixedDelay(ms=120_000))], BlastRadius(), 1
         )
         config = InterposerConfig(
-            bootstrap=bootstrap, run_id=f"kill-{topic_name}", group_id=f"g-{topic_name}"
+            kafka=KafkaSettings(bootstrap), run_id=f"kill-{topic_name}", group_id=f"g-{topic_name}"
         )
         proxy = Proxy([route], config, deciders={route: plan})
         namespace = f"chaosbus-test-{uuid.uuid4().hex[:8]}"

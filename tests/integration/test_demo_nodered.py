@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from chaosbus_demo import nodered
 from chaosbus_demo.events import OrderEvent
 from chaosbus_demo.traffic import WebhookSink, order_events, play, post_event
 from tests.conftest import StackAddresses
+from tests.integration.secure_support import SecureStack
 
 pytestmark = [
     pytest.mark.integration,
@@ -150,3 +152,23 @@ class TestWebhook:
         assert not nodered.answers(flow.health_url)
         assert not (home / "node-red.pid").exists()
         assert not flow.stop()
+
+
+class TestThroughSaslSsl:
+    async def test_the_flow_publishes_through_the_secured_listener(
+        self, secure_stack: SecureStack, tmp_path: Path
+    ) -> None:
+        """With the SASL_SSL settings, kafkajs in the flow authenticates and each post lands."""
+        topic = unique_topic("nodered-secure")
+        await create_topics(secure_stack.kafka, [topic], 3)
+        with nodered.running(
+            bootstrap=secure_stack.kafka.bootstrap,
+            kafka=secure_stack.kafka,
+            topic=topic,
+            home=tmp_path / "node-red",
+        ) as running:
+            answers = [post_event(running.webhook_url, sample(f"o-sec-{i}")) for i in range(5)]
+        assert [a.status for a in answers] == [202] * 5
+        assert await wait_for_count(secure_stack.kafka, topic, 5, timeout_s=30) == 5
+        keys = sorted(r.key for r in await read_all(secure_stack.kafka, topic))
+        assert keys == [f"o-sec-{i}".encode() for i in range(5)]

@@ -16,6 +16,7 @@ from chaosbus_demo.events import EVENT_ID_HEADER, OrderEvent
 from chaosbus_demo.ledgers import Keys
 from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, order_events, play
+from streams.connection import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +67,7 @@ async def apply_stream(
     config = ServiceConfig(
         kind=kind,
         topic=topic,
-        bootstrap=bootstrap,
+        kafka=KafkaSettings(bootstrap),
         redis_url=redis_url,
         prefix=f"{topic}:{kind}:",
         group_id=f"{topic}-{kind}",
@@ -114,7 +115,11 @@ class TestSafeLedger:
         """Duplicates count once, late versions are ignored, a tombstone stops a resurrection."""
         _, deliveries = messy_stream()
         keys, outcomes = await apply_stream(
-            "safe", deliveries, bootstrap=bootstrap, redis_url=redis_url, topic=topic_name
+            "safe",
+            deliveries,
+            bootstrap=bootstrap,
+            redis_url=redis_url,
+            topic=topic_name,
         )
         redis = Redis.from_url(redis_url)
         try:
@@ -141,13 +146,13 @@ class TestSafeLedger:
         """Seeded traffic produced as the flow would ends with every order at its last version."""
         events = order_events(300, seed=7, namespace=f"{topic_name}-")
         await create_topics(bootstrap, [topic_name], PARTITIONS)
-        async with KafkaSink(bootstrap, topic_name) as sink:
+        async with KafkaSink(KafkaSettings(bootstrap), topic_name) as sink:
             report = await play(events, sink, rate=2_000)
         assert report.sent == len(events)
         config = ServiceConfig(
             kind="safe",
             topic=topic_name,
-            bootstrap=bootstrap,
+            kafka=KafkaSettings(bootstrap),
             redis_url=redis_url,
             prefix=f"{topic_name}:safe:",
             group_id=f"{topic_name}-safe",
@@ -180,7 +185,11 @@ class TestNaiveLedger:
         """The naive ledger adds a duplicated payment twice and lets old versions win."""
         _, deliveries = messy_stream()
         keys, outcomes = await apply_stream(
-            "naive", deliveries, bootstrap=bootstrap, redis_url=redis_url, topic=topic_name
+            "naive",
+            deliveries,
+            bootstrap=bootstrap,
+            redis_url=redis_url,
+            topic=topic_name,
         )
         redis = Redis.from_url(redis_url)
         try:
@@ -204,7 +213,7 @@ class TestSideBySide:
         await create_topics(bootstrap, [topic_name], PARTITIONS)
         await produce(bootstrap, topic_name, [message(e) for e in deliveries])
         base = ServiceConfig(
-            kind="naive", topic=topic_name, bootstrap=bootstrap, redis_url=redis_url
+            kind="naive", topic=topic_name, kafka=KafkaSettings(bootstrap), redis_url=redis_url
         )
         naive = dataclasses.replace(base, prefix=f"{topic_name}:naive:")
         safe = dataclasses.replace(base, kind="safe", prefix=f"{topic_name}:safe:")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from chaosbus.testing import Message, Received, create_topics, end_offsets, produce, read_all
+from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
 from streams.ledger_record import LedgerRecord
 from streams.proxy import Proxy
@@ -58,7 +59,10 @@ class TestExactlyOncePassthrough:
         await create_topics(bootstrap, [source], 3)
         await produce(bootstrap, source, json_messages(3_000, 30))
         config = InterposerConfig(
-            bootstrap=bootstrap, run_id="eos", group_id=f"g-{topic_name}", ledger_topic=ledger_topic
+            kafka=KafkaSettings(bootstrap),
+            run_id="eos",
+            group_id=f"g-{topic_name}",
+            ledger_topic=ledger_topic,
         )
         proxy = Proxy(
             [Route(source, destination)], config, create_topics=True, delivery="exactly-once"

@@ -11,6 +11,7 @@ import pytest
 
 from chaosbus.testing import Message, Received, create_topics, produce, read_all, wait_for_count
 from injectors import FaultPlan, parse_fault_document
+from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
 from streams.ledger_record import LedgerRecord
 from streams.proxy import Proxy
@@ -48,7 +49,10 @@ async def run_with_faults(
     ledger_topic = f"{destination}.ledger"
     plan = FaultPlan.from_file(parse_fault_document(MIXED_FAULTS, "test"), seed=seed)
     config = InterposerConfig(
-        bootstrap=bootstrap, run_id=run_id, group_id=f"g-{destination}", ledger_topic=ledger_topic
+        kafka=KafkaSettings(bootstrap),
+        run_id=run_id,
+        group_id=f"g-{destination}",
+        ledger_topic=ledger_topic,
     )
     route = Route(source, destination)
     proxy = Proxy([route], config, deciders={route: plan}, create_topics=True)

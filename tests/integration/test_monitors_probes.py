@@ -10,6 +10,7 @@ from monitors import ExtractorConfig, compile_extractors
 from monitors.probes.kafka_reader import EffectsConfig, read_effects, read_ledger, read_source
 from monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
 from monitors.testing import HistoryBuilder, ledger_record
+from streams.connection import KafkaSettings
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +70,7 @@ class TestKafkaReaders:
             bootstrap, effects, [Message(b"k1", b'{"event": "e1"}'), Message(b"k1", b"{}")]
         )
 
-        envelopes = await read_source(bootstrap, source)
+        envelopes = await read_source(KafkaSettings(bootstrap), source)
         extract = compile_extractors(
             ExtractorConfig.model_validate(
                 {"event_id": {"json": "$.id"}, "version": {"json": "$.v"}}
@@ -79,10 +80,10 @@ class TestKafkaReaders:
         assert [(e.event_id, e.entity, e.version) for e in events] == [("e1", "k1", 1)]
         assert extract.unparsable == {"payload": 1}
 
-        records, unreadable = await read_ledger(bootstrap, "run-1", topic=ledger)
+        records, unreadable = await read_ledger(KafkaSettings(bootstrap), "run-1", topic=ledger)
         assert (records, unreadable) == ([ours], 1)
 
         config = EffectsConfig(topic=effects, event_id={"json": "$.event"}, entity="record_key")
-        found, unparsable = await read_effects(bootstrap, config)
+        found, unparsable = await read_effects(KafkaSettings(bootstrap), config)
         assert [(f.event_id, f.entity) for f in found] == [("e1", "k1")]
         assert unparsable == {"event_id": 1}

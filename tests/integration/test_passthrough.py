@@ -8,6 +8,7 @@ from collections import defaultdict
 import pytest
 
 from chaosbus.testing import Message, Received, create_topics, produce, read_all, wait_for_count
+from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
 from streams.ledger_record import LedgerRecord
 from streams.proxy import Proxy
@@ -50,7 +51,7 @@ class TestPassthrough:
         await produce(bootstrap, source, sent)
 
         config = InterposerConfig(
-            bootstrap=bootstrap, run_id="passthrough", group_id=f"g-{topic_name}"
+            kafka=KafkaSettings(bootstrap), run_id="passthrough", group_id=f"g-{topic_name}"
         )
         proxy = Proxy([Route(source, destination)], config)
         stopping = asyncio.Event()
@@ -79,7 +80,9 @@ class TestPassthrough:
         await create_topics(bootstrap, [source, destination], 2)
         await produce(bootstrap, source, numbered_messages(500, 10))
         run_id = f"ledger-{topic_name}"
-        config = InterposerConfig(bootstrap=bootstrap, run_id=run_id, group_id=f"g-{topic_name}")
+        config = InterposerConfig(
+            kafka=KafkaSettings(bootstrap), run_id=run_id, group_id=f"g-{topic_name}"
+        )
         stopping = asyncio.Event()
         task = asyncio.create_task(Proxy([Route(source, destination)], config).run(stopping))
         await wait_for_count(bootstrap, destination, 500, timeout_s=60)

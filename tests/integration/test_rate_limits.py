@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chaosbus.runner.check_window import check_window
+from streams.connection import KafkaSettings
 from tests.integration.runner_support import make_stage, run_against
 
 pytestmark = pytest.mark.integration
@@ -33,7 +34,7 @@ class TestMaxFaultsPerSecond:
         # `chaosbus check` counts the same passes from the ledger's `reason`.
         from_ledger = await check_window(
             spec,
-            bootstrap=bootstrap,
+            kafka=KafkaSettings(bootstrap),
             redis_url=redis_url,
             run_id=report.run_id,
             key_prefix=stage.prefix,

@@ -41,11 +41,10 @@ def orders(count: int) -> list[Message]:
 
 async def assert_nothing_lost(stage: Stage, run_id: str) -> None:
     """Every source message is on the destination, or in the run's ledger as dropped."""
-    source = await read_all(stage.bootstrap, stage.source)
-    forwarded = {(r.key, r.value) for r in await read_all(stage.bootstrap, stage.destination)}
+    source = await read_all(stage.kafka, stage.source)
+    forwarded = {(r.key, r.value) for r in await read_all(stage.kafka, stage.destination)}
     ledger = [
-        LedgerRecord.from_bytes(r.value or b"")
-        for r in await read_all(stage.bootstrap, LEDGER_TOPIC)
+        LedgerRecord.from_bytes(r.value or b"") for r in await read_all(stage.kafka, LEDGER_TOPIC)
     ]
     dropped = {(r.partition, r.offset) for r in ledger if r.run_id == run_id and r.dropped}
     missing = [

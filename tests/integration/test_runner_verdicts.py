@@ -6,6 +6,7 @@ import pytest
 
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.runner.check_window import check_window
+from streams.connection import KafkaSettings
 from tests.integration.runner_support import Stage, make_stage, run_against
 
 pytestmark = pytest.mark.integration
@@ -50,7 +51,7 @@ class TestDuplicateStorm:
         # `chaosbus check` over the recorded window reaches the same verdict afterwards.
         again = await check_window(
             stage.spec("duplicate-storm"),
-            bootstrap=bootstrap,
+            kafka=KafkaSettings(bootstrap),
             redis_url=redis_url,
             run_id=report.run_id,
             key_prefix=stage.prefix,

@@ -12,6 +12,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from chaosbus.testing import Message, create_topics, produce, read_all, wait_for_count
 from injectors import FaultPlan, parse_fault_document
+from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
 from streams.proxy import Proxy
 from streams.routes import Route
@@ -60,7 +61,9 @@ class TestTracing:
         route = Route(source, destination)
         proxy = Proxy(
             [route],
-            InterposerConfig(bootstrap=bootstrap, run_id="trace", group_id=f"g-{topic_name}"),
+            InterposerConfig(
+                kafka=KafkaSettings(bootstrap), run_id="trace", group_id=f"g-{topic_name}"
+            ),
             deciders={route: plan},
             telemetry_for=lambda r: Telemetry(provider, route=r.name),
         )

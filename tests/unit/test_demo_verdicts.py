@@ -13,6 +13,7 @@ from chaosbus_demo.plan import DemoPlan
 from chaosbus_demo.run import DemoResult
 from chaosbus_demo.services import Kind
 from monitors.report import Anomalies, AnomalyExample, Metrics
+from streams.connection import KafkaSettings
 
 COUNTS = ("resurrected", "stale_overwrite", "duplicate_effect", "lost_event", "unrecovered")
 
@@ -139,7 +140,7 @@ class TestPlan:
         assert first.destination != second.destination
         prefixes = {s.prefix(kind) for s in (*a.stages, *b.stages) for kind in ("naive", "safe")}
         assert len(prefixes) == 8
-        configs = first.services(bootstrap="b", redis_url="r")
+        configs = first.services(kafka=KafkaSettings("b"), redis_url="r")
         assert {c.group for c in configs} == {
             "demo-aaaa.duplicate-storm.ledger-naive",
             "demo-aaaa.duplicate-storm.ledger-safe",

@@ -11,6 +11,7 @@ from chaosbus.cli import app
 from chaosbus.errors import InvalidInput
 from chaosbus.proxy_command import build_proxy, parse_routes
 from injectors.protection import LEDGER_TOPIC, find_cycle, is_own_topic, topic_name_problem
+from streams.connection import KafkaSettings
 from streams.exactly_once.parked import parked_topic
 from streams.ledger_record import LEDGER_TOPIC as STREAMS_LEDGER_TOPIC
 
@@ -119,7 +120,7 @@ class TestHoldingLimit:
         )
         proxy = build_proxy(
             routes=["a:b"],
-            bootstrap="127.0.0.1:9",
+            kafka=KafkaSettings("127.0.0.1:9"),
             group_id="g",
             run_id="r",
             create_topics=False,
