@@ -91,6 +91,7 @@ def local_status(
     status = LocalStack.default().status()
     if env:
         typer.echo(f"export CHAOSBUS_BOOTSTRAP={status.bootstrap}")
+        # Whole, credentials included: these lines are meant for `eval`, not for a log.
         typer.echo(f"export CHAOSBUS_REDIS={status.redis_url}")
         return
     for line in status.lines():

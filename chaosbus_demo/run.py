@@ -51,7 +51,7 @@ class DemoOptions:
     """No `bootstrap`/`redis_url`: the local stack is used, and started if it is down."""
 
     bootstrap: str | None = None
-    redis_url: str | None = None
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
     out: Path = Path("demo-out")
     schedule: dict[str, Any] = field(default_factory=lambda: dict(DEMO_SCHEDULE))
     settle_ms: int = 2_000

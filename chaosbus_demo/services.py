@@ -25,7 +25,7 @@ import logging
 import signal
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,12 +36,15 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from chaosbus.errors import Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_bootstrap, resolve_redis
 from chaosbus_demo.events import BadEvent, parse_event
 from chaosbus_demo.health import mark_alive
 from chaosbus_demo.ledgers import Ledger, NaiveLedger, SafeLedger
+from streams.redis_client import describe_failure, redis_client
 
 Kind = Literal["naive", "safe"]
 KINDS: tuple[Kind, ...] = ("naive", "safe")
@@ -59,7 +62,7 @@ class ServiceConfig:
     kind: Kind
     topic: str
     bootstrap: str
-    redis_url: str
+    redis_url: str = field(repr=False)  # may carry a password
     prefix: str | None = None
     group_id: str | None = None
     start_from: Literal["earliest", "latest"] = "earliest"
@@ -110,9 +113,12 @@ class LedgerService:
 
     async def __aenter__(self) -> LedgerService:
         config = self.config
-        self._redis = Redis.from_url(config.redis_url)
+        self._redis = redis_client(config.redis_url)
         try:
-            await self._redis.ping()
+            try:
+                await self._redis.ping()
+            except (RedisError, OSError) as exc:
+                raise Unreachable(describe_failure(config.redis_url, exc)) from exc
             self._consumer = AIOKafkaConsumer(
                 config.topic,
                 bootstrap_servers=config.bootstrap,

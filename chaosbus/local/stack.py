@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaosbus.errors import StackError
 from chaosbus.local.kafka_node import KafkaNode, libs_dir, resolve_jars
 from chaosbus.local.redis_node import RedisNode
+from streams.redaction import redact_url
 
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_REDIS_PORT = 16379
@@ -33,7 +34,7 @@ class StackStatus:
     kafka_running: bool
     redis_running: bool
     bootstrap: str
-    redis_url: str
+    redis_url: str = field(repr=False)  # may carry a password; `lines()` redacts it
 
     def lines(self) -> list[str]:
         def state(up: bool) -> str:
@@ -41,7 +42,7 @@ class StackStatus:
 
         return [
             f"kafka  {state(self.kafka_running):8} {self.bootstrap}",
-            f"redis  {state(self.redis_running):8} {self.redis_url}",
+            f"redis  {state(self.redis_running):8} {redact_url(self.redis_url)}",
         ]
 
 

@@ -43,11 +43,12 @@ LIVE_LATENCY_WINDOW_MS = 5_000
 @dataclass
 class RunOptions:
     bootstrap: str
-    redis_url: str
+    redis_url: str = field(repr=False)  # URLs may carry a password: kept out of repr
     actor: str
     run_id: str | None = None
     key_prefix: str = ""  # put before every probe key: one file, several services
-    probe_redis_url: str | None = None  # the service's Redis, when not the control plane's
+    # The service's Redis, when not the control plane's.
+    probe_redis_url: str | None = field(default=None, repr=False)
     control_namespace: str = "chaosbus"  # tests isolate their kill switch and audit log
     tick_ms: int = 250
     catch_up_timeout_s: float = 15.0

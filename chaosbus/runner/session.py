@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack
 
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
+from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.observability import providers_from_environment
 from chaosbus.runner.collector import Collector
@@ -133,7 +134,10 @@ class LiveSession:
         )
         for check in self.spec.monitor.checks:
             probe = redis_probe(self._probe_url, check.probe, self._key_prefix)
-            self._probes[check.name] = await self._stack.enter_async_context(probe)
+            try:
+                self._probes[check.name] = await self._stack.enter_async_context(probe)
+            except ProbeError as exc:  # refused, untrusted or silent: the run cannot judge
+                raise (Unreachable if exc.retriable else InvalidInput)(str(exc)) from exc
         self._poller = asyncio.create_task(self._poll_loop(), name="chaosbus-probes")
         self._stack.push_async_callback(_cancel, self._poller)
         self._proxy_task = asyncio.create_task(
