@@ -23,6 +23,7 @@ from chaosbus.control.keys import Keys
 from chaosbus.control.plane import ControlPlane, control_plane
 from chaosbus.control.watch import ControlState
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.observability import Providers
 from chaosbus.report.model import HypothesisResult, RunReport
 from chaosbus.runner.guardrails import GuardrailWatch
 from chaosbus.runner.observe import Observed
@@ -34,6 +35,7 @@ from chaosbus.runner.timeline import Sample, Timeline
 from chaosbus.runner.verdict import describe, judge
 from monitors.metrics import time_to_recovery
 from streams.clock import Clock, wall_clock_ms
+from streams.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,9 @@ class RunOptions:
     catch_up_timeout_s: float = 15.0
     on_progress: Callable[[Progress], None] | None = None
     clock: Clock = field(default=wall_clock_ms)
+    # Tracing and metrics of the run's interposer; None: OTLP from the environment, if set.
+    # Given ones are the caller's to shut down (tests record spans in memory).
+    providers: Providers | None = None
 
 
 class _Abort(Exception):
@@ -77,6 +82,15 @@ class ExperimentRun:
         self._session: LiveSession | None = None
 
     async def run(self, interrupt: asyncio.Event | None = None) -> RunReport:
+        o = self.options
+        log.info(
+            "run %s of %s: Kafka %s, control plane %s, probes read %s",
+            self.run_id,
+            self.spec.name,
+            o.bootstrap,
+            redact_url(o.redis_url),
+            redact_url(o.probe_redis_url or o.redis_url),
+        )
         async with control_plane(self.options.redis_url, self.options.control_namespace) as plane:
             self.timeline.enter("preflight", self.clock())
             try:
@@ -108,6 +122,7 @@ class ExperimentRun:
             clock=self.clock,
             on_control=self._on_control,
             control_keys=Keys(o.control_namespace),
+            providers=o.providers,
         )
         async with session:
             self._session = session

@@ -17,7 +17,7 @@ from chaosbus.control.keys import DEFAULT_KEYS, Keys
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
-from chaosbus.observability import providers_from_environment
+from chaosbus.observability import Providers, providers_from_environment
 from chaosbus.runner.collector import Collector
 from chaosbus.runner.preflight import routes_of
 from chaosbus.runner.probes import Probe, redis_probe
@@ -56,6 +56,7 @@ class LiveSession:
         clock: Clock,
         on_control: OnControl,
         control_keys: Keys = DEFAULT_KEYS,
+        providers: Providers | None = None,
     ) -> None:
         self.spec = spec
         self.run_id = run_id
@@ -69,7 +70,8 @@ class LiveSession:
         deciders: dict[Route, Decider] = dict(self.plans)
         config = InterposerConfig(bootstrap=bootstrap, run_id=run_id, group_id=spec.group_id)
         # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, so a run's faults show in traces too.
-        self._providers = providers_from_environment("chaosbus-runner")
+        self._owns_providers = providers is None
+        self._providers = providers or providers_from_environment("chaosbus-runner")
         self.proxy = Proxy(
             routes_of(spec),
             config,
@@ -107,7 +109,8 @@ class LiveSession:
         finally:
             await self._stack.aclose()
             # Exports the spans still batched before the process ends.
-            self._providers.shutdown()
+            if self._owns_providers:
+                self._providers.shutdown()
 
     async def _start(self) -> None:
         source = self.spec.monitor.source_topic
