@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 from chaosbus.control import ControlState, Keys, KillSwitchWatcher, commands
+from chaosbus.errors import InvalidInput
+from chaosbus.runner import run_experiment
 from monitors.history import Observation
 from monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
 from streams.redis_client import CA_ENV, redis_client
 from tests.cli_runner import chaosbus
+from tests.integration.runner_support import make_stage
 from tests.integration.secure_redis import (
     ACL_PASSWORD,
     ACL_USER,
@@ -152,6 +155,26 @@ class TestRefusedOnTheCommandLine:
         assert outcome.code == 2
         line = assert_one_line(outcome.stderr, outcome.stdout)
         assert "refused the user or password" in line
+
+
+class TestRunRefusedByTheProbeRedis:
+    async def test_wrong_probe_password(
+        self, bootstrap: str, secure_redis: SecureRedis, topic_name: str
+    ) -> None:
+        """A probe Redis that refuses the password stops the run at its start: InvalidInput
+        (exit 2) naming the probe's Redis, its password masked."""
+        control = secure_redis.url()
+        stage = await make_stage(bootstrap, control, topic_name)
+        probe_url = secure_redis.url(tls=True, user=ACL_USER, password=WRONG)
+        options = stage.options(probe_redis_url=probe_url)
+        with pytest.raises(InvalidInput) as caught:
+            await run_experiment(stage.spec("duplicate-storm"), options)
+        message = str(caught.value)
+        assert message.startswith(
+            f"Redis at rediss://{ACL_USER}:***@127.0.0.1:{secure_redis.tls.port}/0"
+        )
+        assert "refused the user or password" in message
+        assert WRONG not in message
 
 
 class TestSecuredNode:
