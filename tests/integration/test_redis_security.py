@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from chaosbus.control import ControlState, Keys, KillSwitchWatcher, commands
-from chaosbus.errors import InvalidInput
+from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.runner import run_experiment
+from chaosbus_demo.services import LedgerService, ServiceConfig
 from monitors.history import Observation
 from monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
 from streams.redis_client import CA_ENV, redis_client
@@ -53,6 +54,13 @@ class TestControlPlane:
             ("kill", "ops", 1_000),
             ("unkill", "ops", 2_000),
         ]
+
+    async def test_verification_can_be_turned_off(self, secure_redis: SecureRedis) -> None:
+        """ssl_cert_reqs=none in the URL connects without a CA file (an explicit opt-out)."""
+        url = f"rediss://:{PASSWORD}@127.0.0.1:{secure_redis.tls.port}/0?ssl_cert_reqs=none"
+        ns = namespace()
+        await commands.kill(url, "ops", None, clock=lambda: 5, namespace=ns)
+        assert [e.action for e in await commands.audit_log(url, 5, namespace=ns)] == ["kill"]
 
     async def test_watcher_over_tls_sees_a_kill(self, secure_redis: SecureRedis) -> None:
         """The kill-switch watcher follows the switch through TLS as an ACL user."""
@@ -175,6 +183,24 @@ class TestRunRefusedByTheProbeRedis:
         )
         assert "refused the user or password" in message
         assert WRONG not in message
+
+
+class TestDemoService:
+    async def test_wrong_password_refused_at_start(
+        self, bootstrap: str, secure_redis: SecureRedis
+    ) -> None:
+        """A demo service whose Redis refuses the password stops at start, naming it."""
+        config = ServiceConfig(
+            kind="safe",
+            topic="unused",
+            bootstrap=bootstrap,
+            redis_url=secure_redis.url(password=WRONG),
+        )
+        with pytest.raises(Unreachable, match=r"refused the user or password") as caught:
+            async with LedgerService(config):
+                pass
+        assert WRONG not in str(caught.value)
+        assert WRONG not in repr(config)
 
 
 class TestSecuredNode:

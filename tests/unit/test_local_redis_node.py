@@ -1,9 +1,12 @@
-"""`RedisNode` settings: the URL it is reached at, and secrets kept out of sight."""
+"""`RedisNode` settings and Redis URLs on the command line: secrets kept out of sight."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from chaosbus.cli import app
 from chaosbus.local.redis_node import RedisNode, RedisTls
 from chaosbus.local.stack import StackStatus
 
@@ -33,3 +36,22 @@ class TestStatusLines:
         status = StackStatus(True, True, "127.0.0.1:9092", "redis://:S3cret@127.0.0.1:6379/0")
         assert status.lines()[1] == "redis  running  redis://:***@127.0.0.1:6379/0"
         assert "S3cret" not in repr(status)
+
+
+class TestRedisUrlOnTheCommandLine:
+    def test_tls_option_on_plain_url(self) -> None:
+        """A TLS option on a redis:// URL: exit 2, one line naming it, the password masked."""
+        url = "redis://:S3cret@127.0.0.1:1/0?ssl_ca_certs=/etc/ca.pem"
+        result = CliRunner().invoke(app, ["audit", "--redis", url])
+        assert result.exit_code == 2
+        assert result.output == (
+            "chaosbus: Redis URL redis://:***@127.0.0.1:1/0?ssl_ca_certs=/etc/ca.pem: "
+            "ssl_ca_certs needs TLS, i.e. rediss://\n"
+        )
+
+    def test_unanswered_url_masked(self) -> None:
+        """A Redis that does not answer is named with its password masked."""
+        result = CliRunner().invoke(app, ["kill", "--redis", "redis://u:S3cret@127.0.0.1:1/0"])
+        assert result.exit_code == 2
+        assert result.output.startswith("chaosbus: Redis at redis://u:***@127.0.0.1:1/0 does not")
+        assert "S3cret" not in result.output
