@@ -22,7 +22,8 @@ from chaosbus.testing import free_port_pair
 # Distinctive, so a search of everything a run wrote cannot match by accident.
 PASSWORD = "Pw-default-7c1e9d"  # the default user's (requirepass)
 ACL_USER, ACL_PASSWORD = "chaos", "Pw-acl-0b5f3a"
-SECRETS = (PASSWORD, ACL_PASSWORD)
+READER, READER_PASSWORD = "reader", "Pw-reader-93ad4e"  # may read, may not write
+SECRETS = (PASSWORD, ACL_PASSWORD, READER_PASSWORD)
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,15 @@ def make_certificates(home: Path) -> Certificates:
 
 @pytest.fixture(scope="session")
 def secure_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureRedis]:
-    """Two redis-servers with a password and an ACL user: one on TCP, one TLS only."""
+    """Two redis-servers with a password and ACL users: one on TCP, one TLS only."""
     if shutil.which("openssl") is None:
         pytest.fail("openssl is needed to make the test certificates (Debian package openssl)")
     home = tmp_path_factory.mktemp("secure-redis")
     certificates = make_certificates(home / "certs")
-    acl = (f"{ACL_USER} on >{ACL_PASSWORD} ~* &* +@all",)
+    acl = (
+        f"{ACL_USER} on >{ACL_PASSWORD} ~* &* +@all",
+        f"{READER} on >{READER_PASSWORD} ~* &* +@read +@connection",
+    )
     plain = RedisNode(home / "plain", free_port_pair(), password=PASSWORD, acl_users=acl)
     tls = RedisNode(
         home / "tls",

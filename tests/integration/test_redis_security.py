@@ -21,6 +21,8 @@ from tests.integration.secure_redis import (
     ACL_PASSWORD,
     ACL_USER,
     PASSWORD,
+    READER,
+    READER_PASSWORD,
     SecureRedis,
     secure_redis,
 )
@@ -133,6 +135,19 @@ class TestRefusedOnTheCommandLine:
         assert outcome.code == 2
         line = assert_one_line(outcome.stderr, outcome.stdout)
         assert "refused a password, and the URL gives none" in line
+
+    def test_user_without_write_permission(self, secure_redis: SecureRedis) -> None:
+        """An ACL user that may not write: `kill` exits 2 naming the denied command."""
+        url = secure_redis.url(user=READER, password=READER_PASSWORD)
+        outcome = chaosbus("kill", "--redis", url)
+        assert outcome.code == 2
+        line = assert_one_line(outcome.stderr, outcome.stdout)
+        assert line.startswith(
+            f"chaosbus: Redis at redis://{READER}:***@127.0.0.1:{secure_redis.plain.port}/0 "
+            "denies its user a command chaosbus needs: "
+        )
+        assert "'set'" in line
+        assert READER_PASSWORD not in outcome.stderr + outcome.stdout
 
     def test_untrusted_certificate(self, secure_redis: SecureRedis) -> None:
         """A CA that did not sign the server's certificate: exit 2, one line naming it."""
