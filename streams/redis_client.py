@@ -2,6 +2,7 @@
 
     redis://[[USER]:PASSWORD@]HOST:PORT/DB
     rediss://[[USER]:PASSWORD@]HOST:PORT/DB?ssl_ca_certs=/path/ca.pem
+    unix://[[USER]:PASSWORD@]/path/redis.sock?db=DB
 
 `rediss://` is TLS. The CA file comes from `ssl_ca_certs` in the URL, else from the
 environment variable `CHAOSBUS_REDIS_CA`, else the system's trust store. Other TLS options
@@ -35,7 +36,7 @@ from streams.errors import StreamError
 from streams.redaction import redact_text, redact_url
 
 CA_ENV = "CHAOSBUS_REDIS_CA"
-SCHEMES = ("redis", "rediss")
+SCHEMES = ("redis", "rediss", "unix")
 CERT_REQS = ("none", "optional", "required")
 # Query options redis-py understands on any connection, and those only TLS accepts.
 PLAIN_OPTIONS = frozenset(
@@ -85,10 +86,12 @@ def redis_options(url: str, environ: Mapping[str, str] | None = None) -> dict[st
         raise RedisUrlError(f"Redis URL {shown} does not parse: {exc}") from exc
     if parts.scheme not in SCHEMES:
         raise RedisUrlError(
-            f"Redis URL {shown} must start with redis:// or rediss:// (TLS), "
+            f"Redis URL {shown} must start with redis://, rediss:// (TLS) or unix://, "
             f"not {parts.scheme or 'nothing'}"
         )
-    if not parts.hostname:
+    if parts.scheme == "unix" and not parts.path:
+        raise RedisUrlError(f"Redis URL {shown} names no socket path")
+    if parts.scheme != "unix" and not parts.hostname:
         raise RedisUrlError(f"Redis URL {shown} names no host")
     tls = parts.scheme == "rediss"
     query = dict(parse_qsl(parts.query, keep_blank_values=True))

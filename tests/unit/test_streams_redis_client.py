@@ -50,6 +50,10 @@ class TestRedisOptions:
         """A plain URL with a password passes as it is: redis-py parses user and password."""
         assert redis_options(f"redis://chaos:{SECRET}@h:6379/0", environ={}) == {}
 
+    def test_unix_socket(self) -> None:
+        """A Unix socket URL (Redis on the same host) passes; it has no host to check."""
+        assert redis_options(f"unix://:{SECRET}@/run/redis.sock?db=2", environ={}) == {}
+
     def test_ca_from_environment(self, ca_file: Path) -> None:
         """A rediss:// URL without ssl_ca_certs takes the CA file of CHAOSBUS_REDIS_CA."""
         options = redis_options("rediss://h:6380/0", environ={CA_ENV: str(ca_file)})
@@ -67,7 +71,8 @@ class TestRedisOptions:
     @pytest.mark.parametrize(
         ("url", "names"),
         [
-            (f"http://:{SECRET}@h:1/0", "must start with redis:// or rediss://"),
+            (f"http://:{SECRET}@h:1/0", "must start with redis://, rediss:// "),
+            (f"unix://:{SECRET}@?db=1", "names no socket path"),
             (f"redis://:{SECRET}@h:1/0?ssl_ca_certs=/x.pem", "ssl_ca_certs needs TLS"),
             (f"rediss://:{SECRET}@h:1/0?bogus=1", "unknown option 'bogus'"),
             (f"rediss://:{SECRET}@h:1/0?ssl_cert_reqs=maybe", "ssl_cert_reqs must be one of"),
