@@ -38,13 +38,13 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from chaosbus.errors import Unreachable
+from chaosbus.errors import ChaosbusError, InvalidInput, Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_bootstrap, resolve_redis
 from chaosbus_demo.events import BadEvent, parse_event
 from chaosbus_demo.health import mark_alive
 from chaosbus_demo.ledgers import Ledger, NaiveLedger, SafeLedger
-from streams.redis_client import describe_failure, redis_client
+from streams.redis_client import RedisUrlError, describe_failure, redis_client
 
 Kind = Literal["naive", "safe"]
 KINDS: tuple[Kind, ...] = ("naive", "safe")
@@ -113,7 +113,10 @@ class LedgerService:
 
     async def __aenter__(self) -> LedgerService:
         config = self.config
-        self._redis = redis_client(config.redis_url)
+        try:
+            self._redis = redis_client(config.redis_url)
+        except RedisUrlError as exc:
+            raise InvalidInput(str(exc)) from exc
         try:
             try:
                 await self._redis.ping()
@@ -248,7 +251,11 @@ def main(
         group_id=group,
         alive_file=alive_file,
     )
-    outcomes: dict[str, Any] = dict(asyncio.run(serve(config)))
+    try:
+        outcomes: dict[str, Any] = dict(asyncio.run(serve(config)))
+    except ChaosbusError as exc:  # a refused password, a Redis that does not answer
+        typer.echo(f"{config.name}: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from exc
     typer.echo(f"{config.name}: stopped; {outcomes}", err=True)
 
 
