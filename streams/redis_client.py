@@ -50,6 +50,8 @@ PLAIN_OPTIONS = frozenset(
         "health_check_interval",
         "client_name",
         "protocol",
+        "username",  # redis-py also takes the credentials as query options
+        "password",
     }
 )
 TLS_OPTIONS = frozenset(
@@ -60,6 +62,7 @@ TLS_OPTIONS = frozenset(
         "ssl_check_hostname",
         "ssl_certfile",
         "ssl_keyfile",
+        "ssl_password",  # of the client key
     }
 )
 FILE_OPTIONS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")

@@ -50,6 +50,13 @@ class TestRedisOptions:
         """A plain URL with a password passes as it is: redis-py parses user and password."""
         assert redis_options(f"redis://chaos:{SECRET}@h:6379/0", environ={}) == {}
 
+    def test_password_as_query_option(self) -> None:
+        """redis-py also reads the password from the query; it is accepted, and masked."""
+        assert redis_options(f"redis://chaos@h:1/0?password={SECRET}", environ={}) == {}
+        with pytest.raises(RedisUrlError) as caught:
+            redis_options(f"redis://h:1/0?password={SECRET}&ssl_certfile=/c.pem", environ={})
+        assert SECRET not in str(caught.value)
+
     def test_unix_socket(self) -> None:
         """A Unix socket URL (Redis on the same host) passes; it has no host to check."""
         assert redis_options(f"unix://:{SECRET}@/run/redis.sock?db=2", environ={}) == {}
