@@ -168,7 +168,8 @@ def describe_failure(url: str, exc: BaseException) -> str:
     detail = redact_text(str(exc)).rstrip(".") or type(exc).__name__
     kind = failure_kind(exc)
     if kind == "credentials":
-        has_password = bool(urlsplit(url).password)
+        parts = urlsplit(url)
+        has_password = bool(parts.password) or "password" in dict(parse_qsl(parts.query))
         what = "the user or password" if has_password else "a password, and the URL gives none"
         return f"Redis at {shown} refused {what}: {detail}"
     if kind == "permission":
