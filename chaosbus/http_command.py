@@ -20,6 +20,7 @@ from injectors.http.spec import load_http_fault_file
 from injectors.spec import BlastRadius
 from monitors.retries import RETRY_ANOMALIES, RetryPolicy, RetryVerdict, judge_retries
 from streams.http import HttpInterposer, HttpRoute, RequestLog, read_request_log
+from streams.redaction import redact_url
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ async def run_http_proxy(
             raise InvalidInput(f"cannot listen on {options.listen}: {exc.strerror}") from exc
         try:
             if announce:
-                print(f"chaosbus http: {proxy.url} -> {options.upstream}", flush=True)
+                print(f"chaosbus http: {proxy.url} -> {redact_url(options.upstream)}", flush=True)
             if control_url is None or not plan_has_faults(plan):
                 await stopping.wait()
             else:

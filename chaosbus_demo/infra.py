@@ -12,19 +12,20 @@ import contextlib
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.local.kafka_node import broker_answers
-from chaosbus.local.redis_node import redis_answers
 from chaosbus.local.stack import LocalStack
 from chaosbus.settings import resolve_kafka
 from chaosbus_demo import nodered
 from streams.connection import KafkaSettings, why_unreachable
 from streams.errors import StreamError
+from streams.redaction import redact_url
+from streams.redis_client import ping_failure
 from streams.topics import TopicAdmin
 
 Say = Callable[[str], None]
@@ -35,7 +36,7 @@ TOPIC_VISIBLE_TIMEOUT_S = 10.0
 @dataclass(frozen=True)
 class Addresses:
     kafka: KafkaSettings
-    redis_url: str
+    redis_url: str = field(repr=False)  # may carry a password
 
 
 @asynccontextmanager
@@ -61,13 +62,16 @@ async def broker_and_redis(
     local = stack or LocalStack.default()
     before = await asyncio.to_thread(local.status)
     if before.kafka_running and before.redis_running:
-        say(f"using the running local stack: Kafka {before.bootstrap}, Redis {before.redis_url}")
+        say(
+            f"using the running local stack: Kafka {before.bootstrap}, "
+            f"Redis {redact_url(before.redis_url)}"
+        )
         yield Addresses(KafkaSettings(before.bootstrap), before.redis_url)
         return
     say("starting the local stack (Kafka 4.1 and redis-server on loopback)")
     try:
         status = await to_the_end(local.up)
-        say(f"local stack up: Kafka {status.bootstrap}, Redis {status.redis_url}")
+        say(f"local stack up: Kafka {status.bootstrap}, Redis {redact_url(status.redis_url)}")
         yield Addresses(KafkaSettings(status.bootstrap), status.redis_url)
     finally:
         if not before.kafka_running:
@@ -80,8 +84,9 @@ async def broker_and_redis(
 async def require_reachable(kafka: KafkaSettings, redis_url: str) -> None:
     if not await broker_answers(kafka):
         raise Unreachable(str(await why_unreachable(kafka)))
-    if not await redis_answers(redis_url):
-        raise Unreachable(f"no Redis answers at {redis_url}")
+    failure = await ping_failure(redis_url)
+    if failure is not None:  # names a refused password or an untrusted certificate
+        raise Unreachable(failure)
 
 
 async def create_topics(kafka: KafkaSettings, topics: list[str], partitions: int) -> None:

@@ -51,7 +51,7 @@ class DemoOptions:
     """No `bootstrap`/`redis_url`: the local stack is used, and started if it is down."""
 
     bootstrap: str | None = None
-    redis_url: str | None = None
+    redis_url: str | None = field(default=None, repr=False)  # may carry a password
     kafka_config: Path | None = None  # a client properties file (SASL, TLS)
     out: Path = Path("demo-out")
     schedule: dict[str, Any] = field(default_factory=lambda: dict(DEMO_SCHEDULE))

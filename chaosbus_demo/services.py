@@ -25,7 +25,7 @@ import logging
 import signal
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -36,13 +36,16 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from chaosbus.errors import ChaosbusError, InvalidInput, Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka, resolve_redis
 from chaosbus_demo.events import BadEvent, parse_event
 from chaosbus_demo.health import mark_alive
 from chaosbus_demo.ledgers import Ledger, NaiveLedger, SafeLedger
 from streams.connection import KafkaSettings
+from streams.redis_client import RedisUrlError, describe_failure, redis_client
 
 Kind = Literal["naive", "safe"]
 KINDS: tuple[Kind, ...] = ("naive", "safe")
@@ -60,7 +63,7 @@ class ServiceConfig:
     kind: Kind
     topic: str
     kafka: KafkaSettings
-    redis_url: str
+    redis_url: str = field(repr=False)  # may carry a password
     prefix: str | None = None
     group_id: str | None = None
     start_from: Literal["earliest", "latest"] = "earliest"
@@ -111,9 +114,15 @@ class LedgerService:
 
     async def __aenter__(self) -> LedgerService:
         config = self.config
-        self._redis = Redis.from_url(config.redis_url)
         try:
-            await self._redis.ping()
+            self._redis = redis_client(config.redis_url)
+        except RedisUrlError as exc:
+            raise InvalidInput(str(exc)) from exc
+        try:
+            try:
+                await self._redis.ping()
+            except (RedisError, OSError) as exc:
+                raise Unreachable(describe_failure(config.redis_url, exc)) from exc
             self._consumer = AIOKafkaConsumer(
                 config.topic,
                 **config.kafka.client_options(),
@@ -246,7 +255,11 @@ def main(
         group_id=group,
         alive_file=alive_file,
     )
-    outcomes: dict[str, Any] = dict(asyncio.run(serve(config)))
+    try:
+        outcomes: dict[str, Any] = dict(asyncio.run(serve(config)))
+    except ChaosbusError as exc:  # a refused password, a Redis that does not answer
+        typer.echo(f"{config.name}: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from exc
     typer.echo(f"{config.name}: stopped; {outcomes}", err=True)
 
 

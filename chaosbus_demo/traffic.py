@@ -46,6 +46,7 @@ from chaosbus.settings import resolve_kafka
 from chaosbus_demo.events import EVENT_ID_HEADER, EventType, OrderEvent
 from chaosbus_demo.health import mark_alive
 from streams.connection import KafkaSettings
+from streams.redaction import redact_text, redact_url
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 
@@ -165,9 +166,9 @@ def post_event(
             return WebhookAnswer(response.status, json.loads(response.read() or b"{}"))
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:200]
-        raise WebhookError(f"{url} answered {exc.code}: {detail}", exc.code) from exc
+        raise WebhookError(f"{redact_url(url)} answered {exc.code}: {detail}", exc.code) from exc
     except (urllib.error.URLError, OSError) as exc:
-        raise WebhookError(f"{url} did not answer: {exc}") from exc
+        raise WebhookError(f"{redact_url(url)} did not answer: {redact_text(str(exc))}") from exc
 
 
 class WebhookSink:

@@ -8,7 +8,9 @@ Keys (under a namespace, `chaosbus` by default):
   react at once instead of at their next poll.
 - `<ns>:audit` — a Redis stream, appended to and never trimmed: the audit log.
 
-Redis errors are translated at this boundary into `ControlPlaneUnreachable`.
+Redis errors are translated at this boundary: refused credentials or an untrusted
+certificate into `ControlPlaneRefused`, anything else into `ControlPlaneUnreachable`; both
+say which Redis with its password redacted.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from chaosbus.control.audit import AuditEntry, new_entry
-from chaosbus.control.errors import ControlPlaneUnreachable
+from chaosbus.control.errors import ControlPlaneRefused, ControlPlaneUnreachable
 from chaosbus.control.keys import Keys, KillState
+from chaosbus.errors import InvalidInput
+from streams.redis_client import RedisUrlError, describe_failure, failure_kind, redis_client
 
 T = TypeVar("T")
 
@@ -31,12 +35,24 @@ SOCKET_TIMEOUT_S = 0.8
 
 
 def connect(url: str) -> aioredis.Redis:
-    return aioredis.from_url(
-        url,
-        socket_timeout=SOCKET_TIMEOUT_S,
-        socket_connect_timeout=SOCKET_TIMEOUT_S,
-        decode_responses=True,
-    )
+    """A client of the control plane at `url`; raises `InvalidInput` for a broken URL."""
+    try:
+        return redis_client(
+            url,
+            socket_timeout=SOCKET_TIMEOUT_S,
+            socket_connect_timeout=SOCKET_TIMEOUT_S,
+            decode_responses=True,
+        )
+    except RedisUrlError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
+def control_plane_error(url: str, exc: BaseException) -> ControlPlaneUnreachable:
+    """The app-shell error for a Redis failure; its message names the cause, never a secret."""
+    message = describe_failure(url, exc)
+    if failure_kind(exc) == "unreachable":
+        return ControlPlaneUnreachable(message)
+    return ControlPlaneRefused(message)
 
 
 class ControlPlane:
@@ -84,7 +100,7 @@ class ControlPlane:
         try:
             return await awaitable
         except (RedisError, OSError) as exc:
-            raise ControlPlaneUnreachable(f"Redis at {self.url} does not answer: {exc}") from exc
+            raise control_plane_error(self.url, exc) from exc
 
 
 @asynccontextmanager
@@ -96,7 +112,7 @@ async def control_plane(url: str, namespace: str = "chaosbus") -> AsyncIterator[
         try:
             await client.ping()
         except (RedisError, OSError) as exc:
-            raise ControlPlaneUnreachable(f"Redis at {url} does not answer: {exc}") from exc
+            raise control_plane_error(url, exc) from exc
         yield plane
     finally:
         await client.aclose()

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from chaosbus.control.keys import DEFAULT_KEYS, Keys, KillState
 from chaosbus.control.plane import connect
+from streams.redis_client import describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,9 @@ class KillSwitchWatcher:
                     with contextlib.suppress(RedisError, OSError):
                         await pubsub.aclose()  # type: ignore[no-untyped-call]
                     pubsub = None
-                await self._set("unreachable", f"control plane unreachable ({exc})")
+                # The line names the cause (a refused password, no answer), never a secret.
+                detail = describe_failure(self.url, exc)
+                await self._set("unreachable", f"control plane unreachable: {detail}")
                 await asyncio.sleep(self.poll_s)
 
     async def _set(self, state: ControlState, detail: str) -> None:

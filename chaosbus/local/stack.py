@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from chaosbus.errors import StackError
 from chaosbus.local.kafka_node import KafkaNode, libs_dir, resolve_jars
 from chaosbus.local.redis_node import RedisNode
 from chaosbus.local.secure import SecureListener
+from streams.redaction import redact_url
 
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_REDIS_PORT = 16379
@@ -35,7 +36,7 @@ class StackStatus:
     kafka_running: bool
     redis_running: bool
     bootstrap: str
-    redis_url: str
+    redis_url: str = field(repr=False)  # may carry a password; `lines()` redacts it
     secure_bootstrap: str | None = None  # the SASL_SSL listener, with `local up --secure`
     kafka_config: str | None = None  # its client.properties
 
@@ -49,9 +50,10 @@ class StackStatus:
                 f"kafka  {state(self.kafka_running):8} {self.secure_bootstrap} "
                 f"(SASL_SSL; client config {self.kafka_config})"
             )
-        return [*lines, f"redis  {state(self.redis_running):8} {self.redis_url}"]
+        return [*lines, f"redis  {state(self.redis_running):8} {redact_url(self.redis_url)}"]
 
     def env_lines(self) -> list[str]:
+        # Whole, credentials included: these lines are meant for `eval`, not for a log.
         lines = [
             f"export CHAOSBUS_BOOTSTRAP={self.bootstrap}",
             f"export CHAOSBUS_REDIS={self.redis_url}",

@@ -23,6 +23,7 @@ from chaosbus.control.keys import Keys
 from chaosbus.control.plane import ControlPlane, control_plane
 from chaosbus.control.watch import ControlState
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.observability import Providers
 from chaosbus.report.model import HypothesisResult, RunReport
 from chaosbus.runner.guardrails import GuardrailWatch
 from chaosbus.runner.observe import Observed
@@ -35,6 +36,7 @@ from chaosbus.runner.verdict import describe, judge
 from monitors.metrics import time_to_recovery
 from streams.clock import Clock, wall_clock_ms
 from streams.connection import KafkaSettings
+from streams.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +46,20 @@ LIVE_LATENCY_WINDOW_MS = 5_000
 @dataclass
 class RunOptions:
     kafka: KafkaSettings
-    redis_url: str
+    redis_url: str = field(repr=False)  # URLs may carry a password: kept out of repr
     actor: str
     run_id: str | None = None
     key_prefix: str = ""  # put before every probe key: one file, several services
-    probe_redis_url: str | None = None  # the service's Redis, when not the control plane's
+    # The service's Redis, when not the control plane's.
+    probe_redis_url: str | None = field(default=None, repr=False)
     control_namespace: str = "chaosbus"  # tests isolate their kill switch and audit log
     tick_ms: int = 250
     catch_up_timeout_s: float = 15.0
     on_progress: Callable[[Progress], None] | None = None
     clock: Clock = field(default=wall_clock_ms)
+    # Tracing and metrics of the run's interposer; None: OTLP from the environment, if set.
+    # Given ones are the caller's to shut down (tests record spans in memory).
+    providers: Providers | None = None
 
 
 class _Abort(Exception):
@@ -77,6 +83,15 @@ class ExperimentRun:
         self._session: LiveSession | None = None
 
     async def run(self, interrupt: asyncio.Event | None = None) -> RunReport:
+        o = self.options
+        log.info(
+            "run %s of %s: Kafka %s, control plane %s, probes read %s",
+            self.run_id,
+            self.spec.name,
+            o.kafka.describe(),
+            redact_url(o.redis_url),
+            redact_url(o.probe_redis_url or o.redis_url),
+        )
         async with control_plane(self.options.redis_url, self.options.control_namespace) as plane:
             self.timeline.enter("preflight", self.clock())
             try:
@@ -108,6 +123,7 @@ class ExperimentRun:
             clock=self.clock,
             on_control=self._on_control,
             control_keys=Keys(o.control_namespace),
+            providers=o.providers,
         )
         async with session:
             self._session = session

@@ -15,8 +15,9 @@ from contextlib import AsyncExitStack
 
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
+from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
-from chaosbus.observability import providers_from_environment
+from chaosbus.observability import Providers, providers_from_environment
 from chaosbus.runner.collector import Collector
 from chaosbus.runner.preflight import routes_of
 from chaosbus.runner.probes import Probe, redis_probe
@@ -57,6 +58,7 @@ class LiveSession:
         clock: Clock,
         on_control: OnControl,
         control_keys: Keys = DEFAULT_KEYS,
+        providers: Providers | None = None,
     ) -> None:
         self.spec = spec
         self.run_id = run_id
@@ -75,7 +77,8 @@ class LiveSession:
             max_held_messages=spec.blast_radius.max_held_messages,
         )
         # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, so a run's faults show in traces too.
-        self._providers = providers_from_environment("chaosbus-runner")
+        self._owns_providers = providers is None
+        self._providers = providers or providers_from_environment("chaosbus-runner")
         self.proxy = Proxy(
             routes_of(spec),
             config,
@@ -113,7 +116,8 @@ class LiveSession:
         finally:
             await self._stack.aclose()
             # Exports the spans still batched before the process ends.
-            self._providers.shutdown()
+            if self._owns_providers:
+                self._providers.shutdown()
 
     async def _start(self) -> None:
         source = self.spec.monitor.source_topic
@@ -140,7 +144,10 @@ class LiveSession:
         )
         for check in self.spec.monitor.checks:
             probe = redis_probe(self._probe_url, check.probe, self._key_prefix)
-            self._probes[check.name] = await self._stack.enter_async_context(probe)
+            try:
+                self._probes[check.name] = await self._stack.enter_async_context(probe)
+            except ProbeError as exc:  # refused, untrusted or silent: the run cannot judge
+                raise (Unreachable if exc.retriable else InvalidInput)(str(exc)) from exc
         self._poller = asyncio.create_task(self._poll_loop(), name="chaosbus-probes")
         self._stack.push_async_callback(_cancel, self._poller)
         self._proxy_task = asyncio.create_task(

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from monitors.errors import ProbeError
 from monitors.extractors import MISSING, json_getter, to_number
 from monitors.history import Number, Observation
+from streams.redaction import redact_text, redact_url
 
 
 class HttpProbeConfig(BaseModel):
@@ -97,6 +98,8 @@ class HttpProbe:
         except urllib.error.HTTPError as exc:
             if exc.code in self.config.absent_statuses:
                 return exc.code, b""
-            raise ProbeError(f"GET {url}: HTTP {exc.code}", retriable=exc.code >= 500) from exc
+            shown = redact_url(url)
+            raise ProbeError(f"GET {shown}: HTTP {exc.code}", retriable=exc.code >= 500) from exc
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise ProbeError(f"GET {url}: {exc}", retriable=True) from exc
+            shown, reason = redact_url(url), redact_text(str(exc))
+            raise ProbeError(f"GET {shown}: {reason}", retriable=True) from exc

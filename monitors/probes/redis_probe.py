@@ -3,6 +3,9 @@
 For the `entity` model the number is the version the service holds, for `counter` its
 total. A missing key or field is an absent entity; with `deleted_field`, a hash whose
 marker is set (not "0" or empty) reads as absent too (services that keep tombstones).
+
+The URL may carry AUTH and TLS (`rediss://`, see `streams.redis_client`); the probe pings
+on entry, so refused credentials or an untrusted certificate fail the start, not every poll.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from injectors.limits import Pattern
 from monitors.errors import ProbeError
 from monitors.extractors import to_number
 from monitors.history import Number, Observation
+from streams.redaction import redact_text
+from streams.redis_client import RedisUrlError, describe_failure, failure_kind, redis_client
 
 NOT_DELETED = (None, b"", b"0")
 
@@ -62,7 +67,17 @@ class RedisProbe:
         self._client: aioredis.Redis | None = None
 
     async def __aenter__(self) -> Self:
-        self._client = aioredis.Redis.from_url(self.url)
+        try:
+            client = redis_client(self.url)
+        except RedisUrlError as exc:
+            raise ProbeError(str(exc)) from exc
+        try:
+            await client.ping()
+        except (RedisError, OSError) as exc:
+            await client.aclose()
+            retriable = failure_kind(exc) == "unreachable"
+            raise ProbeError(describe_failure(self.url, exc), retriable=retriable) from exc
+        self._client = client
         return self
 
     async def __aexit__(
@@ -91,9 +106,12 @@ class RedisProbe:
         try:
             raws = await pipe.execute()
         except (RedisConnectionError, RedisTimeoutError) as exc:
-            raise ProbeError(f"redis at {self.url} did not answer: {exc}", retriable=True) from exc
+            retriable = failure_kind(exc) == "unreachable"
+            raise ProbeError(describe_failure(self.url, exc), retriable=retriable) from exc
         except RedisError as exc:
-            raise ProbeError(f"redis could not read {cfg.key}: {exc}") from exc
+            if failure_kind(exc) == "permission":  # an ACL user without read rights
+                raise ProbeError(describe_failure(self.url, exc)) from exc
+            raise ProbeError(f"redis could not read {cfg.key}: {redact_text(str(exc))}") from exc
         observations = []
         for entity, raw in zip(entities, raws, strict=True):
             readable, value = self._value(raw)

@@ -33,6 +33,7 @@ from injectors.http.log_record import LoggedRequest
 from injectors.http.plan import HttpAction, HttpPlan, HttpRequest
 from streams.clock import Clock, wall_clock_ms
 from streams.http.request_log import RequestLog
+from streams.redaction import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,12 @@ class HttpInterposer:
                 }
                 return response.status, kept, answer
         except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("route %s: the service at %s did not answer: %s", self.route.name, url, exc)
+            log.warning(
+                "route %s: the service at %s did not answer: %s",
+                self.route.name,
+                redact_url(url),
+                redact_text(str(exc)),
+            )
             return None
 
 

@@ -14,6 +14,7 @@ class TestPublicNames:
                 "ACTIONS",
                 "AuditEntry",
                 "ControlPlane",
+                "ControlPlaneRefused",
                 "ControlPlaneUnreachable",
                 "ControlState",
                 "InjectionGuard",
