@@ -58,6 +58,8 @@ def group_consumer(config: InterposerConfig) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         bootstrap_servers=config.bootstrap,
         group_id=config.group_id,
+        # The marker by which preflight recognises another interposer on a source topic.
+        client_id="chaosbus-interposer",
         enable_auto_commit=False,
         auto_offset_reset=config.start_from,
         isolation_level="read_committed",

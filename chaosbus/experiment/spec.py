@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from chaosbus.experiment.bounds import Bound, Guardrail
+from chaosbus.experiment.governance import Approvals, Webhook
 from chaosbus.experiment.monitor import MonitorSpec
 from injectors.spec import BlastRadius, Fault
 
@@ -82,6 +83,9 @@ class ExperimentSpec(_Spec):
     guardrails: tuple[Guardrail, ...] = ()
     # The interposer's consumer group: a later run resumes where this one committed.
     group_id: str = "chaosbus.run"
+    # Governance (chaosbus.experiment.governance): sign-offs bound to the file, webhooks.
+    approvals: Approvals | None = None
+    notify: tuple[Webhook, ...] = Field(default=(), max_length=16)
 
     @field_validator("hypothesis")
     @classmethod

@@ -6,12 +6,14 @@ commands and the test fixtures read; `CHAOSBUS_BOOTSTRAP` and `CHAOSBUS_REDIS` o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaosbus.control import commands as control_commands
 from chaosbus.errors import StackError
 from chaosbus.local.kafka_node import KafkaNode, libs_dir, resolve_jars
 from chaosbus.local.redis_node import RedisNode
@@ -90,6 +92,9 @@ class LocalStack:
         self.addresses_file.write_text(
             json.dumps({"bootstrap": kafka.bootstrap, "redis": redis.url}) + "\n"
         )
+        # The stack's own Redis: its owner is its admin, so its kill switch starts released
+        # (a no-op when it was already set up; docs/decisions/0050).
+        asyncio.run(control_commands.init(redis.url, "local up"))
         return self.status()
 
     def down(self) -> StackStatus:

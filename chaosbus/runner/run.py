@@ -18,10 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chaosbus.control.audit import new_entry
-from chaosbus.control.errors import ControlPlaneUnreachable, KillSwitchEngaged
+from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.keys import Keys
 from chaosbus.control.plane import ControlPlane, control_plane
 from chaosbus.control.watch import ControlState
+from chaosbus.errors import ChaosbusError
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.report.model import HypothesisResult, RunReport
 from chaosbus.runner.guardrails import GuardrailWatch
@@ -49,6 +50,9 @@ class RunOptions:
     key_prefix: str = ""  # put before every probe key: one file, several services
     probe_redis_url: str | None = None  # the service's Redis, when not the control plane's
     control_namespace: str = "chaosbus"  # tests isolate their kill switch and audit log
+    content_sha256: str | None = None  # of the experiment file: what approvals are bound to
+    label: str = "the experiment"  # the file as the user named it, for refusals
+    share_route: bool = False  # run even when another live interposer reads a source
     tick_ms: int = 250
     catch_up_timeout_s: float = 15.0
     on_progress: Callable[[Progress], None] | None = None
@@ -79,11 +83,19 @@ class ExperimentRun:
         async with control_plane(self.options.redis_url, self.options.control_namespace) as plane:
             self.timeline.enter("preflight", self.clock())
             try:
-                await preflight(self.spec, self.options.bootstrap, plane)
-            except KillSwitchEngaged as exc:
+                await preflight(
+                    self.spec,
+                    self.options.bootstrap,
+                    plane,
+                    content_sha256=self.options.content_sha256,
+                    label=self.options.label,
+                    share_route=self.options.share_route,
+                )
+            except ChaosbusError as exc:
                 await self._audit(plane, "refused", str(exc))
                 raise
-            await self._audit(plane, "start", None)
+            # No audit entry, no faults: a start that cannot be recorded does not happen.
+            await self._audit(plane, "start", None, required=True)
             report = await self._run_live(interrupt)
             action = "abort" if report.status == "aborted" else "verdict"
             await self._audit(plane, action, f"{report.status}: {report.reason or 'ok'}")
@@ -224,7 +236,9 @@ class ExperimentRun:
                 Progress(phase, elapsed, faults, anomalies, session.held, forwarded, self.intensity)
             )
 
-    async def _audit(self, plane: ControlPlane, action: str, detail: str | None) -> None:
+    async def _audit(
+        self, plane: ControlPlane, action: str, detail: str | None, *, required: bool = False
+    ) -> None:
         entry = new_entry(
             action,  # type: ignore[arg-type]
             self.options.actor,
@@ -235,7 +249,9 @@ class ExperimentRun:
         )
         try:
             await plane.audit(entry)
-        except ControlPlaneUnreachable as exc:
+        except (ControlPlaneUnreachable, NotPermitted) as exc:
+            if required:
+                raise type(exc)(f"run refused: audit entry {action!r} not written: {exc}") from exc
             log.warning("audit entry %s not written: %s", action, exc)
 
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from chaosbus.control import commands as control_commands
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.report.model import RunReport
 from chaosbus.runner import RunOptions, run_experiment
@@ -71,7 +72,9 @@ async def make_stage(bootstrap: str, redis_url: str, topic: str, partitions: int
     source, destination = f"{topic}.src", f"{topic}.dst"
     await ready_topics(bootstrap, [source, destination], partitions)
     tag = uuid.uuid4().hex[:8]
-    return Stage(bootstrap, redis_url, source, destination, f"t{tag}:", f"chaosbus-test-{tag}")
+    namespace = f"chaosbus-test-{tag}"
+    await control_commands.init(redis_url, "test", namespace=namespace)
+    return Stage(bootstrap, redis_url, source, destination, f"t{tag}:", namespace)
 
 
 @contextlib.asynccontextmanager
