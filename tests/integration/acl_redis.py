@@ -41,8 +41,21 @@ def acl_redis(home: Path) -> Iterator[AclRedis]:
     )
     port = free_port_pair()
     server = shutil.which("redis-server") or "/usr/bin/redis-server"
-    argv = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-            "no", "--dir", str(home), "--aclfile", str(aclfile)]
+    argv = [
+        server,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(home),
+        "--aclfile",
+        str(aclfile),
+    ]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         node = AclRedis(port)
