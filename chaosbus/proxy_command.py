@@ -72,16 +72,11 @@ async def run_proxy(
     stopping = asyncio.Event()
     with stop_on_signals(stopping):
         try:
-            if not share_route:
-                await refuse_shared_routes(
-                    proxy.config.bootstrap,
-                    [r.source for r in proxy.routes],
-                    own_group=proxy.config.group_id,
-                    own_group_is_replicas=True,
-                )
             if control_url is None:
+                await _refuse_shared(proxy, share_route)
                 return await proxy.run(stopping)
             async with control_plane(control_url) as plane:
+                await _refuse_shared(proxy, share_route)
                 routes = ", ".join(r.name for r in proxy.routes)
                 run_id, what = proxy.config.run_id, fault_label or "faults"
 
@@ -103,7 +98,9 @@ async def run_proxy(
                     ) from exc
                 report: ProxyReport | None = None
                 try:
-                    async with InjectionGuard(control_url, lambda: proxy.interposers):
+                    async with InjectionGuard(
+                        control_url, lambda: proxy.interposers, deciders=lambda: proxy.deciders
+                    ):
                         report = await proxy.run(stopping)
                 finally:
                     counts = (
@@ -120,6 +117,16 @@ async def run_proxy(
             raise Unreachable(str(exc)) from exc
         except TopicMissing as exc:
             raise InvalidInput(str(exc)) from exc
+
+
+async def _refuse_shared(proxy: Proxy, share_route: bool) -> None:
+    if not share_route:
+        await refuse_shared_routes(
+            proxy.config.bootstrap,
+            [r.source for r in proxy.routes],
+            own_group=proxy.config.group_id,
+            own_group_is_replicas=True,
+        )
 
 
 def new_run_id() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
@@ -54,8 +55,7 @@ async def live_readers(bootstrap: str, topics: Iterable[str]) -> list[Reader]:
     try:
         with quiet_aiokafka():
             await asyncio.wait_for(admin.start(), 10)
-        groups = [str(g[0]) for g in await admin.list_consumer_groups()]
-        responses = await admin.describe_consumer_groups(groups) if groups else []
+        responses = await _describe_all(admin)
     except (KafkaError, OSError, TimeoutError) as exc:
         raise Unreachable(f"no Kafka broker answers at {bootstrap}") from exc
     finally:
@@ -78,6 +78,20 @@ async def live_readers(bootstrap: str, topics: Iterable[str]) -> list[Reader]:
         Reader(group, topic, tuple(clients), tuple(sorted(held)))
         for (group, topic), (clients, held) in sorted(found.items())
     ]
+
+
+async def _describe_all(admin: AIOKafkaAdminClient, attempts: int = 50) -> list[Any]:
+    """Every group's description; a broker still loading its groups is asked again."""
+    for attempt in range(attempts):
+        try:
+            groups = [str(g[0]) for g in await admin.list_consumer_groups()]
+            return await admin.describe_consumer_groups(groups) if groups else []
+        except KafkaError as exc:
+            if not exc.retriable or attempt == attempts - 1:
+                raise
+            # The coordinator loads its groups in its own time; nothing to await but time.
+            await asyncio.sleep(0.2)
+    return []
 
 
 async def refuse_shared_routes(
