@@ -23,9 +23,11 @@ from chaosbus.control.keys import Keys
 from chaosbus.control.plane import ControlPlane, control_plane
 from chaosbus.control.watch import ControlState
 from chaosbus.errors import ChaosbusError
+from chaosbus.experiment.governance import NotifyEvent
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.report.model import HypothesisResult, RunReport
 from chaosbus.runner.guardrails import GuardrailWatch
+from chaosbus.runner.notify import Notifier, hooks_from_environment
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.preflight import preflight
 from chaosbus.runner.progress import Progress
@@ -78,6 +80,9 @@ class ExperimentRun:
         self.abort_reason: str | None = None
         self._abort = asyncio.Event()
         self._session: LiveSession | None = None
+        self.notifier = Notifier(
+            [*spec.notify, *hooks_from_environment()], spec.name, self.run_id, clock=self.clock
+        )
 
     async def run(self, interrupt: asyncio.Event | None = None) -> RunReport:
         async with control_plane(self.options.redis_url, self.options.control_namespace) as plane:
@@ -96,9 +101,15 @@ class ExperimentRun:
                 raise
             # No audit entry, no faults: a start that cannot be recorded does not happen.
             await self._audit(plane, "start", None, required=True)
-            report = await self._run_live(interrupt)
-            action = "abort" if report.status == "aborted" else "verdict"
-            await self._audit(plane, action, f"{report.status}: {report.reason or 'ok'}")
+            try:
+                self.notifier.notify("start")
+                report = await self._run_live(interrupt)
+                action: NotifyEvent = "abort" if report.status == "aborted" else "verdict"
+                detail = f"{report.status}: {report.reason or 'ok'}"
+                await self._audit(plane, action, detail)
+                self.notifier.notify(action, detail)
+            finally:
+                await self.notifier.aclose()
             return report
 
     def request_abort(self, reason: str) -> None:
@@ -190,6 +201,8 @@ class ExperimentRun:
         # Stop injecting here, not in the next tick: the one-second promise.
         if self._session is not None:
             await self._session.stop_injecting()
+        if state == "killed" and self.abort_reason is None:
+            self.notifier.notify("kill", detail)  # in the background, after the halt
         self.request_abort(detail)
 
     async def _on_interrupt(self, interrupt: asyncio.Event | None) -> None:

@@ -138,3 +138,28 @@ class TestProxyAudit:
         code = await asyncio.wait_for(proxy.process.wait(), 60)
         last = proxy.log.read_text().strip().splitlines()[-1]
         assert (code, last.split(" does not answer")[0]) == (2, f"chaosbus: Redis at {dead}")
+
+
+class TestRunNotifies:
+    async def test_a_run_posts_start_and_verdict(
+        self, bootstrap: str, redis_url: str, topic_name: str
+    ) -> None:
+        """A real run posts `start` then `verdict` to the experiment's webhook."""
+        from chaosbus.experiment.governance import Webhook
+        from chaosbus.runner.run import ExperimentRun
+        from tests.integration.runner_support import make_stage
+        from tests.unit.test_runner_notify import Hook
+
+        hook = Hook()
+        try:
+            stage = await make_stage(bootstrap, redis_url, topic_name)
+            spec = stage.spec("duplicate-storm").model_copy(
+                update={"notify": (Webhook(url=hook.url),)}
+            )
+            run = ExperimentRun(spec, stage.options())
+            report = await run.run()
+            assert [b["event"] for b in hook.bodies] == ["start", "verdict"]
+            assert hook.bodies[1]["detail"] == f"{report.status}: {report.reason or 'ok'}"
+            assert {b["run_id"] for b in hook.bodies} == {run.run_id}
+        finally:
+            hook.close()

@@ -129,3 +129,30 @@ class TestApprovalState:
         with pytest.raises(ApprovalsMissing, match="lacks sign-off by security"):
             state.refuse_if_missing("exp.yaml")
         assert state.lines()[1:] == ["business   al", "security   MISSING"]
+
+
+class TestGovernanceSpec:
+    def test_sections_validate_with_their_paths(self) -> None:
+        """`approvals:` and `notify:` parse; a bad area or URL names its path."""
+        from chaosbus.experiment import parse_experiment_text
+        from chaosbus.experiment.loader import ExperimentInvalid
+        from chaosbus.scenarios import scenario
+
+        base = scenario("duplicate-storm").text
+        good = parse_experiment_text(
+            base + "approvals: {required: [business, privacy]}\n"
+            "notify: [{url: 'http://127.0.0.1:9/h', events: [kill]}]\n"
+        )
+        assert good.approvals is not None
+        assert (good.approvals.required, good.notify[0].events) == (
+            ("business", "privacy"),
+            ("kill",),
+        )
+        with pytest.raises(ExperimentInvalid) as bad:
+            parse_experiment_text(
+                base + "approvals: {required: [Business]}\nnotify: [{url: 'file:///etc/passwd'}]\n"
+            )
+        assert [p.split(":")[0] for p in bad.value.problems] == [
+            "approvals.required",
+            "notify[0].url",
+        ]
