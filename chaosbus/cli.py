@@ -391,7 +391,7 @@ def control_init(
     typer.echo(
         "control plane initialised: kill switch released"
         if done
-        else "control plane already initialised (release a kill with `chaosbus unkill`)"
+        else "control plane already initialised (an admin releases a kill with `chaosbus unkill`)"
     )
 
 

@@ -101,7 +101,9 @@ def switch_state(
     """Judge the switch from the released marker and the newest engagement (fail closed)."""
     if raw is None:
         return SwitchState(
-            True, "kill switch engaged: not released (run `chaosbus control init` on first use)"
+            True,
+            "kill switch engaged: not released (first use: `chaosbus control init`; "
+            "after that only an admin's `chaosbus unkill` releases it)",
         )
     try:
         released = Released.model_validate(json.loads(raw))

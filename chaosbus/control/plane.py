@@ -122,9 +122,11 @@ class ControlPlane:
         return before.engaged
 
     async def initialise(self, claimed: str | None, now_ms: int) -> bool:
-        """First use: write the released marker if this namespace has never held one."""
+        """First use: write the released marker if this namespace has no history at all
+        (no marker, no kill, no audit entry) — so a deleted marker cannot be re-initialised."""
         exists = await self.call(
-            self.client.exists(self.keys.kill, self.keys.kills), "read the kill switch"
+            self.client.exists(self.keys.kill, self.keys.kills, self.keys.audit),
+            "read the kill switch",
         )
         if exists:
             return False
