@@ -45,3 +45,11 @@ class Approvals(_Section):
 class Webhook(_Section):
     url: str = Field(pattern=r"^https?://[^\s]+$", max_length=2_000)
     events: tuple[NotifyEvent, ...] = NOTIFY_EVENTS
+
+
+class Privacy(_Section):
+    """`hashed`: keys, event ids and entities appear in the ledger and the report only as
+    keyed hashes with a per-run salt that is never stored. Default `clear`: see
+    docs/decisions/0055."""
+
+    identifiers: Literal["hashed", "clear"] = "clear"

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from chaosbus.experiment.bounds import Bound, Guardrail
-from chaosbus.experiment.governance import Approvals, Webhook
+from chaosbus.experiment.governance import Approvals, Privacy, Webhook
 from chaosbus.experiment.monitor import MonitorSpec
 from injectors.spec import BlastRadius, Fault
 
@@ -86,6 +86,7 @@ class ExperimentSpec(_Spec):
     # Governance (chaosbus.experiment.governance): sign-offs bound to the file, webhooks.
     approvals: Approvals | None = None
     notify: tuple[Webhook, ...] = Field(default=(), max_length=16)
+    privacy: Privacy = Privacy()
 
     @field_validator("hypothesis")
     @classmethod

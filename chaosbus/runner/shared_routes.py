@@ -10,6 +10,7 @@ client id carries the chaosbus marker (`streams.interposer` names its consumers
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from chaosbus.errors import Unreachable
 from streams.quiet import quiet_aiokafka
 
 MARKER = "chaosbus"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +83,25 @@ async def live_readers(bootstrap: str, topics: Iterable[str]) -> list[Reader]:
 
 
 async def _describe_all(admin: AIOKafkaAdminClient, attempts: int = 50) -> list[Any]:
-    """Every group's description; a broker still loading its groups is asked again."""
+    """Every group's description; a broker still loading its groups is asked again. A group
+    whose description aiokafka cannot decode is skipped with a warning (seen for groups
+    of a SIGKILLed member): this check protects, it must not stop a proxy by itself."""
     for attempt in range(attempts):
         try:
             groups = [str(g[0]) for g in await admin.list_consumer_groups()]
-            return await admin.describe_consumer_groups(groups) if groups else []
+            break
         except KafkaError as exc:
             if not exc.retriable or attempt == attempts - 1:
                 raise
             # The coordinator loads its groups in its own time; nothing to await but time.
             await asyncio.sleep(0.2)
-    return []
+    out: list[Any] = []
+    for group in groups:
+        try:
+            out.extend(await admin.describe_consumer_groups([group]))
+        except (KafkaError, ValueError) as exc:
+            log.warning("consumer group %s not described (%r): not checked", group, exc)
+    return out
 
 
 async def refuse_shared_routes(
