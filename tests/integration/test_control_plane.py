@@ -240,6 +240,37 @@ class TestRoles:
         assert state.missing == ("security",)
 
 
+class TestRolesOnARun:
+    async def test_a_reader_cannot_start_a_run(
+        self, bootstrap: str, roles: AclRedis, topic_name: str
+    ) -> None:
+        """A run whose start entry Redis refuses does not start: nothing injected."""
+        stage = await make_stage(bootstrap, roles.url("admin"), topic_name)
+        await commands.init(roles.url("admin"), None)
+        await commands.unkill(roles.url("admin"), None)  # whatever an earlier test left
+        # The roles' rules cover the `chaosbus` namespace.
+        options = stage.options()
+        options.redis_url, options.control_namespace = roles.url("reader"), "chaosbus"
+        run = ExperimentRun(stage.spec("duplicate-storm"), options)
+        with pytest.raises(NotPermitted, match="run refused: audit entry 'start' not written"):
+            await run.run()
+        assert run._session is None  # the live session (and so the interposer) never began
+        entries = await commands.audit_log(roles.url("reader"), 50)
+        assert entries[-1].action == "unkill"
+        assert "start" not in {e.action for e in entries}
+
+    async def test_an_operator_watcher_sees_kill_and_release(self, roles: AclRedis) -> None:
+        """The operator's rules let its watcher read the switch and hear the channel."""
+        await commands.init(roles.url("admin"), None)
+        await commands.unkill(roles.url("admin"), None)  # whatever an earlier test left
+        changes = Changes()
+        async with KillSwitchWatcher(roles.url("operator"), changes, poll_s=0.05):
+            await commands.kill(roles.url("operator"), None, "drill")
+            assert await changes.until("killed") == "kill switch engaged by operator: drill"
+            await commands.unkill(roles.url("admin"), None)
+            assert await changes.until("clear") == "kill switch released by admin"
+
+
 class TestApprovals:
     def test_run_refused_until_signed_and_editing_voids(
         self, redis_url: str, tmp_path: Path
