@@ -82,9 +82,11 @@ class KillSwitchWatcher:
     async def __aexit__(self, *_: object) -> None:
         self._closing = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # The client library can turn a cancellation that lands mid-read into a timeout,
+            # which the loop treats as "unreachable" and survives: cancel until it ends.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=0.5)
         if self._notify is not None:
             with contextlib.suppress(Exception):
                 await self._notify
@@ -94,28 +96,31 @@ class KillSwitchWatcher:
     async def _watch(self) -> None:
         assert self._client is not None
         pubsub: aioredis.client.PubSub | None = None
-        while True:
-            try:
-                if pubsub is None:
-                    pubsub = self._client.pubsub()
-                    await pubsub.subscribe(self.keys.channel)
-                switch = await read_switch(self._client, self.keys)
-                await self._set("killed" if switch.engaged else "clear", switch.detail)
-                # Returns early when a kill/unkill is announced; the key is re-read at once.
-                await pubsub.get_message(ignore_subscribe_messages=True, timeout=self.poll_s)
-            except (RedisError, OSError) as exc:
-                await _close(pubsub)
-                pubsub = None
-                await self._set("unreachable", f"control plane unreachable ({exc})")
-                await asyncio.sleep(self.poll_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # Whatever went wrong, it must not leave faults running: treat it as a kill.
-                await _close(pubsub)
-                pubsub = None
-                await self._set("killed", f"kill switch unreadable ({exc!r})")
-                await asyncio.sleep(self.poll_s)
+        try:
+            while not self._closing:
+                try:
+                    if pubsub is None:
+                        pubsub = self._client.pubsub()
+                        await pubsub.subscribe(self.keys.channel)
+                    switch = await read_switch(self._client, self.keys)
+                    await self._set("killed" if switch.engaged else "clear", switch.detail)
+                    # Returns early when a kill/unkill is announced; the key is re-read at once.
+                    await pubsub.get_message(ignore_subscribe_messages=True, timeout=self.poll_s)
+                except (RedisError, OSError) as exc:
+                    await _close(pubsub)
+                    pubsub = None
+                    await self._set("unreachable", f"control plane unreachable ({exc})")
+                    await asyncio.sleep(self.poll_s)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # Whatever went wrong, it must not leave faults running: treat it as a kill.
+                    await _close(pubsub)
+                    pubsub = None
+                    await self._set("killed", f"kill switch unreadable ({exc!r})")
+                    await asyncio.sleep(self.poll_s)
+        finally:
+            await _close(pubsub)
 
     async def _set(self, state: ControlState, detail: str) -> None:
         changed = state != self.state

@@ -240,6 +240,21 @@ class TestRoles:
         assert state.missing == ("security",)
 
 
+class TestAclApply:
+    async def test_applied_rules_make_a_working_operator(self, roles: AclRedis) -> None:
+        """`control acl --apply` (as admin) creates a user that may kill and not release."""
+        from chaosbus.control.acl import AclUser
+        from chaosbus.control.cli_support import apply_acl
+
+        assert await apply_acl(roles.url("admin"), [AclUser("ops2", "operator")], "chaosbus") == 1
+        await raw(roles.url("admin"), "ACL", "SETUSER", "ops2", ">pw-ops2")
+        await commands.init(roles.url("admin"), None)
+        assert (await commands.kill(roles.url("ops2"), None, "applied")).actor == "ops2"
+        with pytest.raises(NotPermitted):
+            await commands.unkill(roles.url("ops2"), None)
+        assert await commands.unkill(roles.url("admin"), None)
+
+
 class TestRolesOnARun:
     async def test_a_reader_cannot_start_a_run(
         self, bootstrap: str, roles: AclRedis, topic_name: str
