@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -17,8 +18,12 @@ from typing import ParamSpec, TypeVar
 import typer
 
 from chaosbus.control import commands as control_commands
+from chaosbus.control.acl import default_users, parse_user, setuser_commands
+from chaosbus.control.approvals import content_sha256
 from chaosbus.control.audit import default_actor
+from chaosbus.control.cli_support import apply_acl, show_approvals, sign_off
 from chaosbus.errors import EXIT_INVALID, ChaosbusError
+from chaosbus.experiment.governance import AREA_PATTERN
 from chaosbus.experiment.loader import load_experiment
 from chaosbus.local.stack import LocalStack
 from chaosbus.proxy_command import build_proxy, load_fault_file_or_fail, run_proxy
@@ -27,7 +32,12 @@ from chaosbus.report.write import write_report
 from chaosbus.runner.check_window import check_window
 from chaosbus.runner.command import dry_run_lines, run_with_console
 from chaosbus.runner.run import RunOptions
-from chaosbus.scenarios import load_experiment_or_scenario, scenario, scenario_names
+from chaosbus.scenarios import (
+    experiment_content,
+    load_experiment_or_scenario,
+    scenario,
+    scenario_names,
+)
 from chaosbus.scenarios.starter import starter_experiment
 from chaosbus.settings import resolve_kafka, resolve_redis
 
@@ -131,11 +141,15 @@ def proxy(
     delivery: str = typer.Option(
         "at-least-once", "--delivery", help="at-least-once or exactly-once (transactions)."
     ),
+    share_route: bool = typer.Option(
+        False, "--share-route", help="Run even if another live interposer reads a source."
+    ),
 ) -> None:
     """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0.
 
     With --fault, the kill switch on Redis gates injection: engaged, or Redis unreachable,
-    the proxy stops injecting, releases what it holds and keeps forwarding.
+    the proxy stops injecting, releases what it holds and keeps forwarding. With --fault,
+    Redis must answer at start and take the audit entry, else exit 2.
     """
     built = build_proxy(
         routes=route,
@@ -158,7 +172,15 @@ def proxy(
         err=True,
     )
     control_url = resolve_redis(redis) if fault is not None else None
-    report = asyncio.run(run_proxy(built, control_url=control_url))
+    report = asyncio.run(
+        run_proxy(
+            built,
+            control_url=control_url,
+            share_route=share_route,
+            fault_label=None if fault is None else str(fault),
+            actor=default_actor(),
+        )
+    )
     typer.echo(
         "chaosbus proxy: stopped; "
         + ", ".join(f"{k}={v}" for k, v in sorted(report.counts.items())),
@@ -240,6 +262,7 @@ def main() -> None:
 
 
 EXPERIMENT_HELP = "Experiment file (YAML), or the name of a shipped scenario."
+ACTOR_HELP = "A note beside the actor (default: OS user); the actor is the Redis user."
 
 
 @app.command("validate")
@@ -309,16 +332,26 @@ def run(
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
     kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
     redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
-    actor: str | None = typer.Option(None, "--actor", help="Who runs it (default: OS user)."),
+    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
     key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
+    share_route: bool = typer.Option(
+        False, "--share-route", help="Run even if another live interposer reads a source."
+    ),
 ) -> None:
-    """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted."""
+    """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted.
+
+    Refused (exit 2) while a sign-off the file's `approvals:` requires is missing for its
+    exact content, or another live interposer reads a route's source (see --share-route)."""
+    content = experiment_content(file)
     spec = load_experiment_or_scenario(file)
     options = RunOptions(
         kafka=resolve_kafka(bootstrap, kafka_config),
         redis_url=resolve_redis(redis),
         actor=actor or default_actor(),
         key_prefix=key_prefix,
+        content_sha256=content_sha256(content),
+        label=file,
+        share_route=share_route,
     )
     if dry_run:
         for line in asyncio.run(dry_run_lines(spec, options)):
@@ -335,10 +368,12 @@ def run(
 @one_line_errors
 def kill(
     redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
-    actor: str | None = typer.Option(None, "--actor", help="Who (default: OS user)."),
+    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
     reason: str | None = typer.Option(None, "--reason", help="Why, for the audit log."),
 ) -> None:
-    """Engage the global kill switch: every proxy and run stops injecting within 1 s."""
+    """Engage the global kill switch: every proxy and run stops injecting within 1 s.
+
+    Any operator may engage it; only an admin releases it (`chaosbus unkill`)."""
     who = actor or default_actor()
     state = asyncio.run(control_commands.kill(resolve_redis(redis), who, reason))
     typer.echo(state.describe())
@@ -348,9 +383,9 @@ def kill(
 @one_line_errors
 def unkill(
     redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
-    actor: str | None = typer.Option(None, "--actor", help="Who (default: OS user)."),
+    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
 ) -> None:
-    """Release the kill switch."""
+    """Release the kill switch (admin role; audited in the same transaction)."""
     was = asyncio.run(control_commands.unkill(resolve_redis(redis), actor or default_actor()))
     typer.echo("kill switch released" if was else "kill switch was not engaged")
 
@@ -360,10 +395,116 @@ def unkill(
 def audit(
     redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
     limit: int = typer.Option(50, "--limit", help="How many of the latest entries."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Check the hash chain: exit 0 intact, 1 tampered."
+    ),
 ) -> None:
-    """Print the audit log (start, abort, kill, unkill, verdict), oldest first."""
-    for entry in asyncio.run(control_commands.audit_log(resolve_redis(redis), limit)):
+    """Print the audit log (start, stop, abort, kill, unkill, verdict, …), oldest first.
+
+    With --verify, walk the whole hash chain and name every edited, deleted or trimmed
+    entry by its position; exit 1 when any, 0 when intact."""
+    url = resolve_redis(redis)
+    if verify:
+        result = asyncio.run(control_commands.verify_audit(url))
+        for problem in result.problems:
+            typer.echo(f"audit log tampered: {problem}")
+        state = "intact" if result.intact else "NOT intact"
+        typer.echo(
+            f"audit log {state}: {result.held} entries held of {result.added} appended; "
+            f"head {result.head}"
+        )
+        raise typer.Exit(0 if result.intact else 1)
+    for entry in asyncio.run(control_commands.audit_log(url, limit)):
         typer.echo(entry.line())
+
+
+@app.command("approve")
+@one_line_errors
+def approve_command(
+    file: str = typer.Argument(..., help=EXPERIMENT_HELP),
+    role: str = typer.Option(..., "--role", help="The area signed for (business, security, …)."),
+    redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
+    actor: str | None = typer.Option(None, "--actor", help=ACTOR_HELP),
+) -> None:
+    """Sign off FILE for one area, bound to its sha256 and your Redis user (approver role)."""
+    content = experiment_content(file)
+    spec = load_experiment_or_scenario(file)
+    sha = content_sha256(content)
+    if not re.fullmatch(AREA_PATTERN, role):
+        raise fail(f"--role {role!r}: lower case letters, digits, - or _")
+    done = asyncio.run(
+        sign_off(resolve_redis(redis), role, sha, spec.name, actor or default_actor())
+    )
+    typer.echo(f"{file}: {role} signed off by {done.user} for sha256 {sha}")
+
+
+@app.command("approvals")
+@one_line_errors
+def approvals_command(
+    file: str = typer.Argument(..., help=EXPERIMENT_HELP),
+    redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
+) -> None:
+    """Show which required sign-offs FILE has for its exact content: exit 0 all, 1 not."""
+    content = experiment_content(file)
+    spec = load_experiment_or_scenario(file)
+    required = spec.approvals.required if spec.approvals else ()
+    state = asyncio.run(show_approvals(resolve_redis(redis), content_sha256(content), required))
+    for line in state.lines():
+        typer.echo(line)
+    if not required:
+        typer.echo(f"{file}: no approvals required")
+    raise typer.Exit(1 if state.missing else 0)
+
+
+control_app = typer.Typer(
+    help="Set up the control plane (kill switch, roles).", no_args_is_help=True
+)
+app.add_typer(control_app, name="control")
+
+
+@control_app.command("init")
+@one_line_errors
+def control_init(
+    redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
+) -> None:
+    """First use: write the released state (admin). Until then every run is refused."""
+    done = asyncio.run(control_commands.init(resolve_redis(redis), default_actor()))
+    typer.echo(
+        "control plane initialised: kill switch released"
+        if done
+        else "control plane already initialised (an admin releases a kill with `chaosbus unkill`)"
+    )
+
+
+@control_app.command("acl")
+@one_line_errors
+def control_acl(
+    operator: list[str] = typer.Option([], "--operator", help="User NAME, repeatable."),
+    approver: list[str] = typer.Option(
+        [], "--approver", help="NAME or NAME=AREA,AREA (the areas it may sign), repeatable."
+    ),
+    admin: list[str] = typer.Option([], "--admin", help="User NAME, repeatable."),
+    reader: list[str] = typer.Option([], "--reader", help="User NAME, repeatable."),
+    namespace: str = typer.Option("chaosbus", "--namespace", help="Key namespace."),
+    apply: bool = typer.Option(False, "--apply", help="Send them (with an admin credential)."),
+    redis: str | None = typer.Option(None, "--redis", help="Redis URL (for --apply)."),
+) -> None:
+    """Print (or --apply) the Redis ACL rules of each role; passwords are set apart.
+
+    Without users, one per role named after it. Set each password with
+    `ACL SETUSER NAME >PASSWORD`; connect as a user with redis://NAME:PASSWORD@HOST:PORT/0."""
+    users = [
+        *(parse_user(n, "operator") for n in operator),
+        *(parse_user(n, "approver") for n in approver),
+        *(parse_user(n, "admin") for n in admin),
+        *(parse_user(n, "reader") for n in reader),
+    ] or default_users()
+    if apply:
+        count = asyncio.run(apply_acl(resolve_redis(redis), users, namespace))
+        typer.echo(f"applied the ACL rules of {count} users")
+        return
+    for command in setuser_commands(users, namespace):
+        typer.echo(" ".join(command))
 
 
 @app.command("check")

@@ -8,15 +8,20 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from chaosbus.control.audit import Action, AuditEntry, new_entry
+from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.guard import InjectionGuard
+from chaosbus.control.plane import control_plane
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.observability import providers_from_environment
+from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.signals import stop_on_signals
 from injectors.errors import InjectorError
 from injectors.limits import MAX_HELD_DEFAULT
 from injectors.plan import FaultPlan
 from injectors.protection import describe_cycle, find_cycle, own_topic_problem
 from injectors.spec import FaultFile, load_fault_file
+from streams.clock import Clock, wall_clock_ms
 from streams.connection import KafkaSettings
 from streams.decider import Decider
 from streams.errors import BrokerUnreachable, RouteError, TopicMissing
@@ -77,20 +82,77 @@ def load_plans(
     return plans
 
 
-async def run_proxy(proxy: Proxy, *, control_url: str | None) -> ProxyReport:
+async def run_proxy(
+    proxy: Proxy,
+    *,
+    control_url: str | None,
+    share_route: bool = False,
+    fault_label: str | None = None,
+    actor: str | None = None,
+    clock: Clock = wall_clock_ms,
+) -> ProxyReport:
     """Run until a signal. With faults, the kill switch at `control_url` gates injection:
-    engaged or unreachable, the proxy stops injecting and keeps forwarding."""
+    engaged or unreachable, the proxy stops injecting and keeps forwarding. With faults,
+    a control plane that does not answer at start, or an audit log that refuses the start
+    entry, refuses the run (exit 2); the stop entry is written when it ends."""
     stopping = asyncio.Event()
     with stop_on_signals(stopping):
         try:
             if control_url is None:
+                await _refuse_shared(proxy, share_route)
                 return await proxy.run(stopping)
-            async with InjectionGuard(control_url, lambda: proxy.interposers):
-                return await proxy.run(stopping)
+            async with control_plane(control_url) as plane:
+                await _refuse_shared(proxy, share_route)
+                routes = ", ".join(r.name for r in proxy.routes)
+                run_id, what = proxy.config.run_id, fault_label or "faults"
+
+                def entry(action: Action, detail: str) -> AuditEntry:
+                    return new_entry(
+                        action,
+                        actor or plane.user,
+                        clock(),
+                        run_id=run_id,
+                        experiment=what,
+                        detail=detail,
+                    )
+
+                try:
+                    await plane.audit(entry("start", f"proxy {routes}"))
+                except (ControlPlaneUnreachable, NotPermitted) as exc:
+                    raise type(exc)(
+                        f"proxy refused: audit entry 'start' not written: {exc}"
+                    ) from exc
+                report: ProxyReport | None = None
+                try:
+                    async with InjectionGuard(
+                        control_url, lambda: proxy.interposers, deciders=lambda: proxy.deciders
+                    ):
+                        report = await proxy.run(stopping)
+                finally:
+                    counts = (
+                        ""
+                        if report is None
+                        else ", ".join(f"{k}={v}" for k, v in sorted(report.counts.items()))
+                    )
+                    try:
+                        await plane.audit(entry("stop", f"proxy {routes} {counts}".strip()))
+                    except (ControlPlaneUnreachable, NotPermitted) as exc:
+                        log.warning("audit entry stop not written: %s", exc)
+                return report
         except BrokerUnreachable as exc:
             raise Unreachable(str(exc)) from exc
         except TopicMissing as exc:
             raise InvalidInput(str(exc)) from exc
+
+
+async def _refuse_shared(proxy: Proxy, share_route: bool) -> None:
+    if not share_route:
+        await refuse_shared_routes(
+            proxy.config.kafka,
+            [r.source for r in proxy.routes],
+            own_group=proxy.config.group_id,
+            own_group_is_replicas=True,
+        )
 
 
 def new_run_id() -> str:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaosbus.control import commands as control_commands
 from chaosbus.errors import ChaosbusError
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.local.stack import LocalStack
@@ -219,6 +220,10 @@ class _Demo:
     async def _experiment(self, stage: Stage, running: _Running) -> list[Verdict]:
         """Run one experiment judging ledger-naive, then judge ledger-safe on its window."""
         options, spec, addresses = self.options, self.specs[stage.experiment], running.addresses
+        # The demo owns its namespace: a never-used one starts released (a no-op otherwise).
+        await control_commands.init(
+            addresses.redis_url, options.actor, namespace=options.control_namespace
+        )
         run_options = RunOptions(
             kafka=addresses.kafka,
             redis_url=addresses.redis_url,

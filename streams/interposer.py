@@ -46,6 +46,8 @@ class InterposerConfig:
     ledger_enabled: bool = True
     ledger_topic: str = LEDGER_TOPIC
     event_id_header: str | None = None
+    # Set: the ledger holds keyed hashes of keys and event ids (experiment `privacy:`).
+    identifier_salt: bytes | None = None
     start_from: Literal["earliest", "latest"] = "earliest"
     max_held_messages: int = MAX_HELD_DEFAULT  # a file sets it: blast_radius.max_held_messages
     max_held_bytes: int = 256 * 1024 * 1024
@@ -60,6 +62,8 @@ def group_consumer(config: InterposerConfig) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         **config.kafka.client_options(),
         group_id=config.group_id,
+        # The marker by which preflight recognises another interposer on a source topic.
+        client_id="chaosbus-interposer",
         enable_auto_commit=False,
         auto_offset_reset=config.start_from,
         isolation_level="read_committed",
@@ -91,7 +95,9 @@ class RouteInterposer:
         self._telemetry.observe_held(lambda: self.held)
         self._tracker = OffsetTracker()
         self._queue = ReleaseQueue()
-        self._book = LedgerBook(run_id=config.run_id, route=route.name)
+        self._book = LedgerBook(
+            run_id=config.run_id, route=route.name, salt=config.identifier_salt
+        )
         self._ledger_ready: deque[CompletedRecord] = deque()
         self._failed: deque[Emission] = deque()
         self._lock = asyncio.Lock()

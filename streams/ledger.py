@@ -8,6 +8,8 @@ so that a crash never leaves a forwarded message without its ledger record.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 
 from injectors.envelope import SourceCoordinates
@@ -34,12 +36,21 @@ class _OpenEntry:
     sent: list[EmissionTuple] = field(default_factory=list)
 
 
-class LedgerBook:
-    """Decisions waiting for their emissions' acknowledgements."""
+def pseudonym(salt: bytes, value: bytes) -> str:
+    """A keyed hash of an identifier: stable within a run (one salt), unlinkable across
+    runs and not reversible by guessing once the salt is gone."""
+    return "h-" + hmac.new(salt, value, hashlib.sha256).hexdigest()[:24]
 
-    def __init__(self, *, run_id: str, route: str) -> None:
+
+class LedgerBook:
+    """Decisions waiting for their emissions' acknowledgements.
+
+    With a `salt`, keys and event ids are written as `pseudonym`s, never in clear."""
+
+    def __init__(self, *, run_id: str, route: str, salt: bytes | None = None) -> None:
         self.run_id = run_id
         self.route = route
+        self.salt = salt
         self._open: dict[SourceCoordinates, _OpenEntry] = {}
 
     def __len__(self) -> int:
@@ -57,6 +68,9 @@ class LedgerBook:
         now_ms: int,
     ) -> CompletedRecord | None:
         """Start an entry; a decision with nothing to send (a drop) completes at once."""
+        if self.salt is not None:
+            key = None if key is None else pseudonym(self.salt, key).encode("ascii")
+            event_id = pseudonym(self.salt, event_id.encode("utf-8"))
         entry = _OpenEntry(key, event_id, fault, reason, now_ms, expected)
         if expected == 0:
             return self._complete(source, entry, now_ms)

@@ -50,6 +50,12 @@ class Proxy:
         self.interposers: list[RouteInterposer | ExactlyOnceInterposer] = []
         self.started = asyncio.Event()
 
+    @property
+    def deciders(self) -> list[Decider]:
+        """The routes' deciders, which exist before the interposers do (the kill switch
+        gates them from the start)."""
+        return list(self._deciders.values())
+
     async def prepare(self) -> dict[str, int]:
         async with TopicAdmin(self.config.kafka) as admin:
             counts = await check_routes(admin, self.routes, create_destinations=self.create_topics)

@@ -9,12 +9,26 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-Action = Literal["start", "abort", "kill", "unkill", "verdict", "refused"]
-ACTIONS: tuple[Action, ...] = ("start", "abort", "kill", "unkill", "verdict", "refused")
+Action = Literal[
+    "start", "stop", "abort", "kill", "unkill", "verdict", "refused", "init", "approve"
+]
+ACTIONS: tuple[Action, ...] = (
+    "start",
+    "stop",
+    "abort",
+    "kill",
+    "unkill",
+    "verdict",
+    "refused",
+    "init",
+    "approve",
+)
 
 
 def default_actor() -> str:
-    """The OS user, which a shared CI runner or container may not have."""
+    """The OS user, which a shared CI runner or container may not have.
+
+    Only a note (`os_user`) in audit entries: the actor is the authenticated Redis user."""
     try:
         return getpass.getuser()
     except (OSError, KeyError):
@@ -31,6 +45,8 @@ class AuditEntry(BaseModel):
     run_id: str | None = None
     experiment: str | None = None
     detail: str | None = None
+    # What the caller said it was (OS user, --actor); `actor` is the Redis credential's user.
+    claimed: str | None = None
 
     def fields(self) -> dict[str, str | None]:
         return {
@@ -40,6 +56,7 @@ class AuditEntry(BaseModel):
             "run_id": self.run_id,
             "experiment": self.experiment,
             "detail": self.detail,
+            "claimed": self.claimed,
         }
 
     @classmethod
@@ -52,6 +69,7 @@ class AuditEntry(BaseModel):
             run_id=fields.get("run_id"),
             experiment=fields.get("experiment"),
             detail=fields.get("detail"),
+            claimed=fields.get("claimed"),
         )
 
     def line(self) -> str:

@@ -4,6 +4,10 @@ The watcher reads the switch key every `poll_s` and also listens on the control 
 so a `kill` is usually seen within milliseconds and at worst within one poll. Any Redis
 error counts as `unreachable`, which a host must treat like a kill (fail safe: stop
 injecting, keep forwarding); the watcher keeps retrying and reports when it is back.
+
+It fails closed (docs/decisions/0050): a value it cannot read is a kill; an unexpected
+error inside it is a kill (and it keeps watching); and should its task end anyway, the host
+is told `killed` and `allows_injection` turns false for good.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from typing import Literal
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from chaosbus.control.keys import DEFAULT_KEYS, Keys, KillState
-from chaosbus.control.plane import connect
+from chaosbus.control.keys import DEFAULT_KEYS, Keys
+from chaosbus.control.plane import connect, read_switch
+from streams.redaction import redact_text
 from streams.redis_client import describe_failure
 
 log = logging.getLogger(__name__)
@@ -47,45 +52,79 @@ class KillSwitchWatcher:
         self._task: asyncio.Task[None] | None = None
         self._client: aioredis.Redis | None = None
         self._first = asyncio.Event()
+        self._closing = False
+        self._notify: asyncio.Future[None] | None = None
 
     async def __aenter__(self) -> KillSwitchWatcher:
         self._client = connect(self.url)
         self._task = asyncio.create_task(self._watch(), name="chaosbus-kill-watcher")
-        await self._first.wait()  # the host knows the state before it starts injecting
+        self._task.add_done_callback(self._died)
+        # The host knows the state before it starts injecting, even if the task ended.
+        first = asyncio.create_task(self._first.wait())
+        await asyncio.wait({first, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        first.cancel()
         return self
 
+    @property
+    def allows_injection(self) -> bool:
+        """True only while the task runs and the switch reads released: a dead watcher,
+        like an engaged switch or an unreachable Redis, means no faults."""
+        alive = self._task is not None and not self._task.done()
+        return alive and self.state == "clear"
+
+    def _died(self, task: asyncio.Task[None]) -> None:
+        if self._closing:
+            return
+        why = "cancelled" if task.cancelled() else repr(task.exception())
+        log.error("kill-switch watcher stopped (%s): injection stops", why)
+        self.state, self.detail = "killed", f"kill-switch watcher stopped ({why})"
+        self._first.set()
+        self._notify = asyncio.ensure_future(self._on_change("killed", self.detail))
+
     async def __aexit__(self, *_: object) -> None:
+        self._closing = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # The client library can turn a cancellation that lands mid-read into a timeout,
+            # which the loop treats as "unreachable" and survives: cancel until it ends.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=0.5)
+        if self._notify is not None:
+            with contextlib.suppress(Exception):
+                await self._notify
         if self._client is not None:
             await self._client.aclose()
 
     async def _watch(self) -> None:
         assert self._client is not None
         pubsub: aioredis.client.PubSub | None = None
-        while True:
-            try:
-                if pubsub is None:
-                    pubsub = self._client.pubsub()
-                    await pubsub.subscribe(self.keys.channel)
-                raw = await self._client.get(self.keys.kill)
-                if raw is None:
-                    await self._set("clear", "kill switch released")
-                else:
-                    await self._set("killed", KillState.model_validate_json(raw).describe())
-                # Returns early when a kill/unkill is announced; the key is re-read at once.
-                await pubsub.get_message(ignore_subscribe_messages=True, timeout=self.poll_s)
-            except (RedisError, OSError) as exc:
-                if pubsub is not None:
-                    with contextlib.suppress(RedisError, OSError):
-                        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        try:
+            while not self._closing:
+                try:
+                    if pubsub is None:
+                        pubsub = self._client.pubsub()
+                        await pubsub.subscribe(self.keys.channel)
+                    switch = await read_switch(self._client, self.keys)
+                    await self._set("killed" if switch.engaged else "clear", switch.detail)
+                    # Returns early when a kill/unkill is announced; the key is re-read at once.
+                    await pubsub.get_message(ignore_subscribe_messages=True, timeout=self.poll_s)
+                except (RedisError, OSError) as exc:
+                    await _close(pubsub)
                     pubsub = None
-                # The line names the cause (a refused password, no answer), never a secret.
-                detail = describe_failure(self.url, exc)
-                await self._set("unreachable", f"control plane unreachable: {detail}")
-                await asyncio.sleep(self.poll_s)
+                    # The line names the cause (a refused password, no answer), never a secret.
+                    detail = describe_failure(self.url, exc)
+                    await self._set("unreachable", f"control plane unreachable: {detail}")
+                    await asyncio.sleep(self.poll_s)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    # Whatever went wrong, it must not leave faults running: treat it as a kill.
+                    await _close(pubsub)
+                    pubsub = None
+                    await self._set("killed", f"kill switch unreadable ({redact_text(repr(exc))})")
+                    await asyncio.sleep(self.poll_s)
+        finally:
+            await _close(pubsub)
 
     async def _set(self, state: ControlState, detail: str) -> None:
         changed = state != self.state
@@ -94,3 +133,9 @@ class KillSwitchWatcher:
             log.info("control plane: %s (%s)", state, detail)
             await self._on_change(state, detail)
         self._first.set()
+
+
+async def _close(pubsub: aioredis.client.PubSub | None) -> None:
+    if pubsub is not None:
+        with contextlib.suppress(RedisError, OSError):
+            await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -32,6 +32,7 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_v
 from pydantic_core import PydanticCustomError
 
 from chaosbus.experiment.bounds import Bound, Guardrail
+from chaosbus.experiment.governance import Approvals, Privacy, Webhook
 from chaosbus.experiment.monitor import MonitorSpec
 from injectors.limits import (
     MAX_DURATION_S,
@@ -116,6 +117,10 @@ class ExperimentSpec(_Spec):
     guardrails: tuple[Guardrail, ...] = Field(default=(), max_length=MAX_LIST)
     # The interposer's consumer group: a later run resumes where this one committed.
     group_id: Name = Field(default="chaosbus.run", min_length=1)
+    # Governance (chaosbus.experiment.governance): sign-offs bound to the file, webhooks.
+    approvals: Approvals | None = None
+    notify: tuple[Webhook, ...] = Field(default=(), max_length=16)
+    privacy: Privacy = Privacy()
 
     @field_validator("hypothesis")
     @classmethod

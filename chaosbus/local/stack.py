@@ -7,12 +7,14 @@ With `--secure` it also names the SASL_SSL listener and its `client.properties`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from chaosbus.control import commands as control_commands
 from chaosbus.errors import StackError
 from chaosbus.local.kafka_node import KafkaNode, libs_dir, resolve_jars
 from chaosbus.local.redis_node import RedisNode
@@ -124,6 +126,9 @@ class LocalStack:
             addresses["secure_bootstrap"] = kafka.secure.bootstrap
             addresses["kafka_config"] = str(kafka.secure.client_properties_file)
         self.addresses_file.write_text(json.dumps(addresses) + "\n")
+        # The stack's own Redis: its owner is its admin, so its kill switch starts released
+        # (a no-op when it was already set up; docs/decisions/0050).
+        asyncio.run(control_commands.init(redis.url, "local up"))
         return self.status()
 
     def _secured(self, kafka: KafkaNode) -> KafkaNode:

@@ -19,7 +19,14 @@ from chaosbus.signals import stop_on_signals
 async def dry_run_lines(spec: ExperimentSpec, options: RunOptions) -> list[str]:
     """Connect, check topics and the kill switch, count what the targeting would match."""
     async with control_plane(options.redis_url, options.control_namespace) as plane:
-        result = await preflight(spec, options.kafka, plane)
+        result = await preflight(
+            spec,
+            options.kafka,
+            plane,
+            content_sha256=options.content_sha256,
+            label=options.label,
+            share_route=options.share_route,
+        )
     result.targeting = await count_targeting(spec, options.kafka)
     return [f"{spec.name}: preflight passed (nothing injected)", *result.lines()]
 

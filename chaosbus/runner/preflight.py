@@ -1,8 +1,9 @@
 """Preflight: everything a run needs is there, and nothing forbids it, before anything starts.
 
-Broker reachable, every route's topics exist, the ledger topic exists, Redis reachable and
-the kill switch not engaged. `--dry-run` stops here, after counting how much recent source
-traffic each fault's targeting would match.
+Broker reachable, every route's topics exist, the ledger topic exists, Redis reachable,
+the kill switch released, every required sign-off present for this exact file content,
+and no other live interposer on a route's source (unless `--share-route`). `--dry-run`
+stops here, after counting how much recent source traffic each fault's targeting would match.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from chaosbus.control.errors import KillSwitchEngaged
+from chaosbus.control.approvals import approval_state
+from chaosbus.control.errors import ApprovalsMissing, KillSwitchEngaged
 from chaosbus.control.plane import ControlPlane
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.runner.readers import envelope_of
+from chaosbus.runner.shared_routes import refuse_shared_routes
 from injectors.envelope import Envelope
 from injectors.match import Payload, Verdict, evaluate
 from streams.connection import KafkaSettings
@@ -61,14 +64,41 @@ async def check_topics(spec: ExperimentSpec, kafka: KafkaSettings) -> dict[str, 
 async def refuse_if_killed(plane: ControlPlane) -> None:
     state = await plane.kill_state()
     if state is not None:
-        raise KillSwitchEngaged(f"{state.describe()}; run `chaosbus unkill` to release it")
+        hint = "" if "`" in state.detail else "; an admin releases it with `chaosbus unkill`"
+        raise KillSwitchEngaged(f"run refused: {state.detail}{hint}")
+
+
+async def refuse_unapproved(
+    spec: ExperimentSpec, plane: ControlPlane, content_sha256: str | None, label: str
+) -> None:
+    if spec.approvals is None:
+        return
+    if content_sha256 is None:
+        raise ApprovalsMissing(f"run refused: {label} requires approvals, its content is unknown")
+    state = await approval_state(plane, content_sha256, spec.approvals.required)
+    state.refuse_if_missing(label)
 
 
 async def preflight(
-    spec: ExperimentSpec, kafka: KafkaSettings, plane: ControlPlane
+    spec: ExperimentSpec,
+    kafka: KafkaSettings,
+    plane: ControlPlane,
+    *,
+    content_sha256: str | None = None,
+    label: str = "the experiment",
+    share_route: bool = False,
 ) -> PreflightResult:
     await refuse_if_killed(plane)
-    return PreflightResult(await check_topics(spec, kafka))
+    await refuse_unapproved(spec, plane, content_sha256, label)
+    counts = await check_topics(spec, kafka)
+    if not share_route:
+        await refuse_shared_routes(
+            kafka,
+            [r.source for r in spec.routes],
+            own_group=spec.group_id,
+            own_group_is_replicas=False,
+        )
+    return PreflightResult(counts)
 
 
 async def count_targeting(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from chaosbus.report.model import GuardrailResult, HypothesisResult, RunReport, Status
 from chaosbus.runner.observe import Observed
+from chaosbus.runner.privacy import pseudonymised
 from chaosbus.runner.verdict import judge, merge_anomalies, merge_metrics, status_of
 from monitors.report import MonitorReport
 
@@ -25,6 +26,7 @@ def build_report(
     ttr: float | None,
 ) -> RunReport:
     spec = run.spec
+    reports = pseudonymised(reports, session.salt)  # `privacy: hashed`: no raw identifier
     after: list[HypothesisResult] = []
     status: Status
     reason: str | None

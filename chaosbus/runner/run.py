@@ -18,14 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chaosbus.control.audit import new_entry
-from chaosbus.control.errors import ControlPlaneUnreachable, KillSwitchEngaged
+from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.keys import Keys
 from chaosbus.control.plane import ControlPlane, control_plane
 from chaosbus.control.watch import ControlState
+from chaosbus.errors import ChaosbusError
+from chaosbus.experiment.governance import NotifyEvent
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.observability import Providers
 from chaosbus.report.model import HypothesisResult, RunReport
 from chaosbus.runner.guardrails import GuardrailWatch
+from chaosbus.runner.notify import Notifier, hooks_from_environment
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.preflight import preflight
 from chaosbus.runner.progress import Progress
@@ -53,6 +56,9 @@ class RunOptions:
     # The service's Redis, when not the control plane's.
     probe_redis_url: str | None = field(default=None, repr=False)
     control_namespace: str = "chaosbus"  # tests isolate their kill switch and audit log
+    content_sha256: str | None = None  # of the experiment file: what approvals are bound to
+    label: str = "the experiment"  # the file as the user named it, for refusals
+    share_route: bool = False  # run even when another live interposer reads a source
     tick_ms: int = 250
     catch_up_timeout_s: float = 15.0
     on_progress: Callable[[Progress], None] | None = None
@@ -81,6 +87,9 @@ class ExperimentRun:
         self.abort_reason: str | None = None
         self._abort = asyncio.Event()
         self._session: LiveSession | None = None
+        self.notifier = Notifier(
+            [*spec.notify, *hooks_from_environment()], spec.name, self.run_id, clock=self.clock
+        )
 
     async def run(self, interrupt: asyncio.Event | None = None) -> RunReport:
         o = self.options
@@ -95,14 +104,28 @@ class ExperimentRun:
         async with control_plane(self.options.redis_url, self.options.control_namespace) as plane:
             self.timeline.enter("preflight", self.clock())
             try:
-                await preflight(self.spec, self.options.kafka, plane)
-            except KillSwitchEngaged as exc:
+                await preflight(
+                    self.spec,
+                    self.options.kafka,
+                    plane,
+                    content_sha256=self.options.content_sha256,
+                    label=self.options.label,
+                    share_route=self.options.share_route,
+                )
+            except ChaosbusError as exc:
                 await self._audit(plane, "refused", str(exc))
                 raise
-            await self._audit(plane, "start", None)
-            report = await self._run_live(interrupt)
-            action = "abort" if report.status == "aborted" else "verdict"
-            await self._audit(plane, action, f"{report.status}: {report.reason or 'ok'}")
+            # No audit entry, no faults: a start that cannot be recorded does not happen.
+            await self._audit(plane, "start", None, required=True)
+            try:
+                self.notifier.notify("start")
+                report = await self._run_live(interrupt)
+                action: NotifyEvent = "abort" if report.status == "aborted" else "verdict"
+                detail = f"{report.status}: {report.reason or 'ok'}"
+                await self._audit(plane, action, detail)
+                self.notifier.notify(action, detail)
+            finally:
+                await self.notifier.aclose()
             return report
 
     def request_abort(self, reason: str) -> None:
@@ -195,6 +218,8 @@ class ExperimentRun:
         # Stop injecting here, not in the next tick: the one-second promise.
         if self._session is not None:
             await self._session.stop_injecting()
+        if state == "killed" and self.abort_reason is None:
+            self.notifier.notify("kill", detail)  # in the background, after the halt
         self.request_abort(detail)
 
     async def _on_interrupt(self, interrupt: asyncio.Event | None) -> None:
@@ -241,7 +266,9 @@ class ExperimentRun:
                 Progress(phase, elapsed, faults, anomalies, session.held, forwarded, self.intensity)
             )
 
-    async def _audit(self, plane: ControlPlane, action: str, detail: str | None) -> None:
+    async def _audit(
+        self, plane: ControlPlane, action: str, detail: str | None, *, required: bool = False
+    ) -> None:
         entry = new_entry(
             action,  # type: ignore[arg-type]
             self.options.actor,
@@ -252,7 +279,9 @@ class ExperimentRun:
         )
         try:
             await plane.audit(entry)
-        except ControlPlaneUnreachable as exc:
+        except (ControlPlaneUnreachable, NotPermitted) as exc:
+            if required:
+                raise type(exc)(f"run refused: audit entry {action!r} not written: {exc}") from exc
             log.warning("audit entry %s not written: %s", action, exc)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
@@ -70,11 +71,15 @@ class LiveSession:
         for plan in self.plans.values():
             plan.intensity = 0.0  # warm-up is a passthrough until the runner says otherwise
         deciders: dict[Route, Decider] = dict(self.plans)
+        # A fresh salt per run, held in memory only: its pseudonyms cannot be linked to
+        # another run's nor reversed by guessing once the run is over.
+        self.salt = secrets.token_bytes(16) if spec.privacy.identifiers == "hashed" else None
         config = InterposerConfig(
             kafka=kafka,
             run_id=run_id,
             group_id=spec.group_id,
             max_held_messages=spec.blast_radius.max_held_messages,
+            identifier_salt=self.salt,
         )
         # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, so a run's faults show in traces too.
         self._owns_providers = providers is None

@@ -55,3 +55,14 @@ def load_experiment_or_scenario(argument: str) -> ExperimentSpec:
         return load_experiment(path)
     found = scenario(argument)
     return parse_experiment_text(found.text, origin=f"scenario {found.name}")
+
+
+def experiment_content(argument: str) -> bytes:
+    """The bytes an experiment argument names (what approvals are bound to)."""
+    path = Path(argument)
+    if path.exists() or "/" in argument or path.suffix in {".yaml", ".yml"}:
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"{argument}: cannot read ({exc.strerror})") from exc
+    return scenario(argument).text.encode("utf-8")

@@ -15,7 +15,14 @@ from streams.topics import TopicAdmin
 # One partition: a rebuild reads the whole topic anyway, and its size is bounded by what is
 # held (max_held), not by throughput.
 PARKED_PARTITIONS = 1
-PARKED_CONFIG = {"cleanup.policy": "compact"}
+# Payloads live here only while held: a released message is tombstoned, and rolling a
+# segment every hour lets compaction drop both within about two hours (docs/decisions/0055),
+# not after Kafka's default week-long segment.
+PARKED_CONFIG = {
+    "cleanup.policy": "compact",
+    "segment.ms": "3600000",
+    "delete.retention.ms": "3600000",
+}
 
 
 async def ensure_parked_topic(kafka: KafkaSettings, topic: str) -> None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from chaosbus.control import commands as control_commands
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.report.model import RunReport
 from chaosbus.runner import RunOptions, run_experiment
@@ -72,9 +73,9 @@ async def make_stage(kafka: Cluster, redis_url: str, topic: str, partitions: int
     source, destination = f"{topic}.src", f"{topic}.dst"
     await ready_topics(kafka, [source, destination], partitions)
     tag = uuid.uuid4().hex[:8]
-    return Stage(
-        settings_of(kafka), redis_url, source, destination, f"t{tag}:", f"chaosbus-test-{tag}"
-    )
+    namespace = f"chaosbus-test-{tag}"
+    await control_commands.init(redis_url, "test", namespace=namespace)
+    return Stage(settings_of(kafka), redis_url, source, destination, f"t{tag}:", namespace)
 
 
 @contextlib.asynccontextmanager
@@ -106,6 +107,8 @@ async def service_and_traffic(
             await running
 
 
-async def run_against(stage: Stage, kind: Kind, spec: ExperimentSpec, **options: Any) -> RunReport:
-    async with service_and_traffic(stage, kind):
+async def run_against(
+    stage: Stage, kind: Kind, spec: ExperimentSpec, *, events: int = 200, **options: Any
+) -> RunReport:
+    async with service_and_traffic(stage, kind, events=events):
         return await run_experiment(spec, stage.options(**options))

@@ -59,6 +59,7 @@ class TestKillSwitchOnProxy:
         )
         proxy = Proxy([route], config, deciders={route: plan})
         namespace = f"chaosbus-test-{uuid.uuid4().hex[:8]}"
+        await commands.init(redis_url, "test", namespace=namespace)
         stopping = asyncio.Event()
         async with InjectionGuard(redis_url, lambda: proxy.interposers, keys=Keys(namespace)):
             running = asyncio.create_task(proxy.run(stopping))

@@ -101,7 +101,7 @@ def proxy_args(source: str, destination: str, bootstrap: str, group: str) -> tup
 
 class TestExactlyOnceAcrossACrash:
     async def test_sigkill_while_holding_duplicates_none_and_loses_none(
-        self, bootstrap: str, topic_name: str, tmp_path: Path
+        self, bootstrap: str, redis_url: str, topic_name: str, tmp_path: Path
     ) -> None:
         """1,000 parked messages of a killed proxy arrive exactly once through its successor."""
         source, destination, group = f"{topic_name}.src", f"{topic_name}.dst", f"g-{topic_name}"
@@ -113,7 +113,7 @@ class TestExactlyOnceAcrossACrash:
             "    distribution: {kind: fixed, ms: 600000}\n"
         )
         common = proxy_args(source, destination, bootstrap, group)
-        holding = ProxyProcess(*common, "--fault", str(faults), "--seed", "1")
+        holding = ProxyProcess(*common, "--fault", str(faults), "--seed", "1", "--redis", redis_url)
         await holding.start()
         assert await holding.wait_for_log(f"{source}->{destination} held=1000 ", timeout_s=60)
         await holding.kill()
@@ -133,7 +133,7 @@ class TestExactlyOnceAcrossACrash:
         assert set(values) == expected
 
     async def test_injected_duplicates_are_what_the_ledger_says_across_a_crash(
-        self, bootstrap: str, topic_name: str, tmp_path: Path
+        self, bootstrap: str, redis_url: str, topic_name: str, tmp_path: Path
     ) -> None:
         """Parked extra copies survive a SIGKILL; each message has one record, true to output."""
         source, destination, group = f"{topic_name}.src", f"{topic_name}.dst", f"g-{topic_name}"
@@ -148,7 +148,17 @@ class TestExactlyOnceAcrossACrash:
         )
         common = proxy_args(source, destination, bootstrap, group)
         ledger_topic = "chaosbus.ledger"
-        first = ProxyProcess(*common, "--fault", str(faults), "--seed", "3", "--run-id", "dup-1")
+        first = ProxyProcess(
+            *common,
+            "--fault",
+            str(faults),
+            "--seed",
+            "3",
+            "--run-id",
+            "dup-1",
+            "--redis",
+            redis_url,
+        )
         await first.start()
         assert await first.wait_for_log(f"{source}->{destination} held=", timeout_s=60)
         assert await first.wait_for_log("duplicate=", timeout_s=60)

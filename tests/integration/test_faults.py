@@ -126,7 +126,7 @@ class TestFaultsMatchTheLedger:
 
 class TestHeldMessagesSurviveACrash:
     async def test_sigkill_while_holding_delayed_messages_loses_none(
-        self, bootstrap: str, topic_name: str, tmp_path: Path
+        self, bootstrap: str, redis_url: str, topic_name: str, tmp_path: Path
     ) -> None:
         """1,000 messages held by a long delay when the proxy is killed all arrive after restart."""
         source, destination, group = f"{topic_name}.src", f"{topic_name}.dst", f"g-{topic_name}"
@@ -139,7 +139,15 @@ class TestHeldMessagesSurviveACrash:
         )
         common = ("--route", f"{source}:{destination}", "--bootstrap", bootstrap, "--group", group)
         holding = ProxyProcess(
-            *common, "--fault", str(faults), "--seed", "1", "--status-every", "0.2"
+            *common,
+            "--fault",
+            str(faults),
+            "--seed",
+            "1",
+            "--status-every",
+            "0.2",
+            "--redis",
+            redis_url,
         )
         await holding.start()
         assert await holding.wait_for_log(f"{source}->{destination} held=1000 ", timeout_s=60)

@@ -79,7 +79,7 @@ class TestNoSecretAnywhere:
         stop = asyncio.Event()
         async with (
             LedgerService(service_config, tracer_provider=tracer) as service,
-            KafkaSink(bootstrap, stage.source) as sink,
+            KafkaSink(KafkaSettings(bootstrap), stage.source) as sink,
         ):
             running = asyncio.create_task(service.run(stop))
             events = order_events(200, seed=3, namespace=stage.prefix)

@@ -112,7 +112,8 @@ class TestKillSwitch:
         finally:
             await commands.unkill(redis_url, "test", namespace=stage.namespace)
         assert report.status == "aborted"
-        assert "kill switch engaged by test" in (report.reason or "")
+        # The actor is the Redis user (here the unauthenticated `default`), not free text.
+        assert "kill switch engaged by default: integration test" in (report.reason or "")
         await assert_nothing_lost(stage, run.run_id)
         actions = [e.action for e in await commands.audit_log(redis_url, 10, stage.namespace)]
-        assert actions[:4] == ["start", "kill", "abort", "unkill"]
+        assert actions[:5] == ["init", "start", "kill", "abort", "unkill"]

@@ -65,7 +65,10 @@ class TestExperimentThroughSaslSsl:
         # loaded machine the service lags for the first seconds. The library's 5 s warm-up
         # (not the 1 s of the plaintext tests) keeps that start-up out of the steady state.
         schedule = {"warmup_s": 5, "inject_s": 3, "recover_s": 3}
-        report = await run_against(stage, "safe", stage.spec("duplicate-storm", schedule=schedule))
+        # Traffic must outlast the longer warm-up, or the injection phase sees none: 60/s for
+        # the whole 11 s schedule.
+        spec = stage.spec("duplicate-storm", schedule=schedule)
+        report = await run_against(stage, "safe", spec, events=660)
         assert report.status == "held", report.reason
         assert report.exit_code == 0
         assert report.faults["duplicate"] > 0

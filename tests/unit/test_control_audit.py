@@ -60,8 +60,8 @@ class TestAuditEntry:
     def test_line_reads_who_what_when(self) -> None:
         """`chaosbus audit` prints time, action, actor, experiment, run and detail."""
         entry = new_entry(
-            "abort", "alice-bot", 0, run_id="r9", experiment="duplicate-storm", detail="kill"
+            "abort", "ci-bot", 0, run_id="r9", experiment="duplicate-storm", detail="kill"
         )
         assert entry.line() == (
-            "1970-01-01T00:00:00+00:00  abort     alice-bot  duplicate-storm  run r9  — kill"
+            "1970-01-01T00:00:00+00:00  abort     ci-bot  duplicate-storm  run r9  — kill"
         )
