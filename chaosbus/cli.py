@@ -29,7 +29,7 @@ from chaosbus.runner.command import dry_run_lines, run_with_console
 from chaosbus.runner.run import RunOptions
 from chaosbus.scenarios import load_experiment_or_scenario, scenario, scenario_names
 from chaosbus.scenarios.starter import starter_experiment
-from chaosbus.settings import resolve_bootstrap, resolve_redis
+from chaosbus.settings import resolve_bootstrap, resolve_redis, resolve_topic_policy
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -123,6 +123,24 @@ def proxy(
     delivery: str = typer.Option(
         "at-least-once", "--delivery", help="at-least-once or exactly-once (transactions)."
     ),
+    replication_factor: int | None = typer.Option(
+        None,
+        "--replication-factor",
+        help="Replicas of the topics it creates (default: the broker's; env "
+        "CHAOSBUS_TOPIC_REPLICATION).",
+    ),
+    ledger_retention_ms: int | None = typer.Option(
+        None,
+        "--ledger-retention-ms",
+        help="retention.ms of a ledger it creates, -1 forever (default 7 days; env "
+        "CHAOSBUS_LEDGER_RETENTION_MS).",
+    ),
+    min_insync_replicas: int | None = typer.Option(
+        None,
+        "--min-insync-replicas",
+        help="min.insync.replicas of the topics it creates (default: the broker's; env "
+        "CHAOSBUS_TOPIC_MIN_INSYNC_REPLICAS).",
+    ),
 ) -> None:
     """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0.
 
@@ -142,6 +160,7 @@ def proxy(
         event_id_header=event_id_header,
         status_every_s=status_every,
         delivery=delivery,
+        topics=resolve_topic_policy(replication_factor, ledger_retention_ms, min_insync_replicas),
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(

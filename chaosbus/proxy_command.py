@@ -21,6 +21,7 @@ from streams.interposer import InterposerConfig
 from streams.proxy import Proxy, ProxyReport
 from streams.routes import Route
 from streams.telemetry import Telemetry
+from streams.topics import TopicPolicy
 
 log = logging.getLogger("chaosbus.proxy")
 
@@ -85,6 +86,7 @@ def build_proxy(
     event_id_header: str | None,
     status_every_s: float = 5.0,
     delivery: str = "at-least-once",
+    topics: TopicPolicy | None = None,
 ) -> Proxy:
     parsed = parse_routes(routes)
     if delivery not in ("at-least-once", "exactly-once"):
@@ -99,6 +101,7 @@ def build_proxy(
         event_id_header=event_id_header,
         start_from="earliest" if start_from == "earliest" else "latest",
         status_interval_ms=int(status_every_s * 1000),
+        topics=topics or TopicPolicy(),
     )
     providers = providers_from_environment()
     return Proxy(

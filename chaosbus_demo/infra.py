@@ -21,6 +21,7 @@ from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.redis_node import redis_answers
 from chaosbus.local.stack import LocalStack
+from chaosbus.settings import resolve_topic_policy
 from chaosbus_demo import nodered
 from streams.errors import StreamError
 from streams.topics import TopicAdmin
@@ -84,8 +85,10 @@ async def create_topics(bootstrap: str, topics: list[str], partitions: int) -> N
     """Create the topics and return once the broker describes every one of them."""
     try:
         async with TopicAdmin(bootstrap) as admin:
+            # The demo's topics follow the internal topics' replication setting, if any.
+            replication = resolve_topic_policy().replication_factor
             for topic in topics:
-                await admin.create(topic, partitions)
+                await admin.create(topic, partitions, replication_factor=replication)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + TOPIC_VISIBLE_TIMEOUT_S
             while set(topics) - (await admin.partition_counts(topics)).keys():

@@ -18,7 +18,7 @@ from chaosbus.control.watch import ControlState, KillSwitchWatcher
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.observability import providers_from_environment
 from chaosbus.runner.collector import Collector
-from chaosbus.runner.preflight import routes_of
+from chaosbus.runner.preflight import routes_of, topic_policy_of
 from chaosbus.runner.probes import Probe, redis_probe
 from chaosbus.runner.readers import (
     TopicReader,
@@ -66,7 +66,12 @@ class LiveSession:
         for plan in self.plans.values():
             plan.intensity = 0.0  # warm-up is a passthrough until the runner says otherwise
         deciders: dict[Route, Decider] = dict(self.plans)
-        config = InterposerConfig(bootstrap=bootstrap, run_id=run_id, group_id=spec.group_id)
+        config = InterposerConfig(
+            bootstrap=bootstrap,
+            run_id=run_id,
+            group_id=spec.group_id,
+            topics=topic_policy_of(spec),
+        )
         # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, so a run's faults show in traces too.
         self._providers = providers_from_environment("chaosbus-runner")
         self.proxy = Proxy(

@@ -87,7 +87,7 @@ class ExactlyOnceInterposer:
     # ---- lifecycle -------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
-        await ensure_parked_topic(self.config.bootstrap, self._parked_topic)
+        await ensure_parked_topic(self.config.bootstrap, self._parked_topic, self.config.topics)
         consumer = group_consumer(self.config)
         async with PartitionProducers(self.config.bootstrap, self.config.group_id) as producers:
             self._producers = producers

@@ -9,17 +9,12 @@ from aiokafka import TopicPartition
 from injectors.envelope import SourceCoordinates
 from streams.consumers import standalone_consumer, topic_end_offsets
 from streams.exactly_once.parked import ParkedSource, rebuild
-from streams.topics import TopicAdmin
-
-# One partition: a rebuild reads the whole topic anyway, and its size is bounded by what is
-# held (max_held), not by throughput.
-PARKED_PARTITIONS = 1
-PARKED_CONFIG = {"cleanup.policy": "compact"}
+from streams.topics import TopicAdmin, TopicPolicy
 
 
-async def ensure_parked_topic(bootstrap: str, topic: str) -> None:
+async def ensure_parked_topic(bootstrap: str, topic: str, policy: TopicPolicy) -> None:
     async with TopicAdmin(bootstrap) as admin:
-        await admin.create(topic, PARKED_PARTITIONS, config=PARKED_CONFIG)
+        await admin.ensure(topic, policy.shape("parked"))
 
 
 async def read_parked(
