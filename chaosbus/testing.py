@@ -44,19 +44,29 @@ class Received:
 
 def free_port_pair() -> int:
     """A port p such that p and p + 1 are free now (Kafka's listener and controller)."""
+    return free_port_run(2)
+
+
+def free_port_run(count: int) -> int:
+    """A port p such that p … p + count - 1 are free now (a local cluster's nodes)."""
     for _ in range(100):
         with closing(socket.socket()) as first:
             first.bind(("127.0.0.1", 0))
             port = int(first.getsockname()[1])
-        if port >= 65535:
+        if port + count > 65535:
             continue
-        with closing(socket.socket()) as second:
-            try:
-                second.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two adjacent free ports on loopback")
+        if all(_free(port + i) for i in range(1, count)):
+            return port
+    raise RuntimeError(f"no {count} adjacent free ports on loopback")
+
+
+def _free(port: int) -> bool:
+    with closing(socket.socket()) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def unique_topic(prefix: str = "t") -> str:

@@ -2,6 +2,10 @@
 
 The addresses of a running stack are written to `<home>/addresses.json`, which other
 commands and the test fixtures read; `CHAOSBUS_BOOTSTRAP` and `CHAOSBUS_REDIS` override it.
+
+`--brokers 3` starts a three-node KRaft cluster instead of one node: each node is broker and
+controller (docs/decisions/0030), node i on ports base + 2(i-1) (client) and base + 2(i-1) + 1
+(controller), with replication 3 and min.insync.replicas 2 as the cluster's defaults.
 """
 
 from __future__ import annotations
@@ -9,13 +13,16 @@ from __future__ import annotations
 import json
 import os
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from chaosbus.errors import StackError
-from chaosbus.local.kafka_node import KafkaNode, libs_dir, resolve_jars
+from chaosbus.local import process
+from chaosbus.local.kafka_node import KafkaNode, libs_dir, new_cluster_id, resolve_jars
 from chaosbus.local.redis_node import RedisNode
 
+MAX_BROKERS = 5
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_REDIS_PORT = 16379
 
@@ -34,13 +41,15 @@ class StackStatus:
     redis_running: bool
     bootstrap: str
     redis_url: str
+    brokers: int = 1
 
     def lines(self) -> list[str]:
         def state(up: bool) -> str:
             return "running" if up else "stopped"
 
+        nodes = f" ({self.brokers} brokers)" if self.brokers > 1 else ""
         return [
-            f"kafka  {state(self.kafka_running):8} {self.bootstrap}",
+            f"kafka  {state(self.kafka_running):8} {self.bootstrap}{nodes}",
             f"redis  {state(self.redis_running):8} {self.redis_url}",
         ]
 
@@ -51,15 +60,23 @@ class LocalStack:
     cache: Path
     kafka_port: int = DEFAULT_KAFKA_PORT
     redis_port: int = DEFAULT_REDIS_PORT
+    brokers: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.brokers <= MAX_BROKERS:
+            raise StackError(f"--brokers {self.brokers}: expected 1 to {MAX_BROKERS}")
 
     @classmethod
-    def default(cls) -> LocalStack:
-        """The stack under CHAOSBUS_HOME, on CHAOSBUS_KAFKA_PORT / CHAOSBUS_REDIS_PORT if set."""
+    def default(cls, brokers: int | None = None) -> LocalStack:
+        """The stack under CHAOSBUS_HOME, on CHAOSBUS_KAFKA_PORT / CHAOSBUS_REDIS_PORT if set;
+        as many brokers as asked, else as the running stack has."""
+        home = default_home() / "local"
         return cls(
-            home=default_home() / "local",
+            home=home,
             cache=default_cache(),
             kafka_port=_port_from_env("CHAOSBUS_KAFKA_PORT", DEFAULT_KAFKA_PORT),
             redis_port=_port_from_env("CHAOSBUS_REDIS_PORT", DEFAULT_REDIS_PORT),
+            brokers=brokers or recorded_brokers(home),
         )
 
     @property
@@ -67,44 +84,106 @@ class LocalStack:
         return self.home / "addresses.json"
 
     def kafka(self) -> KafkaNode:
-        return KafkaNode(
-            home=self.home / "kafka",
-            libs=libs_dir(self.cache),
-            port=self.kafka_port,
-            controller_port=self.kafka_port + 1,
-        )
+        """The single node, or node 1 of a cluster."""
+        return self.kafka_nodes()[0]
+
+    def kafka_nodes(self) -> list[KafkaNode]:
+        if self.brokers == 1:
+            return [
+                KafkaNode(
+                    home=self.home / "kafka",
+                    libs=libs_dir(self.cache),
+                    port=self.kafka_port,
+                    controller_port=self.kafka_port + 1,
+                )
+            ]
+        ids = range(1, self.brokers + 1)
+        voters = tuple((i, self.kafka_port + 2 * (i - 1) + 1) for i in ids)
+        return [
+            KafkaNode(
+                home=self.home / f"kafka-{i}",
+                libs=libs_dir(self.cache),
+                port=self.kafka_port + 2 * (i - 1),
+                controller_port=self.kafka_port + 2 * (i - 1) + 1,
+                node_id=i,
+                voters=voters,
+            )
+            for i in ids
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.kafka_nodes())
 
     def redis(self) -> RedisNode:
         return RedisNode(home=self.home / "redis", port=self.redis_port)
 
     def up(self) -> StackStatus:
-        redis, kafka = self.redis(), self.kafka()
+        redis, nodes = self.redis(), self.kafka_nodes()
+        if self._other_nodes_running():
+            raise StackError(
+                f"a local stack with {recorded_brokers(self.home)} broker(s) runs under "
+                f"{self.home}; stop it first with `chaosbus local down`"
+            )
         if not redis.running():
             ensure_free(redis.port, "CHAOSBUS_REDIS_PORT")
-        if not kafka.running():
-            ensure_free(kafka.port, "CHAOSBUS_KAFKA_PORT")
-            ensure_free(kafka.controller_port, "CHAOSBUS_KAFKA_PORT")
+        for node in nodes:
+            if not node.running():
+                ensure_free(node.port, "CHAOSBUS_KAFKA_PORT")
+                ensure_free(node.controller_port, "CHAOSBUS_KAFKA_PORT")
         redis.start()
         resolve_jars(self.cache)
-        kafka.start()
+        if len(nodes) == 1:
+            nodes[0].start()
+        else:
+            self._start_cluster(nodes)
         self.addresses_file.write_text(
-            json.dumps({"bootstrap": kafka.bootstrap, "redis": redis.url}) + "\n"
+            json.dumps({"bootstrap": self.bootstrap, "redis": redis.url, "brokers": len(nodes)})
+            + "\n"
         )
         return self.status()
 
+    def _start_cluster(self, nodes: list[KafkaNode]) -> None:
+        # Every node formats with one cluster id (a node formatted before keeps its own and
+        # gives it to the others), and all start before any is awaited: none answers
+        # until a majority of the controllers runs.
+        cluster_id = next((c for c in (n.cluster_id() for n in nodes) if c), None)
+        cluster_id = cluster_id or new_cluster_id()
+        # Formatting is a JVM run per node: in parallel, they take the time of one.
+        with ThreadPoolExecutor(len(nodes)) as pool:
+            list(pool.map(lambda node: node.launch(cluster_id), nodes))
+        for node in nodes:
+            if not node.wait_ready(timeout_s=120):
+                for each in nodes:
+                    each.stop()
+                raise StackError(
+                    f"Kafka node {node.node_id} did not answer on {node.bootstrap}; "
+                    f"see {node.log_file}"
+                )
+
+    def _other_nodes_running(self) -> bool:
+        mine = {node.pid_file for node in self.kafka_nodes()}
+        return any(
+            process.read_pid(pid) is not None
+            for pid in self.home.glob("kafka*/kafka.pid")
+            if pid not in mine
+        )
+
     def down(self) -> StackStatus:
-        self.kafka().stop()
+        # Every node under the home, whatever layout started it.
+        for pid_file in sorted(self.home.glob("kafka*/kafka.pid")):
+            process.stop(pid_file, grace_s=30)
         self.redis().stop()
         self.addresses_file.unlink(missing_ok=True)
         return self.status()
 
     def status(self) -> StackStatus:
-        kafka, redis = self.kafka(), self.redis()
         return StackStatus(
-            kafka_running=kafka.running(),
-            redis_running=redis.running(),
-            bootstrap=kafka.bootstrap,
-            redis_url=redis.url,
+            kafka_running=all(node.running() for node in self.kafka_nodes()),
+            redis_running=self.redis().running(),
+            bootstrap=self.bootstrap,
+            redis_url=self.redis().url,
+            brokers=self.brokers,
         )
 
 
@@ -130,6 +209,15 @@ def ensure_free(port: int, setting: str) -> None:
                 f"port {port} on 127.0.0.1 is in use by another program; "
                 f"stop it or choose another port with {setting}"
             ) from exc
+
+
+def recorded_brokers(home: Path) -> int:
+    """How many brokers the stack under `home` was started with (1 if none runs)."""
+    try:
+        brokers = json.loads((home / "addresses.json").read_text()).get("brokers", 1)
+    except (FileNotFoundError, json.JSONDecodeError, AttributeError):
+        return 1
+    return brokers if isinstance(brokers, int) and 1 <= brokers <= MAX_BROKERS else 1
 
 
 def recorded_addresses(home: Path | None = None) -> dict[str, str]:
