@@ -148,6 +148,9 @@ def proxy(
         help="min.insync.replicas of the topics it creates (default: the broker's; env "
         "CHAOSBUS_TOPIC_MIN_INSYNC_REPLICAS).",
     ),
+    compression: str = typer.Option(
+        "none", "--compression", help="What it produces with: none, gzip, snappy, lz4, zstd."
+    ),
 ) -> None:
     """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0.
 
@@ -168,6 +171,7 @@ def proxy(
         status_every_s=status_every,
         delivery=delivery,
         topics=resolve_topic_policy(replication_factor, ledger_retention_ms, min_insync_replicas),
+        compression=compression,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(

@@ -17,7 +17,7 @@ from injectors.plan import FaultPlan
 from injectors.spec import load_fault_file
 from streams.decider import Decider
 from streams.errors import BrokerUnreachable, RouteError, TopicMissing
-from streams.interposer import InterposerConfig
+from streams.interposer import COMPRESSIONS, Compression, InterposerConfig
 from streams.proxy import Proxy, ProxyReport
 from streams.routes import Route
 from streams.telemetry import Telemetry
@@ -87,8 +87,14 @@ def build_proxy(
     status_every_s: float = 5.0,
     delivery: str = "at-least-once",
     topics: TopicPolicy | None = None,
+    compression: str = "none",
 ) -> Proxy:
     parsed = parse_routes(routes)
+    compressions: dict[str, Compression] = {name: name for name in COMPRESSIONS}
+    if compression != "none" and compression not in compressions:
+        raise InvalidInput(
+            f"--compression {compression!r}: expected none, " + ", ".join(COMPRESSIONS)
+        )
     if delivery not in ("at-least-once", "exactly-once"):
         raise InvalidInput(f"--delivery {delivery!r}: expected at-least-once or exactly-once")
     if start_from not in ("earliest", "latest"):
@@ -102,6 +108,7 @@ def build_proxy(
         start_from="earliest" if start_from == "earliest" else "latest",
         status_interval_ms=int(status_every_s * 1000),
         topics=topics or TopicPolicy(),
+        compression=compressions.get(compression),
     )
     providers = providers_from_environment()
     return Proxy(

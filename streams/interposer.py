@@ -36,6 +36,9 @@ from streams.topics import TopicPolicy
 
 log = logging.getLogger(__name__)
 
+Compression = Literal["gzip", "snappy", "lz4", "zstd"]
+COMPRESSIONS: tuple[Compression, ...] = ("gzip", "snappy", "lz4", "zstd")
+
 
 @dataclass(frozen=True)
 class InterposerConfig:
@@ -54,6 +57,8 @@ class InterposerConfig:
     status_interval_ms: int = 5_000
     # How the ledger, parked and created destination topics are made (streams.topics).
     topics: TopicPolicy = field(default_factory=TopicPolicy)
+    # What the proxy's producers compress with (destination and ledger); None: nothing.
+    compression: Compression | None = None
 
 
 def group_consumer(config: InterposerConfig) -> AIOKafkaConsumer:

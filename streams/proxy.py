@@ -67,6 +67,7 @@ class Proxy:
             enable_idempotence=True,
             linger_ms=5,
             max_batch_size=256 * 1024,
+            compression_type=self.config.compression,
         )
         try:
             await producer.start()

@@ -21,9 +21,10 @@ def transactional_id(group_id: str, tp: TopicPartition) -> str:
 class PartitionProducers:
     """`async with PartitionProducers(...) as producers:` — every producer stopped on exit."""
 
-    def __init__(self, bootstrap: str, group_id: str) -> None:
+    def __init__(self, bootstrap: str, group_id: str, *, compression: str | None = None) -> None:
         self._bootstrap = bootstrap
         self._group_id = group_id
+        self._compression = compression
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
 
     async def __aenter__(self) -> PartitionProducers:
@@ -50,6 +51,7 @@ class PartitionProducers:
                 enable_idempotence=True,
                 linger_ms=5,
                 max_batch_size=256 * 1024,
+                compression_type=self._compression,
             )
         # start() runs InitProducerId: the fencing (and abort of a zombie's transaction).
         await asyncio.gather(*(self._producers[tp].start() for tp in new))

@@ -111,3 +111,49 @@ class TestCompressedSource:
         async with TopicReader(bootstrap, source, {0: 0, 1: 0}, handle):
             await asyncio.wait_for(complete.wait(), 60)
         assert triples(live) == sorted(expected())
+
+
+def kcat_consume(bootstrap: str, topic: str) -> tuple[list[str], list[str]]:
+    """Every `key:value` line of the topic as kcat reads it, and the codec of each batch."""
+    result = subprocess.run(
+        [
+            *("kcat", "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q"),
+            *("-f", "%k:%s\\n", "-d", "msg"),
+        ],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    batch = r"Enqueue \d+ message\(s\) \(.*, (\w+)\)"
+    return result.stdout.decode().splitlines(), re.findall(batch, result.stderr.decode())
+
+
+@pytest.mark.parametrize("codec", ["gzip", "snappy", "lz4", "zstd"])
+class TestProxyCompression:
+    async def test_the_proxy_compresses_what_it_produces(
+        self, codec: str, bootstrap: str, topic_name: str
+    ) -> None:
+        """--compression: kcat reads the destination back, every batch with that codec."""
+        source, destination = f"{topic_name}.src", f"{topic_name}.dst"
+        await create_topics(bootstrap, [source], 2)
+        assert set(await asyncio.to_thread(kcat_produce, bootstrap, source, "none")) == {
+            "uncompressed"
+        }
+        config = InterposerConfig(
+            bootstrap=bootstrap,
+            run_id=codec,
+            group_id=f"g-{topic_name}",
+            ledger_enabled=False,
+            compression=codec,  # type: ignore[arg-type]
+        )
+        stopping = asyncio.Event()
+        task = asyncio.create_task(
+            Proxy([Route(source, destination)], config, create_topics=True).run(stopping)
+        )
+        assert await wait_for_count(bootstrap, destination, MESSAGES, timeout_s=60) == MESSAGES
+        stopping.set()
+        await task
+        read, batches = await asyncio.to_thread(kcat_consume, bootstrap, destination)
+        assert sorted(read) == sorted(f"{key}:{value}" for key, value in lines())
+        assert len(batches) >= 1
+        assert set(batches) == {codec}

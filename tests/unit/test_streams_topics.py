@@ -9,6 +9,7 @@ from chaosbus.experiment.loader import ExperimentInvalid, parse_experiment
 from chaosbus.scenarios import load_experiment_or_scenario
 from chaosbus.settings import resolve_topic_policy
 from streams.topics import DEFAULT_LEDGER_RETENTION_MS, TopicPolicy, TopicShape
+from tests.cli_runner import chaosbus
 
 
 class TestTopicPolicy:
@@ -86,3 +87,27 @@ class TestInternalTopicsSpec:
         data = self.spec_data({"replication_factor": 1, "min_insync_replicas": 2})
         with pytest.raises(ExperimentInvalid, match=r"internal_topics\.min_insync_replicas"):
             parse_experiment(data, "x.yaml")
+
+
+class TestProxyOptions:
+    def test_unknown_compression_is_one_line(self) -> None:
+        """--compression names the codecs it knows; exit 2 before any connection."""
+        outcome = chaosbus("proxy", "--route", "a:b", "--compression", "brotli")
+        assert outcome.code == 2
+        assert outcome.last_error_line == (
+            "chaosbus: --compression 'brotli': expected none, gzip, snappy, lz4, zstd"
+        )
+
+    def test_bad_replication_variable_is_one_line(self) -> None:
+        """A malformed CHAOSBUS_TOPIC_REPLICATION stops the proxy with one line, exit 2."""
+        outcome = chaosbus("proxy", "--route", "a:b", env={"CHAOSBUS_TOPIC_REPLICATION": "all"})
+        assert outcome.code == 2
+        assert outcome.last_error_line == (
+            "chaosbus: CHAOSBUS_TOPIC_REPLICATION='all': expected a whole number"
+        )
+
+    def test_local_up_refuses_a_cluster_too_large(self) -> None:
+        """--brokers beyond what the local stack supports: one line, exit 2."""
+        outcome = chaosbus("local", "up", "--brokers", "9")
+        assert outcome.code == 2
+        assert outcome.last_error_line == "chaosbus: --brokers 9: expected 1 to 5"
