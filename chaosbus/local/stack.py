@@ -170,9 +170,12 @@ class LocalStack:
         )
 
     def down(self) -> StackStatus:
-        # Every node under the home, whatever layout started it.
-        for pid_file in sorted(self.home.glob("kafka*/kafka.pid")):
-            process.stop(pid_file, grace_s=30)
+        # Every node under the home, whatever layout started it, all at once: a cluster's
+        # last node stopped alone would wait for a controller quorum that is gone.
+        pid_files = sorted(self.home.glob("kafka*/kafka.pid"))
+        if pid_files:
+            with ThreadPoolExecutor(len(pid_files)) as pool:
+                list(pool.map(lambda pid: process.stop(pid, grace_s=30), pid_files))
         self.redis().stop()
         self.addresses_file.unlink(missing_ok=True)
         return self.status()

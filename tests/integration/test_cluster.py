@@ -60,7 +60,9 @@ def cluster(tmp_path: Path) -> Iterator[LocalStack]:
     try:
         yield stack
     finally:
+        started = time.monotonic()
         stack.down()
+        print(f"\ncluster down in {time.monotonic() - started:.0f} s")
 
 
 class Run:
@@ -143,6 +145,7 @@ class TestBrokerLoss:
 
         leader = await leader_of(bootstrap, source, 0)
         victim = next(n for n in cluster.kafka_nodes() if n.node_id == leader)
+        started = time.monotonic()
         async with Run(bootstrap, source, "storm") as storm:
             # A quarter through: the rest, and the delayed copies parked so far, come after.
             assert await storm.ledger_count(MESSAGES // 4, timeout_s=90) >= MESSAGES // 4
@@ -151,6 +154,7 @@ class TestBrokerLoss:
             print(f"\nnode {victim.node_id} killed while {held} copies were held")
             assert await storm.ledger_count(MESSAGES, timeout_s=120) == MESSAGES
         storm_ledger, storm_out = await storm.outcome()
+        print(f"storm run: {time.monotonic() - started:.0f} s")
 
         # Nothing lost: each source message once in the ledger, and downstream unless dropped.
         sent = {m.value for m in messages}
