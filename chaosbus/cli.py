@@ -68,11 +68,12 @@ def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
 @local_app.command("up")
 @one_line_errors
 def local_up(
-    brokers: int = typer.Option(
-        1,
+    brokers: int | None = typer.Option(
+        None,
         "--brokers",
-        help="Kafka nodes: 3 starts a KRaft cluster (replication 3, min.insync.replicas 2) "
-        "on consecutive ports from CHAOSBUS_KAFKA_PORT.",
+        help="Kafka nodes (default 1, or as many as the running stack has): 3 starts a KRaft "
+        "cluster (replication 3, min.insync.replicas 2) on consecutive ports from "
+        "CHAOSBUS_KAFKA_PORT.",
     ),
 ) -> None:
     """Start Kafka and Redis (resolving the Kafka jars with Maven on first use)."""
