@@ -24,6 +24,16 @@ from chaosbus.testing import (
     read_all,
 )
 from injectors import FaultPlan, parse_fault_document
+from monitors import (
+    ExtractorConfig,
+    HeaderField,
+    History,
+    MonitorConfig,
+    MonitorReport,
+    check,
+    compile_extractors,
+)
+from monitors.probes.kafka_reader import EffectsConfig, read_effects, read_ledger, read_source
 from streams.exactly_once.parked import parked_topic
 from streams.interposer import InterposerConfig
 from streams.ledger_record import LedgerRecord
@@ -74,12 +84,17 @@ class Run:
         self.destination, self.ledger = f"{name}.dst", f"{name}.ledger"
         plan = FaultPlan.from_file(parse_fault_document(FAULTS, "test"), seed=7)
         config = InterposerConfig(
-            bootstrap=bootstrap, run_id=name, group_id=self.group, ledger_topic=self.ledger
+            bootstrap=bootstrap,
+            run_id=name,
+            group_id=self.group,
+            ledger_topic=self.ledger,
+            event_id_header="id",
         )
         route = Route(source, self.destination)
         self.proxy = Proxy(
             [route], config, deciders={route: plan}, create_topics=True, delivery="exactly-once"
         )
+        self.source, self.run_id = source, name
         self.stopping = asyncio.Event()
         self.task: asyncio.Task[object] | None = None
 
@@ -102,6 +117,20 @@ class Run:
                 return seen
             # Committed transactions of the interposer: nothing to await but the topic.
             await asyncio.sleep(0.5)
+
+    async def verdict(self) -> MonitorReport:
+        """The monitors' batch verdict, the destination taken as the service's effects: each
+        event once (`once`), so every duplicate is a duplicate_effect, every drop excused."""
+        extract = ExtractorConfig(event_id=HeaderField(header="id"))
+        compiled = compile_extractors(extract)
+        sources = [e for e in map(compiled, await read_source(self.bootstrap, self.source)) if e]
+        ledger, _ = await read_ledger(self.bootstrap, self.run_id, topic=self.ledger)
+        effects, _ = await read_effects(
+            self.bootstrap,
+            EffectsConfig(topic=self.destination, event_id={"header": "id"}, entity="record_key"),
+        )
+        config = MonitorConfig(source_topic=self.source, model="once", extract=extract)
+        return check(History(sources, ledger, effects), config)
 
     async def outcome(self) -> tuple[list[LedgerRecord], list[Received]]:
         records = await read_all(self.bootstrap, self.ledger)
@@ -131,7 +160,11 @@ class TestBrokerLoss:
         bootstrap = cluster.bootstrap
         source = "cluster.src"
         messages = [
-            Message(key=f"k{i % 40}".encode(), value=json.dumps({"seq": i}).encode())
+            Message(
+                key=f"k{i % 40}".encode(),
+                value=json.dumps({"seq": i}).encode(),
+                headers=(("id", f"e{i}".encode()),),
+            )
             for i in range(MESSAGES)
         ]
         await create_topics(bootstrap, [source], 3)
@@ -141,6 +174,7 @@ class TestBrokerLoss:
         async with Run(bootstrap, source, "calm") as calm:
             assert await calm.ledger_count(MESSAGES, timeout_s=90) == MESSAGES
         calm_ledger, calm_out = await calm.outcome()
+        calm_verdict = await calm.verdict()
         print(f"calm run: {time.monotonic() - started:.0f} s")
 
         leader = await leader_of(bootstrap, source, 0)
@@ -154,6 +188,7 @@ class TestBrokerLoss:
             print(f"\nnode {victim.node_id} killed while {held} copies were held")
             assert await storm.ledger_count(MESSAGES, timeout_s=120) == MESSAGES
         storm_ledger, storm_out = await storm.outcome()
+        storm_verdict = await storm.verdict()
         print(f"storm run: {time.monotonic() - started:.0f} s")
 
         # Nothing lost: each source message once in the ledger, and downstream unless dropped.
@@ -170,6 +205,12 @@ class TestBrokerLoss:
         assert faults == Counter(r.fault for r in calm_ledger)
         assert len(storm_out) == len(calm_out) == sum(len(r.emissions) for r in calm_ledger)
         print(f"faults {dict(faults)}; {len(storm_out)} copies downstream")
+        # The monitors' verdict: the same anomalies, counted the same; nothing lost.
+        assert storm_verdict.anomalies.counts == calm_verdict.anomalies.counts
+        assert storm_verdict.anomalies.counts["lost_event"] == 0
+        assert storm_verdict.anomalies.counts["duplicate_effect"] == faults["duplicate"]
+        assert storm_verdict.coverage.judged == calm_verdict.coverage.judged == MESSAGES
+        print(f"verdict anomalies {storm_verdict.anomalies.counts}")
 
         async with TopicAdmin(bootstrap) as admin:
             internal = [storm.ledger, parked_topic(storm.group), storm.destination]
