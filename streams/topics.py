@@ -11,6 +11,7 @@ names one: never a hard-coded 1, so on a real cluster one broker loss loses noth
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -22,6 +23,8 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExists
 from streams.errors import BrokerUnreachable, TopicMissing
 from streams.quiet import quiet_aiokafka
 from streams.routes import Route
+
+log = logging.getLogger(__name__)
 
 LEDGER_PARTITIONS = 3
 # One partition: a rebuild reads the whole topic anyway, and its size is bounded by what is
@@ -169,7 +172,20 @@ class TopicAdmin:
         raise TopicMissing("the broker did not report its default.replication.factor")
 
     async def ensure(self, topic: str, shape: TopicShape) -> None:
-        """Create `topic` as `shape` says, unless it exists (an existing topic is kept as is)."""
+        """Create `topic` as `shape` says, unless it exists: an existing topic is kept as is,
+        with a warning when it has fewer replicas than the policy asks for."""
+        existing = await self.replication_factors([topic])
+        if topic in existing:
+            wanted = shape.replication_factor or await self.broker_default_replication()
+            if existing[topic] < wanted:
+                log.warning(
+                    "topic %s exists with replication factor %d, fewer than %d: chaosbus does "
+                    "not alter it (kafka-reassign-partitions.sh can)",
+                    topic,
+                    existing[topic],
+                    wanted,
+                )
+            return
         await self.create(
             topic,
             shape.partitions,

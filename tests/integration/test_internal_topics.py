@@ -26,6 +26,10 @@ async def visible(admin: TopicAdmin, topics: list[str]) -> None:
     raise TimeoutError(f"topics {topics} not visible")
 
 
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "streams.topics"]
+
+
 class TestTopicPolicy:
     async def test_created_topics_follow_the_policy(self, bootstrap: str, topic_name: str) -> None:
         """Ledger: delete after its retention; parked: compacted; destination: the source's
@@ -62,13 +66,22 @@ class TestTopicPolicy:
         assert parked_config["cleanup.policy"] == "compact"
 
     async def test_an_existing_topic_is_left_as_it_is(
-        self, bootstrap: str, topic_name: str
+        self, bootstrap: str, topic_name: str, caplog: pytest.LogCaptureFixture
     ) -> None:
-        """Creating a topic that exists is not an error and changes nothing."""
+        """A topic that exists is not an error and is not changed; with fewer replicas than
+        the policy asks, a warning says so."""
         await create_topics(bootstrap, [topic_name], 2)
         async with TopicAdmin(bootstrap) as admin:
+            await visible(admin, [topic_name])
             await admin.ensure(topic_name, TopicPolicy().shape("ledger"))
+            assert warnings(caplog) == []
+            await admin.ensure(topic_name, TopicPolicy(replication_factor=3).shape("ledger"))
             assert await admin.partition_counts([topic_name]) == {topic_name: 2}
+            have = (await admin.replication_factors([topic_name]))[topic_name]
+        assert warnings(caplog) == [
+            f"topic {topic_name} exists with replication factor {have}, fewer than 3: chaosbus "
+            "does not alter it (kafka-reassign-partitions.sh can)"
+        ]
 
     async def test_more_replicas_than_brokers_is_one_line(
         self, bootstrap: str, topic_name: str
