@@ -39,7 +39,7 @@ from chaosbus.scenarios import (
     scenario_names,
 )
 from chaosbus.scenarios.starter import starter_experiment
-from chaosbus.settings import resolve_kafka, resolve_redis
+from chaosbus.settings import resolve_kafka, resolve_redis, resolve_topic_policy
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -84,9 +84,16 @@ def local_up(
     secure: bool = typer.Option(
         False, "--secure", help="Add a SASL_SSL listener (SCRAM user, generated certificates)."
     ),
+    brokers: int | None = typer.Option(
+        None,
+        "--brokers",
+        help="Kafka nodes (default 1, or as many as the running stack has): 3 starts a KRaft "
+        "cluster (replication 3, min.insync.replicas 2) on consecutive ports from "
+        "CHAOSBUS_KAFKA_PORT.",
+    ),
 ) -> None:
     """Start Kafka and Redis (resolving the Kafka jars with Maven on first use)."""
-    status = LocalStack.default().up(secure=secure)
+    status = LocalStack.default(brokers).up(secure=secure)
     for line in status.lines():
         typer.echo(line)
 
@@ -144,6 +151,27 @@ def proxy(
     share_route: bool = typer.Option(
         False, "--share-route", help="Run even if another live interposer reads a source."
     ),
+    replication_factor: int | None = typer.Option(
+        None,
+        "--replication-factor",
+        help="Replicas of the topics it creates (default: the broker's; env "
+        "CHAOSBUS_TOPIC_REPLICATION).",
+    ),
+    ledger_retention_ms: int | None = typer.Option(
+        None,
+        "--ledger-retention-ms",
+        help="retention.ms of a ledger it creates, -1 forever (default 7 days; env "
+        "CHAOSBUS_LEDGER_RETENTION_MS).",
+    ),
+    min_insync_replicas: int | None = typer.Option(
+        None,
+        "--min-insync-replicas",
+        help="min.insync.replicas of the topics it creates (default: the broker's; env "
+        "CHAOSBUS_TOPIC_MIN_INSYNC_REPLICAS).",
+    ),
+    compression: str = typer.Option(
+        "none", "--compression", help="What it produces with: none, gzip, snappy, lz4, zstd."
+    ),
 ) -> None:
     """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0.
 
@@ -164,6 +192,8 @@ def proxy(
         event_id_header=event_id_header,
         status_every_s=status_every,
         delivery=delivery,
+        topics=resolve_topic_policy(replication_factor, ledger_retention_ms, min_insync_replicas),
+        compression=compression,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(

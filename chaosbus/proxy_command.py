@@ -25,11 +25,12 @@ from streams.clock import Clock, wall_clock_ms
 from streams.connection import KafkaSettings
 from streams.decider import Decider
 from streams.errors import BrokerUnreachable, RouteError, TopicMissing
-from streams.interposer import InterposerConfig
+from streams.interposer import COMPRESSIONS, Compression, InterposerConfig
 from streams.ledger_record import LEDGER_TOPIC
 from streams.proxy import Proxy, ProxyReport
 from streams.routes import Route
 from streams.telemetry import Telemetry
+from streams.topics import TopicPolicy
 
 log = logging.getLogger("chaosbus.proxy")
 
@@ -173,9 +174,16 @@ def build_proxy(
     event_id_header: str | None,
     status_every_s: float = 5.0,
     delivery: str = "at-least-once",
+    topics: TopicPolicy | None = None,
+    compression: str = "none",
 ) -> Proxy:
     parsed = parse_routes(routes)
     faults = None if fault_file is None else load_fault_file_or_fail(fault_file)
+    compressions: dict[str, Compression] = {name: name for name in COMPRESSIONS}
+    if compression != "none" and compression not in compressions:
+        raise InvalidInput(
+            f"--compression {compression!r}: expected none, " + ", ".join(COMPRESSIONS)
+        )
     if delivery not in ("at-least-once", "exactly-once"):
         raise InvalidInput(f"--delivery {delivery!r}: expected at-least-once or exactly-once")
     if start_from not in ("earliest", "latest"):
@@ -190,6 +198,8 @@ def build_proxy(
         status_interval_ms=int(status_every_s * 1000),
         # The fault file's holding limit, which its reorder windows were checked against.
         max_held_messages=(faults.blast_radius.max_held_messages if faults else MAX_HELD_DEFAULT),
+        topics=topics or TopicPolicy(),
+        compression=compressions.get(compression),
     )
     providers = providers_from_environment()
     return Proxy(

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -45,19 +47,39 @@ class Received:
 
 def free_port_pair() -> int:
     """A port p such that p and p + 1 are free now (Kafka's listener and controller)."""
-    for _ in range(100):
-        with closing(socket.socket()) as first:
-            first.bind(("127.0.0.1", 0))
-            port = int(first.getsockname()[1])
-        if port >= 65535:
-            continue
-        with closing(socket.socket()) as second:
-            try:
-                second.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two adjacent free ports on loopback")
+    return free_port_run(2)
+
+
+def free_port_run(count: int) -> int:
+    """A port p such that p … p + count - 1 are free now (a local cluster's nodes).
+
+    Drawn below the kernel's ephemeral range: a port from that range can be taken by any
+    outgoing connection on the machine between this check and the broker's bind.
+    """
+    ephemeral = _ephemeral_low()
+    top = ephemeral if ephemeral > 20_000 else 65_536
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(10_000, top - count)
+        if all(_free(port + i) for i in range(count)):
+            return port
+    raise RuntimeError(f"no {count} adjacent free ports on loopback")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
+def _free(port: int) -> bool:
+    with closing(socket.socket()) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 # Tests name a plaintext broker by its address; a secured one by its KafkaSettings.

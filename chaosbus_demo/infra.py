@@ -20,7 +20,7 @@ from typing import TypeVar
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.stack import LocalStack
-from chaosbus.settings import resolve_kafka
+from chaosbus.settings import resolve_kafka, resolve_topic_policy
 from chaosbus_demo import nodered
 from streams.connection import KafkaSettings, why_unreachable
 from streams.errors import StreamError
@@ -93,8 +93,10 @@ async def create_topics(kafka: KafkaSettings, topics: list[str], partitions: int
     """Create the topics and return once the broker describes every one of them."""
     try:
         async with TopicAdmin(kafka) as admin:
+            # The demo's topics follow the internal topics' replication setting, if any.
+            replication = resolve_topic_policy().replication_factor
             for topic in topics:
-                await admin.create(topic, partitions)
+                await admin.create(topic, partitions, replication_factor=replication)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + TOPIC_VISIBLE_TIMEOUT_S
             while set(topics) - (await admin.partition_counts(topics)).keys():

@@ -32,7 +32,25 @@ async def standalone_consumer(
         # start() creates a background task; if stop() cancels it before its first step,
         # aiokafka 0.14 re-raises CancelledError from stop(). One loop turn lets it begin.
         await asyncio.sleep(0)
+        await stop_consumer(consumer)
+
+
+async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
+    """`consumer.stop()`, which aiokafka 0.14 can fail with its own fetch task's cancellation.
+
+    After a fetch to a broker that just died fails, the fetch task sleeps a retry backoff
+    outside its cancellation guard, and `Fetcher.close()` awaits the task it cancelled
+    unguarded: a stop within that backoff raises CancelledError (seen with a node of a
+    three-node cluster killed). Only a cancellation of the caller itself propagates; the
+    client's connections are closed either way.
+    """
+    try:
         await consumer.stop()
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        await consumer._client.close()
 
 
 async def topic_end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[int, int]:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
@@ -34,8 +34,12 @@ from streams.pacing import Pacing, wait_ms
 from streams.release_queue import ReleaseQueue
 from streams.routes import Route
 from streams.telemetry import Telemetry
+from streams.topics import TopicPolicy
 
 log = logging.getLogger(__name__)
+
+Compression = Literal["gzip", "snappy", "lz4", "zstd"]
+COMPRESSIONS: tuple[Compression, ...] = ("gzip", "snappy", "lz4", "zstd")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class InterposerConfig:
     max_batch: int = 5_000
     drain_timeout_s: float = 60.0
     status_interval_ms: int = 5_000
+    # How the ledger, parked and created destination topics are made (streams.topics).
+    topics: TopicPolicy = field(default_factory=TopicPolicy)
+    # What the proxy's producers compress with (destination and ledger); None: nothing.
+    compression: Compression | None = None
 
 
 def group_consumer(config: InterposerConfig) -> AIOKafkaConsumer:

@@ -17,9 +17,9 @@ from streams.exactly_once.interposer import ExactlyOnceInterposer
 from streams.interposer import InterposerConfig, RouteInterposer
 from streams.routes import Route
 from streams.telemetry import Telemetry
-from streams.topics import TopicAdmin, check_routes
+from streams.topics import LEDGER_PARTITIONS, TopicAdmin, check_routes
 
-LEDGER_PARTITIONS = 3
+__all__ = ["LEDGER_PARTITIONS", "Proxy", "ProxyReport"]
 
 
 @dataclass
@@ -58,9 +58,12 @@ class Proxy:
 
     async def prepare(self) -> dict[str, int]:
         async with TopicAdmin(self.config.kafka) as admin:
-            counts = await check_routes(admin, self.routes, create_destinations=self.create_topics)
+            policy = self.config.topics
+            counts = await check_routes(
+                admin, self.routes, create_destinations=self.create_topics, policy=policy
+            )
             if self.config.ledger_enabled:
-                await admin.create(self.config.ledger_topic, LEDGER_PARTITIONS)
+                await admin.ensure(self.config.ledger_topic, policy.shape("ledger"))
         return counts
 
     async def run(self, stopping: asyncio.Event) -> ProxyReport:
@@ -70,6 +73,7 @@ class Proxy:
             enable_idempotence=True,
             linger_ms=5,
             max_batch_size=256 * 1024,
+            compression_type=self.config.compression,
         )
         try:
             await producer.start()

@@ -21,6 +21,7 @@ Example::
         - {name: paid, model: counter, extract: {...}, probe: {key: "customer:{entity}:paid"}}
     steady_state: [{metric: anomalies.total, max: 0}]
     guardrails: [{metric: held, max: 10000, for_s: 2}]
+    internal_topics: {replication_factor: 3, ledger_retention_ms: 86400000}
 """
 
 from __future__ import annotations
@@ -103,6 +104,27 @@ class Schedule(_Spec):
     ramp: Ramp | None = None
 
 
+class InternalTopics(_Spec):
+    """How the run creates the topics it owns (README "Internal topics"); unset fields are
+    the broker's defaults (replication) or chaosbus's (a ledger retention of 7 days)."""
+
+    replication_factor: int | None = Field(default=None, ge=1, strict=True)
+    ledger_retention_ms: int | None = Field(default=None, ge=-1, strict=True)
+    min_insync_replicas: int | None = Field(default=None, ge=1, strict=True)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if self.ledger_retention_ms == 0:
+            raise _at("internal_topics.ledger_retention_ms", "must be > 0, or -1 (forever)")
+        rf, isr = self.replication_factor, self.min_insync_replicas
+        if rf is not None and isr is not None and isr > rf:
+            raise _at(
+                "internal_topics.min_insync_replicas",
+                f"{isr} exceeds replication_factor {rf}: every write would be refused",
+            )
+        return self
+
+
 class ExperimentSpec(_Spec):
     name: Name = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     hypothesis: Text = Field(min_length=10)
@@ -117,6 +139,7 @@ class ExperimentSpec(_Spec):
     guardrails: tuple[Guardrail, ...] = Field(default=(), max_length=MAX_LIST)
     # The interposer's consumer group: a later run resumes where this one committed.
     group_id: Name = Field(default="chaosbus.run", min_length=1)
+    internal_topics: InternalTopics = InternalTopics()
     # Governance (chaosbus.experiment.governance): sign-offs bound to the file, webhooks.
     approvals: Approvals | None = None
     notify: tuple[Webhook, ...] = Field(default=(), max_length=16)

@@ -73,11 +73,21 @@ def resolve_jars(cache_dir: Path) -> Path:
 
 @dataclass(frozen=True)
 class KafkaNode:
+    """One combined broker+controller node; alone, or one of a cluster's `voters`."""
+
     home: Path
     libs: Path
     port: int
     controller_port: int
     secure: SecureListener | None = None  # `local up --secure`: a SASL_SSL listener too
+    node_id: int = 1
+    # The controller quorum as (node id, controller port); empty: this node alone.
+    voters: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def replication(self) -> int:
+        """Replicas of every topic by default: one per node of the cluster."""
+        return max(len(self.voters), 1)
 
     @property
     def bootstrap(self) -> str:
@@ -103,20 +113,18 @@ class KafkaNode:
             protocols += ",SASL_SSL:SASL_SSL"
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
+            "controller.quorum.voters": ",".join(
+                f"{node}@127.0.0.1:{port}"
+                for node, port in (self.voters or ((self.node_id, self.controller_port),))
+            ),
             "listeners": f"{listeners},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": listeners,
             "controller.listener.names": "CONTROLLER",
             "listener.security.protocol.map": protocols,
             "inter.broker.listener.name": "PLAINTEXT",
             "log.dirs": str(self.data_dir),
-            # A single node can only hold one replica of the internal topics.
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            **replication_settings(self.replication),
             # Fewer internal partitions make the first group join fast on a 2-core machine.
             "offsets.topic.num.partitions": "5",
             "transaction.state.log.num.partitions": "5",
@@ -157,25 +165,40 @@ class KafkaNode:
         ]
 
     def start(self, *, timeout_s: float = 90) -> None:
+        self.launch()
+        if not self.wait_ready(timeout_s=timeout_s):
+            self.stop()
+            raise StackError(f"Kafka did not answer on {self.bootstrap}; see {self.log_file}")
+
+    def launch(self, cluster_id: str | None = None) -> None:
+        """Start the process without waiting: a cluster's nodes answer once a quorum runs."""
         if process.read_pid(self.pid_file) is not None:
             return
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "server.properties").write_text(self.properties())
         (self.home / "log4j2.properties").write_text(self.log4j_properties())
-        if not (self.data_dir / "meta.properties").exists():
-            self._format_storage()
+        if self.cluster_id() is None:
+            self._format_storage(cluster_id or new_cluster_id())
         process.spawn(
             self.java_argv(BROKER_MAIN, str(self.home / "server.properties")),
             log_file=self.home / "stdout.log",
             pid_file=self.pid_file,
             cwd=self.home,
         )
-        if not self.wait_ready(timeout_s=timeout_s):
-            self.stop()
-            raise StackError(f"Kafka did not answer on {self.bootstrap}; see {self.log_file}")
 
-    def _format_storage(self) -> None:
-        cluster_id = uuid.uuid4()
+    def cluster_id(self) -> str | None:
+        """The cluster id this node's storage was formatted with, if it was."""
+        try:
+            text = (self.data_dir / "meta.properties").read_text()
+        except FileNotFoundError:
+            return None
+        for line in text.splitlines():
+            name, _, value = line.partition("=")
+            if name.strip() == "cluster.id":
+                return value.strip()
+        return None
+
+    def _format_storage(self, cluster_id: str) -> None:
         # Kafka's own tool writes meta.properties and the bootstrap metadata log.
         result = subprocess.run(
             self.java_argv(
@@ -184,7 +207,7 @@ class KafkaNode:
                 "--ignore-formatted",
                 # Joined with '=': a URL-safe base64 id may begin with '-', which the tool's
                 # argument parser would otherwise take for an option.
-                f"--cluster-id={_kafka_base64_uuid(cluster_id)}",
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(self.home / "server.properties"),
                 *(self.secure.format_args() if self.secure is not None else []),
@@ -209,8 +232,30 @@ class KafkaNode:
     def stop(self, *, grace_s: float = 30) -> bool:
         return process.stop(self.pid_file, grace_s=grace_s)
 
+    def kill(self) -> bool:
+        """End the node as a crash would (SIGKILL): no controlled shutdown, no leader moves."""
+        return process.kill(self.pid_file)
+
     def running(self) -> bool:
         return process.read_pid(self.pid_file) is not None
+
+
+def replication_settings(replicas: int) -> dict[str, str]:
+    """Kafka's own internal topics and the default for new ones, for a cluster of `replicas`.
+
+    With three, min.insync.replicas 2: an acknowledged write (acks=all) is on two nodes, and
+    one node down leaves every partition writable.
+    """
+    in_sync = str(min(replicas, 2))
+    return {
+        "default.replication.factor": str(replicas),
+        "min.insync.replicas": in_sync,
+        "offsets.topic.replication.factor": str(replicas),
+        "transaction.state.log.replication.factor": str(replicas),
+        "transaction.state.log.min.isr": in_sync,
+        "share.coordinator.state.topic.replication.factor": str(replicas),
+        "share.coordinator.state.topic.min.isr": in_sync,
+    }
 
 
 async def broker_answers(kafka: KafkaSettings, *, timeout_s: float = 5) -> bool:
@@ -227,5 +272,6 @@ async def broker_answers(kafka: KafkaSettings, *, timeout_s: float = 5) -> bool:
             await client.close()
 
 
-def _kafka_base64_uuid(value: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(value.bytes).decode().rstrip("=")
+def new_cluster_id() -> str:
+    """A fresh cluster id in Kafka's form: a UUID, URL-safe base64 without padding."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

@@ -63,6 +63,17 @@ def stop(pid_file: Path, *, grace_s: float) -> bool:
     return True
 
 
+def kill(pid_file: Path) -> bool:
+    """SIGKILL at once, as a crash would end it. True if one was running."""
+    pid = read_pid(pid_file)
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not is_alive(pid), timeout_s=10)
+    pid_file.unlink(missing_ok=True)
+    return True
+
+
 def wait_until(condition: Callable[[], bool], *, timeout_s: float, interval_s: float = 0.1) -> bool:
     """Poll a condition that has no event to await (a foreign process's state)."""
     deadline = time.monotonic() + timeout_s

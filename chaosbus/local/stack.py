@@ -2,7 +2,12 @@
 
 The addresses of a running stack are written to `<home>/addresses.json`, which other
 commands and the test fixtures read; `CHAOSBUS_BOOTSTRAP` and `CHAOSBUS_REDIS` override it.
-With `--secure` it also names the SASL_SSL listener and its `client.properties`.
+
+`--brokers 3` starts a three-node KRaft cluster instead of one node: each node is broker and
+controller (docs/decisions/0030), node i on ports base + 2(i-1) (client) and base + 2(i-1) + 1
+(controller), with replication 3 and min.insync.replicas 2 as the cluster's defaults.
+With `--secure` (one node only) it also names the SASL_SSL listener and its
+`client.properties`.
 """
 
 from __future__ import annotations
@@ -11,16 +16,19 @@ import asyncio
 import json
 import os
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from chaosbus.control import commands as control_commands
 from chaosbus.errors import StackError
-from chaosbus.local.kafka_node import KafkaNode, libs_dir, resolve_jars
+from chaosbus.local import process
+from chaosbus.local.kafka_node import KafkaNode, libs_dir, new_cluster_id, resolve_jars
 from chaosbus.local.redis_node import RedisNode
 from chaosbus.local.secure import SecureListener
 from streams.redaction import redact_url
 
+MAX_BROKERS = 5
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_REDIS_PORT = 16379
 
@@ -39,6 +47,7 @@ class StackStatus:
     redis_running: bool
     bootstrap: str
     redis_url: str = field(repr=False)  # may carry a password; `lines()` redacts it
+    brokers: int = 1
     secure_bootstrap: str | None = None  # the SASL_SSL listener, with `local up --secure`
     kafka_config: str | None = None  # its client.properties
 
@@ -46,7 +55,8 @@ class StackStatus:
         def state(up: bool) -> str:
             return "running" if up else "stopped"
 
-        lines = [f"kafka  {state(self.kafka_running):8} {self.bootstrap}"]
+        nodes = f" ({self.brokers} brokers)" if self.brokers > 1 else ""
+        lines = [f"kafka  {state(self.kafka_running):8} {self.bootstrap}{nodes}"]
         if self.secure_bootstrap:
             lines.append(
                 f"kafka  {state(self.kafka_running):8} {self.secure_bootstrap} "
@@ -75,15 +85,23 @@ class LocalStack:
     cache: Path
     kafka_port: int = DEFAULT_KAFKA_PORT
     redis_port: int = DEFAULT_REDIS_PORT
+    brokers: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.brokers <= MAX_BROKERS:
+            raise StackError(f"--brokers {self.brokers}: expected 1 to {MAX_BROKERS}")
 
     @classmethod
-    def default(cls) -> LocalStack:
-        """The stack under CHAOSBUS_HOME, on CHAOSBUS_KAFKA_PORT / CHAOSBUS_REDIS_PORT if set."""
+    def default(cls, brokers: int | None = None) -> LocalStack:
+        """The stack under CHAOSBUS_HOME, on CHAOSBUS_KAFKA_PORT / CHAOSBUS_REDIS_PORT if set;
+        as many brokers as asked, else as the running stack has."""
+        home = default_home() / "local"
         return cls(
-            home=default_home() / "local",
+            home=home,
             cache=default_cache(),
             kafka_port=_port_from_env("CHAOSBUS_KAFKA_PORT", DEFAULT_KAFKA_PORT),
             redis_port=_port_from_env("CHAOSBUS_REDIS_PORT", DEFAULT_REDIS_PORT),
+            brokers=brokers or recorded_brokers(home),
         )
 
     @property
@@ -95,36 +113,75 @@ class LocalStack:
         return self.home / "kafka" / "secure"
 
     def kafka(self) -> KafkaNode:
-        return KafkaNode(
-            home=self.home / "kafka",
-            libs=libs_dir(self.cache),
-            port=self.kafka_port,
-            controller_port=self.kafka_port + 1,
-            secure=SecureListener.load(self.secure_dir),
-        )
+        """The single node, or node 1 of a cluster."""
+        return self.kafka_nodes()[0]
+
+    def kafka_nodes(self) -> list[KafkaNode]:
+        if self.brokers == 1:
+            return [
+                KafkaNode(
+                    home=self.home / "kafka",
+                    libs=libs_dir(self.cache),
+                    port=self.kafka_port,
+                    controller_port=self.kafka_port + 1,
+                    secure=SecureListener.load(self.secure_dir),
+                )
+            ]
+        ids = range(1, self.brokers + 1)
+        voters = tuple((i, self.kafka_port + 2 * (i - 1) + 1) for i in ids)
+        return [
+            KafkaNode(
+                home=self.home / f"kafka-{i}",
+                libs=libs_dir(self.cache),
+                port=self.kafka_port + 2 * (i - 1),
+                controller_port=self.kafka_port + 2 * (i - 1) + 1,
+                node_id=i,
+                voters=voters,
+            )
+            for i in ids
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.kafka_nodes())
 
     def redis(self) -> RedisNode:
         return RedisNode(home=self.home / "redis", port=self.redis_port)
 
     def up(self, *, secure: bool = False) -> StackStatus:
-        """Start what is stopped; `secure` adds a SASL_SSL listener to a node made new."""
-        redis, kafka = self.redis(), self.kafka()
+        """Start what is stopped; `secure` adds a SASL_SSL listener to a single node made new."""
+        redis, nodes = self.redis(), self.kafka_nodes()
+        if secure and len(nodes) > 1:
+            raise StackError("--secure starts one node; it cannot be combined with --brokers")
+        if self._other_nodes_running():
+            raise StackError(
+                f"a local stack with {recorded_brokers(self.home)} broker(s) runs under "
+                f"{self.home}; stop it first with `chaosbus local down`"
+            )
         if not redis.running():
             ensure_free(redis.port, "CHAOSBUS_REDIS_PORT")
-        if not kafka.running():
-            ensure_free(kafka.port, "CHAOSBUS_KAFKA_PORT")
-            ensure_free(kafka.controller_port, "CHAOSBUS_KAFKA_PORT")
-            if kafka.secure is not None:
-                ensure_free(kafka.secure.port, f"a new stack (remove {self.secure_dir})")
-        if secure and kafka.secure is None:
-            kafka = self._secured(kafka)
+        for node in nodes:
+            if not node.running():
+                ensure_free(node.port, "CHAOSBUS_KAFKA_PORT")
+                ensure_free(node.controller_port, "CHAOSBUS_KAFKA_PORT")
+                if node.secure is not None:
+                    ensure_free(node.secure.port, f"a new stack (remove {self.secure_dir})")
+        if secure and nodes[0].secure is None:
+            nodes = [self._secured(nodes[0])]
         redis.start()
         resolve_jars(self.cache)
-        kafka.start()
-        addresses = {"bootstrap": kafka.bootstrap, "redis": redis.url}
-        if kafka.secure is not None:
-            addresses["secure_bootstrap"] = kafka.secure.bootstrap
-            addresses["kafka_config"] = str(kafka.secure.client_properties_file)
+        if len(nodes) == 1:
+            nodes[0].start()
+        else:
+            self._start_cluster(nodes)
+        addresses: dict[str, object] = {
+            "bootstrap": self.bootstrap,
+            "redis": redis.url,
+            "brokers": len(nodes),
+        }
+        if nodes[0].secure is not None:
+            addresses["secure_bootstrap"] = nodes[0].secure.bootstrap
+            addresses["kafka_config"] = str(nodes[0].secure.client_properties_file)
         self.addresses_file.write_text(json.dumps(addresses) + "\n")
         # The stack's own Redis: its owner is its admin, so its kill switch starts released
         # (a no-op when it was already set up; docs/decisions/0050).
@@ -142,21 +199,54 @@ class LocalStack:
         port = next_free_port(self.kafka_port + 2)
         return replace(kafka, secure=SecureListener.create(self.secure_dir, port))
 
+    def _start_cluster(self, nodes: list[KafkaNode]) -> None:
+        # Every node formats with one cluster id (a node formatted before keeps its own and
+        # gives it to the others), and all start before any is awaited: none answers
+        # until a majority of the controllers runs.
+        cluster_id = next((c for c in (n.cluster_id() for n in nodes) if c), None)
+        cluster_id = cluster_id or new_cluster_id()
+        # Formatting is a JVM run per node: in parallel, they take the time of one.
+        with ThreadPoolExecutor(len(nodes)) as pool:
+            list(pool.map(lambda node: node.launch(cluster_id), nodes))
+        for node in nodes:
+            if not node.wait_ready(timeout_s=120):
+                for each in nodes:
+                    each.stop()
+                raise StackError(
+                    f"Kafka node {node.node_id} did not answer on {node.bootstrap}; "
+                    f"see {node.log_file}"
+                )
+
+    def _other_nodes_running(self) -> bool:
+        mine = {node.pid_file for node in self.kafka_nodes()}
+        return any(
+            process.read_pid(pid) is not None
+            for pid in self.home.glob("kafka*/kafka.pid")
+            if pid not in mine
+        )
+
     def down(self) -> StackStatus:
-        self.kafka().stop()
+        # Every node under the home, whatever layout started it, all at once: a cluster's
+        # last node stopped alone would wait for a controller quorum that is gone.
+        pid_files = sorted(self.home.glob("kafka*/kafka.pid"))
+        if pid_files:
+            with ThreadPoolExecutor(len(pid_files)) as pool:
+                list(pool.map(lambda pid: process.stop(pid, grace_s=30), pid_files))
         self.redis().stop()
         self.addresses_file.unlink(missing_ok=True)
         return self.status()
 
     def status(self) -> StackStatus:
-        kafka, redis = self.kafka(), self.redis()
+        nodes = self.kafka_nodes()
+        secure = nodes[0].secure
         return StackStatus(
-            kafka_running=kafka.running(),
-            redis_running=redis.running(),
-            bootstrap=kafka.bootstrap,
-            redis_url=redis.url,
-            secure_bootstrap=kafka.secure.bootstrap if kafka.secure else None,
-            kafka_config=str(kafka.secure.client_properties_file) if kafka.secure else None,
+            kafka_running=all(node.running() for node in nodes),
+            redis_running=self.redis().running(),
+            bootstrap=self.bootstrap,
+            redis_url=self.redis().url,
+            brokers=self.brokers,
+            secure_bootstrap=secure.bootstrap if secure else None,
+            kafka_config=str(secure.client_properties_file) if secure else None,
         )
 
 
@@ -184,14 +274,13 @@ def ensure_free(port: int, setting: str) -> None:
             ) from exc
 
 
-def next_free_port(start: int) -> int:
-    for port in range(start, min(start + 100, 65535)):
-        try:
-            ensure_free(port, "")
-        except StackError:
-            continue
-        return port
-    raise StackError(f"no free port on 127.0.0.1 from {start} for the SASL_SSL listener")
+def recorded_brokers(home: Path) -> int:
+    """How many brokers the stack under `home` was started with (1 if none runs)."""
+    try:
+        brokers = json.loads((home / "addresses.json").read_text()).get("brokers", 1)
+    except (FileNotFoundError, json.JSONDecodeError, AttributeError):
+        return 1
+    return brokers if isinstance(brokers, int) and 1 <= brokers <= MAX_BROKERS else 1
 
 
 def recorded_addresses(home: Path | None = None) -> dict[str, str]:
@@ -201,3 +290,13 @@ def recorded_addresses(home: Path | None = None) -> dict[str, str]:
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
     return {k: str(v) for k, v in data.items() if isinstance(v, str)}
+
+
+def next_free_port(start: int) -> int:
+    for port in range(start, min(start + 100, 65535)):
+        try:
+            ensure_free(port, "")
+        except StackError:
+            continue
+        return port
+    raise StackError(f"no free port on 127.0.0.1 from {start} for the SASL_SSL listener")

@@ -21,15 +21,15 @@ from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.runner.readers import envelope_of
 from chaosbus.runner.shared_routes import refuse_shared_routes
+from chaosbus.settings import resolve_topic_policy
 from injectors.envelope import Envelope
 from injectors.match import Payload, Verdict, evaluate
 from streams.connection import KafkaSettings
 from streams.consumers import standalone_consumer
 from streams.errors import BrokerUnreachable, TopicMissing
 from streams.ledger_record import LEDGER_TOPIC
-from streams.proxy import LEDGER_PARTITIONS
 from streams.routes import Route
-from streams.topics import TopicAdmin, check_routes
+from streams.topics import TopicAdmin, TopicPolicy, check_routes
 
 
 @dataclass
@@ -49,11 +49,16 @@ def routes_of(spec: ExperimentSpec) -> list[Route]:
     return [Route(r.source, r.destination) for r in spec.routes]
 
 
+def topic_policy_of(spec: ExperimentSpec) -> TopicPolicy:
+    """The file's `internal_topics` under the CHAOSBUS_TOPIC_* / ledger environment."""
+    return resolve_topic_policy(file=spec.internal_topics.model_dump())
+
+
 async def check_topics(spec: ExperimentSpec, kafka: KafkaSettings) -> dict[str, int]:
     try:
         async with TopicAdmin(kafka) as admin:
             counts = await check_routes(admin, routes_of(spec), create_destinations=False)
-            await admin.create(LEDGER_TOPIC, LEDGER_PARTITIONS)
+            await admin.ensure(LEDGER_TOPIC, topic_policy_of(spec).shape("ledger"))
     except BrokerUnreachable as exc:
         raise Unreachable(str(exc)) from exc
     except TopicMissing as exc:

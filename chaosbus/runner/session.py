@@ -20,7 +20,7 @@ from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.observability import Providers, providers_from_environment
 from chaosbus.runner.collector import Collector
-from chaosbus.runner.preflight import routes_of
+from chaosbus.runner.preflight import routes_of, topic_policy_of
 from chaosbus.runner.probes import Probe, redis_probe
 from chaosbus.runner.readers import (
     TopicReader,
@@ -80,6 +80,7 @@ class LiveSession:
             group_id=spec.group_id,
             max_held_messages=spec.blast_radius.max_held_messages,
             identifier_salt=self.salt,
+            topics=topic_policy_of(spec),
         )
         # OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, so a run's faults show in traces too.
         self._owns_providers = providers is None

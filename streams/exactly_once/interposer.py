@@ -87,9 +87,11 @@ class ExactlyOnceInterposer:
     # ---- lifecycle -------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
-        await ensure_parked_topic(self.config.kafka, self._parked_topic)
+        await ensure_parked_topic(self.config.kafka, self._parked_topic, self.config.topics)
         consumer = group_consumer(self.config)
-        async with PartitionProducers(self.config.kafka, self.config.group_id) as producers:
+        async with PartitionProducers(
+            self.config.kafka, self.config.group_id, compression=self.config.compression
+        ) as producers:
             self._producers = producers
             consumer.subscribe([self.route.source], listener=_Rebalance(self))
             self._consumer = consumer

@@ -10,24 +10,12 @@ from injectors.envelope import SourceCoordinates
 from streams.connection import KafkaSettings
 from streams.consumers import standalone_consumer, topic_end_offsets
 from streams.exactly_once.parked import ParkedSource, rebuild
-from streams.topics import TopicAdmin
-
-# One partition: a rebuild reads the whole topic anyway, and its size is bounded by what is
-# held (max_held), not by throughput.
-PARKED_PARTITIONS = 1
-# Payloads live here only while held: a released message is tombstoned, and rolling a
-# segment every hour lets compaction drop both within about two hours (docs/decisions/0055),
-# not after Kafka's default week-long segment.
-PARKED_CONFIG = {
-    "cleanup.policy": "compact",
-    "segment.ms": "3600000",
-    "delete.retention.ms": "3600000",
-}
+from streams.topics import TopicAdmin, TopicPolicy
 
 
-async def ensure_parked_topic(kafka: KafkaSettings, topic: str) -> None:
+async def ensure_parked_topic(kafka: KafkaSettings, topic: str, policy: TopicPolicy) -> None:
     async with TopicAdmin(kafka) as admin:
-        await admin.create(topic, PARKED_PARTITIONS, config=PARKED_CONFIG)
+        await admin.ensure(topic, policy.shape("parked"))
 
 
 async def read_parked(

@@ -23,9 +23,12 @@ def transactional_id(group_id: str, tp: TopicPartition) -> str:
 class PartitionProducers:
     """`async with PartitionProducers(...) as producers:` — every producer stopped on exit."""
 
-    def __init__(self, kafka: KafkaSettings, group_id: str) -> None:
+    def __init__(
+        self, kafka: KafkaSettings, group_id: str, *, compression: str | None = None
+    ) -> None:
         self._kafka = kafka
         self._group_id = group_id
+        self._compression = compression
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
 
     async def __aenter__(self) -> PartitionProducers:
@@ -52,6 +55,7 @@ class PartitionProducers:
                 enable_idempotence=True,
                 linger_ms=5,
                 max_batch_size=256 * 1024,
+                compression_type=self._compression,
             )
         # start() runs InitProducerId: the fencing (and abort of a zombie's transaction).
         await asyncio.gather(*(self._producers[tp].start() for tp in new))

@@ -85,3 +85,64 @@ class TestSecureListener:
             "--add-scram",
             f"SCRAM-SHA-512=[name=chaos,password={listener.password}]",
         ]
+
+
+class TestClusterLayout:
+    def stack(self, tmp_path: Path, brokers: int) -> LocalStack:
+        return LocalStack(home=tmp_path, cache=tmp_path, kafka_port=29100, brokers=brokers)
+
+    def test_nodes_take_consecutive_port_pairs(self, tmp_path: Path) -> None:
+        """Node i listens on base + 2(i-1), its controller on the next port; one quorum."""
+        nodes = self.stack(tmp_path, 3).kafka_nodes()
+        assert [(n.node_id, n.port, n.controller_port) for n in nodes] == [
+            (1, 29100, 29101),
+            (2, 29102, 29103),
+            (3, 29104, 29105),
+        ]
+        settings = dict(line.split("=", 1) for line in nodes[1].properties().splitlines())
+        assert settings["node.id"] == "2"
+        assert settings["controller.quorum.voters"] == (
+            "1@127.0.0.1:29101,2@127.0.0.1:29103,3@127.0.0.1:29105"
+        )
+        assert (
+            self.stack(tmp_path, 3).bootstrap == "127.0.0.1:29100,127.0.0.1:29102,127.0.0.1:29104"
+        )
+
+    def test_three_nodes_replicate_three_times_two_in_sync(self, tmp_path: Path) -> None:
+        """The cluster's defaults and Kafka's own internal topics: 3 replicas, 2 in sync."""
+        node = self.stack(tmp_path, 3).kafka_nodes()[0]
+        settings = dict(line.split("=", 1) for line in node.properties().splitlines())
+        assert {k: settings[k] for k in REPLICATION_KEYS} == {
+            "default.replication.factor": "3",
+            "min.insync.replicas": "2",
+            "offsets.topic.replication.factor": "3",
+            "transaction.state.log.replication.factor": "3",
+            "transaction.state.log.min.isr": "2",
+        }
+
+    def test_one_node_keeps_its_layout(self, tmp_path: Path) -> None:
+        """Without --brokers the single node keeps its home, ports and replication 1."""
+        (node,) = self.stack(tmp_path, 1).kafka_nodes()
+        settings = dict(line.split("=", 1) for line in node.properties().splitlines())
+        assert (node.home, node.port, node.controller_port) == (tmp_path / "kafka", 29100, 29101)
+        assert settings["controller.quorum.voters"] == "1@127.0.0.1:29101"
+        assert {settings[k] for k in REPLICATION_KEYS} == {"1"}
+
+    def test_status_finds_the_recorded_cluster(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """`local status` and `local down` read the broker count `local up` recorded."""
+        monkeypatch.setenv("CHAOSBUS_HOME", str(tmp_path))
+        (tmp_path / "local").mkdir()
+        (tmp_path / "local" / "addresses.json").write_text('{"brokers": 3}')
+        assert LocalStack.default().brokers == 3
+        assert LocalStack.default(1).brokers == 1
+
+
+REPLICATION_KEYS = (
+    "default.replication.factor",
+    "min.insync.replicas",
+    "offsets.topic.replication.factor",
+    "transaction.state.log.replication.factor",
+    "transaction.state.log.min.isr",
+)

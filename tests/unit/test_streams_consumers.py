@@ -1,0 +1,46 @@
+"""Stopping a consumer when aiokafka's stop() raises its own task's cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from streams.consumers import stop_consumer
+
+
+class _StopRaises:
+    """Stands in for a consumer whose stop() ends with its fetch task's CancelledError."""
+
+    def __init__(self) -> None:
+        self._client = self
+        self.closed = False
+
+    async def stop(self) -> None:
+        raise asyncio.CancelledError
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class TestStopConsumer:
+    async def test_a_stray_cancellation_from_stop_is_absorbed(self) -> None:
+        """aiokafka's own task cancellation out of stop() does not end the caller; the
+        connections are closed anyway."""
+        consumer = _StopRaises()
+        await stop_consumer(consumer)  # type: ignore[arg-type]
+        assert consumer.closed
+
+    async def test_the_callers_cancellation_still_propagates(self) -> None:
+        """A caller that is itself being cancelled is not kept alive by the workaround."""
+        consumer = _StopRaises()
+
+        async def stop_while_cancelled() -> None:
+            current = asyncio.current_task()
+            assert current is not None
+            current.cancel()  # a cancellation of the caller, pending when stop() raises
+            await stop_consumer(consumer)  # type: ignore[arg-type]
+
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.create_task(stop_while_cancelled())
+        assert not consumer.closed
