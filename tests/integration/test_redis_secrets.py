@@ -56,6 +56,8 @@ class TestNoSecretAnywhere:
         control_url = secure_redis.url()  # the default user's password, plain TCP
         probe_url = secure_redis.acl_url(tls=True)  # the ACL user, TLS
         stage = await make_stage(bootstrap, probe_url, topic_name)
+        # The run's control plane is another Redis than the stage's: first use releases it.
+        await commands.init(control_url, "test", namespace=stage.namespace)
         exporter = InMemorySpanExporter()
         tracer = TracerProvider()
         tracer.add_span_processor(SimpleSpanProcessor(exporter))
