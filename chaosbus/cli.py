@@ -67,9 +67,13 @@ def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 @local_app.command("up")
 @one_line_errors
-def local_up() -> None:
-    """Start Kafka and Redis (resolving the Kafka jars with Maven on first use)."""
-    status = LocalStack.default().up()
+def local_up(
+    postgres: bool = typer.Option(
+        True, "--postgres/--no-postgres", help="Start PostgreSQL too (when installed)."
+    ),
+) -> None:
+    """Start Kafka, Redis and PostgreSQL (resolving the Kafka jars with Maven on first use)."""
+    status = LocalStack.default(postgres=postgres).up()
     for line in status.lines():
         typer.echo(line)
 
@@ -77,7 +81,7 @@ def local_up() -> None:
 @local_app.command("down")
 @one_line_errors
 def local_down() -> None:
-    """Stop the local Kafka and Redis."""
+    """Stop the local Kafka, Redis and PostgreSQL."""
     for line in LocalStack.default().down().lines():
         typer.echo(line)
 
@@ -90,8 +94,8 @@ def local_status(
     """Show whether the local stack runs, and its addresses."""
     status = LocalStack.default().status()
     if env:
-        typer.echo(f"export CHAOSBUS_BOOTSTRAP={status.bootstrap}")
-        typer.echo(f"export CHAOSBUS_REDIS={status.redis_url}")
+        for line in status.env():
+            typer.echo(line)
         return
     for line in status.lines():
         typer.echo(line)

@@ -3,7 +3,8 @@
 `status` is `held | violated | aborted | error`; `hypotheses` are the steady-state bounds
 as judged before injection and after recovery; `anomalies` and `metrics` are the monitors'
 fragment summed over every check (each check's own report is under `checks`); `faults`
-counts decisions by type, `pass` included; `timeline` has one point per second.
+counts decisions by type, `pass` included; `timeline` has one point per second; `service`
+is the service's consumer-group progress when `monitor.service_group` is declared.
 Bump `REPORT_VERSION` on any incompatible change.
 """
 
@@ -13,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from monitors.lag import ServiceProgress
 from monitors.report import Anomalies, Metrics, MonitorReport
 
 REPORT_VERSION = 1
@@ -81,6 +83,7 @@ class RunReport(_Frozen):
     metrics: Metrics
     guardrails: list[GuardrailResult]
     checks: dict[str, MonitorReport]
+    service: ServiceProgress | None = None  # the service's consumer group, when named
     phases: list[PhaseSpan]
     timeline: list[TimelinePoint]
 

@@ -19,7 +19,14 @@ from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.observability import providers_from_environment
 from chaosbus.runner.collector import Collector
 from chaosbus.runner.preflight import routes_of
-from chaosbus.runner.probes import Probe, redis_probe
+from chaosbus.runner.probes import (
+    EffectsProbe,
+    Probe,
+    effects_probe,
+    effects_topic,
+    probe_shape,
+    state_probe,
+)
 from chaosbus.runner.readers import (
     TopicReader,
     end_positions,
@@ -28,7 +35,11 @@ from chaosbus.runner.readers import (
     start_positions,
 )
 from injectors.plan import FAULT_TYPES, FaultPlan
-from monitors.errors import ProbeError
+from monitors.effect_snapshots import EffectSnapshots
+from monitors.errors import MonitorError, ProbeError
+from monitors.lag import ServiceProgress
+from monitors.probes.group_lag import GroupLagReader
+from monitors.probes.kafka_reader import EffectsConfig, effect_parser
 from streams.clock import Clock
 from streams.decider import Decider
 from streams.interposer import InterposerConfig
@@ -89,6 +100,8 @@ class LiveSession:
         self._proxy_task: asyncio.Task[object] | None = None
         self._poller: asyncio.Task[None] | None = None
         self._probes: dict[str, Probe] = {}
+        self._listings: dict[str, tuple[EffectsProbe, EffectSnapshots]] = {}
+        self._lag: GroupLagReader | None = None
 
     # ---- lifetime ---------------------------------------------------------------------
 
@@ -131,9 +144,7 @@ class LiveSession:
                 lambda record: self.collector.feed_source(envelope_of(record)),
             )
         )
-        for check in self.spec.monitor.checks:
-            probe = redis_probe(self._probe_url, check.probe, self._key_prefix)
-            self._probes[check.name] = await self._stack.enter_async_context(probe)
+        await self._open_probes()
         self._poller = asyncio.create_task(self._poll_loop(), name="chaosbus-probes")
         self._stack.push_async_callback(_cancel, self._poller)
         self._proxy_task = asyncio.create_task(
@@ -147,6 +158,48 @@ class LiveSession:
             started.cancel()
             self._proxy_task.result()  # raises what stopped the proxy
             raise RuntimeError("the interposer stopped before it started")
+
+    async def _open_probes(self) -> None:
+        """Each check's probe: state read per entity, an effects listing (its first read is
+        the baseline: effects from before the run are not the run's), or an effects topic
+        read from its end now. Then the service group's lag reader, if one is named."""
+        now = self.clock()
+        for check in self.spec.monitor.checks:
+            shape = probe_shape(check.probe)
+            if shape == "state":
+                probe = state_probe(check.probe, self._probe_url, self._key_prefix)
+                self._probes[check.name] = await self._stack.enter_async_context(probe)
+            elif shape == "listing":
+                listing = await self._stack.enter_async_context(effects_probe(check.probe))
+                baseline = await listing.effects(now)
+                self._listings[check.name] = (listing, EffectSnapshots(baseline))
+            else:
+                topic = effects_topic(check.probe)
+                assert topic is not None
+                ends = await end_positions(self._bootstrap, topic.topic)
+                await self._stack.enter_async_context(
+                    TopicReader(
+                        self._bootstrap, topic.topic, ends, self._effects_handler(check.name, topic)
+                    )
+                )
+        group = self.spec.monitor.service_group
+        if group is not None:
+            source = self.spec.monitor.source_topic
+            destination = next(r.destination for r in self.spec.routes if r.source == source)
+            reader = GroupLagReader(self._bootstrap, group, destination)
+            self._lag = await self._stack.enter_async_context(reader)
+
+    def _effects_handler(self, name: str, config: EffectsConfig) -> Callable[[object], None]:
+        parse = effect_parser(config)
+
+        def handle(record: object) -> None:
+            effect = parse(envelope_of(record))
+            if effect is None:
+                self.collector.feed_effects(name, [], unreadable=1)
+            else:
+                self.collector.feed_effects(name, [effect])
+
+        return handle
 
     # ---- what the runner drives ----------------------------------------------------------
 
@@ -176,6 +229,13 @@ class LiveSession:
                 counts[kind] += interposer.counts.get(kind, 0)
         return counts
 
+    def service_progress(self, since_ms: int | None) -> ServiceProgress | None:
+        """The service group's lag so far (`since_ms`: the end of injection, if any)."""
+        lag, group = self.collector.lag, self.spec.monitor.service_group
+        if lag is None or group is None or self._lag is None:
+            return None
+        return lag.summary(group, self._lag.topic, since_ms)
+
     def proxy_failure(self) -> BaseException | None:
         task = self._proxy_task
         if task is None or not task.done() or task.cancelled():
@@ -193,6 +253,22 @@ class LiveSession:
                 log.warning("probe %s: %s", name, exc)
                 continue
             self.collector.feed_observations(name, observations, force=force)
+        for name, (listing, snapshots) in self._listings.items():
+            try:
+                listed = await listing.effects(now)
+            except ProbeError as exc:
+                log.warning("probe %s: %s", name, exc)
+                continue
+            self.collector.feed_effects(name, snapshots.new(listed))
+        await self.sample_lag(now)
+
+    async def sample_lag(self, now: int) -> None:
+        if self._lag is None or self.collector.lag is None:
+            return
+        try:
+            self.collector.lag.add(await self._lag.sample(now))
+        except MonitorError as exc:
+            log.warning("service group lag: %s", exc)
 
     async def wait_caught_up(self, timeout_s: float) -> bool:
         """Wait until the ledger covers the source up to its end now; False on timeout."""
