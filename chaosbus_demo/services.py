@@ -6,7 +6,18 @@
   all atomically in Redis (`chaosbus_demo.ledgers`).
 
 Each is a consumer group of its own (`ledger-naive`, `ledger-safe`) that commits after
-applying, i.e. at least once, like most real services::
+applying, i.e. at least once, like most real services. Options give the monitors more to
+read, and tests a service to break:
+
+- `store="postgres"` keeps the state in PostgreSQL (`chaosbus_demo.sql_ledgers`, a schema
+  named after the prefix) instead of Redis;
+- `effects_topic` produces one message per effect (`event_id`, `order_id`, `customer`,
+  `outcome`), as services that emit "order-applied" events do;
+- `http_port` serves a read-only HTTP view of the state (`chaosbus_demo.state_http`);
+- `hang_on` names an event id the service blocks on forever without committing: a stuck
+  consumer, for the monitors' consumer-group lag.
+
+::
 
     async with LedgerService(ServiceConfig(kind="safe", topic="orders", ...)) as service:
         await service.run(stop_event)
@@ -21,16 +32,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import psycopg
 import typer
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from opentelemetry import trace
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind
@@ -39,9 +53,11 @@ from redis.asyncio import Redis
 
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_bootstrap, resolve_redis
-from chaosbus_demo.events import BadEvent, parse_event
+from chaosbus_demo.events import BadEvent, OrderEvent, parse_event
 from chaosbus_demo.health import mark_alive
 from chaosbus_demo.ledgers import Ledger, NaiveLedger, SafeLedger
+from chaosbus_demo.sql_ledgers import NaiveSqlLedger, SafeSqlLedger, schema_name
+from chaosbus_demo.state_http import StateHttp
 
 Kind = Literal["naive", "safe"]
 KINDS: tuple[Kind, ...] = ("naive", "safe")
@@ -65,6 +81,11 @@ class ServiceConfig:
     start_from: Literal["earliest", "latest"] = "earliest"
     seen_ttl_s: float | None = None
     alive_file: Path | None = None
+    store: Literal["redis", "postgres"] = "redis"
+    postgres_dsn: str | None = None
+    effects_topic: str | None = None
+    http_port: int | None = None  # 0: any free port (see `LedgerService.http_url`)
+    hang_on: str | None = None
 
     @property
     def name(self) -> str:
@@ -77,6 +98,11 @@ class ServiceConfig:
     @property
     def group(self) -> str:
         return self.group_id or self.name
+
+    @property
+    def schema(self) -> str:
+        """The PostgreSQL schema of `store="postgres"`."""
+        return schema_name(self.key_prefix)
 
 
 class _HeaderGetter(Getter[Sequence[tuple[str, bytes]]]):
@@ -106,48 +132,76 @@ class LedgerService:
         self._tracer = (tracer_provider or trace.NoOpTracerProvider()).get_tracer("chaosbus_demo")
         self._redis: Redis | None = None
         self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._unsent: list[asyncio.Future[Any]] = []
+        self._stack = AsyncExitStack()
+        self._stop = asyncio.Event()
+        self.http: StateHttp | None = None
         self.ledger: Ledger | None = None
 
     async def __aenter__(self) -> LedgerService:
-        config = self.config
-        self._redis = Redis.from_url(config.redis_url)
         try:
-            await self._redis.ping()
-            self._consumer = AIOKafkaConsumer(
-                config.topic,
-                bootstrap_servers=config.bootstrap,
-                group_id=config.group,
-                client_id=config.name,
-                enable_auto_commit=False,
-                auto_offset_reset=config.start_from,
-                isolation_level="read_committed",
-            )
-            await self._consumer.start()
+            await self._open(self._stack)
         except BaseException:
-            await self._redis.aclose()
+            await self._stack.aclose()
             raise
-        self.ledger = (
-            NaiveLedger(self._redis, config.key_prefix)
-            if config.kind == "naive"
-            else SafeLedger(self._redis, config.key_prefix, seen_ttl_s=config.seen_ttl_s)
-        )
         return self
 
-    async def __aexit__(self, *_: object) -> None:
+    async def _open(self, stack: AsyncExitStack) -> None:
+        config = self.config
+        if config.store == "postgres":
+            if config.postgres_dsn is None:
+                raise ValueError("store='postgres' needs postgres_dsn")
+            conn = await psycopg.AsyncConnection.connect(config.postgres_dsn)
+            stack.push_async_callback(conn.close)
+            cls = NaiveSqlLedger if config.kind == "naive" else SafeSqlLedger
+            sql_ledger = cls(conn, config.schema)
+            await sql_ledger.create()
+            self.ledger = sql_ledger
+        else:
+            self._redis = Redis.from_url(config.redis_url)
+            stack.push_async_callback(self._redis.aclose)
+            await self._redis.ping()
+            self.ledger = (
+                NaiveLedger(self._redis, config.key_prefix)
+                if config.kind == "naive"
+                else SafeLedger(self._redis, config.key_prefix, seen_ttl_s=config.seen_ttl_s)
+            )
+        if config.effects_topic is not None:
+            self._producer = AIOKafkaProducer(bootstrap_servers=config.bootstrap, linger_ms=5)
+            await self._producer.start()
+            stack.push_async_callback(self._producer.stop)
+        if config.http_port is not None:
+            self.http = await stack.enter_async_context(StateHttp(self.ledger, config.http_port))
+        self._consumer = AIOKafkaConsumer(
+            config.topic,
+            bootstrap_servers=config.bootstrap,
+            group_id=config.group,
+            client_id=config.name,
+            enable_auto_commit=False,
+            auto_offset_reset=config.start_from,
+            isolation_level="read_committed",
+        )
+        await self._consumer.start()
+        stack.push_async_callback(self._consumer.stop)
         # aiokafka 0.14 re-raises CancelledError from stop() when its background task has not
-        # taken its first step yet; one loop turn lets it begin.
-        await asyncio.sleep(0)
-        try:
-            if self._consumer is not None:
-                await self._consumer.stop()
-        finally:
-            if self._redis is not None:
-                await self._redis.aclose()
+        # taken its first step yet; one loop turn lets it begin (runs before the stop above).
+        stack.push_async_callback(asyncio.sleep, 0)
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._stack.aclose()
+
+    @property
+    def http_url(self) -> str:
+        if self.http is None:
+            raise RuntimeError("the service serves no HTTP view (http_port not set)")
+        return self.http.url
 
     async def run(self, stop: asyncio.Event) -> Counter[str]:
         """Consume and apply until `stop` is set; returns the outcomes by name."""
         if self._consumer is None or self.ledger is None:
             raise RuntimeError("use the service as `async with LedgerService(...)`")
+        self._stop = stop
         while not stop.is_set():
             batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
             if self.config.alive_file is not None:
@@ -155,7 +209,11 @@ class LedgerService:
             for records in batches.values():
                 for record in records:
                     await self._handle(self.ledger, record.value, list(record.headers or ()))
+                    if stop.is_set():
+                        return self.outcomes  # stopped while hanging: nothing committed
             if batches:
+                # Effects are sent before the offsets that caused them are committed.
+                await self._flush_effects()
                 await self._consumer.commit()
                 async with self._progress:
                     self.committed = self.processed
@@ -187,7 +245,13 @@ class LedgerService:
                 self.outcomes["unparsable"] += 1
                 self.processed += 1
                 return
+            if event.event_id == self.config.hang_on:
+                log.warning("%s: hanging on event %s", self.config.name, event.event_id)
+                await self._stop.wait()
+                return
             outcome = await ledger.apply(event)
+            if self._producer is not None and outcome != "duplicate":
+                await self._emit_effect(event, outcome)
             span.set_attributes(
                 {
                     "messaging.destination.name": self.config.topic,
@@ -199,6 +263,27 @@ class LedgerService:
             )
         self.outcomes[outcome] += 1
         self.processed += 1
+
+
+    async def _emit_effect(self, event: OrderEvent, outcome: str) -> None:
+        topic, producer = self.config.effects_topic, self._producer
+        if topic is None or producer is None:
+            return
+        effect = {
+            "event_id": event.event_id,
+            "order_id": event.order_id,
+            "customer": event.customer,
+            "outcome": outcome,
+        }
+        sent = await producer.send(
+            topic, value=json.dumps(effect).encode(), key=event.order_id.encode()
+        )
+        self._unsent.append(sent)
+
+    async def _flush_effects(self) -> None:
+        pending, self._unsent = self._unsent, []
+        if pending:
+            await asyncio.gather(*pending)
 
 
 async def serve(config: ServiceConfig) -> Counter[str]:

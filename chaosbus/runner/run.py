@@ -161,6 +161,7 @@ class ExperimentRun:
         await session.stop_injecting()
         await session.wait_caught_up(self.options.catch_up_timeout_s)
         if phase == "settle":
+            await session.wait_service_caught_up(self.options.catch_up_timeout_s)
             await self._wait(self.spec.monitor.settle_ms / 1000 + self.spec.monitor.poll_ms / 1000)
         await session.observe(force=True)
 

@@ -282,6 +282,26 @@ class LiveSession:
             await asyncio.sleep(0.05)
         return True
 
+    async def wait_service_caught_up(self, timeout_s: float) -> bool:
+        """With `monitor.service_group`: wait until the service has committed everything
+        the interposer wrote (so the last look sees what it did); False on timeout."""
+        if self._lag is None:
+            return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            try:
+                sample = await self._lag.sample(self.clock())
+            except MonitorError as exc:
+                log.warning("service group lag: %s", exc)
+                return False
+            if not any(sample.lag().values()):
+                return True
+            if loop.time() >= deadline:
+                return False
+            # Another process's progress: there is nothing to await but the next sample.
+            await asyncio.sleep(self.spec.monitor.poll_ms / 1000)
+
     async def stop_proxy(self) -> None:
         """Stop the interposer: it releases what it holds, drains and commits."""
         self._stopping.set()
