@@ -22,6 +22,7 @@ from chaosbus.experiment import ExperimentSpec
 from chaosbus.experiment.loader import parse_experiment
 from chaosbus.report.model import RunReport
 from chaosbus.runner import run_experiment
+from chaosbus.runner.check_window import check_window
 from chaosbus.testing import read_all, unique_topic
 from chaosbus_demo.events import OrderEvent, parse_event
 from chaosbus_demo.services import Kind
@@ -149,6 +150,7 @@ class Outcome:
     """One run and what its service was given."""
 
     report: RunReport
+    checked: RunReport  # `chaosbus check` over the run's window, the service still up
     sent: list[OrderEvent]
     delivered: list[OrderEvent]  # the destination topic, per partition in offset order
 
@@ -205,8 +207,15 @@ async def _run(store: str, kind: Kind, bootstrap: str, redis_url: str, dsn: str)
         )
         spec = experiment(stage, checks, service_group=service_group(stage))
         report = await run_experiment(spec, stage.options(on_progress=started_by(go)))
+        checked = await check_window(
+            spec,
+            bootstrap=bootstrap,
+            redis_url=redis_url,
+            run_id=report.run_id,
+            key_prefix=stage.prefix,
+        )
     delivered = [parse_event(r.value) for r in await read_all(bootstrap, stage.destination)]
-    return Outcome(report, traffic(stage, EVENTS), delivered)
+    return Outcome(report, checked, traffic(stage, EVENTS), delivered)
 
 
 PAIRS = [
@@ -269,3 +278,20 @@ class TestSafeServiceHolds:
         assert len(delivered_twice(run.delivered)) > 0  # duplicates were delivered
         assert run.report.status == "held", run.report.reason
 
+
+
+class TestCheckAfterTheFact:
+    @pytest.mark.parametrize("store", ["redis", "postgres"])
+    async def test_check_counts_the_same_duplicate_effects(
+        self, store: str, bootstrap: str, redis_url: str, postgres_dsn: str
+    ) -> None:
+        """`chaosbus check` over the naive run's window: once finds the same duplicates
+        from the effects topic, the HTTP listing and the effects table."""
+        run = await outcome(store, "naive", bootstrap, redis_url, postgres_dsn)
+        again = run.checked
+        once = [name for name in again.checks if name.startswith("once-")]
+        assert once == (["once-kafka", "once-http"] if store == "redis" else ["once-sql"])
+        for name in once:
+            counts = again.checks[name].anomalies.counts
+            assert counts["duplicate_effect"] == len(delivered_twice(run.delivered))
+            assert again.checks[name].coverage.judged == EVENTS
