@@ -23,7 +23,8 @@ read, and tests a service to break:
         await service.run(stop_event)
 
 or as a process: `python -m chaosbus_demo.services --kind safe --topic orders --bootstrap
-HOST:PORT --redis redis://HOST:PORT/0 --prefix safe:` (addresses also from
+HOST:PORT --redis redis://HOST:PORT/0 --prefix safe:` (`--postgres DSN`, `--effects-topic`,
+`--http-port` for the options above; addresses also from
 CHAOSBUS_BOOTSTRAP / CHAOSBUS_REDIS; traces go out over OTLP when
 OTEL_EXPORTER_OTLP_ENDPOINT is set, continuing each message's `traceparent`).
 """
@@ -313,6 +314,15 @@ def main(
     prefix: str | None = typer.Option(None, "--prefix", help="Key prefix (default KIND:)."),
     group: str | None = typer.Option(None, "--group", help="Consumer group (ledger-KIND)."),
     alive_file: Path | None = typer.Option(None, "--alive-file", help="Touched on every poll."),
+    postgres: str | None = typer.Option(
+        None, "--postgres", help="Keep the state in this PostgreSQL (DSN) instead of Redis."
+    ),
+    effects_topic: str | None = typer.Option(
+        None, "--effects-topic", help="Produce one message per effect to this topic."
+    ),
+    http_port: int | None = typer.Option(
+        None, "--http-port", help="Serve a read-only HTTP view of the state on this port."
+    ),
 ) -> None:
     """Run ledger-naive or ledger-safe until SIGTERM/SIGINT."""
     if kind not in KINDS:
@@ -326,6 +336,10 @@ def main(
         prefix=prefix,
         group_id=group,
         alive_file=alive_file,
+        store="postgres" if postgres else "redis",
+        postgres_dsn=postgres,
+        effects_topic=effects_topic,
+        http_port=http_port,
     )
     outcomes: dict[str, Any] = dict(asyncio.run(serve(config)))
     typer.echo(f"{config.name}: stopped; {outcomes}", err=True)

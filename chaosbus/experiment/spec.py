@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from chaosbus.experiment.bounds import Bound, Guardrail
+from chaosbus.experiment.metrics import SERVICE_METRICS
 from chaosbus.experiment.monitor import MonitorSpec
 from injectors.spec import BlastRadius, Fault
 
@@ -121,6 +122,12 @@ class ExperimentSpec(_Spec):
                     raise _at(
                         f"{section}[{index}].check",
                         f"no check named {bound.check!r} (known: {', '.join(sorted(names))})",
+                    )
+                if bound.metric in SERVICE_METRICS and self.monitor.service_group is None:
+                    raise _at(
+                        f"{section}[{index}].metric",
+                        f"{bound.metric} needs monitor.service_group (the service's "
+                        "consumer group)",
                     )
         return self
 

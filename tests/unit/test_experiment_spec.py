@@ -180,6 +180,17 @@ class TestProblems:
             (line,) = found
             assert line.startswith(f"monitor.checks[0].probe: model {model} ")
 
+    def test_service_metrics_need_the_service_group(self) -> None:
+        """A bound on service.lag.* without monitor.service_group could never be known."""
+        doc = base()
+        doc["steady_state"].append({"metric": "service.lag.recovered_s", "max": 5})
+        assert problems(doc) == [
+            "steady_state[1].metric: service.lag.recovered_s needs monitor.service_group "
+            "(the service's consumer group)"
+        ]
+        doc["monitor"]["service_group"] = "ledger-safe"
+        assert problems_if_any(doc) == []
+
     def test_probe_kind_defaults_to_redis(self) -> None:
         """Files written before probe kinds existed keep validating as redis probes."""
         doc = base()

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from chaosbus.errors import StackError
-from chaosbus.local.stack import LocalStack, ensure_free
+from chaosbus.local.stack import LocalStack, StackStatus, ensure_free
 
 
 class TestPorts:
@@ -35,3 +35,27 @@ class TestPorts:
         monkeypatch.setenv("CHAOSBUS_REDIS_PORT", "redis")
         with pytest.raises(StackError, match="CHAOSBUS_REDIS_PORT='redis'"):
             LocalStack.default()
+
+
+class TestStatus:
+    def test_env_exports_postgres_only_when_it_runs(self) -> None:
+        """`local status --env` adds CHAOSBUS_POSTGRES for a running PostgreSQL, no other."""
+        common = {"bootstrap": "127.0.0.1:19092", "redis_url": "redis://127.0.0.1:16379/0"}
+        dsn = "postgresql://chaosbus@127.0.0.1:15432/chaosbus"
+        up = StackStatus(True, True, **common, postgres_running=True, postgres_dsn=dsn)
+        down = StackStatus(True, True, **common, postgres_running=False, postgres_dsn=dsn)
+        assert up.env() == [
+            "export CHAOSBUS_BOOTSTRAP=127.0.0.1:19092",
+            "export CHAOSBUS_REDIS=redis://127.0.0.1:16379/0",
+            f"export CHAOSBUS_POSTGRES={dsn}",
+        ]
+        assert down.env() == up.env()[:2]
+        assert down.lines()[2] == f"postgres  stopped  {dsn}"
+
+    def test_postgres_port_comes_from_the_environment(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """CHAOSBUS_POSTGRES_PORT moves the default stack's PostgreSQL."""
+        monkeypatch.setenv("CHAOSBUS_POSTGRES_PORT", "29300")
+        node = LocalStack.default().postgres_node()
+        assert node.dsn == "postgresql://chaosbus@127.0.0.1:29300/chaosbus"
