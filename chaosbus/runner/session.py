@@ -15,6 +15,8 @@ from contextlib import AsyncExitStack
 
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
+from chaosbus.errors import InvalidInput, Unreachable
+from chaosbus.experiment.monitor import Probe as ProbeSpec
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.observability import providers_from_environment
 from chaosbus.runner.collector import Collector
@@ -162,32 +164,42 @@ class LiveSession:
     async def _open_probes(self) -> None:
         """Each check's probe: state read per entity, an effects listing (its first read is
         the baseline: effects from before the run are not the run's), or an effects topic
-        read from its end now. Then the service group's lag reader, if one is named."""
-        now = self.clock()
+        read from its end now. Then the service group's lag reader, if one is named. A probe
+        that cannot start is one line naming its check."""
         for check in self.spec.monitor.checks:
-            shape = probe_shape(check.probe)
-            if shape == "state":
-                probe = state_probe(check.probe, self._probe_url, self._key_prefix)
-                self._probes[check.name] = await self._stack.enter_async_context(probe)
-            elif shape == "listing":
-                listing = await self._stack.enter_async_context(effects_probe(check.probe))
-                baseline = await listing.effects(now)
-                self._listings[check.name] = (listing, EffectSnapshots(baseline))
-            else:
-                topic = effects_topic(check.probe)
-                assert topic is not None
-                ends = await end_positions(self._bootstrap, topic.topic)
-                await self._stack.enter_async_context(
-                    TopicReader(
-                        self._bootstrap, topic.topic, ends, self._effects_handler(check.name, topic)
-                    )
-                )
+            try:
+                await self._open_probe(check.name, check.probe)
+            except MonitorError as exc:
+                raise Unreachable(f"check {check.name}: {exc}") from exc
         group = self.spec.monitor.service_group
         if group is not None:
             source = self.spec.monitor.source_topic
             destination = next(r.destination for r in self.spec.routes if r.source == source)
-            reader = GroupLagReader(self._bootstrap, group, destination)
-            self._lag = await self._stack.enter_async_context(reader)
+            try:
+                reader = GroupLagReader(self._bootstrap, group, destination)
+                self._lag = await self._stack.enter_async_context(reader)
+            except MonitorError as exc:
+                raise Unreachable(f"monitor.service_group: {exc}") from exc
+
+    async def _open_probe(self, name: str, config: ProbeSpec) -> None:
+        shape = probe_shape(config)
+        if shape == "state":
+            probe = state_probe(config, self._probe_url, self._key_prefix)
+            self._probes[name] = await self._stack.enter_async_context(probe)
+        elif shape == "listing":
+            listing = await self._stack.enter_async_context(effects_probe(config))
+            baseline = await listing.effects(self.clock())
+            self._listings[name] = (listing, EffectSnapshots(baseline))
+        else:
+            topic = effects_topic(config)
+            assert topic is not None
+            ends = await end_positions(self._bootstrap, topic.topic)
+            if not ends:
+                raise InvalidInput(f"check {name}: effects topic {topic.topic!r} does not exist")
+            handler = self._effects_handler(name, topic)
+            await self._stack.enter_async_context(
+                TopicReader(self._bootstrap, topic.topic, ends, handler)
+            )
 
     def _effects_handler(self, name: str, config: EffectsConfig) -> Callable[[object], None]:
         parse = effect_parser(config)
