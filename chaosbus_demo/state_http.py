@@ -51,6 +51,9 @@ class StateHttp:
                 return None
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        # A request thread may wait on this loop; closing must never join it from the loop.
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="state-http", daemon=True
@@ -65,7 +68,7 @@ class StateHttp:
             server = self._server
             # shutdown() waits for the serving thread, which may be waiting on this loop.
             await asyncio.to_thread(server.shutdown)
-            server.server_close()
+            await asyncio.to_thread(server.server_close)
 
     @property
     def url(self) -> str:
