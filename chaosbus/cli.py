@@ -91,9 +91,12 @@ def local_up(
         "cluster (replication 3, min.insync.replicas 2) on consecutive ports from "
         "CHAOSBUS_KAFKA_PORT.",
     ),
+    postgres: bool = typer.Option(
+        True, "--postgres/--no-postgres", help="Start PostgreSQL too (when installed)."
+    ),
 ) -> None:
-    """Start Kafka and Redis (resolving the Kafka jars with Maven on first use)."""
-    status = LocalStack.default(brokers).up(secure=secure)
+    """Start Kafka, Redis and PostgreSQL (resolving the Kafka jars with Maven on first use)."""
+    status = LocalStack.default(brokers, postgres=postgres).up(secure=secure)
     for line in status.lines():
         typer.echo(line)
 
@@ -101,7 +104,7 @@ def local_up(
 @local_app.command("down")
 @one_line_errors
 def local_down() -> None:
-    """Stop the local Kafka and Redis."""
+    """Stop the local Kafka, Redis and PostgreSQL."""
     for line in LocalStack.default().down().lines():
         typer.echo(line)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
@@ -54,9 +54,32 @@ class Keys:
 
 
 class Ledger(Protocol):
+    async def apply(self, event: OrderEvent) -> Outcome: ...
+
+    # What the service's HTTP view shows (chaosbus_demo.state_http).
+    async def order_version(self, order_id: str) -> int | None: ...
+    async def paid(self, customer: str) -> int | None: ...
+    async def effect_ids(self) -> list[str]: ...
+
+
+class _RedisReads:
+    redis: Redis
     keys: Keys
 
-    async def apply(self, event: OrderEvent) -> Outcome: ...
+    async def order_version(self, order_id: str) -> int | None:
+        """The order's version, None when absent or a tombstone."""
+        version, deleted = await self.redis.hmget(self.keys.order(order_id), ["version", "deleted"])
+        if version is None or deleted == b"1":
+            return None
+        return int(version)
+
+    async def paid(self, customer: str) -> int | None:
+        raw = await self.redis.get(self.keys.paid(customer))
+        return None if raw is None else int(raw)
+
+    async def effect_ids(self) -> list[str]:
+        entries: Any = await self.redis.xrange(self.keys.effects)
+        return [bytes(fields[b"event_id"]).decode() for _, fields in entries or ()]
 
 
 def to_outcome(text: str) -> Outcome:
@@ -77,7 +100,7 @@ def _effect(event: OrderEvent, outcome: Outcome) -> dict[FieldT, EncodableT]:
     }
 
 
-class NaiveLedger:
+class NaiveLedger(_RedisReads):
     """Applies every delivery: the last message received wins, every payment is added."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
@@ -148,7 +171,7 @@ return outcome
 """
 
 
-class SafeLedger:
+class SafeLedger(_RedisReads):
     """Applies each event id once, only newer versions, and keeps tombstones for deletes.
 
     A payment is added exactly once even when its order state is stale (payments commute);

@@ -6,13 +6,25 @@
   all atomically in Redis (`chaosbus_demo.ledgers`).
 
 Each is a consumer group of its own (`ledger-naive`, `ledger-safe`) that commits after
-applying, i.e. at least once, like most real services::
+applying, i.e. at least once, like most real services. Options give the monitors more to
+read, and tests a service to break:
+
+- `store="postgres"` keeps the state in PostgreSQL (`chaosbus_demo.sql_ledgers`, a schema
+  named after the prefix) instead of Redis;
+- `effects_topic` produces one message per effect (`event_id`, `order_id`, `customer`,
+  `outcome`), as services that emit "order-applied" events do;
+- `http_port` serves a read-only HTTP view of the state (`chaosbus_demo.state_http`);
+- `hang_on` names an event id the service blocks on forever without committing: a stuck
+  consumer, for the monitors' consumer-group lag.
+
+::
 
     async with LedgerService(ServiceConfig(kind="safe", topic="orders", ...)) as service:
         await service.run(stop_event)
 
 or as a process: `python -m chaosbus_demo.services --kind safe --topic orders --bootstrap
-HOST:PORT --redis redis://HOST:PORT/0 --prefix safe:` (addresses also from
+HOST:PORT --redis redis://HOST:PORT/0 --prefix safe:` (`--postgres DSN`, `--effects-topic`,
+`--http-port` for the options above; addresses also from
 CHAOSBUS_BOOTSTRAP / CHAOSBUS_REDIS; traces go out over OTLP when
 OTEL_EXPORTER_OTLP_ENDPOINT is set, continuing each message's `traceparent`).
 """
@@ -21,16 +33,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import psycopg
 import typer
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from opentelemetry import trace
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import SpanKind
@@ -41,9 +56,11 @@ from redis.exceptions import RedisError
 from chaosbus.errors import ChaosbusError, InvalidInput, Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka, resolve_redis
-from chaosbus_demo.events import BadEvent, parse_event
+from chaosbus_demo.events import BadEvent, OrderEvent, parse_event
 from chaosbus_demo.health import mark_alive
 from chaosbus_demo.ledgers import Ledger, NaiveLedger, SafeLedger
+from chaosbus_demo.sql_ledgers import NaiveSqlLedger, SafeSqlLedger, schema_name
+from chaosbus_demo.state_http import StateHttp
 from streams.connection import KafkaSettings
 from streams.redis_client import RedisUrlError, describe_failure, redis_client
 
@@ -69,6 +86,11 @@ class ServiceConfig:
     start_from: Literal["earliest", "latest"] = "earliest"
     seen_ttl_s: float | None = None
     alive_file: Path | None = None
+    store: Literal["redis", "postgres"] = "redis"
+    postgres_dsn: str | None = None
+    effects_topic: str | None = None
+    http_port: int | None = None  # 0: any free port (see `LedgerService.http_url`)
+    hang_on: str | None = None
 
     @property
     def name(self) -> str:
@@ -81,6 +103,11 @@ class ServiceConfig:
     @property
     def group(self) -> str:
         return self.group_id or self.name
+
+    @property
+    def schema(self) -> str:
+        """The PostgreSQL schema of `store="postgres"`."""
+        return schema_name(self.key_prefix)
 
 
 class _HeaderGetter(Getter[Sequence[tuple[str, bytes]]]):
@@ -110,54 +137,82 @@ class LedgerService:
         self._tracer = (tracer_provider or trace.NoOpTracerProvider()).get_tracer("chaosbus_demo")
         self._redis: Redis | None = None
         self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._unsent: list[asyncio.Future[Any]] = []
+        self._stack = AsyncExitStack()
+        self._stop = asyncio.Event()
+        self.http: StateHttp | None = None
         self.ledger: Ledger | None = None
 
     async def __aenter__(self) -> LedgerService:
+        try:
+            await self._open(self._stack)
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def _open(self, stack: AsyncExitStack) -> None:
         config = self.config
-        try:
-            self._redis = redis_client(config.redis_url)
-        except RedisUrlError as exc:
-            raise InvalidInput(str(exc)) from exc
-        try:
+        if config.store == "postgres":
+            if config.postgres_dsn is None:
+                raise ValueError("store='postgres' needs postgres_dsn")
+            conn = await psycopg.AsyncConnection.connect(config.postgres_dsn)
+            stack.push_async_callback(conn.close)
+            cls = NaiveSqlLedger if config.kind == "naive" else SafeSqlLedger
+            sql_ledger = cls(conn, config.schema)
+            await sql_ledger.create()
+            self.ledger = sql_ledger
+        else:
+            try:
+                self._redis = redis_client(config.redis_url)
+            except RedisUrlError as exc:
+                raise InvalidInput(str(exc)) from exc
+            stack.push_async_callback(self._redis.aclose)
             try:
                 await self._redis.ping()
             except (RedisError, OSError) as exc:
                 raise Unreachable(describe_failure(config.redis_url, exc)) from exc
-            self._consumer = AIOKafkaConsumer(
-                config.topic,
-                **config.kafka.client_options(),
-                group_id=config.group,
-                client_id=config.name,
-                enable_auto_commit=False,
-                auto_offset_reset=config.start_from,
-                isolation_level="read_committed",
+            self.ledger = (
+                NaiveLedger(self._redis, config.key_prefix)
+                if config.kind == "naive"
+                else SafeLedger(self._redis, config.key_prefix, seen_ttl_s=config.seen_ttl_s)
             )
-            await self._consumer.start()
-        except BaseException:
-            await self._redis.aclose()
-            raise
-        self.ledger = (
-            NaiveLedger(self._redis, config.key_prefix)
-            if config.kind == "naive"
-            else SafeLedger(self._redis, config.key_prefix, seen_ttl_s=config.seen_ttl_s)
+        if config.effects_topic is not None:
+            self._producer = AIOKafkaProducer(**config.kafka.client_options(), linger_ms=5)
+            await self._producer.start()
+            stack.push_async_callback(self._producer.stop)
+        if config.http_port is not None:
+            self.http = await stack.enter_async_context(StateHttp(self.ledger, config.http_port))
+        self._consumer = AIOKafkaConsumer(
+            config.topic,
+            **config.kafka.client_options(),
+            group_id=config.group,
+            client_id=config.name,
+            enable_auto_commit=False,
+            auto_offset_reset=config.start_from,
+            isolation_level="read_committed",
         )
-        return self
+        await self._consumer.start()
+        stack.push_async_callback(self._consumer.stop)
+        # aiokafka 0.14 re-raises CancelledError from stop() when its background task has not
+        # taken its first step yet; one loop turn lets it begin (runs before the stop above).
+        stack.push_async_callback(asyncio.sleep, 0)
 
     async def __aexit__(self, *_: object) -> None:
-        # aiokafka 0.14 re-raises CancelledError from stop() when its background task has not
-        # taken its first step yet; one loop turn lets it begin.
-        await asyncio.sleep(0)
-        try:
-            if self._consumer is not None:
-                await self._consumer.stop()
-        finally:
-            if self._redis is not None:
-                await self._redis.aclose()
+        await self._stack.aclose()
+
+    @property
+    def http_url(self) -> str:
+        if self.http is None:
+            raise RuntimeError("the service serves no HTTP view (http_port not set)")
+        return self.http.url
 
     async def run(self, stop: asyncio.Event) -> Counter[str]:
         """Consume and apply until `stop` is set; returns the outcomes by name."""
         if self._consumer is None or self.ledger is None:
             raise RuntimeError("use the service as `async with LedgerService(...)`")
+        self._stop = stop
         while not stop.is_set():
             batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
             if self.config.alive_file is not None:
@@ -165,7 +220,11 @@ class LedgerService:
             for records in batches.values():
                 for record in records:
                     await self._handle(self.ledger, record.value, list(record.headers or ()))
+                    if stop.is_set():
+                        return self.outcomes  # stopped while hanging: nothing committed
             if batches:
+                # Effects are sent before the offsets that caused them are committed.
+                await self._flush_effects()
                 await self._consumer.commit()
                 async with self._progress:
                     self.committed = self.processed
@@ -197,7 +256,13 @@ class LedgerService:
                 self.outcomes["unparsable"] += 1
                 self.processed += 1
                 return
+            if event.event_id == self.config.hang_on:
+                log.warning("%s: hanging on event %s", self.config.name, event.event_id)
+                await self._stop.wait()
+                return
             outcome = await ledger.apply(event)
+            if self._producer is not None and outcome != "duplicate":
+                await self._emit_effect(event, outcome)
             span.set_attributes(
                 {
                     "messaging.destination.name": self.config.topic,
@@ -209,6 +274,27 @@ class LedgerService:
             )
         self.outcomes[outcome] += 1
         self.processed += 1
+
+
+    async def _emit_effect(self, event: OrderEvent, outcome: str) -> None:
+        topic, producer = self.config.effects_topic, self._producer
+        if topic is None or producer is None:
+            return
+        effect = {
+            "event_id": event.event_id,
+            "order_id": event.order_id,
+            "customer": event.customer,
+            "outcome": outcome,
+        }
+        sent = await producer.send(
+            topic, value=json.dumps(effect).encode(), key=event.order_id.encode()
+        )
+        self._unsent.append(sent)
+
+    async def _flush_effects(self) -> None:
+        pending, self._unsent = self._unsent, []
+        if pending:
+            await asyncio.gather(*pending)
 
 
 async def serve(config: ServiceConfig) -> Counter[str]:
@@ -241,6 +327,15 @@ def main(
     prefix: str | None = typer.Option(None, "--prefix", help="Key prefix (default KIND:)."),
     group: str | None = typer.Option(None, "--group", help="Consumer group (ledger-KIND)."),
     alive_file: Path | None = typer.Option(None, "--alive-file", help="Touched on every poll."),
+    postgres: str | None = typer.Option(
+        None, "--postgres", help="Keep the state in this PostgreSQL (DSN) instead of Redis."
+    ),
+    effects_topic: str | None = typer.Option(
+        None, "--effects-topic", help="Produce one message per effect to this topic."
+    ),
+    http_port: int | None = typer.Option(
+        None, "--http-port", help="Serve a read-only HTTP view of the state on this port."
+    ),
 ) -> None:
     """Run ledger-naive or ledger-safe until SIGTERM/SIGINT."""
     if kind not in KINDS:
@@ -254,6 +349,10 @@ def main(
         prefix=prefix,
         group_id=group,
         alive_file=alive_file,
+        store="postgres" if postgres else "redis",
+        postgres_dsn=postgres,
+        effects_topic=effects_topic,
+        http_port=http_port,
     )
     try:
         outcomes: dict[str, Any] = dict(asyncio.run(serve(config)))

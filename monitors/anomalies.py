@@ -17,6 +17,10 @@ still wrong when the window ends. It is counted separately (a unit can be both
 the service repaired is counted under its kind only. Effects are history, so a `once`
 duplicate never becomes unrecovered; a lost effect does.
 
+`stalled_consumer` is not about a unit but about the service itself: a partition of the
+interposed topic whose committed offset stopped moving while messages waited (see
+`monitors.lag`). It counts partitions, is added to `total`, and no checker emits it.
+
 `dropped_expected` and `dropped_reconciled` count *events* the ledger dropped on purpose:
 missing as expected, or applied anyway (the service reconciled from elsewhere).
 """
@@ -37,10 +41,13 @@ DIVERGENT_ENTITY = "divergent_entity"
 UNRECOVERED = "unrecovered"
 DROPPED_EXPECTED = "dropped_expected"
 DROPPED_RECONCILED = "dropped_reconciled"
+STALLED_CONSUMER = "stalled_consumer"
 
 # Most specific first: the order the module docstring argues for.
 PRECEDENCE = (RESURRECTED, STALE_OVERWRITE, DUPLICATE_EFFECT, LOST_EVENT, DIVERGENT_ENTITY)
-ANOMALY_NAMES = (*PRECEDENCE, UNRECOVERED)
+SERVICE_ANOMALIES = (STALLED_CONSUMER,)
+BAD_NAMES = (*PRECEDENCE, *SERVICE_ANOMALIES)  # what `total` adds up
+ANOMALY_NAMES = (*PRECEDENCE, UNRECOVERED, *SERVICE_ANOMALIES)
 COUNT_NAMES = (*ANOMALY_NAMES, DROPPED_EXPECTED, DROPPED_RECONCILED)
 
 Shown = str | Number | None

@@ -187,7 +187,8 @@ class HistoryIndex:
     def unit_of_event(self, event_id: str) -> str | None:
         """The unit of a known event (live mode only; None otherwise)."""
         if self.by_event_id:
-            return event_id
+            # An effect read before its source event waits for the source to mark it.
+            return event_id if event_id in self._units else None
         return None if self._event_units is None else self._event_units.get(event_id)
 
     def add_effects(self, effects: Iterable[Effect]) -> None:

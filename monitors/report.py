@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
-from monitors.anomalies import PRECEDENCE, UNRECOVERED, Shown
+from monitors.anomalies import BAD_NAMES, UNRECOVERED, Shown
 
 
 class _Frozen(BaseModel):
@@ -46,7 +46,7 @@ class Anomalies(_Frozen):
     @property
     def total(self) -> int:
         """Bad units; `unrecovered` and the drop counts are not added (see anomalies.py)."""
-        return sum(self.counts.get(name, 0) for name in PRECEDENCE)
+        return sum(self.counts.get(name, 0) for name in BAD_NAMES)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -3,17 +3,21 @@
 When CHAOSBUS_BOOTSTRAP and CHAOSBUS_REDIS name a stack that answers (as `.ci/run` arranges),
 the tests use it; otherwise the session starts its own Kafka and redis-server on free
 loopback ports under a temporary home, sharing the Maven jar cache, and stops them at the end.
+PostgreSQL likewise: CHAOSBUS_POSTGRES when it answers, else a private cluster, started only
+when a test asks for `postgres_dsn`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from chaosbus.local.postgres_node import PostgresNode, postgres_answers
 from chaosbus.local.stack import LocalStack, default_cache
 from chaosbus.testing import free_port_pair, stack_from_environment, unique_topic
 from tests.integration.secure_support import SecureStack, start_secure_stack
@@ -56,6 +60,22 @@ def secure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureSta
         yield secure
     finally:
         stack.down()
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A running PostgreSQL for the whole session: CHAOSBUS_POSTGRES, else a private one."""
+    existing = os.environ.get("CHAOSBUS_POSTGRES")
+    if existing and postgres_answers(existing):
+        yield existing
+        return
+    node = PostgresNode(home=tmp_path_factory.mktemp("postgres"), port=free_port_pair())
+    node.start()
+    try:
+        yield node.dsn
+    finally:
+        node.stop()
+        node.remove()
 
 
 @pytest.fixture

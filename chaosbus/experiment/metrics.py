@@ -28,9 +28,13 @@ LIVE_METRICS = frozenset(
         "latency_ms.p50",
         "latency_ms.p99",
         "held",
+        # The service's consumer group (monitor.service_group): most messages waiting.
+        "service.lag.max",
     }
 )
-FINAL_ONLY_METRICS = frozenset({"time_to_recovery_s"})
+# service.lag.recovered_s: from the end of injection until the group stayed caught up.
+FINAL_ONLY_METRICS = frozenset({"time_to_recovery_s", "service.lag.recovered_s"})
+SERVICE_METRICS = frozenset({"service.lag.max", "service.lag.recovered_s"})
 METRICS = LIVE_METRICS | FINAL_ONLY_METRICS
 
 

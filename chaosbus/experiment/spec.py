@@ -34,6 +34,7 @@ from pydantic_core import PydanticCustomError
 
 from chaosbus.experiment.bounds import Bound, Guardrail
 from chaosbus.experiment.governance import Approvals, Privacy, Webhook
+from chaosbus.experiment.metrics import SERVICE_METRICS
 from chaosbus.experiment.monitor import MonitorSpec
 from injectors.limits import (
     MAX_DURATION_S,
@@ -189,6 +190,12 @@ class ExperimentSpec(_Spec):
                     raise _at(
                         f"{section}[{index}].check",
                         f"no check named {bound.check!r} (known: {', '.join(sorted(names))})",
+                    )
+                if bound.metric in SERVICE_METRICS and self.monitor.service_group is None:
+                    raise _at(
+                        f"{section}[{index}].metric",
+                        f"{bound.metric} needs monitor.service_group (the service's "
+                        "consumer group)",
                     )
         return self
 

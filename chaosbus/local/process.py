@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -33,8 +34,12 @@ def is_alive(pid: int) -> bool:
     return done == 0
 
 
-def spawn(argv: Sequence[str], *, log_file: Path, pid_file: Path, cwd: Path) -> int:
-    """Start a server in its own session, so a Ctrl-C in the caller's terminal spares it."""
+def spawn(
+    argv: Sequence[str], *, log_file: Path, pid_file: Path, cwd: Path, user: str | None = None
+) -> int:
+    """Start a server in its own session, so a Ctrl-C in the caller's terminal spares it.
+
+    `user` runs it as another account (PostgreSQL refuses to run as root)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
@@ -44,18 +49,25 @@ def spawn(argv: Sequence[str], *, log_file: Path, pid_file: Path, cwd: Path) -> 
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            user=user,
+            group=None if user is None else _primary_group(user),
+            extra_groups=None if user is None else [],
         )
     pid_file.write_text(f"{proc.pid}\n")
     return proc.pid
 
 
-def stop(pid_file: Path, *, grace_s: float) -> bool:
-    """SIGTERM, wait up to `grace_s` for a clean exit, then SIGKILL. True if one was running."""
+def _primary_group(user: str) -> int:
+    return pwd.getpwnam(user).pw_gid
+
+
+def stop(pid_file: Path, *, grace_s: float, sig: signal.Signals = signal.SIGTERM) -> bool:
+    """`sig`, wait up to `grace_s` for a clean exit, then SIGKILL. True if one was running."""
     pid = read_pid(pid_file)
     if pid is None:
         pid_file.unlink(missing_ok=True)
         return False
-    os.kill(pid, signal.SIGTERM)
+    os.kill(pid, sig)
     if not wait_until(lambda: not is_alive(pid), timeout_s=grace_s):
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: not is_alive(pid), timeout_s=10)

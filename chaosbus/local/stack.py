@@ -1,7 +1,10 @@
-"""`chaosbus local up|down|status`: the broker and Redis together, and where to find them.
+"""`chaosbus local up|down|status`: the broker, Redis and PostgreSQL, and where to find them.
 
 The addresses of a running stack are written to `<home>/addresses.json`, which other
-commands and the test fixtures read; `CHAOSBUS_BOOTSTRAP` and `CHAOSBUS_REDIS` override it.
+commands and the test fixtures read; `CHAOSBUS_BOOTSTRAP`, `CHAOSBUS_REDIS` and
+`CHAOSBUS_POSTGRES` override it. PostgreSQL joins the stack when its binaries are found
+(a probe and the demo's SQL ledger need it; Kafka and Redis are needed by everything), or
+is left out with `postgres=False`.
 
 `--brokers 3` starts a three-node KRaft cluster instead of one node: each node is broker and
 controller (docs/decisions/0030), node i on ports base + 2(i-1) (client) and base + 2(i-1) + 1
@@ -24,6 +27,7 @@ from chaosbus.control import commands as control_commands
 from chaosbus.errors import StackError
 from chaosbus.local import process
 from chaosbus.local.kafka_node import KafkaNode, libs_dir, new_cluster_id, resolve_jars
+from chaosbus.local.postgres_node import PostgresNode, postgres_available
 from chaosbus.local.redis_node import RedisNode
 from chaosbus.local.secure import SecureListener
 from streams.redaction import redact_url
@@ -31,6 +35,7 @@ from streams.redaction import redact_url
 MAX_BROKERS = 5
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_REDIS_PORT = 16379
+DEFAULT_POSTGRES_PORT = 15432
 
 
 def default_home() -> Path:
@@ -50,26 +55,36 @@ class StackStatus:
     brokers: int = 1
     secure_bootstrap: str | None = None  # the SASL_SSL listener, with `local up --secure`
     kafka_config: str | None = None  # its client.properties
+    postgres_running: bool = False
+    postgres_dsn: str | None = None  # None: PostgreSQL is not installed
 
     def lines(self) -> list[str]:
         def state(up: bool) -> str:
             return "running" if up else "stopped"
 
         nodes = f" ({self.brokers} brokers)" if self.brokers > 1 else ""
-        lines = [f"kafka  {state(self.kafka_running):8} {self.bootstrap}{nodes}"]
+        lines = [f"kafka     {state(self.kafka_running):8} {self.bootstrap}{nodes}"]
         if self.secure_bootstrap:
             lines.append(
-                f"kafka  {state(self.kafka_running):8} {self.secure_bootstrap} "
+                f"kafka     {state(self.kafka_running):8} {self.secure_bootstrap} "
                 f"(SASL_SSL; client config {self.kafka_config})"
             )
-        return [*lines, f"redis  {state(self.redis_running):8} {redact_url(self.redis_url)}"]
+        lines.append(f"redis     {state(self.redis_running):8} {redact_url(self.redis_url)}")
+        if self.postgres_dsn is None:
+            lines.append("postgres  absent   (PostgreSQL is not installed)")
+        else:
+            lines.append(f"postgres  {state(self.postgres_running):8} {self.postgres_dsn}")
+        return lines
 
     def env_lines(self) -> list[str]:
+        """Shell exports of the addresses, for `eval "$(chaosbus local status --env)"`."""
         # Whole, credentials included: these lines are meant for `eval`, not for a log.
         lines = [
             f"export CHAOSBUS_BOOTSTRAP={self.bootstrap}",
             f"export CHAOSBUS_REDIS={self.redis_url}",
         ]
+        if self.postgres_running and self.postgres_dsn is not None:
+            lines.append(f"export CHAOSBUS_POSTGRES={self.postgres_dsn}")
         if self.secure_bootstrap:
             lines += [
                 "# through the SASL_SSL listener instead:",
@@ -86,14 +101,16 @@ class LocalStack:
     kafka_port: int = DEFAULT_KAFKA_PORT
     redis_port: int = DEFAULT_REDIS_PORT
     brokers: int = 1
+    postgres_port: int = DEFAULT_POSTGRES_PORT
+    postgres: bool = False  # the CLI turns it on; tests start their own (postgres_dsn)
 
     def __post_init__(self) -> None:
         if not 1 <= self.brokers <= MAX_BROKERS:
             raise StackError(f"--brokers {self.brokers}: expected 1 to {MAX_BROKERS}")
 
     @classmethod
-    def default(cls, brokers: int | None = None) -> LocalStack:
-        """The stack under CHAOSBUS_HOME, on CHAOSBUS_KAFKA_PORT / CHAOSBUS_REDIS_PORT if set;
+    def default(cls, brokers: int | None = None, *, postgres: bool = False) -> LocalStack:
+        """The stack under CHAOSBUS_HOME, on CHAOSBUS_{KAFKA,REDIS,POSTGRES}_PORT if set;
         as many brokers as asked, else as the running stack has."""
         home = default_home() / "local"
         return cls(
@@ -102,6 +119,8 @@ class LocalStack:
             kafka_port=_port_from_env("CHAOSBUS_KAFKA_PORT", DEFAULT_KAFKA_PORT),
             redis_port=_port_from_env("CHAOSBUS_REDIS_PORT", DEFAULT_REDIS_PORT),
             brokers=brokers or recorded_brokers(home),
+            postgres_port=_port_from_env("CHAOSBUS_POSTGRES_PORT", DEFAULT_POSTGRES_PORT),
+            postgres=postgres,
         )
 
     @property
@@ -148,9 +167,13 @@ class LocalStack:
     def redis(self) -> RedisNode:
         return RedisNode(home=self.home / "redis", port=self.redis_port)
 
+    def postgres_node(self) -> PostgresNode:
+        return PostgresNode(home=self.home / "postgres", port=self.postgres_port)
+
     def up(self, *, secure: bool = False) -> StackStatus:
         """Start what is stopped; `secure` adds a SASL_SSL listener to a single node made new."""
-        redis, nodes = self.redis(), self.kafka_nodes()
+        redis, nodes, pg = self.redis(), self.kafka_nodes(), self.postgres_node()
+        with_pg = self.postgres and postgres_available()
         if secure and len(nodes) > 1:
             raise StackError("--secure starts one node; it cannot be combined with --brokers")
         if self._other_nodes_running():
@@ -168,7 +191,11 @@ class LocalStack:
                     ensure_free(node.secure.port, f"a new stack (remove {self.secure_dir})")
         if secure and nodes[0].secure is None:
             nodes = [self._secured(nodes[0])]
+        if with_pg and not pg.running():
+            ensure_free(pg.port, "CHAOSBUS_POSTGRES_PORT")
         redis.start()
+        if with_pg:
+            pg.start()
         resolve_jars(self.cache)
         if len(nodes) == 1:
             nodes[0].start()
@@ -179,6 +206,8 @@ class LocalStack:
             "redis": redis.url,
             "brokers": len(nodes),
         }
+        if with_pg:
+            addresses["postgres"] = pg.dsn
         if nodes[0].secure is not None:
             addresses["secure_bootstrap"] = nodes[0].secure.bootstrap
             addresses["kafka_config"] = str(nodes[0].secure.client_properties_file)
@@ -233,11 +262,12 @@ class LocalStack:
             with ThreadPoolExecutor(len(pid_files)) as pool:
                 list(pool.map(lambda pid: process.stop(pid, grace_s=30), pid_files))
         self.redis().stop()
+        self.postgres_node().stop()
         self.addresses_file.unlink(missing_ok=True)
         return self.status()
 
     def status(self) -> StackStatus:
-        nodes = self.kafka_nodes()
+        nodes, pg = self.kafka_nodes(), self.postgres_node()
         secure = nodes[0].secure
         return StackStatus(
             kafka_running=all(node.running() for node in nodes),
@@ -247,6 +277,8 @@ class LocalStack:
             brokers=self.brokers,
             secure_bootstrap=secure.bootstrap if secure else None,
             kafka_config=str(secure.client_properties_file) if secure else None,
+            postgres_running=pg.running(),
+            postgres_dsn=pg.dsn if postgres_available() else None,
         )
 
 

@@ -5,7 +5,8 @@ as judged before injection and after recovery; `anomalies` and `metrics` are the
 fragment summed over every check (each check's own report is under `checks`); `faults`
 counts decisions by type, `pass` included, and `faults_suppressed` the faults a blast-radius
 cap turned into passes, by cap (`max_faults`, `max_faults_per_s`, …); `timeline` has one
-point per second.
+point per second; `service` is the service's consumer-group progress when
+`monitor.service_group` is declared.
 Bump `REPORT_VERSION` on any incompatible change.
 """
 
@@ -15,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from monitors.lag import ServiceProgress
 from monitors.report import Anomalies, Metrics, MonitorReport
 
 REPORT_VERSION = 1
@@ -84,6 +86,7 @@ class RunReport(_Frozen):
     metrics: Metrics
     guardrails: list[GuardrailResult]
     checks: dict[str, MonitorReport]
+    service: ServiceProgress | None = None  # the service's consumer group, when named
     phases: list[PhaseSpan]
     timeline: list[TimelinePoint]
 

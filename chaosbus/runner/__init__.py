@@ -1,7 +1,7 @@
 """The experiment runner: phases, guardrails, abort, verdict."""
 
 from chaosbus.runner.preflight import PreflightResult, count_targeting, preflight
-from chaosbus.runner.probes import Probe, redis_probe
+from chaosbus.runner.probes import Probe, redis_probe, state_probe
 from chaosbus.runner.progress import Progress
 from chaosbus.runner.run import ExperimentRun, RunOptions, run_experiment
 
@@ -15,4 +15,5 @@ __all__ = [
     "preflight",
     "redis_probe",
     "run_experiment",
+    "state_probe",
 ]

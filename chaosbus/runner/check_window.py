@@ -2,7 +2,9 @@
 
 The window is one run's: its ledger records name the source messages it decided; those
 messages are read back from the source topic, each check's probe is read once now, and
-the batch checker judges. No interposer, no faults. Exit 0 when no anomaly, 1 when any.
+the batch checker judges. Effects are read whole (a topic to its end, a listing now) and
+only those naming an event of the window are kept: other runs share the topic or table.
+No interposer, no faults. Exit 0 when no anomaly, 1 when any.
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.report.model import RunReport, Status
 from chaosbus.runner.observe import Observed
-from chaosbus.runner.probes import redis_probe
+from chaosbus.runner.probes import effects_probe, effects_topic, probe_shape, state_probe
 from chaosbus.runner.verdict import judge, merge_anomalies, merge_metrics
 from injectors.blast import CAPS
 from monitors import check, compile_extractors
 from monitors.errors import MonitorError
-from monitors.history import History
-from monitors.probes.kafka_reader import read_ledger, read_source
+from monitors.history import Effect, History, Observation
+from monitors.probes.kafka_reader import read_effects, read_ledger, read_source
 from streams.clock import Clock, wall_clock_ms
 from streams.connection import KafkaSettings
 from streams.errors import BrokerUnreachable
@@ -54,16 +56,29 @@ async def check_window(
         extractor = compile_extractors(spec_check.extract)
         events = [event for event in map(extractor, window) if event is not None]
         entities = list(dict.fromkeys(event.entity for event in events))
+        observations: list[Observation] = []
+        effects: list[Effect] = []
+        unparsable = dict(extractor.unparsable)
+        shape = probe_shape(spec_check.probe)
+        topic = effects_topic(spec_check.probe)
         try:
-            async with redis_probe(redis_url, spec_check.probe, key_prefix) as probe:
-                observations = await probe.observe(entities, now)
+            if shape == "state":
+                async with state_probe(spec_check.probe, redis_url, key_prefix) as probe:
+                    observations = await probe.observe(entities, now)
+            elif shape == "listing":
+                async with effects_probe(spec_check.probe) as listing:
+                    effects = await listing.effects(now)
+            elif topic is not None:
+                effects, unreadable = await read_effects(kafka, topic)
+                if unreadable["event_id"]:
+                    unparsable["effect_event_id"] = unreadable["event_id"]
         except MonitorError as exc:
             raise Unreachable(str(exc)) from exc
-        history = History(tuple(events), tuple(ledger), (), tuple(observations))
+        ids = {event.event_id for event in events}
+        effects = [effect for effect in effects if effect.event_id in ids]
+        history = History(tuple(events), tuple(ledger), tuple(effects), tuple(observations))
         config = spec.monitor.config_for(spec_check)
-        reports[spec_check.name] = check(
-            history, config, horizon_ms=now, unparsable=extractor.unparsable
-        )
+        reports[spec_check.name] = check(history, config, horizon_ms=now, unparsable=unparsable)
     faults = Counter(record.fault for record in ledger)
     suppressed = Counter(record.reason for record in ledger if record.reason in CAPS)
     observed = Observed(reports, dict(faults))

@@ -1,8 +1,10 @@
 """Everything the monitors learn during a run, fed live and kept for the final verdict.
 
 One `CheckState` per declared check: its compiled extractors, a `LiveChecker` for
-guardrails and the recovery series, and the history the batch checker judges at the end.
-The live and batch verdicts come from the same pure checkers; the batch one is the verdict.
+guardrails and the recovery series, and the history the batch checker judges at the end
+(sources, ledger, effects and observations). The live and batch verdicts come from the same
+pure checkers; the batch one is the verdict. The service's consumer-group lag, when
+`monitor.service_group` is declared, is kept beside the checks (`lag`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from chaosbus.runner.latency import LiveLatency
 from injectors.envelope import Envelope
 from monitors import LiveChecker, MonitorReport, check, compile_extractors
 from monitors.extractors import Extractor
-from monitors.history import History, Number, Observation, SourceEvent
+from monitors.history import Effect, History, Number, Observation, SourceEvent
+from monitors.lag import LagSeries
 from streams.ledger_record import LedgerRecord
 
 # An unchanged observation is fed again after this long, so a unit that settles later
@@ -29,6 +32,8 @@ class CheckState:
     live: LiveChecker
     sources: list[SourceEvent] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    unreadable_effects: int = 0  # effects that named no event id
     entities: dict[str, None] = field(default_factory=dict)  # insertion-ordered set
     last_fed: dict[str, tuple[int, Number | None]] = field(default_factory=dict)
 
@@ -45,6 +50,7 @@ class Collector:
         # Source offsets that have a ledger record, per partition: "has the interposer
         # finished with everything up to here?"
         self.ledgered: dict[int, set[int]] = {}
+        self.lag = None if monitor.service_group is None else LagSeries(monitor.stall_ms)
 
     def feed_source(self, envelope: Envelope) -> None:
         for state in self.checks.values():
@@ -80,6 +86,13 @@ class Collector:
             if state.spec.model == "entity":
                 self.latency.on_observation(observation)
 
+    def feed_effects(self, name: str, effects: list[Effect], *, unreadable: int = 0) -> None:
+        state = self.checks[name]
+        state.unreadable_effects += unreadable
+        state.effects.extend(effects)
+        for effect in effects:
+            state.live.feed_effect(effect)
+
     def entities(self, name: str) -> list[str]:
         return list(self.checks[name].entities)
 
@@ -98,10 +111,14 @@ class Collector:
         reports: dict[str, MonitorReport] = {}
         for name, state in self.checks.items():
             history = History(
-                tuple(state.sources), tuple(self.ledger), (), tuple(state.observations)
+                tuple(state.sources),
+                tuple(self.ledger),
+                tuple(state.effects),
+                tuple(state.observations),
             )
             config = self.monitor.config_for(state.spec)
-            reports[name] = check(
-                history, config, horizon_ms=horizon_ms, unparsable=state.extractor.unparsable
-            )
+            unparsable = dict(state.extractor.unparsable)
+            if state.unreadable_effects:
+                unparsable["effect_event_id"] = state.unreadable_effects
+            reports[name] = check(history, config, horizon_ms=horizon_ms, unparsable=unparsable)
         return reports

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from chaosbus.experiment.bounds import Bound
 from injectors.plan import FAULT_TYPES
+from monitors.anomalies import STALLED_CONSUMER
+from monitors.lag import ServiceProgress
 from monitors.report import Latency, MonitorReport
 
 
@@ -22,14 +24,20 @@ class Observed:
     held: int = 0
     latency: Latency | None = None  # None: take the reports' own (the batch verdict)
     time_to_recovery_s: float | None = None
+    service: ServiceProgress | None = None  # None: no monitor.service_group
 
     def value(self, metric: str, check: str | None = None) -> float | None:
         reports = [r for name, r in self.reports.items() if check is None or name == check]
         group, _, name = metric.partition(".")
+        # The service's stalls belong to no check: counted when no check is named.
+        stalled = len(self.service.stalls) if self.service and check is None else 0
         if group == "anomalies":
             if name == "total":
-                return float(sum(r.anomalies.total for r in reports))
-            return float(sum(r.anomalies.counts.get(name, 0) for r in reports))
+                return float(sum(r.anomalies.total for r in reports) + stalled)
+            extra = stalled if name == STALLED_CONSUMER else 0
+            return float(sum(r.anomalies.counts.get(name, 0) for r in reports) + extra)
+        if group == "service":
+            return self._service(name)
         if group == "coverage":
             return float(sum(getattr(r.coverage, name) for r in reports))
         if group == "faults":
@@ -46,6 +54,15 @@ class Observed:
         if metric == "time_to_recovery_s":
             return self.time_to_recovery_s
         raise KeyError(metric)  # the spec's vocabulary and this function disagree
+
+    def _service(self, name: str) -> float | None:
+        if self.service is None:
+            return None
+        if name == "lag.max":
+            return None if self.service.lag_max is None else float(self.service.lag_max)
+        if name == "lag.recovered_s":
+            return self.service.recovered_s
+        raise KeyError(f"service.{name}")
 
     def _latency(self, name: str, reports: list[MonitorReport]) -> float | None:
         if self.latency is not None:

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 from chaosbus.report.model import GuardrailResult, HypothesisResult, RunReport, Status
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.privacy import pseudonymised
-from chaosbus.runner.verdict import judge, merge_anomalies, merge_metrics, status_of
+from chaosbus.runner.verdict import (
+    judge,
+    merge_anomalies,
+    merge_metrics,
+    status_of,
+    with_service,
+)
 from monitors.report import MonitorReport
 
 if TYPE_CHECKING:
@@ -34,7 +40,7 @@ def build_report(
         status, reason = "aborted", run.abort_reason
     else:
         after = judge(spec.steady_state, observed, "after")
-        status, reason = status_of(after, reports)
+        status, reason = status_of(after, reports, observed.service)
     ended = run.timeline.phases[-1][2] if run.timeline.phases else run.started_ms
     breached = {run.abort_reason} if run.abort_reason else set()
     guardrails = [
@@ -63,12 +69,17 @@ def build_report(
         duration_s=round(((ended or run.started_ms) - run.started_ms) / 1000, 3),
         routes=[f"{r.source} -> {r.destination}" for r in spec.routes],
         hypotheses=[*before, *after],
-        anomalies=merge_anomalies(reports, spec.monitor.max_examples),
+        anomalies=with_service(
+            merge_anomalies(reports, spec.monitor.max_examples),
+            observed.service,
+            spec.monitor.max_examples,
+        ),
         faults=session.fault_counts(),
         faults_suppressed=session.suppressed_counts(),
         metrics=merge_metrics(reports, ttr),
         guardrails=guardrails,
         checks=dict(reports),
+        service=observed.service,
         phases=run.timeline.spans(),
         timeline=run.timeline.points(session.collector.latency),
     )

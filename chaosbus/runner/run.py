@@ -171,7 +171,8 @@ class ExperimentRun:
                 if inject_end is not None
                 else None
             )
-            observed = Observed(reports, session.fault_counts(), 0, None, ttr)
+            service = session.service_progress(inject_end)
+            observed = Observed(reports, session.fault_counts(), 0, None, ttr, service)
             return build_report(self, session, reports, observed, self.before, ttr)
 
     async def _phases(self, session: LiveSession) -> None:
@@ -200,6 +201,7 @@ class ExperimentRun:
         await session.stop_injecting()
         await session.wait_caught_up(self.options.catch_up_timeout_s)
         if phase == "settle":
+            await session.wait_service_caught_up(self.options.catch_up_timeout_s)
             await self._wait(self.spec.monitor.settle_ms / 1000 + self.spec.monitor.poll_ms / 1000)
         await session.observe(force=True)
 
@@ -233,7 +235,8 @@ class ExperimentRun:
         now = self.clock()
         window = session.collector.latency.window(now - LIVE_LATENCY_WINDOW_MS)
         reports = session.collector.snapshot(now)
-        return Observed(reports, session.fault_counts(), session.held, window)
+        service = session.service_progress(None)
+        return Observed(reports, session.fault_counts(), session.held, window, service=service)
 
     async def _tick_loop(self, session: LiveSession) -> None:
         while True:
@@ -245,6 +248,9 @@ class ExperimentRun:
         observed = self._live_observed(session)
         anomalies = int(observed.value("anomalies.total") or 0)
         clean = all(r.anomalies.clean for r in observed.reports.values())
+        # Recovered includes the service having caught up with what waits for it.
+        lag = session.collector.lag
+        clean = clean and (lag is None or lag.caught_up_now())
         phase = self.timeline.phase
         if phase in ("inject", "recover", "settle"):
             self.clean_series.append((now, clean))

@@ -17,11 +17,19 @@ from contextlib import AsyncExitStack
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
 from chaosbus.errors import InvalidInput, Unreachable
+from chaosbus.experiment.monitor import Probe as ProbeSpec
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.observability import Providers, providers_from_environment
 from chaosbus.runner.collector import Collector
 from chaosbus.runner.preflight import routes_of, topic_policy_of
-from chaosbus.runner.probes import Probe, redis_probe
+from chaosbus.runner.probes import (
+    EffectsProbe,
+    Probe,
+    effects_probe,
+    effects_topic,
+    probe_shape,
+    state_probe,
+)
 from chaosbus.runner.readers import (
     TopicReader,
     end_positions,
@@ -31,7 +39,11 @@ from chaosbus.runner.readers import (
 )
 from injectors.blast import CAPS
 from injectors.plan import FAULT_TYPES, FaultPlan
-from monitors.errors import ProbeError
+from monitors.effect_snapshots import EffectSnapshots
+from monitors.errors import MonitorError, ProbeError
+from monitors.lag import ServiceProgress
+from monitors.probes.group_lag import GroupLagReader
+from monitors.probes.kafka_reader import EffectsConfig, effect_parser
 from streams.clock import Clock
 from streams.connection import KafkaSettings
 from streams.decider import Decider
@@ -105,6 +117,8 @@ class LiveSession:
         self._proxy_task: asyncio.Task[object] | None = None
         self._poller: asyncio.Task[None] | None = None
         self._probes: dict[str, Probe] = {}
+        self._listings: dict[str, tuple[EffectsProbe, EffectSnapshots]] = {}
+        self._lag: GroupLagReader | None = None
 
     # ---- lifetime ---------------------------------------------------------------------
 
@@ -148,12 +162,7 @@ class LiveSession:
                 lambda record: self.collector.feed_source(envelope_of(record)),
             )
         )
-        for check in self.spec.monitor.checks:
-            probe = redis_probe(self._probe_url, check.probe, self._key_prefix)
-            try:
-                self._probes[check.name] = await self._stack.enter_async_context(probe)
-            except ProbeError as exc:  # refused, untrusted or silent: the run cannot judge
-                raise (Unreachable if exc.retriable else InvalidInput)(str(exc)) from exc
+        await self._open_probes()
         self._poller = asyncio.create_task(self._poll_loop(), name="chaosbus-probes")
         self._stack.push_async_callback(_cancel, self._poller)
         self._proxy_task = asyncio.create_task(
@@ -167,6 +176,61 @@ class LiveSession:
             started.cancel()
             self._proxy_task.result()  # raises what stopped the proxy
             raise RuntimeError("the interposer stopped before it started")
+
+    async def _open_probes(self) -> None:
+        """Each check's probe: state read per entity, an effects listing (its first read is
+        the baseline: effects from before the run are not the run's), or an effects topic
+        read from its end now. Then the service group's lag reader, if one is named. A probe
+        that cannot start is one line naming its check."""
+        for check in self.spec.monitor.checks:
+            try:
+                await self._open_probe(check.name, check.probe)
+            except ProbeError as exc:  # refused or untrusted is not worth a retry; silent is
+                problem = Unreachable if exc.retriable else InvalidInput
+                raise problem(f"check {check.name}: {exc}") from exc
+            except MonitorError as exc:
+                raise Unreachable(f"check {check.name}: {exc}") from exc
+        group = self.spec.monitor.service_group
+        if group is not None:
+            source = self.spec.monitor.source_topic
+            destination = next(r.destination for r in self.spec.routes if r.source == source)
+            try:
+                reader = GroupLagReader(self._kafka, group, destination)
+                self._lag = await self._stack.enter_async_context(reader)
+            except MonitorError as exc:
+                raise Unreachable(f"monitor.service_group: {exc}") from exc
+
+    async def _open_probe(self, name: str, config: ProbeSpec) -> None:
+        shape = probe_shape(config)
+        if shape == "state":
+            probe = state_probe(config, self._probe_url, self._key_prefix)
+            self._probes[name] = await self._stack.enter_async_context(probe)
+        elif shape == "listing":
+            listing = await self._stack.enter_async_context(effects_probe(config))
+            baseline = await listing.effects(self.clock())
+            self._listings[name] = (listing, EffectSnapshots(baseline))
+        else:
+            topic = effects_topic(config)
+            assert topic is not None
+            ends = await end_positions(self._kafka, topic.topic)
+            if not ends:
+                raise InvalidInput(f"check {name}: effects topic {topic.topic!r} does not exist")
+            handler = self._effects_handler(name, topic)
+            await self._stack.enter_async_context(
+                TopicReader(self._kafka, topic.topic, ends, handler)
+            )
+
+    def _effects_handler(self, name: str, config: EffectsConfig) -> Callable[[object], None]:
+        parse = effect_parser(config)
+
+        def handle(record: object) -> None:
+            effect = parse(envelope_of(record))
+            if effect is None:
+                self.collector.feed_effects(name, [], unreadable=1)
+            else:
+                self.collector.feed_effects(name, [effect])
+
+        return handle
 
     # ---- what the runner drives ----------------------------------------------------------
 
@@ -204,6 +268,13 @@ class LiveSession:
                 counts[cap] += count
         return counts
 
+    def service_progress(self, since_ms: int | None) -> ServiceProgress | None:
+        """The service group's lag so far (`since_ms`: the end of injection, if any)."""
+        lag, group = self.collector.lag, self.spec.monitor.service_group
+        if lag is None or group is None or self._lag is None:
+            return None
+        return lag.summary(group, self._lag.topic, since_ms)
+
     def proxy_failure(self) -> BaseException | None:
         task = self._proxy_task
         if task is None or not task.done() or task.cancelled():
@@ -221,6 +292,22 @@ class LiveSession:
                 log.warning("probe %s: %s", name, exc)
                 continue
             self.collector.feed_observations(name, observations, force=force)
+        for name, (listing, snapshots) in self._listings.items():
+            try:
+                listed = await listing.effects(now)
+            except ProbeError as exc:
+                log.warning("probe %s: %s", name, exc)
+                continue
+            self.collector.feed_effects(name, snapshots.new(listed))
+        await self.sample_lag(now)
+
+    async def sample_lag(self, now: int) -> None:
+        if self._lag is None or self.collector.lag is None:
+            return
+        try:
+            self.collector.lag.add(await self._lag.sample(now))
+        except MonitorError as exc:
+            log.warning("service group lag: %s", exc)
 
     async def wait_caught_up(self, timeout_s: float) -> bool:
         """Wait until the ledger covers the source up to its end now; False on timeout."""
@@ -233,6 +320,26 @@ class LiveSession:
             # The ledger reader is another task feeding the collector; there is no event.
             await asyncio.sleep(0.05)
         return True
+
+    async def wait_service_caught_up(self, timeout_s: float) -> bool:
+        """With `monitor.service_group`: wait until the service has committed everything
+        the interposer wrote (so the last look sees what it did); False on timeout."""
+        if self._lag is None:
+            return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            try:
+                sample = await self._lag.sample(self.clock())
+            except MonitorError as exc:
+                log.warning("service group lag: %s", exc)
+                return False
+            if not any(sample.lag().values()):
+                return True
+            if loop.time() >= deadline:
+                return False
+            # Another process's progress: there is nothing to await but the next sample.
+            await asyncio.sleep(self.spec.monitor.poll_ms / 1000)
 
     async def stop_proxy(self) -> None:
         """Stop the interposer: it releases what it holds, drains and commits."""

@@ -13,7 +13,8 @@ from typing import Literal
 from chaosbus.experiment.bounds import Bound
 from chaosbus.report.model import HypothesisResult, Status
 from chaosbus.runner.observe import Observed
-from monitors.anomalies import COUNT_NAMES, PRECEDENCE
+from monitors.anomalies import COUNT_NAMES, PRECEDENCE, STALLED_CONSUMER
+from monitors.lag import ServiceProgress
 from monitors.report import Anomalies, AnomalyExample, Latency, Metrics, MonitorReport, Staleness
 
 DEFAULT_STEADY_STATE = (Bound(metric="anomalies.total", max=0),)
@@ -55,15 +56,18 @@ def describe(results: Sequence[HypothesisResult]) -> str:
 
 
 def status_of(
-    after: Sequence[HypothesisResult], reports: Mapping[str, MonitorReport]
+    after: Sequence[HypothesisResult],
+    reports: Mapping[str, MonitorReport],
+    service: ServiceProgress | None = None,
 ) -> tuple[Status, str | None]:
     if sum(r.coverage.judged for r in reports.values()) == 0:
         return "error", "nothing was judged: no source traffic, or no downstream observation"
     bad = failed(after)
     if not bad:
         return "held", None
-    merged = merge_anomalies(reports, 0)
-    named = [f"{name} {merged.counts[name]}" for name in PRECEDENCE if merged.counts.get(name)]
+    merged = with_service(merge_anomalies(reports, 0), service, 0)
+    names = (*PRECEDENCE, STALLED_CONSUMER)
+    named = [f"{name} {merged.counts[name]}" for name in names if merged.counts.get(name)]
     suffix = f" — anomalies: {', '.join(named)}" if named else ""
     return "violated", describe(bad) + suffix
 
@@ -80,6 +84,32 @@ def merge_anomalies(reports: Mapping[str, MonitorReport], max_examples: int) -> 
                 # The check is named so an example can be traced to its probe.
                 kept.append(example.model_copy(update={"detail": f"[{check}] {example.detail}"}))
     return Anomalies(counts=counts, examples={k: tuple(v) for k, v in examples.items() if v})
+
+
+def with_service(
+    anomalies: Anomalies, service: ServiceProgress | None, max_examples: int
+) -> Anomalies:
+    """Add the service's stalled partitions (`stalled_consumer`) to the merged anomalies."""
+    if service is None or not service.stalls:
+        return anomalies
+    counts = dict(anomalies.counts)
+    counts[STALLED_CONSUMER] = counts.get(STALLED_CONSUMER, 0) + len(service.stalls)
+    examples = dict(anomalies.examples)
+    examples[STALLED_CONSUMER] = tuple(
+        AnomalyExample(
+            unit=f"{service.topic}[{stall.partition}]",
+            event_ids=(),
+            expected="the committed offset moves while messages wait",
+            observed=f"offset {stall.offset} for {stall.duration_ms / 1000:g} s",
+            detail=(
+                f"[{service.group}] partition {stall.partition} stood at offset {stall.offset} "
+                f"for {stall.duration_ms / 1000:g} s with up to {stall.lag} messages waiting"
+                + (" (still stalled at the end)" if stall.ongoing else "")
+            ),
+        )
+        for stall in service.stalls[:max_examples]
+    )
+    return Anomalies(counts=counts, examples=examples)
 
 
 def merge_metrics(reports: Mapping[str, MonitorReport], ttr: float | None) -> Metrics:

@@ -1,8 +1,14 @@
-"""Reads one HTTP resource per entity, read-only (GET), and a number at a JSON path.
+"""Reads the service over HTTP, read-only (GET): one resource per entity, or an effects list.
 
-Standard library only (`urllib` in worker threads), so the monitors add no dependency.
-A status in `absent_statuses` (404, 410) or a JSON null at the path is an absent entity;
-any other non-2xx status is an error, retriable for 5xx.
+- A URL template naming `{entity}` reads one resource per entity and a number at the JSON
+  path (the version for `entity`, the total for `counter`). A status in `absent_statuses`
+  (404, 410) or a JSON null at the path is an absent entity.
+- A URL without `{entity}` is an effects endpoint: the JSON path names a list of event ids,
+  one per effect the service performed (an id listed twice is two effects) - for `once`,
+  and for counters whose effects name their events.
+
+Any other non-2xx status is an error, retriable for 5xx. Standard library only (`urllib` in
+worker threads), so the monitors add no dependency.
 """
 
 from __future__ import annotations
@@ -20,12 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monitors.errors import ProbeError
 from monitors.extractors import MISSING, json_getter, to_number
-from monitors.history import Number, Observation
+from monitors.history import Effect, Number, Observation
 from streams.redaction import redact_text, redact_url
 
 
 class HttpProbeConfig(BaseModel):
-    """`url` is a template naming `{entity}` (URL-quoted on use); `json` a dotted path."""
+    """`url` names `{entity}` (URL-quoted on use), or not for effects; `json` a dotted path."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -38,10 +44,14 @@ class HttpProbeConfig(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _names_entity(cls, value: str) -> str:
-        if "{entity}" not in value:
-            raise ValueError("the URL template must contain {entity}")
+    def _is_http(cls, value: str) -> str:
+        if urllib.parse.urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("expected an http:// or https:// URL")
         return value
+
+    @property
+    def reads_effects(self) -> bool:
+        return "{entity}" not in self.url
 
     def url_for(self, entity: str) -> str:
         return self.url.replace("{entity}", urllib.parse.quote(entity, safe=""))
@@ -71,6 +81,25 @@ class HttpProbe:
             for entity, (readable, value) in zip(entities, results, strict=True)
             if readable
         ]
+
+    async def effects(self, now_ms: int) -> list[Effect]:
+        """Every effect the endpoint lists now, each seen at `now_ms`."""
+        status, body = await asyncio.to_thread(self._fetch, self.config.url)
+        if status in self.config.absent_statuses:
+            return []
+        try:
+            listed = self._get(json.loads(body))
+        except ValueError:
+            listed = MISSING
+        if not isinstance(listed, list):
+            raise ProbeError(f"GET {self.config.url}: no list at {self.config.json_path}")
+        effects = []
+        for item in listed:
+            if isinstance(item, str | int) and not isinstance(item, bool):
+                effects.append(Effect(str(item), now_ms))
+            else:
+                self.unparsable += 1
+        return effects
 
     async def _one(self, entity: str) -> tuple[bool, Number | None]:
         async with self._slots:

@@ -30,11 +30,19 @@ from streams.ledger_record import LEDGER_TOPIC, LedgerRecord
 
 
 class EffectsConfig(BaseModel):
-    """Where an effect message names its event, and optionally its entity."""
+    """An effects topic the service writes: where a message names its event (and entity).
+
+    In an experiment file this is `probe: {kind: kafka, topic: …, event_id: …}`.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    kind: Literal["kafka"] = "kafka"
     topic: str
+
+    @property
+    def reads_effects(self) -> bool:
+        return True
     event_id: JsonField | HeaderField
     entity: Literal["record_key"] | JsonField | HeaderField | None = None
 
@@ -112,22 +120,35 @@ async def read_effects(
     kafka: KafkaSettings, config: EffectsConfig, *, timeout_s: float = 60
 ) -> tuple[list[Effect], Counter[str]]:
     """The effects, timed by their Kafka timestamps, and unparsable counts by field."""
-    read_id = _field_reader(config.event_id)
-    read_entity = None if config.entity is None else _field_reader(config.entity)
+    parse = effect_parser(config)
     effects: list[Effect] = []
     unparsable: Counter[str] = Counter()
     for envelope in await read_topic(kafka, config.topic, timeout_s=timeout_s):
+        effect = parse(envelope)
+        if effect is None:
+            unparsable["event_id"] += 1
+        else:
+            effects.append(effect)
+    return effects, unparsable
+
+
+def effect_parser(config: EffectsConfig) -> Callable[[Envelope], Effect | None]:
+    """One effects message as an `Effect` timed by its Kafka timestamp; None: no event id."""
+    read_id = _field_reader(config.event_id)
+    read_entity = None if config.entity is None else _field_reader(config.entity)
+
+    def parse(envelope: Envelope) -> Effect | None:
         try:
             doc = json.loads(envelope.value) if envelope.value is not None else MISSING
         except ValueError:
             doc = MISSING
         event_id = read_id(envelope, doc)
         if event_id is None:
-            unparsable["event_id"] += 1
-            continue
+            return None
         entity = None if read_entity is None else read_entity(envelope, doc)
-        effects.append(Effect(event_id, envelope.timestamp_ms, entity))
-    return effects, unparsable
+        return Effect(event_id, envelope.timestamp_ms, entity)
+
+    return parse
 
 
 FieldReader = Callable[[Envelope, Any], str | None]

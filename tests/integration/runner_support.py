@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from chaosbus.control import commands as control_commands
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.report.model import RunReport
-from chaosbus.runner import RunOptions, run_experiment
+from chaosbus.runner import Progress, RunOptions, run_experiment
 from chaosbus.scenarios import load_experiment_or_scenario
 from chaosbus.testing import Cluster, create_topics, settings_of
+from chaosbus_demo.events import OrderEvent
 from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, order_events, play
 from streams.connection import KafkaSettings
@@ -80,31 +81,69 @@ async def make_stage(kafka: Cluster, redis_url: str, topic: str, partitions: int
 
 @contextlib.asynccontextmanager
 async def service_and_traffic(
-    stage: Stage, kind: Kind, *, events: int = 200, rate: float = 60.0
+    stage: Stage,
+    kind: Kind,
+    *,
+    events: int = 200,
+    rate: float = 60.0,
+    go: asyncio.Event | None = None,
+    **service: Any,
 ) -> AsyncIterator[LedgerService]:
-    """A demo service on the destination and seeded order traffic on the source."""
+    """A demo service on the destination and seeded order traffic on the source.
+
+    The traffic starts at once, or when `go` is set (see `started_by`). `service` passes
+    options to `ServiceConfig` (store, effects_topic, http_port, hang_on).
+    """
     config = ServiceConfig(
         kind=kind,
         topic=stage.destination,
         kafka=stage.kafka,
         redis_url=stage.redis_url,
         prefix=stage.prefix,
-        group_id=f"svc-{stage.destination}",
+        group_id=service_group(stage),
+        **service,
     )
     stop = asyncio.Event()
     async with LedgerService(config) as service, KafkaSink(stage.kafka, stage.source) as sink:
         running = asyncio.create_task(service.run(stop))
-        traffic = asyncio.create_task(
-            play(order_events(events, seed=3, namespace=stage.prefix), sink, rate=rate)
-        )
+        playing = asyncio.create_task(_play_when(go, traffic(stage, events), sink, rate))
         try:
             yield service
         finally:
             stop.set()
-            traffic.cancel()
+            playing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await traffic
+                await playing
             await running
+
+
+async def _play_when(
+    go: asyncio.Event | None, events: list[OrderEvent], sink: KafkaSink, rate: float
+) -> None:
+    if go is not None:
+        await go.wait()
+    await play(events, sink, rate=rate)
+
+
+def started_by(go: asyncio.Event) -> Callable[[Progress], None]:
+    """An `on_progress` that sets `go` once the run is live: traffic then meets a running
+    interposer and monitors, rather than a backlog decided before they started."""
+
+    def on_progress(progress: Progress) -> None:
+        if progress.phase != "preflight":
+            go.set()
+
+    return on_progress
+
+
+def service_group(stage: Stage) -> str:
+    """The consumer group of the stage's demo service."""
+    return f"svc-{stage.destination}"
+
+
+def traffic(stage: Stage, events: int = 200) -> list[OrderEvent]:
+    """The events `service_and_traffic` plays: the seed and the stage's namespace fix them."""
+    return order_events(events, seed=3, namespace=stage.prefix)
 
 
 async def run_against(

@@ -1,14 +1,17 @@
-"""The monitors' readers and Redis probe against the real local stack."""
+"""The monitors' readers, Redis and SQL probes against the real local stack."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 import redis.asyncio as aioredis
 
 from chaosbus.testing import Message, create_topics, produce
 from monitors import ExtractorConfig, compile_extractors
+from monitors.errors import ProbeError
 from monitors.probes.kafka_reader import EffectsConfig, read_effects, read_ledger, read_source
 from monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
+from monitors.probes.sql_probe import SqlProbe, SqlProbeConfig
 from monitors.testing import HistoryBuilder, ledger_record
 from streams.connection import KafkaSettings
 
@@ -87,3 +90,78 @@ class TestKafkaReaders:
         found, unparsable = await read_effects(KafkaSettings(bootstrap), config)
         assert [(f.event_id, f.entity) for f in found] == [("e1", "k1")]
         assert unparsable == {"event_id": 1}
+
+
+class TestSqlProbe:
+    @pytest.fixture
+    async def table(self, postgres_dsn: str, topic_name: str) -> str:
+        """A table of rows per entity and one of effects, in a schema of this test's own."""
+        schema = topic_name.replace("-", "_").lower()
+        async with await psycopg.AsyncConnection.connect(postgres_dsn, autocommit=True) as conn:
+            await conn.execute(f"create schema {schema}")
+            await conn.execute(
+                f"create table {schema}.orders (id text primary key, version numeric, "
+                "deleted boolean not null default false)"
+            )
+            await conn.execute(
+                f"insert into {schema}.orders values ('a', 4, false), ('b', 2, true), "
+                "('c', null, false), ('d', 7.5, false)"
+            )
+            await conn.execute(f"create table {schema}.effects (event_id text)")
+            await conn.execute(f"insert into {schema}.effects values ('e1'), ('e2'), ('e1')")
+        return schema
+
+    async def test_reads_a_row_per_entity_with_tombstones(
+        self, postgres_dsn: str, table: str
+    ) -> None:
+        """First column is the number; no row, a null or a set deleted column is absent."""
+        config = SqlProbeConfig(
+            dsn=postgres_dsn,
+            query=f"select version, deleted from {table}.orders where id = %(entity)s",
+            deleted_column="deleted",
+        )
+        async with SqlProbe(config) as probe:
+            seen = await probe.observe(["a", "b", "c", "d", "missing", "x' or '1'='1"], 7)
+        assert [(o.entity, o.value) for o in seen] == [
+            ("a", 4),
+            ("b", None),
+            ("c", None),
+            ("d", 7.5),
+            ("missing", None),
+            ("x' or '1'='1", None),  # bound, never pasted into the SQL
+        ]
+
+    async def test_a_query_without_the_entity_lists_effects(
+        self, postgres_dsn: str, table: str
+    ) -> None:
+        """One effect per row; an id in two rows is two effects."""
+        config = SqlProbeConfig(dsn=postgres_dsn, query=f"select event_id from {table}.effects")
+        assert config.reads_effects
+        async with SqlProbe(config) as probe:
+            effects = await probe.effects(9)
+        assert [(e.event_id, e.observed_at_ms) for e in effects] == [
+            ("e1", 9),
+            ("e2", 9),
+            ("e1", 9),
+        ]
+
+    async def test_the_session_is_read_only(self, postgres_dsn: str, table: str) -> None:
+        """A query that would write fails, and the rows are untouched."""
+        config = SqlProbeConfig(
+            dsn=postgres_dsn, query=f"delete from {table}.effects returning event_id"
+        )
+        async with SqlProbe(config) as probe:
+            with pytest.raises(ProbeError, match="read-only"):
+                await probe.effects(1)
+        async with await psycopg.AsyncConnection.connect(postgres_dsn) as conn:
+            cursor = await conn.execute(f"select count(*) from {table}.effects")
+            assert await cursor.fetchone() == (3,)
+
+    async def test_an_unreachable_database_is_one_line(self) -> None:
+        """No server on the port: ProbeError naming PostgreSQL, not a driver traceback."""
+        config = SqlProbeConfig(
+            dsn="postgresql://nobody@127.0.0.1:1/none", query="select 1", timeout_s=1
+        )
+        with pytest.raises(ProbeError, match="PostgreSQL did not answer"):
+            async with SqlProbe(config):
+                pass

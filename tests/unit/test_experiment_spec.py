@@ -34,6 +34,14 @@ def problems(doc: dict[str, Any]) -> list[str]:
     return caught.value.problems
 
 
+def problems_if_any(doc: dict[str, Any]) -> list[str]:
+    try:
+        parse_experiment(doc, "x.yaml")
+    except ExperimentInvalid as exc:
+        return exc.problems
+    return []
+
+
 class TestLibrary:
     def test_the_five_scenarios_exist(self) -> None:
         """The library holds the scenarios the no-code failures call for."""
@@ -119,6 +127,75 @@ class TestProblems:
             "monitor.checks[0].probe.key: the key template must contain {entity}, "
             "e.g. order:{entity}"
         ]
+
+    def test_unknown_probe_kind(self) -> None:
+        """A probe kind outside redis, http, kafka, sql is one line naming the four."""
+        doc = base()
+        doc["monitor"]["checks"][0]["probe"] = {"kind": "mongo", "key": "order:{entity}"}
+        assert problems(doc) == [
+            "monitor.checks[0].probe: unknown probe kind: expected one of redis, http, kafka, sql"
+        ]
+
+    def test_probe_errors_name_the_field_of_their_kind(self) -> None:
+        """The union's tag does not leak into the path: `probe.query`, not `probe.sql.query`."""
+        doc = base()
+        doc["monitor"]["checks"][0]["probe"] = {
+            "kind": "sql",
+            "dsn": "postgresql://localhost/db",
+            "query": "select version from orders where id = %(id)s",
+        }
+        assert problems(doc) == [
+            "monitor.checks[0].probe.query: the only parameter is %(entity)s, not id"
+        ]
+
+    @pytest.mark.parametrize(
+        ("model", "probe", "fits"),
+        [
+            (
+                "entity",
+                {"kind": "sql", "dsn": "d", "query": "select v from t where k = %(entity)s"},
+                True,
+            ),
+            ("entity", {"kind": "kafka", "topic": "fx", "event_id": {"json": "$.id"}}, False),
+            ("entity", {"kind": "http", "url": "http://svc/effects", "json": "$.ids"}, False),
+            ("once", {"kind": "kafka", "topic": "fx", "event_id": {"json": "$.id"}}, True),
+            ("once", {"kind": "sql", "dsn": "d", "query": "select event_id from effects"}, True),
+            ("once", {"kind": "http", "url": "http://svc/effects", "json": "$.ids"}, True),
+            ("once", {"kind": "redis", "key": "order:{entity}"}, False),
+            ("counter", {"kind": "kafka", "topic": "fx", "event_id": {"json": "$.id"}}, True),
+            ("counter", {"kind": "http", "url": "http://svc/c/{entity}", "json": "$.n"}, True),
+        ],
+    )
+    def test_the_probe_must_fit_the_model(
+        self, model: str, probe: dict[str, Any], fits: bool
+    ) -> None:
+        """once reads effects, entity reads state per entity, counter either."""
+        doc = base()
+        doc["monitor"]["checks"][0]["model"] = model
+        doc["monitor"]["checks"][0]["probe"] = probe
+        found = problems_if_any(doc)
+        if fits:
+            assert found == []
+        else:
+            (line,) = found
+            assert line.startswith(f"monitor.checks[0].probe: model {model} ")
+
+    def test_service_metrics_need_the_service_group(self) -> None:
+        """A bound on service.lag.* without monitor.service_group could never be known."""
+        doc = base()
+        doc["steady_state"].append({"metric": "service.lag.recovered_s", "max": 5})
+        assert problems(doc) == [
+            "steady_state[1].metric: service.lag.recovered_s needs monitor.service_group "
+            "(the service's consumer group)"
+        ]
+        doc["monitor"]["service_group"] = "ledger-safe"
+        assert problems_if_any(doc) == []
+
+    def test_probe_kind_defaults_to_redis(self) -> None:
+        """Files written before probe kinds existed keep validating as redis probes."""
+        doc = base()
+        doc["monitor"]["checks"][0]["probe"].pop("kind", None)
+        assert problems_if_any(doc) == []
 
     def test_unknown_field(self) -> None:
         """A typo is an error, not a silently ignored option."""

@@ -34,7 +34,7 @@ class TestStatusLines:
     def test_redis_url_redacted(self) -> None:
         """`local status` shows where Redis is and as whom, never its password."""
         status = StackStatus(True, True, "127.0.0.1:9092", "redis://:S3cret@127.0.0.1:6379/0")
-        assert status.lines()[1] == "redis  running  redis://:***@127.0.0.1:6379/0"
+        assert status.lines()[1] == "redis     running  redis://:***@127.0.0.1:6379/0"
         assert "S3cret" not in repr(status)
 
 

@@ -52,7 +52,7 @@ class TestSecureListener:
             kafka_config="/h/client.properties",
         )
         assert status.lines()[1] == (
-            "kafka  running  127.0.0.1:4 (SASL_SSL; client config /h/client.properties)"
+            "kafka     running  127.0.0.1:4 (SASL_SSL; client config /h/client.properties)"
         )
         assert status.env_lines()[-1] == (
             "# export CHAOSBUS_BOOTSTRAP=127.0.0.1:4 CHAOSBUS_KAFKA_CONFIG=/h/client.properties"
@@ -146,3 +146,27 @@ REPLICATION_KEYS = (
     "transaction.state.log.replication.factor",
     "transaction.state.log.min.isr",
 )
+
+
+class TestStatus:
+    def test_env_exports_postgres_only_when_it_runs(self) -> None:
+        """`local status --env` adds CHAOSBUS_POSTGRES for a running PostgreSQL, no other."""
+        common = {"bootstrap": "127.0.0.1:19092", "redis_url": "redis://127.0.0.1:16379/0"}
+        dsn = "postgresql://chaosbus@127.0.0.1:15432/chaosbus"
+        up = StackStatus(True, True, **common, postgres_running=True, postgres_dsn=dsn)
+        down = StackStatus(True, True, **common, postgres_running=False, postgres_dsn=dsn)
+        assert up.env_lines() == [
+            "export CHAOSBUS_BOOTSTRAP=127.0.0.1:19092",
+            "export CHAOSBUS_REDIS=redis://127.0.0.1:16379/0",
+            f"export CHAOSBUS_POSTGRES={dsn}",
+        ]
+        assert down.env_lines() == up.env_lines()[:2]
+        assert down.lines()[2] == f"postgres  stopped  {dsn}"
+
+    def test_postgres_port_comes_from_the_environment(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """CHAOSBUS_POSTGRES_PORT moves the default stack's PostgreSQL."""
+        monkeypatch.setenv("CHAOSBUS_POSTGRES_PORT", "29300")
+        node = LocalStack.default().postgres_node()
+        assert node.dsn == "postgresql://chaosbus@127.0.0.1:29300/chaosbus"

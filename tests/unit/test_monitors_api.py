@@ -47,7 +47,8 @@ class TestPublicApi:
             assert hasattr(monitors, name), name
 
     def test_anomaly_names_are_the_architecture_names(self) -> None:
-        """Counts use exactly the names of ARCHITECTURE §3 plus the two drop counts."""
+        """Counts use exactly the names of ARCHITECTURE §3, the two drop counts and the
+        service's own `stalled_consumer` (issue 12)."""
         assert set(COUNT_NAMES) == {
             "duplicate_effect",
             "lost_event",
@@ -57,6 +58,7 @@ class TestPublicApi:
             "unrecovered",
             "dropped_expected",
             "dropped_reconciled",
+            "stalled_consumer",
         }
         assert PRECEDENCE[-1] == "divergent_entity"
 

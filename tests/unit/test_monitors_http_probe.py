@@ -20,6 +20,7 @@ RESOURCES: dict[str, tuple[int, bytes]] = {
     "/orders/gone": (200, json.dumps({"state": {"version": None}}).encode()),
     "/orders/text": (200, b"not json"),
     "/orders/boom": (503, b""),
+    "/effects": (200, json.dumps({"ids": ["e1", "e2", "e1", {"odd": 1}]}).encode()),
 }
 
 
@@ -79,7 +80,25 @@ class TestHttpProbe:
                 await p.observe(["boom"], now_ms=1)
         assert caught.value.retriable
 
-    def test_url_must_name_the_entity(self) -> None:
-        """A URL template without {entity} is refused at validation."""
-        with pytest.raises(ValidationError, match="entity"):
-            HttpProbeConfig.model_validate({"url": "http://x/orders", "json": "$.v"})
+    async def test_effects_endpoint_lists_one_effect_per_id(self, base_url: str) -> None:
+        """An id listed twice is two effects; an item that is no id is counted unparsable."""
+        config = HttpProbeConfig.model_validate({"url": f"{base_url}/effects", "json": "$.ids"})
+        async with HttpProbe(config) as p:
+            effects = await p.effects(now_ms=9)
+        assert [(e.event_id, e.observed_at_ms) for e in effects] == [
+            ("e1", 9),
+            ("e2", 9),
+            ("e1", 9),
+        ]
+        assert p.unparsable == 1
+
+    def test_url_without_the_entity_reads_effects(self) -> None:
+        """A URL without {entity} is an effects endpoint; one with it reads per entity."""
+        listing = HttpProbeConfig.model_validate({"url": "http://x/effects", "json": "$.ids"})
+        per_entity = HttpProbeConfig.model_validate({"url": "http://x/o/{entity}", "json": "$.v"})
+        assert (listing.reads_effects, per_entity.reads_effects) == (True, False)
+
+    def test_url_must_be_http(self) -> None:
+        """A URL that is not http(s) is refused at validation."""
+        with pytest.raises(ValidationError, match="http"):
+            HttpProbeConfig.model_validate({"url": "ftp://x/{entity}", "json": "$.v"})

@@ -1,0 +1,150 @@
+"""Reads the service's rows in PostgreSQL, in a read-only transaction, with bound parameters.
+
+Two shapes, told apart by whether the query names the `%(entity)s` parameter:
+
+- per entity, e.g. `select version, deleted from orders where id = %(entity)s`: the first
+  column of the first row is the number (version or total); no row is an absent entity,
+  and with `deleted_column` a row whose marker is true reads as absent too (tombstones);
+- effects, e.g. `select event_id from effects`: one row per effect the service performed,
+  its first column naming the event - for `once`, and for counters that name their events.
+
+The session is read-only (`SET SESSION CHARACTERISTICS ... READ ONLY` through psycopg's
+`read_only`), so a query that writes fails instead of changing the service's state. The
+entity is always a bound parameter, never pasted into the SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import psycopg
+from psycopg.rows import dict_row
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from monitors.errors import ProbeError
+from monitors.extractors import to_number
+from monitors.history import Effect, Number, Observation
+
+ENTITY_PARAMETER = "%(entity)s"
+_PARAMETERS = re.compile(r"%\((\w+)\)s")
+_FALSE = (None, False, 0, "", "0", "f", "false")
+
+
+class SqlProbeConfig(BaseModel):
+    """`dsn` is a libpq connection string or URL; `query` one SELECT."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["sql"] = "sql"
+    dsn: str = Field(min_length=1)
+    query: str = Field(min_length=1)
+    deleted_column: str | None = None
+    timeout_s: float = Field(default=5.0, gt=0)
+
+    @field_validator("query")
+    @classmethod
+    def _only_the_entity_parameter(cls, value: str) -> str:
+        others = sorted(set(_PARAMETERS.findall(value)) - {"entity"})
+        if others:
+            raise ValueError(f"the only parameter is %(entity)s, not {', '.join(others)}")
+        return value
+
+    @property
+    def reads_effects(self) -> bool:
+        return ENTITY_PARAMETER not in self.query
+
+
+class SqlProbe:
+    """`async with SqlProbe(config) as probe: await probe.observe(...)` (or `.effects`)."""
+
+    def __init__(self, config: SqlProbeConfig) -> None:
+        self.config = config
+        self.unparsable = 0
+        self._conn: psycopg.AsyncConnection[dict[str, Any]] | None = None
+
+    async def __aenter__(self) -> Self:
+        timeout_ms = int(self.config.timeout_s * 1000)
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                self.config.dsn,
+                connect_timeout=max(1, int(self.config.timeout_s)),
+                options=f"-c statement_timeout={timeout_ms}",
+                row_factory=dict_row,
+            )
+            await conn.set_read_only(True)
+        except psycopg.Error as exc:
+            raise ProbeError(f"PostgreSQL did not answer: {_first_line(exc)}") from exc
+        self._conn = conn
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def observe(self, entities: Sequence[str], now_ms: int) -> list[Observation]:
+        rows = await self._read([{"entity": entity} for entity in entities])
+        observations = []
+        for entity, found in zip(entities, rows, strict=True):
+            readable, value = self._value(found[0] if found else None)
+            if readable:
+                observations.append(Observation(entity, now_ms, value))
+        return observations
+
+    async def effects(self, now_ms: int) -> list[Effect]:
+        """One effect per row the query returns now, each seen at `now_ms`."""
+        (rows,) = await self._read([None])
+        effects = []
+        for row in rows:
+            first = next(iter(row.values()), None)
+            if first is None:
+                self.unparsable += 1
+                continue
+            effects.append(Effect(str(first), now_ms))
+        return effects
+
+    async def _read(self, params: list[dict[str, str] | None]) -> list[list[dict[str, Any]]]:
+        conn = self._conn
+        if conn is None:
+            raise ProbeError("SqlProbe used outside its 'async with' block")
+        results: list[list[dict[str, Any]]] = []
+        try:
+            async with conn.transaction():
+                for bound in params:
+                    cursor = await conn.execute(self.config.query, bound)
+                    results.append(await cursor.fetchall())
+        except psycopg.OperationalError as exc:
+            raise ProbeError(f"PostgreSQL: {_first_line(exc)}", retriable=True) from exc
+        except psycopg.Error as exc:
+            raise ProbeError(f"PostgreSQL could not run the query: {_first_line(exc)}") from exc
+        return results
+
+    def _value(self, row: dict[str, Any] | None) -> tuple[bool, Number | None]:
+        if row is None:
+            return True, None
+        marker = self.config.deleted_column
+        if marker is not None:
+            if marker not in row:
+                raise ProbeError(f"the query returns no column {marker!r} (deleted_column)")
+            if row[marker] not in _FALSE:
+                return True, None
+        raw = next(iter(row.values()))
+        if raw is None:
+            return True, None
+        if isinstance(raw, Decimal):
+            raw = int(raw) if raw == raw.to_integral_value() else float(raw)
+        number = to_number(raw)
+        if number is None:
+            self.unparsable += 1
+            return False, None
+        return True, number
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

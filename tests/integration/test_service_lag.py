@@ -1,0 +1,115 @@
+"""The service's own progress: its consumer group's lag on the interposed topic, in a run."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from chaosbus.experiment.loader import parse_experiment
+from chaosbus.report.model import RunReport
+from chaosbus.runner import run_experiment
+from chaosbus.testing import read_all, unique_topic
+from chaosbus_demo.events import parse_event
+from tests.integration.runner_support import (
+    Stage,
+    make_stage,
+    service_and_traffic,
+    service_group,
+    started_by,
+    traffic,
+)
+
+pytestmark = pytest.mark.integration
+
+EVENTS = 120
+HANG_AT = 60  # the service blocks on the 61st event of the traffic
+
+
+def experiment(stage: Stage) -> Any:
+    return parse_experiment(
+        {
+            "name": "service-lag",
+            "hypothesis": "The service keeps up with the interposed topic and its totals hold.",
+            "routes": [{"from": stage.source, "to": stage.destination}],
+            "seed": 42,
+            "group_id": f"g-{stage.source}",
+            "schedule": {"warmup_s": 0, "inject_s": 3, "recover_s": 3},
+            "faults": [{"name": "retries", "type": "duplicate", "probability": 0.2}],
+            "monitor": {
+                "source_topic": stage.source,
+                "settle_ms": 1_000,
+                "service_group": service_group(stage),
+                "stall_ms": 1_500,
+                "checks": [
+                    {
+                        "name": "paid",
+                        "model": "counter",
+                        "extract": {
+                            "event_id": {"json": "$.event_id"},
+                            "entity": {"json": "$.customer"},
+                            "amount": {"json": "$.amount"},
+                        },
+                        "probe": {"key": "customer:{entity}:paid"},
+                    }
+                ],
+            },
+        }
+    )
+
+
+async def run(stage: Stage, hang_on: str | None) -> RunReport:
+    go = asyncio.Event()
+    async with service_and_traffic(
+        stage, "safe", events=EVENTS, rate=100.0, go=go, hang_on=hang_on
+    ):
+        options = stage.options(on_progress=started_by(go), catch_up_timeout_s=5.0)
+        return await run_experiment(experiment(stage), options)
+
+
+class TestStalledConsumer:
+    async def test_a_service_stuck_on_one_message_is_named_with_its_partition(
+        self, bootstrap: str, redis_url: str
+    ) -> None:
+        """Blocking on one message: stalled_consumer 1 on partition 0, lag never recovered."""
+        stage = await make_stage(bootstrap, redis_url, unique_topic("stall"), partitions=1)
+        hang = traffic(stage, EVENTS)[HANG_AT].event_id
+        report = await run(stage, hang)
+        delivered = await read_all(bootstrap, stage.destination)
+        hang_offset = next(r.offset for r in delivered if parse_event(r.value).event_id == hang)
+
+        assert report.anomalies.counts["stalled_consumer"] == 1
+        (example,) = report.anomalies.examples["stalled_consumer"]
+        assert example.unit == f"{stage.destination}[0]"
+        assert report.service is not None
+        (stall,) = report.service.stalls
+        assert stall.partition == 0
+        assert stall.ongoing
+        assert stall.offset <= hang_offset  # committed up to the batch that holds it
+        assert stall.lag >= len(delivered) - hang_offset
+        assert report.service.caught_up is False
+        assert report.service.recovered_s is None
+        assert report.metrics.time_to_recovery_s is None  # recovery waits for the lag
+        assert report.status == "violated"
+        assert "stalled_consumer 1" in (report.reason or "")
+
+
+class TestHealthyConsumer:
+    async def test_a_service_that_keeps_up_shows_no_stall_and_recovers(
+        self, bootstrap: str, redis_url: str
+    ) -> None:
+        """The same run without the hang: no stall, lag caught up, time to recovery known."""
+        stage = await make_stage(bootstrap, redis_url, unique_topic("nostall"), partitions=1)
+        report = await run(stage, None)
+        assert report.anomalies.counts["stalled_consumer"] == 0
+        assert report.service is not None
+        assert report.service.stalls == ()
+        assert report.service.caught_up is True
+        assert report.service.recovered_s is not None
+        assert report.service.lag_max is not None
+        assert report.metrics.time_to_recovery_s is not None
+        assert report.status == "held", report.reason
+        assert report.checks["paid"].coverage.judged == len(
+            {e.customer for e in traffic(stage, EVENTS) if e.amount is not None}
+        )
