@@ -231,6 +231,18 @@ class HistoryIndex:
             return None
         return seen - slot.events[unit].timestamp_ms
 
+    def deliveries(self, unit: str) -> list[tuple[SourceEvent, tuple[Coordinates, ...]]]:
+        """The unit's events (first delivery each, source order) and every delivery's
+        coordinates: what the causes of an anomaly join the ledger on."""
+        slot = self._units.get(unit)
+        if slot is None:
+            return []
+        extra = self._extra_deliveries
+        return [
+            (event, (event.coords, *extra.get(event_id, ())))
+            for event_id, event in slot.events.items()
+        ]
+
     def event_count(self) -> int:
         """Distinct events (by id within their unit)."""
         return self._event_total

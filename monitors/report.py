@@ -12,20 +12,58 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
 from monitors.anomalies import PRECEDENCE, UNRECOVERED, Shown
+from monitors.history import Number
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class LedgerDecision(_Frozen):
+    """One ledger decision about an event involved in an anomaly, one row per emission.
+
+    `source` is the source message (`topic:partition:offset`); `partition`/`offset` are
+    where the copy landed downstream. A drop is one row with no copy. `actual_delay_ms` is
+    the produce time minus the source timestamp, when the ledger has both.
+    """
+
+    event_id: str
+    version: Number | None = None
+    source: str
+    fault: str
+    fault_name: str | None = None
+    copy_number: int | None = None
+    planned_delay_ms: int | None = None
+    actual_delay_ms: int | None = None
+    partition: int | None = None
+    offset: int | None = None
+    sent_at_ms: int | None = None
+    decided_at_ms: int
+    trace_id: str | None = None
+
+
+class Cause(_Frozen):
+    """Why an anomaly happened: the mechanism in one line, and the decisions it rests on.
+
+    `at_ms` is when the mechanism completed (the last involved copy was produced): the
+    example's point on a timeline. `faulted` is False when no fault touched the events.
+    """
+
+    mechanism: str
+    faulted: bool
+    at_ms: int | None = None
+    decisions: tuple[LedgerDecision, ...] = ()
+
+
 class AnomalyExample(_Frozen):
-    """One bad unit: which events, what was expected and what was observed."""
+    """One bad unit: which events, what was expected and what was observed, and why."""
 
     unit: str
     event_ids: tuple[str, ...]
     expected: Shown
     observed: Shown
     detail: str
+    cause: Cause | None = None
 
 
 class Anomalies(_Frozen):

@@ -6,6 +6,8 @@ units it re-judged instead of recounting every unit at each snapshot.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from monitors.anomalies import (
     COUNT_NAMES,
     DROPPED_EXPECTED,
@@ -13,7 +15,7 @@ from monitors.anomalies import (
     UNRECOVERED,
     Finding,
 )
-from monitors.report import Anomalies, AnomalyExample, Staleness
+from monitors.report import Anomalies, AnomalyExample, Cause, Staleness
 
 
 class Tally:
@@ -60,7 +62,23 @@ class Tally:
             elif finding.staleness:
                 self._behind.pop(finding.unit, None)
 
-    def anomalies(self) -> Anomalies:
+    def example_findings(self) -> list[Finding]:
+        """The findings `anomalies()` shows as examples (the first few per name)."""
+        kept: dict[str, int] = {}
+        shown: list[Finding] = []
+        for finding in self._bad.values():
+            evidence = finding.evidence
+            assert evidence is not None
+            names = [evidence.kind, UNRECOVERED] if finding.unrecovered else [evidence.kind]
+            wanted = [n for n in names if kept.get(n, 0) < self.max_examples]
+            for name in wanted:
+                kept[name] = kept.get(name, 0) + 1
+            if wanted:
+                shown.append(finding)
+        return shown
+
+    def anomalies(self, causes: Mapping[str, Cause] | None = None) -> Anomalies:
+        """Counts and examples; `causes` (by unit) are attached to the examples."""
         examples: dict[str, list[AnomalyExample]] = {}
         for finding in self._bad.values():
             evidence = finding.evidence
@@ -76,6 +94,7 @@ class Tally:
                             expected=evidence.expected,
                             observed=evidence.observed,
                             detail=evidence.detail,
+                            cause=None if causes is None else causes.get(finding.unit),
                         )
                     )
         return Anomalies(

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from chaosbus.report.model import RunReport
+from monitors.report import LedgerDecision
+
+# Decisions listed under an example in Markdown; the HTML report's ledger table has all.
+MAX_DECISIONS = 6
 
 BADGES = {"held": "HELD", "violated": "VIOLATED", "aborted": "ABORTED", "error": "ERROR"}
 
@@ -12,6 +16,19 @@ def _num(value: float | None, unit: str = "") -> str:
         return "—"
     text = str(int(value)) if float(value).is_integer() else f"{value:.3g}"
     return f"{text}{unit}"
+
+
+def decision_line(d: LedgerDecision) -> str:
+    """One ledger decision as a person reads it: which copy, which fault, how late, where."""
+    fault = d.fault if d.fault_name is None else f"{d.fault} `{d.fault_name}`"
+    if d.copy_number is None:
+        return f"`{d.event_id}` at `{d.source}`: {fault}, not sent"
+    late = f"planned {d.planned_delay_ms} ms"
+    if d.actual_delay_ms is not None:
+        late += f", actual {d.actual_delay_ms} ms"
+    where = "" if d.offset is None else f" → partition {d.partition} offset {d.offset}"
+    trace = "" if d.trace_id is None else f", trace `{d.trace_id}`"
+    return f"`{d.event_id}` at `{d.source}`: {fault}, copy {d.copy_number}, {late}{where}{trace}"
 
 
 def _held(value: bool | None) -> str:
@@ -55,6 +72,9 @@ def to_markdown(report: RunReport) -> str:
                 f"- unit `{ex.unit}` (events {ids}): expected {ex.expected}, "
                 f"observed {ex.observed} — {ex.detail}"
             )
+            if ex.cause is not None:
+                lines.append(f"  - **cause:** {ex.cause.mechanism}")
+                lines += [f"  - {decision_line(d)}" for d in ex.cause.decisions[:MAX_DECISIONS]]
     lines += ["", "## Faults injected", "", "| decision | count |", "| --- | --- |"]
     lines += [f"| {kind} | {count} |" for kind, count in report.faults.items()]
     m = report.metrics
