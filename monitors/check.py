@@ -54,21 +54,25 @@ def check(
             lone = index.lone_effect_latency(unit, horizon_ms)
             if lone is not None:
                 tally.judged += 1
+                tally.judged_events += 1
                 latency.record(lone)
                 continue
         facts = index.facts(unit, config.settle_ms, horizon_ms)
-        tally.add(judge(facts))
+        tally.add(judge(facts), len(facts.events))
         latency.extend(latencies(facts, observed_versions=observed_versions))
+    failed = dict(unparsable or {})
     coverage = Coverage(
         source_deliveries=index.source_deliveries,
         events=index.event_count(),
+        source_events=index.event_count() + sum(failed.values()),
         units=tally.judged + tally.pending + tally.unobserved,
         judged=tally.judged,
+        judged_events=tally.judged_events,
         pending=tally.pending,
         unobserved=tally.unobserved,
         unledgered=index.unledgered,
         orphan_effects=index.orphan_effects(),
-        unparsable=dict(unparsable or {}),
+        unparsable=failed,
     )
     metrics = Metrics(latency_ms=latency.summary(), staleness=tally.staleness())
     causes = explain_examples(tally.example_findings(), index, history.ledger, config.model)

@@ -21,6 +21,7 @@ event id falls back to the coordinates and its JSON version to "outranks all bef
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Literal
@@ -111,11 +112,14 @@ def json_getter(path: str) -> Getter:
 
 
 def to_number(raw: Any) -> Number | None:
-    """A version or amount as a number; `None` when it is not one (bools are not)."""
+    """A version or amount as a number; `None` when it is not one (bools are not, nor are
+    NaN and the infinities: a NaN never compares equal, so it would read as divergence)."""
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, int | float):
+    if isinstance(raw, int):
         return raw
+    if isinstance(raw, float):
+        return raw if math.isfinite(raw) else None
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
     if isinstance(raw, str):
@@ -123,9 +127,10 @@ def to_number(raw: Any) -> Number | None:
             return int(raw)
         except ValueError:
             try:
-                return float(raw)
+                number = float(raw)
             except ValueError:
                 return None
+            return number if math.isfinite(number) else None
     return None
 
 
@@ -172,8 +177,10 @@ class Extractor:
         is_delete = self._is_delete(doc, tombstone)
         coords = (envelope.source.topic, envelope.source.partition, envelope.source.offset)
         event_id = self._event_id(envelope, doc, coords, is_delete and tombstone)
+        if event_id is None:
+            return None  # counted once, under the first extractor that failed
         entity = self._entity(envelope, doc)
-        if event_id is None or entity is None:
+        if entity is None:
             return None
         version = self._version(envelope, doc, coords[2], is_delete and tombstone)
         if version is MISSING:

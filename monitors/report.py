@@ -115,17 +115,46 @@ class Metrics(_Frozen):
 
 
 class Coverage(_Frozen):
-    """What the verdict rests on, so a clean result over nothing is visible as such."""
+    """What the verdict rests on, so a clean result over nothing is visible as such.
+
+    `events` are the distinct events read; `source_events` adds the messages no extractor
+    could read (`unparsable`, by the extractor that failed: one per message), because each
+    of those is an event the verdict could not judge. `judged_events` are the events of the
+    units that were judged; `judged_share` is their share of `source_events`, the figure a
+    verdict needs before it may say `held`.
+    """
 
     source_deliveries: int = 0
     events: int = 0
+    source_events: int = 0
     units: int = 0
     judged: int = 0
+    judged_events: int = 0
     pending: int = 0
     unobserved: int = 0
     unledgered: int = 0
     orphan_effects: int = 0
     unparsable: dict[str, int] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_fields_are_not_input(cls, data: Any) -> Any:
+        """A report's own JSON carries `judged_share`; it is recomputed, not read."""
+        if isinstance(data, dict) and "judged_share" in data:
+            return {k: v for k, v in data.items() if k != "judged_share"}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def judged_share(self) -> float | None:
+        """Judged events over source events; None when the source had none."""
+        if not self.source_events:
+            return None
+        return self.judged_events / self.source_events
+
+    @property
+    def unparsable_total(self) -> int:
+        return sum(self.unparsable.values())
 
 
 class MonitorReport(_Frozen):

@@ -25,19 +25,21 @@ class Tally:
         self.max_examples = max_examples
         self.counts = dict.fromkeys(COUNT_NAMES, 0)
         self.judged = self.pending = self.unobserved = 0
+        self.judged_events = 0  # distinct events of the judged units
         self._bad: dict[str, Finding] = {}  # units with evidence, in the order they turned bad
         self._behind_total = 0
         self._behind_units = 0
         self._behind: dict[str, int] = {}  # units behind by one version or more
 
-    def add(self, finding: Finding) -> None:
-        self._apply(finding, +1)
+    def add(self, finding: Finding, events: int = 0) -> None:
+        """Count a unit's finding; `events` is how many distinct events the unit has."""
+        self._apply(finding, +1, events)
 
-    def remove(self, finding: Finding) -> None:
+    def remove(self, finding: Finding, events: int = 0) -> None:
         """Take back a finding added earlier (its unit is being judged again)."""
-        self._apply(finding, -1)
+        self._apply(finding, -1, events)
 
-    def _apply(self, finding: Finding, sign: int) -> None:
+    def _apply(self, finding: Finding, sign: int, events: int) -> None:
         if finding.status == "pending":
             self.pending += sign
             return
@@ -45,6 +47,7 @@ class Tally:
             self.unobserved += sign
             return
         self.judged += sign
+        self.judged_events += sign * events
         self.counts[DROPPED_EXPECTED] += sign * finding.dropped_expected
         self.counts[DROPPED_RECONCILED] += sign * finding.dropped_reconciled
         if finding.evidence is not None:

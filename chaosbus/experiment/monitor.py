@@ -15,6 +15,10 @@ from monitors.config import ModelName, MonitorConfig
 from monitors.extractors import ExtractorConfig
 from monitors.probes.redis_probe import RedisProbeConfig
 
+# A verdict on 95 % of the source stands for the whole; on less, drift or a probe that sees
+# little could be hiding what the rest would show (docs/decisions/0070).
+DEFAULT_MIN_JUDGED_SHARE = 0.95
+
 
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -38,6 +42,8 @@ class MonitorSpec(_Spec):
     settle_ms: int = Field(default=2_000, ge=0, strict=True)
     poll_ms: int = Field(default=250, ge=20, strict=True)
     max_examples: int = Field(default=5, ge=0, strict=True)
+    # Below this share of the source events judged (per check), a run is `inconclusive`.
+    min_judged_share: float = Field(default=DEFAULT_MIN_JUDGED_SHARE, ge=0.0, le=1.0)
 
     @field_validator("checks")
     @classmethod

@@ -22,7 +22,13 @@ PHASE_COLOURS = {
     "settle": "rgba(200,200,80,0.14)",
     "abort": "rgba(120,0,0,0.22)",
 }
-STATUS_COLOURS = {"held": "#1a7f37", "violated": "#cf222e", "aborted": "#9a6700", "error": "#555"}
+STATUS_COLOURS = {
+    "held": "#1a7f37",
+    "violated": "#cf222e",
+    "aborted": "#9a6700",
+    "error": "#555",
+    "inconclusive": "#6639ba",
+}
 MIN_LABELLED_SHARE = 0.04
 
 

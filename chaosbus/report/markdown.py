@@ -8,7 +8,13 @@ from monitors.report import LedgerDecision
 # Decisions listed under an example in Markdown; the HTML report's ledger table has all.
 MAX_DECISIONS = 6
 
-BADGES = {"held": "HELD", "violated": "VIOLATED", "aborted": "ABORTED", "error": "ERROR"}
+BADGES = {
+    "held": "HELD",
+    "violated": "VIOLATED",
+    "aborted": "ABORTED",
+    "error": "ERROR",
+    "inconclusive": "INCONCLUSIVE",
+}
 
 
 def _num(value: float | None, unit: str = "") -> str:

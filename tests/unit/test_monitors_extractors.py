@@ -146,3 +146,25 @@ class TestUnparsable:
         extract = compile_extractors(ExtractorConfig())
         assert extract(envelope({}, key=None)) is None
         assert extract.unparsable == {"entity": 1}
+
+    @pytest.mark.parametrize(
+        ("field", "raw"),
+        [
+            ("version", b'{"v": NaN}'),
+            ("version", b'{"v": "Infinity"}'),
+            ("amount", b'{"n": -Infinity}'),
+            ("amount", b'{"n": "nan"}'),
+        ],
+    )
+    def test_non_finite_numbers_are_unparsable_not_divergent(self, field: str, raw: bytes) -> None:
+        """NaN and the infinities (JSON literals or strings) are not versions or amounts."""
+        path = {"version": "$.v", "amount": "$.n"}[field]
+        extract = compile_extractors(config(**{field: {"json": path}}))
+        assert extract(envelope(raw=raw)) is None
+        assert extract.unparsable == {field: 1}
+
+    def test_one_unreadable_message_counts_once(self) -> None:
+        """A message missing both its id and its entity counts once, under event_id."""
+        extract = compile_extractors(config(event_id={"json": "$.id"}))
+        assert extract(envelope({}, key=None)) is None
+        assert extract.unparsable == {"event_id": 1}

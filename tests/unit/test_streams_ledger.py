@@ -75,7 +75,6 @@ class TestEncoding:
         assert fast == model.to_bytes()
         assert LedgerRecord.from_bytes(fast) == model
 
-
     def test_a_record_written_before_the_optional_fields_still_reads(self) -> None:
         """Schema-1 records without fault_name, source_timestamp_ms and trace_id parse as None."""
         old = (
