@@ -17,7 +17,8 @@ BADGES = {
 }
 
 
-def _num(value: float | None, unit: str = "") -> str:
+def number(value: float | None, unit: str = "") -> str:
+    """A figure as a person reads it: `12`, `0.333`, `—` when unknown."""
     if value is None:
         return "—"
     text = str(int(value)) if float(value).is_integer() else f"{value:.3g}"
@@ -63,7 +64,7 @@ def to_markdown(report: RunReport) -> str:
     ]
     for h in report.hypotheses:
         lines.append(
-            f"| {h.phase} | `{h.name}` | {h.threshold} | {_num(h.observed)} | {_held(h.held)} |"
+            f"| {h.phase} | `{h.name}` | {h.threshold} | {number(h.observed)} | {_held(h.held)} |"
         )
     if not report.hypotheses:
         lines.append("| — | not judged (the run stopped before) | | | |")
@@ -88,28 +89,33 @@ def to_markdown(report: RunReport) -> str:
         "",
         "## Metrics",
         "",
-        f"- end-to-end latency: p50 {_num(m.latency_ms.p50, ' ms')}, "
-        f"p99 {_num(m.latency_ms.p99, ' ms')} over {m.latency_ms.count} events",
-        f"- staleness: at most {_num(m.staleness.max_versions_behind)} versions behind",
-        f"- time to recovery: {_num(m.time_to_recovery_s, ' s')}",
+        f"- end-to-end latency: p50 {number(m.latency_ms.p50, ' ms')}, "
+        f"p99 {number(m.latency_ms.p99, ' ms')} over {m.latency_ms.count} events",
+        f"- staleness: at most {number(m.staleness.max_versions_behind)} versions behind",
+        f"- time to recovery: {number(m.time_to_recovery_s, ' s')}",
     ]
     if report.guardrails:
         lines += ["", "## Guardrails", "", "| guardrail | bound | for | worst | breached |"]
         lines.append("| --- | --- | --- | --- | --- |")
         for g in report.guardrails:
             lines.append(
-                f"| `{g.name}` | {g.threshold} | {g.for_s:g} s | {_num(g.worst)} "
+                f"| `{g.name}` | {g.threshold} | {g.for_s:g} s | {number(g.worst)} "
                 f"| {'**yes**' if g.breached else 'no'} |"
             )
     lines += ["", "## Phases", "", "| phase | from | to |", "| --- | --- | --- |"]
     lines += [f"| {p.name} | {p.start_s:.1f} s | {p.end_s:.1f} s |" for p in report.phases]
     lines += ["", "## Coverage per check", ""]
-    lines += ["| check | model | events | judged | pending | unobserved | unledgered |"]
-    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
+    lines += [
+        "| check | model | source events | judged events | judged share | unparsable "
+        "| pending | unobserved | unledgered |"
+    ]
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, check in report.checks.items():
         c = check.coverage
+        share = "—" if c.judged_share is None else f"{c.judged_share:.1%}"
+        failed = ", ".join(f"{k} {v}" for k, v in sorted(c.unparsable.items()) if v) or "0"
         lines.append(
-            f"| {name} | {check.model} | {c.events} | {c.judged} | {c.pending} "
-            f"| {c.unobserved} | {c.unledgered} |"
+            f"| {name} | {check.model} | {c.source_events} | {c.judged_events} | {share} "
+            f"| {failed} | {c.pending} | {c.unobserved} | {c.unledgered} |"
         )
     return "\n".join(lines) + "\n"

@@ -36,7 +36,7 @@ class TestLibrary:
 
     def test_a_path_is_read_as_a_file(self, tmp_path: Path) -> None:
         """Something that looks like a path is never taken for a scenario name."""
-        with pytest.raises(InvalidInput, match="missing.yaml"):
+        with pytest.raises(InvalidInput, match=r"missing\.yaml"):
             load_experiment_or_scenario(str(tmp_path / "missing.yaml"))
 
 
