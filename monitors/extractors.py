@@ -14,6 +14,9 @@ once per message. A message it cannot read is never an exception: the extractor 
 failed is counted in `Extractor.unparsable` and the message is skipped, because judging
 an event whose identity or version is a guess would produce false verdicts.
 
+An event whose amount is absent or null adds nothing to its counter; an amount that is
+there but not a finite number (a string, `true`, `NaN`) makes the message unparsable.
+
 A tombstone (null value) has no payload to read, so when deletes are tombstones its JSON
 event id falls back to the coordinates and its JSON version to "outranks all before it".
 """
@@ -250,7 +253,12 @@ class Extractor:
     def _amount(self, doc: Any, tombstone: bool) -> Any:
         if self._amount_json is None or tombstone:
             return None
-        number = to_number(_read(self._amount_json, doc))
+        raw = _read(self._amount_json, doc)
+        if raw is MISSING or raw is None:
+            # An event with no amount adds nothing (an order update beside the payments of
+            # one stream); it is judged, not skipped, so it counts as covered.
+            return None
+        number = to_number(raw)
         if number is None:
             self._fail("amount")
             return MISSING

@@ -168,3 +168,12 @@ class TestUnparsable:
         extract = compile_extractors(config(event_id={"json": "$.id"}))
         assert extract(envelope({}, key=None)) is None
         assert extract.unparsable == {"event_id": 1}
+
+    def test_an_absent_or_null_amount_adds_nothing(self) -> None:
+        """Events without an amount (order updates beside payments) are read, not skipped."""
+        extract = compile_extractors(config(amount={"json": "$.n"}))
+        absent, null = extract(envelope({"x": 1})), extract(envelope({"n": None}))
+        assert absent is not None
+        assert null is not None
+        assert (absent.amount, null.amount) == (None, None)
+        assert extract.unparsable == {}
