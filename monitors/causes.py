@@ -70,6 +70,22 @@ class Delivered:
         return [r for r in self.records if r.fault != "pass"]
 
 
+def reached_before(a: Delivered, b: Delivered) -> bool:
+    """Whether `a`'s first copy reached the service before `b`'s last one.
+
+    Within one destination partition the offsets are the order a consumer reads (copies
+    acknowledged in one batch share a send time); across partitions, the send times.
+    """
+    first, last = a.sends(), b.sends()
+    if not first or not last:
+        return False
+    places = {e.partition for _, e, _ in first} | {e.partition for _, e, _ in last}
+    offsets = [e.offset for _, e, _ in first + last]
+    if len(places) == 1 and None not in places and None not in offsets:
+        return min(e.offset or 0 for _, e, _ in first) < max(e.offset or 0 for _, e, _ in last)
+    return min(at for _, _, at in first) < max(at for _, _, at in last)
+
+
 def explain(
     kind: str,
     event_ids: Sequence[str],
@@ -157,9 +173,7 @@ class _Story:
         """An older state won: the newer ones arrived before the older one's last copy."""
         rank = _rank(old, unit)
         newer = [d for d in unit if _rank(d, unit) > rank]
-        arrived = old.arrivals()
-        last = arrived[-1] if arrived else None
-        before = [d for d in newer if d.arrivals() and last is not None and d.arrivals()[0] < last]
+        before = [d for d in newer if reached_before(d, old)]
         newer.sort(key=lambda d: _rank(d, unit))
         before.sort(key=lambda d: _rank(d, unit))
         how = self.how(old)
@@ -181,16 +195,11 @@ class _Story:
         self, delete: Delivered, unit: Sequence[Delivered]
     ) -> tuple[str, list[Delivered]]:
         """A delete lost: an older version's copy arrived after it."""
-        gone = delete.arrivals()
         rank = _rank(delete, unit)
         late = [
             d
             for d in unit
-            if d is not delete
-            and _rank(d, unit) < rank
-            and gone
-            and d.arrivals()
-            and d.arrivals()[-1] > gone[0]
+            if d is not delete and _rank(d, unit) < rank and reached_before(delete, d)
         ]
         if late:
             hows = [h for h in map(self.how, late) if h]

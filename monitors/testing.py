@@ -143,11 +143,12 @@ def ledger_record(
     topic, partition, offset = event.coords
     sent = event.timestamp_ms + delay_ms
     emissions = tuple(
+        # Where a copy lands downstream depends on when it was sent: left unknown here, so
+        # the order of sends is their time (set `offset` on a copy to order by position).
         LedgerEmission(
             copy_number=copy,
             planned_delay_ms=delay_ms,
             partition=partition,
-            offset=offset,
             sent_at_ms=sent,
         )
         for copy in range(FAULT_COPIES[fault] if copies is None else copies)

@@ -124,3 +124,33 @@ class TestExplain:
             "v2 delivered before v1 (v1 held back 0.7 s (planned) by fault `shuffle` (reorder)); "
             "v1 applied last"
         )
+
+
+class TestDeliveryOrder:
+    def test_destination_offsets_order_copies_sent_in_one_batch(self) -> None:
+        """Same send time, v2 at a lower offset than v1: v2 reached the service first."""
+        h = HistoryBuilder()
+        old, new = h.event("o-1", 1), h.event("o-1", 2)
+        first = ledger_record(old, fault="reorder", fault_name="shuffle")
+        second = ledger_record(new, fault="reorder", fault_name="shuffle")
+        sent = 5_000
+        first = first.model_copy(
+            update={
+                "emissions": (
+                    first.emissions[0].model_copy(update={"offset": 9, "sent_at_ms": sent}),
+                )
+            }
+        )
+        second = second.model_copy(
+            update={
+                "emissions": (
+                    second.emissions[0].model_copy(update={"offset": 8, "sent_at_ms": sent}),
+                )
+            }
+        )
+        unit = [Delivered(old, (first,)), Delivered(new, (second,))]
+        cause = explain("stale_overwrite", ("e1", "e2"), "v2", "v1", unit, versions=True)
+        assert cause.mechanism == (
+            "v2 delivered before v1 (v1 held back 4.0 s by fault `shuffle` (reorder)); "
+            "v1 applied last"
+        )
