@@ -161,11 +161,12 @@ def timeline_figure(report: RunReport, examples: Sequence[_Example] = ()) -> go.
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]], **attrs: str) -> str:
-    """A table from already escaped cells; a row whose first cell starts with `!` is bad."""
+    """A table of already rendered cells; no header row when `head` is empty."""
     extra = "".join(f' {k}="{_e(v)}"' for k, v in attrs.items())
-    out = [f"<table{extra}><thead><tr>"]
-    out += [f"<th>{_e(h)}</th>" for h in head]
-    out.append("</tr></thead><tbody>")
+    out = [f"<table{extra}>"]
+    if head:
+        out += ["<thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead>"]
+    out.append("<tbody>")
     for row in rows:
         out.append("<tr>" + "".join(row) + "</tr>")
     out.append("</tbody></table>")
@@ -186,7 +187,7 @@ def _summary(report: RunReport) -> str:
         ("actor", _e(report.actor)),
         ("routes", _e(", ".join(report.routes))),
     ]
-    return _table(["", ""], ([f"<th>{_e(k)}</th>", f"<td>{v}</td>"] for k, v in rows))
+    return _table((), ([f"<th>{_e(k)}</th>", f"<td>{v}</td>"] for k, v in rows), id="summary")
 
 
 def _hypotheses(report: RunReport) -> str:
