@@ -68,6 +68,7 @@ def check(
         units=tally.judged + tally.pending + tally.unobserved,
         judged=tally.judged,
         judged_events=tally.judged_events,
+        pending_events=tally.pending_events,
         pending=tally.pending,
         unobserved=tally.unobserved,
         unledgered=index.unledgered,

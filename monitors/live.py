@@ -80,6 +80,7 @@ class LiveChecker:
             units=len(self._findings),
             judged=tally.judged,
             judged_events=tally.judged_events,
+            pending_events=tally.pending_events,
             pending=tally.pending,
             unobserved=tally.unobserved,
             unledgered=index.unledgered,

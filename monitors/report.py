@@ -120,8 +120,10 @@ class Coverage(_Frozen):
     `events` are the distinct events read; `source_events` adds the messages no extractor
     could read (`unparsable`, by the extractor that failed: one per message), because each
     of those is an event the verdict could not judge. `judged_events` are the events of the
-    units that were judged; `judged_share` is their share of `source_events`, the figure a
-    verdict needs before it may say `held`.
+    units that were judged, `pending_events` those of units still settling when the window
+    closed: too recent to judge, whatever the service does, so they are left out of the
+    share. `judged_share` is judged events over the source events not pending, the figure
+    a verdict needs before it may say `held`.
     """
 
     source_deliveries: int = 0
@@ -131,6 +133,7 @@ class Coverage(_Frozen):
     judged: int = 0
     judged_events: int = 0
     pending: int = 0
+    pending_events: int = 0
     unobserved: int = 0
     unledgered: int = 0
     orphan_effects: int = 0
@@ -147,10 +150,11 @@ class Coverage(_Frozen):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def judged_share(self) -> float | None:
-        """Judged events over source events; None when the source had none."""
-        if not self.source_events:
+        """Judged events over the source events not pending; None when there are none."""
+        due = self.source_events - self.pending_events
+        if due <= 0:
             return None
-        return self.judged_events / self.source_events
+        return self.judged_events / due
 
     @property
     def unparsable_total(self) -> int:

@@ -26,6 +26,7 @@ class Tally:
         self.counts = dict.fromkeys(COUNT_NAMES, 0)
         self.judged = self.pending = self.unobserved = 0
         self.judged_events = 0  # distinct events of the judged units
+        self.pending_events = 0  # distinct events of the units still settling
         self._bad: dict[str, Finding] = {}  # units with evidence, in the order they turned bad
         self._behind_total = 0
         self._behind_units = 0
@@ -42,6 +43,7 @@ class Tally:
     def _apply(self, finding: Finding, sign: int, events: int) -> None:
         if finding.status == "pending":
             self.pending += sign
+            self.pending_events += sign * events
             return
         if finding.status == "unobserved":
             self.unobserved += sign

@@ -22,6 +22,7 @@ FINAL_COVERAGE_METRICS = (
     "coverage.unparsable",
     "coverage.judged",
     "coverage.judged_events",
+    "coverage.pending_events",
     "coverage.source_events",
     "coverage.events",
     "coverage.orphan_effects",

@@ -61,7 +61,7 @@ class Observed:
 def _coverage(name: str, reports: list[MonitorReport]) -> float | None:
     """Counts add up across checks; the share is recomputed from the summed counts."""
     if name == "judged_share":
-        source = sum(r.coverage.source_events for r in reports)
+        source = sum(r.coverage.source_events - r.coverage.pending_events for r in reports)
         judged = sum(r.coverage.judged_events for r in reports)
         return judged / source if source else None
     if name == "unparsable":

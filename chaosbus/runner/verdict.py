@@ -9,8 +9,9 @@ and `check` both call it, so the same data gets the same verdict. In order:
 1. `aborted` (3): a guardrail, the kill switch or a signal stopped the run;
 2. `error` (2): nothing was judged (no source traffic, or no downstream observation);
 3. `inconclusive` (4): some check judged less than `min_judged_share` of its source
-   events (unparsable, pending, unobserved): neither a pass nor a failure can rest on it,
-   so failed bounds are named in the reason but do not make it `violated`;
+   events (unparsable, unobserved; events still settling when the window closed are left
+   out): neither a pass nor a failure can rest on it, so failed bounds are named in the
+   reason but do not make it `violated`;
 4. `violated` (1): a bound did not hold (an unknown value cannot confirm one);
 5. `held` (0).
 """
@@ -125,11 +126,11 @@ def under_covered(reports: Mapping[str, MonitorReport], min_share: float) -> lis
             continue
         missing = [f"{n} {c.unparsable[n]}" for n in sorted(c.unparsable) if c.unparsable[n]]
         gaps = [f"unparsable ({', '.join(missing)})"] if missing else []
-        gaps += [f"{k} {getattr(c, k)}" for k in ("pending", "unobserved") if getattr(c, k)]
+        gaps += [f"unobserved units {c.unobserved}"] if c.unobserved else []
         detail = f": {', '.join(gaps)}" if gaps else ""
         lines.append(
-            f"check {name} judged {c.judged_events} of {c.source_events} source events "
-            f"({share:.1%}, below the {min_share:.0%} needed){detail}"
+            f"check {name} judged {c.judged_events} of {c.source_events - c.pending_events} "
+            f"source events ({share:.1%}, below the {min_share:.0%} needed){detail}"
         )
     return lines
 

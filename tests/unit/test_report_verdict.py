@@ -142,3 +142,10 @@ class TestGuardrails:
         """No latency sample yet is not a latency breach."""
         watch = GuardrailWatch([Guardrail(metric="latency_ms.p99", max=1)])
         assert watch.update(Observed({}, latency=Latency()), 0) is None
+
+
+class TestPendingIsNotACoverageGap:
+    def test_units_still_settling_leave_the_share(self) -> None:
+        """Events of units settling when the window closed are out of the share's base."""
+        coverage = Coverage(judged=1, judged_events=158, source_events=200, pending_events=42)
+        assert coverage.judged_share == 1.0
