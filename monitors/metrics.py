@@ -70,7 +70,16 @@ def latencies(facts: UnitFacts, *, observed_versions: bool) -> Iterator[int]:
     # (the events are walked backwards so that the first one is the one the dict keeps).
     events = facts.events
     pending: dict[Number | None, int]
-    if not first_seen and not any(map(_IS_DELETE, events)):
+    plain = not first_seen and not any(map(_IS_DELETE, events))
+    if plain and len(facts.observations) == 1:
+        # One look at the unit (the usual batch case): find its version's first event in C.
+        look = facts.observations[0]
+        if look.value is not None:
+            versions = list(map(_VERSION, events))
+            if look.value in versions:
+                yield look.observed_at_ms - events[versions.index(look.value)].timestamp_ms
+        return
+    if plain:
         # The common shape, built in C: later pairs overwrite earlier ones, so walking
         # backwards leaves each version with its first event, as the loop below does.
         backwards = events[::-1]
