@@ -3,7 +3,7 @@
 Generates N synthetic source events over K keys in memory, with the ledger records of
 duplicate, reorder, delay and drop faults and source redeliveries, and the observations
 of a correct service; then times `monitors.check` alone. Prints the rate and its ratio to
-the 200,000 events/s target. A measurement, never an assertion: run it by hand,
+the 300,000 events/s target. A measurement, never an assertion: run it by hand,
 
     python bench/checker.py [--events 1000000] [--keys 10000] [--model entity] [--extract]
 
@@ -31,7 +31,7 @@ from monitors import (
 from monitors.extractors import compile_extractors
 from streams.ledger_record import LedgerEmission, LedgerRecord
 
-TARGET_EVENTS_PER_S = 200_000
+TARGET_EVENTS_PER_S = 300_000
 TOPIC = "bench.orders"
 # Share of deliveries per fault; the rest pass.
 FAULT_SHARES = (("duplicate", 0.05), ("reorder", 0.02), ("delay", 0.02), ("drop", 0.01))
@@ -225,6 +225,9 @@ def main() -> None:
         f"check({args.model}): {elapsed:.2f} s wall ({cpu:.2f} s CPU), {rate:,.0f} events/s, "
         f"{rate / TARGET_EVENTS_PER_S:.2f}x the {TARGET_EVENTS_PER_S:,} events/s target"
     )
+    # On a shared machine the wall clock counts other processes' turns too; the CPU time
+    # of this one process is the steadier figure of the two.
+    print(f"per CPU second: {n / cpu:,.0f} events/s")
     print(
         f"anomalies: {report.anomalies.total} bad units, "
         f"{report.anomalies.counts['dropped_expected']} dropped_expected"

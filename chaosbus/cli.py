@@ -1,7 +1,9 @@
 """The `chaosbus` command line. Each command is a thin shell over a module of its own.
 
 Exit codes (ARCHITECTURE §4): 0 hypothesis held / success, 1 hypothesis violated,
-2 invalid input (file, flags, unreachable broker, missing prerequisite), 3 aborted.
+2 invalid input (file, flags, unreachable broker, missing prerequisite), 3 aborted,
+4 inconclusive (`run` and `check`: less than `monitor.min_judged_share`, 95 % by default,
+of the source events could be judged; §4 lists 0-3 and is to gain 4).
 """
 
 from __future__ import annotations
@@ -371,7 +373,7 @@ def run(
         False, "--share-route", help="Run even if another live interposer reads a source."
     ),
 ) -> None:
-    """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted.
+    """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted, 4 inconclusive.
 
     Refused (exit 2) while a sign-off the file's `approvals:` requires is missing for its
     exact content, or another live interposer reads a route's source (see --share-route)."""
@@ -551,7 +553,8 @@ def check_command(
     redis: str | None = typer.Option(None, "--redis", help="Redis URL the probes read."),
     key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
 ) -> None:
-    """Judge a recorded run after the fact: exit 0 no anomaly, 1 any, 2 invalid input."""
+    """Judge a recorded run after the fact, as `run` does: exit 0 held, 1 violated,
+    2 invalid input or nothing judged, 4 inconclusive."""
     spec = load_experiment_or_scenario(file)
     outcome = asyncio.run(
         check_window(

@@ -7,6 +7,9 @@
     ├── Aborted             (3)   a guardrail, the kill switch or a signal stopped a run
     └── StackError          (2)   the local stack failed to start or stop
 
+A verdict is not an error: `run` and `check` exit with their report's status code, 0 held,
+1 violated, 2 error (nothing judged), 3 aborted, 4 inconclusive (`EXIT_INCONCLUSIVE`).
+
 Errors of the layers below (injectors, streams, monitors) are translated at the CLI
 boundary with `raise ... from exc`, so a user always sees which input was wrong.
 """
@@ -17,6 +20,7 @@ EXIT_HELD = 0
 EXIT_VIOLATED = 1
 EXIT_INVALID = 2
 EXIT_ABORTED = 3
+EXIT_INCONCLUSIVE = 4  # too little of the source was judged for a verdict (`run`, `check`)
 
 
 class ChaosbusError(Exception):

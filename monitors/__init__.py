@@ -3,7 +3,9 @@
 Pure part: extractors read source messages into `SourceEvent`s; models compute the
 expected downstream state; `check` judges a whole `History` and `LiveChecker` judges one
 fact at a time; both return a `MonitorReport` (ARCHITECTURE §4's `anomalies`, `metrics`
-and a `coverage` section). Anomaly names and their precedence live in `monitors.anomalies`.
+and a `coverage` section). Anomaly names and their precedence live in `monitors.anomalies`;
+each example's `Cause` (ledger decisions and a one-line mechanism) comes from
+`monitors.causes`.
 """
 
 from monitors.anomalies import ANOMALY_NAMES, COUNT_NAMES, PRECEDENCE
@@ -23,8 +25,10 @@ from monitors.metrics import LatencyRecorder, time_to_recovery
 from monitors.report import (
     Anomalies,
     AnomalyExample,
+    Cause,
     Coverage,
     Latency,
+    LedgerDecision,
     Metrics,
     MonitorReport,
     Staleness,
@@ -36,6 +40,7 @@ __all__ = [
     "PRECEDENCE",
     "Anomalies",
     "AnomalyExample",
+    "Cause",
     "Coordinates",
     "Coverage",
     "Effect",
@@ -47,6 +52,7 @@ __all__ = [
     "JsonField",
     "Latency",
     "LatencyRecorder",
+    "LedgerDecision",
     "LiveChecker",
     "Metrics",
     "MonitorConfig",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
+from monitors.anomalies import Finding
+from monitors.causes import Delivered, explain
 from monitors.checkers import JUDGES
 from monitors.config import MonitorConfig
-from monitors.history import History
+from monitors.history import Coordinates, History
 from monitors.index import HistoryIndex
 from monitors.metrics import LatencyRecorder, latencies
-from monitors.report import Coverage, Metrics, MonitorReport
+from monitors.report import Cause, Coverage, Metrics, MonitorReport
 from monitors.tally import Tally
+from streams.ledger_record import LedgerRecord
 
 
 def build_index(history: History, *, by_event_id: bool) -> HistoryIndex:
@@ -51,23 +54,73 @@ def check(
             lone = index.lone_effect_latency(unit, horizon_ms)
             if lone is not None:
                 tally.judged += 1
+                tally.judged_events += 1
                 latency.record(lone)
                 continue
         facts = index.facts(unit, config.settle_ms, horizon_ms)
-        tally.add(judge(facts))
+        tally.add(judge(facts), len(facts.events))
         latency.extend(latencies(facts, observed_versions=observed_versions))
+    failed = dict(unparsable or {})
     coverage = Coverage(
         source_deliveries=index.source_deliveries,
         events=index.event_count(),
+        source_events=index.event_count() + sum(failed.values()),
         units=tally.judged + tally.pending + tally.unobserved,
         judged=tally.judged,
+        judged_events=tally.judged_events,
+        pending_events=tally.pending_events,
         pending=tally.pending,
         unobserved=tally.unobserved,
         unledgered=index.unledgered,
         orphan_effects=index.orphan_effects(),
-        unparsable=dict(unparsable or {}),
+        unparsable=failed,
     )
     metrics = Metrics(latency_ms=latency.summary(), staleness=tally.staleness())
+    causes = explain_examples(tally.example_findings(), index, history.ledger, config.model)
     return MonitorReport(
-        model=config.model, anomalies=tally.anomalies(), metrics=metrics, coverage=coverage
+        model=config.model, anomalies=tally.anomalies(causes), metrics=metrics, coverage=coverage
     )
+
+
+def explain_examples(
+    findings: Sequence[Finding],
+    index: HistoryIndex,
+    ledger: Iterable[LedgerRecord],
+    model: str,
+) -> dict[str, Cause]:
+    """The cause of each example's unit, joining its events' deliveries to the ledger.
+
+    The ledger is scanned once, for the few coordinates the examples involve."""
+    if not findings:
+        return {}
+    units = {f.unit: index.deliveries(f.unit) for f in findings}
+    wanted = {
+        coords for found in units.values() for _, all_coords in found for coords in all_coords
+    }
+    records: dict[Coordinates, list[LedgerRecord]] = {}
+    for record in ledger:
+        coords = (record.topic, record.partition, record.offset)
+        if coords in wanted:
+            records.setdefault(coords, []).append(record)
+    causes: dict[str, Cause] = {}
+    for finding in findings:
+        evidence = finding.evidence
+        assert evidence is not None  # example findings are bad ones
+        unit = [
+            Delivered(event, tuple(_latest(records.get(c, [])) for c in coords if c in records))
+            for event, coords in units[finding.unit]
+        ]
+        causes[finding.unit] = explain(
+            evidence.kind,
+            evidence.event_ids,
+            evidence.expected,
+            evidence.observed,
+            unit,
+            versions=model == "entity",
+        )
+    return causes
+
+
+def _latest(found: list[LedgerRecord]) -> LedgerRecord:
+    """A replayed decision for the same message supersedes the earlier one (as in the index)."""
+    return found[-1]

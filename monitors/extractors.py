@@ -14,6 +14,9 @@ once per message. A message it cannot read is never an exception: the extractor 
 failed is counted in `Extractor.unparsable` and the message is skipped, because judging
 an event whose identity or version is a guess would produce false verdicts.
 
+An event whose amount is absent or null adds nothing to its counter; an amount that is
+there but not a finite number (a string, `true`, `NaN`) makes the message unparsable.
+
 A tombstone (null value) has no payload to read, so when deletes are tombstones its JSON
 event id falls back to the coordinates and its JSON version to "outranks all before it".
 """
@@ -21,6 +24,7 @@ event id falls back to the coordinates and its JSON version to "outranks all bef
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, Literal
@@ -113,11 +117,14 @@ def json_getter(path: str) -> Getter:
 
 
 def to_number(raw: Any) -> Number | None:
-    """A version or amount as a number; `None` when it is not one (bools are not)."""
+    """A version or amount as a number; `None` when it is not one (bools are not, nor are
+    NaN and the infinities: a NaN never compares equal, so it would read as divergence)."""
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, int | float):
+    if isinstance(raw, int):
         return raw
+    if isinstance(raw, float):
+        return raw if math.isfinite(raw) else None
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
     if isinstance(raw, str):
@@ -125,9 +132,10 @@ def to_number(raw: Any) -> Number | None:
             return int(raw)
         except ValueError:
             try:
-                return float(raw)
+                number = float(raw)
             except ValueError:
                 return None
+            return number if math.isfinite(number) else None
     return None
 
 
@@ -174,8 +182,10 @@ class Extractor:
         is_delete = self._is_delete(doc, tombstone)
         coords = (envelope.source.topic, envelope.source.partition, envelope.source.offset)
         event_id = self._event_id(envelope, doc, coords, is_delete and tombstone)
+        if event_id is None:
+            return None  # counted once, under the first extractor that failed
         entity = self._entity(envelope, doc)
-        if event_id is None or entity is None:
+        if entity is None:
             return None
         version = self._version(envelope, doc, coords[2], is_delete and tombstone)
         if version is MISSING:
@@ -245,7 +255,12 @@ class Extractor:
     def _amount(self, doc: Any, tombstone: bool) -> Any:
         if self._amount_json is None or tombstone:
             return None
-        number = to_number(_read(self._amount_json, doc))
+        raw = _read(self._amount_json, doc)
+        if raw is MISSING or raw is None:
+            # An event with no amount adds nothing (an order update beside the payments of
+            # one stream); it is judged, not skipped, so it counts as covered.
+            return None
+        number = to_number(raw)
         if number is None:
             self._fail("amount")
             return MISSING

@@ -19,14 +19,19 @@ lookups, in unit order, land all over memory and cost more than the whole judgem
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import TypeVar
 
 from monitors.history import Coordinates, Effect, Observation, SourceEvent
 from streams.ledger_record import LedgerRecord
 
 T = TypeVar("T", Effect, Observation)
+
+# Attribute reads done in C: the batch loop runs once per event.
+_EVENT_ID = attrgetter("event_id")
+_UNIT_OF = {True: _EVENT_ID, False: attrgetter("entity")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +50,13 @@ class UnitFacts:
 class _Unit:
     """One unit's events (first delivery per id), latest due time and dropped deliveries."""
 
-    __slots__ = ("drops", "due_ms", "events")
+    __slots__ = ("drops", "due_ms", "events", "raw")
 
     def __init__(self) -> None:
         self.events: dict[str, SourceEvent] = {}
         self.due_ms = 0
         self.drops: dict[Coordinates, str] = {}  # dropped delivery -> its event id
+        self.raw: list[SourceEvent] = []  # batch mode: deliveries not yet sorted into events
 
 
 def ledger_due_ms(record: LedgerRecord) -> int:
@@ -97,6 +103,9 @@ class HistoryIndex:
 
     def add_sources(self, events: Iterable[SourceEvent]) -> None:
         """Feed source deliveries in source order. Runs once per event: kept tight."""
+        if self._by_coords is None:
+            self._add_sources_batch(events)
+            return
         units, by_event_id = self._units, self.by_event_id
         ledger_due, dropped, by_coords = self._ledger_due, self._dropped, self._by_coords
         for event in events:
@@ -127,6 +136,57 @@ class HistoryIndex:
                 slot.drops[coords] = event.event_id
             if by_coords is not None:
                 by_coords[coords] = (unit, event.event_id)
+
+    def _add_sources_batch(self, events: Iterable[SourceEvent]) -> None:
+        """`add_sources` for the batch checker, the one loop that runs per event of a
+        million: locals only, no per-event attribute writes on the index, and a drop read
+        from the sign of the ledger due time (see `add_ledger_records`) instead of a set."""
+        units = self._units
+        get_unit, get_due = units.get, self._ledger_due.get
+        listed = events if isinstance(events, Sequence) else list(events)
+        unledgered = 0
+        for unit, event in zip(map(_UNIT_OF[self.by_event_id], listed), listed, strict=True):
+            slot = get_unit(unit)
+            if slot is None:
+                slot = units[unit] = _Unit()
+            slot.raw.append(event)
+            coords = event.coords
+            due = get_due(coords)
+            at = event.timestamp_ms
+            if due is None:
+                unledgered += 1
+                due = at
+            else:
+                if due < 0:  # the ledger's last word on this delivery was a drop
+                    due = ~due
+                    slot.drops[coords] = event.event_id
+                if due < at:
+                    due = at
+            if due > slot.due_ms:
+                slot.due_ms = due
+        self.source_deliveries += len(listed)
+        self.unledgered += unledgered
+        for slot in units.values():
+            if slot.raw:
+                self._sort_deliveries(slot)
+        self._event_total = sum(len(slot.events) for slot in units.values())
+
+    def _sort_deliveries(self, slot: _Unit) -> None:
+        """A unit's batch deliveries into its events, the first delivery of an id standing
+        for it (built in C when no id repeats, the common case)."""
+        raw, slot.raw = slot.raw, []
+        ids = list(map(_EVENT_ID, raw))
+        events = slot.events
+        if not events:
+            events.update(zip(ids, raw, strict=True))
+            if len(events) == len(raw):
+                return
+            events.clear()
+        extra = self._extra_deliveries
+        for event_id, event in zip(ids, raw, strict=True):
+            first = events.setdefault(event_id, event)
+            if first is not event and first.coords != event.coords:
+                extra.setdefault(event_id, []).append(event.coords)
 
     def add_source(self, event: SourceEvent) -> str:
         """Feed one source delivery; returns its unit."""
@@ -164,22 +224,27 @@ class HistoryIndex:
             for record in records:
                 self.add_ledger(record)
             return
-        due, dropped = self._ledger_due, self._dropped
+        # A drop is stored as the bitwise complement of its due time (negative: epoch
+        # milliseconds are not), so a later record for the same delivery (a replayed
+        # decision supersedes) overwrites it, and the set of dropped deliveries is built
+        # once, from the drops alone. The source pass decodes it (see `_add_sources_batch`).
+        due, drops = self._ledger_due, []
         for record in records:
             coords = (record.topic, record.partition, record.offset)
             emissions = record.emissions
+            decided = record.decided_at_ms
             if len(emissions) == 1:
                 # The common case spelled out; same result as ledger_due_ms.
-                decided, sent = record.decided_at_ms, emissions[0].sent_at_ms
+                sent = emissions[0].sent_at_ms
                 if sent is None:
                     sent = decided + emissions[0].planned_delay_ms
                 due[coords] = sent if sent > decided else decided
-            else:
+            elif emissions:
                 due[coords] = ledger_due_ms(record)
-            if not emissions:
-                dropped.add(coords)
-            elif dropped:
-                dropped.discard(coords)
+            else:
+                due[coords] = ~decided
+                drops.append(coords)
+        self._dropped.update(coords for coords in drops if due[coords] < 0)
 
     def add_effect(self, effect: Effect) -> None:
         self.add_effects((effect,))
@@ -231,6 +296,18 @@ class HistoryIndex:
         if len(slot.events) != 1 or (horizon_ms is not None and seen > horizon_ms):
             return None
         return seen - slot.events[unit].timestamp_ms
+
+    def deliveries(self, unit: str) -> list[tuple[SourceEvent, tuple[Coordinates, ...]]]:
+        """The unit's events (first delivery each, source order) and every delivery's
+        coordinates: what the causes of an anomaly join the ledger on."""
+        slot = self._units.get(unit)
+        if slot is None:
+            return []
+        extra = self._extra_deliveries
+        return [
+            (event, (event.coords, *extra.get(event_id, ())))
+            for event_id, event in slot.events.items()
+        ]
 
     def event_count(self) -> int:
         """Distinct events (by id within their unit)."""

@@ -31,7 +31,7 @@ class LiveChecker:
         self._by_event_id = config.model == "once"
         self._index = HistoryIndex(by_event_id=self._by_event_id)
         self._dirty: set[str] = set()
-        self._findings: dict[str, Finding] = {}
+        self._findings: dict[str, tuple[Finding, int]] = {}  # with the unit's event count
         self._pending: set[str] = set()  # verdicts that may change with the clock alone
         self._tally = Tally(config.max_examples)
 
@@ -63,9 +63,10 @@ class LiveChecker:
             facts = self._index.facts(unit, self.config.settle_ms, now_ms)
             old = self._findings.get(unit)
             if old is not None:
-                tally.remove(old)
-            new = self._findings[unit] = self._judge(facts)
-            tally.add(new)
+                tally.remove(*old)
+            new = self._judge(facts)
+            self._findings[unit] = (new, len(facts.events))
+            tally.add(new, len(facts.events))
             if new.status == "pending":
                 self._pending.add(unit)
             else:
@@ -75,8 +76,11 @@ class LiveChecker:
         coverage = Coverage(
             source_deliveries=index.source_deliveries,
             events=index.event_count(),
+            source_events=index.event_count(),
             units=len(self._findings),
             judged=tally.judged,
+            judged_events=tally.judged_events,
+            pending_events=tally.pending_events,
             pending=tally.pending,
             unobserved=tally.unobserved,
             unledgered=index.unledgered,

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from operator import attrgetter
 
 from hdrh.histogram import HdrHistogram
 
 from monitors.history import Number
 from monitors.index import UnitFacts
 from monitors.report import Latency
+
+_IS_DELETE = attrgetter("is_delete")
+_VERSION = attrgetter("version")
+_TIMESTAMP = attrgetter("timestamp_ms")
 
 # Latencies above an hour are recorded as an hour: they mean "never, in practice".
 MAX_LATENCY_MS = 3_600_000
@@ -63,11 +68,28 @@ def latencies(facts: UnitFacts, *, observed_versions: bool) -> Iterator[int]:
         return
     # The first event carrying a version is the one whose arrival the observation shows
     # (the events are walked backwards so that the first one is the one the dict keeps).
-    pending: dict[Number | None, int] = {
-        e.version: e.timestamp_ms
-        for e in reversed(facts.events)
-        if not e.is_delete and e.event_id not in first_seen
-    }
+    events = facts.events
+    pending: dict[Number | None, int]
+    plain = not first_seen and not any(map(_IS_DELETE, events))
+    if plain and len(facts.observations) == 1:
+        # One look at the unit (the usual batch case): find its version's first event in C.
+        look = facts.observations[0]
+        if look.value is not None:
+            versions = list(map(_VERSION, events))
+            if look.value in versions:
+                yield look.observed_at_ms - events[versions.index(look.value)].timestamp_ms
+        return
+    if plain:
+        # The common shape, built in C: later pairs overwrite earlier ones, so walking
+        # backwards leaves each version with its first event, as the loop below does.
+        backwards = events[::-1]
+        pending = dict(zip(map(_VERSION, backwards), map(_TIMESTAMP, backwards), strict=True))
+    else:
+        pending = {
+            e.version: e.timestamp_ms
+            for e in reversed(events)
+            if not e.is_delete and e.event_id not in first_seen
+        }
     for observation in facts.observations:
         sent = pending.pop(observation.value, None) if observation.value is not None else None
         if sent is not None:

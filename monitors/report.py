@@ -12,20 +12,58 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
 from monitors.anomalies import BAD_NAMES, UNRECOVERED, Shown
+from monitors.history import Number
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class LedgerDecision(_Frozen):
+    """One ledger decision about an event involved in an anomaly, one row per emission.
+
+    `source` is the source message (`topic:partition:offset`); `partition`/`offset` are
+    where the copy landed downstream. A drop is one row with no copy. `actual_delay_ms` is
+    the produce time minus the source timestamp, when the ledger has both.
+    """
+
+    event_id: str
+    version: Number | None = None
+    source: str
+    fault: str
+    fault_name: str | None = None
+    copy_number: int | None = None
+    planned_delay_ms: int | None = None
+    actual_delay_ms: int | None = None
+    partition: int | None = None
+    offset: int | None = None
+    sent_at_ms: int | None = None
+    decided_at_ms: int
+    trace_id: str | None = None
+
+
+class Cause(_Frozen):
+    """Why an anomaly happened: the mechanism in one line, and the decisions it rests on.
+
+    `at_ms` is when the mechanism completed (the last involved copy was produced): the
+    example's point on a timeline. `faulted` is False when no fault touched the events.
+    """
+
+    mechanism: str
+    faulted: bool
+    at_ms: int | None = None
+    decisions: tuple[LedgerDecision, ...] = ()
+
+
 class AnomalyExample(_Frozen):
-    """One bad unit: which events, what was expected and what was observed."""
+    """One bad unit: which events, what was expected and what was observed, and why."""
 
     unit: str
     event_ids: tuple[str, ...]
     expected: Shown
     observed: Shown
     detail: str
+    cause: Cause | None = None
 
 
 class Anomalies(_Frozen):
@@ -77,17 +115,50 @@ class Metrics(_Frozen):
 
 
 class Coverage(_Frozen):
-    """What the verdict rests on, so a clean result over nothing is visible as such."""
+    """What the verdict rests on, so a clean result over nothing is visible as such.
+
+    `events` are the distinct events read; `source_events` adds the messages no extractor
+    could read (`unparsable`, by the extractor that failed: one per message), because each
+    of those is an event the verdict could not judge. `judged_events` are the events of the
+    units that were judged, `pending_events` those of units still settling when the window
+    closed: too recent to judge, whatever the service does, so they are left out of the
+    share. `judged_share` is judged events over the source events not pending, the figure
+    a verdict needs before it may say `held`.
+    """
 
     source_deliveries: int = 0
     events: int = 0
+    source_events: int = 0
     units: int = 0
     judged: int = 0
+    judged_events: int = 0
     pending: int = 0
+    pending_events: int = 0
     unobserved: int = 0
     unledgered: int = 0
     orphan_effects: int = 0
     unparsable: dict[str, int] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_fields_are_not_input(cls, data: Any) -> Any:
+        """A report's own JSON carries `judged_share`; it is recomputed, not read."""
+        if isinstance(data, dict) and "judged_share" in data:
+            return {k: v for k, v in data.items() if k != "judged_share"}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def judged_share(self) -> float | None:
+        """Judged events over the source events not pending; None when there are none."""
+        due = self.source_events - self.pending_events
+        if due <= 0:
+            return None
+        return self.judged_events / due
+
+    @property
+    def unparsable_total(self) -> int:
+        return sum(self.unparsable.values())
 
 
 class MonitorReport(_Frozen):

@@ -6,6 +6,8 @@ units it re-judged instead of recounting every unit at each snapshot.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from monitors.anomalies import (
     COUNT_NAMES,
     DROPPED_EXPECTED,
@@ -13,7 +15,7 @@ from monitors.anomalies import (
     UNRECOVERED,
     Finding,
 )
-from monitors.report import Anomalies, AnomalyExample, Staleness
+from monitors.report import Anomalies, AnomalyExample, Cause, Staleness
 
 
 class Tally:
@@ -23,26 +25,31 @@ class Tally:
         self.max_examples = max_examples
         self.counts = dict.fromkeys(COUNT_NAMES, 0)
         self.judged = self.pending = self.unobserved = 0
+        self.judged_events = 0  # distinct events of the judged units
+        self.pending_events = 0  # distinct events of the units still settling
         self._bad: dict[str, Finding] = {}  # units with evidence, in the order they turned bad
         self._behind_total = 0
         self._behind_units = 0
         self._behind: dict[str, int] = {}  # units behind by one version or more
 
-    def add(self, finding: Finding) -> None:
-        self._apply(finding, +1)
+    def add(self, finding: Finding, events: int = 0) -> None:
+        """Count a unit's finding; `events` is how many distinct events the unit has."""
+        self._apply(finding, +1, events)
 
-    def remove(self, finding: Finding) -> None:
+    def remove(self, finding: Finding, events: int = 0) -> None:
         """Take back a finding added earlier (its unit is being judged again)."""
-        self._apply(finding, -1)
+        self._apply(finding, -1, events)
 
-    def _apply(self, finding: Finding, sign: int) -> None:
+    def _apply(self, finding: Finding, sign: int, events: int) -> None:
         if finding.status == "pending":
             self.pending += sign
+            self.pending_events += sign * events
             return
         if finding.status == "unobserved":
             self.unobserved += sign
             return
         self.judged += sign
+        self.judged_events += sign * events
         self.counts[DROPPED_EXPECTED] += sign * finding.dropped_expected
         self.counts[DROPPED_RECONCILED] += sign * finding.dropped_reconciled
         if finding.evidence is not None:
@@ -60,7 +67,23 @@ class Tally:
             elif finding.staleness:
                 self._behind.pop(finding.unit, None)
 
-    def anomalies(self) -> Anomalies:
+    def example_findings(self) -> list[Finding]:
+        """The findings `anomalies()` shows as examples (the first few per name)."""
+        kept: dict[str, int] = {}
+        shown: list[Finding] = []
+        for finding in self._bad.values():
+            evidence = finding.evidence
+            assert evidence is not None
+            names = [evidence.kind, UNRECOVERED] if finding.unrecovered else [evidence.kind]
+            wanted = [n for n in names if kept.get(n, 0) < self.max_examples]
+            for name in wanted:
+                kept[name] = kept.get(name, 0) + 1
+            if wanted:
+                shown.append(finding)
+        return shown
+
+    def anomalies(self, causes: Mapping[str, Cause] | None = None) -> Anomalies:
+        """Counts and examples; `causes` (by unit) are attached to the examples."""
         examples: dict[str, list[AnomalyExample]] = {}
         for finding in self._bad.values():
             evidence = finding.evidence
@@ -76,6 +99,7 @@ class Tally:
                             expected=evidence.expected,
                             observed=evidence.observed,
                             detail=evidence.detail,
+                            cause=None if causes is None else causes.get(finding.unit),
                         )
                     )
         return Anomalies(

@@ -54,6 +54,8 @@ class HistoryBuilder:
         fault: str = "pass",
         delay_ms: int = 0,
         partition: int = 0,
+        fault_name: str | None = None,
+        copies: int | None = None,
     ) -> SourceEvent:
         """A new source event and its ledger record; the version defaults to the offset."""
         offset = next(self._offsets)
@@ -67,7 +69,9 @@ class HistoryBuilder:
             amount=amount,
             timestamp_ms=self.now_ms,
         )
-        return self.deliver(event, fault=fault, delay_ms=delay_ms)
+        return self.deliver(
+            event, fault=fault, delay_ms=delay_ms, fault_name=fault_name, copies=copies
+        )
 
     def redeliver(self, event: SourceEvent, *, fault: str = "pass") -> SourceEvent:
         """The same event delivered again by the source (a producer retry), new offset."""
@@ -84,10 +88,27 @@ class HistoryBuilder:
         )
         return self.deliver(again, fault=fault)
 
-    def deliver(self, event: SourceEvent, *, fault: str = "pass", delay_ms: int = 0) -> SourceEvent:
+    def deliver(
+        self,
+        event: SourceEvent,
+        *,
+        fault: str = "pass",
+        delay_ms: int = 0,
+        fault_name: str | None = None,
+        copies: int | None = None,
+    ) -> SourceEvent:
         """Record `event` as read from the source, and the interposer's decision on it."""
         self.sources.append(event)
-        self.ledger.append(ledger_record(event, fault=fault, delay_ms=delay_ms, run_id=self.run_id))
+        self.ledger.append(
+            ledger_record(
+                event,
+                fault=fault,
+                delay_ms=delay_ms,
+                run_id=self.run_id,
+                fault_name=fault_name,
+                copies=copies,
+            )
+        )
         return event
 
     def effect(self, event: SourceEvent | str, *, at_ms: int | None = None) -> Effect:
@@ -109,20 +130,28 @@ class HistoryBuilder:
 
 
 def ledger_record(
-    event: SourceEvent, *, fault: str = "pass", delay_ms: int = 0, run_id: str = "run-test"
+    event: SourceEvent,
+    *,
+    fault: str = "pass",
+    delay_ms: int = 0,
+    run_id: str = "run-test",
+    fault_name: str | None = None,
+    copies: int | None = None,
 ) -> LedgerRecord:
-    """The ledger record the interposer writes for one delivery of `event`."""
+    """The ledger record the interposer writes for one delivery of `event`; `copies`
+    overrides the fault's usual number of emissions (a duplicate makes 2)."""
     topic, partition, offset = event.coords
     sent = event.timestamp_ms + delay_ms
     emissions = tuple(
+        # Where a copy lands downstream depends on when it was sent: left unknown here, so
+        # the order of sends is their time (set `offset` on a copy to order by position).
         LedgerEmission(
             copy_number=copy,
             planned_delay_ms=delay_ms,
             partition=partition,
-            offset=offset,
             sent_at_ms=sent,
         )
-        for copy in range(FAULT_COPIES[fault])
+        for copy in range(FAULT_COPIES[fault] if copies is None else copies)
     )
     return LedgerRecord(
         run_id=run_id,
@@ -136,4 +165,6 @@ def ledger_record(
         emissions=emissions,
         decided_at_ms=event.timestamp_ms,
         completed_at_ms=sent,
+        fault_name=None if fault == "pass" else (fault_name or "faults[0]"),
+        source_timestamp_ms=event.timestamp_ms,
     )

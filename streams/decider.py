@@ -24,6 +24,8 @@ class DecisionLike(Protocol):
     def held(self) -> int: ...
     @property
     def reason(self) -> str | None: ...
+    @property
+    def fault_name(self) -> str | None: ...
 
 
 class Decider(Protocol):
@@ -43,6 +45,7 @@ class PassDecision:
     fault: str = "pass"
     held: int = 0
     reason: str | None = None
+    fault_name: str | None = None
 
 
 class PassThrough:

@@ -191,7 +191,7 @@ class RouteInterposer:
         # One acknowledgement per emission, plus one for the ledger record.
         self._tracker.begin(source.topic, source.partition, source.offset, expected + 1)
         self.counts[decision.fault] += 1
-        self._telemetry.decided(envelope, decision.fault, expected, now)
+        trace_id = self._telemetry.decided(envelope, decision.fault, expected, now)
         done = self._book.open(
             source,
             key=record.key,
@@ -200,6 +200,9 @@ class RouteInterposer:
             reason=decision.reason,
             expected=expected,
             now_ms=now,
+            fault_name=decision.fault_name,
+            source_timestamp_ms=record.timestamp,
+            trace_id=trace_id,
         )
         if done is not None:
             self._ledger_ready.append(done)

@@ -33,6 +33,9 @@ class _OpenEntry:
     reason: str | None
     decided_at_ms: int
     expected: int
+    fault_name: str | None = None
+    source_timestamp_ms: int | None = None
+    trace_id: str | None = None
     sent: list[EmissionTuple] = field(default_factory=list)
 
 
@@ -66,12 +69,25 @@ class LedgerBook:
         reason: str | None,
         expected: int,
         now_ms: int,
+        fault_name: str | None = None,
+        source_timestamp_ms: int | None = None,
+        trace_id: str | None = None,
     ) -> CompletedRecord | None:
         """Start an entry; a decision with nothing to send (a drop) completes at once."""
         if self.salt is not None:
             key = None if key is None else pseudonym(self.salt, key).encode("ascii")
             event_id = pseudonym(self.salt, event_id.encode("utf-8"))
-        entry = _OpenEntry(key, event_id, fault, reason, now_ms, expected)
+        entry = _OpenEntry(
+            key,
+            event_id,
+            fault,
+            reason,
+            now_ms,
+            expected,
+            fault_name,
+            source_timestamp_ms,
+            trace_id,
+        )
         if expected == 0:
             return self._complete(source, entry, now_ms)
         self._open[source] = entry
@@ -111,5 +127,8 @@ class LedgerBook:
             emissions=entry.sent,
             decided_at_ms=entry.decided_at_ms,
             completed_at_ms=now_ms,
+            fault_name=entry.fault_name,
+            source_timestamp_ms=entry.source_timestamp_ms,
+            trace_id=entry.trace_id,
         )
         return CompletedRecord(source, entry.key, payload)

@@ -3,7 +3,9 @@
 This is a contract (ARCHITECTURE §4): monitors rebuild from these records exactly what the
 interposer did to each source message. Records are JSON on the `chaosbus.ledger` topic, keyed
 by the source message key so that one entity's decisions stay in one partition, in order.
-Bump `LEDGER_SCHEMA_VERSION` on any incompatible change.
+Bump `LEDGER_SCHEMA_VERSION` on any incompatible change; optional fields added later
+(`fault_name`, `source_timestamp_ms`, `trace_id`) default to `None`, so older records still
+read.
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ class LedgerRecord(BaseModel):
     emissions: tuple[LedgerEmission, ...] = ()
     decided_at_ms: int
     completed_at_ms: int
+    # Added after schema 1 shipped, so optional: the fault's declared name (`faults[i]`
+    # when it has none; None for a pass), the source message's timestamp (the base of an
+    # emission's actual delay) and the W3C trace id the decision belongs to.
+    fault_name: str | None = None
+    source_timestamp_ms: int | None = None
+    trace_id: str | None = None
 
     @property
     def key(self) -> bytes | None:
@@ -59,6 +67,12 @@ class LedgerRecord(BaseModel):
     @property
     def dropped(self) -> bool:
         return not self.emissions
+
+    def actual_delay_ms(self, emission: LedgerEmission) -> int | None:
+        """How long after the source timestamp the copy was produced, when both are known."""
+        if emission.sent_at_ms is None or self.source_timestamp_ms is None:
+            return None
+        return emission.sent_at_ms - self.source_timestamp_ms
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json(exclude_none=False).encode()
@@ -86,6 +100,9 @@ def encode_record(
     emissions: list[EmissionTuple],
     decided_at_ms: int,
     completed_at_ms: int,
+    fault_name: str | None = None,
+    source_timestamp_ms: int | None = None,
+    trace_id: str | None = None,
 ) -> bytes:
     """The JSON `LedgerRecord.to_bytes()` writes, without building the model.
 
@@ -116,6 +133,9 @@ def encode_record(
         ],
         "decided_at_ms": decided_at_ms,
         "completed_at_ms": completed_at_ms,
+        "fault_name": fault_name,
+        "source_timestamp_ms": source_timestamp_ms,
+        "trace_id": trace_id,
     }
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 

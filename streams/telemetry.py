@@ -40,6 +40,17 @@ class _HeaderGetter(Getter[Sequence[tuple[str, bytes]]]):
 _GETTER = _HeaderGetter()
 
 
+def trace_id_of(headers: Sequence[tuple[str, bytes]]) -> str | None:
+    """The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`), if any."""
+    for name, value in headers:
+        if name == "traceparent":
+            parts = value.decode("latin-1").split("-")
+            if len(parts) >= 4 and len(parts[1]) == 32 and parts[1] != "0" * 32:
+                return parts[1].lower()
+            return None
+    return None
+
+
 class Telemetry:
     """Spans and metrics for decisions and emissions; a no-op unless enabled."""
 
@@ -80,7 +91,11 @@ class Telemetry:
             "chaosbus.held", callbacks=[observe], description="emissions held by faults"
         )
 
-    def decided(self, envelope: Envelope, fault: str, expected_emissions: int, now_ms: int) -> None:
+    def decided(
+        self, envelope: Envelope, fault: str, expected_emissions: int, now_ms: int
+    ) -> str | None:
+        """Count the decision and open its span; returns the trace id the decision is in
+        (the decision span's when tracing, else the inbound `traceparent`'s, else None)."""
         attributes = self._fault_attributes.get(fault)
         if attributes is None:
             # Built once per fault type: this runs for every message forwarded.
@@ -88,7 +103,7 @@ class Telemetry:
             self._fault_attributes[fault] = attributes
         self._faults.add(1, attributes)
         if not self.enabled:
-            return
+            return trace_id_of(envelope.headers)
         parent = _PROPAGATOR.extract(envelope.headers, getter=_GETTER)
         span = self._tracer.start_span(
             "chaosbus.decide",
@@ -106,6 +121,7 @@ class Telemetry:
         span.end()
         # Kept until the last copy is emitted: a held message keeps its context while held.
         self._decisions[envelope.source] = (span, expected_emissions)
+        return format(span.get_span_context().trace_id, "032x")
 
     def outgoing_headers(self, envelope: Envelope, emission: Emission) -> list[tuple[str, bytes]]:
         if emission.planned_delay_ms:

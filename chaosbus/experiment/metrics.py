@@ -15,6 +15,18 @@ from monitors.anomalies import COUNT_NAMES
 # Sums across every check of the monitor (or one check, when a bound names it).
 ANOMALY_METRICS = ("anomalies.total", *(f"anomalies.{name}" for name in COUNT_NAMES))
 COVERAGE_METRICS = ("coverage.pending", "coverage.unobserved", "coverage.unledgered")
+# Coverage of the whole source, known once the batch checker has run: `judged_share` is
+# judged events over source events (unparsable ones included), `unparsable` their count.
+FINAL_COVERAGE_METRICS = (
+    "coverage.judged_share",
+    "coverage.unparsable",
+    "coverage.judged",
+    "coverage.judged_events",
+    "coverage.pending_events",
+    "coverage.source_events",
+    "coverage.events",
+    "coverage.orphan_effects",
+)
 FAULT_METRICS = ("faults.injected", *(f"faults.{kind}" for kind in FAULT_TYPES))
 
 # Known live and at the end. Live latency comes from the runner's own first-sighting
@@ -33,7 +45,9 @@ LIVE_METRICS = frozenset(
     }
 )
 # service.lag.recovered_s: from the end of injection until the group stayed caught up.
-FINAL_ONLY_METRICS = frozenset({"time_to_recovery_s", "service.lag.recovered_s"})
+FINAL_ONLY_METRICS = frozenset(
+    {"time_to_recovery_s", "service.lag.recovered_s", *FINAL_COVERAGE_METRICS}
+)
 SERVICE_METRICS = frozenset({"service.lag.max", "service.lag.recovered_s"})
 METRICS = LIVE_METRICS | FINAL_ONLY_METRICS
 

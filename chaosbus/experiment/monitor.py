@@ -46,6 +46,10 @@ PROBE_KINDS = ("redis", "http", "kafka", "sql")
 
 _Spec = SpecModel
 
+# A verdict on 95 % of the source stands for the whole; on less, drift or a probe that sees
+# little could be hiding what the rest would show (docs/decisions/0070).
+DEFAULT_MIN_JUDGED_SHARE = 0.95
+
 
 def _probe_kind(value: Any) -> str | None:
     kind = value.get("kind", "redis") if isinstance(value, dict) else getattr(value, "kind", None)
@@ -106,6 +110,8 @@ class MonitorSpec(_Spec):
     max_examples: int = Field(default=5, ge=0, le=MAX_LIST, strict=True)
     service_group: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
     stall_ms: int = Field(default=5_000, ge=100, le=MAX_DURATION_MS, strict=True)
+    # Below this share of the source events judged (per check), a run is `inconclusive`.
+    min_judged_share: float = Field(default=DEFAULT_MIN_JUDGED_SHARE, ge=0.0, le=1.0)
 
     @field_validator("checks")
     @classmethod

@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 from chaosbus.report.model import RunReport
+from monitors.report import LedgerDecision
 
-BADGES = {"held": "HELD", "violated": "VIOLATED", "aborted": "ABORTED", "error": "ERROR"}
+# Decisions listed under an example in Markdown; the HTML report's ledger table has all.
+MAX_DECISIONS = 6
+
+BADGES = {
+    "held": "HELD",
+    "violated": "VIOLATED",
+    "aborted": "ABORTED",
+    "error": "ERROR",
+    "inconclusive": "INCONCLUSIVE",
+}
 
 
-def _num(value: float | None, unit: str = "") -> str:
+def number(value: float | None, unit: str = "") -> str:
+    """A figure as a person reads it: `12`, `0.333`, `—` when unknown."""
     if value is None:
         return "—"
     text = str(int(value)) if float(value).is_integer() else f"{value:.3g}"
     return f"{text}{unit}"
+
+
+def decision_line(d: LedgerDecision) -> str:
+    """One ledger decision as a person reads it: which copy, which fault, how late, where."""
+    fault = d.fault if d.fault_name is None else f"{d.fault} `{d.fault_name}`"
+    if d.copy_number is None:
+        return f"`{d.event_id}` at `{d.source}`: {fault}, not sent"
+    late = f"planned {d.planned_delay_ms} ms"
+    if d.actual_delay_ms is not None:
+        late += f", actual {d.actual_delay_ms} ms"
+    where = "" if d.offset is None else f" → partition {d.partition} offset {d.offset}"
+    trace = "" if d.trace_id is None else f", trace `{d.trace_id}`"
+    return f"`{d.event_id}` at `{d.source}`: {fault}, copy {d.copy_number}, {late}{where}{trace}"
 
 
 def _held(value: bool | None) -> str:
@@ -40,7 +64,7 @@ def to_markdown(report: RunReport) -> str:
     ]
     for h in report.hypotheses:
         lines.append(
-            f"| {h.phase} | `{h.name}` | {h.threshold} | {_num(h.observed)} | {_held(h.held)} |"
+            f"| {h.phase} | `{h.name}` | {h.threshold} | {number(h.observed)} | {_held(h.held)} |"
         )
     if not report.hypotheses:
         lines.append("| — | not judged (the run stopped before) | | | |")
@@ -55,6 +79,9 @@ def to_markdown(report: RunReport) -> str:
                 f"- unit `{ex.unit}` (events {ids}): expected {ex.expected}, "
                 f"observed {ex.observed} — {ex.detail}"
             )
+            if ex.cause is not None:
+                lines.append(f"  - **cause:** {ex.cause.mechanism}")
+                lines += [f"  - {decision_line(d)}" for d in ex.cause.decisions[:MAX_DECISIONS]]
     lines += ["", "## Faults injected", "", "| decision | count |", "| --- | --- |"]
     lines += [f"| {kind} | {count} |" for kind, count in report.faults.items()]
     lines += [
@@ -67,28 +94,33 @@ def to_markdown(report: RunReport) -> str:
         "",
         "## Metrics",
         "",
-        f"- end-to-end latency: p50 {_num(m.latency_ms.p50, ' ms')}, "
-        f"p99 {_num(m.latency_ms.p99, ' ms')} over {m.latency_ms.count} events",
-        f"- staleness: at most {_num(m.staleness.max_versions_behind)} versions behind",
-        f"- time to recovery: {_num(m.time_to_recovery_s, ' s')}",
+        f"- end-to-end latency: p50 {number(m.latency_ms.p50, ' ms')}, "
+        f"p99 {number(m.latency_ms.p99, ' ms')} over {m.latency_ms.count} events",
+        f"- staleness: at most {number(m.staleness.max_versions_behind)} versions behind",
+        f"- time to recovery: {number(m.time_to_recovery_s, ' s')}",
     ]
     if report.guardrails:
         lines += ["", "## Guardrails", "", "| guardrail | bound | for | worst | breached |"]
         lines.append("| --- | --- | --- | --- | --- |")
         for g in report.guardrails:
             lines.append(
-                f"| `{g.name}` | {g.threshold} | {g.for_s:g} s | {_num(g.worst)} "
+                f"| `{g.name}` | {g.threshold} | {g.for_s:g} s | {number(g.worst)} "
                 f"| {'**yes**' if g.breached else 'no'} |"
             )
     lines += ["", "## Phases", "", "| phase | from | to |", "| --- | --- | --- |"]
     lines += [f"| {p.name} | {p.start_s:.1f} s | {p.end_s:.1f} s |" for p in report.phases]
     lines += ["", "## Coverage per check", ""]
-    lines += ["| check | model | events | judged | pending | unobserved | unledgered |"]
-    lines.append("| --- | --- | --- | --- | --- | --- | --- |")
+    lines += [
+        "| check | model | source events | judged events | judged share | unparsable "
+        "| pending | unobserved | unledgered |"
+    ]
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, check in report.checks.items():
         c = check.coverage
+        share = "—" if c.judged_share is None else f"{c.judged_share:.1%}"
+        failed = ", ".join(f"{k} {v}" for k, v in sorted(c.unparsable.items()) if v) or "0"
         lines.append(
-            f"| {name} | {check.model} | {c.events} | {c.judged} | {c.pending} "
-            f"| {c.unobserved} | {c.unledgered} |"
+            f"| {name} | {check.model} | {c.source_events} | {c.judged_events} | {share} "
+            f"| {failed} | {c.pending} | {c.unobserved} | {c.unledgered} |"
         )
     return "\n".join(lines) + "\n"

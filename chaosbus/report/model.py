@@ -1,6 +1,7 @@
 """The run report (ARCHITECTURE §4): the contract other tools read.
 
-`status` is `held | violated | aborted | error`; `hypotheses` are the steady-state bounds
+`status` is `held | violated | aborted | error | inconclusive` (too little of the source was
+judged to conclude, exit 4); `hypotheses` are the steady-state bounds
 as judged before injection and after recovery; `anomalies` and `metrics` are the monitors'
 fragment summed over every check (each check's own report is under `checks`); `faults`
 counts decisions by type, `pass` included, and `faults_suppressed` the faults a blast-radius
@@ -16,13 +17,27 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from chaosbus.errors import (
+    EXIT_ABORTED,
+    EXIT_HELD,
+    EXIT_INCONCLUSIVE,
+    EXIT_INVALID,
+    EXIT_VIOLATED,
+)
 from monitors.lag import ServiceProgress
 from monitors.report import Anomalies, Metrics, MonitorReport
 
-REPORT_VERSION = 1
+# 2: status `inconclusive`, coverage's source/judged events and share, causes of examples.
+REPORT_VERSION = 2
 
-Status = Literal["held", "violated", "aborted", "error"]
-EXIT_CODES: dict[str, int] = {"held": 0, "violated": 1, "error": 2, "aborted": 3}
+Status = Literal["held", "violated", "aborted", "error", "inconclusive"]
+EXIT_CODES: dict[str, int] = {
+    "held": EXIT_HELD,
+    "violated": EXIT_VIOLATED,
+    "error": EXIT_INVALID,
+    "aborted": EXIT_ABORTED,
+    "inconclusive": EXIT_INCONCLUSIVE,
+}
 
 
 class _Frozen(BaseModel):
@@ -77,6 +92,7 @@ class RunReport(_Frozen):
     seed: int
     actor: str
     started_at: str  # ISO 8601, UTC
+    started_ms: int | None = None  # the same instant in epoch ms: the timeline's zero
     duration_s: float
     routes: list[str]
     hypotheses: list[HypothesisResult]

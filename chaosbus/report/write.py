@@ -21,5 +21,5 @@ def write_report(report: RunReport, path: Path) -> list[Path]:
     md, page = sibling(path, ".md"), sibling(path, ".html")
     path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     md.write_text(markdown, encoding="utf-8")
-    page.write_text(to_html(report, markdown), encoding="utf-8")
+    page.write_text(to_html(report), encoding="utf-8")
     return [path, md, page]

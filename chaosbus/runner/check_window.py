@@ -4,7 +4,10 @@ The window is one run's: its ledger records name the source messages it decided;
 messages are read back from the source topic, each check's probe is read once now, and
 the batch checker judges. Effects are read whole (a topic to its end, a listing now) and
 only those naming an event of the window are kept: other runs share the topic or table.
-No interposer, no faults. Exit 0 when no anomaly, 1 when any.
+No interposer, no faults. The status comes from `conclude`, the function `run` uses: the
+same bounds, coverage and exit codes (0 held, 1 violated, 2 error, 4 inconclusive). A bound
+on `time_to_recovery_s` needs the live series of a run: after the fact it is unknown, and
+left out of the judgement.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from datetime import UTC, datetime
 
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
-from chaosbus.report.model import RunReport, Status
+from chaosbus.report.model import RunReport
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.probes import effects_probe, effects_topic, probe_shape, state_probe
-from chaosbus.runner.verdict import judge, merge_anomalies, merge_metrics
+from chaosbus.runner.verdict import conclude, judge, merge_anomalies, merge_metrics
 from injectors.blast import CAPS
 from monitors import check, compile_extractors
 from monitors.errors import MonitorError
@@ -83,22 +86,22 @@ async def check_window(
     suppressed = Counter(record.reason for record in ledger if record.reason in CAPS)
     observed = Observed(reports, dict(faults))
     merged = merge_anomalies(reports, spec.monitor.max_examples)
-    status: Status = "violated" if merged.total else "held"
-    reason = None
-    if sum(r.coverage.judged for r in reports.values()) == 0:
-        status, reason = "error", "nothing was judged: not settled yet, or nothing observed"
+    judged = judge(spec.steady_state, observed, "after")
+    after = [r for r in judged if r.metric != "time_to_recovery_s"]
+    verdict = conclude(after, reports, min_judged_share=spec.monitor.min_judged_share)
     return RunReport(
         name=spec.name,
         hypothesis=spec.hypothesis,
-        status=status,
-        reason=reason,
+        status=verdict.status,
+        reason=verdict.reason,
         run_id=run_id,
         seed=spec.seed,
         actor=actor,
         started_at=datetime.fromtimestamp(now / 1000, tz=UTC).isoformat(timespec="seconds"),
+        started_ms=now,
         duration_s=0.0,
         routes=[f"{r.source} -> {r.destination}" for r in spec.routes],
-        hypotheses=judge(spec.steady_state, observed, "after"),
+        hypotheses=after,
         anomalies=merged,
         faults=dict(faults),
         faults_suppressed={cap: suppressed[cap] for cap in CAPS},

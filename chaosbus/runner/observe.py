@@ -39,7 +39,7 @@ class Observed:
         if group == "service":
             return self._service(name)
         if group == "coverage":
-            return float(sum(getattr(r.coverage, name) for r in reports))
+            return _coverage(name, reports)
         if group == "faults":
             if name == "injected":
                 return float(sum(self.faults.get(kind, 0) for kind in FAULT_TYPES))
@@ -73,6 +73,17 @@ class Observed:
     def judge(self, bound: Bound) -> tuple[float | None, bool | None]:
         observed = self.value(bound.metric, bound.check)
         return observed, bound.holds(observed)
+
+
+def _coverage(name: str, reports: list[MonitorReport]) -> float | None:
+    """Counts add up across checks; the share is recomputed from the summed counts."""
+    if name == "judged_share":
+        source = sum(r.coverage.source_events - r.coverage.pending_events for r in reports)
+        judged = sum(r.coverage.judged_events for r in reports)
+        return judged / source if source else None
+    if name == "unparsable":
+        return float(sum(r.coverage.unparsable_total for r in reports))
+    return float(sum(getattr(r.coverage, name) for r in reports))
 
 
 def _worst(values: list[float]) -> float | None:

@@ -6,16 +6,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from chaosbus.report.model import GuardrailResult, HypothesisResult, RunReport, Status
+from chaosbus.report.model import GuardrailResult, HypothesisResult, RunReport
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.privacy import pseudonymised
-from chaosbus.runner.verdict import (
-    judge,
-    merge_anomalies,
-    merge_metrics,
-    status_of,
-    with_service,
-)
+from chaosbus.runner.verdict import conclude, judge, merge_anomalies, merge_metrics, with_service
 from monitors.report import MonitorReport
 
 if TYPE_CHECKING:
@@ -33,14 +27,14 @@ def build_report(
 ) -> RunReport:
     spec = run.spec
     reports = pseudonymised(reports, session.salt)  # `privacy: hashed`: no raw identifier
-    after: list[HypothesisResult] = []
-    status: Status
-    reason: str | None
-    if run.abort_reason is not None:
-        status, reason = "aborted", run.abort_reason
-    else:
-        after = judge(spec.steady_state, observed, "after")
-        status, reason = status_of(after, reports, observed.service)
+    after = [] if run.abort_reason else judge(spec.steady_state, observed, "after")
+    verdict = conclude(
+        after,
+        reports,
+        abort_reason=run.abort_reason,
+        min_judged_share=spec.monitor.min_judged_share,
+        service=observed.service,
+    )
     ended = run.timeline.phases[-1][2] if run.timeline.phases else run.started_ms
     breached = {run.abort_reason} if run.abort_reason else set()
     guardrails = [
@@ -58,14 +52,15 @@ def build_report(
     return RunReport(
         name=spec.name,
         hypothesis=spec.hypothesis,
-        status=status,
-        reason=reason,
+        status=verdict.status,
+        reason=verdict.reason,
         run_id=run.run_id,
         seed=spec.seed,
         actor=run.options.actor,
         started_at=datetime.fromtimestamp(run.started_ms / 1000, tz=UTC).isoformat(
             timespec="seconds"
         ),
+        started_ms=run.started_ms,
         duration_s=round(((ended or run.started_ms) - run.started_ms) / 1000, 3),
         routes=[f"{r.source} -> {r.destination}" for r in spec.routes],
         hypotheses=[*before, *after],

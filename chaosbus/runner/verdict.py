@@ -1,17 +1,31 @@
 """From what a run observed to its verdict: hypotheses judged, anomalies merged, a status.
 
 With no `steady_state` declared, the hypothesis is judged by `anomalies.total ≤ 0`: a
-correct service shows no anomaly at all. A run that judged nothing (no source traffic, or
-no downstream observation) is an `error`, not a vacuous `held`.
+correct service shows no anomaly at all.
+
+`conclude` is the one function from a report's parts to its status and exit code; `run`
+and `check` both call it, so the same data gets the same verdict. In order:
+
+1. `aborted` (3): a guardrail, the kill switch or a signal stopped the run;
+2. `error` (2): nothing was judged (no source traffic, or no downstream observation);
+3. `inconclusive` (4): some check judged less than `min_judged_share` of its source
+   events (unparsable, unobserved; events still settling when the window closed are left
+   out): neither a pass nor a failure can rest on it, so failed bounds are named in the
+   reason but do not make it `violated`;
+4. `violated` (1): a bound did not hold (an unknown value cannot confirm one);
+5. `held` (0).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from chaosbus.experiment.bounds import Bound
-from chaosbus.report.model import HypothesisResult, Status
+from chaosbus.experiment.metrics import FINAL_ONLY_METRICS
+from chaosbus.experiment.monitor import DEFAULT_MIN_JUDGED_SHARE
+from chaosbus.report.model import EXIT_CODES, HypothesisResult, RunReport, Status
 from chaosbus.runner.observe import Observed
 from monitors.anomalies import COUNT_NAMES, PRECEDENCE, STALLED_CONSUMER
 from monitors.lag import ServiceProgress
@@ -29,8 +43,8 @@ def judge(
 ) -> list[HypothesisResult]:
     results = []
     for bound in steady_state(bounds):
-        if phase == "before" and bound.metric == "time_to_recovery_s":
-            continue  # nothing has been injected yet, so nothing to recover from
+        if phase == "before" and bound.metric in FINAL_ONLY_METRICS:
+            continue  # known only once the run is over (nothing to recover from yet)
         value, held = observed.judge(bound)
         results.append(
             HypothesisResult(
@@ -55,21 +69,77 @@ def describe(results: Sequence[HypothesisResult]) -> str:
     return "; ".join(f"{r.name} = {_show(r.observed)} (expected {r.threshold})" for r in results)
 
 
-def status_of(
+@dataclass(frozen=True, slots=True)
+class Conclusion:
+    status: Status
+    reason: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+
+def conclude(
     after: Sequence[HypothesisResult],
     reports: Mapping[str, MonitorReport],
+    *,
+    abort_reason: str | None = None,
+    min_judged_share: float = DEFAULT_MIN_JUDGED_SHARE,
     service: ServiceProgress | None = None,
-) -> tuple[Status, str | None]:
+) -> Conclusion:
+    """The status of a run or a check from its hypotheses after, per-check reports (their
+    anomalies and coverage) and abort reason; see the module docstring for the order."""
+    if abort_reason is not None:
+        return Conclusion("aborted", abort_reason)
     if sum(r.coverage.judged for r in reports.values()) == 0:
-        return "error", "nothing was judged: no source traffic, or no downstream observation"
-    bad = failed(after)
+        return Conclusion(
+            "error", "nothing was judged: no source traffic, or no downstream observation"
+        )
+    bad = failed([r for r in after if r.phase == "after"])
+    short = under_covered(reports, min_judged_share)
+    if short:
+        would = f"; not judged: {describe(bad)}" if bad else ""
+        return Conclusion("inconclusive", "; ".join(short) + would)
     if not bad:
-        return "held", None
+        return Conclusion("held")
     merged = with_service(merge_anomalies(reports, 0), service, 0)
     names = (*PRECEDENCE, STALLED_CONSUMER)
     named = [f"{name} {merged.counts[name]}" for name in names if merged.counts.get(name)]
     suffix = f" — anomalies: {', '.join(named)}" if named else ""
-    return "violated", describe(bad) + suffix
+    return Conclusion("violated", describe(bad) + suffix)
+
+
+def conclude_report(
+    report: RunReport, min_judged_share: float = DEFAULT_MIN_JUDGED_SHARE
+) -> Conclusion:
+    """`conclude` over a written report (its after-hypotheses, checks and abort reason)."""
+    abort = report.reason if report.status == "aborted" else None
+    return conclude(
+        report.hypotheses,
+        report.checks,
+        abort_reason=abort,
+        min_judged_share=min_judged_share,
+        service=report.service,
+    )
+
+
+def under_covered(reports: Mapping[str, MonitorReport], min_share: float) -> list[str]:
+    """One line per check that judged less than `min_share` of its source events."""
+    lines = []
+    for name, report in reports.items():
+        c = report.coverage
+        share = c.judged_share
+        if share is None or share >= min_share:
+            continue
+        missing = [f"{n} {c.unparsable[n]}" for n in sorted(c.unparsable) if c.unparsable[n]]
+        gaps = [f"unparsable ({', '.join(missing)})"] if missing else []
+        gaps += [f"unobserved units {c.unobserved}"] if c.unobserved else []
+        detail = f": {', '.join(gaps)}" if gaps else ""
+        lines.append(
+            f"check {name} judged {c.judged_events} of {c.source_events - c.pending_events} "
+            f"source events ({share:.1%}, below the {min_share:.0%} needed){detail}"
+        )
+    return lines
 
 
 def merge_anomalies(reports: Mapping[str, MonitorReport], max_examples: int) -> Anomalies:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from injectors.protection import PARKED_PREFIX
 from streams.ledger_record import LedgerEmission, LedgerRecord, decode_key, encode_key
+from streams.telemetry import trace_id_of
 
 PARKED_SCHEMA_VERSION = 1
 
@@ -68,6 +69,8 @@ class ParkedSource(BaseModel):
     # Copies kept inside the fault plan (a reorder buffer, a ready list): their release time
     # is not known yet. A successor process cannot know it either and releases them at once.
     in_plan: int = Field(default=0, ge=0)
+    fault_name: str | None = None
+    trace_id: str | None = None
 
     @classmethod
     def decided(
@@ -80,6 +83,7 @@ class ParkedSource(BaseModel):
         expected: int,
         in_plan: int,
         now_ms: int,
+        fault_name: str | None = None,
     ) -> ParkedSource:
         source = envelope.source
         return cls(
@@ -96,6 +100,8 @@ class ParkedSource(BaseModel):
             decided_at_ms=now_ms,
             expected=expected,
             in_plan=in_plan,
+            fault_name=fault_name,
+            trace_id=trace_id_of(envelope.headers),
         )
 
     @property
@@ -175,6 +181,9 @@ class ParkedSource(BaseModel):
             emissions=tuple(sorted(self.sent, key=lambda e: e.copy_number)),
             decided_at_ms=self.decided_at_ms,
             completed_at_ms=now_ms,
+            fault_name=self.fault_name,
+            source_timestamp_ms=self.timestamp_ms,
+            trace_id=self.trace_id,
         )
 
     def to_bytes(self) -> bytes:

@@ -50,6 +50,7 @@ class PartitionWork:
             expected=len(decision.emissions) + decision.held,
             in_plan=decision.held,
             now_ms=self.now_ms,
+            fault_name=decision.fault_name,
         )
         self.drafts[source] = draft
         for emission in decision.emissions:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from chaosbus.testing import Cluster, create_topics, settings_of
 from chaosbus_demo.events import OrderEvent
 from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, order_events, play
+from monitors.probes.kafka_reader import read_ledger, read_source
 from streams.connection import KafkaSettings
+from streams.ledger_record import LedgerRecord
 from streams.topics import TopicAdmin
 
 SHORT = {"warmup_s": 1, "inject_s": 3, "recover_s": 3}
@@ -151,3 +154,24 @@ async def run_against(
 ) -> RunReport:
     async with service_and_traffic(stage, kind, events=events):
         return await run_experiment(spec, stage.options(**options))
+
+
+async def ledger_of(stage: Stage, run_id: str) -> list[LedgerRecord]:
+    """The run's ledger records of the stage's source: what exact expectations derive from."""
+    records, _ = await read_ledger(stage.bootstrap, run_id, source_topic=stage.source)
+    return records
+
+
+async def duplicated_payers(stage: Stage, ledger: list[LedgerRecord]) -> set[str]:
+    """Customers with a payment the interposer sent more than once: the units a service
+    that adds every delivery must get wrong (`duplicate_effect` on the counter check)."""
+    copied = {(r.topic, r.partition, r.offset) for r in ledger if len(r.emissions) > 1}
+    payers = set()
+    for envelope in await read_source(stage.bootstrap, stage.source):
+        source = envelope.source
+        if (source.topic, source.partition, source.offset) not in copied:
+            continue
+        event = json.loads(envelope.value or b"{}")
+        if event.get("amount"):
+            payers.add(str(event["customer"]))
+    return payers

@@ -11,7 +11,7 @@ from chaosbus.control import commands
 from chaosbus.runner import ExperimentRun, Progress
 from chaosbus.testing import Message, produce, read_all
 from streams.ledger_record import LEDGER_TOPIC, LedgerRecord
-from tests.integration.runner_support import Stage, make_stage
+from tests.integration.runner_support import Stage, ledger_of, make_stage
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +77,8 @@ class TestGuardrail:
         assert report.reason.startswith("guardrail held breached")
         assert report.guardrails[0].breached
         assert report.duration_s < 15  # not the 60 s the delay asked for
-        assert report.faults["delay"] > 0
+        ledger = await ledger_of(stage, run.run_id)
+        assert report.faults["delay"] == sum(r.fault == "delay" for r in ledger)
         await assert_nothing_lost(stage, run.run_id)
 
 

@@ -146,3 +146,34 @@ class TestUnparsable:
         extract = compile_extractors(ExtractorConfig())
         assert extract(envelope({}, key=None)) is None
         assert extract.unparsable == {"entity": 1}
+
+    @pytest.mark.parametrize(
+        ("field", "raw"),
+        [
+            ("version", b'{"v": NaN}'),
+            ("version", b'{"v": "Infinity"}'),
+            ("amount", b'{"n": -Infinity}'),
+            ("amount", b'{"n": "nan"}'),
+        ],
+    )
+    def test_non_finite_numbers_are_unparsable_not_divergent(self, field: str, raw: bytes) -> None:
+        """NaN and the infinities (JSON literals or strings) are not versions or amounts."""
+        path = {"version": "$.v", "amount": "$.n"}[field]
+        extract = compile_extractors(config(**{field: {"json": path}}))
+        assert extract(envelope(raw=raw)) is None
+        assert extract.unparsable == {field: 1}
+
+    def test_one_unreadable_message_counts_once(self) -> None:
+        """A message missing both its id and its entity counts once, under event_id."""
+        extract = compile_extractors(config(event_id={"json": "$.id"}))
+        assert extract(envelope({}, key=None)) is None
+        assert extract.unparsable == {"event_id": 1}
+
+    def test_an_absent_or_null_amount_adds_nothing(self) -> None:
+        """Events without an amount (order updates beside payments) are read, not skipped."""
+        extract = compile_extractors(config(amount={"json": "$.n"}))
+        absent, null = extract(envelope({"x": 1})), extract(envelope({"n": None}))
+        assert absent is not None
+        assert null is not None
+        assert (absent.amount, null.amount) == (None, None)
+        assert extract.unparsable == {}

@@ -122,7 +122,7 @@ class TestRenderings:
 
     def test_html_is_self_contained(self) -> None:
         """plotly.js is inline: no script is fetched from the network."""
-        page = to_html(sample(), to_markdown(sample()))
+        page = to_html(sample())
         assert "<script src=" not in page
         assert "Plotly" in page
         assert "duplicate-storm" in page
@@ -133,3 +133,45 @@ class TestRenderings:
         assert [p.name for p in written] == ["out.json", "out.md", "out.html"]
         assert RunReport.model_validate_json(written[0].read_text()) == sample()
         assert sibling(Path("report"), ".md") == Path("report.md")
+
+
+def with_cause() -> RunReport:
+    """A report whose one example carries a cause, from the batch checker itself."""
+    from monitors import MonitorConfig, check
+    from monitors.testing import HistoryBuilder
+
+    h = HistoryBuilder(start_ms=1_000_000)
+    h.event("<o&1>", 1, fault="delay", delay_ms=9_000, fault_name="slow-<creates>")
+    h.event("<o&1>", 2)
+    h.observe("<o&1>", 1, at_ms=h.now_ms + 30_000)
+    checked = check(h.build(), MonitorConfig(source_topic=h.topic, model="entity"))
+    return sample().model_copy(
+        update={
+            "anomalies": checked.anomalies,
+            "checks": {"state": checked},
+            "started_ms": 1_000_000,
+            "name": "<b>out-of-order</b>",
+        }
+    )
+
+
+class TestHtmlPage:
+    def test_examples_link_to_their_point_and_ledger_rows(self) -> None:
+        """Each example links to #point-N beside the plot and #ledger-M rows that exist."""
+        page = to_html(with_cause())
+        assert '<td id="example-1">1</td>' in page
+        assert '<a href="#point-1">9.01 s</a>' in page
+        assert '<li id="point-1" value="1">' in page
+        assert '<a href="#ledger-1">L1</a>, <a href="#ledger-2">L2</a>' in page
+        assert '<td id="ledger-1">L1</td>' in page
+        assert '<td id="ledger-2">L2</td>' in page
+        assert 'id="verdict"' in page
+
+    def test_everything_from_the_report_is_escaped(self) -> None:
+        """Names, units and fault names with markup are shown as text, never as HTML."""
+        page = to_html(with_cause())
+        assert "<b>out-of-order</b>" not in page
+        assert "&lt;b&gt;out-of-order&lt;/b&gt;" in page
+        assert "&lt;o&amp;1&gt;" in page
+        assert "slow-&lt;creates&gt;" in page
+        assert "<o&1>" not in page

@@ -26,6 +26,7 @@ class FakeDecision:
     emissions: tuple[Emission, ...]
     held: int = 0
     reason: str | None = None
+    fault_name: str | None = None
 
 
 def parked(offset: int, partition: int = 0) -> ParkedSource:

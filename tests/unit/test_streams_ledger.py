@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from injectors.envelope import SourceCoordinates
 from streams.ledger import LedgerBook
 from streams.ledger_record import LedgerEmission, LedgerRecord, encode_key, encode_record
+from streams.telemetry import trace_id_of
 
 SOURCE = SourceCoordinates("orders.nocode", 2, 41)
 
@@ -31,6 +32,8 @@ class TestEncoding:
         reason=st.one_of(st.none(), st.sampled_from(["non_json", "max_faults", "disabled"])),
         event_id=st.text(max_size=20),
         emissions=emission_tuples,
+        fault_name=st.one_of(st.none(), st.text(max_size=12)),
+        trace_id=st.one_of(st.none(), st.sampled_from(["0af7651916cd43dd8448eb211c80319c"])),
     )
     def test_fast_encoding_is_byte_identical_to_the_model(
         self,
@@ -39,6 +42,8 @@ class TestEncoding:
         reason: str | None,
         event_id: str,
         emissions: list[tuple[int, int, int, int, int]],
+        fault_name: str | None,
+        trace_id: str | None,
     ) -> None:
         """encode_record writes exactly what LedgerRecord.to_bytes() writes, and it reads back."""
         fields = {
@@ -52,6 +57,9 @@ class TestEncoding:
             "reason": reason,
             "decided_at_ms": 10,
             "completed_at_ms": 20,
+            "fault_name": fault_name,
+            "source_timestamp_ms": 3,
+            "trace_id": trace_id,
         }
         fast = encode_record(key=key, emissions=list(emissions), **fields)  # type: ignore[arg-type]
         model = LedgerRecord(
@@ -66,6 +74,46 @@ class TestEncoding:
         )
         assert fast == model.to_bytes()
         assert LedgerRecord.from_bytes(fast) == model
+
+    def test_a_record_written_before_the_optional_fields_still_reads(self) -> None:
+        """Schema-1 records without fault_name, source_timestamp_ms and trace_id parse as None."""
+        old = (
+            b'{"v":1,"run_id":"r","route":"a->b","topic":"a","partition":0,"offset":1,'
+            b'"event_id":"e","key_b64":null,"fault":"delay","reason":null,'
+            b'"emissions":[{"copy_number":0,"planned_delay_ms":900,"partition":0,'
+            b'"offset":4,"sent_at_ms":1950}],"decided_at_ms":1000,"completed_at_ms":1960}'
+        )
+        record = LedgerRecord.from_bytes(old)
+        assert (record.fault_name, record.source_timestamp_ms, record.trace_id) == (None,) * 3
+        assert record.actual_delay_ms(record.emissions[0]) is None
+
+    def test_actual_delay_is_produce_time_minus_source_timestamp(self) -> None:
+        """An emission sent at 1950 ms of a message stamped 900 ms was delayed 1050 ms."""
+        emission = LedgerEmission(copy_number=0, planned_delay_ms=900, sent_at_ms=1950)
+        record = LedgerRecord(
+            run_id="r",
+            route="a->b",
+            topic="a",
+            partition=0,
+            offset=1,
+            event_id="e",
+            key_b64=None,
+            fault="delay",
+            emissions=(emission,),
+            decided_at_ms=1000,
+            completed_at_ms=1960,
+            source_timestamp_ms=900,
+        )
+        assert record.actual_delay_ms(emission) == 1050
+
+
+class TestTraceId:
+    def test_reads_the_trace_id_of_a_traceparent(self) -> None:
+        """The second field of a W3C traceparent is the trace id; an all-zero one is none."""
+        good = (("traceparent", b"00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01"),)
+        zero = (("traceparent", b"00-" + b"0" * 32 + b"-b7ad6b7169203331-01"),)
+        assert trace_id_of(good) == "0af7651916cd43dd8448eb211c80319c"
+        assert (trace_id_of(zero), trace_id_of((("x", b"y"),))) == (None, None)
 
 
 class TestLedgerBook:
