@@ -7,6 +7,8 @@ units it re-judged instead of recounting every unit at each snapshot.
 from __future__ import annotations
 
 from monitors.anomalies import (
+    CORRUPTED_EXPECTED,
+    CORRUPTED_RECONCILED,
     COUNT_NAMES,
     DROPPED_EXPECTED,
     DROPPED_RECONCILED,
@@ -45,6 +47,8 @@ class Tally:
         self.judged += sign
         self.counts[DROPPED_EXPECTED] += sign * finding.dropped_expected
         self.counts[DROPPED_RECONCILED] += sign * finding.dropped_reconciled
+        self.counts[CORRUPTED_EXPECTED] += sign * finding.corrupted_expected
+        self.counts[CORRUPTED_RECONCILED] += sign * finding.corrupted_reconciled
         if finding.evidence is not None:
             self.counts[finding.evidence.kind] += sign
             self.counts[UNRECOVERED] += sign * finding.unrecovered

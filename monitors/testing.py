@@ -18,7 +18,17 @@ import itertools
 from monitors.history import Effect, History, Number, Observation, SourceEvent
 from streams.ledger_record import LedgerEmission, LedgerRecord, encode_key
 
-FAULT_COPIES = {"pass": 1, "reorder": 1, "delay": 1, "duplicate": 2, "drop": 0}
+FAULT_COPIES = {
+    "pass": 1,
+    "reorder": 1,
+    "delay": 1,
+    "duplicate": 2,
+    "drop": 0,
+    "outage": 1,
+    "replay": 2,
+}
+# The copies' variants where a fault names them: corrupt and schema_drift take `variants`.
+FAULT_VARIANTS: dict[str, tuple[str | None, ...]] = {"replay": (None, "replay")}
 
 
 class HistoryBuilder:
@@ -54,8 +64,15 @@ class HistoryBuilder:
         fault: str = "pass",
         delay_ms: int = 0,
         partition: int = 0,
+        variants: tuple[str | None, ...] | None = None,
+        later_ms: int = 0,
     ) -> SourceEvent:
-        """A new source event and its ledger record; the version defaults to the offset."""
+        """A new source event and its ledger record; the version defaults to the offset.
+
+        `variants` gives each copy's ledger variant (one per copy: `("corrupt:flip",)` is a
+        replace-mode corruption, `(None, "corrupt:flip")` an extra-mode one); `later_ms`
+        sends every copy after the first that much later (a replay).
+        """
         offset = next(self._offsets)
         self.now_ms += self.step_ms
         event = SourceEvent(
@@ -67,7 +84,9 @@ class HistoryBuilder:
             amount=amount,
             timestamp_ms=self.now_ms,
         )
-        return self.deliver(event, fault=fault, delay_ms=delay_ms)
+        return self.deliver(
+            event, fault=fault, delay_ms=delay_ms, variants=variants, later_ms=later_ms
+        )
 
     def redeliver(self, event: SourceEvent, *, fault: str = "pass") -> SourceEvent:
         """The same event delivered again by the source (a producer retry), new offset."""
@@ -84,10 +103,26 @@ class HistoryBuilder:
         )
         return self.deliver(again, fault=fault)
 
-    def deliver(self, event: SourceEvent, *, fault: str = "pass", delay_ms: int = 0) -> SourceEvent:
+    def deliver(
+        self,
+        event: SourceEvent,
+        *,
+        fault: str = "pass",
+        delay_ms: int = 0,
+        variants: tuple[str | None, ...] | None = None,
+        later_ms: int = 0,
+    ) -> SourceEvent:
         """Record `event` as read from the source, and the interposer's decision on it."""
         self.sources.append(event)
-        self.ledger.append(ledger_record(event, fault=fault, delay_ms=delay_ms, run_id=self.run_id))
+        record = ledger_record(
+            event,
+            fault=fault,
+            delay_ms=delay_ms,
+            run_id=self.run_id,
+            variants=variants,
+            later_ms=later_ms,
+        )
+        self.ledger.append(record)
         return event
 
     def effect(self, event: SourceEvent | str, *, at_ms: int | None = None) -> Effect:
@@ -109,21 +144,31 @@ class HistoryBuilder:
 
 
 def ledger_record(
-    event: SourceEvent, *, fault: str = "pass", delay_ms: int = 0, run_id: str = "run-test"
+    event: SourceEvent,
+    *,
+    fault: str = "pass",
+    delay_ms: int = 0,
+    run_id: str = "run-test",
+    variants: tuple[str | None, ...] | None = None,
+    later_ms: int = 0,
 ) -> LedgerRecord:
     """The ledger record the interposer writes for one delivery of `event`."""
     topic, partition, offset = event.coords
     sent = event.timestamp_ms + delay_ms
+    if variants is None:
+        variants = FAULT_VARIANTS.get(fault, (None,) * FAULT_COPIES[fault])
     emissions = tuple(
         LedgerEmission(
             copy_number=copy,
-            planned_delay_ms=delay_ms,
+            planned_delay_ms=delay_ms + (later_ms if copy else 0),
             partition=partition,
             offset=offset,
-            sent_at_ms=sent,
+            sent_at_ms=sent + (later_ms if copy else 0),
+            variant=variant,
         )
-        for copy in range(FAULT_COPIES[fault])
+        for copy, variant in enumerate(variants)
     )
+    sent = max((e.sent_at_ms or sent for e in emissions), default=sent)
     return LedgerRecord(
         run_id=run_id,
         route=f"{topic}->{topic}.out",

@@ -47,7 +47,8 @@ class TestPublicApi:
             assert hasattr(monitors, name), name
 
     def test_anomaly_names_are_the_architecture_names(self) -> None:
-        """Counts use exactly the names of ARCHITECTURE §3 plus the two drop counts."""
+        """Counts use exactly the names of ARCHITECTURE §3, `applied_garbage` (issue 13),
+        the two drop counts and the two corruption counts."""
         assert set(COUNT_NAMES) == {
             "duplicate_effect",
             "lost_event",
@@ -57,6 +58,9 @@ class TestPublicApi:
             "unrecovered",
             "dropped_expected",
             "dropped_reconciled",
+            "applied_garbage",
+            "corrupted_expected",
+            "corrupted_reconciled",
         }
         assert PRECEDENCE[-1] == "divergent_entity"
 

@@ -18,6 +18,7 @@ emission_tuples = st.lists(
         st.integers(0, 9),
         st.integers(0, 10**9),
         st.integers(0, 2**45),
+        st.one_of(st.none(), st.sampled_from(["replay", "corrupt:flip", 'schema_drift:é:"x'])),
     ),
     max_size=4,
     unique_by=lambda e: e[0],
@@ -38,7 +39,7 @@ class TestEncoding:
         fault: str,
         reason: str | None,
         event_id: str,
-        emissions: list[tuple[int, int, int, int, int]],
+        emissions: list[tuple[int, int, int, int, int, str | None]],
     ) -> None:
         """encode_record writes exactly what LedgerRecord.to_bytes() writes, and it reads back."""
         fields = {
@@ -58,14 +59,29 @@ class TestEncoding:
             key_b64=encode_key(key),
             emissions=tuple(
                 LedgerEmission(
-                    copy_number=c, planned_delay_ms=d, partition=p, offset=o, sent_at_ms=t
+                    copy_number=c,
+                    planned_delay_ms=d,
+                    partition=p,
+                    offset=o,
+                    sent_at_ms=t,
+                    variant=v,
                 )
-                for c, d, p, o, t in sorted(emissions)
+                for c, d, p, o, t, v in sorted(emissions, key=lambda e: e[0])
             ),
             **fields,  # type: ignore[arg-type]
         )
         assert fast == model.to_bytes()
         assert LedgerRecord.from_bytes(fast) == model
+
+    def test_a_record_written_before_variants_still_reads(self) -> None:
+        """An emission without `variant` (an older record) reads as a byte-identical copy."""
+        old = (
+            b'{"v":1,"run_id":"r","route":"a->b","topic":"a","partition":0,"offset":3,'
+            b'"event_id":"e","key_b64":null,"fault":"pass","reason":null,"emissions":'
+            b'[{"copy_number":0,"planned_delay_ms":0,"partition":0,"offset":9,"sent_at_ms":5}],'
+            b'"decided_at_ms":4,"completed_at_ms":5}'
+        )
+        assert LedgerRecord.from_bytes(old).emissions[0].variant is None
 
 
 class TestLedgerBook:
