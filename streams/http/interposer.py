@@ -196,7 +196,9 @@ class HttpInterposer:
                 outcome.delivered += 1
                 if outcome.upstream_status is None:
                     outcome.upstream_status = response.status
-                kept = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
+                kept = {
+                    k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP
+                }
                 return response.status, kept, answer
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning(
