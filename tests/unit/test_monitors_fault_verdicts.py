@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from monitors import MonitorConfig, MonitorReport, check
+from monitors import LiveChecker, MonitorConfig, MonitorReport, check
 from monitors.index import is_garbage
 from monitors.testing import HistoryBuilder
 
@@ -192,3 +192,26 @@ class TestOutage:
         c.observe("c1", 0, at_ms=c.now_ms + 5_000)
         c.observe("c1", 5, at_ms=c.now_ms + LATER)
         assert counts(run(c, "counter")) == {}
+
+
+class TestLiveAgreesWithBatch:
+    def test_late_ledger_records_give_the_batch_verdict(self) -> None:
+        """Sources first, ledger after (the live order): the same garbage/corrupted counts."""
+        h = HistoryBuilder()
+        h.event("c1", amount=10)
+        h.event("c1", amount=7, fault="schema_drift", variants=DRIFTED)
+        h.event("c1", amount=5, fault="corrupt", variants=REPLACED)
+        h.observe("c1", 24, at_ms=h.now_ms + LATER)
+        h.event("c2", amount=2, fault="corrupt", variants=REPLACED)
+        h.observe("c2", 0, at_ms=h.now_ms + LATER)
+        history = h.build()
+        live = LiveChecker(MonitorConfig(source_topic=h.topic, model="counter", settle_ms=1_000))
+        for event in history.sources:
+            live.feed_source(event)
+        for record in history.ledger:
+            live.feed_ledger(record)
+        for observation in history.observations:
+            live.feed_observation(observation)
+        report = live.snapshot(h.now_ms + 2 * LATER)
+        assert report.anomalies.counts == run(h, "counter").anomalies.counts
+        assert counts(report) == {"applied_garbage": 1, "corrupted_expected": 2, "unrecovered": 1}
