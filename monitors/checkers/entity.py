@@ -15,8 +15,9 @@ present while `keep` is a delete: `resurrected`; absent while an older delete ex
 older delivered version: `stale_overwrite`; absent with no delete to explain it:
 `lost_event`; anything else (a version the source never had, or newer than any delivered):
 `divergent_entity`, or `applied_garbage` when the entity also got a garbage copy (the one
-delivery that can carry a version no event has). Events sent only as garbage count as
-dropped (`corrupted_expected` / `corrupted_reconciled`).
+delivery that can carry a version no event has), and when the deleting event's own garbage
+copy, read as an update, shows the delete's version present again. Events sent only as
+garbage count as dropped (`corrupted_expected` / `corrupted_reconciled`).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def judge_entity(facts: UnitFacts) -> Finding:
     for observation in settled:
         final, reconciled = _judge_value(observation.value, keep, events, facts.dropped)
         if final is not None:
-            if garbage and final.kind == DIVERGENT_ENTITY:
+            if garbage and _garbage_explains(final, observation.value, keep, facts.garbage):
                 final = _garbage(final)
             evidence.append(final)
     value = settled[-1].value
@@ -95,6 +96,21 @@ def _judge_value(
         if state.event_id in dropped and newer and shows(state, value):
             return None, state.event_id
     return _explain(value, keep, states), None
+
+
+def _garbage_explains(
+    found: Evidence, value: Number | None, keep: EntityState | None, garbage: frozenset[str]
+) -> bool:
+    """A version no delivered event has; or the delete's own garbage copy, read as an update,
+    putting its version back (what `resurrected` would otherwise say)."""
+    if found.kind == DIVERGENT_ENTITY:
+        return True
+    return (
+        found.kind == RESURRECTED
+        and keep is not None
+        and keep.event_id in garbage
+        and value == keep.version
+    )
 
 
 def _garbage(divergent: Evidence) -> Evidence:

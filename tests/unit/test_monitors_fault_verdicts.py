@@ -99,6 +99,23 @@ class TestExtraMode:
         assert counts(report) == {"applied_garbage": 1, "divergent_entity": 1, "unrecovered": 2}
         assert report.anomalies.examples["applied_garbage"][0].unit == "o1"
 
+    def test_a_deletes_drifted_copy_read_as_an_update_is_applied_garbage(self) -> None:
+        """The cancel's copy with an unknown type put its version back: not resurrected."""
+        h = HistoryBuilder()
+        h.event("o1", 1)
+        h.event(
+            "o1", 2, delete=True, fault="schema_drift", variants=(None, "schema_drift:enum:type")
+        )
+        h.observe("o1", 2, at_ms=h.now_ms + LATER)
+        h.event("o2", 1)
+        h.event(
+            "o2", 2, delete=True, fault="schema_drift", variants=(None, "schema_drift:enum:type")
+        )
+        h.observe("o2", 1, at_ms=h.now_ms + LATER)  # an older version back: no copy makes that
+        report = run(h, "entity")
+        assert counts(report) == {"applied_garbage": 1, "resurrected": 1, "unrecovered": 2}
+        assert report.anomalies.examples["applied_garbage"][0].unit == "o1"
+
     def test_counter_with_a_garbage_copys_amount_added_is_applied_garbage(self) -> None:
         """A surplus of exactly the drifted payment's amount: applied_garbage, not a duplicate."""
         h = HistoryBuilder()
