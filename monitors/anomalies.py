@@ -14,8 +14,8 @@ bad unit is counted once, under its most specific anomaly, in this order:
    - `entity`: a version no delivered event has (what `divergent_entity` would say: the
      copy's version field was renamed, removed or retyped and the service stored what it
      read), as a settled observation or as the lower end of a version that went down; or
-     the final delete's version present again when that delete had such a copy (its type
-     drifted, so the service read it as an update);
+     the entity present, at the final delete's version or one no event has, when that
+     delete had such a copy (its type drifted, so the service read it as an update);
    - `counter`: a settled number above the expected sum by exactly the amounts of some of
      the events that had such a copy (the copy's amount survived and was added again),
      possibly together with reconciled drops;

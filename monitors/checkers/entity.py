@@ -57,7 +57,7 @@ def judge_entity(facts: UnitFacts) -> Finding:
     for observation in settled:
         final, reconciled = _judge_value(observation.value, keep, events, facts.dropped)
         if final is not None:
-            if garbage and _garbage_explains(final, observation.value, keep, facts.garbage):
+            if garbage and _garbage_explains(final, observation.value, keep, facts.garbage, events):
                 final = _garbage(final)
             evidence.append(final)
     value = settled[-1].value
@@ -99,18 +99,20 @@ def _judge_value(
 
 
 def _garbage_explains(
-    found: Evidence, value: Number | None, keep: EntityState | None, garbage: frozenset[str]
+    found: Evidence,
+    value: Number | None,
+    keep: EntityState | None,
+    garbage: frozenset[str],
+    events: list[SourceEvent],
 ) -> bool:
     """A version no delivered event has; or the delete's own garbage copy, read as an update,
-    putting its version back (what `resurrected` would otherwise say)."""
+    leaving the entity present at the delete's version or at one no event has (what
+    `resurrected` would otherwise say)."""
     if found.kind == DIVERGENT_ENTITY:
         return True
-    return (
-        found.kind == RESURRECTED
-        and keep is not None
-        and keep.event_id in garbage
-        and value == keep.version
-    )
+    if found.kind != RESURRECTED or keep is None or keep.event_id not in garbage:
+        return False
+    return value == keep.version or all(e.version != value for e in events)
 
 
 def _garbage(divergent: Evidence) -> Evidence:

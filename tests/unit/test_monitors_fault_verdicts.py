@@ -112,9 +112,13 @@ class TestExtraMode:
             "o2", 2, delete=True, fault="schema_drift", variants=(None, "schema_drift:enum:type")
         )
         h.observe("o2", 1, at_ms=h.now_ms + LATER)  # an older version back: no copy makes that
+        h.event("o3", 1)
+        h.event("o3", 2, delete=True, fault="schema_drift", variants=DRIFTED)
+        h.observe("o3", 0, at_ms=h.now_ms + LATER)  # the copy lost its type and its version
         report = run(h, "entity")
-        assert counts(report) == {"applied_garbage": 1, "resurrected": 1, "unrecovered": 2}
-        assert report.anomalies.examples["applied_garbage"][0].unit == "o1"
+        assert counts(report) == {"applied_garbage": 2, "resurrected": 1, "unrecovered": 3}
+        garbage = report.anomalies.examples["applied_garbage"]
+        assert [example.unit for example in garbage] == ["o1", "o3"]
 
     def test_counter_with_a_garbage_copys_amount_added_is_applied_garbage(self) -> None:
         """A surplus of exactly the drifted payment's amount: applied_garbage, not a duplicate."""
