@@ -135,6 +135,7 @@ class HistoryIndex:
         """Feed source deliveries in source order. Runs once per event: kept tight."""
         units, by_event_id = self._units, self.by_event_id
         ledger_due, dropped, by_coords = self._ledger_due, self._dropped, self._by_coords
+        garbage = self._garbage
         for event in events:
             self.source_deliveries += 1
             unit = event.event_id if by_event_id else event.entity
@@ -161,7 +162,7 @@ class HistoryIndex:
                 slot.due_ms = due
             if dropped and coords in dropped:
                 slot.drops[coords] = event.event_id
-            if self._garbage and coords in self._garbage:
+            if garbage and coords in garbage:
                 slot.garbage[coords] = event.event_id
             if by_coords is not None:
                 by_coords[coords] = (unit, event.event_id)
