@@ -221,7 +221,7 @@ class HistoryIndex:
             for record in records:
                 self.add_ledger(record)
             return
-        due, dropped = self._ledger_due, self._dropped
+        due, dropped, garbage = self._ledger_due, self._dropped, self._garbage
         for record in records:
             coords = (record.topic, record.partition, record.offset)
             emissions = record.emissions
@@ -235,11 +235,15 @@ class HistoryIndex:
                 due[coords] = ledger_due_ms(record)
             if not emissions:
                 dropped.add(coords)
-            elif len(emissions) == 1 and emissions[0].variant is None:
-                # The common case spelled out: one intact copy.
+            elif emissions[0].variant is None and (
+                len(emissions) == 1 or all(e.variant is None for e in emissions)
+            ):
+                # The common case spelled out: intact copies only.
                 if dropped:
                     dropped.discard(coords)
                     self._corrupted.discard(coords)
+                if garbage:
+                    garbage.discard(coords)
             else:
                 self._note_kind(coords, emissions)
 
