@@ -11,6 +11,10 @@ topic::
 - `version` rises by one with each event of an order, whatever its type.
 - The Kafka key is the order id and the `event-id` header repeats the event id.
 
+The safe service reads with `parse_event`, which refuses anything that is not exactly such
+an object; the naive one with `read_leniently`, which takes whatever it can get (a corrupted
+or drifted copy included), as a tolerant no-code mapping step does.
+
 Monitors read them with: event id `$.event_id`, entity = record key, version `$.version`,
 delete `{path: "$.type", equals: "cancelled"}`, amount `$.amount` (counter keyed by
 `$.customer`).
@@ -19,6 +23,7 @@ delete `{path: "$.type", equals: "cancelled"}`, amount `$.amount` (counter keyed
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, cast
 
@@ -81,7 +86,7 @@ def parse_event(value: bytes | None) -> OrderEvent:
         raise BadEvent("a null value (Kafka tombstone) is not an order event")
     try:
         doc = json.loads(value)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise BadEvent(f"not JSON: {exc}") from exc
     if not isinstance(doc, dict):
         raise BadEvent("not a JSON object")
@@ -103,3 +108,40 @@ def parse_event(value: bytes | None) -> OrderEvent:
         total=_integer(doc, "total", default=0),
         amount=amount,
     )
+
+
+def read_leniently(value: bytes | None) -> OrderEvent:
+    """The naive reading: undecodable bytes become U+FFFD, an unknown type is an update, a
+    missing or unreadable number is 0 (a payment's amount: absent), any field is taken as
+    text. Raises `BadEvent` only when there is no JSON object at all."""
+    if value is None:
+        raise BadEvent("a null value (Kafka tombstone) is not an order event")
+    try:
+        doc = json.loads(value.decode("utf-8", errors="replace"))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise BadEvent(f"not JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise BadEvent("not a JSON object")
+    kind = doc.get("type")
+    amount = _loose_number(doc.get("amount"))
+    return OrderEvent(
+        event_id=str(doc.get("event_id", "")),
+        type=cast(EventType, kind) if kind in EVENT_TYPES else "updated",
+        order_id=str(doc.get("order_id", "")),
+        version=_loose_number(doc.get("version")) or 0,
+        customer=str(doc.get("customer", "")),
+        status=str(doc.get("status", "")),
+        total=_loose_number(doc.get("total")) or 0,
+        amount=amount,
+    )
+
+
+def _loose_number(value: object) -> int | None:
+    """A number however it is spelled ("4599", 4599.0), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return int(number) if math.isfinite(number) else None

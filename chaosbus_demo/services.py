@@ -2,8 +2,11 @@
 
 - `ledger-naive` adds every payment it receives and overwrites an order with the last
   message: a duplicated payment counts twice, a late old version overwrites a newer one.
+  It reads leniently (`read_leniently`): a corrupted or drifted copy it can half read is
+  applied like any event.
 - `ledger-safe` deduplicates by event id, applies only newer versions and keeps tombstones,
-  all atomically in Redis (`chaosbus_demo.ledgers`).
+  all atomically in Redis (`chaosbus_demo.ledgers`). It refuses (counts as `unparsable`
+  and skips) any value that is not exactly an order event, and never stops on one.
 
 Each is a consumer group of its own (`ledger-naive`, `ledger-safe`) that commits after
 applying, i.e. at least once, like most real services. Options give the monitors more to
@@ -37,7 +40,7 @@ import json
 import logging
 import signal
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +59,7 @@ from redis.exceptions import RedisError
 from chaosbus.errors import ChaosbusError, InvalidInput, Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka, resolve_redis
-from chaosbus_demo.events import BadEvent, OrderEvent, parse_event
+from chaosbus_demo.events import BadEvent, OrderEvent, parse_event, read_leniently
 from chaosbus_demo.health import mark_alive
 from chaosbus_demo.ledgers import Ledger, NaiveLedger, SafeLedger
 from chaosbus_demo.sql_ledgers import NaiveSqlLedger, SafeSqlLedger, schema_name
@@ -143,6 +146,9 @@ class LedgerService:
         self._stop = asyncio.Event()
         self.http: StateHttp | None = None
         self.ledger: Ledger | None = None
+        self._parse: Callable[[bytes | None], OrderEvent] = (
+            read_leniently if config.kind == "naive" else parse_event
+        )
 
     async def __aenter__(self) -> LedgerService:
         try:
@@ -250,7 +256,7 @@ class LedgerService:
             f"{self.config.name} apply", context=parent, kind=SpanKind.CONSUMER
         ) as span:
             try:
-                event = parse_event(value)
+                event = self._parse(value)
             except BadEvent as exc:
                 log.warning("%s: skipping a record: %s", self.config.name, exc)
                 self.outcomes["unparsable"] += 1

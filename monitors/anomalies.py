@@ -7,9 +7,23 @@ bad unit is counted once, under its most specific anomaly, in this order:
 1. `resurrected` - a deleted entity is present: the most specific state error there is.
 2. `stale_overwrite` - an older version won over a newer delivered one: names the cause
    (ordering), so it beats the idempotency and absence errors below.
-3. `duplicate_effect` - one event applied more than once (a counter above its sum).
-4. `lost_event` - a delivered event never took effect (a counter below its sum).
-5. `divergent_entity` - wrong in a way none of the above explains: the catch-all.
+3. `applied_garbage` - the service applied a corrupted or drifted copy (`mode: extra`)
+   that it should have skipped: state no intact delivery explains but that copy does. It
+   names the cause, so it beats the plain duplicate and divergence it would otherwise be.
+   Per model, on a unit with at least one such copy delivered:
+   - `entity`: a version no delivered event has (what `divergent_entity` would say: the
+     copy's version field was renamed, removed or retyped and the service stored what it
+     read), as a settled observation or as the lower end of a version that went down; or
+     the entity present, at the final delete's version or one no event has, when that
+     delete had such a copy (its type drifted, so the service read it as an update);
+   - `counter`: a settled number above the expected sum by exactly the amounts of some of
+     the events that had such a copy (the copy's amount survived and was added again),
+     possibly together with reconciled drops;
+   - `once` (and effects in any model): an event with such a copy produced more than one
+     effect.
+4. `duplicate_effect` - one event applied more than once (a counter above its sum).
+5. `lost_event` - a delivered event never took effect (a counter below its sum).
+6. `divergent_entity` - wrong in a way none of the above explains: the catch-all.
 
 `unrecovered` is not a sixth kind but a marker on top of one: the unit's *final* state is
 still wrong when the window ends. It is counted separately (a unit can be both
@@ -23,6 +37,11 @@ interposed topic whose committed offset stopped moving while messages waited (se
 
 `dropped_expected` and `dropped_reconciled` count *events* the ledger dropped on purpose:
 missing as expected, or applied anyway (the service reconciled from elsewhere).
+`corrupted_expected` and `corrupted_reconciled` count the same for events sent only as a
+corrupted or drifted copy (`mode: replace`): the service never received them intact, so
+missing is expected; applied anyway (it read through the damage, or reconciled) is not an
+error either. A replayed copy is an intact duplicate delivered late: applying it shows as
+`duplicate_effect` or `stale_overwrite` like any other duplicate.
 """
 
 from __future__ import annotations
@@ -35,6 +54,7 @@ from monitors.history import Number
 
 RESURRECTED = "resurrected"
 STALE_OVERWRITE = "stale_overwrite"
+APPLIED_GARBAGE = "applied_garbage"
 DUPLICATE_EFFECT = "duplicate_effect"
 LOST_EVENT = "lost_event"
 DIVERGENT_ENTITY = "divergent_entity"
@@ -42,13 +62,28 @@ UNRECOVERED = "unrecovered"
 DROPPED_EXPECTED = "dropped_expected"
 DROPPED_RECONCILED = "dropped_reconciled"
 STALLED_CONSUMER = "stalled_consumer"
+CORRUPTED_EXPECTED = "corrupted_expected"
+CORRUPTED_RECONCILED = "corrupted_reconciled"
 
 # Most specific first: the order the module docstring argues for.
-PRECEDENCE = (RESURRECTED, STALE_OVERWRITE, DUPLICATE_EFFECT, LOST_EVENT, DIVERGENT_ENTITY)
+PRECEDENCE = (
+    RESURRECTED,
+    STALE_OVERWRITE,
+    APPLIED_GARBAGE,
+    DUPLICATE_EFFECT,
+    LOST_EVENT,
+    DIVERGENT_ENTITY,
+)
 SERVICE_ANOMALIES = (STALLED_CONSUMER,)
 BAD_NAMES = (*PRECEDENCE, *SERVICE_ANOMALIES)  # what `total` adds up
 ANOMALY_NAMES = (*PRECEDENCE, UNRECOVERED, *SERVICE_ANOMALIES)
-COUNT_NAMES = (*ANOMALY_NAMES, DROPPED_EXPECTED, DROPPED_RECONCILED)
+COUNT_NAMES = (
+    *ANOMALY_NAMES,
+    DROPPED_EXPECTED,
+    DROPPED_RECONCILED,
+    CORRUPTED_EXPECTED,
+    CORRUPTED_RECONCILED,
+)
 
 Shown = str | Number | None
 
@@ -91,4 +126,6 @@ class Finding:
     unrecovered: bool = False
     dropped_expected: int = 0
     dropped_reconciled: int = 0
+    corrupted_expected: int = 0
+    corrupted_reconciled: int = 0
     staleness: int | None = None

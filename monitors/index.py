@@ -8,6 +8,13 @@ Delivery and drop: an event may be delivered by the source more than once (a pro
 retry). It counts as dropped only when the ledger dropped *every* one of its deliveries;
 a delivery the ledger has not (yet) recorded counts as delivered.
 
+Garbage: a corrupted or drifted copy (its ledger emission's variant, see `is_garbage`) is
+not the event. A delivery whose every copy is garbage (`mode: replace`) never reached the
+service intact: it is *missing* like a drop and named in `corrupted` as well as `dropped`.
+A delivery with an intact copy and a garbage one (`mode: extra`) is delivered, and its
+event is named in `garbage`: the copy the service must skip. A replay (`replay`) and an
+outage's held copy are byte-identical deliveries, not garbage.
+
 Settling: an event is *due* downstream once the interposer sent its last emission (the
 source timestamp when the ledger has no record of it); a unit is *settled* `settle_ms`
 after its latest event was due. Only observations taken after that are judged as state.
@@ -25,7 +32,7 @@ from operator import attrgetter
 from typing import TypeVar
 
 from monitors.history import Coordinates, Effect, Observation, SourceEvent
-from streams.ledger_record import LedgerRecord
+from streams.ledger_record import LedgerEmission, LedgerRecord
 
 T = TypeVar("T", Effect, Observation)
 
@@ -36,7 +43,12 @@ _UNIT_OF = {True: _EVENT_ID, False: attrgetter("entity")}
 
 @dataclass(frozen=True, slots=True)
 class UnitFacts:
-    """Everything known about one unit, up to the horizon, in time order."""
+    """Everything known about one unit, up to the horizon, in time order.
+
+    `dropped`: events never delivered intact (dropped, or only garbage copies sent);
+    `corrupted`: those of them that were sent as garbage; `garbage`: events delivered
+    intact that also got a garbage copy.
+    """
 
     unit: str
     events: list[SourceEvent]
@@ -45,18 +57,40 @@ class UnitFacts:
     observations: list[Observation]
     settled_at_ms: int
     horizon_ms: int | None
+    corrupted: frozenset[str] = frozenset()
+    garbage: frozenset[str] = frozenset()
+
+
+GARBAGE_PREFIXES = ("corrupt:", "schema_drift:")
+# A value that is not a JSON object cannot drift: that copy is the source's own bytes.
+NOT_DRIFTED = "schema_drift:not_json"
+INTACT, CORRUPTED, WITH_GARBAGE, DROPPED = 0, 1, 2, 3
+
+
+def is_garbage(variant: str | None) -> bool:
+    """Whether a ledger emission's variant names a copy a correct service must not apply."""
+    return variant is not None and variant.startswith(GARBAGE_PREFIXES) and variant != NOT_DRIFTED
+
+
+def delivery_kind(emissions: tuple[LedgerEmission, ...]) -> int:
+    """`INTACT`, `CORRUPTED` (every copy garbage) or `WITH_GARBAGE` (intact and garbage)."""
+    garbage = sum(1 for e in emissions if e.variant is not None and is_garbage(e.variant))
+    if not garbage:
+        return INTACT
+    return CORRUPTED if garbage == len(emissions) else WITH_GARBAGE
 
 
 class _Unit:
     """One unit's events (first delivery per id), latest due time and dropped deliveries."""
 
-    __slots__ = ("drops", "due_ms", "events", "raw")
+    __slots__ = ("drops", "due_ms", "events", "garbage", "raw")
 
     def __init__(self) -> None:
         self.events: dict[str, SourceEvent] = {}
         self.due_ms = 0
         self.drops: dict[Coordinates, str] = {}  # dropped delivery -> its event id
         self.raw: list[SourceEvent] = []  # batch mode: deliveries not yet sorted into events
+        self.garbage: dict[Coordinates, str] = {}  # delivery with a garbage copy -> event id
 
 
 def ledger_due_ms(record: LedgerRecord) -> int:
@@ -87,7 +121,9 @@ class HistoryIndex:
         self.unledgered = 0  # source deliveries the ledger has (so far) no record of
         self._units: dict[str, _Unit] = {}
         self._ledger_due: dict[Coordinates, int] = {}
-        self._dropped: set[Coordinates] = set()
+        self._dropped: set[Coordinates] = set()  # no intact copy: dropped or corrupted
+        self._corrupted: set[Coordinates] = set()
+        self._garbage: set[Coordinates] = set()  # an intact copy and a garbage one
         # Deliveries beyond an event's first are rare; only they are stored apart.
         self._extra_deliveries: dict[str, list[Coordinates]] = {}
         self._by_coords: dict[Coordinates, tuple[str, str]] | None = {} if late_ledger else None
@@ -108,6 +144,7 @@ class HistoryIndex:
             return
         units, by_event_id = self._units, self.by_event_id
         ledger_due, dropped, by_coords = self._ledger_due, self._dropped, self._by_coords
+        garbage = self._garbage
         for event in events:
             self.source_deliveries += 1
             unit = event.event_id if by_event_id else event.entity
@@ -134,6 +171,8 @@ class HistoryIndex:
                 slot.due_ms = due
             if dropped and coords in dropped:
                 slot.drops[coords] = event.event_id
+            if garbage and coords in garbage:
+                slot.garbage[coords] = event.event_id
             if by_coords is not None:
                 by_coords[coords] = (unit, event.event_id)
 
@@ -141,7 +180,7 @@ class HistoryIndex:
         """`add_sources` for the batch checker, the one loop that runs per event of a
         million: locals only, no per-event attribute writes on the index, and a drop read
         from the sign of the ledger due time (see `add_ledger_records`) instead of a set."""
-        units = self._units
+        units, corrupted, garbage = self._units, self._corrupted, self._garbage
         get_unit, get_due = units.get, self._ledger_due.get
         listed = events if isinstance(events, Sequence) else list(events)
         unledgered = 0
@@ -160,6 +199,10 @@ class HistoryIndex:
                 if due < 0:  # the ledger's last word on this delivery was a drop
                     due = ~due
                     slot.drops[coords] = event.event_id
+                elif corrupted and coords in corrupted:  # only garbage sent: missing too
+                    slot.drops[coords] = event.event_id
+                if garbage and coords in garbage:
+                    slot.garbage[coords] = event.event_id
                 if due < at:
                     due = at
             if due > slot.due_ms:
@@ -199,11 +242,8 @@ class HistoryIndex:
         due = ledger_due_ms(record)
         known = coords in self._ledger_due
         self._ledger_due[coords] = due
-        if not record.emissions:
-            self._dropped.add(coords)
-        else:
-            # A replayed decision for the same message supersedes the earlier one.
-            self._dropped.discard(coords)
+        # A replayed decision for the same message supersedes the earlier one.
+        kind = self._note_kind(coords, record.emissions)
         found = None if self._by_coords is None else self._by_coords.get(coords)
         if found is None:
             return None
@@ -212,11 +252,32 @@ class HistoryIndex:
         if not known:
             self.unledgered -= 1
         slot.due_ms = max(slot.due_ms, due)
-        if record.emissions:
-            slot.drops.pop(coords, None)
-        else:
+        if coords in self._dropped:
             slot.drops[coords] = event_id
+        else:
+            slot.drops.pop(coords, None)
+        if kind == WITH_GARBAGE:
+            slot.garbage[coords] = event_id
+        else:
+            slot.garbage.pop(coords, None)
         return unit
+
+    def _note_kind(self, coords: Coordinates, emissions: tuple[LedgerEmission, ...]) -> int:
+        """File one delivery under dropped / corrupted / with-garbage; returns its kind."""
+        kind = delivery_kind(emissions) if emissions else DROPPED
+        if kind in (DROPPED, CORRUPTED):
+            self._dropped.add(coords)
+        else:
+            self._dropped.discard(coords)
+        if kind == CORRUPTED:
+            self._corrupted.add(coords)
+        else:
+            self._corrupted.discard(coords)
+        if kind == WITH_GARBAGE:
+            self._garbage.add(coords)
+        else:
+            self._garbage.discard(coords)
+        return kind
 
     def add_ledger_records(self, records: Iterable[LedgerRecord]) -> None:
         """Feed ledger records before any source; one per delivery, so kept tight."""
@@ -228,7 +289,7 @@ class HistoryIndex:
         # milliseconds are not), so a later record for the same delivery (a replayed
         # decision supersedes) overwrites it, and the set of dropped deliveries is built
         # once, from the drops alone. The source pass decodes it (see `_add_sources_batch`).
-        due, drops = self._ledger_due, []
+        due, drops, garbage, corrupted = self._ledger_due, [], self._garbage, self._corrupted
         for record in records:
             coords = (record.topic, record.partition, record.offset)
             emissions = record.emissions
@@ -244,6 +305,20 @@ class HistoryIndex:
             else:
                 due[coords] = ~decided
                 drops.append(coords)
+                if corrupted:
+                    corrupted.discard(coords)
+                continue
+            if emissions[0].variant is None and (
+                len(emissions) == 1 or all(e.variant is None for e in emissions)
+            ):
+                # The common case spelled out: intact copies only.
+                if corrupted:
+                    corrupted.discard(coords)
+                    self._dropped.discard(coords)
+                if garbage:
+                    garbage.discard(coords)
+            else:
+                self._note_kind(coords, emissions)
         self._dropped.update(coords for coords in drops if due[coords] < 0)
 
     def add_effect(self, effect: Effect) -> None:
@@ -273,11 +348,14 @@ class HistoryIndex:
         self.observations.setdefault(observation.entity, []).append(observation)
 
     def _all_dropped(self, slot: _Unit, event_id: str) -> bool:
-        """Whether the ledger dropped every delivery of the event."""
+        """Whether the ledger dropped (or sent only garbage for) every delivery of the event."""
         if slot.events[event_id].coords not in self._dropped:
             return False
         extra = self._extra_deliveries.get(event_id, ())
         return all(coords in self._dropped for coords in extra)
+
+    def _deliveries(self, slot: _Unit, event_id: str) -> list[Coordinates]:
+        return [slot.events[event_id].coords, *self._extra_deliveries.get(event_id, ())]
 
     def units(self) -> list[str]:
         """Every unit, in the order first seen: source units, then downstream-only ones."""
@@ -317,8 +395,16 @@ class HistoryIndex:
         slot = self._units.get(unit) or _Unit()
         events = list(slot.events.values())
         dropped: frozenset[str] = frozenset()
+        corrupted: frozenset[str] = frozenset()
         if slot.drops:
             dropped = frozenset(i for i in set(slot.drops.values()) if self._all_dropped(slot, i))
+            if self._corrupted:
+                corrupted = frozenset(
+                    i
+                    for i in dropped
+                    if any(c in self._corrupted for c in self._deliveries(slot, i))
+                )
+        garbage = frozenset(slot.garbage.values()) - dropped if slot.garbage else frozenset()
         effects: dict[str, list[Effect]] = {}
         if self.effects:
             ids = [unit] if self.by_event_id else [e.event_id for e in events]
@@ -326,7 +412,9 @@ class HistoryIndex:
             effects = {i: shown for i, shown in found.items() if shown}  # none by the horizon
         observations = _upto(self.observations.get(unit, []), horizon_ms)
         settled = slot.due_ms + settle_ms
-        return UnitFacts(unit, events, dropped, effects, observations, settled, horizon_ms)
+        return UnitFacts(
+            unit, events, dropped, effects, observations, settled, horizon_ms, corrupted, garbage
+        )
 
     def orphan_effects(self) -> int:
         """Effects naming an event id the source never carried."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from monitors.anomalies import (
+    CORRUPTED_EXPECTED,
+    CORRUPTED_RECONCILED,
     COUNT_NAMES,
     DROPPED_EXPECTED,
     DROPPED_RECONCILED,
@@ -52,6 +54,8 @@ class Tally:
         self.judged_events += sign * events
         self.counts[DROPPED_EXPECTED] += sign * finding.dropped_expected
         self.counts[DROPPED_RECONCILED] += sign * finding.dropped_reconciled
+        self.counts[CORRUPTED_EXPECTED] += sign * finding.corrupted_expected
+        self.counts[CORRUPTED_RECONCILED] += sign * finding.corrupted_reconciled
         if finding.evidence is not None:
             self.counts[finding.evidence.kind] += sign
             self.counts[UNRECOVERED] += sign * finding.unrecovered

@@ -18,7 +18,17 @@ import itertools
 from monitors.history import Effect, History, Number, Observation, SourceEvent
 from streams.ledger_record import LedgerEmission, LedgerRecord, encode_key
 
-FAULT_COPIES = {"pass": 1, "reorder": 1, "delay": 1, "duplicate": 2, "drop": 0}
+FAULT_COPIES = {
+    "pass": 1,
+    "reorder": 1,
+    "delay": 1,
+    "duplicate": 2,
+    "drop": 0,
+    "outage": 1,
+    "replay": 2,
+}
+# The copies' variants where a fault names them: corrupt and schema_drift take `variants`.
+FAULT_VARIANTS: dict[str, tuple[str | None, ...]] = {"replay": (None, "replay")}
 
 
 class HistoryBuilder:
@@ -56,8 +66,15 @@ class HistoryBuilder:
         partition: int = 0,
         fault_name: str | None = None,
         copies: int | None = None,
+        variants: tuple[str | None, ...] | None = None,
+        later_ms: int = 0,
     ) -> SourceEvent:
-        """A new source event and its ledger record; the version defaults to the offset."""
+        """A new source event and its ledger record; the version defaults to the offset.
+
+        `variants` gives each copy's ledger variant (one per copy: `("corrupt:flip",)` is a
+        replace-mode corruption, `(None, "corrupt:flip")` an extra-mode one); `later_ms`
+        sends every copy after the first that much later (a replay).
+        """
         offset = next(self._offsets)
         self.now_ms += self.step_ms
         event = SourceEvent(
@@ -70,7 +87,13 @@ class HistoryBuilder:
             timestamp_ms=self.now_ms,
         )
         return self.deliver(
-            event, fault=fault, delay_ms=delay_ms, fault_name=fault_name, copies=copies
+            event,
+            fault=fault,
+            delay_ms=delay_ms,
+            fault_name=fault_name,
+            copies=copies,
+            variants=variants,
+            later_ms=later_ms,
         )
 
     def redeliver(self, event: SourceEvent, *, fault: str = "pass") -> SourceEvent:
@@ -96,19 +119,22 @@ class HistoryBuilder:
         delay_ms: int = 0,
         fault_name: str | None = None,
         copies: int | None = None,
+        variants: tuple[str | None, ...] | None = None,
+        later_ms: int = 0,
     ) -> SourceEvent:
         """Record `event` as read from the source, and the interposer's decision on it."""
         self.sources.append(event)
-        self.ledger.append(
-            ledger_record(
-                event,
-                fault=fault,
-                delay_ms=delay_ms,
-                run_id=self.run_id,
-                fault_name=fault_name,
-                copies=copies,
-            )
+        record = ledger_record(
+            event,
+            fault=fault,
+            delay_ms=delay_ms,
+            run_id=self.run_id,
+            fault_name=fault_name,
+            copies=copies,
+            variants=variants,
+            later_ms=later_ms,
         )
+        self.ledger.append(record)
         return event
 
     def effect(self, event: SourceEvent | str, *, at_ms: int | None = None) -> Effect:
@@ -137,22 +163,32 @@ def ledger_record(
     run_id: str = "run-test",
     fault_name: str | None = None,
     copies: int | None = None,
+    variants: tuple[str | None, ...] | None = None,
+    later_ms: int = 0,
 ) -> LedgerRecord:
     """The ledger record the interposer writes for one delivery of `event`; `copies`
     overrides the fault's usual number of emissions (a duplicate makes 2)."""
     topic, partition, offset = event.coords
     sent = event.timestamp_ms + delay_ms
+    if variants is None:
+        variants = (
+            (None,) * copies
+            if copies is not None
+            else FAULT_VARIANTS.get(fault, (None,) * FAULT_COPIES[fault])
+        )
     emissions = tuple(
         # Where a copy lands downstream depends on when it was sent: left unknown here, so
         # the order of sends is their time (set `offset` on a copy to order by position).
         LedgerEmission(
             copy_number=copy,
-            planned_delay_ms=delay_ms,
+            planned_delay_ms=delay_ms + (later_ms if copy else 0),
             partition=partition,
-            sent_at_ms=sent,
+            sent_at_ms=sent + (later_ms if copy else 0),
+            variant=variant,
         )
-        for copy in range(FAULT_COPIES[fault] if copies is None else copies)
+        for copy, variant in enumerate(variants)
     )
+    sent = max((e.sent_at_ms or sent for e in emissions), default=sent)
     return LedgerRecord(
         run_id=run_id,
         route=f"{topic}->{topic}.out",

@@ -292,6 +292,7 @@ class RouteInterposer:
             partition=partition,
             offset=offset,
             now_ms=self._clock(),
+            variant=emission.variant,
         )
         if done is not None:
             self._ledger_ready.append(done)

@@ -102,10 +102,11 @@ class LedgerBook:
         partition: int,
         offset: int,
         now_ms: int,
+        variant: str | None = None,
     ) -> CompletedRecord | None:
         """Note one acknowledged emission; returns the record once the last one is in."""
         entry = self._open[source]
-        entry.sent.append((copy_number, planned_delay_ms, partition, offset, now_ms))
+        entry.sent.append((copy_number, planned_delay_ms, partition, offset, now_ms, variant))
         if len(entry.sent) < entry.expected:
             return None
         del self._open[source]

@@ -32,6 +32,9 @@ class LedgerEmission(BaseModel):
     partition: int | None = None
     offset: int | None = None
     sent_at_ms: int | None = None
+    # How the copy differs from its source ("corrupt:truncate", "schema_drift:rename:status",
+    # "replay"), as the fault named it; None for a byte-identical copy and in older records.
+    variant: str | None = None
 
 
 class LedgerRecord(BaseModel):
@@ -82,8 +85,8 @@ class LedgerRecord(BaseModel):
         return cls.model_validate_json(raw)
 
 
-EmissionTuple = tuple[int, int, int | None, int | None, int | None]
-"""(copy_number, planned_delay_ms, partition, offset, sent_at_ms), as on the wire."""
+EmissionTuple = tuple[int, int, int | None, int | None, int | None, str | None]
+"""(copy_number, planned_delay_ms, partition, offset, sent_at_ms, variant), as on the wire."""
 
 
 def encode_record(
@@ -128,8 +131,12 @@ def encode_record(
                 "partition": out_partition,
                 "offset": out_offset,
                 "sent_at_ms": sent_at,
+                "variant": variant,
             }
-            for copy_number, delay, out_partition, out_offset, sent_at in sorted(emissions)
+            # Copy numbers are unique in a record, so the sort never compares variants.
+            for copy_number, delay, out_partition, out_offset, sent_at, variant in sorted(
+                emissions, key=_copy_number
+            )
         ],
         "decided_at_ms": decided_at_ms,
         "completed_at_ms": completed_at_ms,
@@ -138,6 +145,10 @@ def encode_record(
         "trace_id": trace_id,
     }
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _copy_number(emission: EmissionTuple) -> int:
+    return emission[0]
 
 
 def encode_key(key: bytes | None) -> str | None:

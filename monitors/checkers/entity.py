@@ -14,12 +14,16 @@ A settled observation that differs from `keep` is named, most specific first:
 present while `keep` is a delete: `resurrected`; absent while an older delete exists, or an
 older delivered version: `stale_overwrite`; absent with no delete to explain it:
 `lost_event`; anything else (a version the source never had, or newer than any delivered):
-`divergent_entity`.
+`divergent_entity`, or `applied_garbage` when the entity also got a garbage copy (the one
+delivery that can carry a version no event has), and when the deleting event's own garbage
+copy, read as an update, shows the delete's version present again. Events sent only as
+garbage count as dropped (`corrupted_expected` / `corrupted_reconciled`).
 """
 
 from __future__ import annotations
 
 from monitors.anomalies import (
+    APPLIED_GARBAGE,
     DIVERGENT_ENTITY,
     LOST_EVENT,
     RESURRECTED,
@@ -28,7 +32,7 @@ from monitors.anomalies import (
     Finding,
     most_specific,
 )
-from monitors.checkers.common import duplicate_effects
+from monitors.checkers.common import duplicate_effects, split_missing
 from monitors.history import Effect, Number, Observation, SourceEvent
 from monitors.index import UnitFacts
 from monitors.models.entity import EntityState, entity_states, expected_state, shows
@@ -39,26 +43,38 @@ def judge_entity(facts: UnitFacts) -> Finding:
     # entity costs one max over its events.
     events = facts.events
     keep = expected_state(events, facts.dropped)
-    evidence = duplicate_effects(facts.effects) + _effect_order(facts.effects, events)
-    evidence += _series(facts.observations, events)
+    garbage = bool(facts.garbage)
+    evidence = duplicate_effects(facts.effects, facts.garbage)
+    evidence += _effect_order(facts.effects, events)
+    evidence += _series(facts.observations, events, garbage=garbage)
     settled = [o for o in facts.observations if o.observed_at_ms >= facts.settled_at_ms]
     if not settled:
         if evidence or facts.effects:
             return Finding(facts.unit, evidence=most_specific(evidence))
         return Finding(facts.unit, status="pending" if facts.observations else "unobserved")
     final: Evidence | None = None
-    reconciled = False
+    reconciled: str | None = None
     for observation in settled:
         final, reconciled = _judge_value(observation.value, keep, events, facts.dropped)
         if final is not None:
+            if garbage and _garbage_explains(final, observation.value, keep, facts.garbage, events):
+                final = _garbage(final)
             evidence.append(final)
     value = settled[-1].value
+    counts = split_missing(
+        len(facts.dropped),
+        int(reconciled is not None),
+        len(facts.corrupted),
+        int(reconciled is not None and reconciled in facts.corrupted),
+    )
     return Finding(
         facts.unit,
         evidence=most_specific(evidence),
         unrecovered=final is not None,
-        dropped_expected=len(facts.dropped) - reconciled,
-        dropped_reconciled=int(reconciled),
+        dropped_expected=counts[0],
+        dropped_reconciled=counts[1],
+        corrupted_expected=counts[2],
+        corrupted_reconciled=counts[3],
         staleness=0
         if final is None
         else _behind(value, keep, entity_states(events), facts.dropped),
@@ -70,16 +86,44 @@ def _judge_value(
     keep: EntityState | None,
     events: list[SourceEvent],
     dropped: frozenset[str],
-) -> tuple[Evidence | None, bool]:
-    """(evidence or None, whether a dropped event explains the value)."""
+) -> tuple[Evidence | None, str | None]:
+    """(evidence or None, the dropped event that explains the value, if one does)."""
     if shows(keep, value):
-        return None, False
+        return None, None
     states = entity_states(events)
     for state in states:
         newer = keep is None or state.rank > keep.rank
         if state.event_id in dropped and newer and shows(state, value):
-            return None, True
-    return _explain(value, keep, states), False
+            return None, state.event_id
+    return _explain(value, keep, states), None
+
+
+def _garbage_explains(
+    found: Evidence,
+    value: Number | None,
+    keep: EntityState | None,
+    garbage: frozenset[str],
+    events: list[SourceEvent],
+) -> bool:
+    """A version no delivered event has; or the delete's own garbage copy, read as an update,
+    leaving the entity present at the delete's version or at one no event has (what
+    `resurrected` would otherwise say)."""
+    if found.kind == DIVERGENT_ENTITY:
+        return True
+    if found.kind != RESURRECTED or keep is None or keep.event_id not in garbage:
+        return False
+    return value == keep.version or all(e.version != value for e in events)
+
+
+def _garbage(divergent: Evidence) -> Evidence:
+    """A state no delivered event has, on an entity that got a garbage copy: that copy."""
+    return Evidence(
+        APPLIED_GARBAGE,
+        divergent.event_ids,
+        divergent.expected,
+        divergent.observed,
+        f"{divergent.detail}: a garbage copy was applied",
+    )
 
 
 def _explain(value: Number | None, keep: EntityState | None, states: list[EntityState]) -> Evidence:
@@ -113,16 +157,21 @@ def _explain(value: Number | None, keep: EntityState | None, states: list[Entity
     return Evidence(DIVERGENT_ENTITY, ids, expected, shown, "a version no delivered event has")
 
 
-def _series(observations: list[Observation], events: list[SourceEvent]) -> list[Evidence]:
+def _series(
+    observations: list[Observation], events: list[SourceEvent], *, garbage: bool = False
+) -> list[Evidence]:
+    """A version that went down: `stale_overwrite`, or `applied_garbage` when the lower
+    version is one no event has and the entity got a garbage copy."""
     top: Observation | None = None
     for seen in observations:
         if seen.value is None:
             continue
         if top is not None and top.value is not None and seen.value < top.value:
             ids = tuple(e.event_id for e in events if e.version in (seen.value, top.value))
+            unknown = all(e.version != seen.value for e in events)
             return [
                 Evidence(
-                    STALE_OVERWRITE,
+                    APPLIED_GARBAGE if garbage and unknown else STALE_OVERWRITE,
                     ids,
                     f"v{top.value}",
                     f"v{seen.value}",

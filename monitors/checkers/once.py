@@ -21,7 +21,14 @@ def judge_once(facts: UnitFacts) -> Finding:
         return Finding(event_id, evidence=orphan)
     if not effects and facts.horizon_ms is not None and facts.settled_at_ms > facts.horizon_ms:
         return Finding(event_id, status="pending")
-    evidence = duplicate_effects(facts.effects)
+    evidence = duplicate_effects(facts.effects, facts.garbage)
+    if event_id in facts.corrupted:
+        return Finding(
+            event_id,
+            evidence=most_specific(evidence),
+            corrupted_expected=int(not effects),
+            corrupted_reconciled=int(bool(effects)),
+        )
     if event_id in facts.dropped:
         return Finding(
             event_id,

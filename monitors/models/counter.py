@@ -39,14 +39,23 @@ def reconciled_count(surplus: Number, dropped_amounts: list[Number]) -> int | No
     A service may reconcile some dropped events and not others, so any subset counts;
     the search is bounded, and past the bound only none-or-all are recognised.
     """
+    found = explaining_subset(surplus, dropped_amounts)
+    return None if found is None else len(found)
+
+
+def explaining_subset(surplus: Number, amounts: list[Number]) -> tuple[int, ...] | None:
+    """The indices of a smallest subset of `amounts` summing to `surplus`, or None.
+
+    Bounded like `reconciled_count`: past `SUBSET_SEARCH_LIMIT` amounts, only none or all.
+    """
     if same(surplus, 0):
-        return 0
-    if same(surplus, sum(dropped_amounts)):
-        return len(dropped_amounts)
-    if len(dropped_amounts) > SUBSET_SEARCH_LIMIT:
+        return ()
+    if same(surplus, sum(amounts)):
+        return tuple(range(len(amounts)))
+    if len(amounts) > SUBSET_SEARCH_LIMIT:
         return None
-    for size in range(1, len(dropped_amounts)):
-        for subset in itertools.combinations(dropped_amounts, size):
-            if same(surplus, sum(subset)):
-                return size
+    for size in range(1, len(amounts)):
+        for subset in itertools.combinations(range(len(amounts)), size):
+            if same(surplus, sum(amounts[i] for i in subset)):
+                return subset
     return None

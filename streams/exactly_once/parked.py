@@ -44,6 +44,9 @@ class ParkedCopy(BaseModel):
     copy_number: int = Field(ge=0)
     release_at_ms: int
     planned_delay_ms: int = Field(ge=0)
+    # The copy's variant ("replay"), so the ledger names it once the copy is sent. A parked
+    # copy is rebuilt from the source value: only byte-identical copies are parked.
+    variant: str | None = None
 
 
 class ParkedSource(BaseModel):
@@ -127,7 +130,11 @@ class ParkedSource(BaseModel):
 
     def emission(self, copy: ParkedCopy) -> Emission:
         return Emission(
-            self.envelope(), copy.copy_number, copy.release_at_ms, copy.planned_delay_ms
+            self.envelope(),
+            copy.copy_number,
+            copy.release_at_ms,
+            copy.planned_delay_ms,
+            copy.variant,
         )
 
     def park(self, emission: Emission) -> ParkedSource:
@@ -135,6 +142,7 @@ class ParkedSource(BaseModel):
             copy_number=emission.copy,
             release_at_ms=emission.release_at_ms,
             planned_delay_ms=emission.planned_delay_ms,
+            variant=emission.variant,
         )
         return self.model_copy(update={"parked": (*self.parked, copy)})
 

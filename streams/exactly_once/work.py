@@ -99,6 +99,7 @@ class PartitionWork:
                 partition=partition,
                 offset=offset,
                 sent_at_ms=self.now_ms,
+                variant=emission.variant,
             )
         )
 

@@ -42,12 +42,28 @@ def json_messages(count: int, keys: int) -> list[Message]:
     ]
 
 
+GARBAGE_FAULTS = {
+    "faults": [
+        {"type": "corrupt", "probability": 0.1, "mode": "extra", "how": ["non_json"]},
+        {"type": "schema_drift", "probability": 0.1, "mode": "replace", "change": ["remove"]},
+        {"type": "replay", "probability": 0.1, "after_ms": 200},
+    ]
+}
+
+
 async def run_with_faults(
-    bootstrap: str, source: str, destination: str, *, seed: int, run_id: str, expected: int
+    bootstrap: str,
+    source: str,
+    destination: str,
+    *,
+    seed: int,
+    run_id: str,
+    expected: int,
+    faults: dict[str, object] = MIXED_FAULTS,
 ) -> tuple[list[LedgerRecord], list[Received]]:
     """Interpose until the ledger holds a record per source message; return ledger and output."""
     ledger_topic = f"{destination}.ledger"
-    plan = FaultPlan.from_file(parse_fault_document(MIXED_FAULTS, "test"), seed=seed)
+    plan = FaultPlan.from_file(parse_fault_document(faults, "test"), seed=seed)
     config = InterposerConfig(
         kafka=KafkaSettings(bootstrap),
         run_id=run_id,
@@ -93,6 +109,39 @@ class TestFaultsMatchTheLedger:
         assert dropped.isdisjoint({r.value for r in output})
         faults = Counter(r.fault for r in ledger)
         assert set(faults) == {"pass", "drop", "duplicate", "delay", "reorder"}, faults
+
+    async def test_the_ledger_names_each_changed_copy(
+        self, bootstrap: str, topic_name: str
+    ) -> None:
+        """Every emission's variant says how its bytes differ from the source message."""
+        source, destination = f"{topic_name}.src", f"{topic_name}.dst"
+        await create_topics(bootstrap, [source], 2)
+        await produce(bootstrap, source, json_messages(300, 10))
+        ledger, output = await run_with_faults(
+            bootstrap,
+            source,
+            destination,
+            seed=5,
+            run_id="variants",
+            expected=300,
+            faults=GARBAGE_FAULTS,
+        )
+        sources = {(r.partition, r.offset): r for r in await read_all(bootstrap, source)}
+        at = {(r.partition, r.offset): r for r in output}
+        expected = {
+            "pass": [None],
+            "corrupt": [None, "corrupt:non_json"],
+            "schema_drift": ["schema_drift:remove:seq"],
+            "replay": [None, "replay"],
+        }
+        for record in ledger:
+            variants = [e.variant for e in record.emissions]
+            assert variants == expected[record.fault], record
+            original = sources[(record.partition, record.offset)].value
+            for emission in record.emissions:
+                copy = at[(emission.partition, emission.offset)]  # type: ignore[index]
+                assert (copy.value == original) == (emission.variant in (None, "replay"))
+        assert {r.fault for r in ledger} == set(expected)
 
     async def test_same_seed_gives_the_same_ledger(self, bootstrap: str, topic_name: str) -> None:
         """Two runs over the same input with one seed decide identically, message by message."""

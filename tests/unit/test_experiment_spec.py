@@ -43,7 +43,7 @@ def problems_if_any(doc: dict[str, Any]) -> list[str]:
 
 
 class TestLibrary:
-    def test_the_five_scenarios_exist(self) -> None:
+    def test_the_library_scenarios_exist(self) -> None:
         """The library holds the scenarios the no-code failures call for."""
         assert {p.stem for p in LIBRARY} == {
             "duplicate-storm",
@@ -51,6 +51,12 @@ class TestLibrary:
             "slow-automation",
             "lost-events",
             "stale-redelivery",
+            "poison-message",
+            "schema-drift",
+            "replay-storm",
+            "outage-catch-up",
+            "create-after-update",
+            "first-n-fail",
         }
 
     @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)

@@ -49,8 +49,9 @@ class TestPublicApi:
             assert hasattr(monitors, name), name
 
     def test_anomaly_names_are_the_architecture_names(self) -> None:
-        """Counts use exactly the names of ARCHITECTURE §3, the two drop counts and the
-        service's own `stalled_consumer` (issue 12)."""
+        """Counts use exactly the names of ARCHITECTURE §3, `applied_garbage` (issue 13), the
+        service's own `stalled_consumer` (issue 12), the two drop counts and the two
+        corruption counts."""
         assert set(COUNT_NAMES) == {
             "duplicate_effect",
             "lost_event",
@@ -60,6 +61,9 @@ class TestPublicApi:
             "unrecovered",
             "dropped_expected",
             "dropped_reconciled",
+            "applied_garbage",
+            "corrupted_expected",
+            "corrupted_reconciled",
             "stalled_consumer",
         }
         assert PRECEDENCE[-1] == "divergent_entity"

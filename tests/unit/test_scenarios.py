@@ -12,9 +12,15 @@ from chaosbus.errors import InvalidInput
 from chaosbus.scenarios import load_experiment_or_scenario, scenario, scenario_names
 
 SHIPPED = [
+    "create-after-update",
     "duplicate-storm",
+    "first-n-fail",
     "lost-events",
     "out-of-order-updates",
+    "outage-catch-up",
+    "poison-message",
+    "replay-storm",
+    "schema-drift",
     "slow-automation",
     "stale-redelivery",
 ]
@@ -31,7 +37,7 @@ class TestLibrary:
 
     def test_an_unknown_name_lists_the_known_ones(self) -> None:
         """A typo is one line naming what exists."""
-        with pytest.raises(InvalidInput, match="no scenario named 'nope' \\(shipped: dup"):
+        with pytest.raises(InvalidInput, match="no scenario named 'nope' \\(shipped: create-"):
             scenario("nope")
 
     def test_a_path_is_read_as_a_file(self, tmp_path: Path) -> None:

@@ -101,6 +101,22 @@ class TestPartitionWork:
         later.apply_to(committed)
         assert committed == {}
 
+    def test_a_parked_replay_keeps_its_variant_into_the_ledger(self) -> None:
+        """A replay parked until its time (and across a restart) is ledgered as `replay`."""
+        env = envelope(6)
+        work = PartitionWork({}, now_ms=100)
+        copies = (Emission(env, 0, 100), Emission(env, 1, 2_100, 2_000, "replay"))
+        work.decide(env, FakeDecision(env.source, "replay", copies), "e")
+        work.sent(copies[0], partition=0, offset=20)
+        committed: dict[SourceCoordinates, ParkedSource] = {}
+        work.apply_to(committed)
+        restored = {k: ParkedSource.from_bytes(v.to_bytes()) for k, v in committed.items()}
+        later = PartitionWork(restored, now_ms=2_100)
+        assert later.release(env.source, 1)
+        later.sent(later.to_send[0], partition=0, offset=21)
+        [record] = later.ledger_records(run_id="r", route="a->b")
+        assert [(e.copy_number, e.variant) for e in record.emissions] == [(0, None), (1, "replay")]
+
     def test_a_copy_from_the_plan_nobody_waits_for_is_stale(self) -> None:
         work = PartitionWork({}, now_ms=100)
         work.plan_released(Emission(envelope(1), 0, 100))

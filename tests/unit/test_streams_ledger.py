@@ -19,6 +19,7 @@ emission_tuples = st.lists(
         st.integers(0, 9),
         st.integers(0, 10**9),
         st.integers(0, 2**45),
+        st.one_of(st.none(), st.sampled_from(["replay", "corrupt:flip", 'schema_drift:é:"x'])),
     ),
     max_size=4,
     unique_by=lambda e: e[0],
@@ -41,7 +42,7 @@ class TestEncoding:
         fault: str,
         reason: str | None,
         event_id: str,
-        emissions: list[tuple[int, int, int, int, int]],
+        emissions: list[tuple[int, int, int, int, int, str | None]],
         fault_name: str | None,
         trace_id: str | None,
     ) -> None:
@@ -66,9 +67,14 @@ class TestEncoding:
             key_b64=encode_key(key),
             emissions=tuple(
                 LedgerEmission(
-                    copy_number=c, planned_delay_ms=d, partition=p, offset=o, sent_at_ms=t
+                    copy_number=c,
+                    planned_delay_ms=d,
+                    partition=p,
+                    offset=o,
+                    sent_at_ms=t,
+                    variant=v,
                 )
-                for c, d, p, o, t in sorted(emissions)
+                for c, d, p, o, t, v in sorted(emissions, key=lambda e: e[0])
             ),
             **fields,  # type: ignore[arg-type]
         )
@@ -114,6 +120,16 @@ class TestTraceId:
         zero = (("traceparent", b"00-" + b"0" * 32 + b"-b7ad6b7169203331-01"),)
         assert trace_id_of(good) == "0af7651916cd43dd8448eb211c80319c"
         assert (trace_id_of(zero), trace_id_of((("x", b"y"),))) == (None, None)
+
+    def test_a_record_written_before_variants_still_reads(self) -> None:
+        """An emission without `variant` (an older record) reads as a byte-identical copy."""
+        old = (
+            b'{"v":1,"run_id":"r","route":"a->b","topic":"a","partition":0,"offset":3,'
+            b'"event_id":"e","key_b64":null,"fault":"pass","reason":null,"emissions":'
+            b'[{"copy_number":0,"planned_delay_ms":0,"partition":0,"offset":9,"sent_at_ms":5}],'
+            b'"decided_at_ms":4,"completed_at_ms":5}'
+        )
+        assert LedgerRecord.from_bytes(old).emissions[0].variant is None
 
 
 class TestLedgerBook:
