@@ -20,6 +20,7 @@ from chaosbus.control import commands as control_commands
 from chaosbus.control.audit import default_actor
 from chaosbus.errors import EXIT_INVALID, ChaosbusError
 from chaosbus.experiment.loader import load_experiment
+from chaosbus.experiment.sides import describe_sides, reaim_http, request_log_beside
 from chaosbus.local.stack import LocalStack
 from chaosbus.proxy_command import build_proxy, load_fault_file_or_fail, run_proxy
 from chaosbus.report.markdown import to_markdown
@@ -256,7 +257,7 @@ def validate(
         typer.echo(f"{file}: valid fault file ({len(fault_file.faults)} faults)")
         return
     spec = load_experiment_or_scenario(file)
-    typer.echo(f"{file}: valid experiment {spec.name!r} ({len(spec.faults)} faults)")
+    typer.echo(f"{file}: valid experiment {spec.name!r} ({describe_sides(spec)})")
 
 
 scenarios_app = typer.Typer(
@@ -311,14 +312,27 @@ def run(
     redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
     actor: str | None = typer.Option(None, "--actor", help="Who runs it (default: OS user)."),
     key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
+    http_upstream: str | None = typer.Option(
+        None,
+        "--http-upstream",
+        envvar="CHAOSBUS_HTTP_UPSTREAM",
+        help="Service behind the experiment's one HTTP route (default: the file's upstream).",
+    ),
+    http_listen: str | None = typer.Option(
+        None, "--http-listen", help="HOST:PORT of the experiment's one HTTP route."
+    ),
 ) -> None:
-    """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted."""
-    spec = load_experiment_or_scenario(file)
+    """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted.
+
+    With http_routes and --report PATH, the request log is written to PATH.requests.jsonl.
+    """
+    spec = reaim_http(load_experiment_or_scenario(file), http_listen, http_upstream)
     options = RunOptions(
         kafka=resolve_kafka(bootstrap, kafka_config),
         redis_url=resolve_redis(redis),
         actor=actor or default_actor(),
         key_prefix=key_prefix,
+        request_log=request_log_beside(report) if report and spec.http_routes else None,
     )
     if dry_run:
         for line in asyncio.run(dry_run_lines(spec, options)):
@@ -379,6 +393,11 @@ def check_command(
 ) -> None:
     """Judge a recorded run after the fact: exit 0 no anomaly, 1 any, 2 invalid input."""
     spec = load_experiment_or_scenario(file)
+    if not spec.routes:
+        raise fail(
+            f"{file}: check judges topic routes and {spec.name!r} has none; judge its request "
+            "log with `chaosbus retries PATH.requests.jsonl`"
+        )
     outcome = asyncio.run(
         check_window(
             spec,

@@ -32,6 +32,7 @@ from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_v
 from pydantic_core import PydanticCustomError
 
 from chaosbus.experiment.bounds import Bound, Guardrail
+from chaosbus.experiment.http_routes import HttpRouteSpec, both_sides_problem
 from chaosbus.experiment.monitor import MonitorSpec
 from injectors.limits import (
     MAX_DURATION_S,
@@ -106,16 +107,20 @@ class ExperimentSpec(_Spec):
     name: Name = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     hypothesis: Text = Field(min_length=10)
     description: Text | None = None
-    routes: tuple[RouteSpec, ...] = Field(min_length=1, max_length=MAX_LIST)
-    faults: tuple[Fault, ...] = Field(min_length=1, max_length=MAX_LIST)
+    # Topic routes and their faults; an HTTP-only experiment has neither (decision 0110).
+    routes: tuple[RouteSpec, ...] = Field(default=(), max_length=MAX_LIST)
+    faults: tuple[Fault, ...] = Field(default=(), max_length=MAX_LIST)
     seed: Seed
     schedule: Schedule
     blast_radius: BlastRadius = BlastRadius()
-    monitor: MonitorSpec
+    # Required with topic routes; an HTTP-only experiment leaves it out (no checks).
+    monitor: MonitorSpec = MonitorSpec.model_validate({"source_topic": "", "checks": []})
     steady_state: tuple[Bound, ...] = Field(default=(), max_length=MAX_LIST)
     guardrails: tuple[Guardrail, ...] = Field(default=(), max_length=MAX_LIST)
     # The interposer's consumer group: a later run resumes where this one committed.
     group_id: Name = Field(default="chaosbus.run", min_length=1)
+    # Reverse proxies in front of the services the automation calls (http_routes.py).
+    http_routes: tuple[HttpRouteSpec, ...] = Field(default=(), max_length=MAX_LIST)
 
     @field_validator("hypothesis")
     @classmethod
@@ -137,6 +142,7 @@ class ExperimentSpec(_Spec):
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
+        both_sides_problem(self)
         sources = [r.source for r in self.routes]
         if len(set(sources)) != len(sources):
             raise _at("routes", "a source topic may feed only one route")
@@ -151,7 +157,7 @@ class ExperimentSpec(_Spec):
         holding = holding_problem(self.faults, self.blast_radius)
         if holding is not None:
             raise holding
-        if self.monitor.source_topic not in sources:
+        if self.routes and self.monitor.source_topic not in sources:
             raise _at("monitor.source_topic", "must be the source (from) of a route")
         names = {c.name for c in self.monitor.checks}
         sections = (("steady_state", self.steady_state), ("guardrails", self.guardrails))

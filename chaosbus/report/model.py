@@ -5,7 +5,8 @@ as judged before injection and after recovery; `anomalies` and `metrics` are the
 fragment summed over every check (each check's own report is under `checks`); `faults`
 counts decisions by type, `pass` included, and `faults_suppressed` the faults a blast-radius
 cap turned into passes, by cap (`max_faults`, `max_faults_per_s`, …); `timeline` has one
-point per second.
+point per second. With `http_routes`, `faults` adds `http.<type>` keys, `metrics.retries`
+the retry metrics, `anomalies` the retry anomalies (decision 0110).
 Bump `REPORT_VERSION` on any incompatible change.
 """
 
@@ -63,6 +64,9 @@ class TimelinePoint(_Frozen):
     latency_p99_ms: float | None
     held: int
     intensity: float
+    # The HTTP side: faults injected and requests (attempts) the proxies received, per second.
+    http_faults_per_s: float = 0.0
+    http_requests_per_s: float = 0.0
 
 
 class RunReport(_Frozen):
@@ -77,6 +81,8 @@ class RunReport(_Frozen):
     started_at: str  # ISO 8601, UTC
     duration_s: float
     routes: list[str]
+    http_routes: list[str] = []  # `name: listen -> upstream`
+    request_log: str | None = None  # the HTTP request log written beside the report
     hypotheses: list[HypothesisResult]
     anomalies: Anomalies
     faults: dict[str, int]

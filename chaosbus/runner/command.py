@@ -20,7 +20,8 @@ async def dry_run_lines(spec: ExperimentSpec, options: RunOptions) -> list[str]:
     """Connect, check topics and the kill switch, count what the targeting would match."""
     async with control_plane(options.redis_url, options.control_namespace) as plane:
         result = await preflight(spec, options.kafka, plane)
-    result.targeting = await count_targeting(spec, options.kafka)
+    if spec.routes:  # an HTTP-only experiment has no source topic to sample
+        result.targeting = await count_targeting(spec, options.kafka)
     return [f"{spec.name}: preflight passed (nothing injected)", *result.lines()]
 
 

@@ -68,6 +68,8 @@ async def preflight(
     spec: ExperimentSpec, kafka: KafkaSettings, plane: ControlPlane
 ) -> PreflightResult:
     await refuse_if_killed(plane)
+    if not spec.routes:
+        return PreflightResult({})  # HTTP only: no topic to check, Kafka is not touched
     return PreflightResult(await check_topics(spec, kafka))
 
 

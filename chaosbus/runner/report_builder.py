@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from chaosbus.report.model import GuardrailResult, HypothesisResult, RunReport, Status
+from chaosbus.runner.http_verdict import conclude, with_retry_anomalies, with_retry_metrics
 from chaosbus.runner.observe import Observed
-from chaosbus.runner.verdict import judge, merge_anomalies, merge_metrics, status_of
+from chaosbus.runner.verdict import judge, merge_anomalies, merge_metrics
 from monitors.report import MonitorReport
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def build_report(
         status, reason = "aborted", run.abort_reason
     else:
         after = judge(spec.steady_state, observed, "after")
-        status, reason = status_of(after, reports)
+        status, reason = conclude(after, reports, observed.retries, kafka=bool(spec.routes))
     ended = run.timeline.phases[-1][2] if run.timeline.phases else run.started_ms
     breached = {run.abort_reason} if run.abort_reason else set()
     guardrails = [
@@ -60,11 +61,17 @@ def build_report(
         ),
         duration_s=round(((ended or run.started_ms) - run.started_ms) / 1000, 3),
         routes=[f"{r.source} -> {r.destination}" for r in spec.routes],
+        http_routes=session.http.describe(),
+        request_log=str(session.http.log.path) if session.http.log.path else None,
         hypotheses=[*before, *after],
-        anomalies=merge_anomalies(reports, spec.monitor.max_examples),
+        anomalies=with_retry_anomalies(
+            merge_anomalies(reports, spec.monitor.max_examples),
+            observed.retries,
+            spec.monitor.max_examples,
+        ),
         faults=session.fault_counts(),
         faults_suppressed=session.suppressed_counts(),
-        metrics=merge_metrics(reports, ttr),
+        metrics=with_retry_metrics(merge_metrics(reports, ttr), observed.retries),
         guardrails=guardrails,
         checks=dict(reports),
         phases=run.timeline.spans(),

@@ -13,6 +13,7 @@ from chaosbus.scenarios import load_experiment_or_scenario, scenario, scenario_n
 
 SHIPPED = [
     "duplicate-storm",
+    "flaky-api",
     "lost-events",
     "out-of-order-updates",
     "slow-automation",
