@@ -68,6 +68,9 @@ class HttpSide:
     async def _start(self) -> None:
         if not self.routes:
             return
+        if self.log.path is not None:
+            # One run, one log: the report beside it is overwritten too, never appended to.
+            self.log.path.unlink(missing_ok=True)
         self._stack.enter_context(self.log)
         # Entered before the proxies, so it is left after them: it sends the last entries.
         if self._ledger is not None:

@@ -150,7 +150,7 @@ class ExperimentRun:
             inject_end = next((s for n, s, _ in self.timeline.phases if n == "recover"), None)
             ttr = (
                 time_to_recovery(self.clean_series, inject_end, self.spec.monitor.settle_ms)
-                if inject_end is not None
+                if inject_end is not None and self.spec.routes  # topic checks recover
                 else None
             )
             observed = Observed(

@@ -206,6 +206,8 @@ class LiveSession:
         return sum(i.held for i in self.proxy.interposers)
 
     def fault_counts(self) -> dict[str, int]:
+        if not self.spec.routes:
+            return self.http.fault_counts()  # HTTP only: no topic decision to count
         counts = dict.fromkeys(("pass", *FAULT_TYPES), 0)
         for interposer in self.proxy.interposers:
             for kind in counts:
