@@ -3,18 +3,22 @@ anomalies, the conclusion over both sides, the HTTP ledger record and the plan's
 
 from __future__ import annotations
 
+from chaosbus.control.keys import Keys
 from chaosbus.experiment import parse_experiment
 from chaosbus.experiment.bounds import Bound
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.observability import Providers
 from chaosbus.runner.http_verdict import conclude, with_retry_anomalies
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.retry_observation import observe_retries
+from chaosbus.runner.session import LiveSession
 from chaosbus.runner.verdict import judge
 from injectors.http.log_record import LoggedRequest
-from injectors.http.plan import HttpPlan, HttpRequest
+from injectors.http.plan import HTTP_FAULT_TYPES, HttpPlan, HttpRequest
 from injectors.http.spec import HttpFaultFile
 from injectors.spec import BlastRadius
 from monitors.report import Anomalies
+from streams.connection import KafkaSettings
 from streams.http.ledger import ledger_payload
 from streams.ledger_record import LedgerRecord
 
@@ -147,3 +151,31 @@ class TestPlanIntensity:
         plan.intensity = 1.0
         assert plan.decide(request).fault == "error"
         assert (plan.counts["pass"], plan.counts["error"]) == (1, 1)
+
+
+class TestSessionDrivesHttp:
+    async def test_intensity_and_stop_reach_the_http_plans(self) -> None:
+        """The ramp sets the HTTP plans' intensity; stop_injecting (abort, kill) disables them."""
+
+        async def ignore(*_: object) -> None:
+            return None
+
+        session = LiveSession(
+            spec(),
+            kafka=KafkaSettings("127.0.0.1:1"),
+            redis_url="redis://127.0.0.1:1",
+            probe_redis_url="redis://127.0.0.1:1",
+            run_id="r",
+            key_prefix="",
+            clock=lambda: 0,
+            on_control=ignore,
+            control_keys=Keys("t"),
+            providers=Providers(None, None),
+        )
+        (plan,) = session.http.plans.values()
+        assert (plan.intensity, session.injecting) == (0.0, False)
+        session.set_intensity(0.5)
+        assert (plan.intensity, session.injecting) == (0.5, True)
+        await session.stop_injecting()
+        assert (plan.enabled, session.injecting) == (False, False)
+        assert session.fault_counts() == {f"http.{k}": 0 for k in ("pass", *HTTP_FAULT_TYPES)}
