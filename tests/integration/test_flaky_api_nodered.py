@@ -49,7 +49,9 @@ def node_red(
     flow_env = {
         "CHAOSBUS_PRICING_URL": f"http://127.0.0.1:{PROXY_PORT}",
         "CHAOSBUS_RETRY_DELAY_MS": "100",
-        "CHAOSBUS_RETRY_BASE_MS": "200",
+        # Gaps of 500, 1000, 2000 ms: a machine's scheduling jitter (tens of ms) cannot
+        # flatten their growth below the policy's 1.5.
+        "CHAOSBUS_RETRY_BASE_MS": "500",
         "CHAOSBUS_RETRY_MAX_ATTEMPTS": "5",
     }
     with nodered.running(
