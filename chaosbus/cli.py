@@ -27,6 +27,7 @@ from chaosbus.control.cli_support import apply_acl, show_approvals, sign_off
 from chaosbus.errors import EXIT_INVALID, ChaosbusError
 from chaosbus.experiment.governance import AREA_PATTERN
 from chaosbus.experiment.loader import load_experiment
+from chaosbus.experiment.sides import describe_sides, reaim_http, request_log_beside
 from chaosbus.local.stack import LocalStack
 from chaosbus.proxy_command import build_proxy, load_fault_file_or_fail, run_proxy
 from chaosbus.report.markdown import to_markdown
@@ -314,7 +315,7 @@ def validate(
         typer.echo(f"{file}: valid fault file ({len(fault_file.faults)} faults)")
         return
     spec = load_experiment_or_scenario(file)
-    typer.echo(f"{file}: valid experiment {spec.name!r} ({len(spec.faults)} faults)")
+    typer.echo(f"{file}: valid experiment {spec.name!r} ({describe_sides(spec)})")
 
 
 scenarios_app = typer.Typer(
@@ -372,13 +373,24 @@ def run(
     share_route: bool = typer.Option(
         False, "--share-route", help="Run even if another live interposer reads a source."
     ),
+    http_upstream: str | None = typer.Option(
+        None,
+        "--http-upstream",
+        envvar="CHAOSBUS_HTTP_UPSTREAM",
+        help="Service behind the experiment's one HTTP route (default: the file's upstream).",
+    ),
+    http_listen: str | None = typer.Option(
+        None, "--http-listen", help="HOST:PORT of the experiment's one HTTP route."
+    ),
 ) -> None:
     """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted, 4 inconclusive.
 
     Refused (exit 2) while a sign-off the file's `approvals:` requires is missing for its
-    exact content, or another live interposer reads a route's source (see --share-route)."""
+    exact content, or another live interposer reads a route's source (see --share-route).
+    With http_routes and --report PATH, the request log is written to PATH.requests.jsonl.
+    """
     content = experiment_content(file)
-    spec = load_experiment_or_scenario(file)
+    spec = reaim_http(load_experiment_or_scenario(file), http_listen, http_upstream)
     options = RunOptions(
         kafka=resolve_kafka(bootstrap, kafka_config),
         redis_url=resolve_redis(redis),
@@ -387,6 +399,7 @@ def run(
         content_sha256=content_sha256(content),
         label=file,
         share_route=share_route,
+        request_log=request_log_beside(report) if report and spec.http_routes else None,
     )
     if dry_run:
         for line in asyncio.run(dry_run_lines(spec, options)):
@@ -556,6 +569,11 @@ def check_command(
     """Judge a recorded run after the fact, as `run` does: exit 0 held, 1 violated,
     2 invalid input or nothing judged, 4 inconclusive."""
     spec = load_experiment_or_scenario(file)
+    if not spec.routes:
+        raise fail(
+            f"{file}: check judges topic routes and {spec.name!r} has none; judge its request "
+            "log with `chaosbus retries PATH.requests.jsonl`"
+        )
     outcome = asyncio.run(
         check_window(
             spec,

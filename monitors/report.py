@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
 from monitors.anomalies import BAD_NAMES, UNRECOVERED, Shown
 from monitors.history import Number
+from monitors.retries import RETRY_ANOMALIES
 
 
 class _Frozen(BaseModel):
@@ -83,8 +84,11 @@ class Anomalies(_Frozen):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def total(self) -> int:
-        """Bad units; `unrecovered` and the drop counts are not added (see anomalies.py)."""
-        return sum(self.counts.get(name, 0) for name in BAD_NAMES)
+        """Bad units; `unrecovered` and the drop counts are not added (see anomalies.py).
+
+        A run with HTTP routes adds its retry anomalies (one per bad logical request, or
+        one storm): a single total judges both sides (docs/decisions/0110)."""
+        return sum(self.counts.get(name, 0) for name in (*BAD_NAMES, *RETRY_ANOMALIES))
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -112,6 +116,9 @@ class Metrics(_Frozen):
     latency_ms: Latency = Latency()
     staleness: Staleness = Staleness()
     time_to_recovery_s: float | None = None
+    # The HTTP side's retry metrics, `retries.max_attempts` under `max_attempts`; a metric
+    # with nothing to measure yet is absent. Empty without http_routes.
+    retries: dict[str, float] = {}
 
 
 class Coverage(_Frozen):

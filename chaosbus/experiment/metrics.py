@@ -9,11 +9,17 @@ an error at `validate` time, not a guardrail that silently never fires.
 
 from __future__ import annotations
 
+from injectors.http.plan import HTTP_FAULT_TYPES
 from injectors.plan import FAULT_TYPES
 from monitors.anomalies import COUNT_NAMES
+from monitors.retries import RETRY_ANOMALIES, RETRY_METRICS
 
-# Sums across every check of the monitor (or one check, when a bound names it).
-ANOMALY_METRICS = ("anomalies.total", *(f"anomalies.{name}" for name in COUNT_NAMES))
+# Sums across every check of the monitor (or one check, when a bound names it); the retry
+# anomalies sum across the HTTP routes, and `anomalies.total` counts both sides.
+ANOMALY_METRICS = (
+    "anomalies.total",
+    *(f"anomalies.{name}" for name in (*COUNT_NAMES, *RETRY_ANOMALIES)),
+)
 COVERAGE_METRICS = ("coverage.pending", "coverage.unobserved", "coverage.unledgered")
 # Coverage of the whole source, known once the batch checker has run: `judged_share` is
 # judged events over source events (unparsable ones included), `unparsable` their count.
@@ -27,7 +33,12 @@ FINAL_COVERAGE_METRICS = (
     "coverage.events",
     "coverage.orphan_effects",
 )
-FAULT_METRICS = ("faults.injected", *(f"faults.{kind}" for kind in FAULT_TYPES))
+# `faults.injected` counts both sides; `faults.http.error` one HTTP fault type.
+FAULT_METRICS = (
+    "faults.injected",
+    *(f"faults.{kind}" for kind in FAULT_TYPES),
+    *(f"faults.http.{kind}" for kind in HTTP_FAULT_TYPES),
+)
 
 # Known live and at the end. Live latency comes from the runner's own first-sighting
 # tracker over the last few seconds; at the end, from the batch checker over the run.
@@ -36,6 +47,7 @@ LIVE_METRICS = frozenset(
         *ANOMALY_METRICS,
         *COVERAGE_METRICS,
         *FAULT_METRICS,
+        *RETRY_METRICS,  # judged over the request log so far, on every tick
         "staleness.max_versions_behind",
         "latency_ms.p50",
         "latency_ms.p99",

@@ -104,7 +104,8 @@ class CheckSpec(_Spec):
 
 class MonitorSpec(_Spec):
     source_topic: str = Field(max_length=MAX_TOPIC)
-    checks: tuple[CheckSpec, ...] = Field(min_length=1, max_length=MAX_LIST)
+    # Empty only in an experiment without topic routes (ExperimentSpec checks that).
+    checks: tuple[CheckSpec, ...] = Field(default=(), max_length=MAX_LIST)
     settle_ms: Millis = 2_000
     poll_ms: int = Field(default=250, ge=20, le=MAX_DURATION_MS, strict=True)
     max_examples: int = Field(default=5, ge=0, le=MAX_LIST, strict=True)

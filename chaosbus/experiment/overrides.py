@@ -20,10 +20,24 @@ def with_overrides(
     schedule: dict[str, Any] | None = None,
     group_id: str | None = None,
     settle_ms: int | None = None,
+    http_listen: str | None = None,
+    http_upstream: str | None = None,
     **top_level: Any,
 ) -> ExperimentSpec:
-    """A copy of a one-route experiment with the given parts replaced."""
+    """A copy of a one-route experiment with the given parts replaced.
+
+    `http_listen` (HOST:PORT) and `http_upstream` (a URL) re-aim an experiment's one HTTP
+    route: where the automation calls, and the service behind it.
+    """
     doc = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if http_listen is not None or http_upstream is not None:
+        if len(doc["http_routes"]) != 1:
+            raise ValueError("http_listen/http_upstream overrides need one HTTP route")
+        http_route = doc["http_routes"][0]
+        if http_listen is not None:
+            http_route["listen"] = http_listen
+        if http_upstream is not None:
+            http_route["upstream"] = http_upstream
     if source is not None or destination is not None:
         if len(doc["routes"]) != 1:
             raise ValueError("source/destination overrides need a one-route experiment")

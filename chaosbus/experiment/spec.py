@@ -34,6 +34,7 @@ from pydantic_core import PydanticCustomError
 
 from chaosbus.experiment.bounds import Bound, Guardrail
 from chaosbus.experiment.governance import Approvals, Privacy, Webhook
+from chaosbus.experiment.http_routes import HttpRouteSpec, both_sides_problem
 from chaosbus.experiment.metrics import SERVICE_METRICS
 from chaosbus.experiment.monitor import MonitorSpec
 from injectors.limits import (
@@ -130,12 +131,14 @@ class ExperimentSpec(_Spec):
     name: Name = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     hypothesis: Text = Field(min_length=10)
     description: Text | None = None
-    routes: tuple[RouteSpec, ...] = Field(min_length=1, max_length=MAX_LIST)
-    faults: tuple[Fault, ...] = Field(min_length=1, max_length=MAX_LIST)
+    # Topic routes and their faults; an HTTP-only experiment has neither (decision 0110).
+    routes: tuple[RouteSpec, ...] = Field(default=(), max_length=MAX_LIST)
+    faults: tuple[Fault, ...] = Field(default=(), max_length=MAX_LIST)
     seed: Seed
     schedule: Schedule
     blast_radius: BlastRadius = BlastRadius()
-    monitor: MonitorSpec
+    # Required with topic routes; an HTTP-only experiment leaves it out (no checks).
+    monitor: MonitorSpec = MonitorSpec.model_validate({"source_topic": "", "checks": []})
     steady_state: tuple[Bound, ...] = Field(default=(), max_length=MAX_LIST)
     guardrails: tuple[Guardrail, ...] = Field(default=(), max_length=MAX_LIST)
     # The interposer's consumer group: a later run resumes where this one committed.
@@ -145,6 +148,8 @@ class ExperimentSpec(_Spec):
     approvals: Approvals | None = None
     notify: tuple[Webhook, ...] = Field(default=(), max_length=16)
     privacy: Privacy = Privacy()
+    # Reverse proxies in front of the services the automation calls (http_routes.py).
+    http_routes: tuple[HttpRouteSpec, ...] = Field(default=(), max_length=MAX_LIST)
 
     @field_validator("hypothesis")
     @classmethod
@@ -166,6 +171,7 @@ class ExperimentSpec(_Spec):
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
+        both_sides_problem(self)
         sources = [r.source for r in self.routes]
         if len(set(sources)) != len(sources):
             raise _at("routes", "a source topic may feed only one route")
@@ -180,7 +186,7 @@ class ExperimentSpec(_Spec):
         holding = holding_problem(self.faults, self.blast_radius)
         if holding is not None:
             raise holding
-        if self.monitor.source_topic not in sources:
+        if self.routes and self.monitor.source_topic not in sources:
             raise _at("monitor.source_topic", "must be the source (from) of a route")
         names = {c.name for c in self.monitor.checks}
         sections = (("steady_state", self.steady_state), ("guardrails", self.guardrails))

@@ -99,6 +99,7 @@ def to_markdown(report: RunReport) -> str:
         f"- staleness: at most {number(m.staleness.max_versions_behind)} versions behind",
         f"- time to recovery: {number(m.time_to_recovery_s, ' s')}",
     ]
+    lines += _http_lines(report)
     if report.guardrails:
         lines += ["", "## Guardrails", "", "| guardrail | bound | for | worst | breached |"]
         lines.append("| --- | --- | --- | --- | --- |")
@@ -124,3 +125,15 @@ def to_markdown(report: RunReport) -> str:
             f"| {failed} | {c.pending} | {c.unobserved} | {c.unledgered} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _http_lines(report: RunReport) -> list[str]:
+    """The HTTP side's routes, retry metrics and request log, when the run had one."""
+    if not report.http_routes:
+        return []
+    retries = ", ".join(f"{k} {number(v)}" for k, v in sorted(report.metrics.retries.items()))
+    lines = [f"- retries: {retries or 'no request logged'}"]
+    lines += [f"- HTTP route {route}" for route in report.http_routes]
+    if report.request_log:
+        lines.append(f"- request log: `{report.request_log}` (`chaosbus retries` reads it)")
+    return lines

@@ -7,7 +7,8 @@ fragment summed over every check (each check's own report is under `checks`); `f
 counts decisions by type, `pass` included, and `faults_suppressed` the faults a blast-radius
 cap turned into passes, by cap (`max_faults`, `max_faults_per_s`, …); `timeline` has one
 point per second; `service` is the service's consumer-group progress when
-`monitor.service_group` is declared.
+`monitor.service_group` is declared. With `http_routes`, `faults` adds `http.<type>` keys,
+`metrics.retries` the retry metrics, `anomalies` the retry anomalies (decision 0110).
 Bump `REPORT_VERSION` on any incompatible change.
 """
 
@@ -80,6 +81,9 @@ class TimelinePoint(_Frozen):
     latency_p99_ms: float | None
     held: int
     intensity: float
+    # The HTTP side: faults injected and requests (attempts) the proxies received, per second.
+    http_faults_per_s: float = 0.0
+    http_requests_per_s: float = 0.0
 
 
 class RunReport(_Frozen):
@@ -95,6 +99,8 @@ class RunReport(_Frozen):
     started_ms: int | None = None  # the same instant in epoch ms: the timeline's zero
     duration_s: float
     routes: list[str]
+    http_routes: list[str] = []  # `name: listen -> upstream`
+    request_log: str | None = None  # the HTTP request log written beside the report
     hypotheses: list[HypothesisResult]
     anomalies: Anomalies
     faults: dict[str, int]

@@ -27,7 +27,8 @@ async def dry_run_lines(spec: ExperimentSpec, options: RunOptions) -> list[str]:
             label=options.label,
             share_route=options.share_route,
         )
-    result.targeting = await count_targeting(spec, options.kafka)
+    if spec.routes:  # an HTTP-only experiment has no source topic to sample
+        result.targeting = await count_targeting(spec, options.kafka)
     return [f"{spec.name}: preflight passed (nothing injected)", *result.lines()]
 
 

@@ -11,10 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from chaosbus.experiment.bounds import Bound
+from chaosbus.runner.retry_observation import RetryObservation
+from injectors.http.plan import HTTP_FAULT_TYPES
 from injectors.plan import FAULT_TYPES
 from monitors.anomalies import STALLED_CONSUMER
 from monitors.lag import ServiceProgress
 from monitors.report import Latency, MonitorReport
+from monitors.retries import RETRY_ANOMALIES
 
 
 @dataclass(frozen=True)
@@ -25,24 +28,34 @@ class Observed:
     latency: Latency | None = None  # None: take the reports' own (the batch verdict)
     time_to_recovery_s: float | None = None
     service: ServiceProgress | None = None  # None: no monitor.service_group
+    # The HTTP side's retry verdict so far; None: the experiment has no http_routes.
+    retries: RetryObservation | None = None
 
     def value(self, metric: str, check: str | None = None) -> float | None:
         reports = [r for name, r in self.reports.items() if check is None or name == check]
         group, _, name = metric.partition(".")
-        # The service's stalls belong to no check: counted when no check is named.
+        # The service's stalls and the retry anomalies belong to no check: counted when no
+        # check is named.
         stalled = len(self.service.stalls) if self.service and check is None else 0
+        retries = self.retries if check is None else None
         if group == "anomalies":
+            if name in RETRY_ANOMALIES:
+                return float(retries.counts[name] if retries else 0)
             if name == "total":
-                return float(sum(r.anomalies.total for r in reports) + stalled)
+                http = retries.total if retries else 0
+                return float(sum(r.anomalies.total for r in reports) + stalled + http)
             extra = stalled if name == STALLED_CONSUMER else 0
             return float(sum(r.anomalies.counts.get(name, 0) for r in reports) + extra)
         if group == "service":
             return self._service(name)
+        if group == "retries":
+            return None if self.retries is None else self.retries.metrics.get(metric)
         if group == "coverage":
             return _coverage(name, reports)
         if group == "faults":
             if name == "injected":
-                return float(sum(self.faults.get(kind, 0) for kind in FAULT_TYPES))
+                kinds = (*FAULT_TYPES, *(f"http.{kind}" for kind in HTTP_FAULT_TYPES))
+                return float(sum(self.faults.get(kind, 0) for kind in kinds))
             return float(self.faults.get(name, 0))
         if metric == "staleness.max_versions_behind":
             known = [r.metrics.staleness.max_versions_behind for r in reports]

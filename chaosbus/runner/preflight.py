@@ -95,6 +95,8 @@ async def preflight(
 ) -> PreflightResult:
     await refuse_if_killed(plane)
     await refuse_unapproved(spec, plane, content_sha256, label)
+    if not spec.routes:
+        return PreflightResult({})  # HTTP only: no topic to check, Kafka is not touched
     counts = await check_topics(spec, kafka)
     if not share_route:
         await refuse_shared_routes(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from chaosbus.report.model import GuardrailResult, HypothesisResult, RunReport
+from chaosbus.runner.http_verdict import with_retry_anomalies, with_retry_metrics
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.privacy import pseudonymised
 from chaosbus.runner.verdict import conclude, judge, merge_anomalies, merge_metrics, with_service
@@ -34,6 +35,8 @@ def build_report(
         abort_reason=run.abort_reason,
         min_judged_share=spec.monitor.min_judged_share,
         service=observed.service,
+        retries=observed.retries,
+        topics=bool(spec.routes),
     )
     ended = run.timeline.phases[-1][2] if run.timeline.phases else run.started_ms
     breached = {run.abort_reason} if run.abort_reason else set()
@@ -63,15 +66,21 @@ def build_report(
         started_ms=run.started_ms,
         duration_s=round(((ended or run.started_ms) - run.started_ms) / 1000, 3),
         routes=[f"{r.source} -> {r.destination}" for r in spec.routes],
+        http_routes=session.http.describe(),
+        request_log=str(session.http.log.path) if session.http.log.path else None,
         hypotheses=[*before, *after],
-        anomalies=with_service(
-            merge_anomalies(reports, spec.monitor.max_examples),
-            observed.service,
+        anomalies=with_retry_anomalies(
+            with_service(
+                merge_anomalies(reports, spec.monitor.max_examples),
+                observed.service,
+                spec.monitor.max_examples,
+            ),
+            observed.retries,
             spec.monitor.max_examples,
         ),
         faults=session.fault_counts(),
         faults_suppressed=session.suppressed_counts(),
-        metrics=merge_metrics(reports, ttr),
+        metrics=with_retry_metrics(merge_metrics(reports, ttr), observed.retries),
         guardrails=guardrails,
         checks=dict(reports),
         service=observed.service,

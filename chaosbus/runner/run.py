@@ -16,6 +16,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from chaosbus.control.audit import new_entry
 from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
@@ -33,6 +34,7 @@ from chaosbus.runner.observe import Observed
 from chaosbus.runner.preflight import preflight
 from chaosbus.runner.progress import Progress
 from chaosbus.runner.report_builder import build_report
+from chaosbus.runner.retry_observation import RetryObservation
 from chaosbus.runner.session import LiveSession
 from chaosbus.runner.timeline import Sample, Timeline
 from chaosbus.runner.verdict import describe, judge
@@ -66,6 +68,8 @@ class RunOptions:
     # Tracing and metrics of the run's interposer; None: OTLP from the environment, if set.
     # Given ones are the caller's to shut down (tests record spans in memory).
     providers: Providers | None = None
+    # Where the HTTP routes' request log is written (JSON lines); None: kept in memory only.
+    request_log: Path | None = None
 
 
 class _Abort(Exception):
@@ -147,6 +151,7 @@ class ExperimentRun:
             on_control=self._on_control,
             control_keys=Keys(o.control_namespace),
             providers=o.providers,
+            request_log=o.request_log,
         )
         async with session:
             self._session = session
@@ -168,11 +173,19 @@ class ExperimentRun:
             inject_end = next((s for n, s, _ in self.timeline.phases if n == "recover"), None)
             ttr = (
                 time_to_recovery(self.clean_series, inject_end, self.spec.monitor.settle_ms)
-                if inject_end is not None
+                if inject_end is not None and self.spec.routes  # topic checks recover
                 else None
             )
             service = session.service_progress(inject_end)
-            observed = Observed(reports, session.fault_counts(), 0, None, ttr, service)
+            observed = Observed(
+                reports,
+                session.fault_counts(),
+                0,
+                None,
+                ttr,
+                service,
+                retries=self._retries(session),
+            )
             return build_report(self, session, reports, observed, self.before, ttr)
 
     async def _phases(self, session: LiveSession) -> None:
@@ -236,7 +249,17 @@ class ExperimentRun:
         window = session.collector.latency.window(now - LIVE_LATENCY_WINDOW_MS)
         reports = session.collector.snapshot(now)
         service = session.service_progress(None)
-        return Observed(reports, session.fault_counts(), session.held, window, service=service)
+        return Observed(
+            reports,
+            session.fault_counts(),
+            session.held,
+            window,
+            service=service,
+            retries=self._retries(session),
+        )
+
+    def _retries(self, session: LiveSession) -> RetryObservation | None:
+        return session.http.observation() if self.spec.http_routes else None
 
     async def _tick_loop(self, session: LiveSession) -> None:
         while True:
@@ -256,7 +279,17 @@ class ExperimentRun:
             self.clean_series.append((now, clean))
         faults = int(observed.value("faults.injected") or 0)
         forwarded = sum(session.fault_counts().values())
-        sample = Sample(now, phase, faults, forwarded, anomalies, session.held, self.intensity)
+        sample = Sample(
+            now,
+            phase,
+            faults,
+            forwarded,
+            anomalies,
+            session.held,
+            self.intensity,
+            http_faults=session.http.faults,
+            http_requests=session.http.requests,
+        )
         self.timeline.samples.append(sample)
         if phase != "abort":
             breach = self.guardrails.update(observed, now)

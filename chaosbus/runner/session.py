@@ -13,6 +13,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from pathlib import Path
 
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
@@ -21,6 +22,7 @@ from chaosbus.experiment.monitor import Probe as ProbeSpec
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.observability import Providers, providers_from_environment
 from chaosbus.runner.collector import Collector
+from chaosbus.runner.http_side import HttpSide
 from chaosbus.runner.preflight import routes_of, topic_policy_of
 from chaosbus.runner.probes import (
     EffectsProbe,
@@ -72,6 +74,7 @@ class LiveSession:
         on_control: OnControl,
         control_keys: Keys = DEFAULT_KEYS,
         providers: Providers | None = None,
+        request_log: Path | None = None,
     ) -> None:
         self.spec = spec
         self.run_id = run_id
@@ -104,6 +107,14 @@ class LiveSession:
             telemetry_for=lambda route: Telemetry(
                 self._providers.tracer, self._providers.meter, route=route.name
             ),
+        )
+        # The HTTP routes; their decisions go to the ledger only when the run has a Kafka side.
+        self.http = HttpSide(
+            spec,
+            run_id=run_id,
+            clock=clock,
+            log_path=request_log,
+            ledger=kafka if spec.routes else None,
         )
         self.starts: dict[int, int] = {}
         self._kafka = kafka
@@ -140,6 +151,13 @@ class LiveSession:
                 self._providers.shutdown()
 
     async def _start(self) -> None:
+        if not self.spec.routes:
+            # HTTP only: no topic, no ledger, no probe; Kafka is never touched.
+            await self._stack.enter_async_context(
+                KillSwitchWatcher(self._redis_url, self._on_control, keys=self._control_keys)
+            )
+            await self._stack.enter_async_context(self.http)
+            return
         source = self.spec.monitor.source_topic
         self.starts = await start_positions(self._kafka, source, self.spec.group_id)
         ledger_ends = await end_positions(self._kafka, LEDGER_TOPIC)
@@ -176,6 +194,7 @@ class LiveSession:
             started.cancel()
             self._proxy_task.result()  # raises what stopped the proxy
             raise RuntimeError("the interposer stopped before it started")
+        await self._stack.enter_async_context(self.http)
 
     async def _open_probes(self) -> None:
         """Each check's probe: state read per entity, an effects listing (its first read is
@@ -237,27 +256,33 @@ class LiveSession:
     def set_intensity(self, intensity: float) -> None:
         for plan in self.plans.values():
             plan.intensity = intensity
+        self.http.set_intensity(intensity)
 
     async def stop_injecting(self) -> None:
         """The kill switch's action: no more faults, everything held released, now."""
         for plan in self.plans.values():
             plan.enabled = False
+        self.http.stop_injecting()
         for interposer in self.proxy.interposers:
             await interposer.set_injecting(False)
 
     @property
     def injecting(self) -> bool:
-        return any(p.enabled and p.intensity > 0 for p in self.plans.values())
+        kafka = any(p.enabled and p.intensity > 0 for p in self.plans.values())
+        return kafka or self.http.injecting
 
     @property
     def held(self) -> int:
         return sum(i.held for i in self.proxy.interposers)
 
     def fault_counts(self) -> dict[str, int]:
+        if not self.spec.routes:
+            return self.http.fault_counts()  # HTTP only: no topic decision to count
         counts = dict.fromkeys(("pass", *FAULT_TYPES), 0)
         for interposer in self.proxy.interposers:
             for kind in counts:
                 counts[kind] += interposer.counts.get(kind, 0)
+        counts.update(self.http.fault_counts())  # `http.<type>` keys, with HTTP routes only
         return counts
 
     def suppressed_counts(self) -> dict[str, int]:
@@ -311,6 +336,8 @@ class LiveSession:
 
     async def wait_caught_up(self, timeout_s: float) -> bool:
         """Wait until the ledger covers the source up to its end now; False on timeout."""
+        if not self.spec.routes:
+            return True  # nothing is held on the HTTP side
         ends = await end_positions(self._kafka, self.spec.monitor.source_topic)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s

@@ -17,6 +17,8 @@ class Sample:
     anomalies: int  # live count of bad units at that moment
     held: int
     intensity: float
+    http_faults: int = 0  # cumulative HTTP faults injected
+    http_requests: int = 0  # cumulative requests the HTTP proxies received
 
 
 class Timeline:
@@ -72,6 +74,12 @@ class Timeline:
                     latency_p99_ms=window.p99,
                     held=sample.held,
                     intensity=sample.intensity,
+                    http_faults_per_s=float(
+                        sample.http_faults - (previous.http_faults if previous else 0)
+                    ),
+                    http_requests_per_s=float(
+                        sample.http_requests - (previous.http_requests if previous else 0)
+                    ),
                 )
             )
             previous = sample

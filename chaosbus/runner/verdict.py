@@ -7,7 +7,8 @@ correct service shows no anomaly at all.
 and `check` both call it, so the same data gets the same verdict. In order:
 
 1. `aborted` (3): a guardrail, the kill switch or a signal stopped the run;
-2. `error` (2): nothing was judged (no source traffic, or no downstream observation);
+2. `error` (2): nothing was judged (no source traffic, or no downstream observation; for
+   an HTTP-only run, no request reached its proxy);
 3. `inconclusive` (4): some check judged less than `min_judged_share` of its source
    events (unparsable, unobserved; events still settling when the window closed are left
    out): neither a pass nor a failure can rest on it, so failed bounds are named in the
@@ -27,9 +28,11 @@ from chaosbus.experiment.metrics import FINAL_ONLY_METRICS
 from chaosbus.experiment.monitor import DEFAULT_MIN_JUDGED_SHARE
 from chaosbus.report.model import EXIT_CODES, HypothesisResult, RunReport, Status
 from chaosbus.runner.observe import Observed
+from chaosbus.runner.retry_observation import RetryObservation
 from monitors.anomalies import COUNT_NAMES, PRECEDENCE, STALLED_CONSUMER
 from monitors.lag import ServiceProgress
 from monitors.report import Anomalies, AnomalyExample, Latency, Metrics, MonitorReport, Staleness
+from monitors.retries import RETRY_ANOMALIES
 
 DEFAULT_STEADY_STATE = (Bound(metric="anomalies.total", max=0),)
 
@@ -86,16 +89,25 @@ def conclude(
     abort_reason: str | None = None,
     min_judged_share: float = DEFAULT_MIN_JUDGED_SHARE,
     service: ServiceProgress | None = None,
+    retries: RetryObservation | None = None,
+    topics: bool = True,
 ) -> Conclusion:
     """The status of a run or a check from its hypotheses after, per-check reports (their
-    anomalies and coverage) and abort reason; see the module docstring for the order."""
+    anomalies and coverage), the HTTP side's retry verdict and abort reason; see the module
+    docstring for the order. `topics` False: an HTTP-only run, judged on its request log."""
     if abort_reason is not None:
         return Conclusion("aborted", abort_reason)
+    bad = failed([r for r in after if r.phase == "after"])
+    if not topics:
+        if retries is None or retries.requests == 0:
+            return Conclusion("error", "nothing was judged: no request reached the HTTP proxy")
+        if bad:
+            return Conclusion("violated", describe(bad) + _retry_suffix(retries))
+        return Conclusion("held")
     if sum(r.coverage.judged for r in reports.values()) == 0:
         return Conclusion(
             "error", "nothing was judged: no source traffic, or no downstream observation"
         )
-    bad = failed([r for r in after if r.phase == "after"])
     short = under_covered(reports, min_judged_share)
     if short:
         would = f"; not judged: {describe(bad)}" if bad else ""
@@ -106,7 +118,15 @@ def conclude(
     names = (*PRECEDENCE, STALLED_CONSUMER)
     named = [f"{name} {merged.counts[name]}" for name in names if merged.counts.get(name)]
     suffix = f" — anomalies: {', '.join(named)}" if named else ""
-    return Conclusion("violated", describe(bad) + suffix)
+    return Conclusion("violated", describe(bad) + suffix + _retry_suffix(retries))
+
+
+def _retry_suffix(retries: RetryObservation | None) -> str:
+    if retries is None or not retries.total:
+        return ""
+    counts = retries.counts
+    named = [f"{name} {counts[name]}" for name in RETRY_ANOMALIES if counts[name]]
+    return f" — retry anomalies: {', '.join(named)}"
 
 
 def conclude_report(

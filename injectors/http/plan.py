@@ -78,6 +78,9 @@ class HttpPlan:
     def __init__(self, faults: Sequence[HttpFault], blast_radius: BlastRadius, seed: int) -> None:
         self.seed = seed
         self.enabled = True  # False: the kill switch; every request passes
+        # Multiplies every probability, as for topic plans: an experiment's warm-up is 0,
+        # its ramp steps up to 1. At 0 nothing fires, not even a trigger, and none is counted.
+        self.intensity = 1.0
         self._faults = tuple(faults)
         self._names = tuple(f.name or f"faults[{i}]" for i, f in enumerate(self._faults))
         self._guard = BlastGuard(blast_radius)
@@ -91,6 +94,8 @@ class HttpPlan:
     def decide(self, request: HttpRequest) -> HttpAction:
         if not self.enabled:
             return self._pass("disabled")
+        if self.intensity <= 0.0:
+            return self._pass(None)
         rng = decision_rng(self.seed, request.route, 0, request.sequence)
         draws = [rng.random() for _ in self._faults]
         key = request.request_id.encode()
@@ -104,7 +109,7 @@ class HttpPlan:
             if not matches(fault.match, request, payload):
                 continue
             admitted = self._triggers.admit(index, part, fault.trigger)
-            if chosen is None and admitted and draws[index] < fault.probability:
+            if chosen is None and admitted and draws[index] < fault.probability * self.intensity:
                 chosen = index
         if chosen is None:
             return self._pass(None)

@@ -15,6 +15,7 @@ SHIPPED = [
     "create-after-update",
     "duplicate-storm",
     "first-n-fail",
+    "flaky-api",
     "lost-events",
     "out-of-order-updates",
     "outage-catch-up",
