@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError
 
 from chaosbus.control.errors import RouteShared
 from chaosbus.errors import Unreachable
-from streams.connection import KafkaSettings
+from streams.connection import KafkaSettings, why_unreachable
 from streams.quiet import quiet_aiokafka
 
 MARKER = "chaosbus"
@@ -60,7 +60,9 @@ async def live_readers(kafka: KafkaSettings, topics: Iterable[str]) -> list[Read
             await asyncio.wait_for(admin.start(), 10)
         responses = await _describe_all(admin)
     except (KafkaError, OSError, TimeoutError) as exc:
-        raise Unreachable(f"no Kafka broker answers at {kafka.describe()}") from exc
+        # The broker's own reason (refused credentials, an untrusted certificate) when there
+        # is one: aiokafka only logs it and raises a bare bootstrap failure.
+        raise Unreachable(str(await why_unreachable(kafka))) from exc
     finally:
         await admin.close()
     found: dict[tuple[str, str], tuple[list[str], set[int]]] = {}
