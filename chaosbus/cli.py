@@ -102,7 +102,9 @@ def local_status(
 @app.command("proxy")
 @one_line_errors
 def proxy(
-    route: list[str] = typer.Option([], "--route", help="SOURCE:DESTINATION, repeatable."),
+    route: list[str] = typer.Option(
+        [], "--route", help="SOURCE:DESTINATION[@ID], repeatable; ID pins the decisions' key."
+    ),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
     fault: Path | None = typer.Option(None, "--fault", help="Fault file (YAML) for every route."),
     seed: int | None = typer.Option(None, "--seed", help="Seed of every fault decision."),
@@ -123,6 +125,11 @@ def proxy(
     delivery: str = typer.Option(
         "at-least-once", "--delivery", help="at-least-once or exactly-once (transactions)."
     ),
+    on_undeliverable: str = typer.Option(
+        "fail",
+        "--on-undeliverable",
+        help="A message the destination refuses: fail (exit 2) or dead_letter:TOPIC.",
+    ),
 ) -> None:
     """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0.
 
@@ -142,6 +149,7 @@ def proxy(
         event_id_header=event_id_header,
         status_every_s=status_every,
         delivery=delivery,
+        on_undeliverable=on_undeliverable,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(

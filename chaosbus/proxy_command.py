@@ -6,32 +6,46 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from chaosbus.control.guard import InjectionGuard
-from chaosbus.errors import InvalidInput, Unreachable
+from chaosbus.errors import InvalidInput, RouteStopped, Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.signals import stop_on_signals
 from injectors.errors import InjectorError
 from injectors.plan import FaultPlan
 from injectors.spec import load_fault_file
+from streams.config import InterposerConfig
 from streams.decider import Decider
 from streams.errors import BrokerUnreachable, RouteError, TopicMissing
-from streams.interposer import InterposerConfig
 from streams.proxy import Proxy, ProxyReport
 from streams.routes import Route
 from streams.telemetry import Telemetry
+from streams.undeliverable import RouteFailed
 
 log = logging.getLogger("chaosbus.proxy")
 
 
-def parse_routes(texts: Sequence[str]) -> list[Route]:
+def parse_routes(texts: Sequence[str], on_undeliverable: str = "fail") -> list[Route]:
     if not texts:
         raise InvalidInput("no route: pass --route SOURCE:DESTINATION at least once")
+    dead_letter = parse_on_undeliverable(on_undeliverable)
     try:
-        return [Route.parse(text) for text in texts]
+        routes = [Route.parse(text) for text in texts]
     except RouteError as exc:
         raise InvalidInput(str(exc)) from exc
+    return [replace(route, dead_letter=dead_letter) for route in routes]
+
+
+def parse_on_undeliverable(text: str) -> str | None:
+    """`fail` (None) or `dead_letter:TOPIC` (the topic)."""
+    if text == "fail":
+        return None
+    kind, sep, topic = text.partition(":")
+    if kind == "dead_letter" and sep and topic:
+        return topic
+    raise InvalidInput(f"--on-undeliverable {text!r}: expected fail or dead_letter:TOPIC")
 
 
 def load_plans(
@@ -65,6 +79,8 @@ async def run_proxy(proxy: Proxy, *, control_url: str | None) -> ProxyReport:
             raise Unreachable(str(exc)) from exc
         except TopicMissing as exc:
             raise InvalidInput(str(exc)) from exc
+        except RouteFailed as exc:
+            raise RouteStopped(str(exc)) from exc
 
 
 def new_run_id() -> str:
@@ -85,8 +101,9 @@ def build_proxy(
     event_id_header: str | None,
     status_every_s: float = 5.0,
     delivery: str = "at-least-once",
+    on_undeliverable: str = "fail",
 ) -> Proxy:
-    parsed = parse_routes(routes)
+    parsed = parse_routes(routes, on_undeliverable)
     if delivery not in ("at-least-once", "exactly-once"):
         raise InvalidInput(f"--delivery {delivery!r}: expected at-least-once or exactly-once")
     if start_from not in ("earliest", "latest"):

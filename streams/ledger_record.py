@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 LEDGER_TOPIC = "chaosbus.ledger"
 LEDGER_SCHEMA_VERSION = 1
+# The fault of a record whose copy the destination refused and the dead-letter topic took.
+UNDELIVERABLE = "undeliverable"
 
 
 class LedgerEmission(BaseModel):

@@ -28,12 +28,17 @@ TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
-class _HeaderGetter(Getter[Sequence[tuple[str, bytes]]]):
-    def get(self, carrier: Sequence[tuple[str, bytes]], key: str) -> list[str] | None:
-        found = [value.decode("latin-1") for name, value in carrier if name == key]
+Carrier = Sequence[tuple[str, bytes | None]]
+
+
+class _HeaderGetter(Getter[Carrier]):
+    def get(self, carrier: Carrier, key: str) -> list[str] | None:
+        found = [
+            value.decode("latin-1") for name, value in carrier if name == key and value is not None
+        ]
         return found or None
 
-    def keys(self, carrier: Sequence[tuple[str, bytes]]) -> list[str]:
+    def keys(self, carrier: Carrier) -> list[str]:
         return [name for name, _ in carrier]
 
 
@@ -107,7 +112,9 @@ class Telemetry:
         # Kept until the last copy is emitted: a held message keeps its context while held.
         self._decisions[envelope.source] = (span, expected_emissions)
 
-    def outgoing_headers(self, envelope: Envelope, emission: Emission) -> list[tuple[str, bytes]]:
+    def outgoing_headers(
+        self, envelope: Envelope, emission: Emission
+    ) -> list[tuple[str, bytes | None]]:
         if emission.planned_delay_ms:
             self._added_delay.record(emission.planned_delay_ms, {"chaosbus.route": self._route})
         if not self.enabled:

@@ -13,6 +13,9 @@ import asyncio
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 
+from streams.clients import transactional_producer
+from streams.config import InterposerConfig
+
 
 def transactional_id(group_id: str, tp: TopicPartition) -> str:
     return f"chaosbus.{group_id}.{tp.topic}.{tp.partition}"
@@ -21,9 +24,9 @@ def transactional_id(group_id: str, tp: TopicPartition) -> str:
 class PartitionProducers:
     """`async with PartitionProducers(...) as producers:` — every producer stopped on exit."""
 
-    def __init__(self, bootstrap: str, group_id: str) -> None:
-        self._bootstrap = bootstrap
-        self._group_id = group_id
+    def __init__(self, config: InterposerConfig) -> None:
+        self._config = config
+        self._group_id = config.group_id
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
 
     async def __aenter__(self) -> PartitionProducers:
@@ -44,12 +47,8 @@ class PartitionProducers:
     async def add(self, partitions: set[TopicPartition]) -> None:
         new = [tp for tp in partitions if tp not in self._producers]
         for tp in new:
-            self._producers[tp] = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap,
-                transactional_id=transactional_id(self._group_id, tp),
-                enable_idempotence=True,
-                linger_ms=5,
-                max_batch_size=256 * 1024,
+            self._producers[tp] = transactional_producer(
+                self._config, transactional_id(self._group_id, tp)
             )
         # start() runs InitProducerId: the fencing (and abort of a zombie's transaction).
         await asyncio.gather(*(self._producers[tp].start() for tp in new))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from streams.exactly_once.parked import ParkedSource, parked_key, rebuild, source_of_key
 from streams.exactly_once.work import PartitionWork
+from streams.ledger_record import LedgerRecord
 
 
 def envelope(offset: int, partition: int = 0) -> Envelope:
@@ -94,7 +95,8 @@ class TestPartitionWork:
         later = PartitionWork(committed, now_ms=700)
         assert later.release(env.source, 1)
         later.sent(later.to_send[0], partition=0, offset=11)
-        [record] = later.ledger_records(run_id="r", route="a->b")
+        [completed] = later.ledger_records(run_id="r", route="a->b")
+        record = LedgerRecord.from_bytes(completed.payload)
         assert [(e.copy_number, e.offset) for e in record.emissions] == [(0, 10), (1, 11)]
         assert later.parked_writes() == [(parked_key(env.source), None)]
         later.apply_to(committed)

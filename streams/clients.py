@@ -1,0 +1,51 @@
+"""Every Kafka client the interposer builds for a route, built here and only here.
+
+One place for connection settings (addresses, security) to reach all of them: the group
+consumer of a route, the shared idempotent producer, the transactional producers of
+exactly-once mode.
+"""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from streams.config import InterposerConfig
+
+PRODUCER_BATCH_BYTES = 256 * 1024
+# Short: a turn's records go out as whole batches already (streams.batches), so lingering
+# only adds latency to what is sent one by one.
+PRODUCER_LINGER_MS = 1
+
+
+def group_consumer(config: InterposerConfig) -> AIOKafkaConsumer:
+    """A route's consumer: in the replicas' group, committing by hand, reading committed data."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=config.bootstrap,
+        group_id=config.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset=config.start_from,
+        isolation_level="read_committed",
+    )
+
+
+def route_producer(config: InterposerConfig) -> AIOKafkaProducer:
+    """The idempotent producer at-least-once routes share."""
+    return AIOKafkaProducer(
+        bootstrap_servers=config.bootstrap,
+        enable_idempotence=True,
+        linger_ms=PRODUCER_LINGER_MS,
+        max_batch_size=PRODUCER_BATCH_BYTES,
+        max_request_size=config.max_request_size,
+    )
+
+
+def transactional_producer(config: InterposerConfig, transactional_id: str) -> AIOKafkaProducer:
+    """An exactly-once producer of one input partition."""
+    return AIOKafkaProducer(
+        bootstrap_servers=config.bootstrap,
+        transactional_id=transactional_id,
+        enable_idempotence=True,
+        linger_ms=PRODUCER_LINGER_MS,
+        max_batch_size=PRODUCER_BATCH_BYTES,
+        max_request_size=config.max_request_size,
+    )

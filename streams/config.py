@@ -1,0 +1,29 @@
+"""The settings every route of one interposer process shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from streams.ledger_record import LEDGER_TOPIC
+
+
+@dataclass(frozen=True)
+class InterposerConfig:
+    bootstrap: str
+    run_id: str
+    group_id: str = "chaosbus.proxy"
+    ledger_enabled: bool = True
+    ledger_topic: str = LEDGER_TOPIC
+    event_id_header: str | None = None
+    start_from: Literal["earliest", "latest"] = "earliest"
+    max_held_messages: int = 100_000
+    max_held_bytes: int = 256 * 1024 * 1024
+    commit_interval_ms: int = 1_000
+    max_batch: int = 5_000
+    drain_timeout_s: float = 60.0
+    status_interval_ms: int = 5_000
+    # The producer's largest request: above aiokafka's 1 MiB default, so a value over 1 MiB
+    # that the destination accepts is forwarded; the destination's max.message.bytes is
+    # checked per route before sending.
+    max_request_size: int = 8 * 1024 * 1024
