@@ -57,7 +57,7 @@ def load_plans(
         spec = load_fault_file(fault_file)
         plans: dict[Route, Decider] = {}
         for route in routes:
-            plan = FaultPlan.from_file(spec, seed=seed)
+            plan = FaultPlan.from_file(spec, seed=seed, route_id=route.route_id)
             plan.check_routes([(route.source, route.destination)])
             plans[route] = plan
     except InjectorError as exc:

@@ -26,7 +26,7 @@ from streams.topics import TopicAdmin
 class Message:
     key: bytes | None
     value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()
+    headers: tuple[tuple[str, bytes | None], ...] = ()
     timestamp_ms: int | None = None
     partition: int | None = None
 
@@ -38,7 +38,7 @@ class Received:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
+    headers: tuple[tuple[str, bytes | None], ...]
     timestamp_ms: int
 
 
@@ -80,8 +80,15 @@ async def create_topics(bootstrap: str, topics: Iterable[str], partitions: int) 
             await admin.create(topic, partitions)
 
 
-async def produce(bootstrap: str, topic: str, messages: Sequence[Message]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5)
+async def produce(
+    bootstrap: str, topic: str, messages: Sequence[Message], *, max_request_size: int = 1048576
+) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        linger_ms=5,
+        max_request_size=max_request_size,
+    )
     await producer.start()
     try:
         futures = [

@@ -22,12 +22,12 @@ from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError, OutOfOrderSequenceNumber
 from aiokafka.partitioner import DefaultPartitioner
 
 from injectors.envelope import Emission, SourceCoordinates
 from streams.batches import Record, send_in_batches
-from streams.clients import group_consumer
+from streams.clients import group_consumer, route_producer, stop_producer
 from streams.clock import Clock, wall_clock_ms
 from streams.config import InterposerConfig
 from streams.decider import Decider
@@ -39,6 +39,7 @@ from streams.release_queue import ReleaseQueue
 from streams.routes import Route
 from streams.telemetry import Telemetry
 from streams.undeliverable import (
+    REFUSALS,
     UNDELIVERABLE,
     RouteFailed,
     dead_letter_headers,
@@ -77,6 +78,11 @@ class RouteInterposer:
         self.decider = decider
         self.counts: Counter[str] = Counter()
         self._producer = producer
+        # A refused batch leaves the idempotent producer's sequence for that partition ahead
+        # of the broker's, and every later batch there fails (OutOfOrderSequenceNumber): the
+        # route then sends through a fresh producer of its own (a new producer id).
+        self._renew_producer = False
+        self._own_producers: list[AIOKafkaProducer] = []
         self._keep_partition = keep_partition
         self._clock = clock
         self._telemetry = telemetry or Telemetry.disabled()
@@ -140,6 +146,8 @@ class RouteInterposer:
         finally:
             self._consumer = None
             await consumer.stop()
+            for producer in self._own_producers:
+                await stop_producer(producer)
 
     async def set_injecting(self, injecting: bool) -> None:
         """The kill switch: stop deciding faults at once; the loop releases what is held.
@@ -205,6 +213,7 @@ class RouteInterposer:
 
     async def _pump(self) -> None:
         """Send what is due, what failed before, dead letters, and the completed records."""
+        await self._renew_producer_if_needed()
         now = self._clock()
         self._queue.push_all(self.decider.poll(now))
         while self._failed:
@@ -213,10 +222,23 @@ class RouteInterposer:
             self._queue.push(emission)
         await self._send_all(self._queue.pop_due(now))
         while self._singles:
-            await self._send_one(self._singles.popleft())
+            await self._send_one(self._singles.popleft(), alone=True)
         while self._dead_letters:
             await self._send_dead_letter(*self._dead_letters.popleft())
         await self._write_ledger()
+
+    async def _renew_producer_if_needed(self) -> None:
+        if not self._renew_producer:
+            return
+        self._renew_producer = False
+        fresh = route_producer(self.config)
+        await fresh.start()
+        self._own_producers.append(fresh)
+        self._producer = fresh
+        self.counts["producer_renewed"] += 1
+        log.warning(
+            "%s: destination refused a batch; sending through a new producer", self.route.name
+        )
 
     async def _send_all(self, emissions: list[Emission]) -> None:
         emissions = self._admissible(emissions)
@@ -238,7 +260,7 @@ class RouteInterposer:
                 partition,
                 group,
                 self._emission_record,
-                partial(self._on_emissions_ack, partition),
+                partial(self._on_emissions_ack, partition, self._producer),
                 max_bytes=self._size_limit,
             )
 
@@ -265,8 +287,10 @@ class RouteInterposer:
         headers = self._telemetry.outgoing_headers(envelope, emission)
         return envelope.key, envelope.value, envelope.timestamp_ms, headers
 
-    async def _send_one(self, emission: Emission) -> None:
-        """One record in a batch of its own: after a refused batch, or with partitions hashed."""
+    async def _send_one(self, emission: Emission, *, alone: bool = False) -> None:
+        """One record by `producer.send` (partitions hashed by key); `alone` waits for its
+        answer before returning, so it shares no batch: how a refused batch finds its guilty
+        record (the producer would otherwise batch the records sent one by one again)."""
         if self._failed_at is not None and _at_or_past(emission.envelope.source, self._failed_at):
             return
         key, value, timestamp_ms, headers = self._emission_record(emission)
@@ -285,16 +309,20 @@ class RouteInterposer:
             self._unacked_bytes -= emission.envelope.approx_size
             self._emissions_failed([emission], exc)
             return
-        future.add_done_callback(partial(self._on_emission_ack, emission))
+        future.add_done_callback(partial(self._on_emission_ack, emission, self._producer))
+        if alone:
+            await asyncio.wait([future])
 
-    def _on_emission_ack(self, emission: Emission, future: asyncio.Future[Any]) -> None:
+    def _on_emission_ack(
+        self, emission: Emission, producer: AIOKafkaProducer, future: asyncio.Future[Any]
+    ) -> None:
         self._unacked_bytes -= emission.envelope.approx_size
         if future.cancelled():
             self._emissions_failed([emission], asyncio.CancelledError())
             return
         error = future.exception()
         if error is not None:
-            self._emissions_failed([emission], error)
+            self._emissions_failed([emission], error, producer)
             return
         metadata = future.result()
         self._emission_sent(emission, metadata.partition, metadata.offset)
@@ -302,18 +330,26 @@ class RouteInterposer:
     def _on_emissions_ack(
         self,
         partition: int,
+        producer: AIOKafkaProducer,
         emissions: Sequence[Emission],
         base_offset: int | None,
         error: BaseException | None,
     ) -> None:
         self._unacked_bytes -= sum(e.envelope.approx_size for e in emissions)
         if base_offset is None:
-            self._emissions_failed(emissions, error)
+            self._emissions_failed(emissions, error, producer)
             return
         for index, emission in enumerate(emissions):
             self._emission_sent(emission, partition, base_offset + index)
 
-    def _emissions_failed(self, emissions: Sequence[Emission], error: BaseException | None) -> None:
+    def _emissions_failed(
+        self,
+        emissions: Sequence[Emission],
+        error: BaseException | None,
+        producer: AIOKafkaProducer | None = None,
+    ) -> None:
+        if producer is self._producer and isinstance(error, (OutOfOrderSequenceNumber, *REFUSALS)):
+            self._renew_producer = True
         if is_refusal(error):
             assert error is not None
             if len(emissions) == 1:
@@ -325,6 +361,7 @@ class RouteInterposer:
             self._progress.set()
             return
         # Retriable: sent again on the next turn; the source offsets stay in flight meanwhile.
+        log.debug("%s: %d sends failed, resending: %r", self.route.name, len(emissions), error)
         self.counts["resent"] += len(emissions)
         for emission in emissions:
             self._failed_bytes += emission.envelope.approx_size
@@ -495,7 +532,11 @@ class RouteInterposer:
         deadline = loop.time() + self.config.drain_timeout_s
         while self._tracker.in_flight() and loop.time() < deadline and self._failure is None:
             self._progress.clear()
-            await self._producer.flush()
+            await self._renew_producer_if_needed()
+            try:
+                await asyncio.wait_for(self._producer.flush(), max(0.1, deadline - loop.time()))
+            except TimeoutError:
+                break
             await self._pump_failed()
             if self._tracker.in_flight():
                 try:
@@ -517,7 +558,7 @@ class RouteInterposer:
         self._failed_bytes = 0
         await self._send_all(failed)
         while self._singles:
-            await self._send_one(self._singles.popleft())
+            await self._send_one(self._singles.popleft(), alone=True)
         while self._dead_letters:
             await self._send_dead_letter(*self._dead_letters.popleft())
         await self._write_ledger()

@@ -11,7 +11,7 @@ from typing import Literal
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
-from streams.clients import route_producer
+from streams.clients import route_producer, stop_producer
 from streams.config import InterposerConfig
 from streams.decider import Decider, PassThrough
 from streams.errors import BrokerUnreachable
@@ -98,7 +98,7 @@ class Proxy:
             )
         finally:
             relay_task.cancel()
-            await producer.stop()
+            await stop_producer(producer)
         for result in results:
             if isinstance(result, BaseException):
                 raise result

@@ -38,9 +38,24 @@ class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+class DeadLetter(_Spec):
+    """`on_undeliverable: {dead_letter: TOPIC}`; `fail` (the default) is no dead letter."""
+
+    dead_letter: str | None = Field(default=None, min_length=1)
+
+
 class RouteSpec(_Spec):
     source: str = Field(alias="from", min_length=1)
     destination: str = Field(alias="to", min_length=1)
+    # Pins what decisions are keyed on (default: the source topic), so a run replays
+    # decision for decision on a topic of another name.
+    id: str | None = Field(default=None, min_length=1)
+    on_undeliverable: DeadLetter = Field(default_factory=DeadLetter)
+
+    @field_validator("on_undeliverable", mode="before")
+    @classmethod
+    def _fail_is_the_default(cls, value: object) -> object:
+        return {} if value == "fail" else value
 
     @model_validator(mode="after")
     def _not_into_itself(self) -> Self:

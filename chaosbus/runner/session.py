@@ -61,7 +61,8 @@ class LiveSession:
         self.clock = clock
         self.collector = Collector(spec.monitor)
         self.plans = {
-            route: FaultPlan(spec.faults, spec.blast_radius, spec.seed) for route in routes_of(spec)
+            route: FaultPlan(spec.faults, spec.blast_radius, spec.seed, route_id=route.route_id)
+            for route in routes_of(spec)
         }
         for plan in self.plans.values():
             plan.intensity = 0.0  # warm-up is a passthrough until the runner says otherwise

@@ -328,37 +328,67 @@ class ExactlyOnceInterposer:
     async def _rebuild(self, partitions: set[TopicPartition]) -> None:
         """Take over the parked set of `partitions`; on failure they stop, loudly, and retry."""
         wanted = {(tp.topic, tp.partition) for tp in partitions}
+        unreadable: dict[tuple[str, int], str] = {}
         try:
             parked = await read_parked(
-                self.config.bootstrap, self._parked_topic, wanted, timeout_s=self._rebuild_timeout_s
+                self.config.bootstrap,
+                self._parked_topic,
+                wanted,
+                timeout_s=self._rebuild_timeout_s,
+                unreadable=unreadable,
             )
         except (ParkedUnreadable, TimeoutError, KafkaError) as exc:
-            self.counts["rebuild_failed"] += 1
-            self._unready |= partitions
-            self._retry_rebuild_at_ms = self._clock() + REBUILD_RETRY_MS
-            if self._consumer is not None:
-                self._consumer.pause(*partitions)
-            names = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(partitions))
-            log.error(
-                "%s: %s stopped: the parked set of %s could not be rebuilt (%s); retrying "
-                "every %d s, nothing is read from these partitions meanwhile",
-                self.route.name,
-                names,
-                self._parked_topic,
-                exc,
-                REBUILD_RETRY_MS // 1000,
-            )
+            self._stop_partitions(partitions, str(exc) or type(exc).__name__)
             return
+        if unreadable:
+            stopped = {TopicPartition(t, p) for t, p in unreadable}
+            self._stop_partitions(stopped, "; ".join(sorted(unreadable.values())))
+            partitions = partitions - stopped
+        await self._take_over(partitions, parked)
+
+    def _stop_partitions(self, partitions: set[TopicPartition], why: str) -> None:
+        """Partitions whose parked set is unknown: paused and retried, never read without it."""
+        self.counts["rebuild_failed"] += 1
+        self._unready |= partitions
+        self._retry_rebuild_at_ms = self._clock() + REBUILD_RETRY_MS
+        if self._consumer is not None:
+            self._consumer.pause(*partitions)
+        names = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(partitions))
+        log.error(
+            "%s: %s stopped: the parked set of %s could not be rebuilt (%s); retrying every "
+            "%d s, nothing is read from these partitions meanwhile",
+            self.route.name,
+            names,
+            self._parked_topic,
+            why,
+            REBUILD_RETRY_MS // 1000,
+        )
+
+    async def _take_over(
+        self, partitions: set[TopicPartition], parked: dict[SourceCoordinates, ParkedSource]
+    ) -> None:
         recovered = partitions & self._unready
         self._unready -= partitions
-        if recovered and self._consumer is not None:
+        consumer = self._consumer
+        if recovered and consumer is not None:
             # Records fetched while it was stopped were skipped: read them again.
             for tp in recovered:
-                await self._consumer.seek_to_committed(tp)
-            self._consumer.resume(*recovered)
+                committed = await consumer.committed(tp)
+                if committed is not None:
+                    consumer.seek(tp, committed)
+                elif self.config.start_from == "earliest":
+                    await consumer.seek_to_beginning(tp)
+                else:
+                    await consumer.seek_to_end(tp)
+            consumer.resume(*recovered)
             log.info("%s: %d partitions rebuilt, reading again", self.route.name, len(recovered))
+        owned = {(tp.topic, tp.partition) for tp in partitions}
         now = self._clock()
+        taken = 0
         for source, record in parked.items():
+            if (source.topic, source.partition) not in owned:
+                continue
+            taken += 1
             record = record.orphaned_plan_copies(now)
             old = self._parked.get(source)
             self._held += record.held - (old.held if old else 0)
@@ -366,8 +396,8 @@ class ExactlyOnceInterposer:
             self._parked[source] = record
             for copy in record.parked:
                 self._schedule.push(copy.release_at_ms, source, copy.copy_number)
-        if parked:
-            log.info("%s: %d parked messages taken over", self.route.name, len(parked))
+        if taken:
+            log.info("%s: %d parked messages taken over", self.route.name, taken)
 
     async def _rebuild_unready_if_due(self) -> None:
         if self._unready and self._clock() >= self._retry_rebuild_at_ms:

@@ -198,10 +198,13 @@ class ParkedSource(BaseModel):
 def rebuild(
     records: Iterable[tuple[bytes | None, bytes | None]],
     partitions: set[tuple[str, int]] | None = None,
+    unreadable: dict[tuple[str, int], str] | None = None,
 ) -> dict[SourceCoordinates, ParkedSource]:
     """The parked set from a compacted log read in order: latest value per key, no tombstones.
 
     `partitions` keeps only sources of those (topic, partition): the ones this process owns.
+    A value that does not parse raises `ParkedUnreadable`, or, with `unreadable` given, names
+    its partition there (that partition must stop; the others can go on).
     """
     latest: dict[bytes, bytes | None] = {}
     for key, value in records:
@@ -220,7 +223,8 @@ def rebuild(
         try:
             parked[source] = ParkedSource.from_bytes(value)
         except ValidationError as exc:
-            raise ParkedUnreadable(
-                f"parked record {key.decode()} does not parse: {exc.errors()[0]['msg']}"
-            ) from exc
+            problem = f"parked record {key.decode()} does not parse: {exc.errors()[0]['msg']}"
+            if unreadable is None:
+                raise ParkedUnreadable(problem) from exc
+            unreadable[(source.topic, source.partition)] = problem
     return parked

@@ -23,7 +23,12 @@ async def ensure_parked_topic(bootstrap: str, topic: str) -> None:
 
 
 async def read_parked(
-    bootstrap: str, topic: str, partitions: set[tuple[str, int]], *, timeout_s: float = 60
+    bootstrap: str,
+    topic: str,
+    partitions: set[tuple[str, int]],
+    *,
+    timeout_s: float = 60,
+    unreadable: dict[tuple[str, int], str] | None = None,
 ) -> dict[SourceCoordinates, ParkedSource]:
     """The committed parked set of `partitions`, read from the beginning to the end.
 
@@ -50,4 +55,4 @@ async def read_parked(
             batches = await consumer.getmany(timeout_ms=200, max_records=10_000)
             for tp, batch in batches.items():
                 records.extend((r.key, r.value) for r in batch if r.offset < ends[tp])
-        return rebuild(records, partitions)
+        return rebuild(records, partitions, unreadable)
