@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 # Trace context added to outgoing headers when tracing is on, counted in the size check.
 TRACE_HEADER_BYTES = 160
+SINGLE_SEND_TIMEOUT_S = 30.0
 
 
 class RouteInterposer:
@@ -222,6 +223,7 @@ class RouteInterposer:
             self._queue.push(emission)
         await self._send_all(self._queue.pop_due(now))
         while self._singles:
+            await self._renew_producer_if_needed()
             await self._send_one(self._singles.popleft(), alone=True)
         while self._dead_letters:
             await self._send_dead_letter(*self._dead_letters.popleft())
@@ -311,7 +313,9 @@ class RouteInterposer:
             return
         future.add_done_callback(partial(self._on_emission_ack, emission, self._producer))
         if alone:
-            await asyncio.wait([future])
+            # Bounded: a producer whose sender died never answers; the send then stays
+            # unacknowledged (uncommitted) and the route goes on through a fresh producer.
+            await asyncio.wait([future], timeout=SINGLE_SEND_TIMEOUT_S)
 
     def _on_emission_ack(
         self, emission: Emission, producer: AIOKafkaProducer, future: asyncio.Future[Any]
@@ -558,6 +562,7 @@ class RouteInterposer:
         self._failed_bytes = 0
         await self._send_all(failed)
         while self._singles:
+            await self._renew_producer_if_needed()
             await self._send_one(self._singles.popleft(), alone=True)
         while self._dead_letters:
             await self._send_dead_letter(*self._dead_letters.popleft())
@@ -566,12 +571,18 @@ class RouteInterposer:
     async def _settle(self) -> None:
         """After a route failure: let what was sent before it land and be ledgered, commit."""
         for _ in range(3):
-            await self._producer.flush()
+            await self._flush_within(self.config.drain_timeout_s)
             await asyncio.sleep(0)  # acknowledgement callbacks run on the next loop turn
             await self._write_ledger()
-        await self._producer.flush()
+        await self._flush_within(self.config.drain_timeout_s)
         await asyncio.sleep(0)
         await self._commit_if_due(force=True)
+
+    async def _flush_within(self, timeout_s: float) -> None:
+        try:
+            await asyncio.wait_for(self._producer.flush(), timeout_s)
+        except TimeoutError:
+            log.warning("%s: sends unacknowledged after %.0f s", self.route.name, timeout_s)
 
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         if not revoked:
