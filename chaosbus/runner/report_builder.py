@@ -62,7 +62,7 @@ def build_report(
         routes=[f"{r.source} -> {r.destination}" for r in spec.routes],
         hypotheses=[*before, *after],
         anomalies=merge_anomalies(reports, spec.monitor.max_examples),
-        faults=session.fault_counts(),
+        faults=session.report_fault_counts(),
         metrics=merge_metrics(reports, ttr),
         guardrails=guardrails,
         checks=dict(reports),

@@ -170,6 +170,15 @@ class LiveSession:
     def held(self) -> int:
         return sum(i.held for i in self.proxy.interposers)
 
+    def report_fault_counts(self) -> dict[str, int]:
+        """Decisions by fault for the report, and the messages the destination refused (a
+        refused message was decided too, so it is counted apart, only when there are any)."""
+        counts = self.fault_counts()
+        refused = sum(i.counts.get("undeliverable", 0) for i in self.proxy.interposers)
+        if refused:
+            counts["undeliverable"] = refused
+        return counts
+
     def fault_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(("pass", *FAULT_TYPES), 0)
         for interposer in self.proxy.interposers:
