@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -73,8 +73,13 @@ class RouteInterposer:
         clock: Clock = wall_clock_ms,
         telemetry: Telemetry | None = None,
         max_message_bytes: int | None = None,
+        consumer_factory: Callable[[InterposerConfig], Any] = group_consumer,
+        producer_factory: Callable[[InterposerConfig], Any] = route_producer,
     ) -> None:
         self.route = route
+        # The transport: aiokafka's clients, or `streams.memory` in unit tests.
+        self._consumer_factory = consumer_factory
+        self._producer_factory = producer_factory
         self.config = config
         self.decider = decider
         self.counts: Counter[str] = Counter()
@@ -123,7 +128,7 @@ class RouteInterposer:
     # ---- lifecycle -------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
-        consumer = group_consumer(self.config)
+        consumer = self._consumer_factory(self.config)
         consumer.subscribe([self.route.source], listener=_DrainOnRevoke(self))
         self._consumer = consumer
         await consumer.start()
@@ -233,7 +238,7 @@ class RouteInterposer:
         if not self._renew_producer:
             return
         self._renew_producer = False
-        fresh = route_producer(self.config)
+        fresh = self._producer_factory(self.config)
         await fresh.start()
         self._own_producers.append(fresh)
         self._producer = fresh
