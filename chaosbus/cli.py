@@ -132,7 +132,9 @@ def local_status(
 @app.command("proxy")
 @one_line_errors
 def proxy(
-    route: list[str] = typer.Option([], "--route", help="SOURCE:DESTINATION, repeatable."),
+    route: list[str] = typer.Option(
+        [], "--route", help="SOURCE:DESTINATION[@ID], repeatable; ID pins the decisions' key."
+    ),
     bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
     kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
     fault: Path | None = typer.Option(None, "--fault", help="Fault file (YAML) for every route."),
@@ -178,6 +180,11 @@ def proxy(
     compression: str = typer.Option(
         "none", "--compression", help="What it produces with: none, gzip, snappy, lz4, zstd."
     ),
+    on_undeliverable: str = typer.Option(
+        "fail",
+        "--on-undeliverable",
+        help="A message the destination refuses: fail (exit 2) or dead_letter:TOPIC.",
+    ),
 ) -> None:
     """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0.
 
@@ -200,6 +207,7 @@ def proxy(
         delivery=delivery,
         topics=resolve_topic_policy(replication_factor, ledger_retention_ms, min_insync_replicas),
         compression=compression,
+        on_undeliverable=on_undeliverable,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(

@@ -3,7 +3,8 @@
     ChaosbusError                 any failure the CLI turns into one line and an exit code
     ├── InvalidInput        (2)   a broken file, a bad flag, an unknown topic
     │   ├── PrerequisiteMissing   java, mvn or redis-server absent or too old
-    │   └── Unreachable           a broker or Redis that does not answer
+    │   ├── Unreachable           a broker or Redis that does not answer
+    │   └── RouteStopped          a destination refused a message (on_undeliverable: fail)
     ├── Aborted             (3)   a guardrail, the kill switch or a signal stopped a run
     └── StackError          (2)   the local stack failed to start or stop
 
@@ -36,6 +37,10 @@ class PrerequisiteMissing(InvalidInput):
 
 
 class Unreachable(InvalidInput):
+    pass
+
+
+class RouteStopped(InvalidInput):
     pass
 
 

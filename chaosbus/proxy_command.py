@@ -6,13 +6,14 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from chaosbus.control.audit import Action, AuditEntry, new_entry
 from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.guard import InjectionGuard
 from chaosbus.control.plane import control_plane
-from chaosbus.errors import InvalidInput, Unreachable
+from chaosbus.errors import InvalidInput, RouteStopped, Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.signals import stop_on_signals
@@ -22,23 +23,30 @@ from injectors.plan import FaultPlan
 from injectors.protection import describe_cycle, find_cycle, own_topic_problem
 from injectors.spec import FaultFile, load_fault_file
 from streams.clock import Clock, wall_clock_ms
+from streams.config import COMPRESSIONS, Compression, InterposerConfig
 from streams.connection import KafkaSettings
 from streams.decider import Decider
 from streams.errors import BrokerUnreachable, RouteError, TopicMissing
-from streams.interposer import COMPRESSIONS, Compression, InterposerConfig
 from streams.ledger_record import LEDGER_TOPIC
 from streams.proxy import Proxy, ProxyReport
 from streams.routes import Route
 from streams.telemetry import Telemetry
 from streams.topics import TopicPolicy
+from streams.undeliverable import RouteFailed
 
 log = logging.getLogger("chaosbus.proxy")
 
 
-def parse_routes(texts: Sequence[str], *, ledger_topic: str = LEDGER_TOPIC) -> list[Route]:
+def parse_routes(
+    texts: Sequence[str], on_undeliverable: str = "fail", *, ledger_topic: str = LEDGER_TOPIC
+) -> list[Route]:
     """The `--route` flags, refused when they touch chaosbus's own topics or form a cycle."""
     if not texts:
         raise InvalidInput("no route: pass --route SOURCE:DESTINATION at least once")
+    dead_letter = parse_on_undeliverable(on_undeliverable)
+    problem = None if dead_letter is None else own_topic_problem(dead_letter, also=(ledger_topic,))
+    if problem is not None:
+        raise InvalidInput(f"--on-undeliverable {on_undeliverable}: {problem}")
     try:
         routes = [Route.parse(text) for text in texts]
     except RouteError as exc:
@@ -55,7 +63,7 @@ def parse_routes(texts: Sequence[str], *, ledger_topic: str = LEDGER_TOPIC) -> l
     cycle = find_cycle([(r.source, r.destination) for r in routes])
     if cycle is not None:
         raise InvalidInput(f"--route: routes form a cycle: {describe_cycle(cycle)}")
-    return routes
+    return [replace(route, dead_letter=dead_letter) for route in routes]
 
 
 def load_fault_file_or_fail(path: Path) -> FaultFile:
@@ -64,6 +72,16 @@ def load_fault_file_or_fail(path: Path) -> FaultFile:
         return load_fault_file(path)
     except InjectorError as exc:
         raise InvalidInput(str(exc)) from exc
+
+
+def parse_on_undeliverable(text: str) -> str | None:
+    """`fail` (None) or `dead_letter:TOPIC` (the topic)."""
+    if text == "fail":
+        return None
+    kind, sep, topic = text.partition(":")
+    if kind == "dead_letter" and sep and topic:
+        return topic
+    raise InvalidInput(f"--on-undeliverable {text!r}: expected fail or dead_letter:TOPIC")
 
 
 def load_plans(
@@ -75,7 +93,7 @@ def load_plans(
         spec = fault_file if isinstance(fault_file, FaultFile) else load_fault_file(fault_file)
         plans: dict[Route, Decider] = {}
         for route in routes:
-            plan = FaultPlan.from_file(spec, seed=seed)
+            plan = FaultPlan.from_file(spec, seed=seed, route_id=route.route_id)
             plan.check_routes([(route.source, route.destination)])
             plans[route] = plan
     except InjectorError as exc:
@@ -144,6 +162,8 @@ async def run_proxy(
             raise Unreachable(str(exc)) from exc
         except TopicMissing as exc:
             raise InvalidInput(str(exc)) from exc
+        except RouteFailed as exc:
+            raise RouteStopped(str(exc)) from exc
 
 
 async def _refuse_shared(proxy: Proxy, share_route: bool) -> None:
@@ -176,8 +196,9 @@ def build_proxy(
     delivery: str = "at-least-once",
     topics: TopicPolicy | None = None,
     compression: str = "none",
+    on_undeliverable: str = "fail",
 ) -> Proxy:
-    parsed = parse_routes(routes)
+    parsed = parse_routes(routes, on_undeliverable)
     faults = None if fault_file is None else load_fault_file_or_fail(fault_file)
     compressions: dict[str, Compression] = {name: name for name in COMPRESSIONS}
     if compression != "none" and compression not in compressions:

@@ -29,7 +29,7 @@ from streams.topics import TopicAdmin
 class Message:
     key: bytes | None
     value: bytes | None
-    headers: tuple[tuple[str, bytes], ...] = ()
+    headers: tuple[tuple[str, bytes | None], ...] = ()
     timestamp_ms: int | None = None
     partition: int | None = None
 
@@ -41,7 +41,7 @@ class Received:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: tuple[tuple[str, bytes], ...]
+    headers: tuple[tuple[str, bytes | None], ...]
     timestamp_ms: int
 
 
@@ -111,9 +111,14 @@ async def create_topics(kafka: Cluster, topics: Iterable[str], partitions: int) 
             await admin.create(topic, partitions)
 
 
-async def produce(kafka: Cluster, topic: str, messages: Sequence[Message]) -> None:
+async def produce(
+    kafka: Cluster, topic: str, messages: Sequence[Message], *, max_request_size: int = 1048576
+) -> None:
     producer = AIOKafkaProducer(
-        **settings_of(kafka).client_options(), enable_idempotence=True, linger_ms=5
+        **settings_of(kafka).client_options(),
+        enable_idempotence=True,
+        linger_ms=5,
+        max_request_size=max_request_size,
     )
     await producer.start()
     try:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-Headers = tuple[tuple[str, bytes], ...]
+# Kafka allows a header without a value (null): poison input the interposer must forward.
+Headers = tuple[tuple[str, bytes | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class Envelope:
     def approx_size(self) -> int:
         if self.size:
             return self.size
-        headers = sum(len(name) + len(value) for name, value in self.headers)
+        headers = sum(len(name) + len(value or b"") for name, value in self.headers)
         return len(self.key or b"") + len(self.value or b"") + headers + 64
 
 

@@ -45,7 +45,9 @@ def _parse_object(value: bytes | None) -> dict[str, object] | None:
         return None
     try:
         parsed = json.loads(value)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # Deep nesting (a thousand levels fits in 2 KB) exhausts the parser's recursion:
+        # what cannot be parsed is judged as non-JSON, never raised into the interposer.
         return None
     return parsed if isinstance(parsed, dict) else None
 

@@ -74,8 +74,18 @@ class Decision:
 class FaultPlan:
     """Mutable and single-threaded: call it from one task (the interposer's)."""
 
-    def __init__(self, faults: Sequence[Fault], blast_radius: BlastRadius, seed: int) -> None:
+    def __init__(
+        self,
+        faults: Sequence[Fault],
+        blast_radius: BlastRadius,
+        seed: int,
+        *,
+        route_id: str | None = None,
+    ) -> None:
         self.seed = seed
+        # Decisions are keyed on (seed, route id, partition, offset); the route id defaults to
+        # the source topic and can be pinned, so a run replays on a topic of another name.
+        self.route_id = route_id
         self.enabled = True  # False: the kill switch; every decide() passes
         self._faults = tuple(faults)
         self._injectors: tuple[Injector[Any, Any], ...] = tuple(
@@ -90,12 +100,14 @@ class FaultPlan:
         self._suppressed = dict.fromkeys(CAPS, 0)
 
     @classmethod
-    def from_file(cls, fault_file: FaultFile, seed: int | None = None) -> FaultPlan:
+    def from_file(
+        cls, fault_file: FaultFile, seed: int | None = None, *, route_id: str | None = None
+    ) -> FaultPlan:
         """Build a plan; an explicit `seed` overrides the file's. One of them is required."""
         chosen = fault_file.seed if seed is None else seed
         if chosen is None:
             raise SpecError(["seed: required (in the file or passed by the caller)"])
-        return cls(fault_file.faults, fault_file.blast_radius, chosen)
+        return cls(fault_file.faults, fault_file.blast_radius, chosen, route_id=route_id)
 
     @property
     def intensity(self) -> float:
@@ -144,7 +156,9 @@ class FaultPlan:
             return self._pass(envelope, now_ms, "disabled")
         if self._faults and self._guard.protecting_glob(source.topic) is not None:
             return self._pass(envelope, now_ms, "protected_topic")
-        rng = decision_rng(self.seed, source.topic, source.partition, source.offset)
+        rng = decision_rng(
+            self.seed, self.route_id or source.topic, source.partition, source.offset
+        )
         # Always one draw per fault, first: later draws never shift with matches or caps.
         draws = [rng.random() for _ in self._faults]
         self._guard.see(envelope.key)

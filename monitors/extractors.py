@@ -141,7 +141,7 @@ def to_number(raw: Any) -> Number | None:
 
 def _header(envelope: Envelope, name: str) -> str | None:
     for key, value in envelope.headers:
-        if key == name:
+        if key == name and value is not None:
             return value.decode("utf-8", "replace")
     return None
 

@@ -16,11 +16,24 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaProducer
 
 T = TypeVar("T")
-Record = tuple[bytes | None, bytes | None, int | None, list[tuple[str, bytes]]]
+Record = tuple[bytes | None, bytes | None, int | None, list[tuple[str, bytes | None]]]
 """(key, value, timestamp in ms, headers) of one record."""
 
-Done = Callable[[Sequence[T], int | None], None]
-"""Called once per batch: its items and base offset, or None when the batch failed."""
+Done = Callable[[Sequence[T], int | None, BaseException | None], None]
+"""Called once per batch: its items and base offset, or None and the error when it failed."""
+
+# A record batch's fixed header; each record adds its varint lengths and attributes.
+BATCH_HEADER_BYTES = 61
+RECORD_OVERHEAD_BYTES = 40
+
+
+def record_size(record: Record) -> int:
+    """What one record adds to a batch, about (kept generous: the broker has the last word)."""
+    key, value, _, headers = record
+    size = RECORD_OVERHEAD_BYTES + len(key or b"") + len(value or b"")
+    for name, header in headers:
+        size += len(name) + len(header or b"") + 10
+    return size
 
 
 async def send_in_batches(
@@ -30,17 +43,30 @@ async def send_in_batches(
     items: Sequence[T],
     to_record: Callable[[T], Record],
     done: Done[T],
+    *,
+    max_bytes: int | None = None,
 ) -> None:
+    """Send `items` in order; `max_bytes` (the destination's limit) caps each batch's size,
+    so one topic's `max.message.bytes` never refuses a batch of records it would each take."""
     batch = producer.create_batch()
     members: list[T] = []
+    size = BATCH_HEADER_BYTES
     for item in items:
-        key, value, timestamp_ms, headers = to_record(item)
-        if batch.append(timestamp=timestamp_ms, key=key, value=value, headers=headers) is None:
+        record = to_record(item)
+        key, value, timestamp_ms, headers = record
+        grown = size + record_size(record) if max_bytes is not None else 0
+        full = members and max_bytes is not None and grown > max_bytes
+        if (
+            full
+            or batch.append(timestamp=timestamp_ms, key=key, value=value, headers=headers) is None
+        ):
             await _submit(producer, batch, topic, partition, members, done)
             batch = producer.create_batch()
             members = []
             # An empty batch takes any first record, however large.
             batch.append(timestamp=timestamp_ms, key=key, value=value, headers=headers)
+            grown = BATCH_HEADER_BYTES + record_size(record) if max_bytes is not None else 0
+        size = grown
         members.append(item)
     if members:
         await _submit(producer, batch, topic, partition, members, done)
@@ -57,7 +83,11 @@ async def _submit(
     future = await producer.send_batch(batch, topic, partition=partition)
 
     def resolved(result: asyncio.Future[Any]) -> None:
-        failed = result.cancelled() or result.exception() is not None
-        done(members, None if failed else result.result().offset)
+        if result.cancelled():
+            done(members, None, asyncio.CancelledError())
+        elif (error := result.exception()) is not None:
+            done(members, None, error)
+        else:
+            done(members, result.result().offset, None)
 
     future.add_done_callback(resolved)

@@ -1,10 +1,15 @@
 """One route's interposer: consume the source topic, decide, hold, produce, ledger, commit.
 
 Delivery is at-least-once. A source offset is committed only when every message below it
-is *done*: each planned emission acknowledged by the broker and its ledger record
-acknowledged too (see `streams.offsets`). Held messages keep their offsets in flight, so a
-crash re-delivers them. Held messages never pass through faust-streaming's acking, whose
-out-of-order commit can skip an unacknowledged message (faust-streaming issue #606).
+is *done*: each planned emission acknowledged by the broker (or, refused by it, sent to the
+dead-letter topic) and its ledger record acknowledged too (see `streams.offsets`). Held
+messages keep their offsets in flight, so a crash re-delivers them. Held messages never
+pass through faust-streaming's acking, whose out-of-order commit can skip an
+unacknowledged message (faust-streaming issue #606).
+
+What the destination refuses is never resent forever (`streams.undeliverable`); what fails
+for a retriable reason is resent on the next turn and counted (`resent`). Backpressure
+counts every message read and not yet done, whatever the destination does.
 """
 
 from __future__ import annotations
@@ -12,70 +17,46 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, defaultdict, deque
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Literal
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError, OutOfOrderSequenceNumber
 from aiokafka.partitioner import DefaultPartitioner
 
-from injectors.envelope import Emission, Envelope, SourceCoordinates
-from injectors.limits import MAX_HELD_DEFAULT
+from injectors.envelope import Emission, SourceCoordinates
 from streams.batches import Record, send_in_batches
+from streams.clients import group_consumer, route_producer, stop_producer
 from streams.clock import Clock, wall_clock_ms
-from streams.connection import KafkaSettings
+from streams.config import InterposerConfig
 from streams.decider import Decider
 from streams.ledger import CompletedRecord, LedgerBook
-from streams.ledger_record import LEDGER_TOPIC
 from streams.offsets import OffsetTracker
 from streams.pacing import Pacing, wait_ms
+from streams.records import envelope_of, event_id
 from streams.release_queue import ReleaseQueue
 from streams.routes import Route
 from streams.telemetry import Telemetry
-from streams.topics import TopicPolicy
+from streams.undeliverable import (
+    REFUSALS,
+    UNDELIVERABLE,
+    RouteFailed,
+    dead_letter_headers,
+    failure_line,
+    is_refusal,
+    reason_of,
+    record_bytes,
+    too_large,
+)
+
+__all__ = ["InterposerConfig", "RouteInterposer", "group_consumer"]
 
 log = logging.getLogger(__name__)
 
-Compression = Literal["gzip", "snappy", "lz4", "zstd"]
-COMPRESSIONS: tuple[Compression, ...] = ("gzip", "snappy", "lz4", "zstd")
-
-
-@dataclass(frozen=True)
-class InterposerConfig:
-    kafka: KafkaSettings
-    run_id: str
-    group_id: str = "chaosbus.proxy"
-    ledger_enabled: bool = True
-    ledger_topic: str = LEDGER_TOPIC
-    event_id_header: str | None = None
-    # Set: the ledger holds keyed hashes of keys and event ids (experiment `privacy:`).
-    identifier_salt: bytes | None = None
-    start_from: Literal["earliest", "latest"] = "earliest"
-    max_held_messages: int = MAX_HELD_DEFAULT  # a file sets it: blast_radius.max_held_messages
-    max_held_bytes: int = 256 * 1024 * 1024
-    commit_interval_ms: int = 1_000
-    max_batch: int = 5_000
-    drain_timeout_s: float = 60.0
-    status_interval_ms: int = 5_000
-    # How the ledger, parked and created destination topics are made (streams.topics).
-    topics: TopicPolicy = field(default_factory=TopicPolicy)
-    # What the proxy's producers compress with (destination and ledger); None: nothing.
-    compression: Compression | None = None
-
-
-def group_consumer(config: InterposerConfig) -> AIOKafkaConsumer:
-    """A route's consumer: in the replicas' group, committing by hand, reading committed data."""
-    return AIOKafkaConsumer(
-        **config.kafka.client_options(),
-        group_id=config.group_id,
-        # The marker by which preflight recognises another interposer on a source topic.
-        client_id="chaosbus-interposer",
-        enable_auto_commit=False,
-        auto_offset_reset=config.start_from,
-        isolation_level="read_committed",
-    )
+# Trace context added to outgoing headers when tracing is on, counted in the size check.
+TRACE_HEADER_BYTES = 160
+SINGLE_SEND_TIMEOUT_S = 30.0
 
 
 class RouteInterposer:
@@ -91,23 +72,48 @@ class RouteInterposer:
         keep_partition: bool,
         clock: Clock = wall_clock_ms,
         telemetry: Telemetry | None = None,
+        max_message_bytes: int | None = None,
+        consumer_factory: Callable[[InterposerConfig], Any] = group_consumer,
+        producer_factory: Callable[[InterposerConfig], Any] = route_producer,
     ) -> None:
         self.route = route
+        # The transport: aiokafka's clients, or `streams.memory` in unit tests.
+        self._consumer_factory = consumer_factory
+        self._producer_factory = producer_factory
         self.config = config
         self.decider = decider
         self.counts: Counter[str] = Counter()
         self._producer = producer
+        # A refused batch leaves the idempotent producer's sequence for that partition ahead
+        # of the broker's, and every later batch there fails (OutOfOrderSequenceNumber): the
+        # route then sends through a fresh producer of its own (a new producer id).
+        self._renew_producer = False
+        self._own_producers: list[AIOKafkaProducer] = []
         self._keep_partition = keep_partition
         self._clock = clock
         self._telemetry = telemetry or Telemetry.disabled()
         self._telemetry.observe_held(lambda: self.held)
+        # The largest record the destination takes: its topic limit and the producer's.
+        self._size_limit = min(
+            max_message_bytes or config.max_request_size, config.max_request_size
+        )
         self._tracker = OffsetTracker()
         self._queue = ReleaseQueue()
         self._book = LedgerBook(
             run_id=config.run_id, route=route.name, salt=config.identifier_salt
         )
         self._ledger_ready: deque[CompletedRecord] = deque()
+        # Sent and not acknowledged yet, and failed for a retriable reason (resent next turn):
+        # both count against max_held_bytes with the release queue.
+        self._unacked_bytes = 0
         self._failed: deque[Emission] = deque()
+        self._failed_bytes = 0
+        # Members of a batch the broker refused: sent again one per batch to find the guilty.
+        self._singles: deque[Emission] = deque()
+        self._dead_letters: deque[tuple[Emission, str]] = deque()
+        self._failure: RouteFailed | None = None
+        self._failed_at: SourceCoordinates | None = None
+        self._release_requested = False
         self._lock = asyncio.Lock()
         self._last_commit_ms = 0
         self._ledger_partitioner = DefaultPartitioner()
@@ -124,49 +130,66 @@ class RouteInterposer:
     # ---- lifecycle -------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
-        consumer = group_consumer(self.config)
+        consumer = self._consumer_factory(self.config)
         consumer.subscribe([self.route.source], listener=_DrainOnRevoke(self))
         self._consumer = consumer
         await consumer.start()
         try:
-            while not stopping.is_set():
+            while not stopping.is_set() and self._failure is None:
                 batches = await consumer.getmany(
                     timeout_ms=self._wait_ms(), max_records=self.config.max_batch
                 )
                 async with self._lock:
+                    await self._release_if_requested()
                     self._decide_all(batches)
                     await self._pump()
                     await self._commit_if_due()
                     self._apply_backpressure()
                     self._log_status_if_due()
             async with self._lock:
+                if self._failure is not None:
+                    await self._settle()
+                    raise self._failure
                 await self._drain()
         finally:
             self._consumer = None
             await consumer.stop()
+            for producer in self._own_producers:
+                await stop_producer(producer)
 
     async def set_injecting(self, injecting: bool) -> None:
-        """The kill switch: stop deciding faults and release everything held, at once."""
-        async with self._lock:
-            self.decider.enabled = injecting
-            if not injecting:
-                self._queue.push_all(self.decider.flush(self._clock()))
-                await self._send_all(self._queue.pop_all())
+        """The kill switch: stop deciding faults at once; the loop releases what is held.
+
+        Not gated on the route's lock: a turn blocked on a slow or dead broker must not
+        delay it. The next decision already passes; the release happens on the next turn.
+        """
+        self.decider.enabled = injecting
+        if not injecting:
+            self._release_requested = True
+            self._progress.set()
 
     @property
     def held(self) -> int:
+        """Copies held by faults: in the release queue and inside the fault plan."""
         return len(self._queue) + self.decider.held_count
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of every copy not yet done: held, unacknowledged, or waiting to be resent."""
+        return self._queue.held_bytes + self._unacked_bytes + self._failed_bytes
 
     @property
     def in_flight(self) -> int:
         """Source messages read but not yet forwarded, acknowledged and ledgered."""
         return self._tracker.in_flight()
 
-    @property
-    def held_bytes(self) -> int:
-        return self._queue.held_bytes
-
     # ---- the steps of one turn -------------------------------------------------------
+
+    async def _release_if_requested(self) -> None:
+        if self._release_requested:
+            self._release_requested = False
+            self._queue.push_all(self.decider.flush(self._clock()))
+            await self._send_all(self._queue.pop_all())
 
     def _decide_all(self, batches: dict[TopicPartition, list[Any]]) -> None:
         now = self._clock()
@@ -175,17 +198,8 @@ class RouteInterposer:
                 self._decide(record, now)
 
     def _decide(self, record: Any, now: int) -> None:
-        source = SourceCoordinates(record.topic, record.partition, record.offset)
-        headers = tuple(record.headers)
-        envelope = Envelope(
-            key=record.key,
-            value=record.value,
-            headers=headers,
-            timestamp_ms=record.timestamp,
-            source=source,
-            # Counted against max_held_bytes while held; headers are small and left out.
-            size=record.serialized_key_size + record.serialized_value_size + 64,
-        )
+        envelope = envelope_of(record, self.counts)
+        source = envelope.source
         decision = self.decider.decide(envelope, now)
         expected = len(decision.emissions) + decision.held
         # One acknowledgement per emission, plus one for the ledger record.
@@ -194,8 +208,8 @@ class RouteInterposer:
         trace_id = self._telemetry.decided(envelope, decision.fault, expected, now)
         done = self._book.open(
             source,
-            key=record.key,
-            event_id=self._event_id(source, headers),
+            key=envelope.key,
+            event_id=event_id(self.config.event_id_header, envelope),
             fault=decision.fault,
             reason=decision.reason,
             expected=expected,
@@ -208,80 +222,222 @@ class RouteInterposer:
             self._ledger_ready.append(done)
         self._queue.push_all(decision.emissions)
 
-    def _event_id(self, source: SourceCoordinates, headers: tuple[tuple[str, bytes], ...]) -> str:
-        wanted = self.config.event_id_header
-        if wanted is not None:
-            for name, value in headers:
-                if name == wanted:
-                    return value.decode("utf-8", "replace")
-        return f"{source.topic}:{source.partition}:{source.offset}"
-
     async def _pump(self) -> None:
-        """Send what is due, what failed before, and the ledger records that completed."""
+        """Send what is due, what failed before, dead letters, and the completed records."""
+        await self._renew_producer_if_needed()
         now = self._clock()
         self._queue.push_all(self.decider.poll(now))
         while self._failed:
-            self._queue.push(self._failed.popleft())
+            emission = self._failed.popleft()
+            self._failed_bytes -= emission.envelope.approx_size
+            self._queue.push(emission)
         await self._send_all(self._queue.pop_due(now))
+        while self._singles:
+            await self._renew_producer_if_needed()
+            await self._send_one(self._singles.popleft(), alone=True)
+        while self._dead_letters:
+            await self._send_dead_letter(*self._dead_letters.popleft())
         await self._write_ledger()
 
+    async def _renew_producer_if_needed(self) -> None:
+        if not self._renew_producer:
+            return
+        self._renew_producer = False
+        fresh = self._producer_factory(self.config)
+        await fresh.start()
+        self._own_producers.append(fresh)
+        self._producer = fresh
+        self.counts["producer_renewed"] += 1
+        log.warning(
+            "%s: destination refused a batch; sending through a new producer", self.route.name
+        )
+
     async def _send_all(self, emissions: list[Emission]) -> None:
+        emissions = self._admissible(emissions)
         if not emissions:
             return
         if not self._keep_partition:
             # Partition counts differ: the producer's key hash chooses, one send per record.
             for emission in emissions:
-                await self._send(emission)
+                await self._send_one(emission)
             return
         by_partition: dict[int, list[Emission]] = defaultdict(list)
         for emission in emissions:
             by_partition[emission.envelope.source.partition].append(emission)
         for partition, group in by_partition.items():
+            self._unacked_bytes += sum(e.envelope.approx_size for e in group)
             await send_in_batches(
                 self._producer,
                 self.route.destination,
                 partition,
                 group,
                 self._emission_record,
-                partial(self._on_emissions_ack, partition),
+                partial(self._on_emissions_ack, partition, self._producer),
+                max_bytes=self._size_limit,
             )
+
+    def _admissible(self, emissions: list[Emission]) -> list[Emission]:
+        """What may be sent: not past a route failure, not over the destination's limit."""
+        limit = self._size_limit
+        slack = TRACE_HEADER_BYTES if self._telemetry.enabled else 0
+        admitted: list[Emission] = []
+        for emission in emissions:
+            envelope = emission.envelope
+            if self._failed_at is not None and _at_or_past(envelope.source, self._failed_at):
+                continue  # the route stops; these stay uncommitted and are read again
+            # The cheap estimate first: only a large record pays for counting its headers.
+            if envelope.size + slack > limit // 2:
+                size = record_bytes(envelope) + slack
+                if size > limit:
+                    self._undeliverable(emission, too_large(size, limit))
+                    continue
+            admitted.append(emission)
+        return admitted
 
     def _emission_record(self, emission: Emission) -> Record:
         envelope = emission.envelope
         headers = self._telemetry.outgoing_headers(envelope, emission)
         return envelope.key, envelope.value, envelope.timestamp_ms, headers
 
-    async def _send(self, emission: Emission) -> None:
+    async def _send_one(self, emission: Emission, *, alone: bool = False) -> None:
+        """One record by `producer.send` (partitions hashed by key); `alone` waits for its
+        answer before returning, so it shares no batch: how a refused batch finds its guilty
+        record (the producer would otherwise batch the records sent one by one again)."""
+        if self._failed_at is not None and _at_or_past(emission.envelope.source, self._failed_at):
+            return
         key, value, timestamp_ms, headers = self._emission_record(emission)
-        future = await self._producer.send(
-            self.route.destination,
-            value=value,
-            key=key,
-            timestamp_ms=timestamp_ms,
-            headers=headers,
-        )
-        future.add_done_callback(partial(self._on_emission_ack, emission))
+        self._unacked_bytes += emission.envelope.approx_size
+        partition = emission.envelope.source.partition if self._keep_partition else None
+        try:
+            future = await self._producer.send(
+                self.route.destination,
+                value=value,
+                key=key,
+                partition=partition,
+                timestamp_ms=timestamp_ms,
+                headers=headers,
+            )
+        except KafkaError as exc:
+            self._unacked_bytes -= emission.envelope.approx_size
+            self._emissions_failed([emission], exc)
+            return
+        future.add_done_callback(partial(self._on_emission_ack, emission, self._producer))
+        if alone:
+            # Bounded: a producer whose sender died never answers; the send then stays
+            # unacknowledged (uncommitted) and the route goes on through a fresh producer.
+            await asyncio.wait([future], timeout=SINGLE_SEND_TIMEOUT_S)
 
-    def _on_emission_ack(self, emission: Emission, future: asyncio.Future[Any]) -> None:
-        if future.cancelled() or future.exception() is not None:
-            self._emissions_failed([emission])
+    def _on_emission_ack(
+        self, emission: Emission, producer: AIOKafkaProducer, future: asyncio.Future[Any]
+    ) -> None:
+        self._unacked_bytes -= emission.envelope.approx_size
+        if future.cancelled():
+            self._emissions_failed([emission], asyncio.CancelledError())
+            return
+        error = future.exception()
+        if error is not None:
+            self._emissions_failed([emission], error, producer)
             return
         metadata = future.result()
         self._emission_sent(emission, metadata.partition, metadata.offset)
 
     def _on_emissions_ack(
-        self, partition: int, emissions: Sequence[Emission], base_offset: int | None
+        self,
+        partition: int,
+        producer: AIOKafkaProducer,
+        emissions: Sequence[Emission],
+        base_offset: int | None,
+        error: BaseException | None,
     ) -> None:
+        self._unacked_bytes -= sum(e.envelope.approx_size for e in emissions)
         if base_offset is None:
-            self._emissions_failed(emissions)
+            self._emissions_failed(emissions, error, producer)
             return
         for index, emission in enumerate(emissions):
             self._emission_sent(emission, partition, base_offset + index)
 
-    def _emissions_failed(self, emissions: Sequence[Emission]) -> None:
-        # Retried on the next turn; the source offsets stay in flight meanwhile.
+    def _emissions_failed(
+        self,
+        emissions: Sequence[Emission],
+        error: BaseException | None,
+        producer: AIOKafkaProducer | None = None,
+    ) -> None:
+        if producer is self._producer and isinstance(error, (OutOfOrderSequenceNumber, *REFUSALS)):
+            self._renew_producer = True
+        if is_refusal(error):
+            assert error is not None
+            if len(emissions) == 1:
+                self._undeliverable(emissions[0], reason_of(error))
+            else:
+                # The batch took its innocent neighbours down: find the guilty one alone.
+                self.counts["split"] += len(emissions)
+                self._singles.extend(emissions)
+            self._progress.set()
+            return
+        # Retriable: sent again on the next turn; the source offsets stay in flight meanwhile.
+        log.debug("%s: %d sends failed, resending: %r", self.route.name, len(emissions), error)
         self.counts["resent"] += len(emissions)
-        self._failed.extend(emissions)
+        for emission in emissions:
+            self._failed_bytes += emission.envelope.approx_size
+            self._failed.append(emission)
+        self._progress.set()
+
+    def _undeliverable(self, emission: Emission, reason: str) -> None:
+        envelope = emission.envelope
+        if self.route.dead_letter is not None:
+            self._dead_letters.append((emission, reason))
+            return
+        self.counts[UNDELIVERABLE] += 1
+        if self._failure is None:
+            line = failure_line(self.route.name, envelope, self.route.destination, reason)
+            log.error("%s", line)
+            self._failure = RouteFailed(line)
+            self._failed_at = envelope.source
+        elif _at_or_past(self._failed_at or envelope.source, envelope.source):
+            self._failed_at = envelope.source  # the lowest refused offset bounds the commit
+        self._progress.set()
+
+    async def _send_dead_letter(self, emission: Emission, reason: str) -> None:
+        envelope = emission.envelope
+        topic = self.route.dead_letter
+        assert topic is not None
+        try:
+            future = await self._producer.send(
+                topic,
+                value=envelope.value,
+                key=envelope.key,
+                timestamp_ms=envelope.timestamp_ms,
+                headers=dead_letter_headers(envelope, self.route.destination, reason),
+            )
+        except KafkaError as exc:
+            self._dead_letter_failed(emission, reason, exc)
+            return
+        future.add_done_callback(partial(self._on_dead_letter_ack, emission, reason))
+
+    def _on_dead_letter_ack(self, emission: Emission, reason: str, future: Any) -> None:
+        error = asyncio.CancelledError() if future.cancelled() else future.exception()
+        if error is not None:
+            self._dead_letter_failed(emission, reason, error)
+            return
+        self.counts[UNDELIVERABLE] += 1
+        self._telemetry.emitted(emission)
+        done = self._book.undelivered(emission.envelope.source, reason=reason, now_ms=self._clock())
+        if done is not None:
+            self._ledger_ready.append(done)
+        self._acknowledge(emission.envelope.source)
+
+    def _dead_letter_failed(self, emission: Emission, reason: str, error: BaseException) -> None:
+        if is_refusal(error):
+            # The dead-letter topic refuses it too: nowhere left to put it, the route stops.
+            topic = self.route.dead_letter or ""
+            line = failure_line(self.route.name, emission.envelope, topic, reason_of(error))
+            if self._failure is None:
+                log.error("%s (dead letter of: %s)", line, reason)
+                self._failure = RouteFailed(line)
+                self._failed_at = emission.envelope.source
+            return
+        self.counts["resent"] += 1
+        self._dead_letters.append((emission, reason))
 
     def _emission_sent(self, emission: Emission, partition: int, offset: int) -> None:
         self._telemetry.emitted(emission)
@@ -325,7 +481,12 @@ class RouteInterposer:
                 self._on_ledger_ack,
             )
 
-    def _on_ledger_ack(self, records: Sequence[CompletedRecord], base_offset: int | None) -> None:
+    def _on_ledger_ack(
+        self,
+        records: Sequence[CompletedRecord],
+        base_offset: int | None,
+        error: BaseException | None,
+    ) -> None:
         if base_offset is None:
             self._ledger_ready.extend(records)
             return
@@ -342,31 +503,38 @@ class RouteInterposer:
             return
         self._last_commit_ms = now
         offsets = self._tracker.to_commit()
-        if not offsets or self._consumer is None:
+        consumer = self._consumer
+        if not offsets or consumer is None:
+            return
+        owned = consumer.assignment()
+        wanted = {
+            TopicPartition(topic, partition): offset
+            for (topic, partition), offset in offsets.items()
+            if TopicPartition(topic, partition) in owned
+        }
+        if not wanted:
             return
         try:
-            await self._consumer.commit(
-                {
-                    TopicPartition(topic, partition): offset
-                    for (topic, partition), offset in offsets.items()
-                }
-            )
+            await consumer.commit(wanted)
         except (CommitFailedError, KafkaError) as exc:
             # Nothing is lost: the same offsets are tried again on the next turn.
             log.warning("commit on %s failed, will retry: %s", self.route.name, exc)
             return
-        self._tracker.mark_committed(offsets)
+        self._tracker.mark_committed({(tp.topic, tp.partition): o for tp, o in wanted.items()})
 
     def _apply_backpressure(self) -> None:
         if self._consumer is not None:
-            self._pacing.apply_backpressure(self._consumer, self.held, self.held_bytes)
+            # Every message read and not done counts: held, unacknowledged, failed.
+            self._pacing.apply_backpressure(
+                self._consumer, max(self.held, self.in_flight), self.held_bytes
+            )
 
     def _log_status_if_due(self) -> None:
-        self._pacing.log_status_if_due(
-            self._clock(), held=self.held, in_flight=self._tracker.in_flight()
-        )
+        self._pacing.log_status_if_due(self._clock(), held=self.held, in_flight=self.in_flight)
 
     def _wait_ms(self) -> int:
+        if self._singles or self._dead_letters or self._failed:
+            return 0
         return wait_ms(self._queue.next_release_ms(), self._clock())
 
     # ---- draining: on stop and before partitions are handed to another replica ---------
@@ -377,18 +545,20 @@ class RouteInterposer:
         await self._send_all(self._queue.pop_all())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.drain_timeout_s
-        while self._tracker.in_flight() and loop.time() < deadline:
+        while self._tracker.in_flight() and loop.time() < deadline and self._failure is None:
             self._progress.clear()
-            await self._producer.flush()
-            await self._send_all(list(self._failed))
-            self._failed.clear()
-            await self._write_ledger()
+            await self._renew_producer_if_needed()
+            try:
+                await asyncio.wait_for(self._producer.flush(), max(0.1, deadline - loop.time()))
+            except TimeoutError:
+                break
+            await self._pump_failed()
             if self._tracker.in_flight():
                 try:
                     await asyncio.wait_for(self._progress.wait(), timeout=1.0)
                 except TimeoutError:
                     continue
-        if self._tracker.in_flight():
+        if self._tracker.in_flight() and self._failure is None:
             log.warning(
                 "%s: %d messages still unacknowledged after %.0fs; they will be re-delivered",
                 self.route.name,
@@ -397,13 +567,65 @@ class RouteInterposer:
             )
         await self._commit_if_due(force=True)
 
+    async def _pump_failed(self) -> None:
+        failed = list(self._failed)
+        self._failed.clear()
+        self._failed_bytes = 0
+        await self._send_all(failed)
+        while self._singles:
+            await self._renew_producer_if_needed()
+            await self._send_one(self._singles.popleft(), alone=True)
+        while self._dead_letters:
+            await self._send_dead_letter(*self._dead_letters.popleft())
+        await self._write_ledger()
+
+    async def _settle(self) -> None:
+        """After a route failure: let what was sent before it land and be ledgered, commit."""
+        for _ in range(3):
+            await self._flush_within(self.config.drain_timeout_s)
+            await asyncio.sleep(0)  # acknowledgement callbacks run on the next loop turn
+            await self._write_ledger()
+        await self._flush_within(self.config.drain_timeout_s)
+        await asyncio.sleep(0)
+        await self._commit_if_due(force=True)
+
+    async def _flush_within(self, timeout_s: float) -> None:
+        try:
+            await asyncio.wait_for(self._producer.flush(), timeout_s)
+        except TimeoutError:
+            log.warning("%s: sends unacknowledged after %.0f s", self.route.name, timeout_s)
+
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         if not revoked:
             return
         async with self._lock:
-            await self._drain()
-            for tp in revoked:
-                self._tracker.forget(tp.topic, tp.partition)
+            try:
+                await self._drain()
+            except (KafkaError, OSError, TimeoutError) as exc:
+                # Re-delivered to the new owner; what matters here is the finally below.
+                log.warning("%s: drain on revoke failed: %r", self.route.name, exc)
+            finally:
+                # Whatever the drain did, a revoked partition must leave every later commit:
+                # committing it raises, and would stop commits on the partitions still owned.
+                gone = {(tp.topic, tp.partition) for tp in revoked}
+                for topic, partition in gone:
+                    self._tracker.forget(topic, partition)
+                self._failed = deque(e for e in self._failed if _part(e) not in gone)
+                self._failed_bytes = sum(e.envelope.approx_size for e in self._failed)
+                self._singles = deque(e for e in self._singles if _part(e) not in gone)
+
+
+def _part(emission: Emission) -> tuple[str, int]:
+    source = emission.envelope.source
+    return source.topic, source.partition
+
+
+def _at_or_past(source: SourceCoordinates, bound: SourceCoordinates) -> bool:
+    return (
+        source.topic == bound.topic
+        and source.partition == bound.partition
+        and source.offset >= bound.offset
+    )
 
 
 def _ledger_record(record: CompletedRecord) -> Record:

@@ -13,7 +13,7 @@ import hmac
 from dataclasses import dataclass, field
 
 from injectors.envelope import SourceCoordinates
-from streams.ledger_record import EmissionTuple, encode_record
+from streams.ledger_record import UNDELIVERABLE, EmissionTuple, encode_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,13 @@ class _OpenEntry:
     source_timestamp_ms: int | None = None
     trace_id: str | None = None
     sent: list[EmissionTuple] = field(default_factory=list)
+    # Copies the destination refused and the dead-letter topic took instead.
+    undelivered: int = 0
+    undelivered_reason: str | None = None
+
+    @property
+    def resolved(self) -> int:
+        return len(self.sent) + self.undelivered
 
 
 def pseudonym(salt: bytes, value: bytes) -> str:
@@ -107,7 +114,25 @@ class LedgerBook:
         """Note one acknowledged emission; returns the record once the last one is in."""
         entry = self._open[source]
         entry.sent.append((copy_number, planned_delay_ms, partition, offset, now_ms, variant))
-        if len(entry.sent) < entry.expected:
+        return self._resolved(source, entry, now_ms)
+
+    def undelivered(
+        self, source: SourceCoordinates, *, reason: str, now_ms: int
+    ) -> CompletedRecord | None:
+        """One copy the destination refused went to the dead-letter topic instead.
+
+        The record's fault becomes `undeliverable`; its reason says why and what had been
+        decided; its emissions are the copies that did reach the destination.
+        """
+        entry = self._open[source]
+        entry.undelivered += 1
+        entry.undelivered_reason = reason
+        return self._resolved(source, entry, now_ms)
+
+    def _resolved(
+        self, source: SourceCoordinates, entry: _OpenEntry, now_ms: int
+    ) -> CompletedRecord | None:
+        if entry.resolved < entry.expected:
             return None
         del self._open[source]
         return self._complete(source, entry, now_ms)
@@ -123,8 +148,12 @@ class LedgerBook:
             offset=source.offset,
             event_id=entry.event_id,
             key=entry.key,
-            fault=entry.fault,
-            reason=entry.reason,
+            fault=UNDELIVERABLE if entry.undelivered else entry.fault,
+            reason=(
+                f"{entry.undelivered_reason}; decided {entry.fault}"
+                if entry.undelivered
+                else entry.reason
+            ),
             emissions=entry.sent,
             decided_at_ms=entry.decided_at_ms,
             completed_at_ms=now_ms,

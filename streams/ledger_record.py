@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from injectors.protection import LEDGER_TOPIC as LEDGER_TOPIC
 
 LEDGER_SCHEMA_VERSION = 1
+# The fault of a record whose copy the destination refused and the dead-letter topic took.
+UNDELIVERABLE = "undeliverable"
 
 
 class LedgerEmission(BaseModel):

@@ -37,8 +37,14 @@ class OffsetTracker:
             heapq.heappush(state.order, offset)
 
     def acknowledge(self, topic: str, partition: int, offset: int, count: int = 1) -> bool:
-        """Count acknowledgements; True when the message is now complete."""
-        state = self._partitions[(topic, partition)]
+        """Count acknowledgements; True when the message is now complete.
+
+        An acknowledgement of a partition already forgotten (revoked) is ignored: its new
+        owner reads the message again.
+        """
+        state = self._partitions.get((topic, partition))
+        if state is None or offset not in state.remaining:
+            return False
         left = state.remaining[offset] - count
         if left > 0:
             state.remaining[offset] = left

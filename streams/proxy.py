@@ -11,10 +11,12 @@ from typing import Literal
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
+from streams.clients import route_producer, stop_producer
+from streams.config import InterposerConfig
 from streams.connection import why_unreachable
 from streams.decider import Decider, PassThrough
 from streams.exactly_once.interposer import ExactlyOnceInterposer
-from streams.interposer import InterposerConfig, RouteInterposer
+from streams.interposer import RouteInterposer
 from streams.routes import Route
 from streams.telemetry import Telemetry
 from streams.topics import LEDGER_PARTITIONS, TopicAdmin, check_routes
@@ -29,7 +31,11 @@ class ProxyReport:
 
 
 class Proxy:
-    """Runs every route until `stopping` is set, then drains and commits (exit 0 on SIGTERM)."""
+    """Runs every route until `stopping` is set, then drains and commits (exit 0 on SIGTERM).
+
+    A route that fails (its destination refuses a message, policy `fail`) stops the others
+    too, each draining as on SIGTERM, and its `RouteFailed` is raised from `run`.
+    """
 
     def __init__(
         self,
@@ -49,6 +55,7 @@ class Proxy:
         self.delivery = delivery
         self.interposers: list[RouteInterposer | ExactlyOnceInterposer] = []
         self.started = asyncio.Event()
+        self._limits: dict[str, int] = {}
 
     @property
     def deciders(self) -> list[Decider]:
@@ -64,31 +71,46 @@ class Proxy:
             )
             if self.config.ledger_enabled:
                 await admin.ensure(self.config.ledger_topic, policy.shape("ledger"))
+            self._limits = await admin.max_message_bytes(r.destination for r in self.routes)
         return counts
 
     async def run(self, stopping: asyncio.Event) -> ProxyReport:
         counts = await self.prepare()
-        producer = AIOKafkaProducer(
-            **self.config.kafka.client_options(),
-            enable_idempotence=True,
-            linger_ms=5,
-            max_batch_size=256 * 1024,
-            compression_type=self.config.compression,
-        )
+        producer = route_producer(self.config)
         try:
             await producer.start()
         except KafkaConnectionError as exc:
             await producer.stop()
             raise await why_unreachable(self.config.kafka) from exc
+        # One route failing stops the others (they drain); the failure is raised after.
+        stop_all = asyncio.Event()
+
+        async def route_task(interposer: RouteInterposer | ExactlyOnceInterposer) -> None:
+            try:
+                await interposer.run(stop_all)
+            finally:
+                stop_all.set()
+
+        async def relay() -> None:
+            await stopping.wait()
+            stop_all.set()
+
+        relay_task = asyncio.create_task(relay())
         try:
             self.interposers = [
                 self._interposer(route, producer, counts[route.source] == counts[route.destination])
                 for route in self.routes
             ]
             self.started.set()
-            await asyncio.gather(*(i.run(stopping) for i in self.interposers))
+            results = await asyncio.gather(
+                *(route_task(i) for i in self.interposers), return_exceptions=True
+            )
         finally:
-            await producer.stop()
+            relay_task.cancel()
+            await stop_producer(producer)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         report = ProxyReport(partition_counts=counts)
         for interposer in self.interposers:
             report.counts.update(interposer.counts)
@@ -108,4 +130,5 @@ class Proxy:
             decider,
             keep_partition=keep_partition,
             telemetry=self._telemetry_for(route) if self._telemetry_for else None,
+            max_message_bytes=self._limits.get(route.destination),
         )

@@ -28,22 +28,29 @@ TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
-class _HeaderGetter(Getter[Sequence[tuple[str, bytes]]]):
-    def get(self, carrier: Sequence[tuple[str, bytes]], key: str) -> list[str] | None:
-        found = [value.decode("latin-1") for name, value in carrier if name == key]
+Carrier = Sequence[tuple[str, bytes | None]]
+
+
+class _HeaderGetter(Getter[Carrier]):
+    def get(self, carrier: Carrier, key: str) -> list[str] | None:
+        found = [
+            value.decode("latin-1") for name, value in carrier if name == key and value is not None
+        ]
         return found or None
 
-    def keys(self, carrier: Sequence[tuple[str, bytes]]) -> list[str]:
+    def keys(self, carrier: Carrier) -> list[str]:
         return [name for name, _ in carrier]
 
 
 _GETTER = _HeaderGetter()
 
 
-def trace_id_of(headers: Sequence[tuple[str, bytes]]) -> str | None:
+def trace_id_of(headers: Sequence[tuple[str, bytes | None]]) -> str | None:
     """The trace id of a W3C `traceparent` header (`00-<32 hex>-<16 hex>-<2 hex>`), if any."""
     for name, value in headers:
         if name == "traceparent":
+            if value is None:  # a null header value is legal in Kafka
+                return None
             parts = value.decode("latin-1").split("-")
             if len(parts) >= 4 and len(parts[1]) == 32 and parts[1] != "0" * 32:
                 return parts[1].lower()
@@ -123,7 +130,9 @@ class Telemetry:
         self._decisions[envelope.source] = (span, expected_emissions)
         return format(span.get_span_context().trace_id, "032x")
 
-    def outgoing_headers(self, envelope: Envelope, emission: Emission) -> list[tuple[str, bytes]]:
+    def outgoing_headers(
+        self, envelope: Envelope, emission: Emission
+    ) -> list[tuple[str, bytes | None]]:
         if emission.planned_delay_ms:
             self._added_delay.record(emission.planned_delay_ms, {"chaosbus.route": self._route})
         if not self.enabled:

@@ -152,6 +152,23 @@ class TopicAdmin:
             if entry.get("error_code", 0) == 0
         }
 
+    async def max_message_bytes(self, topics: Iterable[str]) -> dict[str, int]:
+        """Each topic's `max.message.bytes`: the largest record batch its broker accepts."""
+        wanted = sorted(set(topics))
+        if not wanted:
+            return {}
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, topic, {"max.message.bytes": None})
+            for topic in wanted
+        ]
+        limits: dict[str, int] = {}
+        for response in await self._admin.describe_configs(resources):
+            for _error, _message, _type, name, entries in response.resources:
+                for entry in entries:
+                    if entry[0] == "max.message.bytes" and entry[1] is not None:
+                        limits[name] = int(entry[1])
+        return limits
+
     async def committed(self, group_id: str) -> dict[tuple[str, int], int]:
         offsets = await self._admin.list_consumer_group_offsets(group_id)
         return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}

@@ -76,9 +76,24 @@ def _not_own(value: str) -> str:
 RouteTopic = Annotated[TopicName, AfterValidator(_not_own)]
 
 
+class DeadLetter(_Spec):
+    """`on_undeliverable: {dead_letter: TOPIC}`; `fail` (the default) is no dead letter."""
+
+    dead_letter: str | None = Field(default=None, min_length=1)
+
+
 class RouteSpec(_Spec):
     source: RouteTopic = Field(alias="from")
     destination: RouteTopic = Field(alias="to")
+    # Pins what decisions are keyed on (default: the source topic), so a run replays
+    # decision for decision on a topic of another name.
+    id: Name | None = Field(default=None, min_length=1)
+    on_undeliverable: DeadLetter = Field(default_factory=DeadLetter)
+
+    @field_validator("on_undeliverable", mode="before")
+    @classmethod
+    def _fail_is_the_default(cls, value: object) -> object:
+        return {} if value == "fail" else value
 
     @model_validator(mode="after")
     def _not_into_itself(self) -> Self:

@@ -46,7 +46,10 @@ class PreflightResult:
 
 
 def routes_of(spec: ExperimentSpec) -> list[Route]:
-    return [Route(r.source, r.destination) for r in spec.routes]
+    return [
+        Route(r.source, r.destination, id=r.id, dead_letter=r.on_undeliverable.dead_letter)
+        for r in spec.routes
+    ]
 
 
 def topic_policy_of(spec: ExperimentSpec) -> TopicPolicy:

@@ -78,7 +78,7 @@ def build_report(
             observed.retries,
             spec.monitor.max_examples,
         ),
-        faults=session.fault_counts(),
+        faults=session.report_fault_counts(),
         faults_suppressed=session.suppressed_counts(),
         metrics=with_retry_metrics(merge_metrics(reports, ttr), observed.retries),
         guardrails=guardrails,

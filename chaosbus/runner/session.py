@@ -81,7 +81,8 @@ class LiveSession:
         self.clock = clock
         self.collector = Collector(spec.monitor)
         self.plans = {
-            route: FaultPlan(spec.faults, spec.blast_radius, spec.seed) for route in routes_of(spec)
+            route: FaultPlan(spec.faults, spec.blast_radius, spec.seed, route_id=route.route_id)
+            for route in routes_of(spec)
         }
         for plan in self.plans.values():
             plan.intensity = 0.0  # warm-up is a passthrough until the runner says otherwise
@@ -274,6 +275,15 @@ class LiveSession:
     @property
     def held(self) -> int:
         return sum(i.held for i in self.proxy.interposers)
+
+    def report_fault_counts(self) -> dict[str, int]:
+        """Decisions by fault for the report, and the messages the destination refused (a
+        refused message was decided too, so it is counted apart, only when there are any)."""
+        counts = self.fault_counts()
+        refused = sum(i.counts.get("undeliverable", 0) for i in self.proxy.interposers)
+        if refused:
+            counts["undeliverable"] = refused
+        return counts
 
     def fault_counts(self) -> dict[str, int]:
         if not self.spec.routes:

@@ -160,7 +160,8 @@ def _field_reader(spec: Literal["record_key"] | JsonField | HeaderField) -> Fiel
     if isinstance(spec, HeaderField):
         name = spec.header
         return lambda env, _doc: next(
-            (v.decode("utf-8", "replace") for k, v in env.headers if k == name), None
+            (v.decode("utf-8", "replace") for k, v in env.headers if k == name and v is not None),
+            None,
         )
     assert isinstance(spec, JsonField)
     get = json_getter(spec.json_path)

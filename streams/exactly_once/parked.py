@@ -9,17 +9,27 @@ completed message is a tombstone. Pure: no I/O here.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from injectors.protection import PARKED_PREFIX
-from streams.ledger_record import LedgerEmission, LedgerRecord, decode_key, encode_key
+from streams.errors import StreamError
+from streams.ledger import CompletedRecord
+from streams.ledger_record import (
+    LedgerEmission,
+    decode_key,
+    encode_key,
+    encode_record,
+)
 from streams.telemetry import trace_id_of
 
 PARKED_SCHEMA_VERSION = 1
+
+
+class ParkedUnreadable(StreamError):
+    """A parked record that does not parse: its partition must stop, never skip it."""
 
 
 def parked_topic(group_id: str) -> str:
@@ -60,7 +70,7 @@ class ParkedSource(BaseModel):
     offset: int
     key_b64: str | None
     value_b64: str | None
-    headers: tuple[tuple[str, str], ...]  # (name, base64 value)
+    headers: tuple[tuple[str, str | None], ...]  # (name, base64 value); null stays null
     timestamp_ms: int
     event_id: str
     fault: str
@@ -95,7 +105,7 @@ class ParkedSource(BaseModel):
             offset=source.offset,
             key_b64=encode_key(envelope.key),
             value_b64=encode_key(envelope.value),
-            headers=tuple((n, base64.b64encode(v).decode("ascii")) for n, v in envelope.headers),
+            headers=tuple((n, encode_key(v)) for n, v in envelope.headers),
             timestamp_ms=envelope.timestamp_ms,
             event_id=event_id,
             fault=fault,
@@ -123,7 +133,7 @@ class ParkedSource(BaseModel):
         return Envelope(
             key=decode_key(self.key_b64),
             value=decode_key(self.value_b64),
-            headers=tuple((n, base64.b64decode(v)) for n, v in self.headers),
+            headers=tuple((n, decode_key(v)) for n, v in self.headers),
             timestamp_ms=self.timestamp_ms,
             source=self.source,
         )
@@ -175,24 +185,30 @@ class ParkedSource(BaseModel):
         )
         return self.model_copy(update={"parked": (*self.parked, *copies), "in_plan": 0})
 
-    def ledger_record(self, *, run_id: str, route: str, now_ms: int) -> LedgerRecord:
-        return LedgerRecord(
+    def ledger_record(self, *, run_id: str, route: str, now_ms: int) -> CompletedRecord:
+        """The ledger record, by the one hot-path encoder both delivery modes share."""
+        key = decode_key(self.key_b64)
+        payload = encode_record(
             run_id=run_id,
             route=route,
             topic=self.topic,
             partition=self.partition,
             offset=self.offset,
             event_id=self.event_id,
-            key_b64=self.key_b64,
+            key=key,
             fault=self.fault,
             reason=self.reason,
-            emissions=tuple(sorted(self.sent, key=lambda e: e.copy_number)),
+            emissions=[
+                (e.copy_number, e.planned_delay_ms, e.partition, e.offset, e.sent_at_ms, e.variant)
+                for e in self.sent
+            ],
             decided_at_ms=self.decided_at_ms,
             completed_at_ms=now_ms,
             fault_name=self.fault_name,
             source_timestamp_ms=self.timestamp_ms,
             trace_id=self.trace_id,
         )
+        return CompletedRecord(self.source, key, payload)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
@@ -205,10 +221,13 @@ class ParkedSource(BaseModel):
 def rebuild(
     records: Iterable[tuple[bytes | None, bytes | None]],
     partitions: set[tuple[str, int]] | None = None,
+    unreadable: dict[tuple[str, int], str] | None = None,
 ) -> dict[SourceCoordinates, ParkedSource]:
     """The parked set from a compacted log read in order: latest value per key, no tombstones.
 
     `partitions` keeps only sources of those (topic, partition): the ones this process owns.
+    A value that does not parse raises `ParkedUnreadable`, or, with `unreadable` given, names
+    its partition there (that partition must stop; the others can go on).
     """
     latest: dict[bytes, bytes | None] = {}
     for key, value in records:
@@ -218,8 +237,17 @@ def rebuild(
     for key, value in latest.items():
         if value is None:
             continue
-        source = source_of_key(key)
+        try:
+            source = source_of_key(key)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise ParkedUnreadable(f"parked key {key!r} is not topic/partition/offset") from exc
         if partitions is not None and (source.topic, source.partition) not in partitions:
             continue
-        parked[source] = ParkedSource.from_bytes(value)
+        try:
+            parked[source] = ParkedSource.from_bytes(value)
+        except ValidationError as exc:
+            problem = f"parked record {key.decode()} does not parse: {exc.errors()[0]['msg']}"
+            if unreadable is None:
+                raise ParkedUnreadable(problem) from exc
+            unreadable[(source.topic, source.partition)] = problem
     return parked

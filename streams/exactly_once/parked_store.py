@@ -19,7 +19,12 @@ async def ensure_parked_topic(kafka: KafkaSettings, topic: str, policy: TopicPol
 
 
 async def read_parked(
-    kafka: KafkaSettings, topic: str, partitions: set[tuple[str, int]], *, timeout_s: float = 60
+    kafka: KafkaSettings,
+    topic: str,
+    partitions: set[tuple[str, int]],
+    *,
+    timeout_s: float = 60,
+    unreadable: dict[tuple[str, int], str] | None = None,
 ) -> dict[SourceCoordinates, ParkedSource]:
     """The committed parked set of `partitions`, read from the beginning to the end.
 
@@ -46,4 +51,4 @@ async def read_parked(
             batches = await consumer.getmany(timeout_ms=200, max_records=10_000)
             for tp, batch in batches.items():
                 records.extend((r.key, r.value) for r in batch if r.offset < ends[tp])
-        return rebuild(records, partitions)
+        return rebuild(records, partitions, unreadable)

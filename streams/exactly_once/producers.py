@@ -13,7 +13,8 @@ import asyncio
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 
-from streams.connection import KafkaSettings
+from streams.clients import transactional_producer
+from streams.config import InterposerConfig
 
 
 def transactional_id(group_id: str, tp: TopicPartition) -> str:
@@ -23,12 +24,9 @@ def transactional_id(group_id: str, tp: TopicPartition) -> str:
 class PartitionProducers:
     """`async with PartitionProducers(...) as producers:` — every producer stopped on exit."""
 
-    def __init__(
-        self, kafka: KafkaSettings, group_id: str, *, compression: str | None = None
-    ) -> None:
-        self._kafka = kafka
-        self._group_id = group_id
-        self._compression = compression
+    def __init__(self, config: InterposerConfig) -> None:
+        self._config = config
+        self._group_id = config.group_id
         self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
 
     async def __aenter__(self) -> PartitionProducers:
@@ -49,13 +47,8 @@ class PartitionProducers:
     async def add(self, partitions: set[TopicPartition]) -> None:
         new = [tp for tp in partitions if tp not in self._producers]
         for tp in new:
-            self._producers[tp] = AIOKafkaProducer(
-                **self._kafka.client_options(),
-                transactional_id=transactional_id(self._group_id, tp),
-                enable_idempotence=True,
-                linger_ms=5,
-                max_batch_size=256 * 1024,
-                compression_type=self._compression,
+            self._producers[tp] = transactional_producer(
+                self._config, transactional_id(self._group_id, tp)
             )
         # start() runs InitProducerId: the fencing (and abort of a zombie's transaction).
         await asyncio.gather(*(self._producers[tp].start() for tp in new))

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from streams.decider import DecisionLike
 from streams.exactly_once.parked import ParkedCopy, ParkedSource, parked_key
-from streams.ledger_record import LedgerEmission, LedgerRecord
+from streams.ledger import CompletedRecord
+from streams.ledger_record import LedgerEmission
 
 
 @dataclass
@@ -114,7 +115,7 @@ class PartitionWork:
             # Complete and never parked: nothing was written, nothing to remove.
         return writes
 
-    def ledger_records(self, *, run_id: str, route: str) -> list[LedgerRecord]:
+    def ledger_records(self, *, run_id: str, route: str) -> list[CompletedRecord]:
         return [
             draft.ledger_record(run_id=run_id, route=route, now_ms=self.now_ms)
             for draft in self.drafts.values()

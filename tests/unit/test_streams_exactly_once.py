@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from streams.exactly_once.parked import ParkedSource, parked_key, rebuild, source_of_key
 from streams.exactly_once.work import PartitionWork
+from streams.ledger_record import LedgerRecord
 
 
 def envelope(offset: int, partition: int = 0) -> Envelope:
@@ -95,7 +96,8 @@ class TestPartitionWork:
         later = PartitionWork(committed, now_ms=700)
         assert later.release(env.source, 1)
         later.sent(later.to_send[0], partition=0, offset=11)
-        [record] = later.ledger_records(run_id="r", route="a->b")
+        [completed] = later.ledger_records(run_id="r", route="a->b")
+        record = LedgerRecord.from_bytes(completed.payload)
         assert [(e.copy_number, e.offset) for e in record.emissions] == [(0, 10), (1, 11)]
         assert later.parked_writes() == [(parked_key(env.source), None)]
         later.apply_to(committed)
@@ -114,7 +116,8 @@ class TestPartitionWork:
         later = PartitionWork(restored, now_ms=2_100)
         assert later.release(env.source, 1)
         later.sent(later.to_send[0], partition=0, offset=21)
-        [record] = later.ledger_records(run_id="r", route="a->b")
+        [completed] = later.ledger_records(run_id="r", route="a->b")
+        record = LedgerRecord.from_bytes(completed.payload)
         assert [(e.copy_number, e.variant) for e in record.emissions] == [(0, None), (1, "replay")]
 
     def test_a_copy_from_the_plan_nobody_waits_for_is_stale(self) -> None:
