@@ -17,6 +17,7 @@ import json
 import random
 
 from injectors.envelope import Emission, Envelope
+from injectors.match import Payload
 from injectors.spec import SchemaDriftFault
 
 
@@ -61,7 +62,7 @@ def drift(
 def apply(
     config: SchemaDriftFault, envelope: Envelope, state: None, rng: random.Random, now_ms: int
 ) -> tuple[tuple[Emission, ...], None]:
-    document = _object(envelope.value)
+    document = Payload(envelope.value).as_object()
     if document is None:
         return (Emission(envelope, 0, now_ms, variant="schema_drift:not_json"),), state
     drifted, label = drift(config, document, rng)
@@ -71,13 +72,3 @@ def apply(
     if config.mode == "replace":
         return (Emission(changed, 0, now_ms, variant=variant),), state
     return (Emission(envelope, 0, now_ms), Emission(changed, 1, now_ms, variant=variant)), state
-
-
-def _object(value: bytes | None) -> dict[str, object] | None:
-    if value is None:
-        return None
-    try:
-        parsed = json.loads(value)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    return parsed if isinstance(parsed, dict) else None

@@ -130,10 +130,11 @@ class Trigger(_Spec):
         return self.every is None or position % self.every == 0
 
 
-class _Fault(_Spec):
+class Triggered(_Spec):
+    """What every fault, on topics or HTTP, declares besides its own parameters and `match`."""
+
     name: Name | None = None
     probability: Probability
-    match: MatchSpec | None = None
     trigger: Trigger | None = None
 
     @model_validator(mode="before")
@@ -143,6 +144,10 @@ class _Fault(_Spec):
         if isinstance(data, dict) and "trigger" in data and "probability" not in data:
             return {**data, "probability": 1.0}
         return data
+
+
+class _Fault(Triggered):
+    match: MatchSpec | None = None
 
 
 class DuplicateFault(_Fault):

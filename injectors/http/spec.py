@@ -17,11 +17,11 @@ from __future__ import annotations
 import os
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 
 from injectors.errors import SpecError
-from injectors.limits import MAX_DURATION_MS, MAX_LIST, MAX_TEXT, Name, Pattern, Probability, Seed
-from injectors.spec import BlastRadius, Distribution, JsonCondition, Trigger, _Spec
+from injectors.limits import MAX_DURATION_MS, MAX_LIST, MAX_TEXT, Pattern, Seed
+from injectors.spec import BlastRadius, Distribution, JsonCondition, Triggered, _Spec
 from injectors.validation import ROOT, format_validation_error
 from injectors.yaml_document import DocumentError, read_yaml_file
 
@@ -42,18 +42,8 @@ class HttpMatch(_Spec):
     )
 
 
-class _HttpFault(_Spec):
-    name: Name | None = None
-    probability: Probability
+class _HttpFault(Triggered):
     match: HttpMatch | None = None
-    trigger: Trigger | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _triggered_default_probability(cls, data: object) -> object:
-        if isinstance(data, dict) and "trigger" in data and "probability" not in data:
-            return {**data, "probability": 1.0}
-        return data
 
 
 class LatencyFault(_HttpFault):
