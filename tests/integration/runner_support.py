@@ -158,7 +158,7 @@ async def run_against(
 
 async def ledger_of(stage: Stage, run_id: str) -> list[LedgerRecord]:
     """The run's ledger records of the stage's source: what exact expectations derive from."""
-    records, _ = await read_ledger(stage.bootstrap, run_id, source_topic=stage.source)
+    records, _ = await read_ledger(stage.kafka, run_id, source_topic=stage.source)
     return records
 
 
@@ -167,7 +167,7 @@ async def duplicated_payers(stage: Stage, ledger: list[LedgerRecord]) -> set[str
     that adds every delivery must get wrong (`duplicate_effect` on the counter check)."""
     copied = {(r.topic, r.partition, r.offset) for r in ledger if len(r.emissions) > 1}
     payers = set()
-    for envelope in await read_source(stage.bootstrap, stage.source):
+    for envelope in await read_source(stage.kafka, stage.source):
         source = envelope.source
         if (source.topic, source.partition, source.offset) not in copied:
             continue

@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from chaosbus.control import commands as control_commands
 from chaosbus.experiment import with_overrides
 from chaosbus.report.model import RunReport
 from chaosbus.runner import Progress, RunOptions, run_experiment
@@ -103,6 +104,8 @@ async def flaky_api_run(
             http_upstream=upstream,
             schedule=SCHEDULE,
         )
+        # The run's own control namespace starts released (the switch fails closed).
+        await control_commands.init(local_stack.redis_url, "test", namespace=f"chaosbus-test-{tag}")
         options = RunOptions(
             kafka=KafkaSettings(local_stack.bootstrap),
             redis_url=local_stack.redis_url,
