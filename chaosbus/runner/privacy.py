@@ -2,7 +2,8 @@
 
 The interposer writes the ledger's keys and event ids as `streams.ledger.pseudonym`s with
 the run's salt; this module does the same to every anomaly example of the report (unit,
-event ids, and wherever they appear in the text), with the same salt, so an example can
+event ids, the events its cause names, and wherever they appear in the text), with the
+same salt, so an example can
 still be matched to its ledger records within the run. Spans carry no key or event id
 (topic, partition, offset and the fault only). Why `clear` is the default: 0055.
 """
@@ -16,8 +17,11 @@ from streams.ledger import pseudonym
 
 
 def _hide(salt: bytes, example: AnomalyExample) -> AnomalyExample:
+    cause = example.cause
+    involved = [d.event_id for d in cause.decisions] if cause is not None else []
     names = {
-        raw: pseudonym(salt, raw.encode("utf-8")) for raw in (example.unit, *example.event_ids)
+        raw: pseudonym(salt, raw.encode("utf-8"))
+        for raw in (example.unit, *example.event_ids, *involved)
     }
 
     def scrub(text: str) -> str:
@@ -29,6 +33,18 @@ def _hide(salt: bytes, example: AnomalyExample) -> AnomalyExample:
     def shown(value: object) -> object:
         return scrub(value) if isinstance(value, str) else value
 
+    hidden_cause = (
+        None
+        if cause is None
+        else cause.model_copy(
+            update={
+                "mechanism": scrub(cause.mechanism),
+                "decisions": tuple(
+                    d.model_copy(update={"event_id": names[d.event_id]}) for d in cause.decisions
+                ),
+            }
+        )
+    )
     return example.model_copy(
         update={
             "unit": names[example.unit],
@@ -36,6 +52,7 @@ def _hide(salt: bytes, example: AnomalyExample) -> AnomalyExample:
             "detail": scrub(example.detail),
             "expected": shown(example.expected),
             "observed": shown(example.observed),
+            "cause": hidden_cause,
         }
     )
 

@@ -105,9 +105,12 @@ class TestNoSecretAnywhere:
         written = write_report(report, tmp_path / "report.json")
         audit = await commands.audit_log(control_url, 50, namespace=stage.namespace)
         closing = "abort" if report.status == "aborted" else "verdict"
-        assert [(e.action, e.actor) for e in audit] == [
-            ("start", "secrets-test"),
-            (closing, "secrets-test"),
+        # The actor is the Redis user the control plane authenticated as; what the run
+        # claimed to be is kept beside it.
+        assert [(e.action, e.actor, e.claimed) for e in audit] == [
+            ("init", "default", "test"),
+            ("start", "default", "secrets-test"),
+            (closing, "default", "secrets-test"),
         ]
         raw = redis_client(control_url, decode_responses=True)
         try:
