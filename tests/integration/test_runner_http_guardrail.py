@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from chaosbus.control import commands as control_commands
 from chaosbus.experiment import parse_experiment
 from chaosbus.runner import Progress, RunOptions, run_experiment
 from chaosbus_demo.nodered import free_port
@@ -72,6 +73,8 @@ class TestHttpGuardrail:
                     "guardrails": [{"name": "runaway", "metric": "retries.max_attempts", "max": 5}],
                 }
             )
+            # The run's own control namespace starts released (the switch fails closed).
+            await control_commands.init(redis_url, "test", namespace=f"chaosbus-test-{tag}")
             options = RunOptions(
                 kafka=KafkaSettings(bootstrap),
                 redis_url=redis_url,
@@ -82,7 +85,13 @@ class TestHttpGuardrail:
             )
             stop = asyncio.Event()
             running = asyncio.create_task(run_experiment(spec, options))
-            await injecting.wait()
+            # A run refused before injection must fail the test, not leave it waiting.
+            waiting = asyncio.create_task(injecting.wait())
+            await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            waiting.cancel()
+            if running.done():
+                running.result()  # raises what refused the run
+                pytest.fail("the run ended before it injected")
             client = asyncio.create_task(retry_forever(port, f"evt-{tag}", stop))
             report = await running
             stop.set()
