@@ -185,7 +185,11 @@ class LedgerService:
                 else SafeLedger(self._redis, config.key_prefix, seen_ttl_s=config.seen_ttl_s)
             )
         if config.effects_topic is not None:
-            self._producer = AIOKafkaProducer(**config.kafka.client_options(), linger_ms=5)
+            # Idempotent: a producer retry under load must not write one effect twice, which
+            # would read as the service applying an event twice.
+            self._producer = AIOKafkaProducer(
+                **config.kafka.client_options(), linger_ms=5, enable_idempotence=True
+            )
             await self._producer.start()
             stack.push_async_callback(self._producer.stop)
         if config.http_port is not None:

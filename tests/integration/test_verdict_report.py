@@ -9,6 +9,7 @@ import pytest
 from chaosbus.report import write_report
 from chaosbus.runner.check_window import check_window
 from chaosbus.runner.verdict import conclude_report
+from streams.connection import KafkaSettings
 from tests.integration.runner_support import ledger_of, make_stage, run_against
 from tests.integration.test_runner_verdicts import shuffled_by_count
 
@@ -34,7 +35,7 @@ class TestOneConclusion:
         write_report(report, tmp_path / "report.json")
         again = await check_window(
             spec,
-            bootstrap=bootstrap,
+            kafka=KafkaSettings(bootstrap),
             redis_url=redis_url,
             run_id=report.run_id,
             key_prefix=stage.prefix,

@@ -59,6 +59,7 @@ class TestLocalStackPrerequisites:
                 "CHAOSBUS_HOME": str(tmp_path / "home"),
                 "CHAOSBUS_KAFKA_PORT": str(free_port_pair()),
                 "CHAOSBUS_REDIS_PORT": str(free_port_pair()),
+                "CHAOSBUS_POSTGRES_PORT": str(free_port_pair()),
             },
         )
         assert outcome.code == 2
