@@ -20,7 +20,7 @@ from monitors.anomalies import (
     most_specific,
 )
 from monitors.checkers.common import duplicate_effects, split_missing
-from monitors.history import Number, SourceEvent
+from monitors.history import Effect, Number, SourceEvent
 from monitors.index import UnitFacts
 from monitors.models.counter import expected_total, explaining_subset, same
 
@@ -28,15 +28,22 @@ from monitors.models.counter import expected_total, explaining_subset, same
 MAX_CANDIDATES = 5
 
 
+def counted_effects(facts: UnitFacts) -> dict[str, list[Effect]]:
+    """Effects of the events that add to the total: an event with no amount (an order
+    update on a payment counter) changes nothing however often it is applied."""
+    adding = {e.event_id for e in facts.events if e.amount}
+    return {event_id: found for event_id, found in facts.effects.items() if event_id in adding}
+
+
 def judge_counter(facts: UnitFacts) -> Finding:
     if not facts.observations:
         status: Status = "unobserved" if not facts.effects else "judged"
-        evidence = duplicate_effects(facts.effects, facts.garbage)
+        evidence = duplicate_effects(counted_effects(facts), facts.garbage)
         return Finding(facts.unit, status=status, evidence=most_specific(evidence))
     keep = expected_total(facts.events, facts.dropped)
     missing = [e for e in facts.events if e.event_id in facts.dropped]
     amounts: list[Number] = [e.amount or 0 for e in missing]
-    evidence = duplicate_effects(facts.effects, facts.garbage)
+    evidence = duplicate_effects(counted_effects(facts), facts.garbage)
     settled = [o for o in facts.observations if o.observed_at_ms >= facts.settled_at_ms]
     if not settled and not evidence:
         return Finding(facts.unit, status="pending")

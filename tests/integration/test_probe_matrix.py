@@ -235,8 +235,8 @@ PAIRS = [
 def expected_units(model: str, sent: list[OrderEvent]) -> int:
     if model == "entity":
         return len({e.order_id for e in sent})
-    if model == "counter":  # only payments carry an amount: the others are not counted
-        return len({e.customer for e in sent if e.amount is not None})
+    if model == "counter":  # every customer: an event without an amount adds nothing
+        return len({e.customer for e in sent if e.customer is not None})
     return len({e.event_id for e in sent})
 
 
