@@ -75,6 +75,11 @@ class TestExperimentThroughSaslSsl:
         assert report.anomalies.total == 0
 
 
+# The file's bootstrap.servers must decide: CI exports the plain local stack's address, and
+# CHAOSBUS_BOOTSTRAP wins over the file (as documented), so it is blanked here.
+FILE_DECIDES = {"CHAOSBUS_BOOTSTRAP": ""}
+
+
 class TestRefusalsOnTheCommandLine:
     def test_wrong_password(self, secure_stack: SecureStack, tmp_path: Path) -> None:
         """A wrong password: exit 2, one line naming the broker, mechanism and user, no secret."""
@@ -83,7 +88,9 @@ class TestRefusalsOnTheCommandLine:
             tmp_path / "c.properties",
             **{"sasl.password": "not-the-password"},
         )
-        outcome = chaosbus("proxy", "--route", "a:b", "--kafka-config", str(config))
+        outcome = chaosbus(
+            "proxy", "--route", "a:b", "--kafka-config", str(config), env=FILE_DECIDES
+        )
         assert outcome.code == 2
         assert outcome.last_error_line == (
             f"chaosbus: Kafka at {secure_stack.kafka.bootstrap} refused the SASL/SCRAM-SHA-512 "
@@ -100,7 +107,7 @@ class TestRefusalsOnTheCommandLine:
             "--dry-run",
             "--kafka-config",
             str(secure_stack.config_file),
-            env={"CHAOSBUS_KAFKA_SASL_MECHANISM": "GSSAPI"},
+            env={**FILE_DECIDES, "CHAOSBUS_KAFKA_SASL_MECHANISM": "GSSAPI"},
         )
         assert outcome.code == 2
         assert outcome.last_error_line == (
@@ -117,7 +124,13 @@ class TestRefusalsOnTheCommandLine:
             **{"ssl.ca.location": str(other.ca)},
         )
         outcome = chaosbus(
-            "check", "duplicate-storm", "--run-id", "x", "--kafka-config", str(config)
+            "check",
+            "duplicate-storm",
+            "--run-id",
+            "x",
+            "--kafka-config",
+            str(config),
+            env=FILE_DECIDES,
         )
         assert outcome.code == 2
         assert outcome.last_error_line == (
@@ -135,7 +148,7 @@ class TestRefusalsOnTheCommandLine:
             str(secure_stack.config_file),
             "--redis",
             secure_stack.redis_url,
-            env={"CHAOSBUS_KAFKA_SASL_MECHANISM": "PLAIN"},
+            env={**FILE_DECIDES, "CHAOSBUS_KAFKA_SASL_MECHANISM": "PLAIN"},
         )
         assert "refused" not in outcome.stderr
         assert outcome.last_error_line.startswith("chaosbus: source topic"), outcome.stderr
