@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Protocol, Self, TypeVar
 
 from pydantic import (
     Discriminator,
@@ -316,6 +316,25 @@ def holding_problem(faults: Sequence[Fault], blast: BlastRadius) -> LocatedError
                     f"({blast.max_held_messages}); set within_ms or a smaller window",
                 )
     return None
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str | None: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def unique_names(faults: tuple[N, ...]) -> tuple[N, ...]:
+    """The faults as they are, or one error naming a fault name given twice."""
+    names = [f.name for f in faults if f.name is not None]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise PydanticCustomError(
+                "duplicate_name", "fault name '{name}' used twice", {"name": name}
+            )
+    return faults
 
 
 class FaultFile(_Spec):

@@ -35,6 +35,7 @@ from injectors.limits import (
     Name,
     SpecModel,
 )
+from injectors.spec import unique_names
 from injectors.validation import LocatedError
 from monitors.retries import RETRY_METRICS, RetryPolicy
 
@@ -82,13 +83,7 @@ class HttpRouteSpec(SpecModel):
     @field_validator("faults")
     @classmethod
     def _unique_fault_names(cls, faults: tuple[HttpFault, ...]) -> tuple[HttpFault, ...]:
-        names = [f.name for f in faults if f.name is not None]
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise PydanticCustomError(
-                    "duplicate_name", "fault name '{name}' used twice", {"name": name}
-                )
-        return faults
+        return unique_names(faults)
 
     @property
     def host(self) -> str:

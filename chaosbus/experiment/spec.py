@@ -48,7 +48,7 @@ from injectors.limits import (
     Text,
 )
 from injectors.protection import describe_cycle, find_cycle, own_topic_problem, topic_name_problem
-from injectors.spec import BlastRadius, Fault, holding_problem
+from injectors.spec import BlastRadius, Fault, holding_problem, unique_names
 from injectors.validation import LocatedError
 
 
@@ -176,13 +176,7 @@ class ExperimentSpec(_Spec):
     @field_validator("faults")
     @classmethod
     def _unique_fault_names(cls, faults: tuple[Fault, ...]) -> tuple[Fault, ...]:
-        names = [f.name for f in faults if f.name is not None]
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise PydanticCustomError(
-                    "duplicate_name", "fault name '{name}' used twice", {"name": name}
-                )
-        return faults
+        return unique_names(faults)
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:

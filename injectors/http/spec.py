@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from injectors.errors import SpecError
 from injectors.limits import MAX_DURATION_MS, MAX_LIST, MAX_TEXT, Pattern, Seed
-from injectors.spec import BlastRadius, Distribution, JsonCondition, Triggered, _Spec
+from injectors.spec import BlastRadius, Distribution, JsonCondition, Triggered, _Spec, unique_names
 from injectors.validation import ROOT, format_validation_error
 from injectors.yaml_document import DocumentError, read_yaml_file
 
@@ -103,10 +103,7 @@ class HttpFaultFile(_Spec):
     @field_validator("faults")
     @classmethod
     def _unique_names(cls, faults: tuple[HttpFault, ...]) -> tuple[HttpFault, ...]:
-        names = [f.name for f in faults if f.name is not None]
-        if len(names) != len(set(names)):
-            raise ValueError("fault names must be unique")
-        return faults
+        return unique_names(faults)
 
 
 def load_http_fault_file(path: str | os.PathLike[str]) -> HttpFaultFile:
