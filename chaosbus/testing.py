@@ -156,6 +156,26 @@ async def wait_for_count(kafka: Cluster, topic: str, count: int, *, timeout_s: f
             await asyncio.sleep(0.2)
 
 
+async def wait_for_committed_count(
+    kafka: Cluster, topic: str, count: int, *, timeout_s: float
+) -> int:
+    """Wait until `count` records are readable under read_committed; returns how many are.
+
+    End offsets count transaction markers and aborted records, so with a transactional
+    producer (exactly-once delivery) only reading the records can say it.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        # A topic the proxy has not created yet holds nothing.
+        exists = bool(await end_offsets(kafka, topic))
+        seen = len(await read_all(kafka, topic)) if exists else 0
+        if seen >= count or loop.time() >= deadline:
+            return seen
+        # Another process's progress: nothing to await but the topic itself.
+        await asyncio.sleep(0.5)
+
+
 async def read_all(kafka: Cluster, topic: str, *, timeout_s: float = 30) -> list[Received]:
     """Every record of a topic from the beginning up to its end offsets taken now."""
     async with standalone_consumer(

@@ -1,161 +1,106 @@
-"""One route's interposer: consume the source topic, decide, hold, produce, ledger, commit.
+"""One route's interposer: read → decide → pace → rebalance → kill switch, for both modes.
 
-Delivery is at-least-once. A source offset is committed only when every message below it
-is *done*: each planned emission acknowledged by the broker (or, refused by it, sent to the
-dead-letter topic) and its ledger record acknowledged too (see `streams.offsets`). Held
-messages keep their offsets in flight, so a crash re-delivers them. Held messages never
-pass through faust-streaming's acking, whose out-of-order commit can skip an
-unacknowledged message (faust-streaming issue #606).
-
-What the destination refuses is never resent forever (`streams.undeliverable`); what fails
-for a retriable reason is resent on the next turn and counted (`resent`). Backpressure
-counts every message read and not yet done, whatever the destination does.
+Everything a route does whatever its delivery mode is written here once: the read loop, the
+Record→Envelope and event-id lookup (`streams.records`), the decision and its telemetry,
+backpressure and the status line (`streams.pacing`), the rebalance listener and the kill
+switch. What happens to a decided message is the `Delivery`'s (`streams.delivery`):
+`streams.at_least_once` or `streams.exactly_once.delivery`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Sequence
-from functools import partial
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError, OutOfOrderSequenceNumber
-from aiokafka.partitioner import DefaultPartitioner
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
-from injectors.envelope import Emission, SourceCoordinates
-from streams.batches import Record, send_in_batches
-from streams.clients import group_consumer, route_producer, stop_producer
-from streams.clock import Clock, wall_clock_ms
+from streams.clients import group_consumer
 from streams.config import InterposerConfig
-from streams.decider import Decider
-from streams.ledger import CompletedRecord, LedgerBook
-from streams.offsets import OffsetTracker
+from streams.decider import Decider, PassThrough
+from streams.delivery import Delivery, RouteContext
 from streams.pacing import Pacing, wait_ms
 from streams.records import envelope_of, event_id
-from streams.release_queue import ReleaseQueue
 from streams.routes import Route
-from streams.telemetry import Telemetry
-from streams.undeliverable import (
-    REFUSALS,
-    UNDELIVERABLE,
-    RouteFailed,
-    dead_letter_headers,
-    failure_line,
-    is_refusal,
-    reason_of,
-    record_bytes,
-    too_large,
-)
 
-__all__ = ["InterposerConfig", "RouteInterposer", "group_consumer"]
-
-log = logging.getLogger(__name__)
-
-# Trace context added to outgoing headers when tracing is on, counted in the size check.
-TRACE_HEADER_BYTES = 160
-SINGLE_SEND_TIMEOUT_S = 30.0
+__all__ = ["InterposerConfig", "RouteInterposer"]
 
 
 class RouteInterposer:
-    """The consume → decide → release → produce loop of one route."""
+    """The consume → decide → deliver loop of one route."""
 
     def __init__(
         self,
-        route: Route,
-        config: InterposerConfig,
-        producer: AIOKafkaProducer,
+        context: RouteContext,
         decider: Decider,
+        delivery: Delivery,
         *,
-        keep_partition: bool,
-        clock: Clock = wall_clock_ms,
-        telemetry: Telemetry | None = None,
-        max_message_bytes: int | None = None,
         consumer_factory: Callable[[InterposerConfig], Any] = group_consumer,
-        producer_factory: Callable[[InterposerConfig], Any] = route_producer,
     ) -> None:
-        self.route = route
-        # The transport: aiokafka's clients, or `streams.memory` in unit tests.
-        self._consumer_factory = consumer_factory
-        self._producer_factory = producer_factory
-        self.config = config
+        self.context = context
         self.decider = decider
-        self.counts: Counter[str] = Counter()
-        self._producer = producer
-        # A refused batch leaves the idempotent producer's sequence for that partition ahead
-        # of the broker's, and every later batch there fails (OutOfOrderSequenceNumber): the
-        # route then sends through a fresh producer of its own (a new producer id).
-        self._renew_producer = False
-        self._own_producers: list[AIOKafkaProducer] = []
-        self._keep_partition = keep_partition
-        self._clock = clock
-        self._telemetry = telemetry or Telemetry.disabled()
-        self._telemetry.observe_held(lambda: self.held)
-        # The largest record the destination takes: its topic limit and the producer's.
-        self._size_limit = min(
-            max_message_bytes or config.max_request_size, config.max_request_size
-        )
-        self._tracker = OffsetTracker()
-        self._queue = ReleaseQueue()
-        self._book = LedgerBook(
-            run_id=config.run_id, route=route.name, salt=config.identifier_salt
-        )
-        self._ledger_ready: deque[CompletedRecord] = deque()
-        # Sent and not acknowledged yet, and failed for a retriable reason (resent next turn):
-        # both count against max_held_bytes with the release queue.
-        self._unacked_bytes = 0
-        self._failed: deque[Emission] = deque()
-        self._failed_bytes = 0
-        # Members of a batch the broker refused: sent again one per batch to find the guilty.
-        self._singles: deque[Emission] = deque()
-        self._dead_letters: deque[tuple[Emission, str]] = deque()
-        self._failure: RouteFailed | None = None
-        self._failed_at: SourceCoordinates | None = None
+        self.delivery = delivery
+        # The transport: aiokafka's consumer, or `streams.memory` in unit tests.
+        self._consumer_factory = consumer_factory
         self._release_requested = False
         self._lock = asyncio.Lock()
-        self._last_commit_ms = 0
-        self._ledger_partitioner = DefaultPartitioner()
+        config = context.config
         self._pacing = Pacing(
-            route.name,
-            self.counts,
+            context.route.name,
+            context.counts,
             max_held_messages=config.max_held_messages,
             max_held_bytes=config.max_held_bytes,
             status_interval_ms=config.status_interval_ms,
         )
-        self._progress = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
+        context.telemetry.observe_held(lambda: self.held)
+
+    @property
+    def route(self) -> Route:
+        return self.context.route
+
+    @property
+    def counts(self) -> Counter[str]:
+        return self.context.counts
+
+    @property
+    def held(self) -> int:
+        """Copies held by faults: inside the fault plan, and queued or parked by delivery."""
+        return self.delivery.held + self.decider.held_count
+
+    @property
+    def held_bytes(self) -> int:
+        return self.delivery.held_bytes
+
+    @property
+    def in_flight(self) -> int:
+        return self.delivery.in_flight
 
     # ---- lifecycle -------------------------------------------------------------------
 
     async def run(self, stopping: asyncio.Event) -> None:
-        consumer = self._consumer_factory(self.config)
-        consumer.subscribe([self.route.source], listener=_DrainOnRevoke(self))
-        self._consumer = consumer
-        await consumer.start()
-        try:
-            while not stopping.is_set() and self._failure is None:
-                batches = await consumer.getmany(
-                    timeout_ms=self._wait_ms(), max_records=self.config.max_batch
-                )
+        consumer = self._consumer_factory(self.context.config)
+        consumer.subscribe([self.route.source], listener=_Rebalance(self))
+        delivery = self.delivery
+        async with delivery.running(consumer):
+            self._consumer = consumer
+            await consumer.start()
+            try:
+                while not stopping.is_set() and delivery.failure is None:
+                    batches = await consumer.getmany(
+                        timeout_ms=self._wait_ms(), max_records=self.context.config.max_batch
+                    )
+                    async with self._lock:
+                        await self._turn(batches)
                 async with self._lock:
-                    await self._release_if_requested()
-                    self._decide_all(batches)
-                    await self._pump()
-                    await self._commit_if_due()
-                    self._apply_backpressure()
-                    self._log_status_if_due()
-            async with self._lock:
-                if self._failure is not None:
-                    await self._settle()
-                    raise self._failure
-                await self._drain()
-        finally:
-            self._consumer = None
-            await consumer.stop()
-            for producer in self._own_producers:
-                await stop_producer(producer)
+                    # A stop releases everything held; a failure settles and raises.
+                    if delivery.failure is None:
+                        await self._turn({}, release_all=True)
+                    await delivery.drain()
+            finally:
+                self._consumer = None
+                await consumer.stop()
 
     async def set_injecting(self, injecting: bool) -> None:
         """The kill switch: stop deciding faults at once; the loop releases what is held.
@@ -166,474 +111,91 @@ class RouteInterposer:
         self.decider.enabled = injecting
         if not injecting:
             self._release_requested = True
-            self._progress.set()
 
-    @property
-    def held(self) -> int:
-        """Copies held by faults: in the release queue and inside the fault plan."""
-        return len(self._queue) + self.decider.held_count
+    # ---- one turn --------------------------------------------------------------------
 
-    @property
-    def held_bytes(self) -> int:
-        """Bytes of every copy not yet done: held, unacknowledged, or waiting to be resent."""
-        return self._queue.held_bytes + self._unacked_bytes + self._failed_bytes
-
-    @property
-    def in_flight(self) -> int:
-        """Source messages read but not yet forwarded, acknowledged and ledgered."""
-        return self._tracker.in_flight()
-
-    # ---- the steps of one turn -------------------------------------------------------
-
-    async def _release_if_requested(self) -> None:
-        if self._release_requested:
-            self._release_requested = False
-            self._queue.push_all(self.decider.flush(self._clock()))
-            await self._send_all(self._queue.pop_all())
-
-    def _decide_all(self, batches: dict[TopicPartition, list[Any]]) -> None:
-        now = self._clock()
-        for records in batches.values():
+    async def _turn(
+        self, batches: dict[TopicPartition, list[Any]], *, release_all: bool = False
+    ) -> None:
+        context, decider, delivery = self.context, self.decider, self.delivery
+        # Without a fault plan (a successor taking over) or with the kill switch engaged,
+        # what an earlier process or turn held goes out at once, as a stop would send it.
+        release_all = (
+            release_all
+            or self._release_requested
+            or not decider.enabled
+            or isinstance(decider, PassThrough)
+        )
+        self._release_requested = False
+        now = context.clock()
+        delivery.open_turn(now, release_all=release_all)
+        if release_all:
+            delivery.release(decider.flush(now))
+        counts, telemetry, header = (
+            context.counts,
+            context.telemetry,
+            context.config.event_id_header,
+        )
+        for tp, records in batches.items():
+            if not delivery.readable(tp):
+                continue  # read again from its committed offset once it is readable
             for record in records:
-                self._decide(record, now)
+                envelope = envelope_of(record, counts)
+                decision = decider.decide(envelope, now)
+                counts[decision.fault] += 1
+                expected = len(decision.emissions) + decision.held
+                trace_id = telemetry.decided(envelope, decision.fault, expected, now)
+                delivery.accept(
+                    envelope, decision, event_id=event_id(header, envelope), trace_id=trace_id
+                )
+        if not release_all:
+            delivery.release(decider.poll(now))
+        await delivery.close_turn()
+        self._pace()
 
-    def _decide(self, record: Any, now: int) -> None:
-        envelope = envelope_of(record, self.counts)
-        source = envelope.source
-        decision = self.decider.decide(envelope, now)
-        expected = len(decision.emissions) + decision.held
-        # One acknowledgement per emission, plus one for the ledger record.
-        self._tracker.begin(source.topic, source.partition, source.offset, expected + 1)
-        self.counts[decision.fault] += 1
-        trace_id = self._telemetry.decided(envelope, decision.fault, expected, now)
-        done = self._book.open(
-            source,
-            key=envelope.key,
-            event_id=event_id(self.config.event_id_header, envelope),
-            fault=decision.fault,
-            reason=decision.reason,
-            expected=expected,
-            now_ms=now,
-            fault_name=decision.fault_name,
-            source_timestamp_ms=record.timestamp,
-            trace_id=trace_id,
+    def _pace(self) -> None:
+        consumer, delivery = self._consumer, self.delivery
+        if consumer is None:
+            return
+        # Every message read and not done counts: held, unacknowledged, failed.
+        self._pacing.apply_backpressure(
+            consumer, max(self.held, delivery.in_flight), delivery.held_bytes
         )
-        if done is not None:
-            self._ledger_ready.append(done)
-        self._queue.push_all(decision.emissions)
-
-    async def _pump(self) -> None:
-        """Send what is due, what failed before, dead letters, and the completed records."""
-        await self._renew_producer_if_needed()
-        now = self._clock()
-        self._queue.push_all(self.decider.poll(now))
-        while self._failed:
-            emission = self._failed.popleft()
-            self._failed_bytes -= emission.envelope.approx_size
-            self._queue.push(emission)
-        await self._send_all(self._queue.pop_due(now))
-        while self._singles:
-            await self._renew_producer_if_needed()
-            await self._send_one(self._singles.popleft(), alone=True)
-        while self._dead_letters:
-            await self._send_dead_letter(*self._dead_letters.popleft())
-        await self._write_ledger()
-
-    async def _renew_producer_if_needed(self) -> None:
-        if not self._renew_producer:
-            return
-        self._renew_producer = False
-        fresh = self._producer_factory(self.config)
-        await fresh.start()
-        self._own_producers.append(fresh)
-        self._producer = fresh
-        self.counts["producer_renewed"] += 1
-        log.warning(
-            "%s: destination refused a batch; sending through a new producer", self.route.name
+        unreadable = [tp for tp in consumer.assignment() if not delivery.readable(tp)]
+        if unreadable:
+            consumer.pause(*unreadable)  # resuming the rest must not resume these
+        self._pacing.log_status_if_due(
+            self.context.clock(), held=self.held, in_flight=delivery.in_flight
         )
-
-    async def _send_all(self, emissions: list[Emission]) -> None:
-        emissions = self._admissible(emissions)
-        if not emissions:
-            return
-        if not self._keep_partition:
-            # Partition counts differ: the producer's key hash chooses, one send per record.
-            for emission in emissions:
-                await self._send_one(emission)
-            return
-        by_partition: dict[int, list[Emission]] = defaultdict(list)
-        for emission in emissions:
-            by_partition[emission.envelope.source.partition].append(emission)
-        for partition, group in by_partition.items():
-            self._unacked_bytes += sum(e.envelope.approx_size for e in group)
-            await send_in_batches(
-                self._producer,
-                self.route.destination,
-                partition,
-                group,
-                self._emission_record,
-                partial(self._on_emissions_ack, partition, self._producer),
-                max_bytes=self._size_limit,
-            )
-
-    def _admissible(self, emissions: list[Emission]) -> list[Emission]:
-        """What may be sent: not past a route failure, not over the destination's limit."""
-        limit = self._size_limit
-        slack = TRACE_HEADER_BYTES if self._telemetry.enabled else 0
-        admitted: list[Emission] = []
-        for emission in emissions:
-            envelope = emission.envelope
-            if self._failed_at is not None and _at_or_past(envelope.source, self._failed_at):
-                continue  # the route stops; these stay uncommitted and are read again
-            # The cheap estimate first: only a large record pays for counting its headers.
-            if envelope.size + slack > limit // 2:
-                size = record_bytes(envelope) + slack
-                if size > limit:
-                    self._undeliverable(emission, too_large(size, limit))
-                    continue
-            admitted.append(emission)
-        return admitted
-
-    def _emission_record(self, emission: Emission) -> Record:
-        envelope = emission.envelope
-        headers = self._telemetry.outgoing_headers(envelope, emission)
-        return envelope.key, envelope.value, envelope.timestamp_ms, headers
-
-    async def _send_one(self, emission: Emission, *, alone: bool = False) -> None:
-        """One record by `producer.send` (partitions hashed by key); `alone` waits for its
-        answer before returning, so it shares no batch: how a refused batch finds its guilty
-        record (the producer would otherwise batch the records sent one by one again)."""
-        if self._failed_at is not None and _at_or_past(emission.envelope.source, self._failed_at):
-            return
-        key, value, timestamp_ms, headers = self._emission_record(emission)
-        self._unacked_bytes += emission.envelope.approx_size
-        partition = emission.envelope.source.partition if self._keep_partition else None
-        try:
-            future = await self._producer.send(
-                self.route.destination,
-                value=value,
-                key=key,
-                partition=partition,
-                timestamp_ms=timestamp_ms,
-                headers=headers,
-            )
-        except KafkaError as exc:
-            self._unacked_bytes -= emission.envelope.approx_size
-            self._emissions_failed([emission], exc)
-            return
-        future.add_done_callback(partial(self._on_emission_ack, emission, self._producer))
-        if alone:
-            # Bounded: a producer whose sender died never answers; the send then stays
-            # unacknowledged (uncommitted) and the route goes on through a fresh producer.
-            await asyncio.wait([future], timeout=SINGLE_SEND_TIMEOUT_S)
-
-    def _on_emission_ack(
-        self, emission: Emission, producer: AIOKafkaProducer, future: asyncio.Future[Any]
-    ) -> None:
-        self._unacked_bytes -= emission.envelope.approx_size
-        if future.cancelled():
-            self._emissions_failed([emission], asyncio.CancelledError())
-            return
-        error = future.exception()
-        if error is not None:
-            self._emissions_failed([emission], error, producer)
-            return
-        metadata = future.result()
-        self._emission_sent(emission, metadata.partition, metadata.offset)
-
-    def _on_emissions_ack(
-        self,
-        partition: int,
-        producer: AIOKafkaProducer,
-        emissions: Sequence[Emission],
-        base_offset: int | None,
-        error: BaseException | None,
-    ) -> None:
-        self._unacked_bytes -= sum(e.envelope.approx_size for e in emissions)
-        if base_offset is None:
-            self._emissions_failed(emissions, error, producer)
-            return
-        for index, emission in enumerate(emissions):
-            self._emission_sent(emission, partition, base_offset + index)
-
-    def _emissions_failed(
-        self,
-        emissions: Sequence[Emission],
-        error: BaseException | None,
-        producer: AIOKafkaProducer | None = None,
-    ) -> None:
-        if producer is self._producer and isinstance(error, (OutOfOrderSequenceNumber, *REFUSALS)):
-            self._renew_producer = True
-        if is_refusal(error):
-            assert error is not None
-            if len(emissions) == 1:
-                self._undeliverable(emissions[0], reason_of(error))
-            else:
-                # The batch took its innocent neighbours down: find the guilty one alone.
-                self.counts["split"] += len(emissions)
-                self._singles.extend(emissions)
-            self._progress.set()
-            return
-        # Retriable: sent again on the next turn; the source offsets stay in flight meanwhile.
-        log.debug("%s: %d sends failed, resending: %r", self.route.name, len(emissions), error)
-        self.counts["resent"] += len(emissions)
-        for emission in emissions:
-            self._failed_bytes += emission.envelope.approx_size
-            self._failed.append(emission)
-        self._progress.set()
-
-    def _undeliverable(self, emission: Emission, reason: str) -> None:
-        envelope = emission.envelope
-        if self.route.dead_letter is not None:
-            self._dead_letters.append((emission, reason))
-            return
-        self.counts[UNDELIVERABLE] += 1
-        if self._failure is None:
-            line = failure_line(self.route.name, envelope, self.route.destination, reason)
-            log.error("%s", line)
-            self._failure = RouteFailed(line)
-            self._failed_at = envelope.source
-        elif _at_or_past(self._failed_at or envelope.source, envelope.source):
-            self._failed_at = envelope.source  # the lowest refused offset bounds the commit
-        self._progress.set()
-
-    async def _send_dead_letter(self, emission: Emission, reason: str) -> None:
-        envelope = emission.envelope
-        topic = self.route.dead_letter
-        assert topic is not None
-        try:
-            future = await self._producer.send(
-                topic,
-                value=envelope.value,
-                key=envelope.key,
-                timestamp_ms=envelope.timestamp_ms,
-                headers=dead_letter_headers(envelope, self.route.destination, reason),
-            )
-        except KafkaError as exc:
-            self._dead_letter_failed(emission, reason, exc)
-            return
-        future.add_done_callback(partial(self._on_dead_letter_ack, emission, reason))
-
-    def _on_dead_letter_ack(self, emission: Emission, reason: str, future: Any) -> None:
-        error = asyncio.CancelledError() if future.cancelled() else future.exception()
-        if error is not None:
-            self._dead_letter_failed(emission, reason, error)
-            return
-        self.counts[UNDELIVERABLE] += 1
-        self._telemetry.emitted(emission)
-        done = self._book.undelivered(emission.envelope.source, reason=reason, now_ms=self._clock())
-        if done is not None:
-            self._ledger_ready.append(done)
-        self._acknowledge(emission.envelope.source)
-
-    def _dead_letter_failed(self, emission: Emission, reason: str, error: BaseException) -> None:
-        if is_refusal(error):
-            # The dead-letter topic refuses it too: nowhere left to put it, the route stops.
-            topic = self.route.dead_letter or ""
-            line = failure_line(self.route.name, emission.envelope, topic, reason_of(error))
-            if self._failure is None:
-                log.error("%s (dead letter of: %s)", line, reason)
-                self._failure = RouteFailed(line)
-                self._failed_at = emission.envelope.source
-            return
-        self.counts["resent"] += 1
-        self._dead_letters.append((emission, reason))
-
-    def _emission_sent(self, emission: Emission, partition: int, offset: int) -> None:
-        self._telemetry.emitted(emission)
-        done = self._book.sent(
-            emission.envelope.source,
-            copy_number=emission.copy,
-            planned_delay_ms=emission.planned_delay_ms,
-            partition=partition,
-            offset=offset,
-            now_ms=self._clock(),
-            variant=emission.variant,
-        )
-        if done is not None:
-            self._ledger_ready.append(done)
-        self._acknowledge(emission.envelope.source)
-
-    async def _write_ledger(self) -> None:
-        ready = list(self._ledger_ready)
-        self._ledger_ready.clear()
-        if not self.config.ledger_enabled:
-            for record in ready:
-                self._acknowledge(record.source)
-            return
-        if not ready:
-            return
-        # Keyed like the producer would (murmur2 of the key), so one entity's records stay
-        # in one ledger partition, in order.
-        partitions = sorted(await self._producer.partitions_for(self.config.ledger_topic))
-        by_partition: dict[int, list[CompletedRecord]] = defaultdict(list)
-        for record in ready:
-            by_partition[self._ledger_partitioner(record.key, partitions, partitions)].append(
-                record
-            )
-        for partition, group in by_partition.items():
-            await send_in_batches(
-                self._producer,
-                self.config.ledger_topic,
-                partition,
-                group,
-                _ledger_record,
-                self._on_ledger_ack,
-            )
-
-    def _on_ledger_ack(
-        self,
-        records: Sequence[CompletedRecord],
-        base_offset: int | None,
-        error: BaseException | None,
-    ) -> None:
-        if base_offset is None:
-            self._ledger_ready.extend(records)
-            return
-        for record in records:
-            self._acknowledge(record.source)
-
-    def _acknowledge(self, source: SourceCoordinates) -> None:
-        self._tracker.acknowledge(source.topic, source.partition, source.offset)
-        self._progress.set()
-
-    async def _commit_if_due(self, *, force: bool = False) -> None:
-        now = self._clock()
-        if not force and now - self._last_commit_ms < self.config.commit_interval_ms:
-            return
-        self._last_commit_ms = now
-        offsets = self._tracker.to_commit()
-        consumer = self._consumer
-        if not offsets or consumer is None:
-            return
-        owned = consumer.assignment()
-        wanted = {
-            TopicPartition(topic, partition): offset
-            for (topic, partition), offset in offsets.items()
-            if TopicPartition(topic, partition) in owned
-        }
-        if not wanted:
-            return
-        try:
-            await consumer.commit(wanted)
-        except (CommitFailedError, KafkaError) as exc:
-            # Nothing is lost: the same offsets are tried again on the next turn.
-            log.warning("commit on %s failed, will retry: %s", self.route.name, exc)
-            return
-        self._tracker.mark_committed({(tp.topic, tp.partition): o for tp, o in wanted.items()})
-
-    def _apply_backpressure(self) -> None:
-        if self._consumer is not None:
-            # Every message read and not done counts: held, unacknowledged, failed.
-            self._pacing.apply_backpressure(
-                self._consumer, max(self.held, self.in_flight), self.held_bytes
-            )
-
-    def _log_status_if_due(self) -> None:
-        self._pacing.log_status_if_due(self._clock(), held=self.held, in_flight=self.in_flight)
 
     def _wait_ms(self) -> int:
-        if self._singles or self._dead_letters or self._failed:
+        if self._release_requested:
             return 0
-        return wait_ms(self._queue.next_release_ms(), self._clock())
+        return wait_ms(self.delivery.next_release_ms(), self.context.clock())
 
-    # ---- draining: on stop and before partitions are handed to another replica ---------
+    # ---- rebalancing -----------------------------------------------------------------
 
-    async def _drain(self) -> None:
-        """Release everything held, wait for every acknowledgement, commit."""
-        self._queue.push_all(self.decider.flush(self._clock()))
-        await self._send_all(self._queue.pop_all())
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.drain_timeout_s
-        while self._tracker.in_flight() and loop.time() < deadline and self._failure is None:
-            self._progress.clear()
-            await self._renew_producer_if_needed()
-            try:
-                await asyncio.wait_for(self._producer.flush(), max(0.1, deadline - loop.time()))
-            except TimeoutError:
-                break
-            await self._pump_failed()
-            if self._tracker.in_flight():
-                try:
-                    await asyncio.wait_for(self._progress.wait(), timeout=1.0)
-                except TimeoutError:
-                    continue
-        if self._tracker.in_flight() and self._failure is None:
-            log.warning(
-                "%s: %d messages still unacknowledged after %.0fs; they will be re-delivered",
-                self.route.name,
-                self._tracker.in_flight(),
-                self.config.drain_timeout_s,
-            )
-        await self._commit_if_due(force=True)
-
-    async def _pump_failed(self) -> None:
-        failed = list(self._failed)
-        self._failed.clear()
-        self._failed_bytes = 0
-        await self._send_all(failed)
-        while self._singles:
-            await self._renew_producer_if_needed()
-            await self._send_one(self._singles.popleft(), alone=True)
-        while self._dead_letters:
-            await self._send_dead_letter(*self._dead_letters.popleft())
-        await self._write_ledger()
-
-    async def _settle(self) -> None:
-        """After a route failure: let what was sent before it land and be ledgered, commit."""
-        for _ in range(3):
-            await self._flush_within(self.config.drain_timeout_s)
-            await asyncio.sleep(0)  # acknowledgement callbacks run on the next loop turn
-            await self._write_ledger()
-        await self._flush_within(self.config.drain_timeout_s)
-        await asyncio.sleep(0)
-        await self._commit_if_due(force=True)
-
-    async def _flush_within(self, timeout_s: float) -> None:
-        try:
-            await asyncio.wait_for(self._producer.flush(), timeout_s)
-        except TimeoutError:
-            log.warning("%s: sends unacknowledged after %.0f s", self.route.name, timeout_s)
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        if assigned:
+            async with self._lock:
+                await self.delivery.assigned(assigned)
 
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         if not revoked:
             return
         async with self._lock:
+            # Hand over with nothing held: the plan can only flush all partitions at once,
+            # and a copy it keeps must not come out here after the new owner sent it.
             try:
-                await self._drain()
-            except (KafkaError, OSError, TimeoutError) as exc:
-                # Re-delivered to the new owner; what matters here is the finally below.
-                log.warning("%s: drain on revoke failed: %r", self.route.name, exc)
+                await self._turn({}, release_all=True)
             finally:
-                # Whatever the drain did, a revoked partition must leave every later commit:
-                # committing it raises, and would stop commits on the partitions still owned.
-                gone = {(tp.topic, tp.partition) for tp in revoked}
-                for topic, partition in gone:
-                    self._tracker.forget(topic, partition)
-                self._failed = deque(e for e in self._failed if _part(e) not in gone)
-                self._failed_bytes = sum(e.envelope.approx_size for e in self._failed)
-                self._singles = deque(e for e in self._singles if _part(e) not in gone)
+                # Whatever the release did, the delivery forgets the revoked partitions:
+                # committing one raises, and would stop commits on those still owned.
+                await self.delivery.revoked(revoked)
 
 
-def _part(emission: Emission) -> tuple[str, int]:
-    source = emission.envelope.source
-    return source.topic, source.partition
-
-
-def _at_or_past(source: SourceCoordinates, bound: SourceCoordinates) -> bool:
-    return (
-        source.topic == bound.topic
-        and source.partition == bound.partition
-        and source.offset >= bound.offset
-    )
-
-
-def _ledger_record(record: CompletedRecord) -> Record:
-    return record.key, record.payload, None, []
-
-
-class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Hands partitions over only after everything read from them is sent and committed."""
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Hands partitions over only after everything read from them is out and committed."""
 
     def __init__(self, interposer: RouteInterposer) -> None:
         self._interposer = interposer
@@ -642,4 +204,4 @@ class _DrainOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._interposer.on_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        return None
+        await self._interposer.on_assigned(assigned)

@@ -11,11 +11,13 @@ from typing import Literal
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
+from streams.at_least_once import AtLeastOnce
 from streams.clients import route_producer, stop_producer
 from streams.config import InterposerConfig
 from streams.connection import why_unreachable
 from streams.decider import Decider, PassThrough
-from streams.exactly_once.interposer import ExactlyOnceInterposer
+from streams.delivery import Delivery, RouteContext
+from streams.exactly_once.delivery import ExactlyOnce
 from streams.interposer import RouteInterposer
 from streams.routes import Route
 from streams.telemetry import Telemetry
@@ -53,7 +55,7 @@ class Proxy:
         self._deciders = dict(deciders or {})
         self._telemetry_for = telemetry_for
         self.delivery = delivery
-        self.interposers: list[RouteInterposer | ExactlyOnceInterposer] = []
+        self.interposers: list[RouteInterposer] = []
         self.started = asyncio.Event()
         self._limits: dict[str, int] = {}
 
@@ -85,7 +87,7 @@ class Proxy:
         # One route failing stops the others (they drain); the failure is raised after.
         stop_all = asyncio.Event()
 
-        async def route_task(interposer: RouteInterposer | ExactlyOnceInterposer) -> None:
+        async def route_task(interposer: RouteInterposer) -> None:
             try:
                 await interposer.run(stop_all)
             finally:
@@ -118,17 +120,19 @@ class Proxy:
 
     def _interposer(
         self, route: Route, producer: AIOKafkaProducer, keep_partition: bool
-    ) -> RouteInterposer | ExactlyOnceInterposer:
-        decider = self._deciders.get(route) or PassThrough()
-        if self.delivery == "exactly-once":
-            # Its own transactional producers per input partition; the shared one is unused.
-            return ExactlyOnceInterposer(route, self.config, decider, keep_partition=keep_partition)
-        return RouteInterposer(
+    ) -> RouteInterposer:
+        context = RouteContext(
             route,
             self.config,
-            producer,
-            decider,
-            keep_partition=keep_partition,
-            telemetry=self._telemetry_for(route) if self._telemetry_for else None,
+            keep_partition,
             max_message_bytes=self._limits.get(route.destination),
         )
+        if self._telemetry_for is not None:
+            context.telemetry = self._telemetry_for(route)
+        delivery: Delivery
+        if self.delivery == "exactly-once":
+            # Its own transactional producers per input partition; the shared one is unused.
+            delivery = ExactlyOnce(context)
+        else:
+            delivery = AtLeastOnce(context, producer)
+        return RouteInterposer(context, self._deciders.get(route) or PassThrough(), delivery)

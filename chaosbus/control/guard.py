@@ -16,7 +16,7 @@ from chaosbus.control.watch import ControlState, KillSwitchWatcher
 
 
 class Switchable(Protocol):
-    """What `streams.interposer.RouteInterposer` offers the kill switch."""
+    """What `streams.interposer.RouteInterposer` (either delivery mode) offers the kill switch."""
 
     async def set_injecting(self, injecting: bool) -> None: ...
 

@@ -16,8 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from injectors.protection import PARKED_PREFIX
 from streams.errors import StreamError
-from streams.ledger import CompletedRecord
+from streams.ledger import CompletedRecord, pseudonym
 from streams.ledger_record import (
+    UNDELIVERABLE,
     LedgerEmission,
     decode_key,
     encode_key,
@@ -84,6 +85,9 @@ class ParkedSource(BaseModel):
     in_plan: int = Field(default=0, ge=0)
     fault_name: str | None = None
     trace_id: str | None = None
+    # Copies the destination could not take, sent to the dead-letter topic instead.
+    undelivered: int = Field(default=0, ge=0)
+    undelivered_reason: str | None = None
 
     @classmethod
     def decided(
@@ -97,6 +101,7 @@ class ParkedSource(BaseModel):
         in_plan: int,
         now_ms: int,
         fault_name: str | None = None,
+        trace_id: str | None = None,
     ) -> ParkedSource:
         source = envelope.source
         return cls(
@@ -114,7 +119,8 @@ class ParkedSource(BaseModel):
             expected=expected,
             in_plan=in_plan,
             fault_name=fault_name,
-            trace_id=trace_id_of(envelope.headers),
+            # The decision span's trace when tracing, else the inbound traceparent's.
+            trace_id=trace_id or trace_id_of(envelope.headers),
         )
 
     @property
@@ -123,7 +129,7 @@ class ParkedSource(BaseModel):
 
     @property
     def complete(self) -> bool:
-        return len(self.sent) >= self.expected
+        return len(self.sent) + self.undelivered >= self.expected
 
     @property
     def held(self) -> int:
@@ -170,6 +176,11 @@ class ParkedSource(BaseModel):
     def with_sent(self, emission: LedgerEmission) -> ParkedSource:
         return self.model_copy(update={"sent": (*self.sent, emission)})
 
+    def with_undelivered(self, reason: str) -> ParkedSource:
+        return self.model_copy(
+            update={"undelivered": self.undelivered + 1, "undelivered_reason": reason}
+        )
+
     def orphaned_plan_copies(self, now_ms: int) -> ParkedSource:
         """Copies a previous process kept inside its plan become parked copies due now.
 
@@ -185,19 +196,30 @@ class ParkedSource(BaseModel):
         )
         return self.model_copy(update={"parked": (*self.parked, *copies), "in_plan": 0})
 
-    def ledger_record(self, *, run_id: str, route: str, now_ms: int) -> CompletedRecord:
-        """The ledger record, by the one hot-path encoder both delivery modes share."""
+    def ledger_record(
+        self, *, run_id: str, route: str, now_ms: int, salt: bytes | None = None
+    ) -> CompletedRecord:
+        """The ledger record, by the one hot-path encoder both delivery modes share; with
+        a `salt`, the key and event id are pseudonyms, as at-least-once writes them."""
         key = decode_key(self.key_b64)
+        event_id = self.event_id
+        if salt is not None:
+            key = None if key is None else pseudonym(salt, key).encode("ascii")
+            event_id = pseudonym(salt, event_id.encode("utf-8"))
         payload = encode_record(
             run_id=run_id,
             route=route,
             topic=self.topic,
             partition=self.partition,
             offset=self.offset,
-            event_id=self.event_id,
+            event_id=event_id,
             key=key,
-            fault=self.fault,
-            reason=self.reason,
+            fault=UNDELIVERABLE if self.undelivered else self.fault,
+            reason=(
+                f"{self.undelivered_reason}; decided {self.fault}"
+                if self.undelivered
+                else self.reason
+            ),
             emissions=[
                 (e.copy_number, e.planned_delay_ms, e.partition, e.offset, e.sent_at_ms, e.variant)
                 for e in self.sent

@@ -35,11 +35,20 @@ class PartitionWork:
     next_offset: int | None = None
     faults: Counter[str] = field(default_factory=Counter)
     stale: int = 0
+    # Copies too large for the destination, sent to the dead-letter topic instead.
+    undelivered_count: int = 0
 
     def _current(self, source: SourceCoordinates) -> ParkedSource | None:
         return self.drafts.get(source) or self.committed.get(source)
 
-    def decide(self, envelope: Envelope, decision: DecisionLike, event_id: str) -> None:
+    def decide(
+        self,
+        envelope: Envelope,
+        decision: DecisionLike,
+        event_id: str,
+        *,
+        trace_id: str | None = None,
+    ) -> None:
         source = envelope.source
         self.next_offset = source.offset + 1
         self.faults[decision.fault] += 1
@@ -52,6 +61,7 @@ class PartitionWork:
             in_plan=decision.held,
             now_ms=self.now_ms,
             fault_name=decision.fault_name,
+            trace_id=trace_id,
         )
         self.drafts[source] = draft
         for emission in decision.emissions:
@@ -104,6 +114,12 @@ class PartitionWork:
             )
         )
 
+    def undelivered(self, emission: Emission, reason: str) -> None:
+        """One copy went to the dead-letter topic instead of the destination."""
+        source = emission.envelope.source
+        self.drafts[source] = self.drafts[source].with_undelivered(reason)
+        self.undelivered_count += 1
+
     def parked_writes(self) -> list[tuple[bytes, bytes | None]]:
         """(key, value) for the parked topic; None is a tombstone of a completed message."""
         writes: list[tuple[bytes, bytes | None]] = []
@@ -115,9 +131,11 @@ class PartitionWork:
             # Complete and never parked: nothing was written, nothing to remove.
         return writes
 
-    def ledger_records(self, *, run_id: str, route: str) -> list[CompletedRecord]:
+    def ledger_records(
+        self, *, run_id: str, route: str, salt: bytes | None = None
+    ) -> list[CompletedRecord]:
         return [
-            draft.ledger_record(run_id=run_id, route=route, now_ms=self.now_ms)
+            draft.ledger_record(run_id=run_id, route=route, now_ms=self.now_ms, salt=salt)
             for draft in self.drafts.values()
             if draft.complete
         ]

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from chaosbus.testing import Message, Received, create_topics, end_offsets, produce, read_all
+from chaosbus.testing import (
+    Message,
+    Received,
+    create_topics,
+    produce,
+    read_all,
+    wait_for_committed_count,
+)
 from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
 from streams.ledger_record import LedgerRecord
@@ -29,23 +36,6 @@ def json_messages(count: int, keys: int) -> list[Message]:
         Message(key=f"k{i % keys}".encode(), value=json.dumps({"seq": i}).encode())
         for i in range(count)
     ]
-
-
-async def committed_count(bootstrap: str, topic: str, count: int, *, timeout_s: float) -> int:
-    """Wait until `count` records are readable under read_committed; returns how many are.
-
-    End offsets count transaction markers and aborted records, so they cannot say it.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        # A topic the proxy has not created yet holds nothing.
-        exists = bool(await end_offsets(bootstrap, topic))
-        seen = len(await read_all(bootstrap, topic)) if exists else 0
-        if seen >= count or loop.time() >= deadline:
-            return seen
-        # Another process's progress: nothing to await but the topic itself.
-        await asyncio.sleep(0.5)
 
 
 def ledger_of(records: list[Received]) -> list[LedgerRecord]:
@@ -69,7 +59,7 @@ class TestExactlyOncePassthrough:
         )
         stopping = asyncio.Event()
         task = asyncio.create_task(proxy.run(stopping))
-        assert await committed_count(bootstrap, ledger_topic, 3_000, timeout_s=90) >= 3_000
+        assert await wait_for_committed_count(bootstrap, ledger_topic, 3_000, timeout_s=90) >= 3_000
         stopping.set()
         await task
 
@@ -121,7 +111,7 @@ class TestExactlyOnceAcrossACrash:
 
         successor = ProxyProcess(*common)
         await successor.start()
-        assert await committed_count(bootstrap, destination, 1_000, timeout_s=60) >= 1_000
+        assert await wait_for_committed_count(bootstrap, destination, 1_000, timeout_s=60) >= 1_000
         code, log = await successor.terminate()
         assert code == 0, log
         values = Counter(r.value for r in await read_all(bootstrap, destination))

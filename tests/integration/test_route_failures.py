@@ -18,12 +18,12 @@ from aiokafka.errors import KafkaTimeoutError
 from chaosbus.testing import Message, committed_offsets, produce, read_all, wait_for_count
 from injectors.plan import FaultPlan
 from injectors.spec import BlastRadius, DelayFault, FixedDelay
+from streams.at_least_once import AtLeastOnce
 from streams.config import InterposerConfig
 from streams.connection import KafkaSettings
-from streams.exactly_once.interposer import ExactlyOnceInterposer
+from streams.exactly_once.delivery import ExactlyOnce
 from streams.exactly_once.parked import parked_topic
 from streams.exactly_once.parked_store import ensure_parked_topic
-from streams.interposer import RouteInterposer
 from streams.proxy import Proxy
 from streams.routes import Route
 from streams.topics import TopicAdmin, TopicPolicy
@@ -108,20 +108,21 @@ class TestRevokeDrainFailure:
         task = asyncio.create_task(proxy.run(stopping))
         await proxy.started.wait()
         [interposer] = proxy.interposers
-        assert isinstance(interposer, RouteInterposer)
+        delivery = interposer.delivery
+        assert isinstance(delivery, AtLeastOnce)
 
         async def owned() -> bool:
             consumer = interposer._consumer
             return consumer is not None and len(consumer.assignment()) == 2
 
         await until(owned, 30)
-        real_drain = interposer._drain
+        real_drain = delivery._await_and_commit
 
         async def failing_drain() -> None:
-            interposer._drain = real_drain  # type: ignore[method-assign]
+            delivery._await_and_commit = real_drain  # type: ignore[method-assign]
             raise KafkaTimeoutError("a send waited more than 40 s")
 
-        interposer._drain = failing_drain  # type: ignore[method-assign]
+        delivery._await_and_commit = failing_drain  # type: ignore[method-assign]
         other = AIOKafkaConsumer(
             source,
             **KafkaSettings(bootstrap).client_options(),
@@ -220,7 +221,7 @@ class TestExactlyOnceRebuild:
 
             await until(partition_one_done, 60)
             [interposer] = proxy.interposers
-            assert isinstance(interposer, ExactlyOnceInterposer)
+            assert isinstance(interposer.delivery, ExactlyOnce)
             assert interposer.counts["rebuild_failed"] >= 1
             assert (source, 0) not in await committed_offsets(bootstrap, group)
             assert {r.partition for r in await read_all(bootstrap, destination)} == {1}

@@ -10,10 +10,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from chaosbus.testing import Message, create_topics, produce, read_all, wait_for_count
+from chaosbus.testing import Message, create_topics, produce, read_all, wait_for_committed_count
 from injectors import FaultPlan, parse_fault_document
 from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
+from streams.ledger_record import LEDGER_TOPIC, LedgerRecord
 from streams.proxy import Proxy
 from streams.routes import Route
 from streams.telemetry import Telemetry
@@ -24,8 +25,12 @@ DELAY_MS = 300
 
 
 class TestTracing:
-    async def test_parent_chain_survives_a_delay(self, bootstrap: str, topic_name: str) -> None:
-        """upstream span → decide → emit (after the delay) → the traceparent the service reads."""
+    @pytest.mark.parametrize("delivery", ["at-least-once", "exactly-once"])
+    async def test_parent_chain_survives_a_delay(
+        self, bootstrap: str, topic_name: str, delivery: str
+    ) -> None:
+        """In both modes: upstream span → decide → emit (after the delay, parked in
+        exactly-once) → the traceparent the service reads; the ledger names the trace."""
         exporter = InMemorySpanExporter()
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -62,14 +67,17 @@ class TestTracing:
         proxy = Proxy(
             [route],
             InterposerConfig(
-                kafka=KafkaSettings(bootstrap), run_id="trace", group_id=f"g-{topic_name}"
+                kafka=KafkaSettings(bootstrap),
+                run_id=f"trace-{topic_name}",
+                group_id=f"g-{topic_name}",
             ),
             deciders={route: plan},
             telemetry_for=lambda r: Telemetry(provider, route=r.name),
+            delivery=delivery,  # type: ignore[arg-type]
         )
         stopping = asyncio.Event()
         task = asyncio.create_task(proxy.run(stopping))
-        assert await wait_for_count(bootstrap, destination, 5, timeout_s=60) == 5
+        assert await wait_for_committed_count(bootstrap, destination, 5, timeout_s=60) == 5
         stopping.set()
         await task
 
@@ -94,3 +102,8 @@ class TestTracing:
             assert emit.attributes["chaosbus.planned_delay_ms"] == DELAY_MS
             # The emission span starts when the held message is released, not when decided.
             assert emit.start_time - decide.start_time >= DELAY_MS * 1_000_000
+        ledgered = [
+            LedgerRecord.from_bytes(r.value or b"") for r in await read_all(bootstrap, LEDGER_TOPIC)
+        ]
+        traces = {r.offset: r.trace_id for r in ledgered if r.run_id == f"trace-{topic_name}"}
+        assert traces == {i: format(roots[str(i).encode()].trace_id, "032x") for i in range(5)}

@@ -22,6 +22,7 @@ from tests.integration.proxy_process import ProxyProcess
 pytestmark = pytest.mark.integration
 
 LIMIT = {"max.message.bytes": "2000"}
+MODES = ("at-least-once", "exactly-once")
 
 
 def small(i: int) -> Message:
@@ -42,18 +43,26 @@ async def topics(bootstrap: str, source: str, destination: str, *extra: str) -> 
 
 
 class TestOnUndeliverableFail:
+    @pytest.mark.parametrize("delivery", MODES)
     async def test_route_stops_naming_the_offset_and_commits_right_before_it(
-        self, bootstrap: str, topic_name: str
+        self, bootstrap: str, topic_name: str, delivery: str
     ) -> None:
-        """fail: exit 2 with one line naming topic, partition, offset, reason; the ten before
-        arrive; the committed offset is 10, the large message's own."""
+        """fail, in both modes: exit 2 with one line naming topic, partition, offset, reason;
+        the ten before arrive; the committed offset is 10, the large message's own."""
         source, destination = f"{topic_name}.src", f"{topic_name}.dst"
         group = f"g-{topic_name}"
         await topics(bootstrap, source, destination)
         await produce(bootstrap, source, messages())
 
         proxy = ProxyProcess(
-            "--route", f"{source}:{destination}", "--bootstrap", bootstrap, "--group", group
+            "--route",
+            f"{source}:{destination}",
+            "--bootstrap",
+            bootstrap,
+            "--group",
+            group,
+            "--delivery",
+            delivery,
         )
         await proxy.start()
         assert proxy.process is not None
@@ -71,11 +80,13 @@ class TestOnUndeliverableFail:
 
 
 class TestOnUndeliverableDeadLetter:
+    @pytest.mark.parametrize("delivery", MODES)
     async def test_the_large_one_goes_to_the_dead_letter_topic_with_why(
-        self, bootstrap: str, topic_name: str
+        self, bootstrap: str, topic_name: str, delivery: str
     ) -> None:
-        """dead_letter: all twenty small ones arrive in order, the large one lands in the DLQ
-        with reason headers, the ledger records it as undeliverable, the report counts it."""
+        """dead_letter, in both modes: all twenty small ones arrive in order, the large one
+        lands in the DLQ with reason headers, the ledger records it as undeliverable, the
+        report counts it."""
         source, destination = f"{topic_name}.src", f"{topic_name}.dst"
         dead, ledger = f"{topic_name}.dlq", f"{topic_name}.ledger"
         await topics(bootstrap, source, destination, dead)
@@ -89,7 +100,8 @@ class TestOnUndeliverableDeadLetter:
             ledger_topic=ledger,
         )
         stopping = asyncio.Event()
-        task = asyncio.create_task(Proxy([route], config).run(stopping))
+        proxy = Proxy([route], config, delivery=delivery)  # type: ignore[arg-type]
+        task = asyncio.create_task(proxy.run(stopping))
         assert await wait_for_count(bootstrap, ledger, 21, timeout_s=60) == 21
         stopping.set()
         report = await task

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from streams.exactly_once.parked import ParkedSource, parked_key, rebuild, source_of_key
 from streams.exactly_once.work import PartitionWork
+from streams.ledger import LedgerBook, pseudonym
 from streams.ledger_record import LedgerRecord
 
 
@@ -131,3 +132,46 @@ class TestPartitionWork:
         work.decide(env, FakeDecision(env.source, "delay", (Emission(env, 0, 9_000, 8_900),)), "e")
         assert len(work.to_send) == 1
         assert not work.newly_parked
+
+    def test_a_dead_lettered_copy_completes_the_message_as_undeliverable(self) -> None:
+        """A copy too large for the destination goes to the dead-letter topic: the message
+        completes, ledgered `undeliverable` with why and what had been decided."""
+        env = envelope(3)
+        work = PartitionWork({}, now_ms=100)
+        copy = Emission(env, 0, 100)
+        work.decide(env, FakeDecision(env.source, "pass", (copy,)), "e")
+        work.undelivered(copy, "MESSAGE_TOO_LARGE: 20,096 bytes over 2,000")
+        [completed] = work.ledger_records(run_id="r", route="a->b")
+        record = LedgerRecord.from_bytes(completed.payload)
+        assert (record.fault, record.reason, record.emissions, work.undelivered_count) == (
+            "undeliverable",
+            "MESSAGE_TOO_LARGE: 20,096 bytes over 2,000; decided pass",
+            (),
+            1,
+        )
+        assert work.parked_writes() == []
+
+    def test_a_salt_writes_pseudonyms_as_at_least_once_does(self) -> None:
+        """privacy: hashed: the ledger's key and event id are the same pseudonyms the
+        at-least-once ledger book writes, never the clear values."""
+        env = envelope(4)
+        work = PartitionWork({}, now_ms=100)
+        copy = Emission(env, 0, 100)
+        work.decide(env, FakeDecision(env.source, "pass", (copy,)), "order-7")
+        work.sent(copy, partition=0, offset=1)
+        [completed] = work.ledger_records(run_id="r", route="a->b", salt=b"salt")
+        record = LedgerRecord.from_bytes(completed.payload)
+        book = LedgerBook(run_id="r", route="a->b", salt=b"salt")
+        expected = book.open(
+            env.source,
+            key=env.key,
+            event_id="order-7",
+            fault="drop",
+            reason=None,
+            expected=0,
+            now_ms=100,
+        )
+        assert expected is not None
+        assert completed.key == expected.key == pseudonym(b"salt", env.key or b"").encode()
+        assert record.event_id == pseudonym(b"salt", b"order-7")
+        assert b"order-7" not in completed.payload

@@ -1,4 +1,5 @@
-"""The at-least-once route loop over the in-memory transport (`streams.memory`), no broker."""
+"""The route loop with at-least-once delivery over the in-memory transport
+(`streams.memory`), no broker."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from collections.abc import Callable
 import pytest
 from aiokafka import TopicPartition
 
+from streams.at_least_once import AtLeastOnce
 from streams.config import InterposerConfig
 from streams.connection import KafkaSettings
 from streams.decider import PassThrough
+from streams.delivery import RouteContext
 from streams.interposer import RouteInterposer
 from streams.memory import MemoryCluster, MemoryProducer
 from streams.routes import Route
@@ -41,15 +44,14 @@ def interposer(
         ledger_topic="ledger",
         **config,  # type: ignore[arg-type]
     )
-    return RouteInterposer(
-        route,
-        settings,
+    context = RouteContext(route, settings, keep_partition=True, max_message_bytes=limit)
+    delivery = AtLeastOnce(
+        context,
         MemoryProducer(cluster),  # type: ignore[arg-type]
-        PassThrough(),
-        keep_partition=True,
-        max_message_bytes=limit,
-        consumer_factory=cluster.consumer_factory(),
         producer_factory=cluster.producer_factory(),
+    )
+    return RouteInterposer(
+        context, PassThrough(), delivery, consumer_factory=cluster.consumer_factory()
     )
 
 
