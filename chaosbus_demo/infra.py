@@ -17,12 +17,15 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
+from aiokafka import TopicPartition
+
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.stack import LocalStack
 from chaosbus.settings import resolve_kafka, resolve_topic_policy
 from chaosbus_demo import nodered
 from streams.connection import KafkaSettings, why_unreachable
+from streams.consumers import standalone_consumer, topic_end_offsets
 from streams.errors import StreamError
 from streams.redaction import redact_url
 from streams.redis_client import ping_failure
@@ -106,6 +109,20 @@ async def create_topics(kafka: KafkaSettings, topics: list[str], partitions: int
                 await asyncio.sleep(0.1)
     except StreamError as exc:
         raise Unreachable(str(exc)) from exc
+
+
+async def start_group_at_end(kafka: KafkaSettings, topic: str, group_id: str) -> None:
+    """Commit `group_id` at the end of `topic`: the experiment that group runs judges the
+    traffic sent from now on, not the backlog the experiments before it were judged on
+    (catching up on it inside a short warm-up would fail the steady state on a busy host)."""
+    async with standalone_consumer(kafka, group_id=group_id) as consumer:
+        ends = {
+            TopicPartition(topic, partition): offset
+            for partition, offset in (await topic_end_offsets(consumer, topic)).items()
+        }
+        if ends:
+            consumer.assign(list(ends))
+            await consumer.commit(ends)
 
 
 @asynccontextmanager

@@ -37,7 +37,13 @@ from chaosbus_demo.background import Services, Traffic, services_running, traffi
 from chaosbus_demo.display import DemoDisplay
 from chaosbus_demo.events import OrderEvent
 from chaosbus_demo.expectations import Verdict, problems
-from chaosbus_demo.infra import Addresses, broker_and_redis, create_topics, node_red_running
+from chaosbus_demo.infra import (
+    Addresses,
+    broker_and_redis,
+    create_topics,
+    node_red_running,
+    start_group_at_end,
+)
 from chaosbus_demo.plan import DEMO_EXPERIMENTS, PARTITIONS, DemoPlan, Stage, new_run_id
 from chaosbus_demo.traffic import TrafficReport, iter_order_events
 
@@ -224,6 +230,7 @@ class _Demo:
         await control_commands.init(
             addresses.redis_url, options.actor, namespace=options.control_namespace
         )
+        await start_group_at_end(addresses.kafka, spec.routes[0].source, spec.group_id)
         run_options = RunOptions(
             kafka=addresses.kafka,
             redis_url=addresses.redis_url,
