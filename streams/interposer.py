@@ -206,7 +206,7 @@ class RouteInterposer:
         self._tracker.begin(source.topic, source.partition, source.offset, expected + 1)
         self.counts[decision.fault] += 1
         trace_id = self._telemetry.decided(envelope, decision.fault, expected, now)
-        done = self._book.open(
+        self._book.open(
             source,
             key=envelope.key,
             event_id=event_id(self.config.event_id_header, envelope),
@@ -218,8 +218,6 @@ class RouteInterposer:
             source_timestamp_ms=record.timestamp,
             trace_id=trace_id,
         )
-        if done is not None:
-            self._ledger_ready.append(done)
         self._queue.push_all(decision.emissions)
 
     async def _pump(self) -> None:
@@ -421,9 +419,7 @@ class RouteInterposer:
             return
         self.counts[UNDELIVERABLE] += 1
         self._telemetry.emitted(emission)
-        done = self._book.undelivered(emission.envelope.source, reason=reason, now_ms=self._clock())
-        if done is not None:
-            self._ledger_ready.append(done)
+        self._book.undelivered(emission.envelope.source, reason=reason, now_ms=self._clock())
         self._acknowledge(emission.envelope.source)
 
     def _dead_letter_failed(self, emission: Emission, reason: str, error: BaseException) -> None:
@@ -441,7 +437,7 @@ class RouteInterposer:
 
     def _emission_sent(self, emission: Emission, partition: int, offset: int) -> None:
         self._telemetry.emitted(emission)
-        done = self._book.sent(
+        self._book.sent(
             emission.envelope.source,
             copy_number=emission.copy,
             planned_delay_ms=emission.planned_delay_ms,
@@ -450,21 +446,20 @@ class RouteInterposer:
             now_ms=self._clock(),
             variant=emission.variant,
         )
-        if done is not None:
-            self._ledger_ready.append(done)
         self._acknowledge(emission.envelope.source)
 
     async def _write_ledger(self) -> None:
-        ready = list(self._ledger_ready)
+        ready = [*self._ledger_ready, *self._book.take_completed()]
         self._ledger_ready.clear()
         if not self.config.ledger_enabled:
             for record in ready:
-                self._acknowledge(record.source)
+                for source in record.sources:
+                    self._acknowledge(source)
             return
         if not ready:
             return
-        # Keyed like the producer would (murmur2 of the key), so one entity's records stay
-        # in one ledger partition, in order.
+        # Keyed like the producer would (murmur2 of the key: route and source partition), so
+        # one source partition's records stay in one ledger partition, in order.
         partitions = sorted(await self._producer.partitions_for(self.config.ledger_topic))
         by_partition: dict[int, list[CompletedRecord]] = defaultdict(list)
         for record in ready:
@@ -491,7 +486,8 @@ class RouteInterposer:
             self._ledger_ready.extend(records)
             return
         for record in records:
-            self._acknowledge(record.source)
+            for source in record.sources:
+                self._acknowledge(source)
 
     def _acknowledge(self, source: SourceCoordinates) -> None:
         self._tracker.acknowledge(source.topic, source.partition, source.offset)

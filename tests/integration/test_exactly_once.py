@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from chaosbus.testing import Message, Received, create_topics, end_offsets, produce, read_all
+from chaosbus.testing import (
+    Message,
+    create_topics,
+    end_offsets,
+    ledger_of,
+    produce,
+    read_all,
+)
 from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
 from streams.ledger_record import LedgerRecord
@@ -48,10 +55,6 @@ async def committed_count(bootstrap: str, topic: str, count: int, *, timeout_s: 
         await asyncio.sleep(0.5)
 
 
-def ledger_of(records: list[Received]) -> list[LedgerRecord]:
-    return [LedgerRecord.from_bytes(r.value or b"") for r in records]
-
-
 class TestExactlyOncePassthrough:
     async def test_forwards_every_message_once(self, bootstrap: str, topic_name: str) -> None:
         source, destination = f"{topic_name}.src", f"{topic_name}.dst"
@@ -69,7 +72,8 @@ class TestExactlyOncePassthrough:
         )
         stopping = asyncio.Event()
         task = asyncio.create_task(proxy.run(stopping))
-        assert await committed_count(bootstrap, ledger_topic, 3_000, timeout_s=90) >= 3_000
+        # The ledger is written in the transactions that send: committed output is ledgered.
+        assert await committed_count(bootstrap, destination, 3_000, timeout_s=90) >= 3_000
         stopping.set()
         await task
 

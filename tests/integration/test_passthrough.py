@@ -10,7 +10,7 @@ import pytest
 from chaosbus.testing import Message, Received, create_topics, produce, read_all, wait_for_count
 from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
-from streams.ledger_record import LedgerRecord
+from streams.ledger_record import decode_ledger
 from streams.proxy import Proxy
 from streams.routes import Route
 
@@ -90,8 +90,9 @@ class TestPassthrough:
         await task
 
         ledger = [
-            LedgerRecord.from_bytes(r.value or b"")
+            record
             for r in await read_all(bootstrap, config.ledger_topic)
+            for record in decode_ledger(r.value or b"")
         ]
         ours = [record for record in ledger if record.run_id == run_id]
         assert len(ours) == 500

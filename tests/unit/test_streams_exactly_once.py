@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from streams.exactly_once.parked import ParkedSource, parked_key, rebuild, source_of_key
 from streams.exactly_once.work import PartitionWork
-from streams.ledger_record import LedgerRecord
+from streams.ledger_record import LedgerRecord, decode_ledger, encode_record
 
 
 def envelope(offset: int, partition: int = 0) -> Envelope:
@@ -119,6 +119,43 @@ class TestPartitionWork:
         [completed] = later.ledger_records(run_id="r", route="a->b")
         record = LedgerRecord.from_bytes(completed.payload)
         assert [(e.copy_number, e.variant) for e in record.emissions] == [(0, None), (1, "replay")]
+
+    def test_a_transaction_s_passes_are_one_compact_record(self) -> None:
+        """Passes of offsets 10-13 sent at 40-43, then a duplicate: a run record covering
+        four sources beside the duplicate's own, decoding to what each would say alone."""
+        work = PartitionWork({}, now_ms=100)
+        envelopes = [envelope(offset) for offset in range(10, 15)]
+        for env in envelopes[:4]:
+            work.decide(env, FakeDecision(env.source, "pass", (Emission(env, 0, 100),)), "e")
+        last = envelopes[4]
+        copies = (Emission(last, 0, 100), Emission(last, 1, 100))
+        work.decide(last, FakeDecision(last.source, "duplicate", copies), "e")
+        for at, emission in enumerate(work.to_send, 40):
+            work.sent(emission, partition=0, offset=at)
+        run, duplicate = work.ledger_records(run_id="r", route="a->b")
+        assert run.sources == tuple(env.source for env in envelopes[:4])
+        assert (duplicate.sources, run.key, duplicate.key) == ((last.source,), b"a->b/0", b"a->b/0")
+        alone = [
+            encode_record(
+                run_id="r",
+                route="a->b",
+                topic="orders.src",
+                partition=0,
+                offset=env.source.offset,
+                event_id="e",
+                key=env.key,
+                fault="pass",
+                reason=None,
+                emissions=[(0, 0, 0, 30 + env.source.offset, 100, None)],
+                decided_at_ms=100,
+                completed_at_ms=100,
+                source_timestamp_ms=1_000,
+            )
+            for env in envelopes[:4]
+        ]
+        assert decode_ledger(run.payload) == [LedgerRecord.from_bytes(a) for a in alone]
+        [record] = decode_ledger(duplicate.payload)
+        assert [e.offset for e in record.emissions] == [44, 45]
 
     def test_a_copy_from_the_plan_nobody_waits_for_is_stale(self) -> None:
         work = PartitionWork({}, now_ms=100)
