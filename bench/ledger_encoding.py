@@ -67,14 +67,15 @@ def book_path(messages: int, run: int, salt: bytes | None) -> tuple[float, float
     return elapsed / messages, written / messages, records
 
 
-def encoders(messages: int, run: int) -> tuple[float, float, float, float]:
-    """Seconds and bytes per message: encode_record each, then encode_pass_run per run."""
+def encoders(messages: int, run: int) -> tuple[float, float, float, float, float, float]:
+    """Seconds and bytes per message: encode_record each, then encode_pass_run per run;
+    then seconds per message to decode each (`decode_ledger`, as every reader does)."""
     keys = [b"k%d" % (offset % 1000) for offset in range(messages)]
     ids = [f"{TOPIC}:{PARTITION}:{offset}" for offset in range(messages)]
     started = time.perf_counter()
-    single_bytes = 0
+    singles = []
     for offset in range(messages):
-        single_bytes += len(
+        singles.append(
             ledger_record.encode_record(
                 run_id="bench-run",
                 route=f"{TOPIC}->orders.out",
@@ -93,10 +94,10 @@ def encoders(messages: int, run: int) -> tuple[float, float, float, float]:
         )
     single = time.perf_counter() - started
     started = time.perf_counter()
-    run_bytes = 0
+    runs = []
     for first in range(0, messages, run):
         n = min(run, messages - first)
-        run_bytes += len(
+        runs.append(
             ledger_record.encode_pass_run(
                 run_id="bench-run",
                 route=f"{TOPIC}->orders.out",
@@ -119,7 +120,24 @@ def encoders(messages: int, run: int) -> tuple[float, float, float, float]:
             )
         )
     compact = time.perf_counter() - started
-    return single / messages, single_bytes / messages, compact / messages, run_bytes / messages
+    started = time.perf_counter()
+    for payload in singles:
+        ledger_record.decode_ledger(payload)
+    read_single = time.perf_counter() - started
+    started = time.perf_counter()
+    for payload in runs:
+        ledger_record.decode_ledger(payload)
+    read_compact = time.perf_counter() - started
+    single_bytes = sum(map(len, singles))
+    run_bytes = sum(map(len, runs))
+    return (
+        single / messages,
+        single_bytes / messages,
+        compact / messages,
+        run_bytes / messages,
+        read_single / messages,
+        read_compact / messages,
+    )
 
 
 def main() -> None:
@@ -139,12 +157,15 @@ def main() -> None:
     )
     if not hasattr(ledger_record, "encode_pass_run"):
         return  # an older tree: the book figures are the "before"
-    single_s, single_b, run_s, run_b = min(
+    single_s, single_b, run_s, run_b, read_single, read_run = min(
         (encoders(args.messages, args.run) for _ in range(3)), key=lambda r: r[0] + r[2]
     )
     print(f"encode_record each:       {single_s * 1e6:6.2f} us/msg  {single_b:7.1f} B/msg")
     print(f"encode_pass_run per run:  {run_s * 1e6:6.2f} us/msg  {run_b:7.1f} B/msg")
     print(f"compact / single: time {run_s / single_s:.3f}x, bytes {run_b / single_b:.3f}x")
+    print(
+        f"decode_ledger: singles {read_single * 1e6:.2f} us/msg, runs {read_run * 1e6:.2f} us/msg"
+    )
 
 
 if __name__ == "__main__":
