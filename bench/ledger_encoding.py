@@ -6,6 +6,8 @@ Runs of `--run` passes of one partition go through the ledger book as the interp
 it (open, one acknowledged copy each, take the completed records once per run) and, apart,
 through the encoders alone: one `encode_record` per message against one `encode_pass_run`
 per run. Bytes are payload plus Kafka key (the record's framing, about 40 B, comes on top).
+Times are shaped like a real passthrough run's ledger (`bench/passthrough.py` traffic): about
+11 source messages share a producer timestamp and about 145 share an acknowledgement time.
 The book part also runs against an older tree (whose book returned one record per message),
 for a before/after on the same machine: PYTHONPATH=OLD_TREE python3 bench/ledger_encoding.py.
 """
@@ -21,6 +23,17 @@ from streams import ledger_record
 from streams.ledger import LedgerBook
 
 TOPIC, PARTITION = "orders", 1
+BASE_MS = 1_764_590_000_000
+# As measured on a passthrough run's ledger: 1,743 passes, 158 source timestamps, 12 ack times.
+SHARE_TIMESTAMP, SHARE_ACK = 11, 145
+
+
+def stamped(offset: int) -> int:
+    return BASE_MS - 1_000 + offset // SHARE_TIMESTAMP
+
+
+def acked(offset: int) -> int:
+    return BASE_MS + 4 + offset // SHARE_ACK
 
 
 def book_path(messages: int, run: int, salt: bytes | None) -> tuple[float, float, int]:
@@ -40,8 +53,8 @@ def book_path(messages: int, run: int, salt: bytes | None) -> tuple[float, float
                 fault="pass",
                 reason=None,
                 expected=1,
-                now_ms=1_764_590_000_000,
-                source_timestamp_ms=1_764_589_999_000 + source.offset,
+                now_ms=BASE_MS,
+                source_timestamp_ms=stamped(source.offset),
             )
         done: list[Any] = []
         sent: Any = book.sent
@@ -53,7 +66,7 @@ def book_path(messages: int, run: int, salt: bytes | None) -> tuple[float, float
                 planned_delay_ms=0,
                 partition=PARTITION,
                 offset=10_000 + source.offset,
-                now_ms=1_764_590_000_004,
+                now_ms=acked(source.offset),
             )
             if record is not None:
                 done.append(record)
@@ -86,10 +99,10 @@ def encoders(messages: int, run: int) -> tuple[float, float, float, float, float
                 key=keys[offset],
                 fault="pass",
                 reason=None,
-                emissions=[(0, 0, PARTITION, 10_000 + offset, 1_764_590_000_004, None)],
-                decided_at_ms=1_764_590_000_000,
-                completed_at_ms=1_764_590_000_004,
-                source_timestamp_ms=1_764_589_999_000 + offset,
+                emissions=[(0, 0, PARTITION, 10_000 + offset, acked(offset), None)],
+                decided_at_ms=BASE_MS,
+                completed_at_ms=acked(offset),
+                source_timestamp_ms=stamped(offset),
             )
         )
     single = time.perf_counter() - started
@@ -112,10 +125,10 @@ def encoders(messages: int, run: int) -> tuple[float, float, float, float, float
                 fault_names=[None] * n,
                 planned_delays_ms=[0] * n,
                 variants=[None] * n,
-                decided_at_ms=[1_764_590_000_000] * n,
-                sent_at_ms=[1_764_590_000_004] * n,
-                completed_at_ms=[1_764_590_000_004] * n,
-                source_timestamps_ms=[1_764_589_999_000 + o for o in range(first, first + n)],
+                decided_at_ms=[BASE_MS] * n,
+                sent_at_ms=[acked(o) for o in range(first, first + n)],
+                completed_at_ms=[acked(o) for o in range(first, first + n)],
+                source_timestamps_ms=[stamped(o) for o in range(first, first + n)],
                 trace_ids=[None] * n,
             )
         )

@@ -18,7 +18,8 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from typing import Annotated, Literal, TypeVar
+from itertools import chain, groupby, repeat
+from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
@@ -210,8 +211,10 @@ def encode_pass_run(
     each sent once (copy 0) to `out_partition` at consecutive offsets from `out_offset`.
 
     Entry i is what `encode_record` would write for source offset `offset + i`. Every other
-    field is a column: one value when all entries share it, else a list of one per entry.
-    An event id equal to "topic:partition:offset" (the coordinates) is written as null.
+    field is a column: one value when all entries share it; `{"repeats": [[value, times],
+    …]}` when runs of equal values make it at most a quarter as long (send times, source
+    timestamps of one producer batch); else a list of one value per entry. An event id
+    equal to "topic:partition:offset" (the coordinates) is written as null.
     """
     prefix = f"{topic}:{partition}:"
     ids = [
@@ -244,9 +247,23 @@ def encode_pass_run(
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _column(values: Sequence[T]) -> T | list[T]:
-    first = values[0]
-    return first if values.count(first) == len(values) else list(values)
+def _column(values: Sequence[T]) -> T | list[T] | dict[str, list[list[T | int]]]:
+    first, n = values[0], len(values)
+    if values.count(first) == n:
+        return first
+    repeats: list[list[T | int]] = [[value, sum(1 for _ in run)] for value, run in groupby(values)]
+    return {"repeats": repeats} if 4 * len(repeats) <= n else list(values)
+
+
+class Repeats(BaseModel, Generic[T]):
+    """A column as runs of equal values: (value, how many entries in a row)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    repeats: list[tuple[T, Annotated[int, Field(ge=1)]]]
+
+    def expand(self) -> list[T]:
+        return list(chain.from_iterable(repeat(value, times) for value, times in self.repeats))
 
 
 NonNegative = Annotated[int, Field(ge=0)]
@@ -268,24 +285,30 @@ class PassRun(BaseModel):
     count: int = Field(ge=1)
     out_partition: int
     out_offset: int
-    event_id: str | list[str | None] | None
-    key_b64: str | list[str | None] | None
-    reason: str | list[str | None] | None
-    fault_name: str | list[str | None] | None
-    planned_delay_ms: NonNegative | list[NonNegative]
-    variant: str | list[str | None] | None
-    decided_at_ms: int | list[int]
-    sent_at_ms: int | list[int]
-    completed_at_ms: int | list[int]
-    source_timestamp_ms: int | list[int | None] | None
-    trace_id: str | list[str | None] | None
+    event_id: str | list[str | None] | Repeats[str | None] | None
+    key_b64: str | list[str | None] | Repeats[str | None] | None
+    reason: str | list[str | None] | Repeats[str | None] | None
+    fault_name: str | list[str | None] | Repeats[str | None] | None
+    planned_delay_ms: NonNegative | list[NonNegative] | Repeats[NonNegative]
+    variant: str | list[str | None] | Repeats[str | None] | None
+    decided_at_ms: int | list[int] | Repeats[int]
+    sent_at_ms: int | list[int] | Repeats[int]
+    completed_at_ms: int | list[int] | Repeats[int]
+    source_timestamp_ms: int | list[int | None] | Repeats[int | None] | None
+    trace_id: str | list[str | None] | Repeats[str | None] | None
 
     @model_validator(mode="after")
     def _columns_have_one_value_per_entry(self) -> PassRun:
         for name in _COLUMNS:
             value = getattr(self, name)
-            if isinstance(value, list) and len(value) != self.count:
-                raise ValueError(f"{name}: {len(value)} values for {self.count} entries")
+            if isinstance(value, Repeats):
+                length = sum(times for _, times in value.repeats)
+            elif isinstance(value, list):
+                length = len(value)
+            else:
+                continue
+            if length != self.count:
+                raise ValueError(f"{name}: {length} values for {self.count} entries")
         return self
 
     def records(self) -> list[LedgerRecord]:
@@ -349,7 +372,11 @@ _COLUMNS = (
 
 
 def _expand(column: object, n: int) -> list[object]:
-    return column if isinstance(column, list) else [column] * n
+    if isinstance(column, list):
+        return column
+    if isinstance(column, Repeats):
+        return column.expand()
+    return [column] * n
 
 
 _RECORDS = TypeAdapter(list[LedgerRecord])

@@ -337,7 +337,8 @@ class TestPassRun:
         ids=st.lists(
             st.sampled_from(["x", "", "t:3:7", "t:3:8", 'é"\\']), min_size=40, max_size=40
         ),
-        shared=st.booleans(),
+        times=st.lists(st.integers(5, 7), min_size=40, max_size=40),
+        in_order=st.booleans(),
         reasons=st.lists(st.one_of(st.none(), st.just("max_faults")), min_size=40, max_size=40),
         trace=st.one_of(st.none(), st.text(max_size=8)),
         timestamps=st.lists(st.one_of(st.none(), st.integers(0, 2**45)), min_size=40, max_size=40),
@@ -347,13 +348,15 @@ class TestPassRun:
         count: int,
         keys: list[bytes | None],
         ids: list[str],
-        shared: bool,
+        times: list[int],
+        in_order: bool,
         reasons: list[str | None],
         trace: str | None,
         timestamps: list[int | None],
     ) -> None:
         """Entry i of a run is, field for field, encode_record's record of offset+i."""
-        sent = [5] * count if shared else [5 + i for i in range(count)]
+        # Sorted send times come in runs of equal values (written as repeats), else mixed.
+        sent = sorted(times[:count]) if in_order else times[:count]
         payload = encode_pass_run(
             run_id="r",
             route="t->u",
@@ -426,6 +429,36 @@ class TestPassRun:
             b'"variant":null,"decided_at_ms":1,"sent_at_ms":[2,3],"completed_at_ms":[2,3],'
             b'"source_timestamp_ms":null,"trace_id":null}'
         )
+
+    def test_runs_of_equal_values_are_written_as_repeats(self) -> None:
+        """Eight send times in two runs are two (value, times) pairs, and read back as eight."""
+        columns = {
+            "event_ids": ["x"] * 8,
+            "keys": [None] * 8,
+            "reasons": [None] * 8,
+            "fault_names": [None] * 8,
+            "planned_delays_ms": [0] * 8,
+            "variants": [None] * 8,
+            "decided_at_ms": [1] * 8,
+            "sent_at_ms": [2] * 5 + [3] * 3,
+            "completed_at_ms": [2] * 5 + [3] * 3,
+            "source_timestamps_ms": [None] * 8,
+            "trace_ids": [None] * 8,
+        }
+        payload = encode_pass_run(
+            run_id="r",
+            route="t->u",
+            topic="t",
+            partition=0,
+            offset=5,
+            out_partition=0,
+            out_offset=9,
+            **columns,  # type: ignore[arg-type]
+        )
+        assert b'"sent_at_ms":{"repeats":[[2,5],[3,3]]}' in payload
+        records = decode_ledger(payload)
+        assert [r.emissions[0].sent_at_ms for r in records] == [2] * 5 + [3] * 3
+        assert [r.completed_at_ms for r in records] == [2] * 5 + [3] * 3
 
     def test_a_single_record_reads_as_itself(self) -> None:
         """decode_ledger reads a record written before runs existed as one record."""
