@@ -18,7 +18,8 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from itertools import chain, groupby, repeat
+from itertools import chain, compress, pairwise, repeat
+from operator import ne
 from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
@@ -251,8 +252,12 @@ def _column(values: Sequence[T]) -> T | list[T] | dict[str, list[list[T | int]]]
     first, n = values[0], len(values)
     if values.count(first) == n:
         return first
-    repeats: list[list[T | int]] = [[value, sum(1 for _ in run)] for value, run in groupby(values)]
-    return {"repeats": repeats} if 4 * len(repeats) <= n else list(values)
+    # Where a value differs from the one before, found in C (map, compress): a Python loop
+    # over every entry would cost more than the rest of the encoding.
+    starts = [0, *compress(range(1, n), map(ne, values, values[1:])), n]
+    if 4 * (len(starts) - 1) > n:
+        return list(values)
+    return {"repeats": [[values[at], end - at] for at, end in pairwise(starts)]}
 
 
 class Repeats(BaseModel, Generic[T]):
