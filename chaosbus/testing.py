@@ -22,6 +22,7 @@ from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.redis_node import redis_answers
 from streams.connection import KafkaSettings
 from streams.consumers import standalone_consumer, topic_end_offsets
+from streams.ledger_record import LedgerRecord, decode_ledger
 from streams.topics import TopicAdmin
 
 
@@ -212,6 +213,24 @@ async def read_all(kafka: Cluster, topic: str, *, timeout_s: float = 30) -> list
                     if r.offset < ends[tp]
                 )
         return received
+
+
+def ledger_of(received: Iterable[Received]) -> list[LedgerRecord]:
+    """The decisions a ledger topic's records stand for (a run of passes as its records)."""
+    return [record for r in received for record in decode_ledger(r.value or b"")]
+
+
+async def wait_for_ledger(kafka: Cluster, topic: str, count: int, *, timeout_s: float) -> int:
+    """Wait until a ledger topic holds at least `count` decisions, committed; returns how
+    many it holds (a compact record stands for many, so its end offsets cannot say)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        seen = len(ledger_of(await read_all(kafka, topic)))
+        if seen >= count or loop.time() >= deadline:
+            return seen
+        # Polling a foreign process's progress: there is no event to await.
+        await asyncio.sleep(0.2)
 
 
 async def committed_offsets(kafka: Cluster, group_id: str) -> dict[tuple[str, int], int]:

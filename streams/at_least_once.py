@@ -157,7 +157,7 @@ class AtLeastOnce:
         expected = len(decision.emissions) + decision.held
         # One acknowledgement per emission, plus one for the ledger record.
         self._tracker.begin(source.topic, source.partition, source.offset, expected + 1)
-        done = self._book.open(
+        self._book.open(
             source,
             key=envelope.key,
             event_id=event_id,
@@ -169,8 +169,6 @@ class AtLeastOnce:
             source_timestamp_ms=envelope.timestamp_ms,
             trace_id=trace_id,
         )
-        if done is not None:
-            self._ledger_ready.append(done)
         self._queue.push_all(decision.emissions)
 
     def release(self, emissions: Sequence[Emission]) -> None:
@@ -381,9 +379,7 @@ class AtLeastOnce:
             return
         self._counts[UNDELIVERABLE] += 1
         self._telemetry.emitted(emission)
-        done = self._book.undelivered(emission.envelope.source, reason=reason, now_ms=self._clock())
-        if done is not None:
-            self._ledger_ready.append(done)
+        self._book.undelivered(emission.envelope.source, reason=reason, now_ms=self._clock())
         self._acknowledge(emission.envelope.source)
 
     def _dead_letter_failed(self, emission: Emission, reason: str, error: BaseException) -> None:
@@ -401,7 +397,7 @@ class AtLeastOnce:
 
     def _emission_sent(self, emission: Emission, partition: int, offset: int) -> None:
         self._telemetry.emitted(emission)
-        done = self._book.sent(
+        self._book.sent(
             emission.envelope.source,
             copy_number=emission.copy,
             planned_delay_ms=emission.planned_delay_ms,
@@ -410,24 +406,24 @@ class AtLeastOnce:
             now_ms=self._clock(),
             variant=emission.variant,
         )
-        if done is not None:
-            self._ledger_ready.append(done)
         self._acknowledge(emission.envelope.source)
 
     # ---- the ledger and the commit point ---------------------------------------------
 
     async def _write_ledger(self) -> None:
-        ready = list(self._ledger_ready)
+        # Records whose write failed first, then what completed since the last turn.
+        ready = [*self._ledger_ready, *self._book.take_completed()]
         self._ledger_ready.clear()
         if not self._config.ledger_enabled:
             for record in ready:
-                self._acknowledge(record.source)
+                for source in record.sources:
+                    self._acknowledge(source)
             return
         if not ready:
             return
         topic = self._config.ledger_topic
-        # Keyed like the producer would (murmur2 of the key), so one entity's records stay
-        # in one ledger partition, in order.
+        # Keyed like the producer would (murmur2 of the key: route and source partition), so
+        # one source partition's records stay in one ledger partition, in order.
         partitions = sorted(await self._producer.partitions_for(topic))
         by_partition: dict[int, list[CompletedRecord]] = defaultdict(list)
         for record in ready:
@@ -449,7 +445,8 @@ class AtLeastOnce:
             self._ledger_ready.extend(records)
             return
         for record in records:
-            self._acknowledge(record.source)
+            for source in record.sources:
+                self._acknowledge(source)
 
     def _acknowledge(self, source: SourceCoordinates) -> None:
         self._tracker.acknowledge(source.topic, source.partition, source.offset)

@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 
 from injectors.envelope import Envelope, SourceCoordinates
 from streams.connection import KafkaSettings
-from streams.ledger_record import LedgerRecord
+from streams.ledger_record import LedgerRecord, decode_ledger
 
 log = logging.getLogger(__name__)
 
@@ -130,16 +130,18 @@ def envelope_of(record: object) -> Envelope:
 
 
 def ledger_handler(run_id: str, feed: Callable[[LedgerRecord], None]) -> Callable[[object], None]:
-    """Parse ledger records and pass on this run's; other runs share the topic."""
+    """Parse ledger messages and pass on this run's records (a run of passes as its
+    individual records); other runs share the topic."""
 
     def handle(record: object) -> None:
         raw: Any = record
         try:
-            parsed = LedgerRecord.from_bytes(raw.value or b"")
+            decoded = decode_ledger(raw.value or b"")
         except ValueError:
             log.warning("unreadable ledger record at offset %s", raw.offset)
             return
-        if parsed.run_id == run_id:
-            feed(parsed)
+        for parsed in decoded:
+            if parsed.run_id == run_id:
+                feed(parsed)
 
     return handle

@@ -26,7 +26,7 @@ from monitors.extractors import MISSING, HeaderField, JsonField, json_getter
 from monitors.history import Effect
 from streams.connection import KafkaSettings
 from streams.consumers import standalone_consumer, topic_end_offsets
-from streams.ledger_record import LEDGER_TOPIC, LedgerRecord
+from streams.ledger_record import LEDGER_TOPIC, LedgerRecord, decode_ledger
 
 
 class EffectsConfig(BaseModel):
@@ -102,17 +102,21 @@ async def read_ledger(
     source_topic: str | None = None,
     timeout_s: float = 60,
 ) -> tuple[list[LedgerRecord], int]:
-    """This run's ledger records (of one source topic, if given) and the unreadable count."""
+    """This run's ledger records (of one source topic, if given), a run of passes read as
+    its individual records, and the count of unreadable ledger messages."""
     records: list[LedgerRecord] = []
     unreadable = 0
     for envelope in await read_topic(kafka, topic, timeout_s=timeout_s):
         try:
-            record = LedgerRecord.from_bytes(envelope.value or b"")
+            decoded = decode_ledger(envelope.value or b"")
         except ValueError:
             unreadable += 1
             continue
-        if record.run_id == run_id and source_topic in (None, record.topic):
-            records.append(record)
+        records.extend(
+            record
+            for record in decoded
+            if record.run_id == run_id and source_topic in (None, record.topic)
+        )
     return records, unreadable
 
 

@@ -16,14 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from injectors.protection import PARKED_PREFIX
 from streams.errors import StreamError
-from streams.ledger import CompletedRecord, pseudonym
-from streams.ledger_record import (
-    UNDELIVERABLE,
-    LedgerEmission,
-    decode_key,
-    encode_key,
-    encode_record,
-)
+from streams.ledger import LedgerEntry, pseudonym
+from streams.ledger_record import LedgerEmission, decode_key, encode_key
 from streams.telemetry import trace_id_of
 
 PARKED_SCHEMA_VERSION = 1
@@ -196,41 +190,34 @@ class ParkedSource(BaseModel):
         )
         return self.model_copy(update={"parked": (*self.parked, *copies), "in_plan": 0})
 
-    def ledger_record(
-        self, *, run_id: str, route: str, now_ms: int, salt: bytes | None = None
-    ) -> CompletedRecord:
-        """The ledger record, by the one hot-path encoder both delivery modes share; with
-        a `salt`, the key and event id are pseudonyms, as at-least-once writes them."""
+    def ledger_entry(self, now_ms: int, salt: bytes | None = None) -> LedgerEntry:
+        """The completed decision, for the one ledger encoder both delivery modes share
+        (`streams.ledger.completed_records`, which compacts runs of passes); with a `salt`,
+        the key and event id are pseudonyms, as the at-least-once ledger book writes them."""
         key = decode_key(self.key_b64)
         event_id = self.event_id
         if salt is not None:
             key = None if key is None else pseudonym(salt, key).encode("ascii")
             event_id = pseudonym(salt, event_id.encode("utf-8"))
-        payload = encode_record(
-            run_id=run_id,
-            route=route,
-            topic=self.topic,
-            partition=self.partition,
-            offset=self.offset,
-            event_id=event_id,
-            key=key,
-            fault=UNDELIVERABLE if self.undelivered else self.fault,
-            reason=(
-                f"{self.undelivered_reason}; decided {self.fault}"
-                if self.undelivered
-                else self.reason
-            ),
-            emissions=[
+        return LedgerEntry(
+            self.source,
+            key,
+            event_id,
+            self.fault,
+            self.reason,
+            self.decided_at_ms,
+            self.expected,
+            self.fault_name,
+            self.timestamp_ms,
+            self.trace_id,
+            [
                 (e.copy_number, e.planned_delay_ms, e.partition, e.offset, e.sent_at_ms, e.variant)
                 for e in self.sent
             ],
-            decided_at_ms=self.decided_at_ms,
+            undelivered=self.undelivered,
+            undelivered_reason=self.undelivered_reason,
             completed_at_ms=now_ms,
-            fault_name=self.fault_name,
-            source_timestamp_ms=self.timestamp_ms,
-            trace_id=self.trace_id,
         )
-        return CompletedRecord(self.source, key, payload)
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

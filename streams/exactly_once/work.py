@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from streams.decider import DecisionLike
 from streams.exactly_once.parked import ParkedCopy, ParkedSource, parked_key
-from streams.ledger import CompletedRecord
+from streams.ledger import CompletedRecord, completed_records
 from streams.ledger_record import LedgerEmission
 
 
@@ -134,11 +134,17 @@ class PartitionWork:
     def ledger_records(
         self, *, run_id: str, route: str, salt: bytes | None = None
     ) -> list[CompletedRecord]:
-        return [
-            draft.ledger_record(run_id=run_id, route=route, now_ms=self.now_ms, salt=salt)
-            for draft in self.drafts.values()
-            if draft.complete
-        ]
+        """The ledger records of the messages this work completes, runs of passes compacted
+        as in at-least-once mode."""
+        return completed_records(
+            (
+                draft.ledger_entry(self.now_ms, salt)
+                for draft in self.drafts.values()
+                if draft.complete
+            ),
+            run_id=run_id,
+            route=route,
+        )
 
     def apply_to(self, parked: dict[SourceCoordinates, ParkedSource]) -> None:
         """After the commit: the committed parked set becomes what this work wrote."""

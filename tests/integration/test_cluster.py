@@ -20,6 +20,7 @@ from chaosbus.testing import (
     create_topics,
     free_port_pair,
     free_port_run,
+    ledger_of,
     produce,
     read_all,
 )
@@ -113,7 +114,7 @@ class Run:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         while True:
-            seen = len(await read_all(self.bootstrap, self.ledger))
+            seen = len(ledger_of(await read_all(self.bootstrap, self.ledger)))
             if seen >= at_least or loop.time() >= deadline:
                 return seen
             # Committed transactions of the interposer: nothing to await but the topic.
@@ -136,7 +137,7 @@ class Run:
 
     async def outcome(self) -> tuple[list[LedgerRecord], list[Received]]:
         records = await read_all(self.bootstrap, self.ledger)
-        ledger = [LedgerRecord.from_bytes(r.value or b"") for r in records]
+        ledger = ledger_of(records)
         return ledger, await read_all(self.bootstrap, self.destination)
 
 

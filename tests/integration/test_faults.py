@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from chaosbus.testing import Message, Received, create_topics, produce, read_all, wait_for_count
+from chaosbus.testing import (
+    Message,
+    Received,
+    create_topics,
+    ledger_of,
+    produce,
+    read_all,
+    wait_for_count,
+    wait_for_ledger,
+)
 from injectors import FaultPlan, parse_fault_document
 from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
@@ -74,12 +83,10 @@ async def run_with_faults(
     proxy = Proxy([route], config, deciders={route: plan}, create_topics=True)
     stopping = asyncio.Event()
     task = asyncio.create_task(proxy.run(stopping))
-    assert await wait_for_count(bootstrap, ledger_topic, expected, timeout_s=120) >= expected
+    assert await wait_for_ledger(bootstrap, ledger_topic, expected, timeout_s=120) >= expected
     stopping.set()
     await task
-    ledger = [
-        LedgerRecord.from_bytes(r.value or b"") for r in await read_all(bootstrap, ledger_topic)
-    ]
+    ledger = ledger_of(await read_all(bootstrap, ledger_topic))
     return ledger, await read_all(bootstrap, destination)
 
 

@@ -8,11 +8,17 @@ from typing import Literal
 
 import pytest
 
-from chaosbus.testing import Message, committed_offsets, produce, read_all, wait_for_count
+from chaosbus.testing import (
+    Message,
+    committed_offsets,
+    ledger_of,
+    produce,
+    read_all,
+    wait_for_ledger,
+)
 from injectors import FaultPlan, parse_fault_document
 from streams.config import InterposerConfig
 from streams.connection import KafkaSettings
-from streams.ledger_record import LedgerRecord
 from streams.proxy import Proxy
 from streams.routes import Route
 from streams.topics import TopicAdmin
@@ -46,22 +52,6 @@ FAULTS = {
 }
 
 
-async def committed_records(bootstrap: str, topic: str, count: int, *, timeout_s: float) -> int:
-    """Records readable under read_committed (end offsets also count transaction markers)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        seen = (
-            len(await read_all(bootstrap, topic))
-            if await wait_for_count(bootstrap, topic, 1, timeout_s=0)
-            else 0
-        )
-        if seen >= count or loop.time() >= deadline:
-            return seen
-        # Another task's progress, seen only through the topic: nothing to await.
-        await asyncio.sleep(0.3)
-
-
 class TestPoisonInput:
     @pytest.mark.parametrize("delivery", ["at-least-once", "exactly-once"])
     async def test_every_kind_is_forwarded_as_it_is_and_counted(
@@ -91,7 +81,7 @@ class TestPoisonInput:
         proxy = Proxy([route], config, deciders={route: plan}, delivery=delivery)
         stopping = asyncio.Event()
         task = asyncio.create_task(proxy.run(stopping))
-        assert await committed_records(bootstrap, ledger, len(POISON), timeout_s=60) == len(POISON)
+        assert await wait_for_ledger(bootstrap, ledger, len(POISON), timeout_s=60) == len(POISON)
         stopping.set()
         report = await task
 
@@ -99,9 +89,7 @@ class TestPoisonInput:
         assert [(r.key, r.value, r.headers) for r in forwarded] == [
             (m.key, m.value, m.headers) for m in POISON + POISON[-1:]
         ]
-        records = [
-            LedgerRecord.from_bytes(r.value or b"") for r in await read_all(bootstrap, ledger)
-        ]
+        records = ledger_of(await read_all(bootstrap, ledger))
         by_offset = {r.offset: r for r in records}
         assert sorted(by_offset) == list(range(len(POISON)))
         assert by_offset[2].event_id == f"{source}:0:2"  # the null header falls back

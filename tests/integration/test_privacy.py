@@ -8,8 +8,8 @@ import json
 import pytest
 
 from chaosbus.experiment.governance import Privacy
-from chaosbus.testing import read_all
-from streams.ledger_record import LEDGER_TOPIC, LedgerRecord
+from chaosbus.testing import ledger_of, read_all
+from streams.ledger_record import LEDGER_TOPIC, decode_ledger
 from tests.integration.runner_support import make_stage, run_against
 
 pytestmark = pytest.mark.integration
@@ -31,12 +31,13 @@ class TestHashedIdentifiers:
             raw.add((record.key or b"").decode())
             body = json.loads(record.value or b"{}")
             raw.update(str(body[f]) for f in ("event_id", "customer", "order_id") if f in body)
-        ledger = [
-            (r.key or b"", r.value or b"")
+        ours = [
+            r
             for r in await read_all(bootstrap, LEDGER_TOPIC)
-            if LedgerRecord.from_bytes(r.value or b"").run_id == report.run_id
+            if decode_ledger(r.value or b"")[0].run_id == report.run_id
         ]
-        assert len(ledger) == len(source)
+        assert len(ledger_of(ours)) == len(source)
+        ledger = [(r.key or b"", r.value or b"") for r in ours]
         written = [report.model_dump_json(), *(k.decode() + v.decode() for k, v in ledger)]
         leaks = sorted(x for x in raw if x and any(x in text for text in written))
         assert leaks == []

@@ -10,7 +10,7 @@ import pytest
 from chaosbus.control import commands
 from chaosbus.runner import ExperimentRun, Progress
 from chaosbus.testing import Message, produce, read_all
-from streams.ledger_record import LEDGER_TOPIC, LedgerRecord
+from streams.ledger_record import LEDGER_TOPIC, decode_ledger
 from tests.integration.runner_support import Stage, ledger_of, make_stage
 
 pytestmark = pytest.mark.integration
@@ -44,7 +44,9 @@ async def assert_nothing_lost(stage: Stage, run_id: str) -> None:
     source = await read_all(stage.kafka, stage.source)
     forwarded = {(r.key, r.value) for r in await read_all(stage.kafka, stage.destination)}
     ledger = [
-        LedgerRecord.from_bytes(r.value or b"") for r in await read_all(stage.kafka, LEDGER_TOPIC)
+        record
+        for r in await read_all(stage.kafka, LEDGER_TOPIC)
+        for record in decode_ledger(r.value or b"")
     ]
     dropped = {(r.partition, r.offset) for r in ledger if r.run_id == run_id and r.dropped}
     missing = [

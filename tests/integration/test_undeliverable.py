@@ -10,10 +10,16 @@ import asyncio
 
 import pytest
 
-from chaosbus.testing import Message, committed_offsets, produce, read_all, wait_for_count
+from chaosbus.testing import (
+    Message,
+    committed_offsets,
+    ledger_of,
+    produce,
+    read_all,
+    wait_for_ledger,
+)
 from streams.config import InterposerConfig
 from streams.connection import KafkaSettings
-from streams.ledger_record import LedgerRecord
 from streams.proxy import Proxy
 from streams.routes import Route
 from streams.topics import TopicAdmin
@@ -102,7 +108,7 @@ class TestOnUndeliverableDeadLetter:
         stopping = asyncio.Event()
         proxy = Proxy([route], config, delivery=delivery)  # type: ignore[arg-type]
         task = asyncio.create_task(proxy.run(stopping))
-        assert await wait_for_count(bootstrap, ledger, 21, timeout_s=60) == 21
+        assert await wait_for_ledger(bootstrap, ledger, 21, timeout_s=60) == 21
         stopping.set()
         report = await task
 
@@ -116,9 +122,7 @@ class TestOnUndeliverableDeadLetter:
         assert headers["chaosbus.source.topic"] == source.encode()
         assert headers["chaosbus.undeliverable.destination"] == destination.encode()
         assert (headers["chaosbus.undeliverable.reason"] or b"").startswith(b"MESSAGE_TOO_LARGE")
-        records = [
-            LedgerRecord.from_bytes(r.value or b"") for r in await read_all(bootstrap, ledger)
-        ]
+        records = ledger_of(await read_all(bootstrap, ledger))
         faults = {r.offset: r.fault for r in records}
         assert faults[10] == "undeliverable"
         assert sorted(faults) == list(range(21))

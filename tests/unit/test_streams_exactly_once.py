@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from injectors.envelope import Emission, Envelope, SourceCoordinates
 from streams.exactly_once.parked import ParkedSource, parked_key, rebuild, source_of_key
 from streams.exactly_once.work import PartitionWork
-from streams.ledger import LedgerBook, pseudonym
-from streams.ledger_record import LedgerRecord
+from streams.ledger import LedgerBook
+from streams.ledger_record import LedgerRecord, decode_ledger, encode_record
 
 
 def envelope(offset: int, partition: int = 0) -> Envelope:
@@ -121,6 +121,43 @@ class TestPartitionWork:
         record = LedgerRecord.from_bytes(completed.payload)
         assert [(e.copy_number, e.variant) for e in record.emissions] == [(0, None), (1, "replay")]
 
+    def test_a_transaction_s_passes_are_one_compact_record(self) -> None:
+        """Passes of offsets 10-13 sent at 40-43, then a duplicate: a run record covering
+        four sources beside the duplicate's own, decoding to what each would say alone."""
+        work = PartitionWork({}, now_ms=100)
+        envelopes = [envelope(offset) for offset in range(10, 15)]
+        for env in envelopes[:4]:
+            work.decide(env, FakeDecision(env.source, "pass", (Emission(env, 0, 100),)), "e")
+        last = envelopes[4]
+        copies = (Emission(last, 0, 100), Emission(last, 1, 100))
+        work.decide(last, FakeDecision(last.source, "duplicate", copies), "e")
+        for at, emission in enumerate(work.to_send, 40):
+            work.sent(emission, partition=0, offset=at)
+        run, duplicate = work.ledger_records(run_id="r", route="a->b")
+        assert run.sources == tuple(env.source for env in envelopes[:4])
+        assert (duplicate.sources, run.key, duplicate.key) == ((last.source,), b"a->b/0", b"a->b/0")
+        alone = [
+            encode_record(
+                run_id="r",
+                route="a->b",
+                topic="orders.src",
+                partition=0,
+                offset=env.source.offset,
+                event_id="e",
+                key=env.key,
+                fault="pass",
+                reason=None,
+                emissions=[(0, 0, 0, 30 + env.source.offset, 100, None)],
+                decided_at_ms=100,
+                completed_at_ms=100,
+                source_timestamp_ms=1_000,
+            )
+            for env in envelopes[:4]
+        ]
+        assert decode_ledger(run.payload) == [LedgerRecord.from_bytes(a) for a in alone]
+        [record] = decode_ledger(duplicate.payload)
+        assert [e.offset for e in record.emissions] == [44, 45]
+
     def test_a_copy_from_the_plan_nobody_waits_for_is_stale(self) -> None:
         work = PartitionWork({}, now_ms=100)
         work.plan_released(Emission(envelope(1), 0, 100))
@@ -152,26 +189,26 @@ class TestPartitionWork:
         assert work.parked_writes() == []
 
     def test_a_salt_writes_pseudonyms_as_at_least_once_does(self) -> None:
-        """privacy: hashed: the ledger's key and event id are the same pseudonyms the
-        at-least-once ledger book writes, never the clear values."""
+        """privacy: hashed: the exactly-once ledger record of a pass is the at-least-once
+        ledger book's, pseudonyms included, and never names the event id in clear."""
         env = envelope(4)
         work = PartitionWork({}, now_ms=100)
         copy = Emission(env, 0, 100)
         work.decide(env, FakeDecision(env.source, "pass", (copy,)), "order-7")
         work.sent(copy, partition=0, offset=1)
         [completed] = work.ledger_records(run_id="r", route="a->b", salt=b"salt")
-        record = LedgerRecord.from_bytes(completed.payload)
         book = LedgerBook(run_id="r", route="a->b", salt=b"salt")
-        expected = book.open(
+        book.open(
             env.source,
             key=env.key,
             event_id="order-7",
-            fault="drop",
+            fault="pass",
             reason=None,
-            expected=0,
+            expected=1,
             now_ms=100,
+            source_timestamp_ms=env.timestamp_ms,
         )
-        assert expected is not None
-        assert completed.key == expected.key == pseudonym(b"salt", env.key or b"").encode()
-        assert record.event_id == pseudonym(b"salt", b"order-7")
+        book.sent(env.source, copy_number=0, planned_delay_ms=0, partition=0, offset=1, now_ms=100)
+        [expected] = book.take_completed()
+        assert decode_ledger(completed.payload) == decode_ledger(expected.payload)
         assert b"order-7" not in completed.payload

@@ -15,6 +15,7 @@ from streams.connection import KafkaSettings
 from streams.decider import PassThrough
 from streams.delivery import RouteContext
 from streams.interposer import RouteInterposer
+from streams.ledger_record import decode_ledger
 from streams.memory import MemoryCluster, MemoryProducer
 from streams.routes import Route
 from streams.undeliverable import RouteFailed
@@ -65,7 +66,7 @@ async def until(predicate: Callable[[], bool], timeout_s: float = 5) -> None:
 
 class TestRouteLoop:
     async def test_forwards_ledgers_and_commits_everything(self) -> None:
-        """50 messages arrive in order, each with one ledger record, committed at 50."""
+        """50 messages arrive in order, each with its ledger record, committed at 50."""
         cluster = cluster_with(50)
         loop = interposer(cluster, Route("src", "dst"))
         stopping = asyncio.Event()
@@ -74,8 +75,13 @@ class TestRouteLoop:
         stopping.set()
         await task
         assert cluster.values("dst") == cluster.values("src")
-        ledgered = sum(len(cluster.topics["ledger"].records[p]) for p in range(3))
-        assert (ledgered, loop.counts["pass"], loop.in_flight) == (50, 50, 0)
+        ledgered = [
+            record.offset
+            for p in range(3)
+            for message in cluster.topics["ledger"].records[p]
+            for record in decode_ledger(message.value or b"")
+        ]
+        assert (sorted(ledgered), loop.counts["pass"], loop.in_flight) == (list(range(50)), 50, 0)
 
     async def test_backpressure_counts_what_is_never_acknowledged(self) -> None:
         """A destination that never answers: reading pauses at 100 messages in flight."""
