@@ -10,11 +10,18 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from chaosbus.testing import Message, create_topics, produce, read_all, wait_for_committed_count
+from chaosbus.testing import (
+    Message,
+    create_topics,
+    ledger_of,
+    produce,
+    read_all,
+    wait_for_committed_count,
+)
 from injectors import FaultPlan, parse_fault_document
 from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
-from streams.ledger_record import LEDGER_TOPIC, LedgerRecord
+from streams.ledger_record import LEDGER_TOPIC
 from streams.proxy import Proxy
 from streams.routes import Route
 from streams.telemetry import Telemetry
@@ -102,8 +109,6 @@ class TestTracing:
             assert emit.attributes["chaosbus.planned_delay_ms"] == DELAY_MS
             # The emission span starts when the held message is released, not when decided.
             assert emit.start_time - decide.start_time >= DELAY_MS * 1_000_000
-        ledgered = [
-            LedgerRecord.from_bytes(r.value or b"") for r in await read_all(bootstrap, LEDGER_TOPIC)
-        ]
+        ledgered = ledger_of(await read_all(bootstrap, LEDGER_TOPIC))
         traces = {r.offset: r.trace_id for r in ledgered if r.run_id == f"trace-{topic_name}"}
         assert traces == {i: format(roots[str(i).encode()].trace_id, "032x") for i in range(5)}
