@@ -18,9 +18,11 @@ log = logging.getLogger(__name__)
 
 PRODUCER_BATCH_BYTES = 256 * 1024
 STOP_TIMEOUT_S = 10.0
-# Short: a turn's records go out as whole batches already (streams.batches), so lingering
-# only adds latency to what is sent one by one.
-PRODUCER_LINGER_MS = 1
+# None: aiokafka's sender keeps one produce request in flight per broker and drains every
+# partition's waiting batch into the next one, so batches form while a request is out; a
+# linger only holds back the first batch after an idle moment (decision 0150). A turn's
+# records go out as whole batches already (streams.batches).
+PRODUCER_LINGER_MS = 0
 
 
 def group_consumer(config: InterposerConfig) -> AIOKafkaConsumer:
