@@ -78,8 +78,11 @@ class OffsetTracker:
         return result
 
     def mark_committed(self, offsets: dict[tuple[str, int], int]) -> None:
+        """Note a commit; a partition forgotten since (revoked) is skipped."""
         for key, offset in offsets.items():
-            self._partitions[key].committed = offset
+            state = self._partitions.get(key)
+            if state is not None:
+                state.committed = offset
 
     def in_flight(self) -> int:
         return sum(len(state.remaining) for state in self._partitions.values())
