@@ -1,12 +1,12 @@
 """What one `FaultPlan.decide` costs, without a broker: the fault model's share of the hot path.
 
-    python3 bench/decide.py [--messages 20000] [--repeat 5]
+    python3 bench/decide.py [--messages 20000] [--repeat 7]
 
 Prints microseconds per decision (the best of `--repeat` runs over `--messages` fresh
 envelopes, polled every 500 as the runtime's pump would) for three plans: no faults, the
 faults-on mix of bench/passthrough.py (duplicate 10 %, delay 10 % uniform 0-500 ms, reorder
 window 10, drop 1 %), and the same mix matched on a header no message carries, so every
-decision is a pass with faults configured. Alone, it prints what the RNG derivation costs.
+decision is a pass with faults configured; then the RNG derivation alone (decision 0130).
 Times are CPU time of this process (the machine is shared); compare figures from one run.
 """
 
@@ -83,7 +83,7 @@ def derivation_us(number: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     plans = {
         "no faults": {"faults": []},
