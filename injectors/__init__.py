@@ -10,7 +10,7 @@ from injectors.envelope import Emission, Envelope, Headers, SourceCoordinates
 from injectors.errors import InjectorError, ProtectedTopicError, SpecError
 from injectors.plan import COUNT_KEYS, FAULT_TYPES, Decision, FaultPlan
 from injectors.registry import INJECTORS, Injector
-from injectors.rng import decision_rng, key_fraction
+from injectors.rng import DecisionSource, DecisionStream, decision_stream, key_fraction
 from injectors.spec import (
     BlastRadius,
     DelayFault,
@@ -39,6 +39,8 @@ __all__ = [
     "INJECTORS",
     "BlastRadius",
     "Decision",
+    "DecisionSource",
+    "DecisionStream",
     "DelayFault",
     "Distribution",
     "DropFault",
@@ -61,7 +63,7 @@ __all__ = [
     "SpecError",
     "SpikeDelay",
     "UniformDelay",
-    "decision_rng",
+    "decision_stream",
     "error_path",
     "format_validation_error",
     "key_fraction",

@@ -2,9 +2,9 @@
 
 For each envelope the faults are considered in file order; the first whose `match` selects
 the message and whose probability draw fires takes the decision, otherwise the message
-passes. One uniform draw per fault is taken from the decision RNG, always all of them and
-always first, so a decision does not shift when intensity, caps or earlier matches change;
-the injector then continues with the same RNG.
+passes. One uniform draw per fault comes from the message's decision stream (`rng`), always
+all of them and always first, so a decision does not shift when intensity, caps or earlier
+matches change; the injector of a fault that fires continues with the same stream.
 
 Determinism: every piece of injector state (reorder buffers, drop bursts, the delay release
 floor) is kept per source partition, so the same seed and the same per-partition input order
@@ -41,7 +41,7 @@ from injectors.errors import ProtectedTopicError, SpecError
 from injectors.holding import Holding, Partition
 from injectors.match import Payload, Verdict, evaluate
 from injectors.registry import INJECTORS, Injector
-from injectors.rng import decision_rng
+from injectors.rng import DecisionSource
 from injectors.spec import BlastRadius, DelayFault, DuplicateFault, Fault, FaultFile
 from injectors.triggers import TriggerBook
 
@@ -82,10 +82,10 @@ class FaultPlan:
         *,
         route_id: str | None = None,
     ) -> None:
-        self.seed = seed
         # Decisions are keyed on (seed, route id, partition, offset); the route id defaults to
         # the source topic and can be pinned, so a run replays on a topic of another name.
         self.route_id = route_id
+        self._streams = DecisionSource(seed)
         self.enabled = True  # False: the kill switch; every decide() passes
         self._faults = tuple(faults)
         self._injectors: tuple[Injector[Any, Any], ...] = tuple(
@@ -108,6 +108,10 @@ class FaultPlan:
         if chosen is None:
             raise SpecError(["seed: required (in the file or passed by the caller)"])
         return cls(fault_file.faults, fault_file.blast_radius, chosen, route_id=route_id)
+
+    @property
+    def seed(self) -> int:
+        return self._streams.seed
 
     @property
     def intensity(self) -> float:
@@ -156,12 +160,14 @@ class FaultPlan:
             return self._pass(envelope, now_ms, "disabled")
         if self._faults and self._guard.protecting_glob(source.topic) is not None:
             return self._pass(envelope, now_ms, "protected_topic")
-        rng = decision_rng(
-            self.seed, self.route_id or source.topic, source.partition, source.offset
+        self._guard.see(envelope.key)
+        if not self._faults:  # nothing to draw for: a pass needs no randomness
+            return self._pass(envelope, now_ms, None)
+        stream = self._streams.stream(
+            self.route_id or source.topic, source.partition, source.offset
         )
         # Always one draw per fault, first: later draws never shift with matches or caps.
-        draws = [rng.random() for _ in self._faults]
-        self._guard.see(envelope.key)
+        draws = stream.draws(len(self._faults))
         chosen, non_json = self._choose(envelope, part, draws)
         if chosen is None:
             return self._pass(envelope, now_ms, "non_json" if non_json else None)
@@ -171,7 +177,7 @@ class FaultPlan:
         if refusal is not None:
             self._suppressed[refusal] += 1
             return self._pass(envelope, now_ms, refusal)
-        return self._inject(chosen, envelope, rng, now_ms)
+        return self._inject(chosen, envelope, stream, now_ms)
 
     def poll(self, now_ms: int) -> list[Emission]:
         """Everything released since the last call, and buffers expired by `within_ms`."""

@@ -1,7 +1,7 @@
 """The HTTP fault plan: what happens to each request the proxy receives.
 
 A request is decided like a topic message: one uniform draw per fault, always all of them,
-from an RNG derived from (seed, route, sequence), where the sequence is the request's arrival
+from the decision stream of (seed, route, sequence), where the sequence is the request's arrival
 number on the route; the first fault that matches and fires takes it; the blast radius and
 count-exact triggers apply as for topics. Keys for the blast radius are the logical request
 id (an idempotency key, or a hash of the body), so `max_key_share` caps logical requests, not
@@ -28,7 +28,7 @@ from injectors.http.spec import (
     TruncateFault,
 )
 from injectors.match import Payload, condition_holds, lookup
-from injectors.rng import decision_rng
+from injectors.rng import DecisionSource
 from injectors.spec import BlastRadius
 from injectors.triggers import TriggerBook
 
@@ -76,7 +76,7 @@ class HttpPlan:
     """Mutable and single-threaded: the proxy calls it from its event loop only."""
 
     def __init__(self, faults: Sequence[HttpFault], blast_radius: BlastRadius, seed: int) -> None:
-        self.seed = seed
+        self._streams = DecisionSource(seed)
         self.enabled = True  # False: the kill switch; every request passes
         # Multiplies every probability, as for topic plans: an experiment's warm-up is 0,
         # its ramp steps up to 1. At 0 nothing fires, not even a trigger, and none is counted.
@@ -88,6 +88,10 @@ class HttpPlan:
         self.counts: dict[str, int] = dict.fromkeys(("pass", *HTTP_FAULT_TYPES), 0)
 
     @property
+    def seed(self) -> int:
+        return self._streams.seed
+
+    @property
     def fault_count(self) -> int:
         return len(self._faults)
 
@@ -96,8 +100,8 @@ class HttpPlan:
             return self._pass("disabled")
         if self.intensity <= 0.0:
             return self._pass(None)
-        rng = decision_rng(self.seed, request.route, 0, request.sequence)
-        draws = [rng.random() for _ in self._faults]
+        stream = self._streams.stream(request.route, 0, request.sequence)
+        draws = stream.draws(len(self._faults))
         key = request.request_id.encode()
         self._guard.see(key)
         part = (request.route, 0)
@@ -120,7 +124,7 @@ class HttpPlan:
         self._triggers.record(chosen, part, self._faults[chosen].trigger)
         fault = self._faults[chosen]
         self.counts[fault.type] += 1
-        return action_for(fault, self._names[chosen], rng)
+        return action_for(fault, self._names[chosen], stream)
 
     def _pass(self, reason: str | None) -> HttpAction:
         self.counts["pass"] += 1

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import pathlib
 import random
 
+import pytest
+
 import injectors
 from injectors.registry import INJECTORS
-from injectors.rng import decision_rng, key_fraction
+from injectors.rng import DecisionSource, decision_stream, key_fraction
 
 PUBLIC = {
     "CAPS", "COUNT_KEYS", "DISCRIMINATOR_LABELS", "FAULT_TYPES", "INJECTORS",
-    "BlastRadius", "Decision", "DelayFault", "Distribution", "DropFault", "DuplicateFault",
+    "BlastRadius", "Decision", "DecisionSource", "DecisionStream", "DelayFault",
+    "Distribution", "DropFault", "DuplicateFault",
     "Emission", "Envelope", "ExponentialDelay", "Fault", "FaultFile", "FaultPlan",
     "FixedDelay", "Headers", "Injector", "InjectorError", "JsonCondition", "MatchSpec",
     "ProtectedTopicError", "ReorderFault", "SourceCoordinates", "SpecError", "SpikeDelay",
-    "UniformDelay", "decision_rng", "error_path", "format_validation_error", "key_fraction",
+    "UniformDelay", "decision_stream", "error_path", "format_validation_error", "key_fraction",
     "load_fault_file", "parse_fault_document",
 }  # fmt: skip
 
@@ -70,27 +74,76 @@ class TestRegistry:
         assert counted == holders
 
 
+def blake2b(data: bytes, key: bytes = b"") -> bytes:
+    """BLAKE2b-512 as decision 0130 writes it down, independently of `injectors.rng`."""
+    return hashlib.blake2b(data, digest_size=64, key=key, person=b"chaosbus-inj-v2").digest()
+
+
+def uniform(word: bytes) -> float:
+    return (int.from_bytes(word, "big") >> 11) / 2**53
+
+
 class TestRng:
-    def test_decision_rng_is_pinned(self) -> None:
-        """The derivation is stable across processes and releases: this value never changes."""
-        assert decision_rng(42, "orders.nocode", 3, 1000).getrandbits(32) == PINNED_DRAW
+    def test_decision_stream_is_pinned(self) -> None:
+        """The derivation is stable across processes and releases: these values never change."""
+        stream = decision_stream(42, "orders.nocode", 3, 1000)
+        assert stream.draws(3) == PINNED_DRAWS
+        assert stream.getrandbits(32) == PINNED_BITS
 
-    def test_decision_rng_depends_on_each_coordinate(self) -> None:
-        """Changing seed, topic, partition or offset changes the stream."""
-        base = decision_rng(1, "t", 0, 0).random()
+    def test_draws_are_the_documented_digest(self) -> None:
+        """Draw j is the j-th 8-byte word of block 0, then of block k keyed with block 0."""
+        # Each field as its length, 0x1f, the field, 0x1f.
+        fields = b"8\x1fdecision\x1f2\x1f42\x1f13\x1forders.nocode\x1f1\x1f3\x1f4\x1f1000\x1f"
+        first = blake2b(fields)
+        second = blake2b((1).to_bytes(8, "big"), key=first)
+        words = first + second
+        expected = [uniform(words[8 * j : 8 * j + 8]) for j in range(12)]
+        assert decision_stream(42, "orders.nocode", 3, 1000).draws(12) == expected
+
+    def test_the_injector_continues_after_the_draws(self) -> None:
+        """Draws, then `random()`, `getrandbits` and the draws of 9+ faults read one stream."""
+        whole = decision_stream(1, "t", 0, 0).draws(20)
+        stream = decision_stream(1, "t", 0, 0)
+        assert stream.draws(4) == whole[:4]
+        assert [stream.random() for _ in range(6)] == whole[4:10]
+        assert stream.draws(10) == whole[10:]
+        bits = decision_stream(1, "t", 0, 0)
+        high, low = bits.getrandbits(64), bits.getrandbits(64)
+        assert decision_stream(1, "t", 0, 0).getrandbits(128) == high << 64 | low
+        assert decision_stream(1, "t", 0, 0).getrandbits(11) == high >> 53
+        assert bits.getrandbits(0) == 0
+
+    def test_decision_stream_depends_on_each_coordinate(self) -> None:
+        """Changing seed, route, partition or offset changes the stream."""
+        base = decision_stream(1, "t", 0, 0).draws(1)
         others = [
-            decision_rng(2, "t", 0, 0),
-            decision_rng(1, "u", 0, 0),
-            decision_rng(1, "t", 1, 0),
-            decision_rng(1, "t", 0, 1),
+            decision_stream(2, "t", 0, 0),
+            decision_stream(1, "u", 0, 0),
+            decision_stream(1, "t", 1, 0),
+            decision_stream(1, "t", 0, 1),
+            decision_stream(1, "t0", 0, 0),  # the fields are length-prefixed: no ("t0", 0)
         ]
-        assert all(rng.random() != base for rng in others)
+        assert all(stream.draws(1) != base for stream in others)
 
-    def test_decision_rng_returns_a_private_random(self) -> None:
-        """Each call returns an independent `random.Random`, never the global one."""
-        first = decision_rng(1, "t", 0, 0)
+    def test_a_source_derives_what_a_stream_from_scratch_does(self) -> None:
+        """`DecisionSource` (a plan's cached derivation) equals `decision_stream`, any route."""
+        source = DecisionSource(-7)
+        for route, partition, offset in [("é", 0, 0), ("t", 2, 10**15), ("é", 1, 5)]:
+            cached = source.stream(route, partition, offset)
+            assert cached.draws(9) == decision_stream(-7, route, partition, offset).draws(9)
+
+    def test_decision_stream_is_a_private_random_that_cannot_be_reseeded(self) -> None:
+        """Each call returns its own `random.Random`; seeding or setting its state is refused."""
+        first = decision_stream(1, "t", 0, 0)
         assert isinstance(first, random.Random)
-        assert first is not decision_rng(1, "t", 0, 0)
+        assert first is not decision_stream(1, "t", 0, 0)
+        assert sorted(first.sample(range(10), 10)) == list(range(10))
+        with pytest.raises(TypeError):
+            first.seed(3)
+        with pytest.raises(TypeError):
+            first.setstate(random.Random(3).getstate())
+        with pytest.raises(ValueError, match="non-negative"):
+            first.getrandbits(-1)
 
     def test_key_fraction_is_stable_and_in_range(self) -> None:
         """`key_fraction` is reproducible, within [0, 1) and tells null from empty keys."""
@@ -100,6 +153,12 @@ class TestRng:
         assert key_fraction(7, None) != key_fraction(7, b"")
         assert 0.4 < sum(values) / len(values) < 0.6
 
+    def test_key_fraction_kept_its_values(self) -> None:
+        """Decision 0130 changed decisions, not key fractions: the first derivation's values."""
+        assert key_fraction(7, b"key-0") == 0.3270709233341774
+        assert key_fraction(7, None) == 0.3043984668736476
 
-# Computed once from the BLAKE2b derivation; a change here breaks replay of old runs.
-PINNED_DRAW = 1513762468
+
+# Computed once from the derivation of decision 0130; a change here breaks replay of old runs.
+PINNED_DRAWS = [0.24221619538006844, 0.6759655994351799, 0.7127545606033304]
+PINNED_BITS = 1511189858

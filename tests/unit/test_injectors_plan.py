@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
 
 from injectors.errors import ProtectedTopicError, SpecError
 from injectors.plan import COUNT_KEYS, FaultPlan
+from injectors.rng import decision_stream
 from injectors.spec import (
     BlastRadius,
     DelayFault,
@@ -18,6 +20,7 @@ from injectors.spec import (
     FixedDelay,
     MatchSpec,
     ReorderFault,
+    UniformDelay,
 )
 from injectors.testing import drive, envelope
 
@@ -85,6 +88,44 @@ class TestChoice:
         assert plan(present).decide(envelope(0, value=value), 0).fault == "drop"
         assert plan(absent).decide(envelope(0, value=value), 0).fault == "pass"
         assert plan(absent).decide(envelope(0, value=b'{"items": []}'), 0).fault == "drop"
+
+
+class TestDraws:
+    def test_fault_i_fires_on_draw_i_of_the_message_stream(self) -> None:
+        """Ten faults: the first whose draw (word i of the stream, counter mode past eight)
+        is below its probability takes the message; the plan computes it from nothing else."""
+        probabilities = [0.05, 0.1, 0.02, 0.1, 0.05, 0.1, 0.02, 0.1, 0.3, 0.5]
+        faults = [DuplicateFault(probability=p, name=f"f{i}") for i, p in enumerate(probabilities)]
+        p = plan(*faults, seed=9)
+        names: Counter[str | None] = Counter()
+        for offset in range(300):
+            draws = decision_stream(9, "orders.nocode", 0, offset).draws(len(faults))
+            fired = [i for i, q in enumerate(probabilities) if draws[i] < q]
+            name = p.decide(envelope(offset), offset).fault_name
+            assert name == (f"f{fired[0]}" if fired else None)
+            names[name] += 1
+        # Seed 9 over these 300 offsets: the two faults past the first block do fire.
+        assert (names["f8"], names["f9"], names[None]) == (53, 62, 63)
+
+    def test_the_injector_continues_after_every_fault_draw(self) -> None:
+        """A uniform delay is the stream's randint after the plan's draws, one per fault."""
+        uniform = UniformDelay(min_ms=0, max_ms=500)
+        delay = DelayFault(probability=1, distribution=uniform, preserve_order=False)
+        p = plan(DropFault(probability=0), delay, seed=3)
+        for offset in range(50):
+            stream = decision_stream(3, "orders.nocode", 0, offset)
+            stream.draws(2)
+            (emission,) = p.decide(envelope(offset), 0).emissions
+            assert emission.planned_delay_ms == stream.randint(0, 500)
+
+    def test_the_route_id_replaces_the_topic_in_the_derivation(self) -> None:
+        """A pinned route id keys the stream; the source topic does not enter it."""
+        delay = DelayFault(probability=1, distribution=UniformDelay(min_ms=0, max_ms=10**6))
+        p = FaultPlan([delay], BlastRadius(), 4, route_id="orders")
+        stream = decision_stream(4, "orders", 2, 7)
+        stream.draws(1)
+        decided = p.decide(envelope(7, partition=2, topic="ci-1.orders"), 0)
+        assert decided.emissions[0].planned_delay_ms == stream.randint(0, 10**6)
 
 
 class TestNonJson:
