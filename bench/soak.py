@@ -49,6 +49,7 @@ from chaosbus.runner.readers import end_positions
 from chaosbus.testing import create_topics, free_port_pair
 from monitors.probes.kafka_reader import read_ledger, read_topic
 from monitors.redelivery import redelivered, unledgered_copies
+from streams.config import DEFAULT_COMMIT_INTERVAL_MS
 from streams.connection import KafkaSettings
 from streams.errors import BrokerUnreachable
 from streams.ledger_record import route_name
@@ -338,18 +339,18 @@ class Soak:
             for i in range(options.broker_restarts)
         ]
         events.sort()
-        # Each event also waits a seeded 1-3 s after the proxy last came back: a kill on a
-        # proxy still joining its group would measure the restart, not the re-delivery.
-        gaps = [rng.uniform(1.0, 3.0) for _ in events]
-        ready_at = time.monotonic()
+        # Each event also waits until the proxy has caught up with the load again, then a
+        # seeded 0-2 s: a kill during the catch-up after the last restart would measure that
+        # restart's backlog (whole 5,000-message turns in flight), not the steady window.
+        gaps = [rng.uniform(0.0, 2.0) for _ in events]
         for (at, kind), gap in zip(events, gaps, strict=True):
-            wake = max(started + at, ready_at + gap)
-            await self.sleep_watching(wake - time.monotonic())
+            await self.sleep_watching(started + at - time.monotonic())
+            await self.await_steady()
+            await self.sleep_watching(gap)
             if kind == "kill":
                 await self.kill_and_restart()
             else:
                 await self.restart_broker()
-            ready_at = time.monotonic()
         await self.sleep_watching(started + options.seconds - time.monotonic())
 
     async def sleep_watching(self, seconds: float) -> None:
@@ -405,6 +406,25 @@ class Soak:
                 self.result.exits += 1
                 self.log(f"[{self.mode}] the proxy exited while starting; restarting it")
                 self.proxy.start()
+            await asyncio.sleep(POLL_S)
+
+    async def await_steady(self) -> None:
+        """Until the group's committed lag is what steady load leaves: the messages of one
+        commit interval and one second more."""
+        interval_ms = self.options.commit_interval_ms
+        if interval_ms is None:
+            interval_ms = DEFAULT_COMMIT_INTERVAL_MS
+        bound = self.options.rate * (interval_ms / 1000 + 1.0)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            if not self.proxy.alive():
+                await self.restart_exited()
+            source_end = await ends(self.kafka, self.source)
+            done = await committed(self.kafka, self.group, self.source)
+            if sum(end - done.get(p, 0) for p, end in source_end.items()) <= bound:
+                return
+            if time.monotonic() > deadline:
+                raise SoakFailed(f"the proxy did not catch up within {READY_TIMEOUT_S:.0f} s")
             await asyncio.sleep(POLL_S)
 
     async def await_caught_up(self) -> None:

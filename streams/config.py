@@ -14,7 +14,7 @@ Compression = Literal["gzip", "snappy", "lz4", "zstd"]
 COMPRESSIONS: tuple[Compression, ...] = ("gzip", "snappy", "lz4", "zstd")
 # At-least-once: how long source offsets wait between commits. A crash re-delivers what was
 # read since the last commit (README, "After a crash"); see docs/decisions/0120.
-DEFAULT_COMMIT_INTERVAL_MS = 1_000
+DEFAULT_COMMIT_INTERVAL_MS = 100
 
 
 @dataclass(frozen=True)
