@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -301,7 +302,7 @@ class Soak:
             options.commit_interval_ms,
         )
         self.proxy = ProxyProcess(argv, log_dir / f"soak-{mode}-{tag}.log")
-        self.log = print
+        self.log = partial(print, flush=True)
 
     async def run(self) -> SoakResult:
         options = self.options
