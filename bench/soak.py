@@ -90,14 +90,14 @@ class Window:
     committed: dict[int, int]
     sent_below: dict[int, int]  # destination end offsets, per partition (keep_partition)
 
-    def redelivered(self, copies: dict[int, list[int]]) -> set[tuple[int, int]]:
+    def redelivered(self, copies: dict[int, list[tuple[int, int]]]) -> set[tuple[int, int]]:
         """The source (partition, offset)s re-delivered, from the destination's copies
-        (source offsets in destination order, per partition)."""
+        ((destination offset, source offset) per partition; transactions leave gaps)."""
         return {
             (partition, offset)
-            for partition, offsets in copies.items()
-            for offset in offsets[: self.sent_below.get(partition, 0)]
-            if offset >= self.committed.get(partition, 0)
+            for partition, pairs in copies.items()
+            for at, offset in pairs
+            if at < self.sent_below.get(partition, 0) and offset >= self.committed.get(partition, 0)
         }
 
 
@@ -456,12 +456,13 @@ class Soak:
             in_source[seq] += 1
             where.setdefault(seq, (envelope.source.partition, envelope.source.offset))
         in_destination: Counter[int] = Counter()
-        copies: dict[int, list[int]] = {}  # source offsets in destination order, by partition
+        copies: dict[int, list[tuple[int, int]]] = {}  # (destination, source offset)
         for envelope in destination:
             seq = json.loads(envelope.value or b"{}")["seq"]
             in_destination[seq] += 1
             _, offset = where.get(seq, (-1, -1))
-            copies.setdefault(envelope.source.partition, []).append(offset)
+            at = envelope.source
+            copies.setdefault(at.partition, []).append((at.offset, offset))
         windows = [w.redelivered(copies) for w in self.windows]
         resent: set[tuple[int, int]] = set().union(*windows)
         result = self.result
