@@ -1,13 +1,16 @@
 """Throughput of the interposer against baselines measured in the same run, on the local broker.
 
     python3 bench/passthrough.py [--messages 200000] [--size 512] [--bootstrap HOST:PORT]
+        [--commit-intervals 1000,200,100,50]
 
 Prints msgs/s for: the broker's own produce and consume rates (the upper bound), a raw
 aiokafka consume→produce loop with the proxy's batching (the baseline), the proxy in
 passthrough with and without its ledger, and the proxy with the faults-on mix of the faults
 issue (duplicate 10 %, delay 10 % uniform 0-500 ms, reorder window 10, drop 1 %), with the
-peak memory its held messages took. Ratios are against the raw loop. This machine is shared
-and noisy: compare ratios from one run, never absolute numbers across runs.
+peak memory its held messages took. Ratios are against the raw loop. `--commit-intervals`
+measures passthrough with ledger once per at-least-once commit interval instead of the
+no-ledger and faults-on rows (how much the re-delivery window costs, decision 0120). This
+machine is shared and noisy: compare ratios from one run, never absolute numbers across runs.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from chaosbus.local.stack import LocalStack
 from chaosbus.testing import create_topics
 from injectors import FaultPlan, parse_fault_document
+from streams.config import DEFAULT_COMMIT_INTERVAL_MS
 from streams.connection import KafkaSettings
 from streams.interposer import InterposerConfig
 from streams.proxy import Proxy
@@ -123,7 +127,14 @@ async def raw_loop(bootstrap: str, source: str, destination: str, count: int) ->
 
 
 async def proxy_run(
-    bootstrap: str, source: str, destination: str, count: int, *, ledger: bool, faults: bool
+    bootstrap: str,
+    source: str,
+    destination: str,
+    count: int,
+    *,
+    ledger: bool,
+    faults: bool,
+    commit_interval_ms: int = DEFAULT_COMMIT_INTERVAL_MS,
 ) -> tuple[float, int]:
     route = Route(source, destination)
     deciders = {}
@@ -135,6 +146,7 @@ async def proxy_run(
         group_id=f"proxy-{uuid.uuid4().hex[:6]}",
         ledger_enabled=ledger,
         ledger_topic=f"{destination}.ledger",
+        commit_interval_ms=commit_interval_ms,
     )
     proxy = Proxy([route], config, deciders=deciders, create_topics=True)
     stopping = asyncio.Event()
@@ -164,6 +176,7 @@ async def main() -> None:
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--bootstrap")
+    parser.add_argument("--commit-intervals", help="comma-separated ms, e.g. 1000,200,100,50")
     args = parser.parse_args()
     bootstrap = args.bootstrap or (await asyncio.to_thread(LocalStack.default().up)).bootstrap
     n = args.messages
@@ -178,15 +191,32 @@ async def main() -> None:
     def dst(name: str) -> str:
         return f"bench-{run}.{name}"
 
-    no_ledger, _ = await proxy_run(bootstrap, source, dst("p0"), n, ledger=False, faults=False)
-    with_ledger, _ = await proxy_run(bootstrap, source, dst("p1"), n, ledger=True, faults=False)
-    faulty, peak = await proxy_run(bootstrap, source, dst("p2"), n, ledger=True, faults=True)
-
     print(f"messages: {n} x {args.size} B over {PARTITIONS} partitions")
     rows = [
         ("broker produce (upper bound)", produce_rate),
         ("broker consume (upper bound)", consume_rate),
         ("raw aiokafka loop (baseline)", raw),
+    ]
+    if args.commit_intervals:
+        for interval in (int(text) for text in args.commit_intervals.split(",")):
+            rate, _ = await proxy_run(
+                bootstrap,
+                source,
+                dst(f"c{interval}"),
+                n,
+                ledger=True,
+                faults=False,
+                commit_interval_ms=interval,
+            )
+            rows.append((f"passthrough + ledger, commit {interval} ms", rate))
+        for name, rate in rows:
+            print(f"{name:36} {rate:10,.0f} msgs/s   {rate / raw:5.2f} x raw")
+        return
+
+    no_ledger, _ = await proxy_run(bootstrap, source, dst("p0"), n, ledger=False, faults=False)
+    with_ledger, _ = await proxy_run(bootstrap, source, dst("p1"), n, ledger=True, faults=False)
+    faulty, peak = await proxy_run(bootstrap, source, dst("p2"), n, ledger=True, faults=True)
+    rows += [
         ("proxy passthrough, no ledger", no_ledger),
         ("proxy passthrough + ledger", with_ledger),
         ("proxy faults-on + ledger", faulty),

@@ -43,6 +43,7 @@ from chaosbus.scenarios import (
 )
 from chaosbus.scenarios.starter import starter_experiment
 from chaosbus.settings import resolve_kafka, resolve_redis, resolve_topic_policy
+from streams.config import DEFAULT_COMMIT_INTERVAL_MS
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -185,6 +186,11 @@ def proxy(
         "--on-undeliverable",
         help="A message the destination refuses: fail (exit 2) or dead_letter:TOPIC.",
     ),
+    commit_interval_ms: int = typer.Option(
+        DEFAULT_COMMIT_INTERVAL_MS,
+        "--commit-interval-ms",
+        help="At-least-once: ms between source offset commits, the re-delivery window.",
+    ),
 ) -> None:
     """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0.
 
@@ -208,6 +214,7 @@ def proxy(
         topics=resolve_topic_policy(replication_factor, ledger_retention_ms, min_insync_replicas),
         compression=compression,
         on_undeliverable=on_undeliverable,
+        commit_interval_ms=commit_interval_ms,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(

@@ -23,7 +23,12 @@ from injectors.plan import FaultPlan
 from injectors.protection import describe_cycle, find_cycle, own_topic_problem
 from injectors.spec import FaultFile, load_fault_file
 from streams.clock import Clock, wall_clock_ms
-from streams.config import COMPRESSIONS, Compression, InterposerConfig
+from streams.config import (
+    COMPRESSIONS,
+    DEFAULT_COMMIT_INTERVAL_MS,
+    Compression,
+    InterposerConfig,
+)
 from streams.connection import KafkaSettings
 from streams.decider import Decider
 from streams.errors import BrokerUnreachable, RouteError, TopicMissing
@@ -197,6 +202,7 @@ def build_proxy(
     topics: TopicPolicy | None = None,
     compression: str = "none",
     on_undeliverable: str = "fail",
+    commit_interval_ms: int = DEFAULT_COMMIT_INTERVAL_MS,
 ) -> Proxy:
     parsed = parse_routes(routes, on_undeliverable)
     faults = None if fault_file is None else load_fault_file_or_fail(fault_file)
@@ -209,6 +215,8 @@ def build_proxy(
         raise InvalidInput(f"--delivery {delivery!r}: expected at-least-once or exactly-once")
     if start_from not in ("earliest", "latest"):
         raise InvalidInput(f"--from {start_from!r}: expected earliest or latest")
+    if commit_interval_ms < 0:
+        raise InvalidInput(f"--commit-interval-ms {commit_interval_ms}: expected 0 or more")
     config = InterposerConfig(
         kafka=kafka,
         run_id=run_id or new_run_id(),
@@ -221,6 +229,7 @@ def build_proxy(
         max_held_messages=(faults.blast_radius.max_held_messages if faults else MAX_HELD_DEFAULT),
         topics=topics or TopicPolicy(),
         compression=compressions.get(compression),
+        commit_interval_ms=commit_interval_ms,
     )
     providers = providers_from_environment()
     return Proxy(

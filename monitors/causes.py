@@ -12,7 +12,10 @@ anomaly, e.g.
 (ranges are written with an en dash, `RANGE`).
 
 When no fault touched those events, the line ends with `NO_FAULT`: the service has the
-bug without any chaos. Pure: no I/O, no clock; the batch checker calls it per example.
+bug without any chaos; unless the ledger decided one of their messages again (an
+at-least-once interposer restarted and read it again, `monitors.redelivery`): then it ends
+with `REDELIVERED`, and no fault is blamed for the copies that restart sent. Pure: no
+I/O, no clock; the batch checker calls it per example.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from streams.ledger_record import LedgerEmission, LedgerRecord
 
 RANGE = "\u2013"  # an en dash, between the ends of a range of versions or copies
 NO_FAULT = "no fault touched these events: a bug without chaos"
+REDELIVERED = "re-delivered after an interposer restart (at-least-once)"
 # Decisions listed per example: enough to read the story, few enough for a table.
 MAX_DECISIONS = 20
 # Versions named one by one in a mechanism before the rest are counted.
@@ -42,10 +46,16 @@ MAX_NAMED = 4
 
 @dataclass(frozen=True, slots=True)
 class Delivered:
-    """One event of the unit and the ledger records of its source deliveries."""
+    """One event of the unit and the ledger records of its source deliveries.
+
+    `records` holds one decision per delivery (the latest); `redecided` the earlier records
+    of the same deliveries, decided again after an interposer restart: their copies reached
+    the service too, but no fault asked for them.
+    """
 
     event: SourceEvent
     records: tuple[LedgerRecord, ...] = ()
+    redecided: tuple[LedgerRecord, ...] = ()
 
     @property
     def event_id(self) -> str:
@@ -59,7 +69,7 @@ class Delivered:
                 e,
                 e.sent_at_ms if e.sent_at_ms is not None else r.decided_at_ms + e.planned_delay_ms,
             )
-            for r in self.records
+            for r in (*self.redecided, *self.records)
             for e in r.emissions
         ]
 
@@ -114,7 +124,8 @@ def explain(
         line, involved = story.divergent(kind, named, expected, observed)
     faulted = any(d.faults() for d in involved)
     if not faulted:
-        line = f"{line}; {NO_FAULT}"
+        redelivered = any(d.redecided for d in involved)
+        line = f"{line}; {REDELIVERED if redelivered else NO_FAULT}"
     sends = [at for d in involved for at in d.arrivals()]
     return Cause(
         mechanism=line,
@@ -226,6 +237,9 @@ class _Story:
             why.append(f"fault `{record.fault_name or record.fault}`{_copy_range(extra)}")
         if deliveries > 1:
             why.append(f"the source sent it {deliveries} times")
+        if d.redecided and faults:
+            # Without a fault the line's ending names the restart (see `explain`).
+            why.append(REDELIVERED)
         reason = f" ({', '.join(why)})" if why else ""
         times = "once" if copies == 1 else f"{copies} times"
         applied = "the service applied each"
@@ -308,7 +322,7 @@ def _shown(value: Shown) -> str:
 def _decisions(involved: Sequence[Delivered]) -> list[LedgerDecision]:
     rows: list[LedgerDecision] = []
     for d in involved:
-        for record in d.records:
+        for record in (*d.redecided, *d.records):
             common = {
                 "event_id": d.event_id,
                 "version": d.event.version,

@@ -107,7 +107,11 @@ def explain_examples(
         evidence = finding.evidence
         assert evidence is not None  # example findings are bad ones
         unit = [
-            Delivered(event, tuple(_latest(records.get(c, [])) for c in coords if c in records))
+            Delivered(
+                event,
+                tuple(_latest(records[c]) for c in coords if c in records),
+                tuple(r for c in coords if c in records for r in records[c][:-1]),
+            )
             for event, coords in units[finding.unit]
         ]
         causes[finding.unit] = explain(

@@ -111,6 +111,15 @@ class HistoryBuilder:
         )
         return self.deliver(again, fault=fault)
 
+    def redecide(self, event: SourceEvent) -> SourceEvent:
+        """The same source message decided again: an at-least-once interposer restarted
+        before committing it, read it again and, decisions being deterministic, wrote the
+        same ledger record a second time (no new source delivery, the same coordinates)."""
+        coords = event.coords
+        last = next(r for r in reversed(self.ledger) if (r.topic, r.partition, r.offset) == coords)
+        self.ledger.append(last)
+        return event
+
     def deliver(
         self,
         event: SourceEvent,

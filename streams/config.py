@@ -12,6 +12,9 @@ from streams.topics import TopicPolicy
 
 Compression = Literal["gzip", "snappy", "lz4", "zstd"]
 COMPRESSIONS: tuple[Compression, ...] = ("gzip", "snappy", "lz4", "zstd")
+# At-least-once: how long source offsets wait between commits. A crash re-delivers what was
+# read since the last commit (README, "After a crash"); see docs/decisions/0120.
+DEFAULT_COMMIT_INTERVAL_MS = 100
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class InterposerConfig:
     start_from: Literal["earliest", "latest"] = "earliest"
     max_held_messages: int = MAX_HELD_DEFAULT  # a file sets it: blast_radius.max_held_messages
     max_held_bytes: int = 256 * 1024 * 1024
-    commit_interval_ms: int = 1_000
+    commit_interval_ms: int = DEFAULT_COMMIT_INTERVAL_MS
     max_batch: int = 5_000
     drain_timeout_s: float = 60.0
     status_interval_ms: int = 5_000

@@ -89,6 +89,11 @@ def to_markdown(report: RunReport) -> str:
         for cap, count in report.faults_suppressed.items()
         if count
     ]
+    if report.redelivered:
+        lines.append(
+            f"| re-delivered after an interposer restart (at-least-once), not a fault "
+            f"| {report.redelivered} |"
+        )
     m = report.metrics
     lines += [
         "",

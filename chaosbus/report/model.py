@@ -9,6 +9,9 @@ cap turned into passes, by cap (`max_faults`, `max_faults_per_s`, …); `timelin
 point per second; `service` is the service's consumer-group progress when
 `monitor.service_group` is declared. With `http_routes`, `faults` adds `http.<type>` keys,
 `metrics.retries` the retry metrics, `anomalies` the retry anomalies (decision 0110).
+`redelivered` counts the copies an at-least-once interposer sent again after a restart
+(the ledger decided their source messages twice, `monitors.redelivery`): no fault asked for
+them, so they are not in `faults` (each source message's decision is counted once).
 Bump `REPORT_VERSION` on any incompatible change.
 """
 
@@ -105,6 +108,7 @@ class RunReport(_Frozen):
     anomalies: Anomalies
     faults: dict[str, int]
     faults_suppressed: dict[str, int] = {}
+    redelivered: int = 0  # crash re-deliveries, apart from injected duplicates
     metrics: Metrics
     guardrails: list[GuardrailResult]
     checks: dict[str, MonitorReport]

@@ -26,6 +26,7 @@ from monitors import check, compile_extractors
 from monitors.errors import MonitorError
 from monitors.history import Effect, History, Observation
 from monitors.probes.kafka_reader import read_effects, read_ledger, read_source
+from monitors.redelivery import first_decisions, redelivered
 from streams.clock import Clock, wall_clock_ms
 from streams.connection import KafkaSettings
 from streams.errors import BrokerUnreachable
@@ -82,8 +83,10 @@ async def check_window(
         history = History(tuple(events), tuple(ledger), tuple(effects), tuple(observations))
         config = spec.monitor.config_for(spec_check)
         reports[spec_check.name] = check(history, config, horizon_ms=now, unparsable=unparsable)
-    faults = Counter(record.fault for record in ledger)
-    suppressed = Counter(record.reason for record in ledger if record.reason in CAPS)
+    # A message decided again after an interposer restart is one decision, not two faults.
+    decisions = first_decisions(ledger)
+    faults = Counter(record.fault for record in decisions)
+    suppressed = Counter(record.reason for record in decisions if record.reason in CAPS)
     observed = Observed(reports, dict(faults))
     merged = merge_anomalies(reports, spec.monitor.max_examples)
     judged = judge(spec.steady_state, observed, "after")
@@ -105,6 +108,7 @@ async def check_window(
         anomalies=merged,
         faults=dict(faults),
         faults_suppressed={cap: suppressed[cap] for cap in CAPS},
+        redelivered=redelivered(ledger),
         metrics=merge_metrics(reports, None),
         guardrails=[],
         checks=reports,

@@ -51,6 +51,7 @@ def verdict_table(report: RunReport) -> Table:
         f"anomalies: {', '.join(f'{k} {v}' for k, v in nonzero.items()) or 'none'} · "
         f"faults: {', '.join(f'{k} {v}' for k, v in report.faults.items())}"
         + "".join(f", suppressed by {k} {v}" for k, v in report.faults_suppressed.items() if v)
+        + (f", re-delivered after a restart {report.redelivered}" if report.redelivered else "")
         + (f"\n{report.reason}" if report.reason else "")
     )
     return table

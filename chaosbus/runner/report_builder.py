@@ -11,6 +11,7 @@ from chaosbus.runner.http_verdict import with_retry_anomalies, with_retry_metric
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.privacy import pseudonymised
 from chaosbus.runner.verdict import conclude, judge, merge_anomalies, merge_metrics, with_service
+from monitors.redelivery import redelivered
 from monitors.report import MonitorReport
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ def build_report(
         ),
         faults=session.report_fault_counts(),
         faults_suppressed=session.suppressed_counts(),
+        redelivered=redelivered(session.collector.ledger),
         metrics=with_retry_metrics(merge_metrics(reports, ttr), observed.retries),
         guardrails=guardrails,
         checks=dict(reports),

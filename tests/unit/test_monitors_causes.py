@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitors import MonitorConfig, check
-from monitors.causes import NO_FAULT, RANGE, Delivered, explain
+from monitors.causes import NO_FAULT, RANGE, REDELIVERED, Delivered, explain
 from monitors.report import AnomalyExample
 from monitors.testing import HistoryBuilder, ledger_record
 
@@ -84,6 +84,36 @@ class TestDuplicateEffect:
             f"event e-3 delivered 2 times (the source sent it 2 times); "
             f"the service applied each; {NO_FAULT}"
         )
+
+    def test_a_crash_redelivery_is_named_not_blamed_on_chaos(self) -> None:
+        """A pass decided again after an interposer restart: re-delivered, not a bug alone."""
+        h = HistoryBuilder()
+        event = h.event("o-1", event_id="e-3")
+        h.redecide(event)
+        h.effect(event)
+        h.effect(event)
+        example = only_example(h, "once", "duplicate_effect")
+        assert example.cause is not None
+        assert example.cause.mechanism == (
+            f"event e-3 delivered 2 times; the service applied each; {REDELIVERED}"
+        )
+        assert example.cause.faulted is False
+        assert [d.source for d in example.cause.decisions] == ["orders:0:0", "orders:0:0"]
+
+    def test_a_duplicate_fault_decided_again_names_both(self) -> None:
+        """A duplicate fault re-decided after a restart: 4 copies, the fault's one extra named."""
+        h = HistoryBuilder()
+        event = h.event("o-1", event_id="e-17", fault="duplicate", fault_name="retries")
+        h.redecide(event)
+        for _ in range(4):
+            h.effect(event)
+        example = only_example(h, "once", "duplicate_effect")
+        assert example.cause is not None
+        assert example.cause.mechanism == (
+            f"event e-17 delivered 4 times (fault `retries`, copy 1, {REDELIVERED}); "
+            "the service applied each"
+        )
+        assert example.cause.faulted is True
 
 
 class TestLostAndResurrected:

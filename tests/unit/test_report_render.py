@@ -120,6 +120,15 @@ class TestRenderings:
         assert "| pass: suppressed by `max_faults_per_s` | 7 |" in text
         assert "suppressed by `max_faults`" not in text
 
+    def test_markdown_shows_crash_redeliveries_apart_from_faults(self) -> None:
+        """Copies re-sent after an interposer restart get their own row, only when any."""
+        text = to_markdown(sample().model_copy(update={"redelivered": 42}))
+        assert (
+            "| re-delivered after an interposer restart (at-least-once), not a fault | 42 |"
+            in text
+        )
+        assert "re-delivered after" not in to_markdown(sample())
+
     def test_html_is_self_contained(self) -> None:
         """plotly.js is inline: no script is fetched from the network."""
         page = to_html(sample())
