@@ -18,24 +18,12 @@ import time
 import timeit
 from typing import Any
 
+from mixes import FAULTS_ON  # bench/ is on sys.path when a script here runs
+
 from injectors import FaultPlan, parse_fault_document
 from injectors.rng import DecisionSource
 from injectors.testing import envelope
 
-# The mix of bench/passthrough.py (not imported: that module needs a broker client).
-FAULTS_ON: dict[str, Any] = {
-    "faults": [
-        {"type": "drop", "probability": 0.01},
-        {"type": "duplicate", "probability": 0.1},
-        {
-            "type": "delay",
-            "probability": 0.1,
-            "distribution": {"kind": "uniform", "min_ms": 0, "max_ms": 500},
-            "preserve_order": False,
-        },
-        {"type": "reorder", "probability": 0.1, "window": 10},
-    ]
-}
 POLL_EVERY = 500
 CPU = time.process_time  # this process's CPU time: less noise from the shared machine
 

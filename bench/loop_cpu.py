@@ -17,14 +17,10 @@ import asyncio
 import cProfile
 import os
 import pstats
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from passthrough import FAULTS_ON
+from mixes import FAULTS_ON  # bench/ is on sys.path when a script here runs
 
 from injectors import FaultPlan, parse_fault_document
 from streams.at_least_once import AtLeastOnce

@@ -22,6 +22,7 @@ import time
 import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from mixes import FAULTS_ON  # bench/ is on sys.path when a script here runs
 
 from chaosbus.local.stack import LocalStack
 from chaosbus.testing import create_topics
@@ -35,19 +36,6 @@ from streams.routes import Route
 PARTITIONS = 3
 FAULT_NAMES = ("pass", "duplicate", "delay", "reorder", "drop")
 BATCH = 5_000
-FAULTS_ON = {
-    "faults": [
-        {"type": "drop", "probability": 0.01},
-        {"type": "duplicate", "probability": 0.1},
-        {
-            "type": "delay",
-            "probability": 0.1,
-            "distribution": {"kind": "uniform", "min_ms": 0, "max_ms": 500},
-            "preserve_order": False,
-        },
-        {"type": "reorder", "probability": 0.1, "window": 10},
-    ]
-}
 
 
 def producer_for(bootstrap: str) -> AIOKafkaProducer:

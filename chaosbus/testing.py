@@ -243,3 +243,21 @@ async def committed_offsets(kafka: Cluster, group_id: str) -> dict[tuple[str, in
             if exc.retriable:
                 return {}
             raise
+
+
+async def wait_for_committed(
+    kafka: Cluster, group_id: str, expected: dict[tuple[str, int], int], *, timeout_s: float
+) -> dict[tuple[str, int], int]:
+    """Wait until the group's committed offsets are `expected`; returns the last read.
+
+    A transaction's offsets become visible once the broker wrote its commit markers, a
+    moment after the producer's commit returned: reading once right after can miss them.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        offsets = await committed_offsets(kafka, group_id)
+        if offsets == expected or loop.time() >= deadline:
+            return offsets
+        # Another process's state on the broker: nothing to await but the broker.
+        await asyncio.sleep(0.2)

@@ -43,8 +43,6 @@ from streams.undeliverable import (
     failure_line,
     is_refusal,
     reason_of,
-    record_bytes,
-    too_large,
 )
 
 log = logging.getLogger("streams.interposer")
@@ -239,19 +237,15 @@ class AtLeastOnce:
 
     def _admissible(self, emissions: list[Emission]) -> list[Emission]:
         """What may be sent: not past a route failure, not over the destination's limit."""
-        limit = self._context.size_limit
-        slack = self._context.header_slack
         admitted: list[Emission] = []
         for emission in emissions:
             envelope = emission.envelope
             if self._failed_at is not None and _at_or_past(envelope.source, self._failed_at):
                 continue  # the route stops; these stay uncommitted and are read again
-            # The cheap estimate first: only a large record pays for counting its headers.
-            if envelope.size + slack > limit // 2:
-                size = record_bytes(envelope) + slack
-                if size > limit:
-                    self._undeliverable(emission, too_large(size, limit))
-                    continue
+            reason = self._context.too_large(envelope)
+            if reason is not None:
+                self._undeliverable(emission, reason)
+                continue
             admitted.append(emission)
         return admitted
 

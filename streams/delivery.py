@@ -28,7 +28,7 @@ from streams.config import InterposerConfig
 from streams.decider import DecisionLike
 from streams.routes import Route
 from streams.telemetry import Telemetry
-from streams.undeliverable import RouteFailed
+from streams.undeliverable import RouteFailed, record_bytes, too_large
 
 # Trace context added to outgoing headers when tracing is on, counted in the size check.
 TRACE_HEADER_BYTES = 160
@@ -54,9 +54,17 @@ class RouteContext:
         request = self.config.max_request_size
         return min(self.max_message_bytes or request, request)
 
-    @property
-    def header_slack(self) -> int:
-        return TRACE_HEADER_BYTES if self.telemetry.enabled else 0
+    def too_large(self, envelope: Envelope) -> str | None:
+        """Why the destination would refuse this record for its size, or None.
+
+        The cheap estimate first: only a large record pays for counting its headers (and
+        the trace context tracing would add)."""
+        limit = self.size_limit
+        slack = TRACE_HEADER_BYTES if self.telemetry.enabled else 0
+        if envelope.size + slack <= limit // 2:
+            return None
+        size = record_bytes(envelope) + slack
+        return too_large(size, limit) if size > limit else None
 
 
 class Delivery(Protocol):

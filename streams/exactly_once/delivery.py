@@ -41,8 +41,6 @@ from streams.undeliverable import (
     failure_line,
     is_refusal,
     reason_of,
-    record_bytes,
-    too_large,
 )
 
 log = logging.getLogger("streams.interposer")
@@ -169,7 +167,7 @@ class ExactlyOnce:
             return  # the route stops: nothing past the refused message is decided
         route = self._route
         if route.dead_letter is None and decision.emissions:
-            reason = self._too_large(envelope)
+            reason = self._context.too_large(envelope)
             if reason is not None:
                 # Found before the transaction: the messages before it still commit.
                 line = failure_line(route.name, envelope, route.destination, reason)
@@ -271,19 +269,11 @@ class ExactlyOnce:
         log.error("%s", line)
         return RouteFailed(line)
 
-    def _too_large(self, envelope: Envelope) -> str | None:
-        limit, slack = self._context.size_limit, self._context.header_slack
-        # The cheap estimate first: only a large record pays for counting its headers.
-        if envelope.size + slack <= limit // 2:
-            return None
-        size = record_bytes(envelope) + slack
-        return too_large(size, limit) if size > limit else None
-
     async def _send(
         self, producer: AIOKafkaProducer, work: PartitionWork, emission: Emission
     ) -> Any:
         envelope, route = emission.envelope, self._route
-        reason = self._too_large(envelope)
+        reason = self._context.too_large(envelope)
         if reason is not None:
             if route.dead_letter is None:
                 raise RouteFailed(failure_line(route.name, envelope, route.destination, reason))

@@ -12,10 +12,10 @@ import pytest
 
 from chaosbus.testing import (
     Message,
-    committed_offsets,
     ledger_of,
     produce,
     read_all,
+    wait_for_committed,
     wait_for_ledger,
 )
 from streams.config import InterposerConfig
@@ -82,7 +82,8 @@ class TestOnUndeliverableFail:
         assert "Traceback" not in log
         forwarded = await read_all(bootstrap, destination)
         assert [r.value for r in forwarded] == [small(i).value for i in range(10)]
-        assert await committed_offsets(bootstrap, group) == {(source, 0): 10}
+        expected = {(source, 0): 10}
+        assert await wait_for_committed(bootstrap, group, expected, timeout_s=10) == expected
 
 
 class TestOnUndeliverableDeadLetter:
@@ -128,4 +129,6 @@ class TestOnUndeliverableDeadLetter:
         assert sorted(faults) == list(range(21))
         assert [o for o, f in faults.items() if f != "pass"] == [10]
         assert (report.counts["undeliverable"], report.counts["pass"]) == (1, 21)
-        assert await committed_offsets(bootstrap, f"g-{topic_name}") == {(source, 0): 21}
+        expected = {(source, 0): 21}
+        group = f"g-{topic_name}"
+        assert await wait_for_committed(bootstrap, group, expected, timeout_s=10) == expected
