@@ -15,6 +15,7 @@ entity is always a bound parameter, never pasted into the SQL.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -65,6 +66,9 @@ class SqlProbe:
         self.config = config
         self.unparsable = 0
         self._conn: psycopg.AsyncConnection[dict[str, Any]] | None = None
+        # One connection, one transaction at a time: two reads interleaving their
+        # transactions on it fail ("transaction commit at the wrong nesting level").
+        self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
         timeout_ms = int(self.config.timeout_s * 1000)
@@ -115,7 +119,7 @@ class SqlProbe:
             raise ProbeError("SqlProbe used outside its 'async with' block")
         results: list[list[dict[str, Any]]] = []
         try:
-            async with conn.transaction():
+            async with self._lock, conn.transaction():
                 for bound in params:
                     cursor = await conn.execute(self.config.query, bound)
                     results.append(await cursor.fetchall())

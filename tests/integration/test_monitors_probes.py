@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import psycopg
 import pytest
 import redis.asyncio as aioredis
@@ -130,6 +132,19 @@ class TestSqlProbe:
             ("missing", None),
             ("x' or '1'='1", None),  # bound, never pasted into the SQL
         ]
+
+    async def test_reads_running_at_once_share_the_connection(
+        self, postgres_dsn: str, table: str
+    ) -> None:
+        """The runner's poller and a final look may read at once: both get their rows."""
+        config = SqlProbeConfig(
+            dsn=postgres_dsn, query=f"select version from {table}.orders where id = %(entity)s"
+        )
+        async with SqlProbe(config) as probe:
+            reads = await asyncio.gather(*(probe.observe(["a", "d"], i) for i in range(8)))
+        assert [[(o.entity, o.value) for o in seen] for seen in reads] == [
+            [("a", 4), ("d", 7.5)]
+        ] * 8
 
     async def test_a_query_without_the_entity_lists_effects(
         self, postgres_dsn: str, table: str
