@@ -178,16 +178,20 @@ class AtLeastOnce:
     async def close_turn(self) -> None:
         """Send what is due, what failed before, dead letters, the ledger; commit if due."""
         await self._renew_producer_if_needed()
+        await self._send_pending(everything=self._release_all)
+        await self._commit_if_due()
+
+    async def _send_pending(self, *, everything: bool) -> None:
+        """What failed before (back in the queue), what is due (`everything`: all that is
+        queued), the members of refused batches, dead letters, then the ledger."""
         while self._failed:
             emission = self._failed.popleft()
             self._failed_bytes -= emission.envelope.approx_size
             self._queue.push(emission)
         queue = self._queue
-        due = queue.pop_all() if self._release_all else queue.pop_due(self._clock())
-        await self._send_all(due)
+        await self._send_all(queue.pop_all() if everything else queue.pop_due(self._clock()))
         await self._send_singles_and_dead_letters()
         await self._write_ledger()
-        await self._commit_if_due()
 
     # ---- sending ---------------------------------------------------------------------
 
@@ -511,7 +515,8 @@ class AtLeastOnce:
                 await asyncio.wait_for(self._producer.flush(), max(0.1, deadline - loop.time()))
             except TimeoutError:
                 break
-            await self._resend_failed()
+            # Everything was released before draining: only resends are left to go out.
+            await self._send_pending(everything=True)
             if self._tracker.in_flight():
                 try:
                     await asyncio.wait_for(self._progress.wait(), timeout=1.0)
@@ -525,14 +530,6 @@ class AtLeastOnce:
                 self._config.drain_timeout_s,
             )
         await self._commit_if_due(force=True)
-
-    async def _resend_failed(self) -> None:
-        failed = list(self._failed)
-        self._failed.clear()
-        self._failed_bytes = 0
-        await self._send_all(failed)
-        await self._send_singles_and_dead_letters()
-        await self._write_ledger()
 
     async def _settle(self) -> None:
         """After a route failure: let what was sent before it land and be ledgered, commit."""
