@@ -10,10 +10,11 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -24,6 +25,8 @@ from streams.connection import KafkaSettings
 from streams.consumers import standalone_consumer, topic_end_offsets
 from streams.ledger_record import LedgerRecord, decode_ledger
 from streams.topics import TopicAdmin
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -144,17 +147,32 @@ async def end_offsets(kafka: Cluster, topic: str) -> dict[int, int]:
         return await topic_end_offsets(consumer, topic)
 
 
-async def wait_for_count(kafka: Cluster, topic: str, count: int, *, timeout_s: float) -> int:
-    """Wait until a topic holds at least `count` records; returns how many it holds."""
+async def poll_until(
+    read: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    *,
+    timeout_s: float,
+    every_s: float = 0.2,
+) -> T:
+    """Read another process's progress on the broker until `done` or the time is up;
+    returns the last read. There is no event to await for a foreign process's state."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
+    while True:
+        value = await read()
+        if done(value) or loop.time() >= deadline:
+            return value
+        await asyncio.sleep(every_s)
+
+
+async def wait_for_count(kafka: Cluster, topic: str, count: int, *, timeout_s: float) -> int:
+    """Wait until a topic holds at least `count` records; returns how many it holds."""
     async with standalone_consumer(settings_of(kafka)) as consumer:
-        while True:
-            total = sum((await topic_end_offsets(consumer, topic)).values())
-            if total >= count or loop.time() >= deadline:
-                return total
-            # Polling a foreign process's progress: there is no event to await.
-            await asyncio.sleep(0.2)
+
+        async def total() -> int:
+            return sum((await topic_end_offsets(consumer, topic)).values())
+
+        return await poll_until(total, lambda n: n >= count, timeout_s=timeout_s)
 
 
 async def wait_for_committed_count(
@@ -165,16 +183,12 @@ async def wait_for_committed_count(
     End offsets count transaction markers and aborted records, so with a transactional
     producer (exactly-once delivery) only reading the records can say it.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
+
+    async def seen() -> int:
         # A topic the proxy has not created yet holds nothing.
-        exists = bool(await end_offsets(kafka, topic))
-        seen = len(await read_all(kafka, topic)) if exists else 0
-        if seen >= count or loop.time() >= deadline:
-            return seen
-        # Another process's progress: nothing to await but the topic itself.
-        await asyncio.sleep(0.5)
+        return len(await read_all(kafka, topic)) if await end_offsets(kafka, topic) else 0
+
+    return await poll_until(seen, lambda n: n >= count, timeout_s=timeout_s, every_s=0.5)
 
 
 async def read_all(kafka: Cluster, topic: str, *, timeout_s: float = 30) -> list[Received]:
@@ -223,14 +237,11 @@ def ledger_of(received: Iterable[Received]) -> list[LedgerRecord]:
 async def wait_for_ledger(kafka: Cluster, topic: str, count: int, *, timeout_s: float) -> int:
     """Wait until a ledger topic holds at least `count` decisions, committed; returns how
     many it holds (a compact record stands for many, so its end offsets cannot say)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        seen = len(ledger_of(await read_all(kafka, topic)))
-        if seen >= count or loop.time() >= deadline:
-            return seen
-        # Polling a foreign process's progress: there is no event to await.
-        await asyncio.sleep(0.2)
+
+    async def seen() -> int:
+        return len(ledger_of(await read_all(kafka, topic)))
+
+    return await poll_until(seen, lambda n: n >= count, timeout_s=timeout_s)
 
 
 async def committed_offsets(kafka: Cluster, group_id: str) -> dict[tuple[str, int], int]:
@@ -253,11 +264,8 @@ async def wait_for_committed(
     A transaction's offsets become visible once the broker wrote its commit markers, a
     moment after the producer's commit returned: reading once right after can miss them.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while True:
-        offsets = await committed_offsets(kafka, group_id)
-        if offsets == expected or loop.time() >= deadline:
-            return offsets
-        # Another process's state on the broker: nothing to await but the broker.
-        await asyncio.sleep(0.2)
+    return await poll_until(
+        lambda: committed_offsets(kafka, group_id),
+        lambda offsets: offsets == expected,
+        timeout_s=timeout_s,
+    )
