@@ -20,7 +20,7 @@ import pstats
 import time
 from collections.abc import Awaitable, Callable
 
-from mixes import FAULTS_ON  # bench/ is on sys.path when a script here runs
+from mixes import FAULTS_ON, settled  # bench/ is on sys.path when a script here runs
 
 from injectors import FaultPlan, parse_fault_document
 from streams.at_least_once import AtLeastOnce
@@ -95,10 +95,8 @@ async def interposed(cluster: MemoryCluster, count: int, decider: Decider, ledge
     loop = RouteInterposer(context, decider, delivery, consumer_factory=cluster.consumer_factory())
     stopping = asyncio.Event()
     task = asyncio.create_task(loop.run(stopping))
-    # Every message decided and nothing in flight but what faults hold: then stop (drains).
-    decided = ("pass", "duplicate", "delay", "reorder", "drop")
     # Polled rarely, not awaited on an event: the wait must not cost the CPU being measured.
-    while sum(loop.counts[f] for f in decided) < count or loop.in_flight > loop.held:  # noqa: ASYNC110
+    while not settled(loop, count):  # noqa: ASYNC110
         await asyncio.sleep(0.005)
     stopping.set()
     await task

@@ -1,8 +1,10 @@
-"""The fault mixes the benchmarks share: what "faults-on" means in every figure they print."""
+"""What the benchmarks share: the faults-on mix, and when an interposer is done with a run."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from streams.interposer import RouteInterposer
 
 # The faults issue's mix: duplicate 10 %, delay 10 % uniform 0-500 ms, reorder window 10,
 # drop 1 %.
@@ -19,3 +21,12 @@ FAULTS_ON: dict[str, Any] = {
         {"type": "reorder", "probability": 0.1, "window": 10},
     ]
 }
+
+DECISIONS = ("pass", "duplicate", "delay", "reorder", "drop")
+
+
+def settled(interposer: RouteInterposer, count: int) -> bool:
+    """Every one of `count` messages decided, and nothing in flight but what faults hold:
+    a stop then drains the rest, inside the measured time."""
+    decided = sum(interposer.counts[name] for name in DECISIONS)
+    return decided >= count and interposer.in_flight <= interposer.held

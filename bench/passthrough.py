@@ -22,7 +22,7 @@ import time
 import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from mixes import FAULTS_ON  # bench/ is on sys.path when a script here runs
+from mixes import FAULTS_ON, settled  # bench/ is on sys.path when a script here runs
 
 from chaosbus.local.stack import LocalStack
 from chaosbus.testing import create_topics
@@ -34,7 +34,6 @@ from streams.proxy import Proxy
 from streams.routes import Route
 
 PARTITIONS = 3
-FAULT_NAMES = ("pass", "duplicate", "delay", "reorder", "drop")
 BATCH = 5_000
 
 
@@ -147,10 +146,7 @@ async def proxy_run(
     # this event loop would slow the proxy being measured.
     await proxy.started.wait()
     interposer = proxy.interposers[0]
-    while (
-        sum(interposer.counts[f] for f in FAULT_NAMES) < count
-        or interposer.in_flight > interposer.held
-    ):
+    while not settled(interposer, count):
         peak_bytes = max(peak_bytes, interposer.held_bytes)
         await asyncio.sleep(0.05)
     stopping.set()
