@@ -18,8 +18,8 @@ import json
 import random
 import time
 
-from injectors.envelope import Envelope, SourceCoordinates
-from monitors import (
+from chaosbus.injectors.envelope import Envelope, SourceCoordinates
+from chaosbus.monitors import (
     Effect,
     ExtractorConfig,
     History,
@@ -28,8 +28,8 @@ from monitors import (
     SourceEvent,
     check,
 )
-from monitors.extractors import compile_extractors
-from streams.ledger_record import LedgerEmission, LedgerRecord
+from chaosbus.monitors.extractors import compile_extractors
+from chaosbus.streams.ledger_record import LedgerEmission, LedgerRecord
 
 TARGET_EVENTS_PER_S = 300_000
 TOPIC = "bench.orders"

@@ -20,9 +20,9 @@ from typing import Any
 
 from mixes import FAULTS_ON  # bench/ is on sys.path when a script here runs
 
-from injectors import FaultPlan, parse_fault_document
-from injectors.rng import DecisionSource
-from injectors.testing import envelope
+from chaosbus.injectors import FaultPlan, parse_fault_document
+from chaosbus.injectors.rng import DecisionSource
+from chaosbus.injectors.testing import envelope
 
 POLL_EVERY = 500
 CPU = time.process_time  # this process's CPU time: less noise from the shared machine

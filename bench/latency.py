@@ -36,11 +36,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from hdrh.histogram import HdrHistogram
 
 from chaosbus.local.stack import LocalStack
+from chaosbus.streams.batches import send_in_batches
+from chaosbus.streams.clients import group_consumer, route_producer
+from chaosbus.streams.config import InterposerConfig
+from chaosbus.streams.connection import KafkaSettings
 from chaosbus.testing import create_topics
-from streams.batches import send_in_batches
-from streams.clients import group_consumer, route_producer
-from streams.config import InterposerConfig
-from streams.connection import KafkaSettings
 
 PARTITIONS = 3
 WARMUP_S = 3.0

@@ -18,9 +18,9 @@ import argparse
 import time
 from typing import Any
 
-from injectors.envelope import SourceCoordinates
-from streams import ledger_record
-from streams.ledger import LedgerBook
+from chaosbus.injectors.envelope import SourceCoordinates
+from chaosbus.streams import ledger_record
+from chaosbus.streams.ledger import LedgerBook
 
 TOPIC, PARTITION = "orders", 1
 BASE_MS = 1_764_590_000_000

@@ -43,14 +43,14 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from chaosbus.injectors.envelope import Envelope, SourceCoordinates
 from chaosbus.local.stack import LocalStack
+from chaosbus.monitors import ExtractorConfig, JsonEquals, JsonField, LiveChecker, MonitorConfig
+from chaosbus.monitors.extractors import compile_extractors
 from chaosbus.runner.readers import TopicReader, envelope_of
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.ledger_record import LedgerEmission, LedgerRecord, decode_ledger, encode_key
 from chaosbus.testing import committed_offsets, create_topics, end_offsets
-from injectors.envelope import Envelope, SourceCoordinates
-from monitors import ExtractorConfig, JsonEquals, JsonField, LiveChecker, MonitorConfig
-from monitors.extractors import compile_extractors
-from streams.connection import KafkaSettings
-from streams.ledger_record import LedgerEmission, LedgerRecord, decode_ledger, encode_key
 
 TARGET_EVENTS_PER_S = 5_000
 PARTITIONS = 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.interposer import RouteInterposer
+from chaosbus.streams.interposer import RouteInterposer
 
 # The faults issue's mix: duplicate 10 %, delay 10 % uniform 0-500 ms, reorder window 10,
 # drop 1 %.

@@ -24,14 +24,14 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from mixes import FAULTS_ON, settled  # bench/ is on sys.path when a script here runs
 
+from chaosbus.injectors import FaultPlan, parse_fault_document
 from chaosbus.local.stack import LocalStack
+from chaosbus.streams.config import DEFAULT_COMMIT_INTERVAL_MS
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
 from chaosbus.testing import create_topics
-from injectors import FaultPlan, parse_fault_document
-from streams.config import DEFAULT_COMMIT_INTERVAL_MS
-from streams.connection import KafkaSettings
-from streams.interposer import InterposerConfig
-from streams.proxy import Proxy
-from streams.routes import Route
 
 PARTITIONS = 3
 BATCH = 5_000

@@ -46,15 +46,15 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from chaosbus.local.stack import LocalStack, default_cache
+from chaosbus.monitors.probes.kafka_reader import read_ledger, read_topic
+from chaosbus.monitors.redelivery import redelivered, unledgered_copies
 from chaosbus.runner.readers import end_positions
+from chaosbus.streams.config import DEFAULT_COMMIT_INTERVAL_MS
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.errors import BrokerUnreachable
+from chaosbus.streams.ledger_record import route_name
+from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import create_topics, free_port_pair
-from monitors.probes.kafka_reader import read_ledger, read_topic
-from monitors.redelivery import redelivered, unledgered_copies
-from streams.config import DEFAULT_COMMIT_INTERVAL_MS
-from streams.connection import KafkaSettings
-from streams.errors import BrokerUnreachable
-from streams.ledger_record import route_name
-from streams.topics import TopicAdmin
 
 PARTITIONS = 3
 T = TypeVar("T")

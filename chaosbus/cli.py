@@ -43,7 +43,7 @@ from chaosbus.scenarios import (
 )
 from chaosbus.scenarios.starter import starter_experiment
 from chaosbus.settings import resolve_kafka, resolve_redis, resolve_topic_policy
-from streams.config import DEFAULT_COMMIT_INTERVAL_MS
+from chaosbus.streams.config import DEFAULT_COMMIT_INTERVAL_MS
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -291,7 +291,7 @@ def retries(
 ) -> None:
     """Judge how the automation retried: exit 0 no retry anomaly, 1 any, 2 invalid input."""
     from chaosbus.http_command import retries_verdict, verdict_lines
-    from monitors.retries import RetryPolicy
+    from chaosbus.monitors.retries import RetryPolicy
 
     policy = RetryPolicy(
         max_attempts=max_attempts, min_backoff_ratio=min_backoff, max_storm_rps=max_storm_rps

@@ -13,14 +13,14 @@ from pathlib import Path
 
 from chaosbus.control.guard import InjectionGuard
 from chaosbus.errors import InvalidInput
+from chaosbus.injectors.errors import InjectorError
+from chaosbus.injectors.http.plan import HttpPlan
+from chaosbus.injectors.http.spec import load_http_fault_file
+from chaosbus.injectors.spec import BlastRadius
+from chaosbus.monitors.retries import RETRY_ANOMALIES, RetryPolicy, RetryVerdict, judge_retries
 from chaosbus.signals import stop_on_signals
-from injectors.errors import InjectorError
-from injectors.http.plan import HttpPlan
-from injectors.http.spec import load_http_fault_file
-from injectors.spec import BlastRadius
-from monitors.retries import RETRY_ANOMALIES, RetryPolicy, RetryVerdict, judge_retries
-from streams.http import HttpInterposer, HttpRoute, RequestLog, read_request_log
-from streams.redaction import redact_url
+from chaosbus.streams.http import HttpInterposer, HttpRoute, RequestLog, read_request_log
+from chaosbus.streams.redaction import redact_url
 
 
 @dataclass(frozen=True)

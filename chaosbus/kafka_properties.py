@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chaosbus.errors import InvalidInput
-from streams.connection import SASL_MECHANISMS, SECURITY_PROTOCOLS
+from chaosbus.streams.connection import SASL_MECHANISMS, SECURITY_PROTOCOLS
 
 # The environment variables beside CHAOSBUS_KAFKA_CONFIG, each a KafkaSettings field.
 ENV_FIELDS = {

@@ -14,30 +14,30 @@ from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.guard import InjectionGuard
 from chaosbus.control.plane import control_plane
 from chaosbus.errors import InvalidInput, RouteStopped, Unreachable
+from chaosbus.injectors.errors import InjectorError
+from chaosbus.injectors.limits import MAX_HELD_DEFAULT
+from chaosbus.injectors.plan import FaultPlan
+from chaosbus.injectors.protection import describe_cycle, find_cycle, own_topic_problem
+from chaosbus.injectors.spec import FaultFile, load_fault_file
 from chaosbus.observability import providers_from_environment
 from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.signals import stop_on_signals
-from injectors.errors import InjectorError
-from injectors.limits import MAX_HELD_DEFAULT
-from injectors.plan import FaultPlan
-from injectors.protection import describe_cycle, find_cycle, own_topic_problem
-from injectors.spec import FaultFile, load_fault_file
-from streams.clock import Clock, wall_clock_ms
-from streams.config import (
+from chaosbus.streams.clock import Clock, wall_clock_ms
+from chaosbus.streams.config import (
     COMPRESSIONS,
     DEFAULT_COMMIT_INTERVAL_MS,
     Compression,
     InterposerConfig,
 )
-from streams.connection import KafkaSettings
-from streams.decider import Decider
-from streams.errors import BrokerUnreachable, RouteError, TopicMissing
-from streams.ledger_record import LEDGER_TOPIC
-from streams.proxy import Proxy, ProxyReport
-from streams.routes import Route
-from streams.telemetry import Telemetry
-from streams.topics import TopicPolicy
-from streams.undeliverable import RouteFailed
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.decider import Decider
+from chaosbus.streams.errors import BrokerUnreachable, RouteError, TopicMissing
+from chaosbus.streams.ledger_record import LEDGER_TOPIC
+from chaosbus.streams.proxy import Proxy, ProxyReport
+from chaosbus.streams.routes import Route
+from chaosbus.streams.telemetry import Telemetry
+from chaosbus.streams.topics import TopicPolicy
+from chaosbus.streams.undeliverable import RouteFailed
 
 log = logging.getLogger("chaosbus.proxy")
 

@@ -15,8 +15,8 @@ from chaosbus.kafka_properties import (
     validated,
 )
 from chaosbus.local.stack import DEFAULT_KAFKA_PORT, DEFAULT_REDIS_PORT, recorded_addresses
-from streams.connection import KafkaSettings
-from streams.topics import DEFAULT_LEDGER_RETENTION_MS, TopicPolicy
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.topics import DEFAULT_LEDGER_RETENTION_MS, TopicPolicy
 
 KAFKA_CONFIG_ENV = "CHAOSBUS_KAFKA_CONFIG"
 

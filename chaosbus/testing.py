@@ -21,10 +21,10 @@ from aiokafka.errors import KafkaError
 
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.redis_node import redis_answers
-from streams.connection import KafkaSettings
-from streams.consumers import standalone_consumer, topic_end_offsets
-from streams.ledger_record import LedgerRecord, decode_ledger
-from streams.topics import TopicAdmin
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
+from chaosbus.streams.ledger_record import LedgerRecord, decode_ledger
+from chaosbus.streams.topics import TopicAdmin
 
 T = TypeVar("T")
 

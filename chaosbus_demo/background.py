@@ -17,11 +17,11 @@ from functools import partial
 from redis.exceptions import RedisError
 
 from chaosbus.errors import Unreachable
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
 from chaosbus_demo.events import OrderEvent
 from chaosbus_demo.services import LedgerService, ServiceConfig
 from chaosbus_demo.traffic import TrafficReport, WebhookSink, play
-from streams.connection import KafkaSettings
-from streams.consumers import standalone_consumer, topic_end_offsets
 
 CATCH_UP_TIMEOUT_S = 30.0
 

@@ -15,11 +15,11 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from chaosbus.monitors.anomalies import UNRECOVERED, Shown
 from chaosbus.report.model import RunReport
 from chaosbus.runner.console import STYLES, progress_text
 from chaosbus.runner.progress import Progress
 from chaosbus_demo.expectations import Verdict
-from monitors.anomalies import UNRECOVERED, Shown
 
 LOG_WIDTH = 140
 

@@ -18,7 +18,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from chaosbus.settings import resolve_kafka
-from streams.connection import KafkaSettings
+from chaosbus.streams.connection import KafkaSettings
 
 
 def mark_alive(path: Path) -> None:

@@ -23,13 +23,13 @@ from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.stack import LocalStack
 from chaosbus.settings import resolve_kafka, resolve_topic_policy
+from chaosbus.streams.connection import KafkaSettings, why_unreachable
+from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
+from chaosbus.streams.errors import StreamError
+from chaosbus.streams.redaction import redact_url
+from chaosbus.streams.redis_client import ping_failure
+from chaosbus.streams.topics import TopicAdmin
 from chaosbus_demo import nodered
-from streams.connection import KafkaSettings, why_unreachable
-from streams.consumers import standalone_consumer, topic_end_offsets
-from streams.errors import StreamError
-from streams.redaction import redact_url
-from streams.redis_client import ping_failure
-from streams.topics import TopicAdmin
 
 Say = Callable[[str], None]
 T = TypeVar("T")

@@ -35,7 +35,7 @@ from chaosbus.local import process
 from chaosbus.local.prereqs import require_program
 from chaosbus.local.process import read_pid, wait_until
 from chaosbus.local.stack import default_cache
-from streams.connection import KafkaSettings
+from chaosbus.streams.connection import KafkaSettings
 
 BUNDLE = Path(__file__).with_name("node_red")
 BUNDLE_FILES = ("package.json", "package-lock.json", "settings.js", "flows.json")

@@ -15,8 +15,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from chaosbus.streams.connection import KafkaSettings
 from chaosbus_demo.services import KINDS, Kind, ServiceConfig
-from streams.connection import KafkaSettings
 
 DEMO_EXPERIMENTS = ("duplicate-storm", "out-of-order-updates")
 PARTITIONS = 3

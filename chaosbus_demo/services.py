@@ -59,13 +59,13 @@ from redis.exceptions import RedisError
 from chaosbus.errors import ChaosbusError, InvalidInput, Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka, resolve_redis
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.redis_client import RedisUrlError, describe_failure, redis_client
 from chaosbus_demo.events import BadEvent, OrderEvent, parse_event, read_leniently
 from chaosbus_demo.health import mark_alive
 from chaosbus_demo.ledgers import Ledger, NaiveLedger, SafeLedger
 from chaosbus_demo.sql_ledgers import NaiveSqlLedger, SafeSqlLedger, schema_name
 from chaosbus_demo.state_http import StateHttp
-from streams.connection import KafkaSettings
-from streams.redis_client import RedisUrlError, describe_failure, redis_client
 
 Kind = Literal["naive", "safe"]
 KINDS: tuple[Kind, ...] = ("naive", "safe")

@@ -43,10 +43,10 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.redaction import redact_text, redact_url
 from chaosbus_demo.events import EVENT_ID_HEADER, EventType, OrderEvent
 from chaosbus_demo.health import mark_alive
-from streams.connection import KafkaSettings
-from streams.redaction import redact_text, redact_url
 
 _PROPAGATOR = TraceContextTextMapPropagator()
 

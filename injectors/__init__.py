@@ -5,13 +5,13 @@ state, a seeded RNG and the logical time into emissions and a new state. `FaultP
 composition the stream runtime calls; `load_fault_file` reads the YAML fault schema.
 """
 
-from injectors.blast import CAPS
-from injectors.envelope import Emission, Envelope, Headers, SourceCoordinates
-from injectors.errors import InjectorError, ProtectedTopicError, SpecError
-from injectors.plan import COUNT_KEYS, FAULT_TYPES, Decision, FaultPlan
-from injectors.registry import INJECTORS, Injector
-from injectors.rng import DecisionSource, DecisionStream, decision_stream, key_fraction
-from injectors.spec import (
+from chaosbus.injectors.blast import CAPS
+from chaosbus.injectors.envelope import Emission, Envelope, Headers, SourceCoordinates
+from chaosbus.injectors.errors import InjectorError, ProtectedTopicError, SpecError
+from chaosbus.injectors.plan import COUNT_KEYS, FAULT_TYPES, Decision, FaultPlan
+from chaosbus.injectors.registry import INJECTORS, Injector
+from chaosbus.injectors.rng import DecisionSource, DecisionStream, decision_stream, key_fraction
+from chaosbus.injectors.spec import (
     BlastRadius,
     DelayFault,
     Distribution,
@@ -29,7 +29,7 @@ from injectors.spec import (
     load_fault_file,
     parse_fault_document,
 )
-from injectors.validation import DISCRIMINATOR_LABELS, error_path, format_validation_error
+from chaosbus.injectors.validation import DISCRIMINATOR_LABELS, error_path, format_validation_error
 
 __all__ = [
     "CAPS",

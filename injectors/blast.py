@@ -16,7 +16,7 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from fractions import Fraction
 
-from injectors.spec import BlastRadius
+from chaosbus.injectors.spec import BlastRadius
 
 # Every cap that can turn a fault into a pass, as the ledger's `reason` names it.
 CAPS = ("max_copies_per_message", "max_faults", "max_faults_per_s", "max_key_share")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from injectors.envelope import Emission, Envelope
+from chaosbus.injectors.envelope import Emission, Envelope
 
 
 @dataclass(frozen=True, slots=True)

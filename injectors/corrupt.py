@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 import random
 
-from injectors.envelope import Emission, Envelope
-from injectors.spec import CorruptFault
+from chaosbus.injectors.envelope import Emission, Envelope
+from chaosbus.injectors.spec import CorruptFault
 
 # A lone continuation byte and an overlong encoding: invalid in every UTF-8 decoder.
 INVALID_UTF8 = b"\x80\xc0\xaf"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import random
 
-from injectors.envelope import Emission, Envelope
-from injectors.limits import MAX_DURATION_MS
-from injectors.spec import (
+from chaosbus.injectors.envelope import Emission, Envelope
+from chaosbus.injectors.limits import MAX_DURATION_MS
+from chaosbus.injectors.spec import (
     DelayFault,
     Distribution,
     ExponentialDelay,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from injectors.envelope import Emission, Envelope
-from injectors.spec import DropFault
+from chaosbus.injectors.envelope import Emission, Envelope
+from chaosbus.injectors.spec import DropFault
 
 
 @dataclass(frozen=True, slots=True)

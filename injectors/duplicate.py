@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import random
 
-from injectors.envelope import Emission, Envelope
-from injectors.spec import DuplicateFault
+from chaosbus.injectors.envelope import Emission, Envelope
+from chaosbus.injectors.spec import DuplicateFault
 
 
 def apply(

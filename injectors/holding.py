@@ -21,9 +21,9 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from injectors.envelope import Emission, SourceCoordinates
-from injectors.registry import Injector
-from injectors.spec import Fault
+from chaosbus.injectors.envelope import Emission, SourceCoordinates
+from chaosbus.injectors.registry import Injector
+from chaosbus.injectors.spec import Fault
 
 Partition = tuple[str, int]
 Step = Callable[[Any], tuple[Sequence[Emission], Any]]  # state -> (emissions, new state)

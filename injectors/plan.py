@@ -35,15 +35,15 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from injectors.blast import CAPS, BlastGuard
-from injectors.envelope import Emission, Envelope, SourceCoordinates
-from injectors.errors import ProtectedTopicError, SpecError
-from injectors.holding import Holding, Partition
-from injectors.match import Payload, Verdict, evaluate
-from injectors.registry import INJECTORS, Injector
-from injectors.rng import DecisionSource
-from injectors.spec import BlastRadius, DelayFault, DuplicateFault, Fault, FaultFile
-from injectors.triggers import TriggerBook
+from chaosbus.injectors.blast import CAPS, BlastGuard
+from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.injectors.errors import ProtectedTopicError, SpecError
+from chaosbus.injectors.holding import Holding, Partition
+from chaosbus.injectors.match import Payload, Verdict, evaluate
+from chaosbus.injectors.registry import INJECTORS, Injector
+from chaosbus.injectors.rng import DecisionSource
+from chaosbus.injectors.spec import BlastRadius, DelayFault, DuplicateFault, Fault, FaultFile
+from chaosbus.injectors.triggers import TriggerBook
 
 FAULT_TYPES = (
     "duplicate",

@@ -15,8 +15,17 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
-from injectors import corrupt, delay, drop, duplicate, outage, reorder, replay, schema_drift
-from injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.injectors import (
+    corrupt,
+    delay,
+    drop,
+    duplicate,
+    outage,
+    reorder,
+    replay,
+    schema_drift,
+)
+from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
 
 C = TypeVar("C")
 S = TypeVar("S")

@@ -17,9 +17,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from injectors.buffer import Held, release
-from injectors.envelope import Emission, Envelope
-from injectors.spec import ReorderFault
+from chaosbus.injectors.buffer import Held, release
+from chaosbus.injectors.envelope import Emission, Envelope
+from chaosbus.injectors.spec import ReorderFault
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from injectors.envelope import Emission, Envelope, SourceCoordinates
-from injectors.spec import ReplayFault
+from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.injectors.spec import ReplayFault
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ import dataclasses
 import json
 import random
 
-from injectors.envelope import Emission, Envelope
-from injectors.match import Payload
-from injectors.spec import SchemaDriftFault
+from chaosbus.injectors.envelope import Emission, Envelope
+from chaosbus.injectors.match import Payload
+from chaosbus.injectors.spec import SchemaDriftFault
 
 
 def _retyped(value: object) -> object:

@@ -34,8 +34,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from injectors.errors import SpecError
-from injectors.limits import (
+from chaosbus.injectors.errors import SpecError
+from chaosbus.injectors.limits import (
     MAX_BURST,
     MAX_COPIES,
     MAX_COUNT,
@@ -54,8 +54,8 @@ from injectors.limits import (
     Seed,
     SpecModel,
 )
-from injectors.validation import ROOT, LocatedError, format_validation_error
-from injectors.yaml_document import DocumentError, read_yaml_file
+from chaosbus.injectors.validation import ROOT, LocatedError, format_validation_error
+from chaosbus.injectors.yaml_document import DocumentError, read_yaml_file
 
 _Spec = SpecModel
 

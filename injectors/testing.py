@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from injectors.envelope import Emission, Envelope, Headers, SourceCoordinates
-from injectors.plan import Decision, FaultPlan
+from chaosbus.injectors.envelope import Emission, Envelope, Headers, SourceCoordinates
+from chaosbus.injectors.plan import Decision, FaultPlan
 
 
 def envelope(

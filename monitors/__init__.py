@@ -8,10 +8,10 @@ each example's `Cause` (ledger decisions and a one-line mechanism) comes from
 `monitors.causes`.
 """
 
-from monitors.anomalies import ANOMALY_NAMES, COUNT_NAMES, PRECEDENCE
-from monitors.check import check
-from monitors.config import MonitorConfig
-from monitors.extractors import (
+from chaosbus.monitors.anomalies import ANOMALY_NAMES, COUNT_NAMES, PRECEDENCE
+from chaosbus.monitors.check import check
+from chaosbus.monitors.config import MonitorConfig
+from chaosbus.monitors.extractors import (
     Extractor,
     ExtractorConfig,
     HeaderField,
@@ -19,10 +19,10 @@ from monitors.extractors import (
     JsonField,
     compile_extractors,
 )
-from monitors.history import Coordinates, Effect, History, Number, Observation, SourceEvent
-from monitors.live import LiveChecker
-from monitors.metrics import LatencyRecorder, time_to_recovery
-from monitors.report import (
+from chaosbus.monitors.history import Coordinates, Effect, History, Number, Observation, SourceEvent
+from chaosbus.monitors.live import LiveChecker
+from chaosbus.monitors.metrics import LatencyRecorder, time_to_recovery
+from chaosbus.monitors.report import (
     Anomalies,
     AnomalyExample,
     Cause,

@@ -50,7 +50,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from monitors.history import Number
+from chaosbus.monitors.history import Number
 
 RESURRECTED = "resurrected"
 STALE_OVERWRITE = "stale_overwrite"

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from monitors.anomalies import Finding
-from monitors.causes import Delivered, explain
-from monitors.checkers import JUDGES
-from monitors.config import MonitorConfig
-from monitors.history import Coordinates, History
-from monitors.index import HistoryIndex
-from monitors.metrics import LatencyRecorder, latencies
-from monitors.report import Cause, Coverage, Metrics, MonitorReport
-from monitors.tally import Tally
-from streams.ledger_record import LedgerRecord
+from chaosbus.monitors.anomalies import Finding
+from chaosbus.monitors.causes import Delivered, explain
+from chaosbus.monitors.checkers import JUDGES
+from chaosbus.monitors.config import MonitorConfig
+from chaosbus.monitors.history import Coordinates, History
+from chaosbus.monitors.index import HistoryIndex
+from chaosbus.monitors.metrics import LatencyRecorder, latencies
+from chaosbus.monitors.report import Cause, Coverage, Metrics, MonitorReport
+from chaosbus.monitors.tally import Tally
+from chaosbus.streams.ledger_record import LedgerRecord
 
 
 def build_index(history: History, *, by_event_id: bool) -> HistoryIndex:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from monitors.extractors import ExtractorConfig
+from chaosbus.monitors.extractors import ExtractorConfig
 
 ModelName = Literal["entity", "counter", "once"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from monitors.history import Effect
+from chaosbus.monitors.history import Effect
 
 
 class EffectSnapshots:

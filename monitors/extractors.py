@@ -31,9 +31,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from injectors.envelope import Envelope
-from injectors.limits import Pattern
-from monitors.history import Number, SourceEvent, coordinates_id
+from chaosbus.injectors.envelope import Envelope
+from chaosbus.injectors.limits import Pattern
+from chaosbus.monitors.history import Number, SourceEvent, coordinates_id
 
 EXTRACTOR_NAMES = ("payload", "event_id", "entity", "version", "delete", "amount")
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from streams.ledger_record import LedgerRecord
+from chaosbus.streams.ledger_record import LedgerRecord
 
 # Versions and amounts are compared numerically; strings of digits are converted at
 # extraction so that "10" ranks above "9".

@@ -12,14 +12,14 @@ nor bad, and any earlier verdict on it is withdrawn until it settles.
 
 from __future__ import annotations
 
-from monitors.anomalies import Finding
-from monitors.checkers import JUDGES
-from monitors.config import MonitorConfig
-from monitors.history import Effect, Observation, SourceEvent
-from monitors.index import HistoryIndex
-from monitors.report import Coverage, Metrics, MonitorReport
-from monitors.tally import Tally
-from streams.ledger_record import LedgerRecord
+from chaosbus.monitors.anomalies import Finding
+from chaosbus.monitors.checkers import JUDGES
+from chaosbus.monitors.config import MonitorConfig
+from chaosbus.monitors.history import Effect, Observation, SourceEvent
+from chaosbus.monitors.index import HistoryIndex
+from chaosbus.monitors.report import Coverage, Metrics, MonitorReport
+from chaosbus.monitors.tally import Tally
+from chaosbus.streams.ledger_record import LedgerRecord
 
 
 class LiveChecker:

@@ -14,9 +14,9 @@ from operator import attrgetter
 
 from hdrh.histogram import HdrHistogram
 
-from monitors.history import Number
-from monitors.index import UnitFacts
-from monitors.report import Latency
+from chaosbus.monitors.history import Number
+from chaosbus.monitors.index import UnitFacts
+from chaosbus.monitors.report import Latency
 
 _IS_DELETE = attrgetter("is_delete")
 _VERSION = attrgetter("version")

@@ -11,9 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
-from monitors.anomalies import BAD_NAMES, UNRECOVERED, Shown
-from monitors.history import Number
-from monitors.retries import RETRY_ANOMALIES
+from chaosbus.monitors.anomalies import BAD_NAMES, UNRECOVERED, Shown
+from chaosbus.monitors.history import Number
+from chaosbus.monitors.retries import RETRY_ANOMALIES
 
 
 class _Frozen(BaseModel):

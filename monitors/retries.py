@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from injectors.http.log_record import LoggedRequest
+from chaosbus.injectors.http.log_record import LoggedRequest
 
 UNBOUNDED_RETRIES = "unbounded_retries"
 NO_BACKOFF = "no_backoff"

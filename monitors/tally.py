@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from monitors.anomalies import (
+from chaosbus.monitors.anomalies import (
     CORRUPTED_EXPECTED,
     CORRUPTED_RECONCILED,
     COUNT_NAMES,
@@ -17,7 +17,7 @@ from monitors.anomalies import (
     UNRECOVERED,
     Finding,
 )
-from monitors.report import Anomalies, AnomalyExample, Cause, Staleness
+from chaosbus.monitors.report import Anomalies, AnomalyExample, Cause, Staleness
 
 
 class Tally:

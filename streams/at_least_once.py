@@ -26,16 +26,16 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError, OutOfOrderSequenceNumber
 from aiokafka.partitioner import DefaultPartitioner
 
-from injectors.envelope import Emission, Envelope, SourceCoordinates
-from streams.batches import Record, send_in_batches
-from streams.clients import route_producer, stop_producer
-from streams.config import InterposerConfig
-from streams.decider import DecisionLike
-from streams.delivery import RouteContext
-from streams.ledger import CompletedRecord, LedgerBook
-from streams.offsets import OffsetTracker
-from streams.release_schedule import ReleaseSchedule
-from streams.undeliverable import (
+from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.streams.batches import Record, send_in_batches
+from chaosbus.streams.clients import route_producer, stop_producer
+from chaosbus.streams.config import InterposerConfig
+from chaosbus.streams.decider import DecisionLike
+from chaosbus.streams.delivery import RouteContext
+from chaosbus.streams.ledger import CompletedRecord, LedgerBook
+from chaosbus.streams.offsets import OffsetTracker
+from chaosbus.streams.release_schedule import ReleaseSchedule
+from chaosbus.streams.undeliverable import (
     REFUSALS,
     UNDELIVERABLE,
     RouteFailed,
@@ -45,7 +45,7 @@ from streams.undeliverable import (
     reason_of,
 )
 
-log = logging.getLogger("streams.interposer")
+log = logging.getLogger("chaosbus.streams.interposer")
 
 SINGLE_SEND_TIMEOUT_S = 30.0
 

@@ -12,7 +12,7 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streams.config import InterposerConfig
+from chaosbus.streams.config import InterposerConfig
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from injectors.limits import MAX_HELD_DEFAULT
-from streams.connection import KafkaSettings
-from streams.ledger_record import LEDGER_TOPIC
-from streams.topics import TopicPolicy
+from chaosbus.injectors.limits import MAX_HELD_DEFAULT
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.ledger_record import LEDGER_TOPIC
+from chaosbus.streams.topics import TopicPolicy
 
 Compression = Literal["gzip", "snappy", "lz4", "zstd"]
 COMPRESSIONS: tuple[Compression, ...] = ("gzip", "snappy", "lz4", "zstd")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
 
 
 class DecisionLike(Protocol):

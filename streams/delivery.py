@@ -22,13 +22,13 @@ from typing import Any, Protocol
 
 from aiokafka import TopicPartition
 
-from injectors.envelope import Emission, Envelope
-from streams.clock import Clock, wall_clock_ms
-from streams.config import InterposerConfig
-from streams.decider import DecisionLike
-from streams.routes import Route
-from streams.telemetry import Telemetry
-from streams.undeliverable import RouteFailed, record_bytes, too_large
+from chaosbus.injectors.envelope import Emission, Envelope
+from chaosbus.streams.clock import Clock, wall_clock_ms
+from chaosbus.streams.config import InterposerConfig
+from chaosbus.streams.decider import DecisionLike
+from chaosbus.streams.routes import Route
+from chaosbus.streams.telemetry import Telemetry
+from chaosbus.streams.undeliverable import RouteFailed, record_bytes, too_large
 
 # Trace context added to outgoing headers when tracing is on, counted in the size check.
 TRACE_HEADER_BYTES = 160

@@ -16,13 +16,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
-from streams.clients import group_consumer
-from streams.config import InterposerConfig
-from streams.decider import Decider, PassThrough
-from streams.delivery import Delivery, RouteContext
-from streams.pacing import Pacing, wait_ms
-from streams.records import envelope_of, event_id
-from streams.routes import Route
+from chaosbus.streams.clients import group_consumer
+from chaosbus.streams.config import InterposerConfig
+from chaosbus.streams.decider import Decider, PassThrough
+from chaosbus.streams.delivery import Delivery, RouteContext
+from chaosbus.streams.pacing import Pacing, wait_ms
+from chaosbus.streams.records import envelope_of, event_id
+from chaosbus.streams.routes import Route
 
 __all__ = ["InterposerConfig", "RouteInterposer"]
 

@@ -25,7 +25,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 # One of chaosbus's own topics, which no route may read or write (injectors.protection).
-from injectors.protection import LEDGER_TOPIC as LEDGER_TOPIC
+from chaosbus.injectors.protection import LEDGER_TOPIC as LEDGER_TOPIC
 
 LEDGER_SCHEMA_VERSION = 1
 # The fault of a record whose copy the destination refused and the dead-letter topic took.

@@ -18,8 +18,8 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.errors import MessageSizeTooLargeError
 
-from streams.batches import BATCH_HEADER_BYTES, record_size
-from streams.config import InterposerConfig
+from chaosbus.streams.batches import BATCH_HEADER_BYTES, record_size
+from chaosbus.streams.config import InterposerConfig
 
 
 @dataclass(frozen=True)

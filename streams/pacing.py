@@ -10,7 +10,7 @@ from typing import Any
 MAX_WAIT_MS = 100
 RESUME_FRACTION = 0.8
 
-log = logging.getLogger("streams.interposer")
+log = logging.getLogger("chaosbus.streams.interposer")
 
 
 class Pacing:

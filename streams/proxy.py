@@ -12,17 +12,17 @@ from typing import Literal
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
-from streams.at_least_once import AtLeastOnce
-from streams.clients import route_producer, stop_producer
-from streams.config import InterposerConfig
-from streams.connection import why_unreachable
-from streams.decider import Decider, PassThrough
-from streams.delivery import Delivery, RouteContext
-from streams.exactly_once.delivery import ExactlyOnce
-from streams.interposer import RouteInterposer
-from streams.routes import Route
-from streams.telemetry import Telemetry
-from streams.topics import LEDGER_PARTITIONS, TopicAdmin, check_routes
+from chaosbus.streams.at_least_once import AtLeastOnce
+from chaosbus.streams.clients import route_producer, stop_producer
+from chaosbus.streams.config import InterposerConfig
+from chaosbus.streams.connection import why_unreachable
+from chaosbus.streams.decider import Decider, PassThrough
+from chaosbus.streams.delivery import Delivery, RouteContext
+from chaosbus.streams.exactly_once.delivery import ExactlyOnce
+from chaosbus.streams.interposer import RouteInterposer
+from chaosbus.streams.routes import Route
+from chaosbus.streams.telemetry import Telemetry
+from chaosbus.streams.topics import LEDGER_PARTITIONS, TopicAdmin, check_routes
 
 __all__ = ["LEDGER_PARTITIONS", "Proxy", "ProxyReport", "freeze_startup_objects"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from injectors.envelope import Envelope, Headers, SourceCoordinates
+from chaosbus.injectors.envelope import Envelope, Headers, SourceCoordinates
 
 LARGE_VALUE_BYTES = 1024 * 1024
 # Headers are small and left out of the held-bytes estimate; this covers them and the tuple.

@@ -32,8 +32,8 @@ from redis.exceptions import (
     ResponseError,
 )
 
-from streams.errors import StreamError
-from streams.redaction import redact_text, redact_url
+from chaosbus.streams.errors import StreamError
+from chaosbus.streams.redaction import redact_text, redact_url
 
 CA_ENV = "CHAOSBUS_REDIS_CA"
 SCHEMES = ("redis", "rediss", "unix")

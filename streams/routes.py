@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.errors import RouteError
-from streams.ledger_record import route_name
+from chaosbus.streams.errors import RouteError
+from chaosbus.streams.ledger_record import route_name
 
 
 @dataclass(frozen=True, slots=True)

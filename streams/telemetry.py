@@ -22,7 +22,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
 
 TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 _PROPAGATOR = TraceContextTextMapPropagator()

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from chaosbus.control.acl import AclUser, setuser_commands
 from chaosbus.control.approvals import ApprovalState, Signoff, approval_state, approve
 from chaosbus.control.plane import control_plane
-from streams.clock import Clock, wall_clock_ms
+from chaosbus.streams.clock import Clock, wall_clock_ms
 
 
 async def sign_off(

@@ -10,7 +10,7 @@ from chaosbus.control.audit import AuditEntry
 from chaosbus.control.chain import Verification
 from chaosbus.control.keys import KillState
 from chaosbus.control.plane import control_plane
-from streams.clock import Clock, wall_clock_ms
+from chaosbus.streams.clock import Clock, wall_clock_ms
 
 
 async def kill(

@@ -38,8 +38,13 @@ from chaosbus.control.keys import (
     switch_state,
 )
 from chaosbus.errors import InvalidInput
-from streams.redaction import redact_url
-from streams.redis_client import RedisUrlError, describe_failure, failure_kind, redis_client
+from chaosbus.streams.redaction import redact_url
+from chaosbus.streams.redis_client import (
+    RedisUrlError,
+    describe_failure,
+    failure_kind,
+    redis_client,
+)
 
 T = TypeVar("T")
 Queue = Callable[[Any], object]  # queues more commands on the audit write's transaction

@@ -23,8 +23,8 @@ from redis.exceptions import RedisError
 
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
 from chaosbus.control.plane import connect, read_switch
-from streams.redaction import redact_text
-from streams.redis_client import describe_failure
+from chaosbus.streams.redaction import redact_text
+from chaosbus.streams.redis_client import describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -138,4 +138,4 @@ class KillSwitchWatcher:
 async def _close(pubsub: aioredis.client.PubSub | None) -> None:
     if pubsub is not None:
         with contextlib.suppress(RedisError, OSError):
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed in newer redis-py

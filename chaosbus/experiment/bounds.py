@@ -13,7 +13,7 @@ from pydantic import ConfigDict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from chaosbus.experiment.metrics import LIVE_METRICS, METRICS, describe_known
-from injectors.limits import Name, Seconds, SpecModel
+from chaosbus.injectors.limits import Name, Seconds, SpecModel
 
 
 class Bound(SpecModel):

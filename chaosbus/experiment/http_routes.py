@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from injectors.http.spec import HttpFault
-from injectors.limits import (
+from chaosbus.injectors.http.spec import HttpFault
+from chaosbus.injectors.limits import (
     MAX_COPIES,
     MAX_COUNT,
     MAX_FAULTS_PER_S,
@@ -35,9 +35,9 @@ from injectors.limits import (
     Name,
     SpecModel,
 )
-from injectors.spec import unique_names
-from injectors.validation import LocatedError
-from monitors.retries import RETRY_METRICS, RetryPolicy
+from chaosbus.injectors.spec import unique_names
+from chaosbus.injectors.validation import LocatedError
+from chaosbus.monitors.retries import RETRY_METRICS, RetryPolicy
 
 if TYPE_CHECKING:
     from chaosbus.experiment.spec import ExperimentSpec

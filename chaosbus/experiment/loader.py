@@ -14,8 +14,8 @@ from pydantic import ValidationError
 
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment.spec import ExperimentSpec
-from injectors.validation import ROOT, format_validation_error
-from injectors.yaml_document import DocumentError, parse_yaml_text, read_yaml_file
+from chaosbus.injectors.validation import ROOT, format_validation_error
+from chaosbus.injectors.yaml_document import DocumentError, parse_yaml_text, read_yaml_file
 
 
 class ExperimentInvalid(InvalidInput):

@@ -9,10 +9,10 @@ an error at `validate` time, not a guardrail that silently never fires.
 
 from __future__ import annotations
 
-from injectors.http.plan import HTTP_FAULT_TYPES
-from injectors.plan import FAULT_TYPES
-from monitors.anomalies import COUNT_NAMES
-from monitors.retries import RETRY_ANOMALIES, RETRY_METRICS
+from chaosbus.injectors.http.plan import HTTP_FAULT_TYPES
+from chaosbus.injectors.plan import FAULT_TYPES
+from chaosbus.monitors.anomalies import COUNT_NAMES
+from chaosbus.monitors.retries import RETRY_ANOMALIES, RETRY_METRICS
 
 # Sums across every check of the monitor (or one check, when a bound names it); the retry
 # anomalies sum across the HTTP routes, and `anomalies.total` counts both sides.

@@ -34,13 +34,21 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from injectors.limits import MAX_DURATION_MS, MAX_LIST, MAX_NAME, MAX_TOPIC, Millis, Name, SpecModel
-from monitors.config import ModelName, MonitorConfig
-from monitors.extractors import ExtractorConfig
-from monitors.probes.http_probe import HttpProbeConfig
-from monitors.probes.kafka_reader import EffectsConfig
-from monitors.probes.redis_probe import RedisProbeConfig
-from monitors.probes.sql_probe import SqlProbeConfig
+from chaosbus.injectors.limits import (
+    MAX_DURATION_MS,
+    MAX_LIST,
+    MAX_NAME,
+    MAX_TOPIC,
+    Millis,
+    Name,
+    SpecModel,
+)
+from chaosbus.monitors.config import ModelName, MonitorConfig
+from chaosbus.monitors.extractors import ExtractorConfig
+from chaosbus.monitors.probes.http_probe import HttpProbeConfig
+from chaosbus.monitors.probes.kafka_reader import EffectsConfig
+from chaosbus.monitors.probes.redis_probe import RedisProbeConfig
+from chaosbus.monitors.probes.sql_probe import SqlProbeConfig
 
 PROBE_KINDS = ("redis", "http", "kafka", "sql")
 

@@ -37,7 +37,7 @@ from chaosbus.experiment.governance import Approvals, Privacy, Webhook
 from chaosbus.experiment.http_routes import HttpRouteSpec, both_sides_problem
 from chaosbus.experiment.metrics import SERVICE_METRICS
 from chaosbus.experiment.monitor import MonitorSpec
-from injectors.limits import (
+from chaosbus.injectors.limits import (
     MAX_DURATION_S,
     MAX_LIST,
     MAX_TOPIC,
@@ -47,9 +47,14 @@ from injectors.limits import (
     SpecModel,
     Text,
 )
-from injectors.protection import describe_cycle, find_cycle, own_topic_problem, topic_name_problem
-from injectors.spec import BlastRadius, Fault, holding_problem, unique_names
-from injectors.validation import LocatedError
+from chaosbus.injectors.protection import (
+    describe_cycle,
+    find_cycle,
+    own_topic_problem,
+    topic_name_problem,
+)
+from chaosbus.injectors.spec import BlastRadius, Fault, holding_problem, unique_names
+from chaosbus.injectors.validation import LocatedError
 
 
 class _Spec(SpecModel):

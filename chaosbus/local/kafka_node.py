@@ -20,8 +20,8 @@ from chaosbus.errors import StackError
 from chaosbus.local import process
 from chaosbus.local.prereqs import java_executable, maven_executable
 from chaosbus.local.secure import SecureListener
-from streams.connection import KafkaSettings
-from streams.quiet import quiet_aiokafka
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.quiet import quiet_aiokafka
 
 BROKER_MAIN = "kafka.Kafka"
 STORAGE_TOOL_MAIN = "kafka.tools.StorageTool"

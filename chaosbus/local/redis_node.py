@@ -17,8 +17,8 @@ from urllib.parse import quote
 from chaosbus.errors import StackError
 from chaosbus.local import process
 from chaosbus.local.prereqs import redis_server_executable
-from streams.redaction import redact_url
-from streams.redis_client import ping_failure
+from chaosbus.streams.redaction import redact_url
+from chaosbus.streams.redis_client import ping_failure
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaosbus.local.certs import CertificateFiles, make_certificates
-from streams.connection import KafkaSettings, SaslMechanism
+from chaosbus.streams.connection import KafkaSettings, SaslMechanism
 
 USERNAME = "chaos"
 MECHANISM: SaslMechanism = "SCRAM-SHA-512"

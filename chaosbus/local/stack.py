@@ -30,7 +30,7 @@ from chaosbus.local.kafka_node import KafkaNode, libs_dir, new_cluster_id, resol
 from chaosbus.local.postgres_node import PostgresNode, postgres_available
 from chaosbus.local.redis_node import RedisNode
 from chaosbus.local.secure import SecureListener
-from streams.redaction import redact_url
+from chaosbus.streams.redaction import redact_url
 
 MAX_BROKERS = 5
 DEFAULT_KAFKA_PORT = 19092

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from chaosbus.monitors.report import AnomalyExample, LedgerDecision
 from chaosbus.report.markdown import BADGES, number
 from chaosbus.report.model import RunReport
-from monitors.report import AnomalyExample, LedgerDecision
 
 PHASE_COLOURS = {
     "preflight": "rgba(150,150,150,0.10)",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from chaosbus.monitors.report import LedgerDecision
 from chaosbus.report.model import RunReport
-from monitors.report import LedgerDecision
 
 # Decisions listed under an example in Markdown; the HTML report's ledger table has all.
 MAX_DECISIONS = 6

@@ -28,8 +28,8 @@ from chaosbus.errors import (
     EXIT_INVALID,
     EXIT_VIOLATED,
 )
-from monitors.lag import ServiceProgress
-from monitors.report import Anomalies, Metrics, MonitorReport
+from chaosbus.monitors.lag import ServiceProgress
+from chaosbus.monitors.report import Anomalies, Metrics, MonitorReport
 
 # 2: status `inconclusive`, coverage's source/judged events and share, causes of examples.
 REPORT_VERSION = 2

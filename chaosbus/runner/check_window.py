@@ -17,19 +17,19 @@ from datetime import UTC, datetime
 
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.injectors.blast import CAPS
+from chaosbus.monitors import check, compile_extractors
+from chaosbus.monitors.errors import MonitorError
+from chaosbus.monitors.history import Effect, History, Observation
+from chaosbus.monitors.probes.kafka_reader import read_effects, read_ledger, read_source
+from chaosbus.monitors.redelivery import first_decisions, redelivered
 from chaosbus.report.model import RunReport
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.probes import effects_probe, effects_topic, probe_shape, state_probe
 from chaosbus.runner.verdict import conclude, judge, merge_anomalies, merge_metrics
-from injectors.blast import CAPS
-from monitors import check, compile_extractors
-from monitors.errors import MonitorError
-from monitors.history import Effect, History, Observation
-from monitors.probes.kafka_reader import read_effects, read_ledger, read_source
-from monitors.redelivery import first_decisions, redelivered
-from streams.clock import Clock, wall_clock_ms
-from streams.connection import KafkaSettings
-from streams.errors import BrokerUnreachable
+from chaosbus.streams.clock import Clock, wall_clock_ms
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.errors import BrokerUnreachable
 
 
 async def check_window(

@@ -18,13 +18,13 @@ from typing import Self
 
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.injectors.http.plan import HTTP_FAULT_TYPES, HttpPlan
 from chaosbus.runner.retry_observation import RetryObservation, observe_retries
-from injectors.http.plan import HTTP_FAULT_TYPES, HttpPlan
-from streams.clock import Clock
-from streams.connection import KafkaSettings
-from streams.http import HttpInterposer, HttpRoute, RequestLog
-from streams.http.ledger import HttpLedgerWriter
-from streams.redaction import redact_url
+from chaosbus.streams.clock import Clock
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.http import HttpInterposer, HttpRoute, RequestLog
+from chaosbus.streams.http.ledger import HttpLedgerWriter
+from chaosbus.streams.redaction import redact_url
 
 HTTP_COUNT_KEYS = tuple(f"http.{kind}" for kind in ("pass", *HTTP_FAULT_TYPES))
 

@@ -5,8 +5,8 @@ the retry metrics in `metrics.retries`. The status of both sides together is
 
 from __future__ import annotations
 
+from chaosbus.monitors.report import Anomalies, Metrics
 from chaosbus.runner.retry_observation import RetryObservation
-from monitors.report import Anomalies, Metrics
 
 
 def with_retry_anomalies(

@@ -12,9 +12,9 @@ from collections import deque
 
 from hdrh.histogram import HdrHistogram
 
-from monitors.history import Number, Observation, SourceEvent
-from monitors.metrics import MAX_LATENCY_MS
-from monitors.report import Latency
+from chaosbus.monitors.history import Number, Observation, SourceEvent
+from chaosbus.monitors.metrics import MAX_LATENCY_MS
+from chaosbus.monitors.report import Latency
 
 
 class LiveLatency:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chaosbus.experiment.governance import NotifyEvent, Webhook
-from streams.clock import Clock, wall_clock_ms
+from chaosbus.streams.clock import Clock, wall_clock_ms
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from chaosbus.experiment.bounds import Bound
+from chaosbus.injectors.http.plan import HTTP_FAULT_TYPES
+from chaosbus.injectors.plan import FAULT_TYPES
+from chaosbus.monitors.anomalies import STALLED_CONSUMER
+from chaosbus.monitors.lag import ServiceProgress
+from chaosbus.monitors.report import Latency, MonitorReport
+from chaosbus.monitors.retries import RETRY_ANOMALIES
 from chaosbus.runner.retry_observation import RetryObservation
-from injectors.http.plan import HTTP_FAULT_TYPES
-from injectors.plan import FAULT_TYPES
-from monitors.anomalies import STALLED_CONSUMER
-from monitors.lag import ServiceProgress
-from monitors.report import Latency, MonitorReport
-from monitors.retries import RETRY_ANOMALIES
 
 
 @dataclass(frozen=True)

@@ -19,17 +19,17 @@ from chaosbus.control.errors import ApprovalsMissing, KillSwitchEngaged
 from chaosbus.control.plane import ControlPlane
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.injectors.envelope import Envelope
+from chaosbus.injectors.match import Payload, Verdict, evaluate
 from chaosbus.runner.readers import envelope_of
 from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.settings import resolve_topic_policy
-from injectors.envelope import Envelope
-from injectors.match import Payload, Verdict, evaluate
-from streams.connection import KafkaSettings
-from streams.consumers import standalone_consumer
-from streams.errors import BrokerUnreachable, TopicMissing
-from streams.ledger_record import LEDGER_TOPIC
-from streams.routes import Route
-from streams.topics import TopicAdmin, TopicPolicy, check_routes
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.consumers import standalone_consumer
+from chaosbus.streams.errors import BrokerUnreachable, TopicMissing
+from chaosbus.streams.ledger_record import LEDGER_TOPIC
+from chaosbus.streams.routes import Route
+from chaosbus.streams.topics import TopicAdmin, TopicPolicy, check_routes
 
 
 @dataclass

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from monitors.report import AnomalyExample, MonitorReport
-from streams.ledger import pseudonym
+from chaosbus.monitors.report import AnomalyExample, MonitorReport
+from chaosbus.streams.ledger import pseudonym
 
 
 def _hide(salt: bytes, example: AnomalyExample) -> AnomalyExample:

@@ -17,12 +17,12 @@ from typing import Protocol
 
 from chaosbus.experiment.monitor import Probe as ProbeSpec
 from chaosbus.experiment.monitor import reads_effects
-from monitors.history import Effect
-from monitors.probes import Probe
-from monitors.probes.http_probe import HttpProbe, HttpProbeConfig
-from monitors.probes.kafka_reader import EffectsConfig
-from monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
-from monitors.probes.sql_probe import SqlProbe, SqlProbeConfig
+from chaosbus.monitors.history import Effect
+from chaosbus.monitors.probes import Probe
+from chaosbus.monitors.probes.http_probe import HttpProbe, HttpProbeConfig
+from chaosbus.monitors.probes.kafka_reader import EffectsConfig
+from chaosbus.monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
+from chaosbus.monitors.probes.sql_probe import SqlProbe, SqlProbeConfig
 
 
 class EffectsProbe(Protocol):

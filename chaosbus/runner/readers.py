@@ -16,9 +16,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from injectors.envelope import Envelope, SourceCoordinates
-from streams.connection import KafkaSettings
-from streams.ledger_record import LedgerRecord, decode_ledger
+from chaosbus.injectors.envelope import Envelope, SourceCoordinates
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.ledger_record import LedgerRecord, decode_ledger
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from chaosbus.monitors.redelivery import redelivered
+from chaosbus.monitors.report import MonitorReport
 from chaosbus.report.model import GuardrailResult, HypothesisResult, RunReport
 from chaosbus.runner.http_verdict import with_retry_anomalies, with_retry_metrics
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.privacy import pseudonymised
 from chaosbus.runner.verdict import conclude, judge, merge_anomalies, merge_metrics, with_service
-from monitors.redelivery import redelivered
-from monitors.report import MonitorReport
 
 if TYPE_CHECKING:
     from chaosbus.runner.run import ExperimentRun

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chaosbus.experiment.http_routes import HttpRouteSpec
-from injectors.http.log_record import LoggedRequest
-from monitors.report import AnomalyExample
-from monitors.retries import RETRY_ANOMALIES, RetryFinding, group_attempts, judge_retries
+from chaosbus.injectors.http.log_record import LoggedRequest
+from chaosbus.monitors.report import AnomalyExample
+from chaosbus.monitors.retries import RETRY_ANOMALIES, RetryFinding, group_attempts, judge_retries
 
 # Growth is measured between successive gaps: three attempts are the least that have one.
 ATTEMPTS_FOR_GROWTH = 3

@@ -26,6 +26,7 @@ from chaosbus.control.watch import ControlState
 from chaosbus.errors import ChaosbusError
 from chaosbus.experiment.governance import NotifyEvent
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.monitors.metrics import time_to_recovery
 from chaosbus.observability import Providers
 from chaosbus.report.model import HypothesisResult, RunReport
 from chaosbus.runner.guardrails import GuardrailWatch
@@ -38,10 +39,9 @@ from chaosbus.runner.retry_observation import RetryObservation
 from chaosbus.runner.session import LiveSession
 from chaosbus.runner.timeline import Sample, Timeline
 from chaosbus.runner.verdict import describe, judge
-from monitors.metrics import time_to_recovery
-from streams.clock import Clock, wall_clock_ms
-from streams.connection import KafkaSettings
-from streams.redaction import redact_url
+from chaosbus.streams.clock import Clock, wall_clock_ms
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.redaction import redact_url
 
 log = logging.getLogger(__name__)
 

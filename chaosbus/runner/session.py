@@ -20,6 +20,13 @@ from chaosbus.control.watch import ControlState, KillSwitchWatcher
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.monitor import Probe as ProbeSpec
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.injectors.blast import CAPS
+from chaosbus.injectors.plan import FAULT_TYPES, FaultPlan
+from chaosbus.monitors.effect_snapshots import EffectSnapshots
+from chaosbus.monitors.errors import MonitorError, ProbeError
+from chaosbus.monitors.lag import ServiceProgress
+from chaosbus.monitors.probes.group_lag import GroupLagReader
+from chaosbus.monitors.probes.kafka_reader import EffectsConfig, effect_parser
 from chaosbus.observability import Providers, providers_from_environment
 from chaosbus.runner.collector import Collector
 from chaosbus.runner.http_side import HttpSide
@@ -39,21 +46,14 @@ from chaosbus.runner.readers import (
     ledger_handler,
     start_positions,
 )
-from injectors.blast import CAPS
-from injectors.plan import FAULT_TYPES, FaultPlan
-from monitors.effect_snapshots import EffectSnapshots
-from monitors.errors import MonitorError, ProbeError
-from monitors.lag import ServiceProgress
-from monitors.probes.group_lag import GroupLagReader
-from monitors.probes.kafka_reader import EffectsConfig, effect_parser
-from streams.clock import Clock
-from streams.connection import KafkaSettings
-from streams.decider import Decider
-from streams.interposer import InterposerConfig
-from streams.ledger_record import LEDGER_TOPIC
-from streams.proxy import Proxy
-from streams.routes import Route
-from streams.telemetry import Telemetry
+from chaosbus.streams.clock import Clock
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.decider import Decider
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.ledger_record import LEDGER_TOPIC
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
+from chaosbus.streams.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from aiokafka.errors import KafkaError
 
 from chaosbus.control.errors import RouteShared
 from chaosbus.errors import Unreachable
-from streams.connection import KafkaSettings, why_unreachable
-from streams.quiet import quiet_aiokafka
+from chaosbus.streams.connection import KafkaSettings, why_unreachable
+from chaosbus.streams.quiet import quiet_aiokafka
 
 MARKER = "chaosbus"
 log = logging.getLogger(__name__)

@@ -26,13 +26,20 @@ from typing import Literal
 from chaosbus.experiment.bounds import Bound
 from chaosbus.experiment.metrics import FINAL_ONLY_METRICS
 from chaosbus.experiment.monitor import DEFAULT_MIN_JUDGED_SHARE
+from chaosbus.monitors.anomalies import COUNT_NAMES, PRECEDENCE, STALLED_CONSUMER
+from chaosbus.monitors.lag import ServiceProgress
+from chaosbus.monitors.report import (
+    Anomalies,
+    AnomalyExample,
+    Latency,
+    Metrics,
+    MonitorReport,
+    Staleness,
+)
+from chaosbus.monitors.retries import RETRY_ANOMALIES
 from chaosbus.report.model import EXIT_CODES, HypothesisResult, RunReport, Status
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.retry_observation import RetryObservation
-from monitors.anomalies import COUNT_NAMES, PRECEDENCE, STALLED_CONSUMER
-from monitors.lag import ServiceProgress
-from monitors.report import Anomalies, AnomalyExample, Latency, Metrics, MonitorReport, Staleness
-from monitors.retries import RETRY_ANOMALIES
 
 DEFAULT_STEADY_STATE = (Bound(metric="anomalies.total", max=0),)
 

@@ -7,8 +7,13 @@ connection, truncate the body, deliver the request to the service twice) that th
 `streams.http` carries out.
 """
 
-from injectors.http.plan import HttpAction, HttpPlan, HttpRequest
-from injectors.http.spec import HttpFault, HttpFaultFile, HttpMatch, parse_http_fault_document
+from chaosbus.injectors.http.plan import HttpAction, HttpPlan, HttpRequest
+from chaosbus.injectors.http.spec import (
+    HttpFault,
+    HttpFaultFile,
+    HttpMatch,
+    parse_http_fault_document,
+)
 
 __all__ = [
     "HttpAction",

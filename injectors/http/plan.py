@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from injectors.blast import BlastGuard
-from injectors.delay import draw_delay
-from injectors.http.spec import (
+from chaosbus.injectors.blast import BlastGuard
+from chaosbus.injectors.delay import draw_delay
+from chaosbus.injectors.http.spec import (
     DuplicateFault,
     ErrorFault,
     HangFault,
@@ -27,10 +27,10 @@ from injectors.http.spec import (
     ResetFault,
     TruncateFault,
 )
-from injectors.match import Payload, condition_holds, lookup
-from injectors.rng import DecisionSource
-from injectors.spec import BlastRadius
-from injectors.triggers import TriggerBook
+from chaosbus.injectors.match import Payload, condition_holds, lookup
+from chaosbus.injectors.rng import DecisionSource
+from chaosbus.injectors.spec import BlastRadius
+from chaosbus.injectors.triggers import TriggerBook
 
 HTTP_FAULT_TYPES = ("latency", "error", "hang", "reset", "truncate", "duplicate")
 

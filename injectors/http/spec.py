@@ -19,11 +19,18 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from injectors.errors import SpecError
-from injectors.limits import MAX_DURATION_MS, MAX_LIST, MAX_TEXT, Pattern, Seed
-from injectors.spec import BlastRadius, Distribution, JsonCondition, Triggered, _Spec, unique_names
-from injectors.validation import ROOT, format_validation_error
-from injectors.yaml_document import DocumentError, read_yaml_file
+from chaosbus.injectors.errors import SpecError
+from chaosbus.injectors.limits import MAX_DURATION_MS, MAX_LIST, MAX_TEXT, Pattern, Seed
+from chaosbus.injectors.spec import (
+    BlastRadius,
+    Distribution,
+    JsonCondition,
+    Triggered,
+    _Spec,
+    unique_names,
+)
+from chaosbus.injectors.validation import ROOT, format_validation_error
+from chaosbus.injectors.yaml_document import DocumentError, read_yaml_file
 
 # 1xx and the 2xx/3xx a fault has no business inventing are refused; 499 (client closed)
 # and 520-599 (nonstandard gateway codes) are what real platforms meet and are allowed.

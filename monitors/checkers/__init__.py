@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from monitors.anomalies import Finding
-from monitors.checkers.counter import judge_counter
-from monitors.checkers.entity import judge_entity
-from monitors.checkers.once import judge_once
-from monitors.index import UnitFacts
+from chaosbus.monitors.anomalies import Finding
+from chaosbus.monitors.checkers.counter import judge_counter
+from chaosbus.monitors.checkers.entity import judge_entity
+from chaosbus.monitors.checkers.once import judge_once
+from chaosbus.monitors.index import UnitFacts
 
 Judge = Callable[[UnitFacts], Finding]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from monitors.anomalies import APPLIED_GARBAGE, DUPLICATE_EFFECT, Evidence
-from monitors.history import Effect
+from chaosbus.monitors.anomalies import APPLIED_GARBAGE, DUPLICATE_EFFECT, Evidence
+from chaosbus.monitors.history import Effect
 
 
 def duplicate_effects(

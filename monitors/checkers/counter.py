@@ -9,7 +9,7 @@ below is `lost_event`, in between is `divergent_entity`. An absent counter reads
 
 from __future__ import annotations
 
-from monitors.anomalies import (
+from chaosbus.monitors.anomalies import (
     APPLIED_GARBAGE,
     DIVERGENT_ENTITY,
     DUPLICATE_EFFECT,
@@ -19,10 +19,10 @@ from monitors.anomalies import (
     Status,
     most_specific,
 )
-from monitors.checkers.common import duplicate_effects, split_missing
-from monitors.history import Effect, Number, SourceEvent
-from monitors.index import UnitFacts
-from monitors.models.counter import expected_total, explaining_subset, same
+from chaosbus.monitors.checkers.common import duplicate_effects, split_missing
+from chaosbus.monitors.history import Effect, Number, SourceEvent
+from chaosbus.monitors.index import UnitFacts
+from chaosbus.monitors.models.counter import expected_total, explaining_subset, same
 
 # Candidate culprits named in an example; enough to start a search, few enough to read.
 MAX_CANDIDATES = 5

@@ -22,7 +22,7 @@ garbage count as dropped (`corrupted_expected` / `corrupted_reconciled`).
 
 from __future__ import annotations
 
-from monitors.anomalies import (
+from chaosbus.monitors.anomalies import (
     APPLIED_GARBAGE,
     DIVERGENT_ENTITY,
     LOST_EVENT,
@@ -32,10 +32,10 @@ from monitors.anomalies import (
     Finding,
     most_specific,
 )
-from monitors.checkers.common import duplicate_effects, split_missing
-from monitors.history import Effect, Number, Observation, SourceEvent
-from monitors.index import UnitFacts
-from monitors.models.entity import EntityState, entity_states, expected_state, shows
+from chaosbus.monitors.checkers.common import duplicate_effects, split_missing
+from chaosbus.monitors.history import Effect, Number, Observation, SourceEvent
+from chaosbus.monitors.index import UnitFacts
+from chaosbus.monitors.models.entity import EntityState, entity_states, expected_state, shows
 
 
 def judge_entity(facts: UnitFacts) -> Finding:

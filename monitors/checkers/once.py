@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from monitors.anomalies import DIVERGENT_ENTITY, LOST_EVENT, Evidence, Finding, most_specific
-from monitors.checkers.common import duplicate_effects
-from monitors.index import UnitFacts
+from chaosbus.monitors.anomalies import (
+    DIVERGENT_ENTITY,
+    LOST_EVENT,
+    Evidence,
+    Finding,
+    most_specific,
+)
+from chaosbus.monitors.checkers.common import duplicate_effects
+from chaosbus.monitors.index import UnitFacts
 
 
 def judge_once(facts: UnitFacts) -> Finding:

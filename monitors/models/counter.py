@@ -10,7 +10,7 @@ import itertools
 import math
 from collections.abc import Collection, Iterable
 
-from monitors.history import Number, SourceEvent
+from chaosbus.monitors.history import Number, SourceEvent
 
 # Above this many dropped events on one key, the subset search below stops being cheap.
 SUBSET_SEARCH_LIMIT = 12

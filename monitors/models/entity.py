@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Sequence
 from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
-from monitors.history import Number, SourceEvent
+from chaosbus.monitors.history import Number, SourceEvent
 
 Rank = tuple[Number, bool]
 _RANK = attrgetter("version", "is_delete")

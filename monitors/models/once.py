@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from monitors.history import SourceEvent
+from chaosbus.monitors.history import SourceEvent
 
 
 def expected_effects(events: Iterable[SourceEvent], skip: Collection[str] = ()) -> dict[str, int]:

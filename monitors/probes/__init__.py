@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from monitors.history import Observation
+from chaosbus.monitors.history import Observation
 
 
 class Probe(Protocol):

@@ -20,13 +20,13 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict
 
-from injectors.envelope import Envelope, SourceCoordinates
-from monitors.errors import ReaderError
-from monitors.extractors import MISSING, HeaderField, JsonField, json_getter
-from monitors.history import Effect
-from streams.connection import KafkaSettings
-from streams.consumers import standalone_consumer, topic_end_offsets
-from streams.ledger_record import LEDGER_TOPIC, LedgerRecord, decode_ledger
+from chaosbus.injectors.envelope import Envelope, SourceCoordinates
+from chaosbus.monitors.errors import ReaderError
+from chaosbus.monitors.extractors import MISSING, HeaderField, JsonField, json_getter
+from chaosbus.monitors.history import Effect
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
+from chaosbus.streams.ledger_record import LEDGER_TOPIC, LedgerRecord, decode_ledger
 
 
 class EffectsConfig(BaseModel):

@@ -20,12 +20,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from injectors.limits import Pattern
-from monitors.errors import ProbeError
-from monitors.extractors import to_number
-from monitors.history import Number, Observation
-from streams.redaction import redact_text
-from streams.redis_client import RedisUrlError, describe_failure, failure_kind, redis_client
+from chaosbus.injectors.limits import Pattern
+from chaosbus.monitors.errors import ProbeError
+from chaosbus.monitors.extractors import to_number
+from chaosbus.monitors.history import Number, Observation
+from chaosbus.streams.redaction import redact_text
+from chaosbus.streams.redis_client import (
+    RedisUrlError,
+    describe_failure,
+    failure_kind,
+    redis_client,
+)
 
 NOT_DELETED = (None, b"", b"0")
 

@@ -26,9 +26,9 @@ import psycopg
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from monitors.errors import ProbeError
-from monitors.extractors import to_number
-from monitors.history import Effect, Number, Observation
+from chaosbus.monitors.errors import ProbeError
+from chaosbus.monitors.extractors import to_number
+from chaosbus.monitors.history import Effect, Number, Observation
 
 ENTITY_PARAMETER = "%(entity)s"
 _PARAMETERS = re.compile(r"%\((\w+)\)s")

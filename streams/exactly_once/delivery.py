@@ -26,15 +26,15 @@ from typing import Any, NamedTuple
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from injectors.envelope import Emission, Envelope, SourceCoordinates
-from streams.decider import DecisionLike
-from streams.delivery import RouteContext
-from streams.exactly_once.parked import ParkedSource, ParkedUnreadable, parked_topic
-from streams.exactly_once.parked_store import ensure_parked_topic, read_parked
-from streams.exactly_once.producers import PartitionProducers
-from streams.exactly_once.work import PartitionWork
-from streams.release_schedule import ReleaseSchedule
-from streams.undeliverable import (
+from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.streams.decider import DecisionLike
+from chaosbus.streams.delivery import RouteContext
+from chaosbus.streams.exactly_once.parked import ParkedSource, ParkedUnreadable, parked_topic
+from chaosbus.streams.exactly_once.parked_store import ensure_parked_topic, read_parked
+from chaosbus.streams.exactly_once.producers import PartitionProducers
+from chaosbus.streams.exactly_once.work import PartitionWork
+from chaosbus.streams.release_schedule import ReleaseSchedule
+from chaosbus.streams.undeliverable import (
     UNDELIVERABLE,
     RouteFailed,
     dead_letter_headers,
@@ -43,7 +43,7 @@ from streams.undeliverable import (
     reason_of,
 )
 
-log = logging.getLogger("streams.interposer")
+log = logging.getLogger("chaosbus.streams.interposer")
 
 # A partition whose parked set could not be rebuilt is retried this often, never skipped.
 REBUILD_RETRY_MS = 2_000

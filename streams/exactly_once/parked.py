@@ -13,12 +13,12 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from injectors.envelope import Emission, Envelope, SourceCoordinates
-from injectors.protection import PARKED_PREFIX
-from streams.errors import StreamError
-from streams.ledger import LedgerEntry, pseudonym
-from streams.ledger_record import LedgerEmission, decode_key, encode_key
-from streams.telemetry import trace_id_of
+from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.injectors.protection import PARKED_PREFIX
+from chaosbus.streams.errors import StreamError
+from chaosbus.streams.ledger import LedgerEntry, pseudonym
+from chaosbus.streams.ledger_record import LedgerEmission, decode_key, encode_key
+from chaosbus.streams.telemetry import trace_id_of
 
 PARKED_SCHEMA_VERSION = 1
 

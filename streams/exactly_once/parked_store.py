@@ -6,11 +6,11 @@ import asyncio
 
 from aiokafka import TopicPartition
 
-from injectors.envelope import SourceCoordinates
-from streams.connection import KafkaSettings
-from streams.consumers import standalone_consumer, topic_end_offsets
-from streams.exactly_once.parked import ParkedSource, rebuild
-from streams.topics import TopicAdmin, TopicPolicy
+from chaosbus.injectors.envelope import SourceCoordinates
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
+from chaosbus.streams.exactly_once.parked import ParkedSource, rebuild
+from chaosbus.streams.topics import TopicAdmin, TopicPolicy
 
 
 async def ensure_parked_topic(kafka: KafkaSettings, topic: str, policy: TopicPolicy) -> None:

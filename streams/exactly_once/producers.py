@@ -13,8 +13,8 @@ import asyncio
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 
-from streams.clients import transactional_producer
-from streams.config import InterposerConfig
+from chaosbus.streams.clients import transactional_producer
+from chaosbus.streams.config import InterposerConfig
 
 
 def transactional_id(group_id: str, tp: TopicPartition) -> str:

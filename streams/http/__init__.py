@@ -5,7 +5,7 @@ An automation calls the proxy instead of the service; each request is decided by
 verdict (`monitors.retries`) reads.
 """
 
-from streams.http.interposer import HttpInterposer, HttpRoute
-from streams.http.request_log import RequestLog, read_request_log
+from chaosbus.streams.http.interposer import HttpInterposer, HttpRoute
+from chaosbus.streams.http.request_log import RequestLog, read_request_log
 
 __all__ = ["HttpInterposer", "HttpRoute", "RequestLog", "read_request_log"]

@@ -29,11 +29,11 @@ from typing import Self
 import aiohttp
 from aiohttp import web
 
-from injectors.http.log_record import LoggedRequest
-from injectors.http.plan import HttpAction, HttpPlan, HttpRequest
-from streams.clock import Clock, wall_clock_ms
-from streams.http.request_log import RequestLog
-from streams.redaction import redact_text, redact_url
+from chaosbus.injectors.http.log_record import LoggedRequest
+from chaosbus.injectors.http.plan import HttpAction, HttpPlan, HttpRequest
+from chaosbus.streams.clock import Clock, wall_clock_ms
+from chaosbus.streams.http.request_log import RequestLog
+from chaosbus.streams.redaction import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 

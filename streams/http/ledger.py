@@ -20,10 +20,10 @@ from typing import Self
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
-from injectors.http.log_record import LoggedRequest
-from streams.connection import KafkaSettings, why_unreachable
-from streams.http.request_log import RequestLog
-from streams.ledger_record import LEDGER_TOPIC, EmissionTuple, encode_record
+from chaosbus.injectors.http.log_record import LoggedRequest
+from chaosbus.streams.connection import KafkaSettings, why_unreachable
+from chaosbus.streams.http.request_log import RequestLog
+from chaosbus.streams.ledger_record import LEDGER_TOPIC, EmissionTuple, encode_record
 
 log = logging.getLogger(__name__)
 

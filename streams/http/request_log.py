@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-from injectors.http.log_record import LoggedRequest
+from chaosbus.injectors.http.log_record import LoggedRequest
 
 
 class RequestLog:

@@ -12,17 +12,17 @@ from typing import Any
 
 from chaosbus.control import commands as control_commands
 from chaosbus.experiment import ExperimentSpec, with_overrides
+from chaosbus.monitors.probes.kafka_reader import read_ledger, read_source
 from chaosbus.report.model import RunReport
 from chaosbus.runner import Progress, RunOptions, run_experiment
 from chaosbus.scenarios import load_experiment_or_scenario
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.ledger_record import LedgerRecord
+from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import Cluster, create_topics, settings_of
 from chaosbus_demo.events import OrderEvent
 from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, order_events, play
-from monitors.probes.kafka_reader import read_ledger, read_source
-from streams.connection import KafkaSettings
-from streams.ledger_record import LedgerRecord
-from streams.topics import TopicAdmin
 
 SHORT = {"warmup_s": 1, "inject_s": 3, "recover_s": 3}
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from chaosbus.local.stack import LocalStack, default_cache
 from chaosbus.settings import kafka_from_file
+from chaosbus.streams.connection import KafkaSettings
 from chaosbus.testing import free_port_pair
-from streams.connection import KafkaSettings
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,30 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from chaosbus.injectors import FaultPlan, parse_fault_document
 from chaosbus.local.stack import LocalStack, default_cache
+from chaosbus.monitors import (
+    ExtractorConfig,
+    HeaderField,
+    History,
+    MonitorConfig,
+    MonitorReport,
+    check,
+    compile_extractors,
+)
+from chaosbus.monitors.probes.kafka_reader import (
+    EffectsConfig,
+    read_effects,
+    read_ledger,
+    read_source,
+)
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.exactly_once.parked import parked_topic
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.ledger_record import LedgerRecord
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
+from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import (
     Message,
     Received,
@@ -24,24 +47,6 @@ from chaosbus.testing import (
     produce,
     read_all,
 )
-from injectors import FaultPlan, parse_fault_document
-from monitors import (
-    ExtractorConfig,
-    HeaderField,
-    History,
-    MonitorConfig,
-    MonitorReport,
-    check,
-    compile_extractors,
-)
-from monitors.probes.kafka_reader import EffectsConfig, read_effects, read_ledger, read_source
-from streams.connection import KafkaSettings
-from streams.exactly_once.parked import parked_topic
-from streams.interposer import InterposerConfig
-from streams.ledger_record import LedgerRecord
-from streams.proxy import Proxy
-from streams.routes import Route
-from streams.topics import TopicAdmin
 
 pytestmark = pytest.mark.integration
 

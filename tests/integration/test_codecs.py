@@ -11,14 +11,14 @@ import subprocess
 
 import pytest
 
+from chaosbus.injectors.envelope import Envelope
+from chaosbus.monitors.probes.kafka_reader import read_source
 from chaosbus.runner.readers import TopicReader, envelope_of
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
 from chaosbus.testing import create_topics, read_all, wait_for_count
-from injectors.envelope import Envelope
-from monitors.probes.kafka_reader import read_source
-from streams.connection import KafkaSettings
-from streams.interposer import InterposerConfig
-from streams.proxy import Proxy
-from streams.routes import Route
 
 pytestmark = [
     pytest.mark.integration,

@@ -8,13 +8,13 @@ import uuid
 import pytest
 
 from chaosbus.control import InjectionGuard, Keys, commands
+from chaosbus.injectors.plan import FaultPlan
+from chaosbus.injectors.spec import BlastRadius, DelayFault, FixedDelay
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
 from chaosbus.testing import Message, produce, read_all, wait_for_count
-from injectors.plan import FaultPlan
-from injectors.spec import BlastRadius, DelayFault, FixedDelay
-from streams.connection import KafkaSettings
-from streams.interposer import InterposerConfig
-from streams.proxy import Proxy
-from streams.routes import Route
 from tests.integration.runner_support import ready_topics
 
 pytestmark = pytest.mark.integration

@@ -12,11 +12,11 @@ import redis.asyncio as aioredis
 from chaosbus.control import commands
 from chaosbus.control.errors import RouteShared
 from chaosbus.runner.shared_routes import refuse_shared_routes
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
 from chaosbus.testing import free_port_pair
-from streams.connection import KafkaSettings
-from streams.interposer import InterposerConfig
-from streams.proxy import Proxy
-from streams.routes import Route
 from tests.integration.proxy_process import ProxyProcess
 from tests.integration.runner_support import ready_topics
 

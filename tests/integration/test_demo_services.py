@@ -11,12 +11,12 @@ from contextlib import asynccontextmanager
 import pytest
 from redis.asyncio import Redis
 
+from chaosbus.streams.connection import KafkaSettings
 from chaosbus.testing import Message, create_topics, produce
 from chaosbus_demo.events import EVENT_ID_HEADER, OrderEvent
 from chaosbus_demo.ledgers import Keys
 from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, order_events, play
-from streams.connection import KafkaSettings
 
 pytestmark = pytest.mark.integration
 

@@ -13,6 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.ledger_record import LedgerRecord
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
 from chaosbus.testing import (
     Message,
     create_topics,
@@ -21,11 +26,6 @@ from chaosbus.testing import (
     read_all,
     wait_for_committed_count,
 )
-from streams.connection import KafkaSettings
-from streams.interposer import InterposerConfig
-from streams.ledger_record import LedgerRecord
-from streams.proxy import Proxy
-from streams.routes import Route
 from tests.integration.proxy_process import ProxyProcess
 
 pytestmark = pytest.mark.integration

@@ -9,6 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from chaosbus.injectors import FaultPlan, parse_fault_document
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.ledger_record import LedgerRecord
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
 from chaosbus.testing import (
     Message,
     Received,
@@ -19,12 +25,6 @@ from chaosbus.testing import (
     wait_for_count,
     wait_for_ledger,
 )
-from injectors import FaultPlan, parse_fault_document
-from streams.connection import KafkaSettings
-from streams.interposer import InterposerConfig
-from streams.ledger_record import LedgerRecord
-from streams.proxy import Proxy
-from streams.routes import Route
 from tests.integration.proxy_process import ProxyProcess
 
 pytestmark = pytest.mark.integration

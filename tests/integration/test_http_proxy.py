@@ -10,10 +10,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from injectors.http.plan import HttpPlan
-from injectors.http.spec import HttpFaultFile
-from injectors.spec import BlastRadius
-from streams.http import HttpInterposer, HttpRoute, RequestLog
+from chaosbus.injectors.http.plan import HttpPlan
+from chaosbus.injectors.http.spec import HttpFaultFile
+from chaosbus.injectors.spec import BlastRadius
+from chaosbus.streams.http import HttpInterposer, HttpRoute, RequestLog
 
 pytestmark = pytest.mark.integration
 

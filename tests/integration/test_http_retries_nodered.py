@@ -13,14 +13,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from chaosbus.testing import create_topics, read_all, unique_topic
-from chaosbus_demo import nodered
-from chaosbus_demo.pricing import PricingService, serving
-from injectors.http.log_record import LoggedRequest
-from injectors.http.plan import HttpPlan
-from injectors.http.spec import HttpFaultFile
-from injectors.spec import BlastRadius
-from monitors.retries import (
+from chaosbus.injectors.http.log_record import LoggedRequest
+from chaosbus.injectors.http.plan import HttpPlan
+from chaosbus.injectors.http.spec import HttpFaultFile
+from chaosbus.injectors.spec import BlastRadius
+from chaosbus.monitors.retries import (
     NO_BACKOFF,
     RETRY_DUPLICATE_EFFECT,
     RETRY_STORM,
@@ -28,7 +25,10 @@ from monitors.retries import (
     RetryPolicy,
     judge_retries,
 )
-from streams.http import HttpInterposer, HttpRoute, RequestLog
+from chaosbus.streams.http import HttpInterposer, HttpRoute, RequestLog
+from chaosbus.testing import create_topics, read_all, unique_topic
+from chaosbus_demo import nodered
+from chaosbus_demo.pricing import PricingService, serving
 from tests.conftest import StackAddresses
 
 pytestmark = [

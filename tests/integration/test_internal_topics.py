@@ -6,13 +6,13 @@ import asyncio
 
 import pytest
 
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.exactly_once.parked_store import ensure_parked_topic
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
+from chaosbus.streams.topics import TopicAdmin, TopicPolicy
 from chaosbus.testing import create_topics
-from streams.connection import KafkaSettings
-from streams.exactly_once.parked_store import ensure_parked_topic
-from streams.interposer import InterposerConfig
-from streams.proxy import Proxy
-from streams.routes import Route
-from streams.topics import TopicAdmin, TopicPolicy
 from tests.cli_runner import chaosbus
 
 pytestmark = pytest.mark.integration
@@ -28,7 +28,7 @@ async def visible(admin: TopicAdmin, topics: list[str]) -> None:
 
 
 def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "streams.topics"]
+    return [r.getMessage() for r in caplog.records if r.name == "chaosbus.streams.topics"]
 
 
 class TestTopicPolicy:

@@ -8,14 +8,19 @@ import psycopg
 import pytest
 import redis.asyncio as aioredis
 
+from chaosbus.monitors import ExtractorConfig, compile_extractors
+from chaosbus.monitors.errors import ProbeError
+from chaosbus.monitors.probes.kafka_reader import (
+    EffectsConfig,
+    read_effects,
+    read_ledger,
+    read_source,
+)
+from chaosbus.monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
+from chaosbus.monitors.probes.sql_probe import SqlProbe, SqlProbeConfig
+from chaosbus.monitors.testing import HistoryBuilder, ledger_record
+from chaosbus.streams.connection import KafkaSettings
 from chaosbus.testing import Message, create_topics, produce
-from monitors import ExtractorConfig, compile_extractors
-from monitors.errors import ProbeError
-from monitors.probes.kafka_reader import EffectsConfig, read_effects, read_ledger, read_source
-from monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
-from monitors.probes.sql_probe import SqlProbe, SqlProbeConfig
-from monitors.testing import HistoryBuilder, ledger_record
-from streams.connection import KafkaSettings
 
 pytestmark = pytest.mark.integration
 

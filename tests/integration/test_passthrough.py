@@ -7,12 +7,12 @@ from collections import defaultdict
 
 import pytest
 
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.ledger_record import decode_ledger
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
 from chaosbus.testing import Message, Received, create_topics, produce, read_all, wait_for_count
-from streams.connection import KafkaSettings
-from streams.interposer import InterposerConfig
-from streams.ledger_record import decode_ledger
-from streams.proxy import Proxy
-from streams.routes import Route
 
 pytestmark = pytest.mark.integration
 

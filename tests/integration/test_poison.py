@@ -8,6 +8,12 @@ from typing import Literal
 
 import pytest
 
+from chaosbus.injectors import FaultPlan, parse_fault_document
+from chaosbus.streams.config import InterposerConfig
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
+from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import (
     Message,
     committed_offsets,
@@ -16,12 +22,6 @@ from chaosbus.testing import (
     read_all,
     wait_for_ledger,
 )
-from injectors import FaultPlan, parse_fault_document
-from streams.config import InterposerConfig
-from streams.connection import KafkaSettings
-from streams.proxy import Proxy
-from streams.routes import Route
-from streams.topics import TopicAdmin
 
 pytestmark = pytest.mark.integration
 

@@ -18,12 +18,12 @@ from chaosbus.control import commands
 from chaosbus.observability import Providers
 from chaosbus.report.write import write_report
 from chaosbus.runner import RunOptions, run_experiment
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.ledger_record import LEDGER_TOPIC
+from chaosbus.streams.redis_client import redis_client
 from chaosbus.testing import Received, ledger_of, read_all
 from chaosbus_demo.services import LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, order_events, play
-from streams.connection import KafkaSettings
-from streams.ledger_record import LEDGER_TOPIC
-from streams.redis_client import redis_client
 from tests.integration.runner_support import make_stage
 from tests.integration.secure_redis import SECRETS, SecureRedis, secure_redis
 

@@ -15,18 +15,18 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaTimeoutError
 
+from chaosbus.injectors.plan import FaultPlan
+from chaosbus.injectors.spec import BlastRadius, DelayFault, FixedDelay
+from chaosbus.streams.at_least_once import AtLeastOnce
+from chaosbus.streams.config import InterposerConfig
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.exactly_once.delivery import ExactlyOnce
+from chaosbus.streams.exactly_once.parked import parked_topic
+from chaosbus.streams.exactly_once.parked_store import ensure_parked_topic
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
+from chaosbus.streams.topics import TopicAdmin, TopicPolicy
 from chaosbus.testing import Message, committed_offsets, produce, read_all, wait_for_count
-from injectors.plan import FaultPlan
-from injectors.spec import BlastRadius, DelayFault, FixedDelay
-from streams.at_least_once import AtLeastOnce
-from streams.config import InterposerConfig
-from streams.connection import KafkaSettings
-from streams.exactly_once.delivery import ExactlyOnce
-from streams.exactly_once.parked import parked_topic
-from streams.exactly_once.parked_store import ensure_parked_topic
-from streams.proxy import Proxy
-from streams.routes import Route
-from streams.topics import TopicAdmin, TopicPolicy
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ import pytest
 
 from chaosbus.control import commands
 from chaosbus.runner import ExperimentRun, Progress
+from chaosbus.streams.ledger_record import LEDGER_TOPIC, decode_ledger
 from chaosbus.testing import Message, produce, read_all
-from streams.ledger_record import LEDGER_TOPIC, decode_ledger
 from tests.integration.runner_support import Stage, ledger_of, make_stage
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from chaosbus.monitors.anomalies import PRECEDENCE
+from chaosbus.monitors.probes.kafka_reader import read_ledger, read_topic
 from chaosbus.report.model import RunReport
-from monitors.anomalies import PRECEDENCE
-from monitors.probes.kafka_reader import read_ledger, read_topic
 from tests.integration.runner_support import Stage, make_stage, run_against
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,10 @@ import pytest
 from chaosbus.control import commands as control_commands
 from chaosbus.experiment import parse_experiment
 from chaosbus.runner import Progress, RunOptions, run_experiment
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.http import read_request_log
 from chaosbus_demo.nodered import free_port
 from chaosbus_demo.pricing import serving
-from streams.connection import KafkaSettings
-from streams.http import read_request_log
 
 pytestmark = pytest.mark.integration
 

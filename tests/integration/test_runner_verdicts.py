@@ -8,7 +8,7 @@ import pytest
 
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.runner.check_window import check_window
-from streams.connection import KafkaSettings
+from chaosbus.streams.connection import KafkaSettings
 from tests.integration.runner_support import (
     Stage,
     duplicated_payers,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from chaosbus.local.certs import make_certificates
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
 from chaosbus.testing import Message, create_topics, produce, read_all, wait_for_count
-from streams.interposer import InterposerConfig
-from streams.proxy import Proxy
-from streams.routes import Route
 from tests.cli_runner import chaosbus
 from tests.integration.runner_support import make_stage, run_against
 from tests.integration.secure_support import SecureStack

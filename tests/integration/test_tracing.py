@@ -10,6 +10,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from chaosbus.injectors import FaultPlan, parse_fault_document
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.interposer import InterposerConfig
+from chaosbus.streams.ledger_record import LEDGER_TOPIC
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
+from chaosbus.streams.telemetry import Telemetry
 from chaosbus.testing import (
     Message,
     create_topics,
@@ -18,13 +25,6 @@ from chaosbus.testing import (
     read_all,
     wait_for_committed_count,
 )
-from injectors import FaultPlan, parse_fault_document
-from streams.connection import KafkaSettings
-from streams.interposer import InterposerConfig
-from streams.ledger_record import LEDGER_TOPIC
-from streams.proxy import Proxy
-from streams.routes import Route
-from streams.telemetry import Telemetry
 
 pytestmark = pytest.mark.integration
 

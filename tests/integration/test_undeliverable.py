@@ -10,6 +10,11 @@ import asyncio
 
 import pytest
 
+from chaosbus.streams.config import InterposerConfig
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.proxy import Proxy
+from chaosbus.streams.routes import Route
+from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import (
     Message,
     ledger_of,
@@ -18,11 +23,6 @@ from chaosbus.testing import (
     wait_for_committed,
     wait_for_ledger,
 )
-from streams.config import InterposerConfig
-from streams.connection import KafkaSettings
-from streams.proxy import Proxy
-from streams.routes import Route
-from streams.topics import TopicAdmin
 from tests.integration.proxy_process import ProxyProcess
 
 pytestmark = pytest.mark.integration

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from rich.console import Console
 
+from chaosbus.monitors.report import Anomalies, AnomalyExample, Metrics
 from chaosbus.report import RunReport
+from chaosbus.streams.connection import KafkaSettings
 from chaosbus_demo.display import side_by_side
 from chaosbus_demo.expectations import Verdict, problems
 from chaosbus_demo.plan import DemoPlan
 from chaosbus_demo.run import DemoResult
 from chaosbus_demo.services import Kind
-from monitors.report import Anomalies, AnomalyExample, Metrics
-from streams.connection import KafkaSettings
 
 COUNTS = ("resurrected", "stale_overwrite", "duplicate_effect", "lost_event", "unrecovered")
 

@@ -10,8 +10,8 @@ import pytest
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment import ExperimentInvalid, parse_experiment, with_overrides
 from chaosbus.experiment.sides import describe_sides, reaim_http, request_log_beside
+from chaosbus.monitors.retries import RetryPolicy
 from chaosbus.scenarios import load_experiment_or_scenario
-from monitors.retries import RetryPolicy
 
 
 def http_only(**changes: Any) -> dict[str, Any]:

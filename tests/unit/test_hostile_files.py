@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from chaosbus.cli import app
+from chaosbus.injectors.limits import MAX_FILE_BYTES
+from chaosbus.injectors.yaml_document import DocumentError, read_yaml_file
 from chaosbus.scenarios import scenario_names
-from injectors.limits import MAX_FILE_BYTES
-from injectors.yaml_document import DocumentError, read_yaml_file
 from tests.cli_runner import chaosbus
 
 CORPUS = Path(__file__).parent.parent / "hostile"

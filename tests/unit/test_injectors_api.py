@@ -9,9 +9,9 @@ import random
 
 import pytest
 
-import injectors
-from injectors.registry import INJECTORS
-from injectors.rng import DecisionSource, decision_stream, key_fraction
+from chaosbus import injectors
+from chaosbus.injectors.registry import INJECTORS
+from chaosbus.injectors.rng import DecisionSource, decision_stream, key_fraction
 
 PUBLIC = {
     "CAPS", "COUNT_KEYS", "DISCRIMINATOR_LABELS", "FAULT_TYPES", "INJECTORS",

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from injectors.envelope import Envelope
-from injectors.plan import FaultPlan
-from injectors.spec import (
+from chaosbus.injectors.envelope import Envelope
+from chaosbus.injectors.plan import FaultPlan
+from chaosbus.injectors.spec import (
     BlastRadius,
     CorruptFault,
     DropFault,
@@ -24,7 +24,7 @@ from injectors.spec import (
     SchemaDriftFault,
     Trigger,
 )
-from injectors.testing import drive, envelope
+from chaosbus.injectors.testing import drive, envelope
 
 RUNS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 seeds = st.integers(0, 2**63)

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from injectors import delay, drop, duplicate, reorder
-from injectors.spec import (
+from chaosbus.injectors import delay, drop, duplicate, reorder
+from chaosbus.injectors.spec import (
     DelayFault,
     DropFault,
     DuplicateFault,
@@ -17,7 +17,7 @@ from injectors.spec import (
     SpikeDelay,
     UniformDelay,
 )
-from injectors.testing import envelope
+from chaosbus.injectors.testing import envelope
 
 
 class TestDuplicate:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from injectors.errors import ProtectedTopicError, SpecError
-from injectors.plan import COUNT_KEYS, FaultPlan
-from injectors.rng import decision_stream
-from injectors.spec import (
+from chaosbus.injectors.errors import ProtectedTopicError, SpecError
+from chaosbus.injectors.plan import COUNT_KEYS, FaultPlan
+from chaosbus.injectors.rng import decision_stream
+from chaosbus.injectors.spec import (
     BlastRadius,
     DelayFault,
     DropFault,
@@ -22,7 +22,7 @@ from injectors.spec import (
     ReorderFault,
     UniformDelay,
 )
-from injectors.testing import drive, envelope
+from chaosbus.injectors.testing import drive, envelope
 
 
 def plan(*faults: Fault, seed: int = 1, **blast: Any) -> FaultPlan:

@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from injectors.envelope import Emission, Envelope
-from injectors.plan import Decision, FaultPlan
-from injectors.spec import (
+from chaosbus.injectors.envelope import Emission, Envelope
+from chaosbus.injectors.plan import Decision, FaultPlan
+from chaosbus.injectors.spec import (
     BlastRadius,
     DelayFault,
     DropFault,
@@ -24,7 +24,7 @@ from injectors.spec import (
     SpikeDelay,
     UniformDelay,
 )
-from injectors.testing import drive, envelope
+from chaosbus.injectors.testing import drive, envelope
 
 probabilities = st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0])
 matches = st.one_of(st.none(), st.builds(MatchSpec, key=st.sampled_from(["k1*", "*2", "k?"])))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from injectors.blast import CAPS
-from injectors.plan import FaultPlan
-from injectors.spec import BlastRadius, DropFault, DuplicateFault, Fault, MatchSpec
-from injectors.testing import drive, envelope
+from chaosbus.injectors.blast import CAPS
+from chaosbus.injectors.plan import FaultPlan
+from chaosbus.injectors.spec import BlastRadius, DropFault, DuplicateFault, Fault, MatchSpec
+from chaosbus.injectors.testing import drive, envelope
 
 
 def plan(*faults: Fault, **blast: Any) -> FaultPlan:

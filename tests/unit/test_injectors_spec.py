@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from injectors.errors import SpecError
-from injectors.spec import (
+from chaosbus.injectors.errors import SpecError
+from chaosbus.injectors.spec import (
     DelayFault,
     DropFault,
     DuplicateFault,
@@ -22,7 +22,7 @@ from injectors.spec import (
     load_fault_file,
     parse_fault_document,
 )
-from injectors.validation import error_path, format_validation_error
+from chaosbus.injectors.validation import error_path, format_validation_error
 
 EXAMPLE = """\
 seed: 42

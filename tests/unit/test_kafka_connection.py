@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from chaosbus.local.certs import CertificateFiles, make_certificates
+from chaosbus.streams.connection import KafkaSettings, why_unreachable
+from chaosbus.streams.errors import BrokerRefused, BrokerUnreachable
 from chaosbus.testing import free_port_pair
-from streams.connection import KafkaSettings, why_unreachable
-from streams.errors import BrokerRefused, BrokerUnreachable
 
 
 @asynccontextmanager

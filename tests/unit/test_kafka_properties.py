@@ -16,7 +16,7 @@ from chaosbus.kafka_properties import (
 )
 from chaosbus.local.certs import make_certificates
 from chaosbus.settings import kafka_from_file, resolve_kafka
-from streams.connection import KafkaSettings
+from chaosbus.streams.connection import KafkaSettings
 
 SCRAM_JAAS = (
     "org.apache.kafka.common.security.scram.ScramLoginModule required "

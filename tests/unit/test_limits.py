@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from chaosbus.experiment.bounds import Bound, Guardrail
-from injectors.limits import MAX_COPIES, MAX_DURATION_MS, limit_table
-from injectors.spec import BlastRadius, DuplicateFault, FaultFile, ReorderFault
+from chaosbus.injectors.limits import MAX_COPIES, MAX_DURATION_MS, limit_table
+from chaosbus.injectors.spec import BlastRadius, DuplicateFault, FaultFile, ReorderFault
 
 DOC = Path(__file__).parent.parent.parent / "docs" / "limits.md"
 

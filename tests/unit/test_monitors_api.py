@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import monitors
-from monitors.anomalies import COUNT_NAMES, PRECEDENCE
+from chaosbus import monitors
+from chaosbus.monitors.anomalies import COUNT_NAMES, PRECEDENCE
 
 
 class TestPublicApi:
@@ -72,7 +72,7 @@ class TestPublicApi:
 class TestReportRoundTrip:
     def test_anomalies_load_back_from_their_own_json(self) -> None:
         """The JSON an Anomalies writes (with derived total and clean) validates back."""
-        from monitors.report import Anomalies
+        from chaosbus.monitors.report import Anomalies
 
         written = Anomalies(counts={"duplicate_effect": 2}, examples={}).model_dump_json()
         loaded = Anomalies.model_validate_json(written)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from monitors import MonitorConfig, check
-from monitors.causes import NO_FAULT, RANGE, REDELIVERED, Delivered, explain
-from monitors.report import AnomalyExample
-from monitors.testing import HistoryBuilder, ledger_record
+from chaosbus.monitors import MonitorConfig, check
+from chaosbus.monitors.causes import NO_FAULT, RANGE, REDELIVERED, Delivered, explain
+from chaosbus.monitors.report import AnomalyExample
+from chaosbus.monitors.testing import HistoryBuilder, ledger_record
 
 
 def only_example(h: HistoryBuilder, model: str, name: str) -> AnomalyExample:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from monitors import MonitorConfig, MonitorReport, check
-from monitors.models.counter import expected_total, reconciled_count
-from monitors.testing import HistoryBuilder
+from chaosbus.monitors import MonitorConfig, MonitorReport, check
+from chaosbus.monitors.models.counter import expected_total, reconciled_count
+from chaosbus.monitors.testing import HistoryBuilder
 
 CONFIG = MonitorConfig(source_topic="orders", model="counter", settle_ms=1_000)
 LATER = 60_000

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from monitors import MonitorConfig, MonitorReport, check
-from monitors.models.entity import expected_state
-from monitors.testing import HistoryBuilder
+from chaosbus.monitors import MonitorConfig, MonitorReport, check
+from chaosbus.monitors.models.entity import expected_state
+from chaosbus.monitors.testing import HistoryBuilder
 
 CONFIG = MonitorConfig(source_topic="orders", model="entity", settle_ms=1_000)
 LATER = 60_000

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from injectors.envelope import Envelope, SourceCoordinates
-from monitors import ExtractorConfig, MonitorConfig, compile_extractors
+from chaosbus.injectors.envelope import Envelope, SourceCoordinates
+from chaosbus.monitors import ExtractorConfig, MonitorConfig, compile_extractors
 
 
 def envelope(

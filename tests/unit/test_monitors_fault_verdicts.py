@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from monitors import LiveChecker, MonitorConfig, MonitorReport, check
-from monitors.index import is_garbage
-from monitors.testing import HistoryBuilder
+from chaosbus.monitors import LiveChecker, MonitorConfig, MonitorReport, check
+from chaosbus.monitors.index import is_garbage
+from chaosbus.monitors.testing import HistoryBuilder
 
 LATER = 60_000
 POISON = (None, "corrupt:non_json")  # mode extra: the intact original, then the garbage

@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pydantic import ValidationError
 
-from monitors.errors import ProbeError
-from monitors.probes.http_probe import HttpProbe, HttpProbeConfig
+from chaosbus.monitors.errors import ProbeError
+from chaosbus.monitors.probes.http_probe import HttpProbe, HttpProbeConfig
 
 # path -> (status, body)
 RESOURCES: dict[str, tuple[int, bytes]] = {

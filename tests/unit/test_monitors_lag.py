@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from monitors.effect_snapshots import EffectSnapshots
-from monitors.history import Effect
-from monitors.lag import LagSample, LagSeries
+from chaosbus.monitors.effect_snapshots import EffectSnapshots
+from chaosbus.monitors.history import Effect
+from chaosbus.monitors.lag import LagSample, LagSeries
 
 
 def series(points: list[tuple[int, int, int]], stall_ms: int = 1_000) -> LagSeries:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from monitors import LiveChecker, MonitorConfig, check
-from monitors.testing import HistoryBuilder
+from chaosbus.monitors import LiveChecker, MonitorConfig, check
+from chaosbus.monitors.testing import HistoryBuilder
 
 ENTITY = MonitorConfig(source_topic="orders", model="entity", settle_ms=1_000)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitors import LatencyRecorder, MonitorConfig, check, time_to_recovery
-from monitors.testing import HistoryBuilder
+from chaosbus.monitors import LatencyRecorder, MonitorConfig, check, time_to_recovery
+from chaosbus.monitors.testing import HistoryBuilder
 
 
 class TestLatency:

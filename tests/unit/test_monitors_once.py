@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from monitors import LiveChecker, MonitorConfig, MonitorReport, check
-from monitors.models.once import expected_effects
-from monitors.testing import HistoryBuilder
+from chaosbus.monitors import LiveChecker, MonitorConfig, MonitorReport, check
+from chaosbus.monitors.models.once import expected_effects
+from chaosbus.monitors.testing import HistoryBuilder
 
 CONFIG = MonitorConfig(source_topic="orders", model="once", settle_ms=1_000)
 

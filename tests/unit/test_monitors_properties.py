@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitors import PRECEDENCE, LiveChecker, MonitorConfig, MonitorReport, check
-from monitors.history import SourceEvent
-from monitors.testing import HistoryBuilder
+from chaosbus.monitors import PRECEDENCE, LiveChecker, MonitorConfig, MonitorReport, check
+from chaosbus.monitors.history import SourceEvent
+from chaosbus.monitors.testing import HistoryBuilder
 
 FAULTS = st.sampled_from(["pass", "duplicate", "reorder", "delay", "drop"])
 # (entity, version, delete, fault, redelivered with this fault or not)

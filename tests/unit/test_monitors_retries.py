@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from injectors.http.log_record import LoggedRequest
-from monitors.retries import (
+from chaosbus.injectors.http.log_record import LoggedRequest
+from chaosbus.monitors.retries import (
     NO_BACKOFF,
     RETRY_DUPLICATE_EFFECT,
     RETRY_STORM,

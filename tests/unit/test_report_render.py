@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from chaosbus.monitors.report import Anomalies, AnomalyExample, Metrics, MonitorReport
 from chaosbus.report import (
     GuardrailResult,
     HypothesisResult,
@@ -16,7 +17,6 @@ from chaosbus.report import (
     write_report,
 )
 from chaosbus.report.write import sibling
-from monitors.report import Anomalies, AnomalyExample, Metrics, MonitorReport
 
 
 def sample(status: str = "violated") -> RunReport:
@@ -146,8 +146,8 @@ class TestRenderings:
 
 def with_cause() -> RunReport:
     """A report whose one example carries a cause, from the batch checker itself."""
-    from monitors import MonitorConfig, check
-    from monitors.testing import HistoryBuilder
+    from chaosbus.monitors import MonitorConfig, check
+    from chaosbus.monitors.testing import HistoryBuilder
 
     h = HistoryBuilder(start_ms=1_000_000)
     h.event("<o&1>", 1, fault="delay", delay_ms=9_000, fault_name="slow-<creates>")

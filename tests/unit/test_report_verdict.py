@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from chaosbus.experiment import Bound, Guardrail
+from chaosbus.monitors.report import Anomalies, Coverage, Latency, MonitorReport
 from chaosbus.runner.guardrails import GuardrailWatch
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.verdict import conclude, judge, merge_anomalies
-from monitors.report import Anomalies, Coverage, Latency, MonitorReport
 
 
 def report(counts: dict[str, int], judged: int = 5) -> MonitorReport:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from injectors import FaultPlan, parse_fault_document
-from injectors.testing import envelope
-from streams.errors import RouteError
-from streams.routes import Route
+from chaosbus.injectors import FaultPlan, parse_fault_document
+from chaosbus.injectors.testing import envelope
+from chaosbus.streams.errors import RouteError
+from chaosbus.streams.routes import Route
 
 FAULTS = {
     "faults": [

@@ -7,20 +7,20 @@ from chaosbus.control.keys import Keys
 from chaosbus.experiment import parse_experiment
 from chaosbus.experiment.bounds import Bound
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.injectors.http.log_record import LoggedRequest
+from chaosbus.injectors.http.plan import HTTP_FAULT_TYPES, HttpPlan, HttpRequest
+from chaosbus.injectors.http.spec import HttpFaultFile
+from chaosbus.injectors.spec import BlastRadius
+from chaosbus.monitors.report import Anomalies
 from chaosbus.observability import Providers
 from chaosbus.runner.http_verdict import with_retry_anomalies
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.retry_observation import observe_retries
 from chaosbus.runner.session import LiveSession
 from chaosbus.runner.verdict import Conclusion, conclude, judge
-from injectors.http.log_record import LoggedRequest
-from injectors.http.plan import HTTP_FAULT_TYPES, HttpPlan, HttpRequest
-from injectors.http.spec import HttpFaultFile
-from injectors.spec import BlastRadius
-from monitors.report import Anomalies
-from streams.connection import KafkaSettings
-from streams.http.ledger import ledger_payload
-from streams.ledger_record import LedgerRecord
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.http.ledger import ledger_payload
+from chaosbus.streams.ledger_record import LedgerRecord
 
 
 def spec(max_attempts: int = 3) -> ExperimentSpec:

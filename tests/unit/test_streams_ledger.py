@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from injectors.envelope import SourceCoordinates
-from streams.ledger import RUN_MAX_BYTES, LedgerBook, pseudonym
-from streams.ledger_record import (
+from chaosbus.injectors.envelope import SourceCoordinates
+from chaosbus.streams.ledger import RUN_MAX_BYTES, LedgerBook, pseudonym
+from chaosbus.streams.ledger_record import (
     LedgerEmission,
     LedgerRecord,
     decode_ledger,
@@ -16,7 +16,7 @@ from streams.ledger_record import (
     encode_pass_run,
     encode_record,
 )
-from streams.telemetry import trace_id_of
+from chaosbus.streams.telemetry import trace_id_of
 
 SOURCE = SourceCoordinates("orders.nocode", 2, 41)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.offsets import OffsetTracker
+from chaosbus.streams.offsets import OffsetTracker
 
 
 class TestOffsetTracker:

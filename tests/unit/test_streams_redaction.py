@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.redaction import MASK, redact_text, redact_url
+from chaosbus.streams.redaction import MASK, redact_text, redact_url
 
 
 class TestRedactUrl:

@@ -15,7 +15,7 @@ from redis.exceptions import (
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from streams.redis_client import (
+from chaosbus.streams.redis_client import (
     CA_ENV,
     RedisUrlError,
     describe_failure,

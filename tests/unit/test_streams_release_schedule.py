@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from injectors.envelope import Emission, Envelope, SourceCoordinates
-from streams.release_schedule import ReleaseSchedule
+from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.streams.release_schedule import ReleaseSchedule
 
 
 def emission(offset: int, release_at: int) -> Emission:

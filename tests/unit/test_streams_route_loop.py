@@ -9,16 +9,16 @@ from collections.abc import Callable
 import pytest
 from aiokafka import TopicPartition
 
-from streams.at_least_once import AtLeastOnce
-from streams.config import InterposerConfig
-from streams.connection import KafkaSettings
-from streams.decider import PassThrough
-from streams.delivery import RouteContext
-from streams.interposer import RouteInterposer
-from streams.ledger_record import decode_ledger
-from streams.memory import MemoryCluster, MemoryProducer
-from streams.routes import Route
-from streams.undeliverable import RouteFailed
+from chaosbus.streams.at_least_once import AtLeastOnce
+from chaosbus.streams.config import InterposerConfig
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.decider import PassThrough
+from chaosbus.streams.delivery import RouteContext
+from chaosbus.streams.interposer import RouteInterposer
+from chaosbus.streams.ledger_record import decode_ledger
+from chaosbus.streams.memory import MemoryCluster, MemoryProducer
+from chaosbus.streams.routes import Route
+from chaosbus.streams.undeliverable import RouteFailed
 
 SRC = TopicPartition("src", 0)
 

@@ -8,7 +8,7 @@ from chaosbus.errors import InvalidInput
 from chaosbus.experiment.loader import ExperimentInvalid, parse_experiment
 from chaosbus.scenarios import load_experiment_or_scenario
 from chaosbus.settings import resolve_topic_policy
-from streams.topics import DEFAULT_LEDGER_RETENTION_MS, TopicPolicy, TopicShape
+from chaosbus.streams.topics import DEFAULT_LEDGER_RETENTION_MS, TopicPolicy, TopicShape
 from tests.cli_runner import chaosbus
 
 
