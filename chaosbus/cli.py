@@ -288,14 +288,20 @@ def retries(
     max_storm_rps: float = typer.Option(
         20.0, "--max-storm-rps", min=0.0, help="Most retries per second while failing."
     ),
+    platform: str | None = typer.Option(
+        None, "--platform", help="Bounds of that platform's own retries (e.g. n8n); wins."
+    ),
 ) -> None:
     """Judge how the automation retried: exit 0 no retry anomaly, 1 any, 2 invalid input."""
     from chaosbus.http_command import retries_verdict, verdict_lines
     from chaosbus.monitors.retries import RetryPolicy
+    from chaosbus.platforms.profile import profile
 
     policy = RetryPolicy(
         max_attempts=max_attempts, min_backoff_ratio=min_backoff, max_storm_rps=max_storm_rps
     )
+    if platform is not None:  # issue 23: the platform's profile sets the bounds
+        policy = profile(platform).retry_policy()
     verdict = retries_verdict(log_path, policy)
     for line in verdict_lines(verdict):
         typer.echo(line)
@@ -340,9 +346,21 @@ app.add_typer(scenarios_app, name="scenarios")
 
 
 @scenarios_app.callback()
-def scenarios_list(context: typer.Context) -> None:
+@one_line_errors
+def scenarios_list(
+    context: typer.Context,
+    platform: str | None = typer.Option(
+        None, "--platform", help="Only that platform's scenarios, with their sources."
+    ),
+) -> None:
     """List the shipped scenarios with their hypotheses (`chaosbus run NAME` runs one)."""
     if context.invoked_subcommand is not None:
+        return
+    if platform is not None:  # issue 23
+        from chaosbus.platforms.commands import platform_scenario_lines
+
+        for line in platform_scenario_lines(platform):
+            typer.echo(line)
         return
     for name in scenario_names():
         spec = load_experiment_or_scenario(name)
@@ -620,8 +638,9 @@ def demo(
     ),
     kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
     out: Path = typer.Option(Path("demo-out"), "--out", help="Directory of the reports."),
+    automation: str = typer.Option("node-red", "--automation", help="node-red or n8n."),
 ) -> None:
-    """Node-RED, a naive and a safe service, two experiments, a verdict each.
+    """Node-RED (or n8n), a naive and a safe service, two experiments, a verdict each.
 
     Without --bootstrap/--redis it uses the local stack, starting it (and stopping it at the
     end) when it is down. Exit 0 when the naive service is caught and the safe one holds,
@@ -629,8 +648,16 @@ def demo(
     """
     # Imported here: the demo pulls in Node-RED, services and traffic, which no other
     # command needs at start-up.
+    from chaosbus_demo.automations import automation_kind
     from chaosbus_demo.command import demo_command
     from chaosbus_demo.run import DemoOptions
 
-    options = DemoOptions(bootstrap=bootstrap, redis_url=redis, kafka_config=kafka_config, out=out)
+    options = DemoOptions(bootstrap=bootstrap, redis_url=redis, kafka_config=kafka_config, out=out,
+                          automation=automation_kind(automation))
     raise typer.Exit(demo_command(options))
+
+
+# ---- the no-code platforms (issue 23): bodies in chaosbus.platforms.commands, chaosbus.map ----
+from chaosbus.platforms import commands as platform_commands  # noqa: E402
+
+app.command("handoff")(one_line_errors(platform_commands.handoff))

@@ -55,6 +55,7 @@ from chaosbus.injectors.protection import (
 )
 from chaosbus.injectors.spec import BlastRadius, Fault, holding_problem, unique_names
 from chaosbus.injectors.validation import LocatedError
+from chaosbus.platforms.presets import PresetUse
 
 
 class _Spec(SpecModel):
@@ -170,6 +171,8 @@ class ExperimentSpec(_Spec):
     privacy: Privacy = Privacy()
     # Reverse proxies in front of the services the automation calls (http_routes.py).
     http_routes: tuple[HttpRouteSpec, ...] = Field(default=(), max_length=MAX_LIST)
+    # Written by the loader when `faults` name platform presets (chaosbus.platforms.presets).
+    platform_presets: tuple[PresetUse, ...] = Field(default=(), max_length=MAX_LIST)
 
     @field_validator("hypothesis")
     @classmethod

@@ -114,4 +114,5 @@ async def check_window(
         checks=reports,
         phases=[],
         timeline=[],
+        platform_presets=list(spec.platform_presets),
     )

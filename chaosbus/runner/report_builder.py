@@ -88,4 +88,5 @@ def build_report(
         service=observed.service,
         phases=run.timeline.spans(),
         timeline=run.timeline.points(session.collector.latency),
+        platform_presets=list(spec.platform_presets),
     )
