@@ -661,3 +661,5 @@ def demo(
 from chaosbus.platforms import commands as platform_commands  # noqa: E402
 
 app.command("handoff")(one_line_errors(platform_commands.handoff))
+app.command("horizon")(one_line_errors(platform_commands.horizon))
+app.command("map")(one_line_errors(platform_commands.map_command))

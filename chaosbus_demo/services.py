@@ -18,7 +18,10 @@ read, and tests a service to break:
   `outcome`), as services that emit "order-applied" events do;
 - `http_port` serves a read-only HTTP view of the state (`chaosbus_demo.state_http`);
 - `hang_on` names an event id the service blocks on forever without committing: a stuck
-  consumer, for the monitors' consumer-group lag.
+  consumer, for the monitors' consumer-group lag;
+- `seen_ttl_s` makes ledger-safe forget an event id that long after applying it: a
+  deduplication window of known length, for `chaosbus horizon` to measure (a copy later
+  than that is applied twice).
 
 ::
 
@@ -346,6 +349,9 @@ def main(
     http_port: int | None = typer.Option(
         None, "--http-port", help="Serve a read-only HTTP view of the state on this port."
     ),
+    seen_ttl_s: float | None = typer.Option(
+        None, "--seen-ttl-s", help="safe only: forget an event id this long after applying it."
+    ),
 ) -> None:
     """Run ledger-naive or ledger-safe until SIGTERM/SIGINT."""
     if kind not in KINDS:
@@ -363,6 +369,7 @@ def main(
         postgres_dsn=postgres,
         effects_topic=effects_topic,
         http_port=http_port,
+        seen_ttl_s=seen_ttl_s,
     )
     try:
         outcomes: dict[str, Any] = dict(asyncio.run(serve(config)))

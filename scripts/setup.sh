@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what chaosbus needs on a Debian machine, skipping what is already there:
-# redis-server, a Java 17+ runtime, Maven, kcat, PostgreSQL and Chromium (apt); Node.js/npm
+# redis-server, a Java 17+ runtime, Maven, kcat, PostgreSQL, Chromium and Graphviz (apt); Node.js/npm
 # only checked (the demo's Node-RED is installed on first use); then the project with its dev
 # extras into a virtual environment: the active one ($VIRTUAL_ENV), else ./.venv, created
 # here. Nothing is ever installed into the machine's own Python, so a package installed there
@@ -17,6 +17,9 @@ command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)  # `chaosbus map` lays out its graph
+# The n8n flows need native builds (sqlite3) against npm's Node 24 headers.
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

@@ -10,7 +10,6 @@ import asyncio
 from pathlib import Path
 
 import typer
-
 from pydantic import ValidationError
 
 from chaosbus.errors import InvalidInput
@@ -94,3 +93,100 @@ def platform_scenario_lines(platform: str) -> list[str]:
     if unconfirmed:
         lines.append(f"    not confirmed from a public source: {', '.join(unconfirmed)}")
     return lines
+
+
+def horizon(
+    file: str = typer.Argument(..., help="Experiment file (YAML) or a shipped scenario's name."),
+    check: str | None = typer.Option(
+        None, "--check", help="The `once` check reading the service's effects."
+    ),
+    min_delay: float = typer.Option(0.25, "--min-delay", help="Shortest delay tried, seconds."),
+    max_delay: float = typer.Option(60.0, "--max-delay", help="Longest delay tried, seconds."),
+    precision: float = typer.Option(0.25, "--precision", help="Stop below this width, seconds."),
+    samples: int = typer.Option(1, "--samples", help="Events replayed per delay and partition."),
+    points: int = typer.Option(4, "--points", help="Delays per refining round."),
+    rounds: int = typer.Option(6, "--rounds", help="At most this many runs."),
+    inject_s: float = typer.Option(5.0, "--inject-s", help="Injection per round, seconds."),
+    platform: list[str] = typer.Option(
+        [], "--platform", help="Compare with this platform's re-deliveries; repeatable."
+    ),
+    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
+    redis: str | None = typer.Option(None, "--redis", help="Redis URL of the control plane."),
+    key_prefix: str = typer.Option("", "--key-prefix", help="Put before every probe key."),
+) -> None:
+    """Measure how late a copy may arrive and still be recognised (the dedup horizon).
+
+    Exit 0 measured; 1 the service applies twice a copy one of the named platforms sends;
+    2 invalid input (bounds, no once check, unreachable broker); 3 a round was aborted.
+    """
+    from chaosbus.control.audit import default_actor
+    from chaosbus.platforms.horizon import HorizonPlan, measure
+    from chaosbus.platforms.profile import profile
+    from chaosbus.runner import RunOptions
+    from chaosbus.scenarios import load_experiment_or_scenario
+    from chaosbus.settings import resolve_redis
+
+    profiles = [profile(name) for name in platform]  # unknown names refused first
+    plan = HorizonPlan(
+        check=check,
+        min_delay_ms=round(min_delay * 1000),
+        max_delay_ms=round(max_delay * 1000),
+        precision_ms=round(precision * 1000),
+        samples=samples,
+        points=points,
+        max_rounds=rounds,
+        inject_s=inject_s,
+    )
+    problems = plan.problems()
+    if problems:
+        raise InvalidInput("; ".join(problems))
+    spec = load_experiment_or_scenario(file)
+    options = RunOptions(
+        kafka=resolve_kafka(bootstrap, kafka_config),
+        redis_url=resolve_redis(redis),
+        actor=default_actor(),
+        key_prefix=key_prefix,
+        label=file,
+    )
+    result = asyncio.run(measure(spec, options, plan, say=lambda line: typer.echo(line, err=True)))
+    for line in result.lines(profiles):
+        typer.echo(line)
+    failed = result.bracket.failed_ms
+    late = [p for p in profiles if failed is not None and p.horizon_s * 1000 >= failed]
+    raise typer.Exit(1 if late else 0)
+
+
+def map_command(
+    files: list[str] = typer.Argument(
+        None,
+        help="Experiment files (or scenario names) whose routes, HTTP routes and probes to add.",
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Write the map as one HTML page here."),
+    sample_s: float = typer.Option(
+        2.0, "--sample-s", min=0.0, help="Seconds between two lag samples (0: one sample)."
+    ),
+    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
+    kafka_config: Path | None = typer.Option(None, "--kafka-config", help=KAFKA_CONFIG_HELP),
+) -> None:
+    """Draw the handoffs: automations → topics → interposers → topics → services → stores.
+
+    Prints the text form; --out writes the HTML page (SVG inline, offline). Exit 0 drawn
+    (also when parts could not be read: they are named), 2 invalid input or no broker.
+    """
+    from chaosbus.map.cluster import read_cluster
+    from chaosbus.map.graph import build_graph
+    from chaosbus.map.render import to_html, to_text
+    from chaosbus.scenarios import load_experiment_or_scenario
+
+    specs = [load_experiment_or_scenario(f) for f in files or []]  # bad files refused first
+    kafka = resolve_kafka(bootstrap, kafka_config)
+    view = asyncio.run(read_cluster(kafka, sample_s=sample_s))
+    graph = build_graph(view, specs)
+    title = f"chaosbus map of {view.bootstrap}"
+    page = to_html(graph, title) if out is not None else None  # `dot` missing: exit 2 first
+    typer.echo(to_text(graph, title), nl=False)
+    if out is not None and page is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8")
+        typer.echo(f"map: {out}", err=True)

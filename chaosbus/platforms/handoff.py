@@ -12,60 +12,34 @@ or request ids that cannot be joined to event ids (no id header on the calls).
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aiokafka import TopicPartition
-
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.injectors.http.log_record import LoggedRequest
 from chaosbus.monitors.anomalies import AUTOMATION_ANOMALIES
+from chaosbus.monitors.errors import MonitorError
 from chaosbus.monitors.extractors import ExtractorConfig, compile_extractors
 from chaosbus.monitors.handoff import ACCEPTED, HandoffVerdict, judge_handoff
 from chaosbus.monitors.history import SourceEvent
+from chaosbus.monitors.probes.kafka_reader import read_source
 from chaosbus.monitors.remedies import remedy
 from chaosbus.platforms.profile import profile
-from chaosbus.runner.readers import envelope_of
-from chaosbus.streams.connection import KafkaSettings, why_unreachable
-from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
-from chaosbus.streams.errors import StreamError
-
-READ_TIMEOUT_S = 60.0
+from chaosbus.streams.connection import KafkaSettings
+from chaosbus.streams.errors import BrokerUnreachable
 
 
-async def read_source(
+async def read_published(
     kafka: KafkaSettings, topic: str, extract: ExtractorConfig
 ) -> tuple[list[SourceEvent], Counter[str]]:
     """Every message of `topic` up to its end now, as source events; and what did not parse."""
     extractor = compile_extractors(extract)
-    events: list[SourceEvent] = []
     try:
-        async with standalone_consumer(kafka) as consumer:
-            ends = await topic_end_offsets(consumer, topic)
-            if not ends:
-                raise InvalidInput(f"topic {topic} does not exist (or has no partition)")
-            tps = [TopicPartition(topic, p) for p in ends]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            remaining = {tp for tp in tps if ends[tp.partition] > 0}
-            async with asyncio.timeout(READ_TIMEOUT_S):
-                while remaining:
-                    for tp in list(remaining):
-                        if await consumer.position(tp) >= ends[tp.partition]:
-                            remaining.discard(tp)
-                    batches = await consumer.getmany(timeout_ms=200, max_records=5_000)
-                    for tp, records in batches.items():
-                        for record in records:
-                            if record.offset < ends[tp.partition]:
-                                found = extractor(envelope_of(record))
-                                if found is not None:
-                                    events.append(found)
-    except (StreamError, OSError) as exc:
-        raise Unreachable(str(await why_unreachable(kafka))) from exc
-    except TimeoutError as exc:
-        raise Unreachable(f"reading {topic} took more than {READ_TIMEOUT_S:.0f} s") from exc
+        envelopes = await read_source(kafka, topic)
+    except (MonitorError, BrokerUnreachable) as exc:
+        raise Unreachable(str(exc)) from exc
+    events = [event for event in map(extractor, envelopes) if event is not None]
     return events, extractor.unparsable
 
 
@@ -102,7 +76,7 @@ async def handoff(
 ) -> tuple[HandoffVerdict, Counter[str]]:
     cause = cause_for(platform)  # an unknown platform is refused before anything is read
     entries = read_log(log_path, route)
-    events, unparsable = await read_source(kafka, topic, extract)
+    events, unparsable = await read_published(kafka, topic, extract)
     verdict = judge_handoff(entries, events, topic=topic, cause=cause)
     if verdict.accepted == 0 and verdict.unjoinable:
         raise InvalidInput(
