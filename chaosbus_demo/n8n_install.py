@@ -238,7 +238,8 @@ def prepared_folder(
         workflow = folder / "workflow.json"
         workflow.write_text(json.dumps(flow(settings) if document is None else document))
         shutil.copyfile(BUNDLE / "credentials.json", folder / "credentials.json")
-        log = folder / "prepare.log"
+        # Beside the folder, not in it: a refused flow's folder is removed, its log kept.
+        log = installed.root / "folders" / f"{key}.log"
         env = {**installed.env(), **OFFLINE_ENV, "N8N_USER_FOLDER": str(folder)}
         credentials = folder / "credentials.json"
         # n8n's CLI may exit 0 after logging a refusal: each step must say it succeeded.
@@ -265,8 +266,10 @@ def prepared_folder(
                     installed, log, step, argv, folder, progress, env=env, timeout_s=CLI_TIMEOUT_S
                 )
             except StackError as exc:
+                shutil.rmtree(folder, ignore_errors=True)
                 raise StackError(f"{step} refused the flow: {exc}") from exc
             if success not in out:
+                shutil.rmtree(folder, ignore_errors=True)
                 raise StackError(f"{step} refused the flow: {_last_line(out)} (see {log})")
         done.write_text(key + "\n")
     return folder

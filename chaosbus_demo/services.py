@@ -288,7 +288,6 @@ class LedgerService:
         self.outcomes[outcome] += 1
         self.processed += 1
 
-
     async def _emit_effect(self, event: OrderEvent, outcome: str) -> None:
         topic, producer = self.config.effects_topic, self._producer
         if topic is None or producer is None:

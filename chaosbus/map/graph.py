@@ -10,7 +10,7 @@ declare (routes, HTTP routes, probes); pure: no I/O.
   reading the route's destination (`monitor.service_group` names one exactly); its HTTP
   routes draw automation → proxy → service;
 - **chokepoints**: a topic at least `fan_in` groups read, a group whose lag grew between
-  samples, a service no experiment probes;
+  samples by `LAG_GROWTH` messages or more, a service no experiment probes;
 - what could not be read is a node of its own, named with the broker's reason.
 """
 
@@ -34,6 +34,9 @@ KINDS: tuple[Kind, ...] = (
     "unread",
 )
 FAN_IN = 3  # groups reading one topic before it counts as a chokepoint
+# Lag that grew by fewer messages between two samples is a healthy consumer's commit
+# cadence (a proxy commits every 100 ms), not a consumer falling behind.
+LAG_GROWTH = 10
 
 
 @dataclass(frozen=True)
@@ -99,20 +102,20 @@ def build_graph(
     probed = _probed_services(view, specs)
     for group in view.groups:
         kind: Kind = "interposer" if group.looks_like_interposer else "service"
-        growing = {t: g for t, g in group.lag_growth.items() if g > 0}
+        growing = {t: g for t, g in group.lag_growth.items() if g >= LAG_GROWTH}
         why = None
         if growing:
             why = "lag growing: " + ", ".join(f"{t} +{g}" for t, g in sorted(growing.items()))
         elif kind == "service" and group.name not in probed:
             why = "no experiment probes this service"
-        lag = ", ".join(f"lag {t} {n}" for t, n in sorted(group.lag.items()))
+        lag = "\n".join(f"lag {n} on {t}" for t, n in sorted(group.lag.items()))
         members = f"{len(group.clients)} members" if group.clients else "no live member"
         node = graph.add(
             Node(
                 f"group:{group.name}",
                 kind,
                 group.name,
-                f"{group.state}, {members}" + (f", {lag}" if lag else ""),
+                f"{group.state}, {members}" + (f"\n{lag}" if lag else ""),
                 why,
             )
         )
@@ -154,7 +157,7 @@ def _add_experiment(graph: Graph, view: ClusterView, spec: ExperimentSpec) -> No
                 f"automation:{route.source}",
                 "automation",
                 "automation",
-                f"writes {route.source} ({spec.name})",
+                f"writes {route.source}, {spec.name}",
             )
         )
         graph.link(automation, source, "publishes")
@@ -196,7 +199,7 @@ def _add_experiment(graph: Graph, view: ClusterView, spec: ExperimentSpec) -> No
                 f"automation:http:{http_route.name}",
                 "automation",
                 "automation",
-                f"calls {http_route.listen} ({spec.name})",
+                f"calls {http_route.listen}, {spec.name}",
             )
         )
         proxy = graph.add(

@@ -9,6 +9,7 @@ terminal. A missing `dot` is one line naming the Debian package (exit 2).
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import subprocess
 
@@ -49,9 +50,9 @@ def dom_id(node_id: str) -> str:
 def to_dot(graph: Graph, title: str) -> str:
     lines = [
         "digraph handoffs {",
-        "  rankdir=LR; newrank=true; nodesep=0.35; ranksep=0.6;",
-        f"  label={_quote(title)}; labelloc=t; fontname=Helvetica;",
-        "  node [fontname=Helvetica fontsize=11]; edge [fontname=Helvetica fontsize=9 "
+        "  rankdir=LR; newrank=true; nodesep=0.3; ranksep=0.5;",
+        f"  tooltip={_quote(title)}; fontname=Helvetica;",
+        "  node [fontname=Helvetica fontsize=14]; edge [fontname=Helvetica fontsize=11 "
         'color="#6b7280"];',
     ]
     for node in graph.nodes.values():
@@ -92,6 +93,11 @@ def to_svg(dot_text: str) -> str:
     return svg[svg.index("<svg") :]  # inline: no XML declaration, no DOCTYPE
 
 
+def _fill(kind: Kind) -> str:
+    found = re.search(r'fillcolor="([^"]+)"', STYLE[kind])
+    return found.group(1) if found else "#ffffff"
+
+
 def to_text(graph: Graph, title: str) -> str:
     lines = [title]
     for kind in KINDS:
@@ -106,7 +112,7 @@ def to_text(graph: Graph, title: str) -> str:
                 for e in graph.edges
                 if e.source == node.id
             ]
-            detail = f" ({node.detail})" if node.detail else ""
+            detail = f" ({node.detail.replace(chr(10), ', ')})" if node.detail else ""
             lines.append(f" {mark} {node.label}{detail}" + (f" → {'; '.join(out)}" if out else ""))
     if graph.chokepoints:
         lines.append("chokepoints:")
@@ -120,7 +126,11 @@ def to_text(graph: Graph, title: str) -> str:
 
 def to_html(graph: Graph, title: str) -> str:
     svg = to_svg(to_dot(graph, title))
-    legend = "".join(f'<li class="{kind}">{html.escape(TITLES[kind])}</li>' for kind in KINDS)
+    legend = "".join(
+        f'<li class="{kind}"><span style="background:{_fill(kind)}"></span>'
+        f"{html.escape(TITLES[kind])}</li>"
+        for kind in KINDS
+    )
     chokes = (
         "".join(
             f"<li><strong>{html.escape(n.label)}</strong>: {html.escape(n.chokepoint or '')}</li>"
@@ -139,7 +149,10 @@ def to_html(graph: Graph, title: str) -> str:
 <style>
 body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #111827; }}
 #map svg {{ max-width: 100%; height: auto; }}
-ul.legend li {{ display: inline-block; margin-right: 1em; }}
+ul.legend {{ padding: 0; }}
+ul.legend li {{ display: inline-block; margin-right: 1.2em; list-style: none; }}
+ul.legend span {{ display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.3em;
+  border: 1px solid #6b7280; vertical-align: middle; }}
 pre {{ background: #f9fafb; padding: 1em; overflow-x: auto; }}
 </style></head>
 <body>

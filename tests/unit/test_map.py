@@ -115,7 +115,7 @@ class TestRender:
         """Labels are quoted (a `"` escaped); a chokepoint gets a red border and its reason."""
         graph = build_graph(view(), [spec()])  # type: ignore[list-item]
         dot = to_dot(graph, 'map "x"')
-        assert 'label="map \\"x\\""' in dot
+        assert 'tooltip="map \\"x\\""' in dot
         assert 'color="#dc2626" penwidth=3' in dot
         assert "⚠ read by 3 groups" in dot
 
