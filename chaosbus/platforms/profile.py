@@ -26,6 +26,9 @@ from chaosbus.monitors.retries import RetryPolicy
 T = TypeVar("T")
 Backoff = Literal["none", "fixed", "exponential", "schedule"]
 PresetKind = Literal["retries", "replays", "parallel"]
+# A documented growth is measured with the host's scheduling jitter (tens of ms on seconds):
+# the verdict's bound is this share of it, so a platform doing exactly what it documents holds.
+JITTER = 0.9
 
 
 class Fact(SpecModel, Generic[T]):
@@ -131,7 +134,8 @@ class Profile(SpecModel):
 
         Attempts: the most its retry setting allows, plus its replays. Growth: the smallest
         between successive documented waits, of its retries and of its replays (1 for a
-        fixed wait: no backoff is then the platform's own habit, not the flow's fault).
+        fixed wait: no backoff is then the platform's own habit, not the flow's fault),
+        less `JITTER`: a fixed wait measured on a real host grows by 0.98x or 1.02x.
         """
         most = self.retries.max_attempts.value or self.retries.attempts.value
         growths = [
@@ -141,7 +145,7 @@ class Profile(SpecModel):
         ]
         return RetryPolicy(
             max_attempts=most + self.replays.count.value,
-            min_backoff_ratio=max(1.0, round(min(growths, default=1.0), 3)),
+            min_backoff_ratio=round(max(1.0, min(growths, default=1.0)) * JITTER, 3),
         )
 
 
