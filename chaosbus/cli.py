@@ -648,12 +648,13 @@ def demo(
     """
     # Imported here: the demo pulls in Node-RED, services and traffic, which no other
     # command needs at start-up.
-    from chaosbus_demo.automations import automation_kind
+    from chaosbus_demo.automations import automation_kind, demo_defaults
     from chaosbus_demo.command import demo_command
     from chaosbus_demo.run import DemoOptions
 
+    kind = automation_kind(automation)  # issue 23: --automation node-red|n8n
     options = DemoOptions(bootstrap=bootstrap, redis_url=redis, kafka_config=kafka_config, out=out,
-                          automation=automation_kind(automation))
+                          automation=kind, **demo_defaults(kind))
     raise typer.Exit(demo_command(options))
 
 

@@ -111,8 +111,13 @@ def start(
     install_dir: Path | None = None,
     timeout_s: float = START_TIMEOUT_S,
     progress: Progress = _quiet,
+    concurrency: int | None = None,
 ) -> N8n:
-    """Install and prepare if needed, start n8n in `home`, return once its webhooks answer."""
+    """Install and prepare if needed, start n8n in `home`, return once its webhooks answer.
+
+    `concurrency` limits the executions running at once (n8n queues the rest, FIFO); by
+    default n8n runs them all at once, and overlapping executions may publish out of order.
+    """
     refuse_secured(kafka)
     installed = install(install_dir, progress=progress)
     template = prepared_folder(installed, settings, progress=progress)
@@ -130,11 +135,14 @@ def start(
         "N8N_LISTEN_ADDRESS": host,
         "N8N_HOST": host,
         "N8N_BLOCK_ENV_ACCESS_IN_NODE": "false",
+        "KAFKAJS_NO_PARTITIONER_WARNING": "1",  # once per execution otherwise
         "N8N_RUNNERS_BROKER_PORT": str(free_port(host)),
         "CREDENTIALS_OVERWRITE_DATA": json.dumps({"kafka": {"brokers": bootstrap}}),
         "CHAOSBUS_SOURCE_TOPIC": topic,
         "CHAOSBUS_PRICING_URL": pricing_url.rstrip("/"),
     }
+    if concurrency is not None:
+        env["N8N_CONCURRENCY_PRODUCTION_LIMIT"] = str(concurrency)
     log_file = home / "n8n.log"
     progress(f"starting n8n on http://{host}:{port}")
     started = time.monotonic()

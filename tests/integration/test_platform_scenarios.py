@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from chaosbus_demo.automations import demo_defaults
 from chaosbus_demo.run import DemoOptions, DemoResult, run_demo
 
 pytestmark = [
@@ -26,7 +27,6 @@ pytestmark = [
 # The recovery outlasts zapier-autoreplay's longest compressed copy (10 h 35 min ÷2880 =
 # 13.2 s), so every copy lands before the verdict.
 PLATFORM_SCHEDULE = {"warmup_s": 2, "inject_s": 6, "recover_s": 15}
-SHORT = {"warmup_s": 2, "inject_s": 6, "recover_s": 3}
 
 
 def verdicts(result: DemoResult) -> dict[tuple[str, str], str]:
@@ -85,13 +85,15 @@ async def test_the_demo_with_n8n(bootstrap: str, redis_url: str, tmp_path: Path)
             bootstrap=bootstrap,
             redis_url=redis_url,
             out=tmp_path / "out",
-            schedule=SHORT,
             settle_ms=1_500,
-            rate=20.0,
             automation="n8n",
+            **demo_defaults("n8n"),
             control_namespace=f"chaosbus-test-{uuid.uuid4().hex[:8]}",
         )
     )
+    for v in result.verdicts:
+        counts = {k: n for k, n in v.report.anomalies.counts.items() if n}
+        print(f"{v.experiment} ledger-{v.service}: {v.report.status} {counts} {v.report.reason}")
     assert verdicts(result) == {
         ("duplicate-storm", "naive"): "violated",
         ("duplicate-storm", "safe"): "held",
