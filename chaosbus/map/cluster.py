@@ -26,6 +26,7 @@ from chaosbus.errors import Unreachable
 from chaosbus.runner.shared_routes import MARKER
 from chaosbus.streams.connection import KafkaSettings, why_unreachable
 from chaosbus.streams.consumers import standalone_consumer
+from chaosbus.streams.errors import BrokerUnreachable
 from chaosbus.streams.quiet import quiet_aiokafka
 
 ADMIN_TIMEOUT_S = 10.0
@@ -103,11 +104,11 @@ async def _topics(kafka: KafkaSettings, view: ClusterView) -> dict[TopicPartitio
                 view.topics[name] = len(partitions)
                 tps += [TopicPartition(name, p) for p in partitions]
             return dict(await consumer.end_offsets(tps)) if tps else {}
+    except BrokerUnreachable as exc:
+        raise Unreachable(str(exc)) from exc
     except KafkaError as exc:
         view.unread.append(f"topics: {type(exc).__name__}: {exc}")
         return {}
-    except Unreachable:
-        raise
     except OSError as exc:
         raise Unreachable(str(await why_unreachable(kafka))) from exc
 
