@@ -44,13 +44,13 @@ class Automation:
 def demo_defaults(kind: Kind) -> dict[str, Any]:
     """The demo's rate and schedule for this automation (`DemoOptions` fields).
 
-    n8n answers about 5 webhook calls a second on these 2-core machines (each execution
+    n8n publishes about 5 events a second on these busy 2-core machines (each execution
     opens its own Kafka producer). Asked for more, the traffic would still be going when
-    the run is judged, and customers still paying are not judged yet: 6 a second over 30 s
-    of injection give the duplicate storm some 40 payments, finished before the verdict.
+    the run is judged, and customers still paying are not judged yet: 4 a second over 30 s
+    of injection give the duplicate storm some 25 payments, all sent before the verdict.
     """
     if kind == "n8n":
-        return {"rate": 6.0, "schedule": {"warmup_s": 3, "inject_s": 30, "recover_s": 6}}
+        return {"rate": 4.0, "schedule": {"warmup_s": 3, "inject_s": 30, "recover_s": 6}}
     return {}
 
 

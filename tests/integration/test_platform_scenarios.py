@@ -94,6 +94,7 @@ async def test_the_demo_with_n8n(bootstrap: str, redis_url: str, tmp_path: Path)
     for v in result.verdicts:
         counts = {k: n for k, n in v.report.anomalies.counts.items() if n}
         print(f"{v.experiment} ledger-{v.service}: {v.report.status} {counts} {v.report.reason}")
+    print(f"traffic: {result.traffic}; problems: {result.problems}")
     assert verdicts(result) == {
         ("duplicate-storm", "naive"): "violated",
         ("duplicate-storm", "safe"): "held",
