@@ -22,16 +22,16 @@ from collections.abc import Awaitable, Callable
 
 from mixes import FAULTS_ON, settled  # bench/ is on sys.path when a script here runs
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors import FaultPlan, parse_fault_document
 from chaosbus.streams.at_least_once import AtLeastOnce
 from chaosbus.streams.batches import send_in_batches
 from chaosbus.streams.config import InterposerConfig
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.decider import Decider, PassThrough
 from chaosbus.streams.delivery import RouteContext
 from chaosbus.streams.interposer import RouteInterposer
 from chaosbus.streams.memory import MemoryCluster, MemoryProducer, MemoryRecord
-from chaosbus.streams.routes import Route
 
 PARTITIONS = 3
 

@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaosbus.clients.redaction import redact_url
 from chaosbus.control.guard import InjectionGuard
 from chaosbus.errors import InvalidInput
 from chaosbus.injectors.errors import InjectorError
@@ -20,7 +21,6 @@ from chaosbus.injectors.spec import BlastRadius
 from chaosbus.monitors.retries import RETRY_ANOMALIES, RetryPolicy, RetryVerdict, judge_retries
 from chaosbus.signals import stop_on_signals
 from chaosbus.streams.http import HttpInterposer, HttpRoute, RequestLog, read_request_log
-from chaosbus.streams.redaction import redact_url
 
 
 @dataclass(frozen=True)

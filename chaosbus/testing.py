@@ -19,11 +19,11 @@ from typing import TypeVar
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.consumers import standalone_consumer, topic_end_offsets
+from chaosbus.contracts.ledger_record import LedgerRecord, decode_ledger
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.redis_node import redis_answers
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
-from chaosbus.streams.ledger_record import LedgerRecord, decode_ledger
 from chaosbus.streams.topics import TopicAdmin
 
 T = TypeVar("T")

@@ -41,10 +41,10 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.redaction import redact_text, redact_url
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.redaction import redact_text, redact_url
 from chaosbus_demo.events import EVENT_ID_HEADER, EventType, OrderEvent
 from chaosbus_demo.health import mark_alive
 

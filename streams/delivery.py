@@ -22,11 +22,11 @@ from typing import Any, Protocol
 
 from aiokafka import TopicPartition
 
+from chaosbus.contracts.clock import Clock, wall_clock_ms
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors.envelope import Emission, Envelope
-from chaosbus.streams.clock import Clock, wall_clock_ms
 from chaosbus.streams.config import InterposerConfig
 from chaosbus.streams.decider import DecisionLike
-from chaosbus.streams.routes import Route
 from chaosbus.streams.telemetry import Telemetry
 from chaosbus.streams.undeliverable import RouteFailed, record_bytes, too_large
 

@@ -1,7 +1,7 @@
 """One route's interposer: read → decide → pace → rebalance → kill switch, for both modes.
 
 Everything a route does whatever its delivery mode is written here once: the read loop, the
-Record→Envelope and event-id lookup (`streams.records`), the decision and its telemetry,
+Record→Envelope and event-id lookup (`contracts.records`), the decision and its telemetry,
 backpressure and the status line (`streams.pacing`), the rebalance listener and the kill
 switch. What happens to a decided message is the `Delivery`'s (`streams.delivery`):
 `streams.at_least_once` or `streams.exactly_once.delivery`.
@@ -16,13 +16,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
+from chaosbus.contracts.records import envelope_of, event_id
+from chaosbus.contracts.routes import Route
 from chaosbus.streams.clients import group_consumer
 from chaosbus.streams.config import InterposerConfig
 from chaosbus.streams.decider import Decider, PassThrough
 from chaosbus.streams.delivery import Delivery, RouteContext
 from chaosbus.streams.pacing import Pacing, wait_ms
-from chaosbus.streams.records import envelope_of, event_id
-from chaosbus.streams.routes import Route
 
 __all__ = ["InterposerConfig", "RouteInterposer"]
 

@@ -6,11 +6,11 @@ records the authenticated Redis user as the actor and the claim beside it.
 
 from __future__ import annotations
 
+from chaosbus.contracts.clock import Clock, wall_clock_ms
 from chaosbus.control.audit import AuditEntry
 from chaosbus.control.chain import Verification
 from chaosbus.control.keys import KillState
 from chaosbus.control.plane import control_plane
-from chaosbus.streams.clock import Clock, wall_clock_ms
 
 
 async def kill(

@@ -18,6 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.redaction import redact_url
+from chaosbus.contracts.clock import Clock, wall_clock_ms
 from chaosbus.control.audit import new_entry
 from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.keys import Keys
@@ -39,9 +42,6 @@ from chaosbus.runner.retry_observation import RetryObservation
 from chaosbus.runner.session import LiveSession
 from chaosbus.runner.timeline import Sample, Timeline
 from chaosbus.runner.verdict import describe, judge
-from chaosbus.streams.clock import Clock, wall_clock_ms
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.redaction import redact_url
 
 log = logging.getLogger(__name__)
 

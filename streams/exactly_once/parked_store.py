@@ -6,9 +6,9 @@ import asyncio
 
 from aiokafka import TopicPartition
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.consumers import standalone_consumer, topic_end_offsets
 from chaosbus.injectors.envelope import SourceCoordinates
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
 from chaosbus.streams.exactly_once.parked import ParkedSource, rebuild
 from chaosbus.streams.topics import TopicAdmin, TopicPolicy
 

@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.control import commands as control_commands
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.monitors.probes.kafka_reader import read_ledger, read_source
 from chaosbus.report.model import RunReport
 from chaosbus.runner import Progress, RunOptions, run_experiment
 from chaosbus.scenarios import load_experiment_or_scenario
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.ledger_record import LedgerRecord
 from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import Cluster, create_topics, settings_of
 from chaosbus_demo.events import OrderEvent

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LedgerRecord
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors import FaultPlan, parse_fault_document
 from chaosbus.local.stack import LocalStack, default_cache
 from chaosbus.monitors import (
@@ -30,12 +33,9 @@ from chaosbus.monitors.probes.kafka_reader import (
     read_ledger,
     read_source,
 )
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.exactly_once.parked import parked_topic
 from chaosbus.streams.interposer import InterposerConfig
-from chaosbus.streams.ledger_record import LedgerRecord
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import (
     Message,

@@ -7,13 +7,13 @@ import uuid
 
 import pytest
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
 from chaosbus.control import InjectionGuard, Keys, commands
 from chaosbus.injectors.plan import FaultPlan
 from chaosbus.injectors.spec import BlastRadius, DelayFault, FixedDelay
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.interposer import InterposerConfig
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.testing import Message, produce, read_all, wait_for_count
 from tests.integration.runner_support import ready_topics
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
 from chaosbus.control import commands
 from chaosbus.control.errors import RouteShared
 from chaosbus.runner.shared_routes import refuse_shared_routes
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.interposer import InterposerConfig
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.testing import free_port_pair
 from tests.integration.proxy_process import ProxyProcess
 from tests.integration.runner_support import ready_topics

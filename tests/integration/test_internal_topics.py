@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from chaosbus.streams.connection import KafkaSettings
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
 from chaosbus.streams.exactly_once.parked_store import ensure_parked_topic
 from chaosbus.streams.interposer import InterposerConfig
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.streams.topics import TopicAdmin, TopicPolicy
 from chaosbus.testing import create_topics
 from tests.cli_runner import chaosbus

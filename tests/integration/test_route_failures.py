@@ -15,16 +15,16 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaTimeoutError
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors.plan import FaultPlan
 from chaosbus.injectors.spec import BlastRadius, DelayFault, FixedDelay
 from chaosbus.streams.at_least_once import AtLeastOnce
 from chaosbus.streams.config import InterposerConfig
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.exactly_once.delivery import ExactlyOnce
 from chaosbus.streams.exactly_once.parked import parked_topic
 from chaosbus.streams.exactly_once.parked_store import ensure_parked_topic
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.streams.topics import TopicAdmin, TopicPolicy
 from chaosbus.testing import Message, committed_offsets, produce, read_all, wait_for_count
 

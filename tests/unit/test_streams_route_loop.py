@@ -9,15 +9,15 @@ from collections.abc import Callable
 import pytest
 from aiokafka import TopicPartition
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import decode_ledger
+from chaosbus.contracts.routes import Route
 from chaosbus.streams.at_least_once import AtLeastOnce
 from chaosbus.streams.config import InterposerConfig
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.decider import PassThrough
 from chaosbus.streams.delivery import RouteContext
 from chaosbus.streams.interposer import RouteInterposer
-from chaosbus.streams.ledger_record import decode_ledger
 from chaosbus.streams.memory import MemoryCluster, MemoryProducer
-from chaosbus.streams.routes import Route
 from chaosbus.streams.undeliverable import RouteFailed
 
 SRC = TopicPartition("src", 0)

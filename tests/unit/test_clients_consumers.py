@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from chaosbus.streams.consumers import stop_consumer
+from chaosbus.clients.consumers import stop_consumer
 
 
 class _StopRaises:

@@ -10,8 +10,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 
-from chaosbus.streams.connection import KafkaSettings, why_unreachable
-from chaosbus.streams.quiet import quiet_aiokafka
+from chaosbus.clients.connection import KafkaSettings, why_unreachable
+from chaosbus.clients.quiet import quiet_aiokafka
 
 
 @asynccontextmanager
