@@ -61,7 +61,7 @@ async def raw_loop(cluster: MemoryCluster, count: int) -> None:
         batches = await consumer.getmany(timeout_ms=0, max_records=5_000)
         for tp, records in batches.items():
             await send_in_batches(
-                producer,  # type: ignore[arg-type]
+                producer,
                 "dst",
                 tp.partition,
                 records,
@@ -89,7 +89,7 @@ async def interposed(cluster: MemoryCluster, count: int, decider: Decider, ledge
     context = RouteContext(Route("src", "dst"), config, keep_partition=True)
     delivery = AtLeastOnce(
         context,
-        MemoryProducer(cluster),  # type: ignore[arg-type]
+        MemoryProducer(cluster),
         producer_factory=cluster.producer_factory(),
     )
     loop = RouteInterposer(context, decider, delivery, consumer_factory=cluster.consumer_factory())

@@ -3,6 +3,14 @@
 No asyncio, no Kafka, no clocks, no global randomness: an injector turns an envelope, its
 state, a seeded RNG and the logical time into emissions and a new state. `FaultPlan` is the
 composition the stream runtime calls; `load_fault_file` reads the YAML fault schema.
+
+Errors (PyYAML's and pydantic's translated at this boundary with `raise ... from exc`)::
+
+    InjectorError                  base of every error raised by `chaosbus.injectors`
+    ├── SpecError                  a fault document is invalid; `.problems` has one line each
+    ├── ProtectedTopicError        a route touches a protected topic while faults are declared
+    ├── DocumentError              a YAML document that cannot be read
+    └── LocatedError               one problem at a path, raised inside a model validator
 """
 
 from chaosbus.injectors.blast import CAPS

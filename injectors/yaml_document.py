@@ -26,13 +26,14 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.scanner import ScannerError
 
+from chaosbus.injectors.errors import InjectorError
 from chaosbus.injectors.limits import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
 
 FILE = "(file)"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-class DocumentError(ValueError):
+class DocumentError(InjectorError, ValueError):
     """One line: where the document is broken and how."""
 
 

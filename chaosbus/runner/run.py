@@ -26,7 +26,7 @@ from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.keys import Keys
 from chaosbus.control.plane import ControlPlane, control_plane
 from chaosbus.control.watch import ControlState
-from chaosbus.errors import ChaosbusError
+from chaosbus.errors import Aborted, ChaosbusError
 from chaosbus.experiment.governance import NotifyEvent
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.monitors.metrics import time_to_recovery
@@ -72,8 +72,8 @@ class RunOptions:
     request_log: Path | None = None
 
 
-class _Abort(Exception):
-    pass
+class _Abort(Aborted):
+    """Ends the phases early; caught by the run itself, which reports `aborted`."""
 
 
 class ExperimentRun:

@@ -19,6 +19,7 @@ from chaosbus.streams.delivery import RouteContext
 from chaosbus.streams.interposer import RouteInterposer
 from chaosbus.streams.memory import MemoryCluster, MemoryProducer
 from chaosbus.streams.undeliverable import RouteFailed
+from chaosbus.testing import poll_until
 
 SRC = TopicPartition("src", 0)
 
@@ -48,7 +49,7 @@ def interposer(
     context = RouteContext(route, settings, keep_partition=True, max_message_bytes=limit)
     delivery = AtLeastOnce(
         context,
-        MemoryProducer(cluster),  # type: ignore[arg-type]
+        MemoryProducer(cluster),
         producer_factory=cluster.producer_factory(),
     )
     return RouteInterposer(
@@ -57,11 +58,9 @@ def interposer(
 
 
 async def until(predicate: Callable[[], bool], timeout_s: float = 5) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)  # the loop runs as another task: let it turn
+    # The loop runs as another task: its counters are read between its turns.
+    reached = await poll_until(predicate, bool, timeout_s=timeout_s, every_s=0.01)
+    assert reached, "condition not reached"
 
 
 class TestRouteLoop:
