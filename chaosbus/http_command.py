@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chaosbus.control.guard import InjectionGuard
+from chaosbus.documents import load_http_fault_file
 from chaosbus.errors import InvalidInput
 from chaosbus.injectors.errors import InjectorError
 from chaosbus.injectors.http.plan import HttpPlan
-from chaosbus.injectors.http.spec import load_http_fault_file
 from chaosbus.injectors.spec import BlastRadius
 from chaosbus.monitors.retries import RETRY_ANOMALIES, RetryPolicy, RetryVerdict, judge_retries
 from chaosbus.signals import stop_on_signals
