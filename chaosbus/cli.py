@@ -19,11 +19,11 @@ from typing import ParamSpec, TypeVar
 
 import typer
 
-from chaosbus.control import commands as control_commands
+from chaosbus.control import operations as control_commands
 from chaosbus.control.acl import default_users, parse_user, setuser_commands
 from chaosbus.control.approvals import content_sha256
 from chaosbus.control.audit import default_actor
-from chaosbus.control.cli_support import apply_acl, show_approvals, sign_off
+from chaosbus.control.operations import apply_acl, show_approvals, sign_off
 from chaosbus.errors import EXIT_INVALID, ChaosbusError
 from chaosbus.experiment.governance import AREA_PATTERN
 from chaosbus.experiment.loader import load_experiment
