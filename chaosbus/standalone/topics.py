@@ -1,4 +1,4 @@
-"""`chaosbus proxy`: the interposer alone, long-running, until SIGTERM or SIGINT."""
+"""What `chaosbus proxy` does: the interposer alone, long-running, until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
