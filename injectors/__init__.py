@@ -2,7 +2,8 @@
 
 No asyncio, no Kafka, no clocks, no global randomness: an injector turns an envelope, its
 state, a seeded RNG and the logical time into emissions and a new state. `FaultPlan` is the
-composition the stream runtime calls; `load_fault_file` reads the YAML fault schema.
+composition the stream runtime calls; `parse_fault_document` validates a fault document
+(reading the file is the app shell's: `chaosbus.documents.load_fault_file`).
 """
 
 from chaosbus.injectors.blast import CAPS
@@ -26,7 +27,6 @@ from chaosbus.injectors.spec import (
     ReorderFault,
     SpikeDelay,
     UniformDelay,
-    load_fault_file,
     parse_fault_document,
 )
 from chaosbus.injectors.validation import DISCRIMINATOR_LABELS, error_path, format_validation_error
@@ -67,6 +67,5 @@ __all__ = [
     "error_path",
     "format_validation_error",
     "key_fraction",
-    "load_fault_file",
     "parse_fault_document",
 ]
