@@ -10,6 +10,7 @@ at the shell's boundary with `raise ... from exc`::
 
     ChaosbusError                         any failure the CLI turns into one line and a code
     ├── InvalidInput (2)                  a broken file, a bad flag, an unknown topic
+    │   ├── DocumentError                 a YAML document that cannot be read
     │   ├── ExperimentInvalid             an experiment file that does not validate
     │   ├── PrerequisiteMissing           java, mvn or redis-server absent or too old
     │   ├── Unreachable                   a broker or Redis that does not answer

@@ -2,14 +2,14 @@
 
 No asyncio, no Kafka, no clocks, no global randomness: an injector turns an envelope, its
 state, a seeded RNG and the logical time into emissions and a new state. `FaultPlan` is the
-composition the stream runtime calls; `load_fault_file` reads the YAML fault schema.
+composition the stream runtime calls; `parse_fault_document` validates a fault document
+(reading the file is the app shell's: `chaosbus.documents.load_fault_file`).
 
-Errors (PyYAML's and pydantic's translated at this boundary with `raise ... from exc`)::
+Errors (pydantic's translated at this boundary with `raise ... from exc`)::
 
     InjectorError                  base of every error raised by `chaosbus.injectors`
     ├── SpecError                  a fault document is invalid; `.problems` has one line each
     ├── ProtectedTopicError        a route touches a protected topic while faults are declared
-    ├── DocumentError              a YAML document that cannot be read
     └── LocatedError               one problem at a path, raised inside a model validator
 """
 
@@ -34,7 +34,6 @@ from chaosbus.injectors.spec import (
     ReorderFault,
     SpikeDelay,
     UniformDelay,
-    load_fault_file,
     parse_fault_document,
 )
 from chaosbus.injectors.validation import DISCRIMINATOR_LABELS, error_path, format_validation_error
@@ -75,6 +74,5 @@ __all__ = [
     "error_path",
     "format_validation_error",
     "key_fraction",
-    "load_fault_file",
     "parse_fault_document",
 ]

@@ -5,13 +5,12 @@ One hierarchy, so a caller can catch everything from this package with one claus
     InjectorError                  base of every error raised by `injectors`
     ├── SpecError                  a fault document is invalid; `.problems` has one line each
     ├── ProtectedTopicError        a route touches a protected topic while faults are declared
-    ├── DocumentError              a YAML document that cannot be read (`yaml_document`)
     └── LocatedError               one problem at a path, raised inside a model validator
                                    (`validation`)
 
-`DocumentError` and `LocatedError` are also `ValueError`s: pydantic collects a `ValueError`
-raised in a validator as one problem of the document, and the loaders wrap both into a
-`SpecError` before they leave the package.
+`LocatedError` is also a `ValueError`: pydantic collects a `ValueError` raised in a validator
+as one problem of the document, and the parsers wrap it into a `SpecError` before it leaves
+the package.
 
 Errors from the layers below (PyYAML, pydantic) are translated at the boundary with
 ``raise ... from exc`` so callers never need to import those libraries to handle them.

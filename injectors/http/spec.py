@@ -14,7 +14,6 @@ Example::
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
@@ -30,7 +29,6 @@ from chaosbus.injectors.spec import (
     unique_names,
 )
 from chaosbus.injectors.validation import ROOT, format_validation_error
-from chaosbus.injectors.yaml_document import DocumentError, read_yaml_file
 
 # 1xx and the 2xx/3xx a fault has no business inventing are refused; 499 (client closed)
 # and 520-599 (nonstandard gateway codes) are what real platforms meet and are allowed.
@@ -111,16 +109,6 @@ class HttpFaultFile(_Spec):
     @classmethod
     def _unique_names(cls, faults: tuple[HttpFault, ...]) -> tuple[HttpFault, ...]:
         return unique_names(faults)
-
-
-def load_http_fault_file(path: str | os.PathLike[str]) -> HttpFaultFile:
-    """Read and validate a YAML HTTP fault file; every problem is reported in `SpecError`."""
-    origin = os.fspath(path)
-    try:
-        data = read_yaml_file(path, root=ROOT)
-    except DocumentError as exc:
-        raise SpecError([str(exc)], origin) from exc
-    return parse_http_fault_document(data, origin)
 
 
 def parse_http_fault_document(data: object, origin: str) -> HttpFaultFile:

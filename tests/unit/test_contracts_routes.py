@@ -14,7 +14,7 @@ from chaosbus.contracts.errors import ContractError, RouteError
 from chaosbus.contracts.routes import Route, RouteProblem, route_problem
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment import ExperimentInvalid, parse_experiment
-from chaosbus.proxy_command import parse_routes
+from chaosbus.standalone.topics import parse_routes
 
 SCENARIO = Path(__file__).resolve().parents[2] / "chaosbus" / "scenarios" / "duplicate-storm.yaml"
 OWN = "topic 'chaosbus.x' is chaosbus's own (chaosbus.*); no route may read or write it"

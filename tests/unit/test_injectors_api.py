@@ -21,7 +21,7 @@ PUBLIC = {
     "FixedDelay", "Headers", "Injector", "InjectorError", "JsonCondition", "MatchSpec",
     "ProtectedTopicError", "ReorderFault", "SourceCoordinates", "SpecError", "SpikeDelay",
     "UniformDelay", "decision_stream", "error_path", "format_validation_error", "key_fraction",
-    "load_fault_file", "parse_fault_document",
+    "parse_fault_document",
 }  # fmt: skip
 
 PACKAGE = pathlib.Path(injectors.__file__).parent
