@@ -35,6 +35,7 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.scanner import ScannerError
 
+from chaosbus.errors import InvalidInput
 from chaosbus.injectors.errors import SpecError
 from chaosbus.injectors.http.spec import HttpFaultFile, parse_http_fault_document
 from chaosbus.injectors.limits import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
@@ -46,8 +47,9 @@ T = TypeVar("T")
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-class DocumentError(ValueError):
-    """One line: where the document is broken and how."""
+class DocumentError(InvalidInput, ValueError):
+    """One line: where the document is broken and how (each kind of document wraps it in
+    its own error before it leaves this module)."""
 
 
 class _StrictLoader(yaml.SafeLoader):

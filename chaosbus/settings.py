@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.errors import InvalidInput
 from chaosbus.kafka_properties import (
     fields_from_environment,
@@ -27,7 +28,6 @@ from chaosbus.kafka_properties import (
     validated,
 )
 from chaosbus.local.stack import DEFAULT_KAFKA_PORT, DEFAULT_REDIS_PORT, recorded_addresses
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.topics import DEFAULT_LEDGER_RETENTION_MS, TopicPolicy
 
 KAFKA_CONFIG_ENV = "CHAOSBUS_KAFKA_CONFIG"

@@ -17,9 +17,9 @@ import typer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.commands.options import Bootstrap, KafkaConfig
 from chaosbus.settings import resolve_kafka
-from chaosbus.streams.connection import KafkaSettings
 
 
 def mark_alive(path: Path) -> None:

@@ -35,6 +35,7 @@ from chaosbus.runner.check_window import check_window
 from chaosbus.scenarios import load_experiment_or_scenario
 from chaosbus_demo.background import Services, Traffic, services_running, traffic_running
 from chaosbus_demo.display import DemoDisplay
+from chaosbus_demo.errors import DemoError
 from chaosbus_demo.events import OrderEvent
 from chaosbus_demo.expectations import Verdict, problems
 from chaosbus_demo.infra import (
@@ -92,8 +93,8 @@ class DemoResult:
         return [path for verdict in self.verdicts for path in verdict.files]
 
 
-class _Interrupted(Exception):
-    pass
+class _Interrupted(DemoError):
+    """Ends the demo early on Ctrl-C; caught by the run itself."""
 
 
 @dataclass

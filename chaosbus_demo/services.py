@@ -56,12 +56,13 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.errors import RedisUrlError
+from chaosbus.clients.redis_client import describe_failure, redis_client
 from chaosbus.commands.options import Bootstrap, KafkaConfig
 from chaosbus.errors import ChaosbusError, InvalidInput, Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka, resolve_redis
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.redis_client import RedisUrlError, describe_failure, redis_client
 from chaosbus_demo.events import BadEvent, OrderEvent, parse_event, read_leniently
 from chaosbus_demo.health import mark_alive
 from chaosbus_demo.ledgers import Ledger, NaiveLedger, SafeLedger

@@ -41,11 +41,12 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.redaction import redact_text, redact_url
 from chaosbus.commands.options import Bootstrap, KafkaConfig
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.redaction import redact_text, redact_url
+from chaosbus_demo.errors import DemoError
 from chaosbus_demo.events import EVENT_ID_HEADER, EventType, OrderEvent
 from chaosbus_demo.health import mark_alive
 
@@ -136,7 +137,7 @@ class Sink(Protocol):
     async def send(self, event: OrderEvent) -> None: ...
 
 
-class WebhookError(Exception):
+class WebhookError(DemoError):
     """The webhook refused an event (`status`) or did not answer (`status` None)."""
 
     def __init__(self, message: str, status: int | None = None) -> None:

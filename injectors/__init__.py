@@ -4,6 +4,13 @@ No asyncio, no Kafka, no clocks, no global randomness: an injector turns an enve
 state, a seeded RNG and the logical time into emissions and a new state. `FaultPlan` is the
 composition the stream runtime calls; `parse_fault_document` validates a fault document
 (reading the file is the app shell's: `chaosbus.documents.load_fault_file`).
+
+Errors (pydantic's translated at this boundary with `raise ... from exc`)::
+
+    InjectorError                  base of every error raised by `chaosbus.injectors`
+    ├── SpecError                  a fault document is invalid; `.problems` has one line each
+    ├── ProtectedTopicError        a route touches a protected topic while faults are declared
+    └── LocatedError               one problem at a path, raised inside a model validator
 """
 
 from chaosbus.injectors.blast import CAPS

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chaosbus.contracts.ledger_record import LedgerEmission, LedgerRecord
 from chaosbus.monitors.anomalies import (
     DIVERGENT_ENTITY,
     DUPLICATE_EFFECT,
@@ -33,7 +34,6 @@ from chaosbus.monitors.anomalies import (
 )
 from chaosbus.monitors.history import SourceEvent, coordinates_id
 from chaosbus.monitors.report import Cause, LedgerDecision
-from chaosbus.streams.ledger_record import LedgerEmission, LedgerRecord
 
 RANGE = "\u2013"  # an en dash, between the ends of a range of versions or copies
 NO_FAULT = "no fault touched these events: a bug without chaos"

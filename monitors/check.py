@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.monitors.anomalies import Finding
 from chaosbus.monitors.causes import Delivered, explain
 from chaosbus.monitors.checkers import JUDGES
@@ -13,7 +14,6 @@ from chaosbus.monitors.index import HistoryIndex
 from chaosbus.monitors.metrics import LatencyRecorder, latencies
 from chaosbus.monitors.report import Cause, Coverage, Metrics, MonitorReport
 from chaosbus.monitors.tally import Tally
-from chaosbus.streams.ledger_record import LedgerRecord
 
 
 def build_index(history: History, *, by_event_id: bool) -> HistoryIndex:

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import TypeVar
 
+from chaosbus.contracts.ledger_record import LedgerEmission, LedgerRecord
 from chaosbus.monitors.history import Coordinates, Effect, Observation, SourceEvent
-from chaosbus.streams.ledger_record import LedgerEmission, LedgerRecord
 
 T = TypeVar("T", Effect, Observation)
 

@@ -12,6 +12,7 @@ nor bad, and any earlier verdict on it is withdrawn until it settles.
 
 from __future__ import annotations
 
+from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.monitors.anomalies import Finding
 from chaosbus.monitors.checkers import JUDGES
 from chaosbus.monitors.config import MonitorConfig
@@ -19,7 +20,6 @@ from chaosbus.monitors.history import Effect, Observation, SourceEvent
 from chaosbus.monitors.index import HistoryIndex
 from chaosbus.monitors.report import Coverage, Metrics, MonitorReport
 from chaosbus.monitors.tally import Tally
-from chaosbus.streams.ledger_record import LedgerRecord
 
 
 class LiveChecker:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import itertools
 
+from chaosbus.contracts.ledger_record import LedgerEmission, LedgerRecord, encode_key
 from chaosbus.monitors.history import Effect, History, Number, Observation, SourceEvent
-from chaosbus.streams.ledger_record import LedgerEmission, LedgerRecord, encode_key
 
 FAULT_COPIES = {
     "pass": 1,

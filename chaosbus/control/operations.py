@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from chaosbus.contracts.clock import Clock, wall_clock_ms
 from chaosbus.control.acl import AclUser, setuser_commands
 from chaosbus.control.approvals import ApprovalState, Signoff, approval_state, approve
 from chaosbus.control.audit import AuditEntry
 from chaosbus.control.chain import Verification
 from chaosbus.control.keys import KillState
 from chaosbus.control.plane import control_plane
-from chaosbus.streams.clock import Clock, wall_clock_ms
 
 
 async def kill(

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from chaosbus.clients.redaction import redact_url
 from chaosbus.control import operations
 from chaosbus.errors import StackError
 from chaosbus.local import process
@@ -30,7 +31,6 @@ from chaosbus.local.kafka_node import KafkaNode, libs_dir, new_cluster_id, resol
 from chaosbus.local.postgres_node import PostgresNode, postgres_available
 from chaosbus.local.redis_node import RedisNode
 from chaosbus.local.secure import SecureListener
-from chaosbus.streams.redaction import redact_url
 
 MAX_BROKERS = 5
 DEFAULT_KAFKA_PORT = 19092

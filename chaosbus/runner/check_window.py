@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.errors import BrokerUnreachable
+from chaosbus.contracts.clock import Clock, wall_clock_ms
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.blast import CAPS
@@ -27,9 +30,6 @@ from chaosbus.report.model import RunReport
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.probes import effects_probe, effects_topic, probe_shape, state_probe
 from chaosbus.runner.verdict import conclude, judge, merge_anomalies, merge_metrics
-from chaosbus.streams.clock import Clock, wall_clock_ms
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.errors import BrokerUnreachable
 
 
 async def check_window(

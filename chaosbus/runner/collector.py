@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.experiment.monitor import CheckSpec, MonitorSpec
 from chaosbus.injectors.envelope import Envelope
 from chaosbus.monitors import LiveChecker, MonitorReport, check, compile_extractors
@@ -18,7 +19,6 @@ from chaosbus.monitors.extractors import Extractor
 from chaosbus.monitors.history import Effect, History, Number, Observation, SourceEvent
 from chaosbus.monitors.lag import LagSeries
 from chaosbus.runner.latency import LiveLatency
-from chaosbus.streams.ledger_record import LedgerRecord
 
 # An unchanged observation is fed again after this long, so a unit that settles later
 # still gets an observation taken after it settled.

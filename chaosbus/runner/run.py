@@ -18,12 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.redaction import redact_url
+from chaosbus.contracts.clock import Clock, wall_clock_ms
 from chaosbus.control.audit import new_entry
 from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.keys import Keys
 from chaosbus.control.plane import ControlPlane, control_plane
 from chaosbus.control.watch import ControlState
-from chaosbus.errors import ChaosbusError
+from chaosbus.errors import Aborted, ChaosbusError
 from chaosbus.experiment.governance import NotifyEvent
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.monitors.metrics import time_to_recovery
@@ -39,9 +42,6 @@ from chaosbus.runner.retry_observation import RetryObservation
 from chaosbus.runner.session import LiveSession
 from chaosbus.runner.timeline import Sample, Timeline
 from chaosbus.runner.verdict import describe, judge
-from chaosbus.streams.clock import Clock, wall_clock_ms
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.redaction import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ class RunOptions:
     request_log: Path | None = None
 
 
-class _Abort(Exception):
-    pass
+class _Abort(Aborted):
+    """Ends the phases early; caught by the run itself, which reports `aborted`."""
 
 
 class ExperimentRun:

@@ -15,12 +15,17 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.clock import Clock
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC
+from chaosbus.contracts.routes import Route
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.monitor import Probe as ProbeSpec
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.blast import CAPS
+from chaosbus.injectors.envelope import Envelope
 from chaosbus.injectors.plan import FAULT_TYPES, FaultPlan
 from chaosbus.monitors.effect_snapshots import EffectSnapshots
 from chaosbus.monitors.errors import MonitorError, ProbeError
@@ -42,17 +47,12 @@ from chaosbus.runner.probes import (
 from chaosbus.runner.readers import (
     TopicReader,
     end_positions,
-    envelope_of,
     ledger_handler,
     start_positions,
 )
-from chaosbus.streams.clock import Clock
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.decider import Decider
 from chaosbus.streams.interposer import InterposerConfig
-from chaosbus.streams.ledger_record import LEDGER_TOPIC
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.streams.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class LiveSession:
                 self._kafka,
                 source,
                 self.starts,
-                lambda record: self.collector.feed_source(envelope_of(record)),
+                self.collector.feed_source,
             )
         )
         await self._open_probes()
@@ -240,11 +240,11 @@ class LiveSession:
                 TopicReader(self._kafka, topic.topic, ends, handler)
             )
 
-    def _effects_handler(self, name: str, config: EffectsConfig) -> Callable[[object], None]:
+    def _effects_handler(self, name: str, config: EffectsConfig) -> Callable[[Envelope], None]:
         parse = effect_parser(config)
 
-        def handle(record: object) -> None:
-            effect = parse(envelope_of(record))
+        def handle(envelope: Envelope) -> None:
+            effect = parse(envelope)
             if effect is None:
                 self.collector.feed_effects(name, [], unreadable=1)
             else:

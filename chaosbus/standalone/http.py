@@ -12,6 +12,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaosbus.clients.redaction import redact_url
 from chaosbus.control.guard import InjectionGuard
 from chaosbus.documents import load_http_fault_file
 from chaosbus.errors import InvalidInput
@@ -20,7 +21,6 @@ from chaosbus.injectors.http.plan import HttpPlan
 from chaosbus.injectors.spec import BlastRadius
 from chaosbus.signals import stop_on_signals
 from chaosbus.streams.http import HttpInterposer, HttpRoute, RequestLog
-from chaosbus.streams.redaction import redact_url
 
 
 @dataclass(frozen=True)

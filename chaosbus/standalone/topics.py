@@ -9,6 +9,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.errors import BrokerUnreachable
+from chaosbus.contracts.clock import Clock, wall_clock_ms
+from chaosbus.contracts.errors import RouteError
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC
+from chaosbus.contracts.routes import Route, RouteProblem, route_problem
 from chaosbus.control.audit import Action, AuditEntry, new_entry
 from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.guard import InjectionGuard
@@ -18,24 +24,20 @@ from chaosbus.errors import InvalidInput, RouteStopped, Unreachable
 from chaosbus.injectors.errors import InjectorError
 from chaosbus.injectors.limits import MAX_HELD_DEFAULT
 from chaosbus.injectors.plan import FaultPlan
-from chaosbus.injectors.protection import describe_cycle, find_cycle, own_topic_problem
+from chaosbus.injectors.protection import own_topic_problem
 from chaosbus.injectors.spec import FaultFile
 from chaosbus.observability import providers_from_environment
 from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.signals import stop_on_signals
-from chaosbus.streams.clock import Clock, wall_clock_ms
 from chaosbus.streams.config import (
     COMPRESSIONS,
     DEFAULT_COMMIT_INTERVAL_MS,
     Compression,
     InterposerConfig,
 )
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.decider import Decider
-from chaosbus.streams.errors import BrokerUnreachable, RouteError, TopicMissing
-from chaosbus.streams.ledger_record import LEDGER_TOPIC
+from chaosbus.streams.errors import TopicMissing
 from chaosbus.streams.proxy import Proxy, ProxyReport
-from chaosbus.streams.routes import Route
 from chaosbus.streams.telemetry import Telemetry
 from chaosbus.streams.topics import TopicPolicy
 from chaosbus.streams.undeliverable import RouteFailed
@@ -57,19 +59,23 @@ def parse_routes(
         routes = [Route.parse(text) for text in texts]
     except RouteError as exc:
         raise InvalidInput(str(exc)) from exc
-    seen: set[str] = set()
-    for route in routes:
-        for topic in (route.source, route.destination):
-            problem = own_topic_problem(topic, also=(ledger_topic,))
-            if problem is not None:
-                raise InvalidInput(f"--route {route.source}:{route.destination}: {problem}")
-        if route.source in seen:
-            raise InvalidInput(f"--route: source topic {route.source!r} feeds more than one route")
-        seen.add(route.source)
-    cycle = find_cycle([(r.source, r.destination) for r in routes])
-    if cycle is not None:
-        raise InvalidInput(f"--route: routes form a cycle: {describe_cycle(cycle)}")
+    found = route_problem([(r.source, r.destination) for r in routes], also=(ledger_topic,))
+    if found is not None:
+        raise InvalidInput(_route_flag_problem(found, routes))
     return [replace(route, dead_letter=dead_letter) for route in routes]
+
+
+def _route_flag_problem(problem: RouteProblem, routes: Sequence[Route]) -> str:
+    """`contracts.routes.route_problem`'s finding, worded for the `--route` flags."""
+    if problem.kind == "cycle":
+        return f"--route: routes form a cycle: {problem.detail}"
+    route = routes[problem.index or 0]
+    if problem.kind == "shared_source":
+        return f"--route: source topic {route.source!r} feeds more than one route"
+    where = f"--route {route.source}:{route.destination}"
+    if problem.kind == "same_topic":  # `Route.parse` refuses it first, in its own words
+        return f"{where}: source and destination are the same topic"
+    return f"{where}: {problem.detail}"
 
 
 def load_fault_file_or_fail(path: Path) -> FaultFile:

@@ -24,10 +24,10 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chaosbus.clients.redaction import redact_text, redact_url
 from chaosbus.monitors.errors import ProbeError
 from chaosbus.monitors.extractors import MISSING, json_getter, to_number
 from chaosbus.monitors.history import Effect, Number, Observation
-from chaosbus.streams.redaction import redact_text, redact_url
 
 
 class HttpProbeConfig(BaseModel):

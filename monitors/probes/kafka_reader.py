@@ -20,13 +20,14 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict
 
-from chaosbus.injectors.envelope import Envelope, SourceCoordinates
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.consumers import standalone_consumer, topic_end_offsets
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC, LedgerRecord, decode_ledger
+from chaosbus.contracts.records import envelope_of
+from chaosbus.injectors.envelope import Envelope
 from chaosbus.monitors.errors import ReaderError
 from chaosbus.monitors.extractors import MISSING, HeaderField, JsonField, json_getter
 from chaosbus.monitors.history import Effect
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
-from chaosbus.streams.ledger_record import LEDGER_TOPIC, LedgerRecord, decode_ledger
 
 
 class EffectsConfig(BaseModel):
@@ -47,46 +48,48 @@ class EffectsConfig(BaseModel):
     entity: Literal["record_key"] | JsonField | HeaderField | None = None
 
 
-async def read_topic(kafka: KafkaSettings, topic: str, *, timeout_s: float = 60) -> list[Envelope]:
-    """Every record of `topic`, in offset order per partition, up to the ends taken now."""
+async def read_topic(
+    kafka: KafkaSettings,
+    topic: str,
+    *,
+    timeout_s: float = 60,
+    poison: Counter[str] | None = None,
+) -> list[Envelope]:
+    """Every record of `topic`, in offset order per partition, up to the ends taken now;
+    `poison` (if given) counts the tombstones, keyless records, null headers and large
+    values among them."""
     try:
-        return await _read(kafka, topic, timeout_s)
+        async with standalone_consumer(kafka, isolation_level="read_committed") as consumer:
+            return await read_window(consumer, topic, timeout_s=timeout_s, poison=poison)
     except KafkaError as exc:
         raise ReaderError(f"reading {topic}: {exc}", retriable=exc.retriable) from exc
 
 
-async def _read(kafka: KafkaSettings, topic: str, timeout_s: float) -> list[Envelope]:
-    async with standalone_consumer(kafka, isolation_level="read_committed") as consumer:
-        ends = {
-            TopicPartition(topic, p): end
-            for p, end in (await topic_end_offsets(consumer, topic)).items()
-        }
-        if not ends:
-            raise ReaderError(f"topic {topic} does not exist or has no partitions")
-        consumer.assign(list(ends))
-        await consumer.seek_to_beginning(*ends)
-        read: dict[int, list[Envelope]] = {tp.partition: [] for tp in ends}
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            if loop.time() > deadline:
-                raise ReaderError(f"reading {topic} did not reach its end offsets", retriable=True)
-            batches = await consumer.getmany(timeout_ms=200, max_records=10_000)
-            for tp, records in batches.items():
-                read[tp.partition].extend(
-                    _envelope(record) for record in records if record.offset < ends[tp]
-                )
-        return [envelope for partition in sorted(read) for envelope in read[partition]]
-
-
-def _envelope(record: Any) -> Envelope:
-    return Envelope(
-        key=record.key,
-        value=record.value,
-        headers=tuple(record.headers),
-        timestamp_ms=record.timestamp,
-        source=SourceCoordinates(record.topic, record.partition, record.offset),
-    )
+async def read_window(
+    consumer: Any, topic: str, *, timeout_s: float, poison: Counter[str] | None = None
+) -> list[Envelope]:
+    """`read_topic` on a started group-less consumer (aiokafka's, or the in-memory
+    transport's in unit tests)."""
+    ends = {
+        TopicPartition(topic, p): end
+        for p, end in (await topic_end_offsets(consumer, topic)).items()
+    }
+    if not ends:
+        raise ReaderError(f"topic {topic} does not exist or has no partitions")
+    consumer.assign(list(ends))
+    await consumer.seek_to_beginning(*ends)
+    read: dict[int, list[Envelope]] = {tp.partition: [] for tp in ends}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+        if loop.time() > deadline:
+            raise ReaderError(f"reading {topic} did not reach its end offsets", retriable=True)
+        batches = await consumer.getmany(timeout_ms=200, max_records=10_000)
+        for tp, records in batches.items():
+            read[tp.partition].extend(
+                envelope_of(record, poison) for record in records if record.offset < ends[tp]
+            )
+    return [envelope for partition in sorted(read) for envelope in read[partition]]
 
 
 async def read_source(kafka: KafkaSettings, topic: str, *, timeout_s: float = 60) -> list[Envelope]:

@@ -29,11 +29,11 @@ from typing import Self
 import aiohttp
 from aiohttp import web
 
+from chaosbus.clients.redaction import redact_text, redact_url
+from chaosbus.contracts.clock import Clock, wall_clock_ms
 from chaosbus.injectors.http.log_record import LoggedRequest
 from chaosbus.injectors.http.plan import HttpAction, HttpPlan, HttpRequest
-from chaosbus.streams.clock import Clock, wall_clock_ms
 from chaosbus.streams.http.request_log import RequestLog
-from chaosbus.streams.redaction import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.control import operations
 from chaosbus.experiment import with_overrides
 from chaosbus.injectors.http.log_record import LoggedRequest
 from chaosbus.report.model import RunReport
 from chaosbus.runner import Progress, RunOptions, run_experiment
 from chaosbus.scenarios import load_experiment_or_scenario
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.http import read_request_log
 from chaosbus.testing import create_topics, unique_topic
 from chaosbus_demo import nodered

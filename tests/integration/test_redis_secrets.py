@@ -14,13 +14,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.redis_client import redis_client
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC
 from chaosbus.control import operations
 from chaosbus.observability import Providers
 from chaosbus.report.write import write_report
 from chaosbus.runner import RunOptions, run_experiment
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.ledger_record import LEDGER_TOPIC
-from chaosbus.streams.redis_client import redis_client
 from chaosbus.testing import Received, ledger_of, read_all
 from chaosbus_demo.services import LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, order_events, play

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.redis_client import CA_ENV, redis_client
 from chaosbus.control import ControlState, Keys, KillSwitchWatcher, operations
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.monitors.history import Observation
 from chaosbus.monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
 from chaosbus.runner import run_experiment
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.redis_client import CA_ENV, redis_client
 from chaosbus_demo.services import LedgerService, ServiceConfig
 from tests.cli_runner import chaosbus
 from tests.integration.runner_support import make_stage

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC, decode_ledger
 from chaosbus.control import operations
 from chaosbus.runner import ExperimentRun, Progress
-from chaosbus.streams.ledger_record import LEDGER_TOPIC, decode_ledger
 from chaosbus.testing import Message, produce, read_all
 from tests.integration.runner_support import Stage, ledger_of, make_stage
 

@@ -116,7 +116,6 @@ def in_package(module: str, package: str) -> bool:
 
 
 class TestImportGraph:
-    @pytest.mark.xfail(strict=True, reason="issue 18: contracts and clients not moved yet")
     def test_the_graph_sees_every_layer(self) -> None:
         """The walk follows the symlinked layers: each has its modules in the graph."""
         names = modules()
@@ -128,7 +127,6 @@ class TestImportGraph:
         """No two shipped modules import each other, directly or around a loop."""
         assert cycles(graph()) == []
 
-    @pytest.mark.xfail(strict=True, reason="issue 18: monitors still import streams")
     def test_layers_import_downward(self) -> None:
         """Each layer imports itself and the layers `ALLOWED` names only: never the app
         shell above it, and monitors never the stream runtime."""

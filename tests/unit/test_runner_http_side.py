@@ -3,6 +3,8 @@ anomalies, the conclusion over both sides, the HTTP ledger record and the plan's
 
 from __future__ import annotations
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.control.keys import Keys
 from chaosbus.experiment import parse_experiment
 from chaosbus.experiment.bounds import Bound
@@ -18,9 +20,7 @@ from chaosbus.runner.observe import Observed
 from chaosbus.runner.retry_observation import observe_retries
 from chaosbus.runner.session import LiveSession
 from chaosbus.runner.verdict import Conclusion, conclude, judge
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.http.ledger import ledger_payload
-from chaosbus.streams.ledger_record import LedgerRecord
 
 
 def spec(max_attempts: int = 3) -> ExperimentSpec:

@@ -20,8 +20,8 @@ from aiokafka.errors import (
     UnsupportedSaslMechanismError,
 )
 
-from chaosbus.streams.errors import BrokerRefused, BrokerUnreachable
-from chaosbus.streams.quiet import quiet_aiokafka
+from chaosbus.clients.errors import BrokerRefused, BrokerUnreachable
+from chaosbus.clients.quiet import quiet_aiokafka
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]

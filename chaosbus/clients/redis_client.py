@@ -32,8 +32,8 @@ from redis.exceptions import (
     ResponseError,
 )
 
-from chaosbus.streams.errors import StreamError
-from chaosbus.streams.redaction import redact_text, redact_url
+from chaosbus.clients.errors import RedisUrlError
+from chaosbus.clients.redaction import redact_text, redact_url
 
 CA_ENV = "CHAOSBUS_REDIS_CA"
 SCHEMES = ("redis", "rediss", "unix")
@@ -68,10 +68,6 @@ TLS_OPTIONS = frozenset(
 FILE_OPTIONS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 
 Failure = Literal["credentials", "permission", "certificate", "tls", "unreachable"]
-
-
-class RedisUrlError(StreamError):
-    """A Redis URL that cannot work: scheme, option or file. The message is redacted."""
 
 
 def redis_options(url: str, environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 
-from chaosbus.streams.connection import KafkaSettings, why_unreachable
-from chaosbus.streams.quiet import quiet_aiokafka
+from chaosbus.clients.connection import KafkaSettings, why_unreachable
+from chaosbus.clients.quiet import quiet_aiokafka
 
 
 @asynccontextmanager
@@ -47,10 +47,21 @@ async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
     try:
         await consumer.stop()
     except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
+        if cancelled_by_caller():
             raise
         await consumer._client.close()
+
+
+def cancelled_by_caller() -> bool:
+    """Whether a CancelledError being handled is the running task's own cancellation.
+
+    aiokafka can raise CancelledError from a task or future of its own (a fetch task it
+    cancelled, a send in flight to a broker that died). Only a cancellation of the caller
+    (`Task.cancelling()` above 0) must propagate; any other is a client failure, retriable
+    like a KafkaError.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def topic_end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[int, int]:

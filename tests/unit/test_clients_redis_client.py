@@ -1,4 +1,4 @@
-"""`streams.redis_client`: URL checks, the CA from the environment, failures named."""
+"""`clients.redis_client`: URL checks, the CA from the environment, failures named."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from redis.exceptions import (
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from chaosbus.streams.redis_client import (
+from chaosbus.clients.errors import RedisUrlError
+from chaosbus.clients.redis_client import (
     CA_ENV,
-    RedisUrlError,
     describe_failure,
     failure_kind,
     redis_client,

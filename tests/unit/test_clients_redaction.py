@@ -1,4 +1,4 @@
-"""`streams.redaction`: no password survives, everything else stays readable."""
+"""`clients.redaction`: no password survives, everything else stays readable."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chaosbus.streams.redaction import MASK, redact_text, redact_url
+from chaosbus.clients.redaction import MASK, redact_text, redact_url
 
 
 class TestRedactUrl:
