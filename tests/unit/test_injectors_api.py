@@ -15,13 +15,15 @@ from chaosbus.injectors.rng import DecisionSource, decision_stream, key_fraction
 
 PUBLIC = {
     "CAPS", "COUNT_KEYS", "DISCRIMINATOR_LABELS", "FAULT_TYPES", "INJECTORS",
-    "BlastRadius", "Decision", "DecisionSource", "DecisionStream", "DelayFault",
-    "Distribution", "DropFault", "DuplicateFault",
-    "Emission", "Envelope", "ExponentialDelay", "Fault", "FaultFile", "FaultPlan",
-    "FixedDelay", "Headers", "Injector", "InjectorError", "JsonCondition", "MatchSpec",
-    "ProtectedTopicError", "ReorderFault", "SourceCoordinates", "SpecError", "SpikeDelay",
-    "UniformDelay", "decision_stream", "error_path", "format_validation_error", "key_fraction",
-    "load_fault_file", "parse_fault_document",
+    "BlastRadius", "Decision", "DecisionSource", "DecisionStream",
+    "Distribution", "Emission", "Envelope", "ExponentialDelay", "Fault", "FaultConfig",
+    "FaultFile", "FaultPlan", "FixedDelay", "Headers", "Injector", "InjectorError",
+    "JsonCondition", "MatchSpec", "ProtectedTopicError", "SourceCoordinates", "SpecError",
+    "SpikeDelay", "Told", "Trigger", "UniformDelay", "decision_stream", "error_path",
+    "format_validation_error", "key_fraction", "load_fault_file", "parse_fault_document",
+    # every fault's config
+    "CorruptFault", "DelayFault", "DropFault", "DuplicateFault", "OutageFault", "ReorderFault",
+    "ReplayFault", "SchemaDriftFault",
 }  # fmt: skip
 
 PACKAGE = pathlib.Path(injectors.__file__).parent
