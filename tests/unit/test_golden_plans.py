@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.injectors.http.action import HangUp, Relay, Respond
 from chaosbus.injectors.http.plan import HttpAction, HttpPlan, HttpRequest
 from chaosbus.injectors.http.spec import HttpFaultFile
 from chaosbus.injectors.plan import FaultPlan
@@ -69,20 +70,22 @@ def http_request(sequence: int) -> HttpRequest:
 
 def described(action: HttpAction) -> dict[str, object]:
     """What the proxy does with the request, in a vocabulary of its own."""
-    hangs_up = action.reset or bool(action.hang_ms)
+    reply = action.reply
+    answer: object
+    if isinstance(reply, HangUp):
+        answer = "hang up"
+    elif isinstance(reply, Respond):
+        retry = dict(reply.headers).get("Retry-After")
+        answer = [reply.status, None if retry is None else int(retry), reply.body]
+    else:
+        answer = ["relay", reply.body_share]
     return {
         "fault": action.fault,
         "name": action.fault_name,
         "reason": action.reason,
-        "wait_ms": action.delay_ms or action.hang_ms,
-        "deliveries": 0 if hangs_up or action.status is not None else 1 + action.copies,
-        "answer": (
-            "hang up"
-            if hangs_up
-            else [action.status, action.retry_after_s, action.body]
-            if action.status is not None
-            else ["relay", action.keep_share]
-        ),
+        "wait_ms": action.wait_ms,
+        "deliveries": reply.deliveries if isinstance(reply, Relay) else 0,
+        "answer": answer,
     }
 
 
