@@ -40,6 +40,7 @@ from chaosbus.injectors.spec import (
     load_fault_file,
     parse_fault_document,
 )
+from chaosbus.injectors.stall import StallFault
 from chaosbus.injectors.validation import DISCRIMINATOR_LABELS, error_path, format_validation_error
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "SourceCoordinates",
     "SpecError",
     "SpikeDelay",
+    "StallFault",
     "Told",
     "Trigger",
     "UniformDelay",

@@ -29,6 +29,7 @@ from chaosbus.injectors import (
     reorder,
     replay,
     schema_drift,
+    stall,
 )
 from chaosbus.injectors.base import FaultConfig
 from chaosbus.injectors.injector import Injector
@@ -42,6 +43,7 @@ _FAULTS: tuple[Injector[Any, Any], ...] = (
     schema_drift.FAULT,
     replay.FAULT,
     outage.FAULT,
+    stall.FAULT,
 )
 
 INJECTORS: Mapping[str, Injector[Any, Any]] = MappingProxyType({f.name: f for f in _FAULTS})

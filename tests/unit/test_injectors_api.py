@@ -23,7 +23,7 @@ PUBLIC = {
     "format_validation_error", "key_fraction", "load_fault_file", "parse_fault_document",
     # every fault's config
     "CorruptFault", "DelayFault", "DropFault", "DuplicateFault", "OutageFault", "ReorderFault",
-    "ReplayFault", "SchemaDriftFault",
+    "ReplayFault", "SchemaDriftFault", "StallFault",
 }  # fmt: skip
 
 PACKAGE = pathlib.Path(injectors.__file__).parent
@@ -69,11 +69,12 @@ class TestRegistry:
         assert all(entry.name == name for name, entry in INJECTORS.items())
 
     def test_only_the_holding_injectors_flush(self) -> None:
-        """Reorder, outage and replay keep messages inside the plan; each can flush them."""
-        holders = {name for name, entry in INJECTORS.items() if entry.flush is not None}
-        assert holders == {"reorder", "outage", "replay"}
+        """Reorder, outage and replay keep messages inside the plan and can flush them; a
+        stall keeps none but flushes too, which ends it."""
         counted = {name for name, entry in INJECTORS.items() if entry.held is not None}
-        assert counted == holders
+        assert counted == {"reorder", "outage", "replay"}
+        flushing = {name for name, entry in INJECTORS.items() if entry.flush is not None}
+        assert flushing == counted | {"stall"}
 
 
 def blake2b(data: bytes, key: bytes = b"") -> bytes:
