@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib
 import pathlib
 import random
+from typing import get_args
 
 import pytest
 
 from chaosbus import injectors
+from chaosbus.injectors.injector import Injector
 from chaosbus.injectors.registry import INJECTORS
 from chaosbus.injectors.rng import DecisionSource, decision_stream, key_fraction
 
@@ -75,6 +78,32 @@ class TestRegistry:
         assert counted == {"reorder", "outage", "replay"}
         flushing = {name for name, entry in INJECTORS.items() if entry.flush is not None}
         assert flushing == counted | {"stall"}
+
+
+    def test_every_fault_module_is_listed_and_its_config_exported(self) -> None:
+        """Each module that declares a `FAULT` is in the registry under its config's type,
+        and its config class is a public name of the package."""
+        declared = {}
+        for path in sorted(PACKAGE.glob("*.py")):
+            module = importlib.import_module(f"chaosbus.injectors.{path.stem}")
+            if isinstance(getattr(module, "FAULT", None), Injector):
+                declared[path.stem] = module.FAULT
+        assert declared == dict(INJECTORS)
+        for entry in INJECTORS.values():
+            assert getattr(injectors, entry.config.__name__) is entry.config
+            assert entry.config.__name__ in injectors.__all__
+
+    def test_the_lists_derive_from_the_registry(self) -> None:
+        """FAULT_TYPES keep the order faults were added in; the counts add pass and non_json;
+        the schema's union holds every config."""
+        assert injectors.FAULT_TYPES == (
+            "duplicate", "reorder", "delay", "drop", "corrupt", "schema_drift", "replay",
+            "outage", "stall",
+        )  # fmt: skip
+        assert injectors.COUNT_KEYS == ("pass", *injectors.FAULT_TYPES, "non_json")
+        assert set(get_args(get_args(injectors.Fault)[0])) == {
+            entry.config for entry in INJECTORS.values()
+        }
 
 
 def blake2b(data: bytes, key: bytes = b"") -> bytes:
