@@ -85,7 +85,11 @@ class FaultPlan:
             INJECTORS[fault.type] for fault in self._faults
         )
         self._names = tuple(f.name or f"faults[{i}]" for i, f in enumerate(self._faults))
-        self._selector = Selector(self._faults, blast_radius)
+        self._selector = Selector(
+            self._faults,
+            blast_radius,
+            forcible=(i for i, injector in enumerate(self._injectors) if injector.forced),
+        )
         self._guard = self._selector.guard
         self._holding = Holding(self._faults, self._injectors)
         # Only faults that can seize a partition are asked whether they have (none, mostly).
@@ -168,12 +172,12 @@ class FaultPlan:
             intensity=self._intensity,
             judge=lambda fault: evaluate(fault.match, envelope, payload),
             forced=lambda index: self._forced(index, part),
-            seized=self._seized(part),
+            seized=self._seized(part) if self._seizing else None,
             extra_copies=self._extra_copies,
         )
-        if choice.index is None:
+        if choice.chosen is None:
             return self._pass(envelope, now_ms, choice.reason)
-        return self._inject(choice.index, envelope, stream, now_ms)
+        return self._inject(choice.chosen, envelope, stream, now_ms)
 
     def poll(self, now_ms: int) -> list[Emission]:
         """Everything released since the last call, and buffers expired by `within_ms`."""

@@ -22,9 +22,8 @@ trigger counts are per fault and partition (`injectors.triggers`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Generic, NamedTuple, TypeVar
 
 from chaosbus.injectors.base import Triggered
 from chaosbus.injectors.blast import CAPS, BlastGuard
@@ -37,9 +36,8 @@ F = TypeVar("F", bound=Triggered)
 Partition = tuple[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
-    index: int | None  # the fault that takes the message; None: it passes
+class Choice(NamedTuple):  # a tuple: one is made per decision, on the hot path
+    chosen: int | None  # the index of the fault that takes the message; None: it passes
     # Why it passes although a fault could apply: "non_json" (a `json` match could not run)
     # or the cap that refused the fault (`blast.CAPS`); None otherwise.
     reason: str | None
@@ -56,8 +54,12 @@ def _no_copies(index: int) -> int:
 class Selector(Generic[F]):
     """Mutable and single-threaded, like the plan that owns it."""
 
-    def __init__(self, faults: Sequence[F], blast_radius: BlastRadius) -> None:
+    def __init__(
+        self, faults: Sequence[F], blast_radius: BlastRadius, *, forcible: Iterable[int] = ()
+    ) -> None:
         self.faults = tuple(faults)
+        # The faults whose state may force a message: only they are asked (`forced`).
+        self.forcible = frozenset(forcible)
         self.guard = BlastGuard(blast_radius)
         self.triggers = TriggerBook()
         self.suppressed = dict.fromkeys(CAPS, 0)
@@ -78,9 +80,9 @@ class Selector(Generic[F]):
         """Choose for one message of `part` with blast-radius key `key`, at logical `now_ms`.
 
         `judge(fault)` says whether the fault's match selects the message; `forced(index)`
-        whether fault `index` takes it without a draw; `seized` names the fault whose state
-        has taken the whole partition, if any; `extra_copies(index)` the copies fault `index`
-        would add, for `max_copies_per_message`.
+        whether fault `index` (one of `forcible`) takes it without a draw; `seized` names
+        the fault whose state has taken the whole partition, if any; `extra_copies(index)`
+        the copies fault `index` would add, for `max_copies_per_message`.
         """
         draws = stream.draws(len(self.faults))
         self.guard.see(key)
@@ -96,7 +98,9 @@ class Selector(Generic[F]):
             admitted = self.triggers.admit(index, part, fault.trigger)
             if chosen is not None or intensity <= 0.0:
                 continue
-            if (admitted and draws[index] < fault.probability * intensity) or forced(index):
+            if (admitted and draws[index] < fault.probability * intensity) or (
+                index in self.forcible and forced(index)
+            ):
                 chosen = index
         if chosen is None:
             return Choice(None, "non_json" if non_json else None)

@@ -81,12 +81,12 @@ class HttpPlan:
                 Verdict.MATCH if matches(fault.match, request, payload) else Verdict.NO_MATCH
             ),
         )
-        if choice.index is None:
+        if choice.chosen is None:
             return self._pass(choice.reason)
-        fault = self._faults[choice.index]
+        fault = self._faults[choice.chosen]
         self.counts[fault.type] += 1
         wait_ms, reply = HTTP_INJECTORS[fault.type].act(fault, stream)
-        return HttpAction(fault.type, self._names[choice.index], None, wait_ms, reply)
+        return HttpAction(fault.type, self._names[choice.chosen], None, wait_ms, reply)
 
     def _pass(self, reason: str | None) -> HttpAction:
         self.counts["pass"] += 1

@@ -100,7 +100,7 @@ class TestRegistry:
             "duplicate", "reorder", "delay", "drop", "corrupt", "schema_drift", "replay",
             "outage", "stall",
         )  # fmt: skip
-        assert injectors.COUNT_KEYS == ("pass", *injectors.FAULT_TYPES, "non_json")
+        assert ("pass", *injectors.FAULT_TYPES, "non_json") == injectors.COUNT_KEYS
         assert set(get_args(get_args(injectors.Fault)[0])) == {
             entry.config for entry in INJECTORS.values()
         }
