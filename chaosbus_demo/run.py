@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaosbus.control import commands as control_commands
+from chaosbus.control import operations
 from chaosbus.errors import ChaosbusError
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.local.stack import LocalStack
@@ -227,7 +227,7 @@ class _Demo:
         """Run one experiment judging ledger-naive, then judge ledger-safe on its window."""
         options, spec, addresses = self.options, self.specs[stage.experiment], running.addresses
         # The demo owns its namespace: a never-used one starts released (a no-op otherwise).
-        await control_commands.init(
+        await operations.init(
             addresses.redis_url, options.actor, namespace=options.control_namespace
         )
         await start_group_at_end(addresses.kafka, spec.routes[0].source, spec.group_id)

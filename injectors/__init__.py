@@ -2,7 +2,8 @@
 
 No asyncio, no Kafka, no clocks, no global randomness: an injector turns an envelope, its
 state, a seeded RNG and the logical time into emissions and a new state. `FaultPlan` is the
-composition the stream runtime calls; `load_fault_file` reads the YAML fault schema.
+composition the stream runtime calls; `parse_fault_document` validates a fault document
+(reading the file is the app shell's: `chaosbus.documents.load_fault_file`).
 
 Each fault is one module that describes itself (config, `apply`, capabilities, the sentence
 of a cause) and ends in one registry entry (`Injector`); `INJECTORS` lists them all, and
@@ -37,7 +38,6 @@ from chaosbus.injectors.spec import (
     BlastRadius,
     Fault,
     FaultFile,
-    load_fault_file,
     parse_fault_document,
 )
 from chaosbus.injectors.stall import StallFault
@@ -87,6 +87,5 @@ __all__ = [
     "error_path",
     "format_validation_error",
     "key_fraction",
-    "load_fault_file",
     "parse_fault_document",
 ]

@@ -22,7 +22,6 @@ Example fault file::
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, Self, TypeAlias, TypeVar
 
@@ -52,7 +51,6 @@ from chaosbus.injectors.reorder import ReorderFault
 from chaosbus.injectors.replay import ReplayFault
 from chaosbus.injectors.schema_drift import SchemaDriftFault
 from chaosbus.injectors.validation import ROOT, LocatedError, format_validation_error
-from chaosbus.injectors.yaml_document import DocumentError, read_yaml_file
 
 # What this module defines, and the schema's parts other modules import from here as they did
 # before each fault's config moved into its own module (issue 18). New code imports a fault's
@@ -76,7 +74,6 @@ __all__ = [
     "Trigger",
     "UniformDelay",
     "holding_problem",
-    "load_fault_file",
     "parse_fault_document",
     "unique_names",
 ]
@@ -139,15 +136,30 @@ class _Named(Protocol):
 N = TypeVar("N", bound=_Named)
 
 
-def unique_names(faults: tuple[N, ...]) -> tuple[N, ...]:
-    """The faults as they are, or one error naming a fault name given twice."""
-    names = [f.name for f in faults if f.name is not None]
-    for index, name in enumerate(names):
-        if name in names[:index]:
-            raise PydanticCustomError(
-                "duplicate_name", "fault name '{name}' used twice", {"name": name}
-            )
-    return faults
+def unique_names(
+    items: tuple[N, ...], *, kind: str = "fault", listed_as: str = ""
+) -> tuple[N, ...]:
+    """The items as they are, or one error naming the first name given twice (unnamed items
+    are left out); with `listed_as` (the list's key) the error names both positions.
+
+    The one check of unique names: the faults of fault files, experiments and HTTP routes,
+    and the checks of a monitor (`kind="check"`).
+    """
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.name is None:
+            continue
+        if item.name not in first:
+            first[item.name] = index
+            continue
+        where = {"kind": kind, "name": item.name, "key": listed_as, "a": first[item.name]}
+        message = (
+            "{kind} name '{name}' used by {key}[{a}] and {key}[{b}]"
+            if listed_as
+            else "{kind} name '{name}' used twice"
+        )
+        raise PydanticCustomError("duplicate_name", message, {**where, "b": index})
+    return items
 
 
 class FaultFile(_Spec):
@@ -158,18 +170,7 @@ class FaultFile(_Spec):
     @field_validator("faults")
     @classmethod
     def _unique_names(cls, faults: tuple[Fault, ...]) -> tuple[Fault, ...]:
-        first: dict[str, int] = {}
-        for index, fault in enumerate(faults):
-            if fault.name is None:
-                continue
-            if fault.name in first:
-                raise PydanticCustomError(
-                    "duplicate_name",
-                    "fault name '{name}' used by faults[{a}] and faults[{b}]",
-                    {"name": fault.name, "a": first[fault.name], "b": index},
-                )
-            first[fault.name] = index
-        return faults
+        return unique_names(faults, listed_as="faults")
 
     @model_validator(mode="after")
     def _holding(self) -> Self:
@@ -187,13 +188,3 @@ def parse_fault_document(data: object, origin: str) -> FaultFile:
         return FaultFile.model_validate(data)
     except ValidationError as exc:
         raise SpecError(format_validation_error(exc, data), origin) from exc
-
-
-def load_fault_file(path: str | os.PathLike[str]) -> FaultFile:
-    """Read and validate a YAML fault file; every problem is reported in `SpecError`."""
-    origin = os.fspath(path)
-    try:
-        data = read_yaml_file(path, root=ROOT)
-    except DocumentError as exc:
-        raise SpecError([str(exc)], origin) from exc
-    return parse_fault_document(data, origin)

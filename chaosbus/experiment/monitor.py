@@ -43,6 +43,7 @@ from chaosbus.injectors.limits import (
     Name,
     SpecModel,
 )
+from chaosbus.injectors.spec import unique_names
 from chaosbus.monitors.config import ModelName, MonitorConfig
 from chaosbus.monitors.extractors import ExtractorConfig
 from chaosbus.monitors.probes.http_probe import HttpProbeConfig
@@ -125,15 +126,7 @@ class MonitorSpec(_Spec):
     @field_validator("checks")
     @classmethod
     def _unique_names(cls, checks: tuple[CheckSpec, ...]) -> tuple[CheckSpec, ...]:
-        names = [c.name for c in checks]
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise PydanticCustomError(
-                    "duplicate_name",
-                    "check name '{name}' used twice",
-                    {"name": name},
-                )
-        return checks
+        return unique_names(checks, kind="check")
 
     def config_for(self, check: CheckSpec) -> MonitorConfig:
         """The monitors' own config for one check."""

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from chaosbus.control import commands as control_commands
+from chaosbus.control import operations
 from chaosbus.errors import StackError
 from chaosbus.local import process
 from chaosbus.local.kafka_node import KafkaNode, libs_dir, new_cluster_id, resolve_jars
@@ -214,7 +214,7 @@ class LocalStack:
         self.addresses_file.write_text(json.dumps(addresses) + "\n")
         # The stack's own Redis: its owner is its admin, so its kill switch starts released
         # (a no-op when it was already set up; docs/decisions/0050).
-        asyncio.run(control_commands.init(redis.url, "local up"))
+        asyncio.run(operations.init(redis.url, "local up"))
         return self.status()
 
     def _secured(self, kafka: KafkaNode) -> KafkaNode:

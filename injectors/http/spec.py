@@ -15,7 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import Field, ValidationError, field_validator
@@ -27,13 +26,11 @@ from chaosbus.injectors.http.registry import HTTP_FAULT_CONFIGS
 from chaosbus.injectors.limits import MAX_LIST, Seed
 from chaosbus.injectors.spec import BlastRadius, unique_names
 from chaosbus.injectors.validation import ROOT, format_validation_error
-from chaosbus.injectors.yaml_document import DocumentError, read_yaml_file
 
 __all__ = [
     "HttpFault",
     "HttpFaultFile",
     "HttpMatch",
-    "load_http_fault_file",
     "parse_http_fault_document",
 ]
 
@@ -54,16 +51,6 @@ class HttpFaultFile(_Spec):
     @classmethod
     def _unique_names(cls, faults: tuple[HttpFault, ...]) -> tuple[HttpFault, ...]:
         return unique_names(faults)
-
-
-def load_http_fault_file(path: str | os.PathLike[str]) -> HttpFaultFile:
-    """Read and validate a YAML HTTP fault file; every problem is reported in `SpecError`."""
-    origin = os.fspath(path)
-    try:
-        data = read_yaml_file(path, root=ROOT)
-    except DocumentError as exc:
-        raise SpecError([str(exc)], origin) from exc
-    return parse_http_fault_document(data, origin)
 
 
 def parse_http_fault_document(data: object, origin: str) -> HttpFaultFile:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chaosbus.control import commands as control_commands
+from chaosbus.control import operations
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.monitors.probes.kafka_reader import read_ledger, read_source
 from chaosbus.report.model import RunReport
@@ -78,7 +78,7 @@ async def make_stage(kafka: Cluster, redis_url: str, topic: str, partitions: int
     await ready_topics(kafka, [source, destination], partitions)
     tag = uuid.uuid4().hex[:8]
     namespace = f"chaosbus-test-{tag}"
-    await control_commands.init(redis_url, "test", namespace=namespace)
+    await operations.init(redis_url, "test", namespace=namespace)
     return Stage(settings_of(kafka), redis_url, source, destination, f"t{tag}:", namespace)
 
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from chaosbus.control import InjectionGuard, Keys, commands
+from chaosbus.control import InjectionGuard, Keys, operations
 from chaosbus.injectors.plan import FaultPlan
 from chaosbus.injectors.spec import BlastRadius, DelayFault, FixedDelay
 from chaosbus.streams.connection import KafkaSettings
@@ -59,20 +59,20 @@ class TestKillSwitchOnProxy:
         )
         proxy = Proxy([route], config, deciders={route: plan})
         namespace = f"chaosbus-test-{uuid.uuid4().hex[:8]}"
-        await commands.init(redis_url, "test", namespace=namespace)
+        await operations.init(redis_url, "test", namespace=namespace)
         stopping = asyncio.Event()
         async with InjectionGuard(redis_url, lambda: proxy.interposers, keys=Keys(namespace)):
             running = asyncio.create_task(proxy.run(stopping))
             try:
                 await produce(bootstrap, source, batch(0, 40))
                 await until(lambda: _at_least(proxy, 40), 20)
-                await commands.kill(redis_url, "test", "drill", namespace=namespace)
+                await operations.kill(redis_url, "test", "drill", namespace=namespace)
                 took = await until(lambda: _none_held(proxy), 2)
                 assert took < 1.0
                 assert await wait_for_count(bootstrap, destination, 40, timeout_s=5) == 40
                 await produce(bootstrap, source, batch(40, 20))
                 assert await wait_for_count(bootstrap, destination, 60, timeout_s=5) == 60
-                await commands.unkill(redis_url, "test", namespace=namespace)
+                await operations.unkill(redis_url, "test", namespace=namespace)
                 await until(lambda: _injecting(plan), 2)
                 await produce(bootstrap, source, batch(60, 5))
                 await until(lambda: _at_least_held(proxy, 5), 5)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from chaosbus.control import commands
+from chaosbus.control import operations
 from chaosbus.control.errors import RouteShared
 from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.streams.connection import KafkaSettings
@@ -84,7 +84,7 @@ class TestProxyAudit:
         source, destination = f"{topic_name}.src", f"{topic_name}.dst"
         await ready_topics(bootstrap, [source, destination], 1)
         url = await flushed(redis_url, 9)
-        await commands.init(url, "test")
+        await operations.init(url, "test")
         faults = tmp_path / "dup.yaml"
         faults.write_text("faults:\n  - type: duplicate\n    probability: 1.0\n    copies: 1\n")
         proxy = ProxyProcess(
@@ -107,14 +107,14 @@ class TestProxyAudit:
         assert await proxy.wait_for_log("control plane: clear", timeout_s=60)
         code, log = await proxy.terminate()
         assert code == 0, log
-        entries = await commands.audit_log(url, 10)
+        entries = await operations.audit_log(url, 10)
         assert [(e.action, e.run_id) for e in entries] == [
             ("init", None),
             ("start", "audited"),
             ("stop", "audited"),
         ]
         assert entries[1].detail == f"proxy {source}->{destination}"
-        assert (await commands.verify_audit(url)).intact
+        assert (await operations.verify_audit(url)).intact
 
     async def test_fault_proxy_refuses_without_control_plane(
         self, bootstrap: str, topic_name: str, tmp_path: Path

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from chaosbus.control import commands as control_commands
+from chaosbus.control import operations
 from chaosbus.experiment import with_overrides
 from chaosbus.injectors.http.log_record import LoggedRequest
 from chaosbus.report.model import RunReport
@@ -105,7 +105,7 @@ async def flaky_api_run(
             schedule=SCHEDULE,
         )
         # The run's own control namespace starts released (the switch fails closed).
-        await control_commands.init(local_stack.redis_url, "test", namespace=f"chaosbus-test-{tag}")
+        await operations.init(local_stack.redis_url, "test", namespace=f"chaosbus-test-{tag}")
         options = RunOptions(
             kafka=KafkaSettings(local_stack.bootstrap),
             redis_url=local_stack.redis_url,

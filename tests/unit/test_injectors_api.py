@@ -23,7 +23,7 @@ PUBLIC = {
     "FaultFile", "FaultPlan", "FixedDelay", "Headers", "Injector", "InjectorError",
     "JsonCondition", "MatchSpec", "ProtectedTopicError", "SourceCoordinates", "SpecError",
     "SpikeDelay", "Told", "Trigger", "UniformDelay", "decision_stream", "error_path",
-    "format_validation_error", "key_fraction", "load_fault_file", "parse_fault_document",
+    "format_validation_error", "key_fraction", "parse_fault_document",
     # every fault's config
     "CorruptFault", "DelayFault", "DropFault", "DuplicateFault", "OutageFault", "ReorderFault",
     "ReplayFault", "SchemaDriftFault", "StallFault",

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from chaosbus.documents import load_fault_file
 from chaosbus.injectors.errors import SpecError
 from chaosbus.injectors.spec import (
     DelayFault,
@@ -19,7 +20,6 @@ from chaosbus.injectors.spec import (
     MatchSpec,
     ReorderFault,
     UniformDelay,
-    load_fault_file,
     parse_fault_document,
 )
 from chaosbus.injectors.validation import error_path, format_validation_error

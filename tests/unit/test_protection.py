@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from chaosbus.cli import app
 from chaosbus.errors import InvalidInput
 from chaosbus.injectors.protection import LEDGER_TOPIC, find_cycle, is_own_topic, topic_name_problem
-from chaosbus.proxy_command import build_proxy, parse_routes
+from chaosbus.standalone.topics import build_proxy, parse_routes
 from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.exactly_once.parked import parked_topic
 from chaosbus.streams.ledger_record import LEDGER_TOPIC as STREAMS_LEDGER_TOPIC

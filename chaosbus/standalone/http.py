@@ -1,8 +1,9 @@
-"""`chaosbus http` (the HTTP reverse proxy, long-running) and `chaosbus retries` (its verdict).
+"""What `chaosbus http` does: the HTTP reverse proxy alone, long-running, until a signal.
 
     chaosbus http --listen 127.0.0.1:8081 --upstream http://127.0.0.1:9000 \\
         --fault http-faults.yaml --seed 7 --log requests.jsonl
-    chaosbus retries requests.jsonl --max-attempts 8
+
+`chaosbus retries requests.jsonl` judges the log it writes (`chaosbus.commands.retries`).
 """
 
 from __future__ import annotations
@@ -12,14 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chaosbus.control.guard import InjectionGuard
+from chaosbus.documents import load_http_fault_file
 from chaosbus.errors import InvalidInput
 from chaosbus.injectors.errors import InjectorError
 from chaosbus.injectors.http.plan import HttpPlan
-from chaosbus.injectors.http.spec import load_http_fault_file
 from chaosbus.injectors.spec import BlastRadius
-from chaosbus.monitors.retries import RETRY_ANOMALIES, RetryPolicy, RetryVerdict, judge_retries
 from chaosbus.signals import stop_on_signals
-from chaosbus.streams.http import HttpInterposer, HttpRoute, RequestLog, read_request_log
+from chaosbus.streams.http import HttpInterposer, HttpRoute, RequestLog
 from chaosbus.streams.redaction import redact_url
 
 
@@ -89,22 +89,3 @@ async def run_http_proxy(
 
 def plan_has_faults(plan: HttpPlan) -> bool:
     return plan.fault_count > 0
-
-
-def retries_verdict(log_path: Path, policy: RetryPolicy) -> RetryVerdict:
-    try:
-        entries = read_request_log(log_path)
-    except OSError as exc:
-        raise InvalidInput(f"{log_path}: cannot read the request log ({exc.strerror})") from exc
-    return judge_retries(entries, policy)
-
-
-def verdict_lines(verdict: RetryVerdict) -> list[str]:
-    lines = [f"{name} = {value:g}" for name, value in sorted(verdict.metrics.items())]
-    counts = verdict.counts()
-    lines.append(
-        "anomalies: "
-        + (", ".join(f"{k} {counts[k]}" for k in RETRY_ANOMALIES if counts[k]) or "none")
-    )
-    lines.extend(f"- {f.anomaly}: {f.request_id}: {f.detail}" for f in verdict.findings[:20])
-    return lines

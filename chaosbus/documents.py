@@ -1,8 +1,16 @@
-"""Reading a YAML document for the spec loaders: strict keys, bounded size, one-line errors.
+"""The one YAML loader: every document chaosbus reads, read once, the same way.
 
-Shared by fault files and experiment files, which wrap `DocumentError` in their own error
-type: a problem here is one line naming the line and column, or the file itself. Nothing a
-file can contain reaches the caller as another exception (docs/limits.md, "The document"):
+    load_document(path, parse, invalid)   read a file, then `parse` the data it holds
+    parse_document(text, origin, …)       the same for text already read (a shipped scenario)
+    load_fault_file / load_http_fault_file    the fault files of `proxy --fault`, `http --fault`
+
+`chaosbus.experiment.load_experiment` binds the same loader to experiment files. Reading is
+I/O and stays here, in the app shell; validating an already-read document is pure and stays
+with its spec (`injectors.spec.parse_fault_document`, `injectors.http.spec`,
+`experiment.loader.parse_experiment`). Each kind wraps `DocumentError` in its own error type
+(`invalid`): a problem here is one line naming the line and column, or the file itself.
+Nothing a file can contain reaches the caller as another exception (docs/limits.md, "The
+document"):
 
 - at most `MAX_FILE_BYTES`, UTF-8, one document;
 - keys are scalars given once (`? [a, b]` and a repeated key are refused);
@@ -18,7 +26,8 @@ file can contain reaches the caller as another exception (docs/limits.md, "The d
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import yaml
 from yaml.composer import ComposerError
@@ -26,9 +35,14 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.scanner import ScannerError
 
+from chaosbus.injectors.errors import SpecError
+from chaosbus.injectors.http.spec import HttpFaultFile, parse_http_fault_document
 from chaosbus.injectors.limits import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES, MAX_NODES
+from chaosbus.injectors.spec import FaultFile, parse_fault_document
+from chaosbus.injectors.validation import ROOT
 
 FILE = "(file)"
+T = TypeVar("T")
 _MERGE = "tag:yaml.org,2002:merge"
 
 
@@ -188,3 +202,41 @@ def _yaml_problem(exc: yaml.YAMLError, root: str, text: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def load_document(
+    path: str | os.PathLike[str],
+    parse: Callable[[object, str], T],
+    invalid: Callable[[Iterable[str], str], Exception],
+) -> T:
+    """Read the YAML file at `path` and `parse` its data; a broken document is `invalid`."""
+    origin = os.fspath(path)
+    try:
+        data = read_yaml_file(path, root=ROOT)
+    except DocumentError as exc:
+        raise invalid([str(exc)], origin) from exc
+    return parse(data, origin)
+
+
+def parse_document(
+    text: str,
+    origin: str,
+    parse: Callable[[object, str], T],
+    invalid: Callable[[Iterable[str], str], Exception],
+) -> T:
+    """`load_document` for YAML text already read."""
+    try:
+        data = parse_yaml_text(text, root=ROOT)
+    except DocumentError as exc:
+        raise invalid([str(exc)], origin) from exc
+    return parse(data, origin)
+
+
+def load_fault_file(path: str | os.PathLike[str]) -> FaultFile:
+    """Read and validate a YAML fault file; every problem is reported in `SpecError`."""
+    return load_document(path, parse_fault_document, SpecError)
+
+
+def load_http_fault_file(path: str | os.PathLike[str]) -> HttpFaultFile:
+    """Read and validate a YAML HTTP fault file; every problem is reported in `SpecError`."""
+    return load_document(path, parse_http_fault_document, SpecError)

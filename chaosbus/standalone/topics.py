@@ -1,4 +1,4 @@
-"""`chaosbus proxy`: the interposer alone, long-running, until SIGTERM or SIGINT."""
+"""What `chaosbus proxy` does: the interposer alone, long-running, until SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from chaosbus.control.audit import Action, AuditEntry, new_entry
 from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.guard import InjectionGuard
 from chaosbus.control.plane import control_plane
+from chaosbus.documents import load_fault_file
 from chaosbus.errors import InvalidInput, RouteStopped, Unreachable
 from chaosbus.injectors.errors import InjectorError
 from chaosbus.injectors.limits import MAX_HELD_DEFAULT
 from chaosbus.injectors.plan import FaultPlan
 from chaosbus.injectors.protection import describe_cycle, find_cycle, own_topic_problem
-from chaosbus.injectors.spec import FaultFile, load_fault_file
+from chaosbus.injectors.spec import FaultFile
 from chaosbus.observability import providers_from_environment
 from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.signals import stop_on_signals
