@@ -5,6 +5,11 @@ state, a seeded RNG and the logical time into emissions and a new state. `FaultP
 composition the stream runtime calls; `parse_fault_document` validates a fault document
 (reading the file is the app shell's: `chaosbus.documents.load_fault_file`).
 
+Each fault is one module that describes itself (config, `apply`, capabilities, the sentence
+of a cause) and ends in one registry entry (`Injector`); `INJECTORS` lists them all, and
+`FAULT_TYPES`, `COUNT_KEYS` and the `Fault` union are derived from it. Every fault's config
+class is exported here.
+
 Errors (pydantic's translated at this boundary with `raise ... from exc`)::
 
     InjectorError                  base of every error raised by `chaosbus.injectors`
@@ -13,29 +18,36 @@ Errors (pydantic's translated at this boundary with `raise ... from exc`)::
     └── LocatedError               one problem at a path, raised inside a model validator
 """
 
+from chaosbus.injectors.base import FaultConfig, JsonCondition, MatchSpec, Trigger
 from chaosbus.injectors.blast import CAPS
-from chaosbus.injectors.envelope import Emission, Envelope, Headers, SourceCoordinates
-from chaosbus.injectors.errors import InjectorError, ProtectedTopicError, SpecError
-from chaosbus.injectors.plan import COUNT_KEYS, FAULT_TYPES, Decision, FaultPlan
-from chaosbus.injectors.registry import INJECTORS, Injector
-from chaosbus.injectors.rng import DecisionSource, DecisionStream, decision_stream, key_fraction
-from chaosbus.injectors.spec import (
-    BlastRadius,
-    DelayFault,
+from chaosbus.injectors.corrupt import CorruptFault
+from chaosbus.injectors.delay import DelayFault
+from chaosbus.injectors.distributions import (
     Distribution,
-    DropFault,
-    DuplicateFault,
     ExponentialDelay,
-    Fault,
-    FaultFile,
     FixedDelay,
-    JsonCondition,
-    MatchSpec,
-    ReorderFault,
     SpikeDelay,
     UniformDelay,
+)
+from chaosbus.injectors.drop import DropFault
+from chaosbus.injectors.duplicate import DuplicateFault
+from chaosbus.injectors.envelope import Emission, Envelope, Headers, SourceCoordinates
+from chaosbus.injectors.errors import InjectorError, ProtectedTopicError, SpecError
+from chaosbus.injectors.injector import Injector, Told
+from chaosbus.injectors.outage import OutageFault
+from chaosbus.injectors.plan import Decision, FaultPlan
+from chaosbus.injectors.registry import COUNT_KEYS, FAULT_TYPES, INJECTORS
+from chaosbus.injectors.reorder import ReorderFault
+from chaosbus.injectors.replay import ReplayFault
+from chaosbus.injectors.rng import DecisionSource, DecisionStream, decision_stream, key_fraction
+from chaosbus.injectors.schema_drift import SchemaDriftFault
+from chaosbus.injectors.spec import (
+    BlastRadius,
+    Fault,
+    FaultFile,
     parse_fault_document,
 )
+from chaosbus.injectors.stall import StallFault
 from chaosbus.injectors.validation import DISCRIMINATOR_LABELS, error_path, format_validation_error
 
 __all__ = [
@@ -45,6 +57,7 @@ __all__ = [
     "FAULT_TYPES",
     "INJECTORS",
     "BlastRadius",
+    "CorruptFault",
     "Decision",
     "DecisionSource",
     "DecisionStream",
@@ -56,6 +69,7 @@ __all__ = [
     "Envelope",
     "ExponentialDelay",
     "Fault",
+    "FaultConfig",
     "FaultFile",
     "FaultPlan",
     "FixedDelay",
@@ -64,11 +78,17 @@ __all__ = [
     "InjectorError",
     "JsonCondition",
     "MatchSpec",
+    "OutageFault",
     "ProtectedTopicError",
     "ReorderFault",
+    "ReplayFault",
+    "SchemaDriftFault",
     "SourceCoordinates",
     "SpecError",
     "SpikeDelay",
+    "StallFault",
+    "Told",
+    "Trigger",
     "UniformDelay",
     "decision_stream",
     "error_path",

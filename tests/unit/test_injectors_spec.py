@@ -110,7 +110,7 @@ class TestProblemPaths:
         """An unknown `type` names the path and lists the known types."""
         assert problems(one_fault(type="explode", probability=1)) == [
             "faults[0].type: unknown fault type 'explode' (known: corrupt, delay, drop, "
-            "duplicate, outage, reorder, replay, schema_drift)"
+            "duplicate, outage, reorder, replay, schema_drift, stall)"
         ]
 
     def test_missing_fault_type(self) -> None:
