@@ -17,7 +17,7 @@ from rich.text import Text
 
 from chaosbus.monitors.anomalies import UNRECOVERED, Shown
 from chaosbus.report.model import RunReport
-from chaosbus.runner.console import STYLES, progress_text
+from chaosbus.runner.console import progress_text
 from chaosbus.runner.progress import Progress
 from chaosbus_demo.expectations import Verdict
 
@@ -78,7 +78,7 @@ def side_by_side(verdicts: Iterable[Verdict]) -> Table:
         table.add_row(
             Text.assemble((v.experiment, "bold"), "\n", (faults(report), "dim")),
             f"ledger-{v.service}",
-            Text(report.status.upper(), style=STYLES[report.status]),
+            Text(report.status_row.badge, style=report.status_row.console_style),
             anomaly_counts(report),
             examples(report),
         )

@@ -10,11 +10,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from chaosbus.report.markdown import BADGES
 from chaosbus.report.model import RunReport
 from chaosbus.runner.progress import Progress
-
-STYLES = {"held": "bold green", "violated": "bold red", "aborted": "bold yellow", "error": "bold"}
 
 
 def progress_text(p: Progress) -> Text:
@@ -35,8 +32,9 @@ def live_progress(console: Console) -> Iterator[Live]:
 
 
 def verdict_table(report: RunReport) -> Table:
-    title = f"{report.name}: {BADGES[report.status]}"
-    table = Table(title=title, title_style=STYLES[report.status])
+    row = report.status_row
+    title = f"{report.name}: {row.badge} — {row.wording} (exit {row.exit_code})"
+    table = Table(title=title, title_style=row.console_style)
     table.add_column("when")
     table.add_column("hypothesis")
     table.add_column("expected")
