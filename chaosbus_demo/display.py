@@ -17,11 +17,9 @@ from rich.text import Text
 
 from chaosbus.monitors.anomalies import UNRECOVERED, Shown
 from chaosbus.report.model import RunReport
-from chaosbus.runner.console import progress_text
+from chaosbus.runner.console import progress_text, wide
 from chaosbus.runner.progress import Progress
 from chaosbus_demo.expectations import Verdict
-
-LOG_WIDTH = 140
 
 
 class DemoDisplay:
@@ -56,13 +54,6 @@ class DemoDisplay:
                 live.update(label + progress_text(progress))
 
             yield show
-
-
-def wide(console: Console) -> Console:
-    """Off a terminal rich assumes 80 columns, which folds every line; logs are wider."""
-    if console.is_terminal:
-        return console
-    return Console(file=console.file, width=LOG_WIDTH)
 
 
 def side_by_side(verdicts: Iterable[Verdict]) -> Table:
