@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import yaml
 
-from chaosbus.control import commands as control_commands
+from chaosbus.control import operations
 from chaosbus.report import RunReport, Status
 from chaosbus.streams.ledger_record import LedgerRecord
 from chaosbus.testing import poll_until
@@ -194,7 +194,7 @@ async def chaosbus(*args: str, timeout_s: float = RUN_TIMEOUT_S) -> Command:
 
 async def started_runs(redis_url: str) -> set[str]:
     """The ids of the runs whose `start` the control plane's audit log holds."""
-    entries = await control_commands.audit_log(redis_url, 1_000)
+    entries = await operations.audit_log(redis_url, 1_000)
     return {e.run_id for e in entries if e.action == "start" and e.run_id}
 
 
@@ -270,7 +270,7 @@ async def play_scenario(stage: Stage, plan: Plan, directory: Path, bootstrap: st
                 process.kill()
                 await process.wait()
             if plan.stop == "kill":
-                await control_commands.unkill(stage.redis_url, "test")
+                await operations.unkill(stage.redis_url, "test")
     check = await chaosbus(
         "check",
         str(spec_path),
@@ -374,9 +374,9 @@ class _Tables(HTMLParser):
             self.status = found.get("data-status")
         elif tag == "p" and found.get("id") == "reason":
             self._in_reason = True
-        elif tag == "table" and found.get("id"):
-            self._table = found["id"]
-            self.tables[self._table] = []
+        elif tag == "table" and (table := found.get("id")):
+            self._table = table
+            self.tables[table] = []
         elif tag == "tr" and self._table is not None:
             self.tables[self._table].append([])
         elif tag == "td" and self._table is not None:

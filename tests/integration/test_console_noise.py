@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 
-from chaosbus.control import commands as control_commands
+from chaosbus.control import operations
 from chaosbus.experiment import with_overrides
 from chaosbus.local.stack import LocalStack
 from chaosbus.scenarios import load_experiment_or_scenario
@@ -68,7 +68,7 @@ class TestStatusLineEndsBeforeAnError:
 
     def test_unreachable_broker(self, control_db: str) -> None:
         """No broker at the address: the status line, then one line naming the address."""
-        asyncio.run(control_commands.init(control_db, "test"))
+        asyncio.run(operations.init(control_db, "test"))
         outcome = chaosbus(
             "run", "duplicate-storm", "--bootstrap", "127.0.0.1:1", "--redis", control_db
         )
@@ -133,7 +133,7 @@ class TestNoLibraryNoise:
         status = fresh_broker.status()
         source, destination = "fresh.src", "fresh.dst"
         await ready_topics(status.bootstrap, [source, destination], 3)
-        await control_commands.init(status.redis_url, "test")
+        await operations.init(status.redis_url, "test")
         assert OFFSETS_TOPIC not in await topics_of(status.bootstrap)
         spec = with_overrides(
             load_experiment_or_scenario("duplicate-storm"),

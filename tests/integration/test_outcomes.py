@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from chaosbus.control import commands as control_commands
+from chaosbus.control import operations
 from chaosbus.report import STATUSES, RunReport
 from chaosbus.testing import unique_topic
 from tests.conftest import StackAddresses
@@ -87,7 +87,7 @@ WRONG_TYPE = re.escape(
 async def control_plane_db(local_stack: StackAddresses) -> str:
     """The module's Redis database, its control plane initialised (released)."""
     url = database(local_stack.redis_url)
-    await control_commands.init(url, "test")
+    await operations.init(url, "test")
     return url
 
 
@@ -179,7 +179,7 @@ async def _aborted(s: Scenario, reason: str) -> None:
     report = s.run_reports.report
     assert re.fullmatch(reason, report.reason or ""), report.reason
     assert [h.phase for h in report.hypotheses] == ["before"]  # stopped before "after"
-    entries = await control_commands.audit_log(s.stage.redis_url, 1_000)
+    entries = await operations.audit_log(s.stage.redis_url, 1_000)
     assert [e.action for e in entries if e.run_id == s.run_id] == ["start", "abort"]
     # Check judges what the run decided, now that every held copy was released: all of
     # it, and a correct service holds.

@@ -14,6 +14,7 @@ from typing import get_args
 import pytest
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from chaosbus.errors import (
     EXIT_ABORTED,
@@ -151,4 +152,5 @@ class TestEveryRendererReadsEveryRow:
         """The demo's summary shows the badge in the row's console style."""
         table = side_by_side([Verdict("duplicate-storm", "safe", sample(row.name))])
         verdict_cell = next(iter(table.columns[2].cells))
-        assert (str(verdict_cell), verdict_cell.style) == (row.badge, row.console_style)
+        assert isinstance(verdict_cell, Text)
+        assert (verdict_cell.plain, verdict_cell.style) == (row.badge, row.console_style)
