@@ -34,12 +34,14 @@ def check(
     *,
     horizon_ms: int | None = None,
     unparsable: Mapping[str, int] | None = None,
+    origin_ms: int | None = None,
 ) -> MonitorReport:
     """Judge every unit of `history` under `config.model`.
 
     `horizon_ms` is the end of the recovery window: effects and observations after it are
     ignored, and events not settled by then are `pending`. `unparsable` is the extractor's
-    failure count, passed through to the coverage section.
+    failure count, passed through to the coverage section. `origin_ms` is the run's start:
+    times in the examples' details are said in seconds since then, as in the report.
     """
     judge = JUDGES[config.model]
     index = build_index(history, by_event_id=config.model == "once")
@@ -57,7 +59,7 @@ def check(
                 tally.judged_events += 1
                 latency.record(lone)
                 continue
-        facts = index.facts(unit, config.settle_ms, horizon_ms)
+        facts = index.facts(unit, config.settle_ms, horizon_ms, origin_ms)
         tally.add(judge(facts), len(facts.events))
         latency.extend(latencies(facts, observed_versions=observed_versions))
     failed = dict(unparsable or {})

@@ -49,7 +49,8 @@ class UnitFacts:
 
     `dropped`: events never delivered intact (dropped, or only garbage copies sent);
     `corrupted`: those of them that were sent as garbage; `garbage`: events delivered
-    intact that also got a garbage copy.
+    intact that also got a garbage copy. `origin_ms`: the run's start, from which a detail
+    line counts its times (None: it names instants in epoch ms).
     """
 
     unit: str
@@ -61,6 +62,7 @@ class UnitFacts:
     horizon_ms: int | None
     corrupted: frozenset[str] = frozenset()
     garbage: frozenset[str] = frozenset()
+    origin_ms: int | None = None
 
 
 INTACT, CORRUPTED, WITH_GARBAGE, DROPPED = 0, 1, 2, 3
@@ -397,7 +399,13 @@ class HistoryIndex:
         """Distinct events (by id within their unit)."""
         return self._event_total
 
-    def facts(self, unit: str, settle_ms: int, horizon_ms: int | None = None) -> UnitFacts:
+    def facts(
+        self,
+        unit: str,
+        settle_ms: int,
+        horizon_ms: int | None = None,
+        origin_ms: int | None = None,
+    ) -> UnitFacts:
         slot = self._units.get(unit) or _Unit()
         events = list(slot.events.values())
         dropped: frozenset[str] = frozenset()
@@ -419,7 +427,16 @@ class HistoryIndex:
         observations = _upto(self.observations.get(unit, []), horizon_ms)
         settled = slot.due_ms + settle_ms
         return UnitFacts(
-            unit, events, dropped, effects, observations, settled, horizon_ms, corrupted, garbage
+            unit,
+            events,
+            dropped,
+            effects,
+            observations,
+            settled,
+            horizon_ms,
+            corrupted,
+            garbage,
+            origin_ms,
         )
 
     def orphan_effects(self) -> int:

@@ -106,8 +106,9 @@ class Collector:
     def snapshot(self, now_ms: int) -> dict[str, MonitorReport]:
         return {name: state.live.snapshot(now_ms) for name, state in self.checks.items()}
 
-    def verdict(self, horizon_ms: int) -> dict[str, MonitorReport]:
-        """The batch checker over everything collected: the run's verdict per check."""
+    def verdict(self, horizon_ms: int, origin_ms: int | None = None) -> dict[str, MonitorReport]:
+        """The batch checker over everything collected: the run's verdict per check.
+        `origin_ms`, the run's start, is the zero of the times the examples' details say."""
         reports: dict[str, MonitorReport] = {}
         for name, state in self.checks.items():
             history = History(
@@ -120,5 +121,7 @@ class Collector:
             unparsable = dict(state.extractor.unparsable)
             if state.unreadable_effects:
                 unparsable["effect_event_id"] = state.unreadable_effects
-            reports[name] = check(history, config, horizon_ms=horizon_ms, unparsable=unparsable)
+            reports[name] = check(
+                history, config, horizon_ms=horizon_ms, unparsable=unparsable, origin_ms=origin_ms
+            )
         return reports

@@ -169,7 +169,7 @@ class ExperimentRun:
                 await session.stop_proxy()
             horizon = self.clock()
             self.timeline.close(horizon)
-            reports = session.collector.verdict(horizon)
+            reports = session.collector.verdict(horizon, origin_ms=self.started_ms)
             inject_end = next((s for n, s, _ in self.timeline.phases if n == "recover"), None)
             ttr = (
                 time_to_recovery(self.clean_series, inject_end, self.spec.monitor.settle_ms)
