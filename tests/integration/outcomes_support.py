@@ -27,9 +27,9 @@ from typing import Any, Literal
 
 import yaml
 
+from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.control import operations
 from chaosbus.report import RunReport, Status
-from chaosbus.streams.ledger_record import LedgerRecord
 from chaosbus.testing import poll_until
 from chaosbus_demo.events import EVENT_ID_HEADER, OrderEvent
 from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
