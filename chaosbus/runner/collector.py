@@ -104,7 +104,10 @@ class Collector:
         )
 
     def snapshot(self, now_ms: int) -> dict[str, MonitorReport]:
-        return {name: state.live.snapshot(now_ms) for name, state in self.checks.items()}
+        return {
+            name: state.live.snapshot(now_ms, _unparsable(state))
+            for name, state in self.checks.items()
+        }
 
     def verdict(self, horizon_ms: int) -> dict[str, MonitorReport]:
         """The batch checker over everything collected: the run's verdict per check."""
@@ -117,8 +120,15 @@ class Collector:
                 tuple(state.observations),
             )
             config = self.monitor.config_for(state.spec)
-            unparsable = dict(state.extractor.unparsable)
-            if state.unreadable_effects:
-                unparsable["effect_event_id"] = state.unreadable_effects
+            unparsable = _unparsable(state)
             reports[name] = check(history, config, horizon_ms=horizon_ms, unparsable=unparsable)
         return reports
+
+
+def _unparsable(state: CheckState) -> dict[str, int]:
+    """The check's unreadable messages by what failed: its extractors', and effects that
+    named no event (`effect_event_id`)."""
+    unparsable = dict(state.extractor.unparsable)
+    if state.unreadable_effects:
+        unparsable["effect_event_id"] = state.unreadable_effects
+    return unparsable
