@@ -6,6 +6,10 @@ judged every tick from the live monitor. A guardrail breach, the kill switch, an
 unreachable control plane or a signal aborts: injection stops at once (held messages are
 released), the interposer keeps forwarding until it has caught up with the source, then
 drains; the report says `aborted` and why. No message is lost on any path.
+
+The live parts (observation, topic side, HTTP side) are opened here and driven through
+`runner.live`; when the run is over, `LiveRecord.facts` freezes what it observed and
+`runner.assembly.assemble` turns the facts into the report, as for `check`.
 """
 
 from __future__ import annotations
@@ -165,17 +169,19 @@ class ExperimentRun:
         keys = Keys(o.control_namespace)
         await stack.enter_async_context(KillSwitchWatcher(o.redis_url, self._on_control, keys=keys))
         probes = ProbeContext(o.kafka, o.probe_redis_url or o.redis_url, o.key_prefix)
-        observation = LiveObservation(spec, run_id=self.run_id, probes=probes, clock=self.clock)
-        topics = TopicSide(
-            spec, kafka=o.kafka, run_id=self.run_id, salt=salt, providers=o.providers
+        observation = await stack.enter_async_context(
+            LiveObservation(spec, run_id=self.run_id, probes=probes, clock=self.clock)
+        )
+        topics = await stack.enter_async_context(
+            TopicSide(spec, kafka=o.kafka, run_id=self.run_id, salt=salt, providers=o.providers)
         )
         # The HTTP routes' decisions go to the ledger only when the run has a Kafka side.
         ledger = o.kafka if spec.routes else None
-        http = HttpSide(
-            spec, run_id=self.run_id, clock=self.clock, log_path=o.request_log, ledger=ledger
+        http = await stack.enter_async_context(
+            HttpSide(
+                spec, run_id=self.run_id, clock=self.clock, log_path=o.request_log, ledger=ledger
+            )
         )
-        for part in (observation, topics, http):
-            await stack.enter_async_context(part)
         return LiveParts(observation, topics, http)
 
     async def _phases(self, live: LiveParts) -> None:
