@@ -9,10 +9,11 @@ from chaosbus.monitors.anomalies import Finding
 from chaosbus.monitors.causes import Delivered, explain
 from chaosbus.monitors.checkers import JUDGES
 from chaosbus.monitors.config import MonitorConfig
+from chaosbus.monitors.coverage import coverage
 from chaosbus.monitors.history import Coordinates, History
 from chaosbus.monitors.index import HistoryIndex
 from chaosbus.monitors.metrics import LatencyRecorder, latencies
-from chaosbus.monitors.report import Cause, Coverage, Metrics, MonitorReport
+from chaosbus.monitors.report import Cause, Metrics, MonitorReport
 from chaosbus.monitors.tally import Tally
 
 
@@ -62,25 +63,13 @@ def check(
         facts = index.facts(unit, config.settle_ms, horizon_ms, origin_ms)
         tally.add(judge(facts), len(facts.events))
         latency.extend(latencies(facts, observed_versions=observed_versions))
-    failed = dict(unparsable or {})
-    coverage = Coverage(
-        source_deliveries=index.source_deliveries,
-        events=index.event_count(),
-        source_events=index.event_count() + sum(failed.values()),
-        units=tally.judged + tally.pending + tally.unobserved,
-        judged=tally.judged,
-        judged_events=tally.judged_events,
-        pending_events=tally.pending_events,
-        pending=tally.pending,
-        unobserved=tally.unobserved,
-        unledgered=index.unledgered,
-        orphan_effects=index.orphan_effects(),
-        unparsable=failed,
-    )
     metrics = Metrics(latency_ms=latency.summary(), staleness=tally.staleness())
     causes = explain_examples(tally.example_findings(), index, history.ledger, config.model)
     return MonitorReport(
-        model=config.model, anomalies=tally.anomalies(causes), metrics=metrics, coverage=coverage
+        model=config.model,
+        anomalies=tally.anomalies(causes),
+        metrics=metrics,
+        coverage=coverage(index, tally, unparsable),
     )
 
 

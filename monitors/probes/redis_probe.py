@@ -6,6 +6,9 @@ marker is set (not "0" or empty) reads as absent too (services that keep tombsto
 
 The URL may carry AUTH and TLS (`rediss://`, see `clients.redis_client`); the probe pings
 on entry, so refused credentials or an untrusted certificate fail the start, not every poll.
+
+The `redis` probe kind (`KIND`), the default when a file names none: state per entity, the
+run's key prefix put before the key (one file, several services sharing a Redis).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from chaosbus.injectors.limits import Pattern
 from chaosbus.monitors.errors import ProbeError
 from chaosbus.monitors.extractors import to_number
 from chaosbus.monitors.history import Number, Observation
+from chaosbus.monitors.probes.kind import OpenedReader, ProbeContext, ProbeKind, state_reader
 
 NOT_DELETED = (None, b"", b"0")
 
@@ -136,3 +140,12 @@ class RedisProbe:
             self.unparsable += 1
             return False, None
         return True, number
+
+
+def _open(config: RedisProbeConfig, context: ProbeContext) -> OpenedReader:
+    if context.key_prefix:
+        config = config.model_copy(update={"key": context.key_prefix + config.key})
+    return state_reader(RedisProbe(context.redis_url, config))
+
+
+KIND = ProbeKind(name="redis", config=RedisProbeConfig, shape=lambda _: "state", open=_open)

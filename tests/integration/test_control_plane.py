@@ -269,7 +269,7 @@ class TestRolesOnARun:
         run = ExperimentRun(stage.spec("duplicate-storm"), options)
         with pytest.raises(NotPermitted, match="run refused: audit entry 'start' not written"):
             await run.run()
-        assert run._session is None  # the live session (and so the interposer) never began
+        assert run._live is None  # the live parts (and so the interposer) never began
         entries = await operations.audit_log(roles.url("reader"), 50)
         assert entries[-1].action == "unkill"
         assert "start" not in {e.action for e in entries}

@@ -16,7 +16,7 @@ from chaosbus.logs import LEVEL_ENV, console_logging
 
 COORDINATOR = logging.getLogger("aiokafka.consumer.group_coordinator")
 CLIENT = logging.getLogger("aiokafka")
-SESSION = logging.getLogger("chaosbus.runner.session")
+SESSION = logging.getLogger("chaosbus.runner.observation")
 
 
 def printed(capsys: pytest.CaptureFixture[str]) -> list[str]:
