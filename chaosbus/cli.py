@@ -44,6 +44,8 @@ from chaosbus.scenarios import (
 from chaosbus.scenarios.starter import starter_experiment
 from chaosbus.settings import resolve_kafka, resolve_redis, resolve_topic_policy
 from chaosbus.streams.config import DEFAULT_COMMIT_INTERVAL_MS
+from chaosbus.traffic.commands import fidelity, generate, record, replay
+from chaosbus.traffic.commands.init_from_recording import write_from_recording
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -365,8 +367,15 @@ def init(
     source: str = typer.Option("orders.nocode", "--from", help="Topic the automation writes."),
     destination: str = typer.Option("orders", "--to", help="Topic the service reads."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    from_recording: Path | None = typer.Option(
+        None, "--from-recording", help="Propose extractors and a traffic spec from a recording."
+    ),
 ) -> None:
     """Write a starter experiment to edit: one route, one duplicate fault, one entity check."""
+    if from_recording is not None:
+        for line in write_from_recording(path, from_recording, source, destination, force):
+            typer.echo(line)
+        return
     if path.exists() and not force:
         raise fail(f"{path} exists (pass --force to overwrite it)")
     path.write_text(starter_experiment(source, destination), encoding="utf-8")
@@ -634,3 +643,10 @@ def demo(
 
     options = DemoOptions(bootstrap=bootstrap, redis_url=redis, kafka_config=kafka_config, out=out)
     raise typer.Exit(demo_command(options))
+
+
+# Issue 26: traffic recorded, replayed, generated, compared (chaosbus.traffic.commands).
+app.command("record")(one_line_errors(record.record))
+app.command("replay")(one_line_errors(replay.replay_command))
+app.command("generate")(one_line_errors(generate.generate_command))
+app.command("fidelity")(one_line_errors(fidelity.fidelity))

@@ -42,6 +42,7 @@ from chaosbus.runner.verdict import describe, judge
 from chaosbus.streams.clock import Clock, wall_clock_ms
 from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.redaction import redact_url
+from chaosbus.traffic.workload import Workload
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,8 @@ class ExperimentRun:
         self.notifier = Notifier(
             [*spec.notify, *hooks_from_environment()], spec.name, self.run_id, clock=self.clock
         )
+        # `workload:` (issue 26): files read now; sent from the injection to the recovery's end.
+        self.workload = Workload.of(spec, options.kafka)
 
     async def run(self, interrupt: asyncio.Event | None = None) -> RunReport:
         o = self.options
@@ -166,6 +169,7 @@ class ExperimentRun:
                 waiter.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
+                await self.workload.stop()
                 await session.stop_proxy()
             horizon = self.clock()
             self.timeline.close(horizon)
@@ -197,6 +201,7 @@ class ExperimentRun:
             self.request_abort(f"steady state did not hold before injection: {describe(before)}")
             raise _Abort
         self.timeline.enter("inject", self.clock())
+        self.workload.start()
         steps = schedule.ramp.intensities() if schedule.ramp else [1.0]
         for intensity in steps:
             self.intensity = intensity
@@ -211,6 +216,7 @@ class ExperimentRun:
     async def _wind_down(self, session: LiveSession, phase: str) -> None:
         """Catch up with the source, let the last events settle, take a final look."""
         self.timeline.enter(phase, self.clock())
+        await self.workload.stop()
         await session.stop_injecting()
         await session.wait_caught_up(self.options.catch_up_timeout_s)
         if phase == "settle":

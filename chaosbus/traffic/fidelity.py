@@ -4,7 +4,7 @@
 from the first timestamp, distinct keys and events per key, inter-arrival gaps and value
 sizes as HdrHistograms, and per key an order-sensitive and an order-free digest of its
 values. `compare` puts two of them side by side, each metric with its tolerance
-(`TOLERANCES`, decision 0263): |candidate - reference| ≤ max(absolute, relative × reference).
+(`TOLERANCES`, decision 0263): |candidate - reference| ≤ max(absolute, relative * reference).
 
 Per-key order is judged only where it means something: for keys whose values are the same
 set in both (a replay without --shift-ids), the order-sensitive digests must be equal.

@@ -192,8 +192,8 @@ class Drawer:
         if isinstance(spec, ChoiceField):
             return _choice(spec)
         if isinstance(spec, IntField):
-            low, high = spec.int_range
-            return lambda rng: rng.randint(low, high)
+            first, last = spec.int_range
+            return lambda rng: rng.randint(first, last)
         if isinstance(spec, FloatField):
             (low, high), digits = spec.float_range, spec.decimals
             return lambda rng: round(rng.uniform(low, high), digits)

@@ -163,7 +163,7 @@ class RecordingWriter:
         self._file: IO[bytes] | None = None
 
     def __enter__(self) -> RecordingWriter:
-        self._file = open(partial_path(self.path), "wb")  # noqa: SIM115 closed in __exit__
+        self._file = open(partial_path(self.path), "wb")  # closed in __exit__
         self._file.write(MAGIC + _VERSION.pack(VERSION))
         self._frame(b"M", json.dumps(self.meta, sort_keys=True).encode("utf-8"))
         return self

@@ -25,7 +25,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, pairwise
 from typing import Any
 
 from chaosbus.traffic.records import TrafficRecord
@@ -169,7 +169,8 @@ class _Proposer:
 
     def _unique_header(self) -> str | None:
         for name, values in sorted(self.headers.items()):
-            if sum(values.values()) >= SHARE * self.objects and all(c == 1 for c in values.values()):
+            unique = all(c == 1 for c in values.values())
+            if unique and sum(values.values()) >= SHARE * self.objects:
                 self.notes.append(f"event id: header {name} (distinct in every record)")
                 return name
         return None
@@ -272,7 +273,7 @@ class _Proposer:
             names = [str(e.get(state)) for e in events if state in e]
             if names:
                 firsts[names[0]] += 1
-            for a, b in zip(names, names[1:], strict=False):
+            for a, b in pairwise(names):
                 moves[a][b] += 1
             seen.update(names)
         start = firsts.most_common(1)[0][0] if firsts else "event"

@@ -118,7 +118,7 @@ async def _bounds(
         begins = {tp.partition: o for tp, o in (await consumer.beginning_offsets(tps)).items()}
         starts = dict(begins)
         if from_ms is not None:
-            found = await consumer.offsets_for_times({tp: from_ms for tp in tps})
+            found = await consumer.offsets_for_times(dict.fromkeys(tps, from_ms))
             for tp, hit in found.items():
                 # None: no record at or after the window's start in this partition.
                 starts[tp.partition] = ends[tp.partition] if hit is None else hit.offset

@@ -50,7 +50,7 @@ Records = Callable[[], Iterator[TrafficRecord]]
 @dataclass(frozen=True)
 class ReplayOptions:
     topic: str
-    pace: Pace = Pace()
+    pace: Pace = field(default_factory=Pace)
     loop: bool = False
     max_duration_s: float | None = None  # a bound for --loop; None: until the end or `stop`
     shift: IdShifter | None = None
@@ -83,10 +83,15 @@ async def replay(
     options: ReplayOptions,
     *,
     source_partitions: int | None,
+    create_partitions: int | None = None,
     stop: asyncio.Event | None = None,
 ) -> ReplayResult:
-    """Write the records to `options.topic`; raises `TrafficError` for a topic it cannot use."""
-    partitions = await _destination(kafka, options.topic, source_partitions, options.create_topic)
+    """Write the records to `options.topic`; raises `TrafficError` for a topic it cannot use.
+
+    A missing topic is created (with `options.create_topic`) with `create_partitions`, else
+    the recording's count, else 1."""
+    wanted = create_partitions or source_partitions or 1
+    partitions = await _destination(kafka, options.topic, wanted, options.create_topic)
     producer = AIOKafkaProducer(
         **kafka.client_options(),
         enable_idempotence=True,
@@ -112,9 +117,7 @@ async def replay(
     return result
 
 
-async def _destination(
-    kafka: KafkaSettings, topic: str, source_partitions: int | None, create: bool
-) -> int:
+async def _destination(kafka: KafkaSettings, topic: str, wanted: int, create: bool) -> int:
     async with TopicAdmin(kafka) as admin:
         counts = await admin.partition_counts([topic])
         if topic in counts:
@@ -124,9 +127,8 @@ async def _destination(
                 f"topic {topic!r} does not exist on {kafka.describe()} (pass --create-topic "
                 "to create it with the recording's partition count)"
             )
-        partitions = source_partitions or 1
-        await admin.ensure(topic, TopicPolicy().shape("destination", partitions))
-        return partitions
+        await admin.ensure(topic, TopicPolicy().shape("destination", wanted))
+        return wanted
 
 
 class _Sender:
@@ -195,7 +197,8 @@ class _Sender:
         if self.keep_partition and record.partition != UNKNOWN_PARTITION:
             return record.partition
         if record.key is not None:
-            return (murmur2(record.key) & 0x7FFFFFFF) % self.partitions
+            hashed: int = murmur2(record.key)
+            return (hashed & 0x7FFFFFFF) % self.partitions
         if record.partition != UNKNOWN_PARTITION:
             return record.partition % self.partitions
         self._keyless += 1

@@ -172,11 +172,9 @@ def _update(doc: Any, steps: tuple[Step, ...], rewrite: Callable[[Any], Any] | N
         except (KeyError, IndexError, TypeError):
             return False
     last = steps[-1]
-    if isinstance(parent, dict) and isinstance(last, str) and last in parent:
-        pass
-    elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
-        pass
-    else:
+    in_object = isinstance(parent, dict) and isinstance(last, str) and last in parent
+    in_list = isinstance(parent, list) and isinstance(last, int) and last < len(parent)
+    if not (in_object or in_list):
         return False
     if rewrite is None:
         del parent[last]
