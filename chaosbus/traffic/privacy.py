@@ -133,20 +133,22 @@ class Anonymiser:
             if where is not None:
                 raise PrivacyRefused(
                     f"the {selector} of the record at partition {source.partition} offset "
-                    f"{source.offset} is still in clear in {where}: add that field to "
+                    f"{source.offset} is still in clear in {where}: add those fields to "
                     "--hash-fields or --drop-fields; nothing was written"
                 )
 
 
 def _where(original: bytes, out: TrafficRecord) -> str | None:
+    """Every place of `out` that still holds `original`, or None."""
+    places = []
     if out.key is not None and original in out.key:
-        return "the key"
+        places.append("the key")
     for name, header in out.headers:
         if header is not None and original in header:
-            return f"header:{name}"
+            places.append(f"header:{name}")
     if out.value is not None and original in out.value:
-        return _value_paths(original, out.value)
-    return None
+        places.append(_value_paths(original, out.value))
+    return ", ".join(places) if places else None
 
 
 def _value_paths(original: bytes, value: bytes) -> str:
