@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 Headers = tuple[tuple[str, bytes | None], ...]
 
 UNKNOWN_PARTITION = -1  # a generated record: the replay partitions it by key
 
 
-@dataclass(frozen=True, slots=True)
-class TrafficRecord:
+class TrafficRecord(NamedTuple):
     """A message as recorded: its bytes, its Kafka timestamp, where it was read.
 
     `offset` is the source offset (a generated record numbers itself from 0); it is kept for
-    tracing a record back to its source, never used to place it on replay.
+    tracing a record back to its source, never used to place it on replay. A named tuple,
+    not a frozen dataclass: it is built once per message on every path, and builds in half
+    the time.
     """
 
     key: bytes | None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from chaosbus.traffic.fidelity import (
     TOLERANCES,
     Comparison,
@@ -55,8 +53,8 @@ class TestCompare:
         records = traffic([0] + [100] * 9)
         swapped = list(records)
         swapped[0], swapped[3] = (
-            replace(records[3], timestamp_ms=records[0].timestamp_ms),
-            replace(records[0], timestamp_ms=records[3].timestamp_ms),
+            records[3]._replace(timestamp_ms=records[0].timestamp_ms),
+            records[0]._replace(timestamp_ms=records[3].timestamp_ms),
         )
         comparison = compare(traffic_stats(records), traffic_stats(swapped))
         order = row(comparison, "per-key order")
@@ -74,7 +72,7 @@ class TestCompare:
     def test_shifted_ids_leave_order_unjudged(self) -> None:
         """Other keys altogether: no key to judge order on, which is not a failure."""
         ids = traffic([0, 10, 10], keys="xyz")
-        shifted = [replace(r, key=b"new-" + (r.key or b"")) for r in ids]
+        shifted = [r._replace(key=b"new-" + (r.key or b"")) for r in ids]
         order = row(compare(traffic_stats(ids), traffic_stats(shifted)), "per-key order")
         assert order.ok is None
 
