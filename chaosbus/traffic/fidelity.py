@@ -51,9 +51,9 @@ TOLERANCES: dict[str, Tolerance] = {
     "events per key max": Tolerance(0, 0),
     "duration s": Tolerance(0.1, 0.02),
     "rate per second, worst bin": Tolerance(5, 0.10),
-    "inter-arrival ms p50": Tolerance(2, 0.10),
-    "inter-arrival ms p90": Tolerance(5, 0.15),
-    "inter-arrival ms p99": Tolerance(10, 0.25),
+    "inter-arrival ms p50": Tolerance(3, 0.10),
+    "inter-arrival ms p90": Tolerance(10, 0.15),
+    "inter-arrival ms p99": Tolerance(30, 0.25),
     "value bytes p50": Tolerance(0, 0.02),
     "value bytes p99": Tolerance(0, 0.02),
 }

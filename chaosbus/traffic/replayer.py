@@ -3,8 +3,9 @@
     the destination's partitions (missing: created with the source's count, or exit 2)
     → for each lap: records in file order → fresh ids (`IdShifter`, with --shift-ids)
       → due time (`Schedule`) → queued per destination partition
-      → once the next record is not yet due (or `FLUSH_RECORDS` are queued): each
-        partition's queue goes out as whole producer batches (`streams.batches`), then sleep
+      → once the next record is not yet due (or `FLUSH_RECORDS` are queued): what is queued
+        goes out, a few records one `send` each (on time, never waiting for a batch to
+        leave), many as whole producer batches (`streams.batches`); then sleep
     → flush, wait for every acknowledgement; a refused batch stops the replay (exit 2)
 
 Placement: with as many destination partitions as the recording has, a record keeps its
@@ -24,6 +25,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
@@ -40,6 +42,8 @@ from chaosbus.traffic.pacing import IdShifter, Pace, Schedule
 from chaosbus.traffic.records import UNKNOWN_PARTITION, TrafficRecord
 
 FLUSH_RECORDS = 5_000
+# Below this many due records, each is sent on its own; above, as whole batches.
+FEW_RECORDS = 100
 MIN_SLEEP_S = 0.001
 PRODUCER_BATCH_BYTES = 256 * 1024
 
@@ -205,17 +209,44 @@ class _Sender:
         return self._keyless % self.partitions
 
     async def _flush(self) -> None:
-        queued, self.queued, self.count = self.queued, {}, 0
+        queued, count = self.queued, self.count
+        self.queued, self.count = {}, 0
         for partition, items in queued.items():
             try:
-                await send_in_batches(
-                    self.producer, self.options.topic, partition, items, _as_record, self._done
-                )
+                if count < FEW_RECORDS:
+                    await self._send_each(partition, items)
+                else:
+                    await send_in_batches(
+                        self.producer, self.options.topic, partition, items, _as_record, self._done
+                    )
             except KafkaError as exc:
                 self.result.errors.append(str(exc))
                 raise TrafficError(
                     f"the broker refused records for {self.options.topic!r}: {exc}"
                 ) from exc
+
+    async def _send_each(self, partition: int, items: list[TrafficRecord]) -> None:
+        """A paced replay's few due records, each appended now (its timestamp is now).
+
+        `send_batch` would first wait for the partition's previous batch to leave, a broker
+        round trip that pushes every record behind it off its schedule; `send` appends to
+        the batch that is forming and returns.
+        """
+        for item in items:
+            future = await self.producer.send(
+                self.options.topic,
+                key=item.key,
+                value=item.value,
+                partition=partition,
+                headers=list(item.headers),
+            )
+            future.add_done_callback(partial(self._acknowledged, item))
+
+    def _acknowledged(self, item: TrafficRecord, future: asyncio.Future[object]) -> None:
+        error = None if future.cancelled() else future.exception()
+        if future.cancelled():
+            error = asyncio.CancelledError()
+        self._done([item], None, error)
 
     def _done(
         self, items: Sequence[TrafficRecord], _offset: int | None, error: BaseException | None
