@@ -9,9 +9,12 @@ import yaml
 from typer.testing import CliRunner
 
 from chaosbus.cli import app
+from chaosbus.experiment.governance import Privacy
 from chaosbus.experiment.loader import ExperimentInvalid, load_experiment, parse_experiment_text
+from chaosbus.scenarios import load_experiment_or_scenario
 from chaosbus.scenarios.starter import starter_experiment
 from chaosbus.streams.connection import KafkaSettings
+from chaosbus.traffic.commands.record import experiment_identifiers
 from chaosbus.traffic.errors import RecordingInvalid
 from chaosbus.traffic.file_format import RecordingReader, RecordingWriter
 from chaosbus.traffic.inference import propose
@@ -210,3 +213,17 @@ class TestExperimentWorkload:
 def _records(path: Path) -> list[TrafficRecord]:
     with RecordingReader(path) as reader:
         return list(reader)
+
+
+class TestPrivacyFromAnExperiment:
+    def test_privacy_hashed_covers_the_key_and_what_the_checks_read(self) -> None:
+        """duplicate-storm with privacy hashed: the key, $.event_id, and $.customer (the
+        counter's entity); a clear experiment adds nothing."""
+        scenario = load_experiment_or_scenario("duplicate-storm")
+        hashed = scenario.model_copy(update={"privacy": Privacy(identifiers="hashed")})
+        assert [str(s) for s in experiment_identifiers(hashed)] == [
+            "key",
+            "$.event_id",
+            "$.customer",
+        ]
+        assert experiment_identifiers(scenario) == ()
