@@ -155,14 +155,18 @@ class Comparison:
     def within(self) -> bool:
         return all(row.ok is not False for row in self.rows)
 
-    def lines(self) -> list[str]:
-        widths = [max(len(getattr(r, a)) for r in self.rows) for a in ("metric", "reference")]
-        cand = max(len(r.candidate) for r in self.rows)
+    def lines(self, reference: str = "reference", candidate: str = "candidate") -> list[str]:
+        """A table: metric, the two values, ok or OUTSIDE, the tolerance."""
+        head = Row("metric", reference, candidate, "tolerance", None)
+        rows = (head, *self.rows)
+        metric_w = max(len(r.metric) for r in rows)
+        ref_w = max(len(r.reference) for r in rows)
+        cand_w = max(len(r.candidate) for r in rows)
         out = []
-        for r in self.rows:
-            mark = {True: "ok", False: "OUTSIDE", None: "-"}[r.ok]
+        for r in rows:
+            mark = "" if r is head else {True: "ok", False: "OUTSIDE", None: "-"}[r.ok]
             out.append(
-                f"{r.metric:<{widths[0]}}  {r.reference:>{widths[1]}}  {r.candidate:>{cand}}"
+                f"{r.metric:<{metric_w}}  {r.reference:>{ref_w}}  {r.candidate:>{cand_w}}"
                 f"  {mark:<7}  {r.tolerance}"
             )
         return out

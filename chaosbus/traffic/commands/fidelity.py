@@ -35,8 +35,7 @@ def fidelity(
         rows = [row.__dict__ for row in comparison.rows]
         typer.echo(json.dumps({"within": comparison.within, "rows": rows}))
     else:
-        typer.echo(f"{'metric':<34}  {reference.name} → {candidate.name}")
-        for line in comparison.lines():
+        for line in comparison.lines(reference.name, candidate.name):
             typer.echo(line)
     raise typer.Exit(0 if comparison.within else 1)
 
