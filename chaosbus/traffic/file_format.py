@@ -126,9 +126,7 @@ def decode_block(body: bytes, count: int, where: int) -> list[TrafficRecord]:
                 headers.append((name, header))
             if position > end:
                 raise struct.error("runs past the block")
-            records.append(
-                TrafficRecord(key, value, tuple(headers), timestamp, partition, offset)
-            )
+            records.append(TrafficRecord(key, value, tuple(headers), timestamp, partition, offset))
     except (struct.error, UnicodeDecodeError) as exc:
         raise RecordingInvalid(
             f"corrupt block at byte {where}: record {len(records) + 1} does not decode ({exc})"

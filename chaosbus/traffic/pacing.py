@@ -58,8 +58,7 @@ def parse_speed(text: str) -> float:
     match = re.fullmatch(r"x?(\d+(?:\.\d+)?)", cleaned)
     if match is None or not 0 < float(match.group(1)) <= MAX_SPEED:
         raise ValueError(
-            f"--speed {text!r}: x1, x10, x0.5 (a factor above 0, at most {MAX_SPEED:,.0f}) "
-            "or max"
+            f"--speed {text!r}: x1, x10, x0.5 (a factor above 0, at most {MAX_SPEED:,.0f}) or max"
         )
     return float(match.group(1))
 

@@ -63,9 +63,7 @@ class PrivacyPolicy:
         }
 
 
-def load_hash_key(
-    key_file: Path | None, environ: Mapping[str, str] | None = None
-) -> bytes | None:
+def load_hash_key(key_file: Path | None, environ: Mapping[str, str] | None = None) -> bytes | None:
     """The hashing key: the file's bytes (a final newline dropped), else CHAOSBUS_HASH_KEY."""
     environ = os.environ if environ is None else environ
     if key_file is not None:
@@ -105,9 +103,7 @@ class Anonymiser:
         self.policy = policy
         secret = key or b""
         self.key_id = key_id(key) if key is not None else None
-        self._rewriter = Rewriter(
-            policy.hash, policy.drop, lambda value: pseudonym(secret, value)
-        )
+        self._rewriter = Rewriter(policy.hash, policy.drop, lambda value: pseudonym(secret, value))
         self.skipped: Counter[str] = Counter()
 
     @property

@@ -267,4 +267,3 @@ class _Merge:
         self.consumer.pause(self.tps[partition])
         if not self.queues[partition]:
             self.waiting.discard(partition)
-
