@@ -19,7 +19,12 @@ at the shell's boundary with `raise ... from exc`::
     │   ├── RouteStopped                  a destination refused a message
     │   ├── NotPermitted                  the Redis user's role does not allow it
     │   ├── ApprovalsMissing              a required sign-off is missing for this file
-    │   └── RouteShared                   another live interposer already forwards a route
+    │   ├── RouteShared                   another live interposer already forwards a route
+    │   └── TrafficError                  record, replay, generate, fidelity refused
+    │       ├── RecordingInvalid          not a recording, truncated, corrupt, too new
+    │       ├── PrivacyRefused            hashing without a key, or an identifier in clear
+    │       ├── SpecInvalid               a generator spec that does not validate
+    │       └── NotJson                   a value JSON selectors cannot reach
     ├── Aborted (3)                       a guardrail, the kill switch or a signal
     │   └── KillSwitchEngaged             a run refused to start, or stopped, on the switch
     └── StackError (2)                    the local stack failed to start or stop

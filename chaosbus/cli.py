@@ -23,11 +23,15 @@ from chaosbus.commands import (
     check,
     control,
     demo,
+    fidelity,
+    generate,
     http,
     init,
     kill,
     local,
     proxy,
+    record,
+    replay,
     retries,
     run,
     scenarios,
@@ -56,6 +60,10 @@ app.command("approve")(approve.approve)
 app.command("approvals")(approvals.approvals)
 app.command("check")(check.check)
 app.command("demo")(demo.demo)
+app.command("record")(record.record)
+app.command("replay")(replay.replay_command)
+app.command("generate")(generate.generate_command)
+app.command("fidelity")(fidelity.fidelity)
 app.add_typer(local.group, name="local")
 app.add_typer(scenarios.group, name="scenarios")
 app.add_typer(control.group, name="control")

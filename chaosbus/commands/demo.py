@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from chaosbus.commands.options import Bootstrap, KafkaConfig, RunRedis
+from chaosbus.commands.options import Bootstrap, KafkaConfig, ReportsDir, RunRedis
 from chaosbus.commands.shell import one_line_errors
 from chaosbus.settings import given_bootstrap, given_redis
 
@@ -16,7 +16,7 @@ def demo(
     bootstrap: Bootstrap = None,
     redis: RunRedis = None,
     kafka_config: KafkaConfig = None,
-    out: Path = typer.Option(Path("demo-out"), "--out", help="Directory of the reports."),
+    out: ReportsDir = Path("demo-out"),
 ) -> None:
     """Node-RED, a naive and a safe service, two experiments, a verdict each.
 

@@ -72,6 +72,8 @@ ShareRoute = Annotated[
     typer.Option("--share-route", help="Run even if another live interposer reads a source."),
 ]
 
+Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
+
 # ---- a run and its report ----------------------------------------------------------------
 
 ProxyRunId = Annotated[str | None, typer.Option("--run-id", help="Run id in ledger records.")]
@@ -80,3 +82,12 @@ Report = Annotated[Path | None, typer.Option("--report", help="Write PATH (JSON)
 KeyPrefix = Annotated[str, typer.Option("--key-prefix", help="Put before every probe key.")]
 StartFrom = Annotated[str, typer.Option("--from", help="earliest or latest, for a new group.")]
 StarterSource = Annotated[str, typer.Option("--from", help="Topic the automation writes.")]
+RecordedTopic = Annotated[str, typer.Option("--from", help="The topic to record.")]
+StarterDestination = Annotated[str, typer.Option("--to", help="Topic the service reads.")]
+ReplayDestination = Annotated[str, typer.Option("--to", help="The topic to write.")]
+
+# ---- files a command writes --------------------------------------------------------------
+
+RecordingOut = Annotated[Path, typer.Option("--out", help="The recording file to write.")]
+ReportsDir = Annotated[Path, typer.Option("--out", help="Directory of the reports.")]
+GeneratorSeed = Annotated[int | None, typer.Option("--seed", help="Instead of the spec's seed.")]

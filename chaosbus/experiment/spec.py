@@ -38,6 +38,7 @@ from chaosbus.experiment.governance import Approvals, Privacy, Webhook
 from chaosbus.experiment.http_routes import HttpRouteSpec, both_sides_problem
 from chaosbus.experiment.metrics import SERVICE_METRICS
 from chaosbus.experiment.monitor import MonitorSpec
+from chaosbus.experiment.workload import WorkloadSpec
 from chaosbus.injectors.limits import (
     MAX_DURATION_S,
     MAX_LIST,
@@ -167,6 +168,8 @@ class ExperimentSpec(_Spec):
     privacy: Privacy = Privacy()
     # Reverse proxies in front of the services the automation calls (http_routes.py).
     http_routes: tuple[HttpRouteSpec, ...] = Field(default=(), max_length=MAX_LIST)
+    # Traffic the run writes itself from the injection on (experiment/workload.py).
+    workload: WorkloadSpec | None = None
 
     @field_validator("hypothesis")
     @classmethod
@@ -197,6 +200,8 @@ class ExperimentSpec(_Spec):
             raise holding
         if self.routes and self.monitor.source_topic not in sources:
             raise _at("monitor.source_topic", "must be the source (from) of a route")
+        if self.workload is not None and self.workload_topic not in sources:
+            raise _at("workload.to", "must be the source (from) of a route")
         names = {c.name for c in self.monitor.checks}
         sections = (("steady_state", self.steady_state), ("guardrails", self.guardrails))
         for section, bounds in sections:
@@ -213,6 +218,10 @@ class ExperimentSpec(_Spec):
                         "consumer group)",
                     )
         return self
+
+    @property
+    def workload_topic(self) -> str:
+        return (self.workload and self.workload.to) or self.monitor.source_topic
 
     @property
     def duration_s(self) -> float:

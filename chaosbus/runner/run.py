@@ -47,6 +47,7 @@ from chaosbus.runner.preflight import preflight
 from chaosbus.runner.progress import Progress
 from chaosbus.runner.topic_side import TopicSide
 from chaosbus.runner.verdict import describe
+from chaosbus.traffic.workload import Workload
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class ExperimentRun:
         self.notifier = Notifier(
             [*spec.notify, *hooks_from_environment()], spec.name, self.run_id, clock=self.clock
         )
+        # `workload:` (issue 26): files read now; sent from the injection to the recovery's end.
+        self.workload = Workload.of(spec, options.kafka)
 
     async def run(self, interrupt: asyncio.Event | None = None) -> RunReport:
         o = self.options
@@ -151,6 +154,7 @@ class ExperimentRun:
                 waiter.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
+                await self.workload.stop()
                 await live.topics.stop()
             facts = self.record.facts(
                 live,
@@ -193,6 +197,7 @@ class ExperimentRun:
             self.request_abort(f"steady state did not hold before injection: {describe(before)}")
             raise _Abort
         timeline.enter("inject", self.clock())
+        self.workload.start()
         steps = schedule.ramp.intensities() if schedule.ramp else [1.0]
         for intensity in steps:
             self.record.intensity = intensity
@@ -207,6 +212,7 @@ class ExperimentRun:
     async def _wind_down(self, live: LiveParts, phase: str) -> None:
         """Catch up with the source, let the last events settle, take a final look."""
         self.record.timeline.enter(phase, self.clock())
+        await self.workload.stop()
         await live.stop_injecting()
         timeout = self.options.catch_up_timeout_s
         observation = live.observation

@@ -27,8 +27,13 @@ from chaosbus_demo.run import DemoOptions
 MEANINGS = {
     "--redis": 3,  # the control plane; the control plane the probes read too; the probes only
     "--fault": 2,  # a fault file (proxy); an HTTP fault file (http)
-    "--from": 2,  # where a new consumer group starts (proxy); the starter's source (init)
+    # where a new consumer group starts (proxy); the starter's source (init); the topic to
+    # record (record)
+    "--from": 3,
     "--run-id": 2,  # the run id to write (proxy); the run to judge (check)
+    "--to": 2,  # the starter's destination (init); the topic a replay writes (replay)
+    "--out": 2,  # the demo's reports directory; the recording a command writes
+    "--seed": 2,  # of every fault decision; of a generator, instead of its spec's
 }
 
 
