@@ -18,6 +18,7 @@ import json
 import random
 import time
 
+from chaosbus.contracts.ledger_record import LedgerEmission, LedgerRecord
 from chaosbus.injectors.envelope import Envelope, SourceCoordinates
 from chaosbus.monitors import (
     Effect,
@@ -29,7 +30,6 @@ from chaosbus.monitors import (
     check,
 )
 from chaosbus.monitors.extractors import compile_extractors
-from chaosbus.streams.ledger_record import LedgerEmission, LedgerRecord
 
 TARGET_EVENTS_PER_S = 300_000
 TOPIC = "bench.orders"

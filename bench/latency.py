@@ -35,11 +35,11 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from hdrh.histogram import HdrHistogram
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.local.stack import LocalStack
 from chaosbus.streams.batches import send_in_batches
 from chaosbus.streams.clients import group_consumer, route_producer
 from chaosbus.streams.config import InterposerConfig
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.testing import create_topics
 
 PARTITIONS = 3

@@ -18,8 +18,8 @@ import argparse
 import time
 from typing import Any
 
+from chaosbus.contracts import ledger_record
 from chaosbus.injectors.envelope import SourceCoordinates
-from chaosbus.streams import ledger_record
 from chaosbus.streams.ledger import LedgerBook
 
 TOPIC, PARTITION = "orders", 1

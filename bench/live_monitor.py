@@ -43,13 +43,13 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LedgerEmission, LedgerRecord, decode_ledger, encode_key
 from chaosbus.injectors.envelope import Envelope, SourceCoordinates
 from chaosbus.local.stack import LocalStack
 from chaosbus.monitors import ExtractorConfig, JsonEquals, JsonField, LiveChecker, MonitorConfig
 from chaosbus.monitors.extractors import compile_extractors
-from chaosbus.runner.readers import TopicReader, envelope_of
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.ledger_record import LedgerEmission, LedgerRecord, decode_ledger, encode_key
+from chaosbus.runner.readers import TopicReader
 from chaosbus.testing import committed_offsets, create_topics, end_offsets
 
 TARGET_EVENTS_PER_S = 5_000
@@ -192,15 +192,14 @@ async def bench_plain(bootstrap: str, inputs: Inputs, timeout_s: float) -> dict[
     checker = LiveChecker(monitor_config(inputs.source))
     progress = Progress(time.perf_counter(), inputs.events)
 
-    def on_source(record: object) -> None:
-        event = extractor(envelope_of(record))
+    def on_source(envelope: Envelope) -> None:
+        event = extractor(envelope)
         if event is not None:
             checker.feed_source(event)
         progress.on_source()
 
-    def on_ledger(record: object) -> None:
-        raw: Any = record
-        for parsed in decode_ledger(raw.value or b""):
+    def on_ledger(envelope: Envelope) -> None:
+        for parsed in decode_ledger(envelope.value or b""):
             if parsed.run_id == inputs.run_id:
                 checker.feed_ledger(parsed)
             progress.on_ledger()

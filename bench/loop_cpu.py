@@ -22,16 +22,16 @@ from collections.abc import Awaitable, Callable
 
 from mixes import FAULTS_ON, settled  # bench/ is on sys.path when a script here runs
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors import FaultPlan, parse_fault_document
 from chaosbus.streams.at_least_once import AtLeastOnce
 from chaosbus.streams.batches import send_in_batches
 from chaosbus.streams.config import InterposerConfig
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.decider import Decider, PassThrough
 from chaosbus.streams.delivery import RouteContext
 from chaosbus.streams.interposer import RouteInterposer
 from chaosbus.streams.memory import MemoryCluster, MemoryProducer, MemoryRecord
-from chaosbus.streams.routes import Route
 
 PARTITIONS = 3
 
@@ -61,7 +61,7 @@ async def raw_loop(cluster: MemoryCluster, count: int) -> None:
         batches = await consumer.getmany(timeout_ms=0, max_records=5_000)
         for tp, records in batches.items():
             await send_in_batches(
-                producer,  # type: ignore[arg-type]
+                producer,
                 "dst",
                 tp.partition,
                 records,
@@ -89,7 +89,7 @@ async def interposed(cluster: MemoryCluster, count: int, decider: Decider, ledge
     context = RouteContext(Route("src", "dst"), config, keep_partition=True)
     delivery = AtLeastOnce(
         context,
-        MemoryProducer(cluster),  # type: ignore[arg-type]
+        MemoryProducer(cluster),
         producer_factory=cluster.producer_factory(),
     )
     loop = RouteInterposer(context, decider, delivery, consumer_factory=cluster.consumer_factory())

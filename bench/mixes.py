@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chaosbus.injectors import FAULT_TYPES
 from chaosbus.streams.interposer import RouteInterposer
 
 # The faults issue's mix: duplicate 10 %, delay 10 % uniform 0-500 ms, reorder window 10,
@@ -22,7 +23,8 @@ FAULTS_ON: dict[str, Any] = {
     ]
 }
 
-DECISIONS = ("pass", "duplicate", "delay", "reorder", "drop")
+# Every decision a plan can make: a pass or one of the fault types.
+DECISIONS = ("pass", *FAULT_TYPES)
 
 
 def settled(interposer: RouteInterposer, count: int) -> bool:

@@ -24,13 +24,13 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from mixes import FAULTS_ON, settled  # bench/ is on sys.path when a script here runs
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors import FaultPlan, parse_fault_document
 from chaosbus.local.stack import LocalStack
 from chaosbus.streams.config import DEFAULT_COMMIT_INTERVAL_MS
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.interposer import InterposerConfig
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.testing import create_topics
 
 PARTITIONS = 3

@@ -45,14 +45,14 @@ from typing import Literal, TypeVar
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.errors import BrokerUnreachable
+from chaosbus.contracts.ledger_record import route_name
 from chaosbus.local.stack import LocalStack, default_cache
 from chaosbus.monitors.probes.kafka_reader import read_ledger, read_topic
 from chaosbus.monitors.redelivery import redelivered, unledgered_copies
 from chaosbus.runner.readers import end_positions
 from chaosbus.streams.config import DEFAULT_COMMIT_INTERVAL_MS
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.errors import BrokerUnreachable
-from chaosbus.streams.ledger_record import route_name
 from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import create_topics, free_port_pair
 

@@ -20,8 +20,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from chaosbus.clients.connection import SASL_MECHANISMS, SECURITY_PROTOCOLS
 from chaosbus.errors import InvalidInput
-from chaosbus.streams.connection import SASL_MECHANISMS, SECURITY_PROTOCOLS
 
 # The environment variables beside CHAOSBUS_KAFKA_CONFIG, each a KafkaSettings field.
 ENV_FIELDS = {

@@ -1,4 +1,16 @@
-"""Where the broker and Redis are, and how to reach them: flag, environment, file, local stack."""
+"""Where the broker and Redis are, and how to reach them: flag, environment, file, local stack.
+
+Every command resolves its addresses here (`chaosbus.commands.options` declares the flags),
+so each variable below is read in one place and the same way:
+
+    CHAOSBUS_BOOTSTRAP, CHAOSBUS_KAFKA_CONFIG, CHAOSBUS_KAFKA_*   resolve_kafka
+    CHAOSBUS_REDIS                                                resolve_redis
+    CHAOSBUS_HTTP_UPSTREAM                                        resolve_http_upstream
+    CHAOSBUS_TOPIC_*, CHAOSBUS_LEDGER_RETENTION_MS                resolve_topic_policy
+
+`given_bootstrap` and `given_redis` stop before the local stack: an address the user gave,
+or None (the demo starts the local stack then).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.errors import InvalidInput
 from chaosbus.kafka_properties import (
     fields_from_environment,
@@ -15,16 +28,22 @@ from chaosbus.kafka_properties import (
     validated,
 )
 from chaosbus.local.stack import DEFAULT_KAFKA_PORT, DEFAULT_REDIS_PORT, recorded_addresses
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.topics import DEFAULT_LEDGER_RETENTION_MS, TopicPolicy
 
 KAFKA_CONFIG_ENV = "CHAOSBUS_KAFKA_CONFIG"
+BOOTSTRAP_ENV = "CHAOSBUS_BOOTSTRAP"
+REDIS_ENV = "CHAOSBUS_REDIS"
+HTTP_UPSTREAM_ENV = "CHAOSBUS_HTTP_UPSTREAM"
+
+
+def given_bootstrap(flag: str | None = None) -> str | None:
+    """The Kafka address the user gave: `--bootstrap`, else CHAOSBUS_BOOTSTRAP, else None."""
+    return flag or os.environ.get(BOOTSTRAP_ENV) or None
 
 
 def resolve_bootstrap(flag: str | None = None) -> str:
     return (
-        flag
-        or os.environ.get("CHAOSBUS_BOOTSTRAP")
+        given_bootstrap(flag)
         or recorded_addresses().get("bootstrap")
         or f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
     )
@@ -48,8 +67,7 @@ def resolve_kafka(
     from_file = fields.pop("bootstrap", None)
     fields = validated(fields, source=source)
     bootstrap = (
-        flag_bootstrap
-        or os.environ.get("CHAOSBUS_BOOTSTRAP")
+        given_bootstrap(flag_bootstrap)
         or from_file
         or recorded_addresses().get("bootstrap")
         or f"127.0.0.1:{DEFAULT_KAFKA_PORT}"
@@ -76,13 +94,22 @@ def _read(path: Path) -> str:
         raise InvalidInput(f"cannot read the Kafka client config {path}: {exc.strerror}") from exc
 
 
+def given_redis(flag: str | None = None) -> str | None:
+    """The Redis URL the user gave: `--redis`, else CHAOSBUS_REDIS, else None."""
+    return flag or os.environ.get(REDIS_ENV) or None
+
+
 def resolve_redis(flag: str | None = None) -> str:
     return (
-        flag
-        or os.environ.get("CHAOSBUS_REDIS")
+        given_redis(flag)
         or recorded_addresses().get("redis")
         or f"redis://127.0.0.1:{DEFAULT_REDIS_PORT}/0"
     )
+
+
+def resolve_http_upstream(flag: str | None = None) -> str | None:
+    """`run --http-upstream`, else CHAOSBUS_HTTP_UPSTREAM, else None (the file's upstream)."""
+    return flag or os.environ.get(HTTP_UPSTREAM_ENV) or None
 
 
 TOPIC_REPLICATION_ENV = "CHAOSBUS_TOPIC_REPLICATION"

@@ -6,6 +6,7 @@ Nothing here mocks a broker: these produce to and read from real topics.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import random
 import socket
@@ -19,11 +20,11 @@ from typing import TypeVar
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.consumers import standalone_consumer, topic_end_offsets
+from chaosbus.contracts.ledger_record import LedgerRecord, decode_ledger
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.redis_node import redis_answers
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
-from chaosbus.streams.ledger_record import LedgerRecord, decode_ledger
 from chaosbus.streams.topics import TopicAdmin
 
 T = TypeVar("T")
@@ -148,21 +149,29 @@ async def end_offsets(kafka: Cluster, topic: str) -> dict[int, int]:
 
 
 async def poll_until(
-    read: Callable[[], Awaitable[T]],
+    read: Callable[[], Awaitable[T]] | Callable[[], T],
     done: Callable[[T], bool],
     *,
     timeout_s: float,
     every_s: float = 0.2,
 ) -> T:
-    """Read another process's progress on the broker until `done` or the time is up;
-    returns the last read. There is no event to await for a foreign process's state."""
+    """Read a state that no event announces until `done` or the time is up; returns the last
+    read. `read` is a coroutine function (another process's progress on the broker) or a
+    plain one (another task's counters, a log file another process writes)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while True:
-        value = await read()
+        value = await _read(read)
         if done(value) or loop.time() >= deadline:
             return value
         await asyncio.sleep(every_s)
+
+
+async def _read(read: Callable[[], Awaitable[T]] | Callable[[], T]) -> T:
+    value = read()
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 async def wait_for_count(kafka: Cluster, topic: str, count: int, *, timeout_s: float) -> int:

@@ -9,4 +9,10 @@
 - `chaosbus_demo.traffic`: the outside world calling the webhook (or, for tests, producing
   to the source topic directly).
 - `chaosbus_demo.events`: the order events all of them exchange.
+
+Errors (what the demo cannot start or reach is the app shell's `ChaosbusError`)::
+
+    DemoError              base of every error raised by `chaosbus_demo`
+    ├── BadEvent           a payload that is not an order event (also a `ValueError`)
+    └── WebhookError       the webhook refused an event or did not answer
 """

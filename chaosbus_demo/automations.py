@@ -19,8 +19,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.errors import InvalidInput
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus_demo import n8n
 from chaosbus_demo.infra import node_red_running, to_the_end
 from chaosbus_demo.n8n_install import install as install_n8n

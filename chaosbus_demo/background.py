@@ -16,9 +16,9 @@ from functools import partial
 
 from redis.exceptions import RedisError
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.consumers import standalone_consumer, topic_end_offsets
 from chaosbus.errors import Unreachable
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
 from chaosbus_demo.events import OrderEvent
 from chaosbus_demo.services import LedgerService, ServiceConfig
 from chaosbus_demo.traffic import TrafficReport, WebhookSink, play

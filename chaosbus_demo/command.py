@@ -10,14 +10,17 @@ import asyncio
 
 from rich.console import Console
 
+from chaosbus.logs import console_logging
+from chaosbus.runner.console import wide
 from chaosbus.signals import stop_on_signals
-from chaosbus_demo.display import DemoDisplay, side_by_side, wide
+from chaosbus_demo.display import DemoDisplay, side_by_side
 from chaosbus_demo.run import DemoOptions, DemoResult, run_demo
 
 
 def demo_command(options: DemoOptions) -> int:
     display = DemoDisplay()
-    result = asyncio.run(_until_signal(options, display))
+    with console_logging():  # a Kafka client's routine complaints stay off the progress
+        result = asyncio.run(_until_signal(options, display))
     stdout = wide(Console())
     if result.verdicts:
         stdout.print(side_by_side(result.verdicts))

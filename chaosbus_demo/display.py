@@ -17,11 +17,9 @@ from rich.text import Text
 
 from chaosbus.monitors.anomalies import UNRECOVERED, Shown
 from chaosbus.report.model import RunReport
-from chaosbus.runner.console import STYLES, progress_text
+from chaosbus.runner.console import progress_text, wide
 from chaosbus.runner.progress import Progress
 from chaosbus_demo.expectations import Verdict
-
-LOG_WIDTH = 140
 
 
 class DemoDisplay:
@@ -58,13 +56,6 @@ class DemoDisplay:
             yield show
 
 
-def wide(console: Console) -> Console:
-    """Off a terminal rich assumes 80 columns, which folds every line; logs are wider."""
-    if console.is_terminal:
-        return console
-    return Console(file=console.file, width=LOG_WIDTH)
-
-
 def side_by_side(verdicts: Iterable[Verdict]) -> Table:
     """A row per experiment and service: verdict, anomalies, one example of each."""
     table = Table(title="chaosbus demo: verdicts", show_lines=True)
@@ -78,7 +69,7 @@ def side_by_side(verdicts: Iterable[Verdict]) -> Table:
         table.add_row(
             Text.assemble((v.experiment, "bold"), "\n", (faults(report), "dim")),
             f"ledger-{v.service}",
-            Text(report.status.upper(), style=STYLES[report.status]),
+            Text(report.status_row.badge, style=report.status_row.console_style),
             anomaly_counts(report),
             examples(report),
         )

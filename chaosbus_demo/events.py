@@ -27,13 +27,15 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, cast
 
+from chaosbus_demo.errors import DemoError
+
 EventType = Literal["created", "updated", "paid", "cancelled"]
 EVENT_TYPES: tuple[EventType, ...] = ("created", "updated", "paid", "cancelled")
 EVENT_ID_HEADER = "event-id"
 DELETE_TYPE: EventType = "cancelled"
 
 
-class BadEvent(ValueError):
+class BadEvent(DemoError, ValueError):
     """A payload that is not an order event; services count and skip it."""
 
 

@@ -17,8 +17,9 @@ import typer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.commands.options import Bootstrap, KafkaConfig
 from chaosbus.settings import resolve_kafka
-from chaosbus.streams.connection import KafkaSettings
 
 
 def mark_alive(path: Path) -> None:
@@ -69,10 +70,8 @@ def file_check(
 @cli.command("group")
 def group_check(
     group: str = typer.Argument(..., help="Consumer group id."),
-    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
-    kafka_config: Path | None = typer.Option(
-        None, "--kafka-config", help="Kafka client properties (SASL, TLS)."
-    ),
+    bootstrap: Bootstrap = None,
+    kafka_config: KafkaConfig = None,
 ) -> None:
     """Healthy when the consumer group is Stable with at least one member."""
     if not asyncio.run(group_is_stable(resolve_kafka(bootstrap, kafka_config), group)):

@@ -19,15 +19,16 @@ from typing import TypeVar
 
 from aiokafka import TopicPartition
 
+from chaosbus.clients.connection import KafkaSettings, why_unreachable
+from chaosbus.clients.consumers import standalone_consumer, topic_end_offsets
+from chaosbus.clients.errors import ClientError
+from chaosbus.clients.redaction import redact_url
+from chaosbus.clients.redis_client import ping_failure
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.stack import LocalStack
 from chaosbus.settings import resolve_kafka, resolve_topic_policy
-from chaosbus.streams.connection import KafkaSettings, why_unreachable
-from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
 from chaosbus.streams.errors import StreamError
-from chaosbus.streams.redaction import redact_url
-from chaosbus.streams.redis_client import ping_failure
 from chaosbus.streams.topics import TopicAdmin
 from chaosbus_demo import nodered
 
@@ -107,7 +108,7 @@ async def create_topics(kafka: KafkaSettings, topics: list[str], partitions: int
                     raise Unreachable(f"topics {topics} were created but never became visible")
                 # Topic metadata propagates in the broker's own time: there is no event to await.
                 await asyncio.sleep(0.1)
-    except StreamError as exc:
+    except (StreamError, ClientError) as exc:
         raise Unreachable(str(exc)) from exc
 
 

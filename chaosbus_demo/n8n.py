@@ -33,9 +33,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.errors import InvalidInput, StackError
 from chaosbus.local.process import is_alive, read_pid, wait_until
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus_demo.n8n_install import (
     OFFLINE_ENV,
     FlowSettings,

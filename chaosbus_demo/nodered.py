@@ -30,12 +30,12 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.errors import PrerequisiteMissing, StackError
 from chaosbus.local import process
 from chaosbus.local.prereqs import require_program
 from chaosbus.local.process import read_pid, wait_until
 from chaosbus.local.stack import default_cache
-from chaosbus.streams.connection import KafkaSettings
 
 BUNDLE = Path(__file__).with_name("node_red")
 BUNDLE_FILES = ("package.json", "package-lock.json", "settings.js", "flows.json")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from chaosbus.streams.connection import KafkaSettings
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus_demo.services import KINDS, Kind, ServiceConfig
 
 DEMO_EXPERIMENTS = ("duplicate-storm", "out-of-order-updates")

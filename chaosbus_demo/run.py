@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaosbus.control import commands as control_commands
+from chaosbus.control import operations
 from chaosbus.errors import ChaosbusError
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.local.stack import LocalStack
@@ -37,6 +37,7 @@ from chaosbus_demo.automations import Kind as AutomationKind
 from chaosbus_demo.automations import automation_running
 from chaosbus_demo.background import Services, Traffic, services_running, traffic_running
 from chaosbus_demo.display import DemoDisplay
+from chaosbus_demo.errors import DemoError
 from chaosbus_demo.events import OrderEvent
 from chaosbus_demo.expectations import Verdict, problems
 from chaosbus_demo.infra import (
@@ -95,8 +96,8 @@ class DemoResult:
         return [path for verdict in self.verdicts for path in verdict.files]
 
 
-class _Interrupted(Exception):
-    pass
+class _Interrupted(DemoError):
+    """Ends the demo early on Ctrl-C; caught by the run itself."""
 
 
 @dataclass
@@ -232,7 +233,7 @@ class _Demo:
         """Run one experiment judging ledger-naive, then judge ledger-safe on its window."""
         options, spec, addresses = self.options, self.specs[stage.experiment], running.addresses
         # The demo owns its namespace: a never-used one starts released (a no-op otherwise).
-        await control_commands.init(
+        await operations.init(
             addresses.redis_url, options.actor, namespace=options.control_namespace
         )
         await start_group_at_end(addresses.kafka, spec.routes[0].source, spec.group_id)

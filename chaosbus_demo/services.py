@@ -59,11 +59,13 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.errors import RedisUrlError
+from chaosbus.clients.redis_client import describe_failure, redis_client
+from chaosbus.commands.options import Bootstrap, KafkaConfig
 from chaosbus.errors import ChaosbusError, InvalidInput, Unreachable
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka, resolve_redis
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.redis_client import RedisUrlError, describe_failure, redis_client
 from chaosbus_demo.events import BadEvent, OrderEvent, parse_event, read_leniently
 from chaosbus_demo.health import mark_alive
 from chaosbus_demo.ledgers import Ledger, NaiveLedger, SafeLedger
@@ -331,10 +333,8 @@ cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 def main(
     kind: str = typer.Option(..., "--kind", help="naive or safe."),
     topic: str = typer.Option("orders", "--topic", help="The interposed topic to consume."),
-    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
-    kafka_config: Path | None = typer.Option(
-        None, "--kafka-config", help="Kafka client properties (SASL, TLS)."
-    ),
+    bootstrap: Bootstrap = None,
+    kafka_config: KafkaConfig = None,
     redis: str | None = typer.Option(None, "--redis", help="Redis URL."),
     prefix: str | None = typer.Option(None, "--prefix", help="Key prefix (default KIND:)."),
     group: str | None = typer.Option(None, "--group", help="Consumer group (ledger-KIND)."),

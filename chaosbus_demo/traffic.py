@@ -41,10 +41,12 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.redaction import redact_text, redact_url
+from chaosbus.commands.options import Bootstrap, KafkaConfig
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.redaction import redact_text, redact_url
+from chaosbus_demo.errors import DemoError
 from chaosbus_demo.events import EVENT_ID_HEADER, EventType, OrderEvent
 from chaosbus_demo.health import mark_alive
 
@@ -135,7 +137,7 @@ class Sink(Protocol):
     async def send(self, event: OrderEvent) -> None: ...
 
 
-class WebhookError(Exception):
+class WebhookError(DemoError):
     """The webhook refused an event (`status`) or did not answer (`status` None)."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
@@ -300,10 +302,8 @@ cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 def main(
     webhook: str | None = typer.Option(None, "--webhook", help="URL of POST /orders."),
     topic: str | None = typer.Option(None, "--topic", help="Produce here instead (no webhook)."),
-    bootstrap: str | None = typer.Option(None, "--bootstrap", help="Kafka HOST:PORT."),
-    kafka_config: Path | None = typer.Option(
-        None, "--kafka-config", help="Kafka client properties (SASL, TLS)."
-    ),
+    bootstrap: Bootstrap = None,
+    kafka_config: KafkaConfig = None,
     rate: float = typer.Option(20.0, "--rate", help="Events per second."),
     count: int = typer.Option(200, "--count", help="Number of events; 0 plays until stopped."),
     seed: int = typer.Option(1, "--seed", help="Seed of the generated orders."),

@@ -13,13 +13,32 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from typing import Literal
 
+from pydantic import Field
+
+from chaosbus.injectors.base import FaultConfig, Mode
 from chaosbus.injectors.envelope import Emission, Envelope
-from chaosbus.injectors.spec import CorruptFault
+from chaosbus.injectors.injector import Injector, Told, no_state
+from chaosbus.injectors.limits import MAX_COPIES
+
+
+class CorruptFault(FaultConfig):
+    """The copy's value damaged: `replace` sends only the damaged copy, `extra` both."""
+
+    type: Literal["corrupt"] = "corrupt"
+    mode: Mode = "replace"
+    how: tuple[Literal["truncate", "flip", "invalid_utf8", "non_json"], ...] = Field(
+        default=("truncate", "flip", "invalid_utf8", "non_json"), min_length=1
+    )
+    flip_bytes: int = Field(default=1, ge=1, le=MAX_COPIES, strict=True)
+
 
 # A lone continuation byte and an overlong encoding: invalid in every UTF-8 decoder.
 INVALID_UTF8 = b"\x80\xc0\xaf"
 NOT_JSON_PREFIX = b"\x00<not-json>"
+# Every damaged copy's ledger variant: this, then the damage (`corrupt:flip`).
+VARIANT = "corrupt:"
 
 
 def damage(how: str, value: bytes, rng: random.Random, flip_bytes: int) -> bytes:
@@ -48,6 +67,25 @@ def apply(
     value = damage(how, envelope.value or b"", rng, config.flip_bytes)
     damaged = dataclasses.replace(envelope, value=value, size=0)
     if config.mode == "replace":
-        return (Emission(damaged, 0, now_ms, variant=f"corrupt:{how}"),), state
+        return (Emission(damaged, 0, now_ms, variant=VARIANT + how),), state
     original = Emission(envelope, 0, now_ms)
-    return (original, Emission(damaged, 1, now_ms, variant=f"corrupt:{how}")), state
+    return (original, Emission(damaged, 1, now_ms, variant=VARIANT + how)), state
+
+
+def garbage(variant: str) -> bool:
+    """Every damaged copy is one a correct service must refuse."""
+    return variant.startswith(VARIANT)
+
+
+def explain(told: Told) -> str:
+    return f"{told.event} hit by {told.by} (corrupt)"
+
+
+FAULT = Injector(
+    config=CorruptFault,
+    initial_state=no_state,
+    apply=apply,
+    explain=explain,
+    garbage=garbage,
+    ledgered=(VARIANT + "flip",),
+)

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Literal
 
+from pydantic import Field
+
+from chaosbus.injectors.base import FaultConfig
 from chaosbus.injectors.envelope import Emission, Envelope
-from chaosbus.injectors.spec import DropFault
+from chaosbus.injectors.injector import Injector, Told
+from chaosbus.injectors.limits import MAX_BURST
+
+
+class DropFault(FaultConfig):
+    type: Literal["drop"] = "drop"
+    burst: int = Field(default=1, ge=1, le=MAX_BURST, strict=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +39,17 @@ def apply(
 def forced(config: DropFault, state: DropState) -> bool:
     """A burst in progress takes the next matched message whatever the draw says."""
     return state.remaining > 0
+
+
+def explain(told: Told) -> str:
+    return f"one delivery of {told.event} dropped by {told.by}"
+
+
+FAULT = Injector(
+    config=DropFault,
+    initial_state=DropState,
+    apply=apply,
+    explain=explain,
+    forced=forced,
+    ledgered=(),
+)

@@ -4,7 +4,13 @@ One hierarchy, so a caller can catch everything from this package with one claus
 
     InjectorError                  base of every error raised by `injectors`
     ├── SpecError                  a fault document is invalid; `.problems` has one line each
-    └── ProtectedTopicError        a route touches a protected topic while faults are declared
+    ├── ProtectedTopicError        a route touches a protected topic while faults are declared
+    └── LocatedError               one problem at a path, raised inside a model validator
+                                   (`validation`)
+
+`LocatedError` is also a `ValueError`: pydantic collects a `ValueError` raised in a validator
+as one problem of the document, and the parsers wrap it into a `SpecError` before it leaves
+the package.
 
 Errors from the layers below (PyYAML, pydantic) are translated at the boundary with
 ``raise ... from exc`` so callers never need to import those libraries to handle them.

@@ -6,8 +6,8 @@ what lets a plan decide identically however partitions interleave.
 Three things a partition can hold:
 
 * injector states (a reorder buffer, a drop burst), one per (fault index, partition);
-* a release floor, raised by `preserve_order` delays: no later emission of the partition
-  is released before it;
+* a release floor, raised by faults that floor the order (a `preserve_order` delay, a
+  stall): no later emission of the partition is released before it;
 * a ready list: emissions released by the plan itself (a reorder window that filled or
   expired, a drained buffer) waiting for the next `poll`/`flush`. While a partition's ready
   list is not empty, new emissions of that partition queue behind it, so a decision never
@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from chaosbus.injectors.envelope import Emission, SourceCoordinates
-from chaosbus.injectors.registry import Injector
+from chaosbus.injectors.injector import Injector
 from chaosbus.injectors.spec import Fault
 
 Partition = tuple[str, int]

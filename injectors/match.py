@@ -12,8 +12,8 @@ import enum
 import json
 from fnmatch import fnmatchcase
 
+from chaosbus.injectors.base import JsonCondition, MatchSpec
 from chaosbus.injectors.envelope import Envelope
-from chaosbus.injectors.spec import JsonCondition, MatchSpec
 
 
 class Verdict(enum.Enum):

@@ -16,10 +16,24 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Literal
 
+from pydantic import Field
+
+from chaosbus.injectors.base import FaultConfig
 from chaosbus.injectors.buffer import Held, release
 from chaosbus.injectors.envelope import Emission, Envelope
-from chaosbus.injectors.spec import OutageFault
+from chaosbus.injectors.injector import Injector, Told
+from chaosbus.injectors.limits import MAX_DURATION_MS
+
+
+class OutageFault(FaultConfig):
+    """The automation is down: from a fired message on, its partition's matching messages
+    are held for `duration_ms`, then released at once, in order or shuffled."""
+
+    type: Literal["outage"] = "outage"
+    duration_ms: int = Field(ge=1, le=MAX_DURATION_MS, strict=True)
+    order: Literal["preserve", "shuffle"] = "preserve"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +76,18 @@ def flush(
 def held_count(state: OutageState) -> int:
     return len(state.held)
 
+
+def explain(told: Told) -> str:
+    return f"{told.event} hit by {told.by} (outage)"
+
+
+FAULT = Injector(
+    config=OutageFault,
+    initial_state=OutageState,
+    apply=apply,
+    explain=explain,
+    flush=flush,
+    poll=poll,
+    held=held_count,
+    forced=forced,
+)

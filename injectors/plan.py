@@ -4,7 +4,10 @@ For each envelope the faults are considered in file order; the first whose `matc
 the message and whose probability draw fires takes the decision, otherwise the message
 passes. One uniform draw per fault comes from the message's decision stream (`rng`), always
 all of them and always first, so a decision does not shift when intensity, caps or earlier
-matches change; the injector of a fault that fires continues with the same stream.
+matches change; the injector of a fault that fires continues with the same stream. That
+loop, with count triggers and caps, is `injectors.selection`, shared with the HTTP plan;
+what each fault does and which capabilities it has is its registry entry
+(`injectors.registry`), so nothing here names a fault.
 
 Determinism: every piece of injector state (reorder buffers, drop bursts, the delay release
 floor) is kept per source partition, so the same seed and the same per-partition input order
@@ -35,33 +38,23 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from chaosbus.injectors.blast import CAPS, BlastGuard
 from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
 from chaosbus.injectors.errors import ProtectedTopicError, SpecError
 from chaosbus.injectors.holding import Holding, Partition
-from chaosbus.injectors.match import Payload, Verdict, evaluate
-from chaosbus.injectors.registry import INJECTORS, Injector
+from chaosbus.injectors.injector import Injector
+from chaosbus.injectors.match import Payload, evaluate
+from chaosbus.injectors.registry import COUNT_KEYS as COUNT_KEYS
+from chaosbus.injectors.registry import FAULT_TYPES as FAULT_TYPES
+from chaosbus.injectors.registry import INJECTORS
 from chaosbus.injectors.rng import DecisionSource
-from chaosbus.injectors.spec import BlastRadius, DelayFault, DuplicateFault, Fault, FaultFile
-from chaosbus.injectors.triggers import TriggerBook
-
-FAULT_TYPES = (
-    "duplicate",
-    "reorder",
-    "delay",
-    "drop",
-    "corrupt",
-    "schema_drift",
-    "replay",
-    "outage",
-)
-COUNT_KEYS = ("pass", *FAULT_TYPES, "non_json")
+from chaosbus.injectors.selection import Selector
+from chaosbus.injectors.spec import BlastRadius, Fault, FaultFile
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     source: SourceCoordinates
-    fault: str  # "pass" | "duplicate" | "reorder" | "delay" | "drop"
+    fault: str  # "pass" or one of FAULT_TYPES
     emissions: tuple[Emission, ...]  # copies of this message to schedule now
     held: int  # further copies of this message kept inside the plan, out via poll()/flush()
     # Why the message passed although a fault could apply: "non_json", "protected_topic",
@@ -92,12 +85,17 @@ class FaultPlan:
             INJECTORS[fault.type] for fault in self._faults
         )
         self._names = tuple(f.name or f"faults[{i}]" for i, f in enumerate(self._faults))
-        self._guard = BlastGuard(blast_radius)
+        self._selector = Selector(
+            self._faults,
+            blast_radius,
+            forcible=(i for i, injector in enumerate(self._injectors) if injector.forced),
+        )
+        self._guard = self._selector.guard
         self._holding = Holding(self._faults, self._injectors)
-        self._triggers = TriggerBook()
+        # Only faults that can seize a partition are asked whether they have (none, mostly).
+        self._seizing = tuple(i for i, inj in enumerate(self._injectors) if inj.seizes)
         self._intensity = 1.0
         self._counts = dict.fromkeys(COUNT_KEYS, 0)
-        self._suppressed = dict.fromkeys(CAPS, 0)
 
     @classmethod
     def from_file(
@@ -137,7 +135,7 @@ class FaultPlan:
     @property
     def suppressed(self) -> Mapping[str, int]:
         """Faults the blast radius turned into passes, by cap (a live view)."""
-        return MappingProxyType(self._suppressed)
+        return MappingProxyType(self._selector.suppressed)
 
     def check_routes(self, routes: Sequence[tuple[str, str]]) -> None:
         """Refuse routes that read or write a protected topic while any fault is declared."""
@@ -160,24 +158,26 @@ class FaultPlan:
             return self._pass(envelope, now_ms, "disabled")
         if self._faults and self._guard.protecting_glob(source.topic) is not None:
             return self._pass(envelope, now_ms, "protected_topic")
-        self._guard.see(envelope.key)
         if not self._faults:  # nothing to draw for: a pass needs no randomness
             return self._pass(envelope, now_ms, None)
         stream = self._streams.stream(
             self.route_id or source.topic, source.partition, source.offset
         )
-        # Always one draw per fault, first: later draws never shift with matches or caps.
-        draws = stream.draws(len(self._faults))
-        chosen, non_json = self._choose(envelope, part, draws)
-        if chosen is None:
-            return self._pass(envelope, now_ms, "non_json" if non_json else None)
-        fault = self._faults[chosen]
-        copies = fault.copies if isinstance(fault, DuplicateFault) else 0
-        refusal = self._guard.refusal(envelope.key, now_ms, copies)
-        if refusal is not None:
-            self._suppressed[refusal] += 1
-            return self._pass(envelope, now_ms, refusal)
-        return self._inject(chosen, envelope, stream, now_ms)
+        payload = Payload(envelope.value)
+        choice = self._selector.choose(
+            stream,
+            part,
+            envelope.key,
+            now_ms,
+            intensity=self._intensity,
+            judge=lambda fault: evaluate(fault.match, envelope, payload),
+            forced=lambda index: self._forced(index, part),
+            seized=self._seized(part) if self._seizing else None,
+            extra_copies=self._extra_copies,
+        )
+        if choice.chosen is None:
+            return self._pass(envelope, now_ms, choice.reason)
+        return self._inject(choice.chosen, envelope, stream, now_ms)
 
     def poll(self, now_ms: int) -> list[Emission]:
         """Everything released since the last call, and buffers expired by `within_ms`."""
@@ -199,37 +199,23 @@ class FaultPlan:
             out.extend(self._holding.take_ready(part))
         return out
 
-    def _choose(
-        self, envelope: Envelope, part: Partition, draws: list[float]
-    ) -> tuple[int | None, bool]:
-        """The first fault that matches and fires, and whether a JSON match could not run.
-
-        Faults with a count trigger are matched even after another fault was chosen: their
-        counts are over every message they match, whoever takes it.
-        """
-        payload = Payload(envelope.value)
-        non_json = False
-        chosen: int | None = None
-        for index, fault in enumerate(self._faults):
-            if chosen is not None and fault.trigger is None:
-                continue
-            verdict = evaluate(fault.match, envelope, payload)
-            non_json = non_json or verdict is Verdict.NON_JSON
-            if verdict is not Verdict.MATCH:
-                continue
-            admitted = self._triggers.admit(index, part, fault.trigger)
-            if chosen is not None or self._intensity <= 0.0:
-                continue
-            fires = admitted and draws[index] < fault.probability * self._intensity
-            if fires or self._forced(index, part, fault):
-                chosen = index
-        return chosen, non_json
-
-    def _forced(self, index: int, part: Partition, fault: Fault) -> bool:
+    def _forced(self, index: int, part: Partition) -> bool:
         """A burst or an outage in progress takes the message whatever the draw says."""
         forced = self._injectors[index].forced
         state = self._holding.state(index, part)
-        return forced is not None and state is not None and forced(fault, state)
+        return forced is not None and state is not None and forced(self._faults[index], state)
+
+    def _seized(self, part: Partition) -> int | None:
+        """The fault whose state has taken the whole partition (a stall), if any."""
+        for index in self._seizing:
+            seizes = self._injectors[index].seizes
+            state = self._holding.state(index, part)
+            if seizes is not None and state is not None and seizes(self._faults[index], state):
+                return index
+        return None
+
+    def _extra_copies(self, index: int) -> int:
+        return int(self._injectors[index].extra_copies(self._faults[index]))
 
     def _inject(self, chosen: int, envelope: Envelope, rng: random.Random, now_ms: int) -> Decision:
         fault, injector = self._faults[chosen], self._injectors[chosen]
@@ -241,10 +227,8 @@ class FaultPlan:
         )
         # Negative when this message completed a reorder window and emptied the buffer.
         held = max(self._holding.held_count - buffered, 0)
-        self._guard.record(envelope.key)
-        self._triggers.record(chosen, part, fault.trigger)
         self._counts[fault.type] += 1
-        if isinstance(fault, DelayFault) and fault.preserve_order and emitted:
+        if emitted and injector.floors_order(fault):
             # Raised from the floored time, so successive delays never lower the floor.
             own = self._holding.floored(part, emitted)
             self._holding.raise_floor(part, max(e.release_at_ms for e in own))

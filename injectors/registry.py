@@ -1,19 +1,24 @@
-"""The injectors by fault type name: an explicit table, filled without import side effects.
+"""Every topic fault, in one explicit list: the one place that says which faults exist.
 
-Each entry bundles the pure functions of one injector module. Only `apply` is required;
-the optional capabilities say what the plan must do besides: `flush`/`poll` for injectors
-that hold messages, `held` to count what they hold, `forced` for injectors whose state can
-take a message without a probability draw (a drop burst, an open outage), `observe` for
-injectors that act on the partition's position (a replay due after N messages).
+Each entry is the `FAULT` of one fault module (its shape: `injectors.injector`). Importing this
+module imports those modules and nothing else happens: no registration by side effect, no
+plugin discovery. Everything that needs the list of faults derives it from here:
+
+* `INJECTORS` (by name) and `FAULT_TYPES`, in the order the faults were added (the order of
+  counts, metrics and reports); `COUNT_KEYS`, the keys of a plan's counts;
+* `FAULT_CONFIGS`, from which `injectors.spec` builds the `Fault` union;
+* the plan's capabilities, the garbage variants (`monitors.index`), the sentences of causes
+  (`monitors.causes`) and the copies of hand-written ledgers (`monitors.testing`).
+
+Adding a fault: write its module (config, `apply`, capabilities, `explain`, `FAULT`), add
+it below and export its config from `chaosbus.injectors`.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from chaosbus.injectors import (
     corrupt,
@@ -24,66 +29,26 @@ from chaosbus.injectors import (
     reorder,
     replay,
     schema_drift,
+    stall,
 )
-from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.injectors.base import FaultConfig
+from chaosbus.injectors.injector import Injector
 
-C = TypeVar("C")
-S = TypeVar("S")
-
-Emissions = tuple[Emission, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Injector(Generic[C, S]):
-    name: str
-    initial_state: Callable[[], S]
-    apply: Callable[[C, Envelope, S, random.Random, int], tuple[Emissions, S]]
-    flush: Callable[[C, S, int], tuple[Emissions, S]] | None = None
-    poll: Callable[[C, S, int], tuple[Emissions, S]] | None = None
-    held: Callable[[S], int] | None = None
-    forced: Callable[[C, S], bool] | None = None
-    observe: Callable[[C, S, SourceCoordinates, int], tuple[Emissions, S]] | None = None
-
-
-def _no_state() -> None:
-    return None
-
-
-INJECTORS: Mapping[str, Injector[Any, Any]] = MappingProxyType(
-    {
-        "corrupt": Injector(name="corrupt", initial_state=_no_state, apply=corrupt.apply),
-        "delay": Injector(name="delay", initial_state=_no_state, apply=delay.apply),
-        "drop": Injector(
-            name="drop", initial_state=drop.DropState, apply=drop.apply, forced=drop.forced
-        ),
-        "duplicate": Injector(name="duplicate", initial_state=_no_state, apply=duplicate.apply),
-        "reorder": Injector(
-            name="reorder",
-            initial_state=reorder.ReorderState,
-            apply=reorder.apply,
-            flush=reorder.flush,
-            poll=reorder.poll,
-            held=reorder.held_count,
-        ),
-        "outage": Injector(
-            name="outage",
-            initial_state=outage.OutageState,
-            apply=outage.apply,
-            flush=outage.flush,
-            poll=outage.poll,
-            held=outage.held_count,
-            forced=outage.forced,
-        ),
-        "replay": Injector(
-            name="replay",
-            initial_state=replay.ReplayState,
-            apply=replay.apply,
-            flush=replay.flush,
-            held=replay.held_count,
-            observe=replay.observe,
-        ),
-        "schema_drift": Injector(
-            name="schema_drift", initial_state=_no_state, apply=schema_drift.apply
-        ),
-    }
+_FAULTS: tuple[Injector[Any, Any], ...] = (
+    duplicate.FAULT,
+    reorder.FAULT,
+    delay.FAULT,
+    drop.FAULT,
+    corrupt.FAULT,
+    schema_drift.FAULT,
+    replay.FAULT,
+    outage.FAULT,
+    stall.FAULT,
 )
+
+INJECTORS: Mapping[str, Injector[Any, Any]] = MappingProxyType({f.name: f for f in _FAULTS})
+if len(INJECTORS) != len(_FAULTS):  # pragma: no cover - a mistake in the list above
+    raise AssertionError("two fault modules declare the same type")
+FAULT_TYPES: tuple[str, ...] = tuple(INJECTORS)
+COUNT_KEYS: tuple[str, ...] = ("pass", *FAULT_TYPES, "non_json")
+FAULT_CONFIGS: tuple[type[FaultConfig], ...] = tuple(f.config for f in _FAULTS)

@@ -16,10 +16,21 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Literal
 
+from pydantic import Field
+
+from chaosbus.injectors.base import FaultConfig
 from chaosbus.injectors.buffer import Held, release
 from chaosbus.injectors.envelope import Emission, Envelope
-from chaosbus.injectors.spec import ReorderFault
+from chaosbus.injectors.injector import Injector, Told
+from chaosbus.injectors.limits import MAX_DURATION_MS, MAX_WINDOW
+
+
+class ReorderFault(FaultConfig):
+    type: Literal["reorder"] = "reorder"
+    window: int = Field(default=10, ge=2, le=MAX_WINDOW, strict=True)
+    within_ms: int | None = Field(default=None, ge=1, le=MAX_DURATION_MS, strict=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +70,18 @@ def flush(
 def held_count(state: ReorderState) -> int:
     return len(state.held)
 
+
+
+def explain(told: Told) -> str:
+    return f"{told.event} held back {told.late} by {told.by} (reorder)"
+
+
+FAULT = Injector(
+    config=ReorderFault,
+    initial_state=ReorderState,
+    apply=apply,
+    explain=explain,
+    flush=flush,
+    poll=poll,
+    held=held_count,
+)

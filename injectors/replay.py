@@ -15,9 +15,32 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Literal, Self
 
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from chaosbus.injectors.base import FaultConfig
 from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
-from chaosbus.injectors.spec import ReplayFault
+from chaosbus.injectors.injector import Injector, Told
+from chaosbus.injectors.limits import MAX_DURATION_MS, MAX_WINDOW
+
+# The variant of a replayed copy: byte-identical to its source, so not garbage.
+REPLAY = "replay"
+
+
+class ReplayFault(FaultConfig):
+    """The original on time, and the same message again long after: a queue redelivery."""
+
+    type: Literal["replay"] = "replay"
+    after_ms: int | None = Field(default=None, ge=1, le=MAX_DURATION_MS, strict=True)
+    after_messages: int | None = Field(default=None, ge=1, le=MAX_WINDOW, strict=True)
+
+    @model_validator(mode="after")
+    def _exactly_one_horizon(self) -> Self:
+        if (self.after_ms is None) == (self.after_messages is None):
+            raise PydanticCustomError("replay", "needs exactly one of after_ms, after_messages")
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +60,7 @@ def apply(
 ) -> tuple[tuple[Emission, ...], ReplayState]:
     original = Emission(envelope, 0, now_ms)
     if config.after_ms is not None:
-        replay = Emission(envelope, 1, now_ms + config.after_ms, config.after_ms, "replay")
+        replay = Emission(envelope, 1, now_ms + config.after_ms, config.after_ms, REPLAY)
         return (original, replay), state
     assert config.after_messages is not None  # the spec requires exactly one horizon
     due = Pending(envelope, envelope.source.offset + config.after_messages, now_ms)
@@ -67,5 +90,21 @@ def held_count(state: ReplayState) -> int:
 
 def _release(pending: tuple[Pending, ...], now_ms: int) -> tuple[Emission, ...]:
     return tuple(
-        Emission(p.envelope, 1, now_ms, now_ms - p.decided_at_ms, "replay") for p in pending
+        Emission(p.envelope, 1, now_ms, now_ms - p.decided_at_ms, REPLAY) for p in pending
     )
+
+
+def explain(told: Told) -> str:
+    return f"{told.event} hit by {told.by} (replay)"
+
+
+FAULT = Injector(
+    config=ReplayFault,
+    initial_state=ReplayState,
+    apply=apply,
+    explain=explain,
+    flush=flush,
+    held=held_count,
+    observe=observe,
+    ledgered=(None, REPLAY),
+)

@@ -15,10 +15,35 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+from typing import Literal
 
+from pydantic import Field
+
+from chaosbus.injectors.base import FaultConfig, Mode
 from chaosbus.injectors.envelope import Emission, Envelope
+from chaosbus.injectors.injector import Injector, Told, no_state
+from chaosbus.injectors.limits import MAX_NAME, Name
 from chaosbus.injectors.match import Payload
-from chaosbus.injectors.spec import SchemaDriftFault
+
+# Every drifted copy's ledger variant: this, the change and the field (`schema_drift:remove:id`).
+VARIANT = "schema_drift:"
+# A value that is not a JSON object cannot drift: that copy is the source's own bytes.
+NOT_DRIFTED = VARIANT + "not_json"
+
+
+class SchemaDriftFault(FaultConfig):
+    """A JSON object's shape changed, as when an automation's connector is upgraded."""
+
+    type: Literal["schema_drift"] = "schema_drift"
+    mode: Mode = "replace"
+    change: tuple[Literal["rename", "remove", "retype", "enum", "extra"], ...] = Field(
+        default=("rename", "remove", "retype", "enum", "extra"), min_length=1
+    )
+    # The field to change (a top-level name); absent: one drawn from the object's fields.
+    field: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+    rename_suffix: str = Field(default="_v2", min_length=1, max_length=MAX_NAME)
+    enum_value: Name = "UNKNOWN_VALUE"
+    extra_field: str = Field(default="unexpected_field", min_length=1, max_length=MAX_NAME)
 
 
 def _retyped(value: object) -> object:
@@ -64,11 +89,30 @@ def apply(
 ) -> tuple[tuple[Emission, ...], None]:
     document = Payload(envelope.value).as_object()
     if document is None:
-        return (Emission(envelope, 0, now_ms, variant="schema_drift:not_json"),), state
+        return (Emission(envelope, 0, now_ms, variant=NOT_DRIFTED),), state
     drifted, label = drift(config, document, rng)
     value = json.dumps(drifted, separators=(",", ":")).encode()
     changed = dataclasses.replace(envelope, value=value, size=0)
-    variant = f"schema_drift:{label}"
+    variant = VARIANT + label
     if config.mode == "replace":
         return (Emission(changed, 0, now_ms, variant=variant),), state
     return (Emission(envelope, 0, now_ms), Emission(changed, 1, now_ms, variant=variant)), state
+
+
+def garbage(variant: str) -> bool:
+    """A drifted copy must be refused; an undrifted one is the source's own bytes."""
+    return variant.startswith(VARIANT) and variant != NOT_DRIFTED
+
+
+def explain(told: Told) -> str:
+    return f"{told.event} hit by {told.by} (schema_drift)"
+
+
+FAULT = Injector(
+    config=SchemaDriftFault,
+    initial_state=no_state,
+    apply=apply,
+    explain=explain,
+    garbage=garbage,
+    ledgered=(VARIANT + "remove:status",),
+)

@@ -7,7 +7,7 @@ replicas split them. A fault without a trigger costs nothing here.
 
 from __future__ import annotations
 
-from chaosbus.injectors.spec import Trigger
+from chaosbus.injectors.base import Trigger
 
 Partition = tuple[str, int]
 

@@ -18,6 +18,8 @@ from types import MappingProxyType
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from chaosbus.injectors.errors import InjectorError
+
 ROOT = "(document)"
 
 # How a discriminator field is named in messages: "unknown fault type 'explode'" reads
@@ -64,7 +66,7 @@ def _tags(node: Mapping[object, object]) -> set[object]:
     return {node.get(label) for label in DISCRIMINATOR_LABELS}
 
 
-class LocatedError(ValueError):
+class LocatedError(InjectorError, ValueError):
     """A cross-field problem that knows the path it belongs to.
 
     Raised from a model validator, pydantic would report it at the model's own location;

@@ -6,6 +6,13 @@ fact at a time; both return a `MonitorReport` (ARCHITECTURE §4's `anomalies`, `
 and a `coverage` section). Anomaly names and their precedence live in `monitors.anomalies`;
 each example's `Cause` (ledger decisions and a one-line mechanism) comes from
 `monitors.causes`.
+
+Errors (of the readers and probes; the pure checkers raise none; the client libraries'
+errors translated at this boundary with `raise ... from exc`, each with `retriable`)::
+
+    MonitorError             anything the monitors' I/O could not do
+    ├── ProbeError           a downstream probe could not read the service's state
+    └── ReaderError          a Kafka topic could not be read to its end offsets
 """
 
 from chaosbus.monitors.anomalies import ANOMALY_NAMES, COUNT_NAMES, PRECEDENCE

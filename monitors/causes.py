@@ -9,7 +9,8 @@ anomaly, e.g.
     v2-v5 delivered before v1 (v1 delayed 9.1 s by fault `slow-creates`); v1 applied last
     event e-17 delivered 3 times (fault `retries`, copies 1-2); the service applied each
 
-(ranges are written with an en dash, `RANGE`).
+(ranges are written with an en dash, `RANGE`). What a fault did to one event is the fault's
+own sentence (`explain` in its module, read through `injectors.registry`).
 
 When no fault touched those events, the line ends with `NO_FAULT`: the service has the
 bug without any chaos; unless the ledger decided one of their messages again (an
@@ -23,6 +24,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chaosbus.contracts.ledger_record import LedgerEmission, LedgerRecord
+from chaosbus.injectors.injector import Told
+from chaosbus.injectors.registry import INJECTORS
 from chaosbus.monitors.anomalies import (
     DIVERGENT_ENTITY,
     DUPLICATE_EFFECT,
@@ -33,7 +37,6 @@ from chaosbus.monitors.anomalies import (
 )
 from chaosbus.monitors.history import SourceEvent, coordinates_id
 from chaosbus.monitors.report import Cause, LedgerDecision
-from chaosbus.streams.ledger_record import LedgerEmission, LedgerRecord
 
 RANGE = "\u2013"  # an en dash, between the ends of a range of versions or copies
 NO_FAULT = "no fault touched these events: a bug without chaos"
@@ -163,21 +166,23 @@ class _Story:
         return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
     def how(self, d: Delivered) -> str | None:
-        """What the faults did to one event, or None when none touched it."""
+        """What the faults did to one event, in each fault's own sentence; None when none did."""
         parts = []
         for record in d.faults():
-            name = f"fault `{record.fault_name or record.fault}`"
             late = max((_delay(record, e) for e in record.emissions), default=None)
-            if record.fault == "delay":
-                parts.append(f"{self.label(d)} delayed {_secs(late)} by {name}")
-            elif record.fault == "reorder":
-                parts.append(f"{self.label(d)} held back {_secs(late)} by {name} (reorder)")
-            elif record.fault == "duplicate":
-                parts.append(f"{self.label(d)} {_copies(record)} by {name}")
-            elif record.fault == "drop":
-                parts.append(f"one delivery of {self.label(d)} dropped by {name}")
-            else:
-                parts.append(f"{self.label(d)} hit by {name} ({record.fault})")
+            told = Told(
+                event=self.label(d),
+                by=f"fault `{record.fault_name or record.fault}`",
+                late=_secs(late),
+                copies=_copies(record),
+            )
+            injector = INJECTORS.get(record.fault)
+            # A ledger written by a chaosbus that knows a fault this one does not.
+            parts.append(
+                injector.explain(told)
+                if injector is not None
+                else f"{told.event} hit by {told.by} ({record.fault})"
+            )
         return "; ".join(parts) or None
 
     def stale(self, old: Delivered, unit: Sequence[Delivered]) -> tuple[str, list[Delivered]]:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.monitors.anomalies import Finding
 from chaosbus.monitors.causes import Delivered, explain
 from chaosbus.monitors.checkers import JUDGES
 from chaosbus.monitors.config import MonitorConfig
+from chaosbus.monitors.coverage import coverage
 from chaosbus.monitors.history import Coordinates, History
 from chaosbus.monitors.index import HistoryIndex
 from chaosbus.monitors.metrics import LatencyRecorder, latencies
-from chaosbus.monitors.report import Cause, Coverage, Metrics, MonitorReport
+from chaosbus.monitors.report import Cause, Metrics, MonitorReport
 from chaosbus.monitors.tally import Tally
-from chaosbus.streams.ledger_record import LedgerRecord
 
 
 def build_index(history: History, *, by_event_id: bool) -> HistoryIndex:
@@ -34,12 +35,14 @@ def check(
     *,
     horizon_ms: int | None = None,
     unparsable: Mapping[str, int] | None = None,
+    origin_ms: int | None = None,
 ) -> MonitorReport:
     """Judge every unit of `history` under `config.model`.
 
     `horizon_ms` is the end of the recovery window: effects and observations after it are
     ignored, and events not settled by then are `pending`. `unparsable` is the extractor's
-    failure count, passed through to the coverage section.
+    failure count, passed through to the coverage section. `origin_ms` is the run's start:
+    times in the examples' details are said in seconds since then, as in the report.
     """
     judge = JUDGES[config.model]
     index = build_index(history, by_event_id=config.model == "once")
@@ -57,28 +60,16 @@ def check(
                 tally.judged_events += 1
                 latency.record(lone)
                 continue
-        facts = index.facts(unit, config.settle_ms, horizon_ms)
+        facts = index.facts(unit, config.settle_ms, horizon_ms, origin_ms)
         tally.add(judge(facts), len(facts.events))
         latency.extend(latencies(facts, observed_versions=observed_versions))
-    failed = dict(unparsable or {})
-    coverage = Coverage(
-        source_deliveries=index.source_deliveries,
-        events=index.event_count(),
-        source_events=index.event_count() + sum(failed.values()),
-        units=tally.judged + tally.pending + tally.unobserved,
-        judged=tally.judged,
-        judged_events=tally.judged_events,
-        pending_events=tally.pending_events,
-        pending=tally.pending,
-        unobserved=tally.unobserved,
-        unledgered=index.unledgered,
-        orphan_effects=index.orphan_effects(),
-        unparsable=failed,
-    )
     metrics = Metrics(latency_ms=latency.summary(), staleness=tally.staleness())
     causes = explain_examples(tally.example_findings(), index, history.ledger, config.model)
     return MonitorReport(
-        model=config.model, anomalies=tally.anomalies(causes), metrics=metrics, coverage=coverage
+        model=config.model,
+        anomalies=tally.anomalies(causes),
+        metrics=metrics,
+        coverage=coverage(index, tally, unparsable),
     )
 
 

@@ -14,7 +14,7 @@ Three streams of facts feed every checker, batch or live:
   | `entity`  | the version the service holds             | the entity is absent  |
   | `counter` | the number the service holds              | absent, read as 0     |
 
-The ledger is consumed as `streams.ledger_record.LedgerRecord` directly: it is a contract.
+The ledger is consumed as `contracts.ledger_record.LedgerRecord` directly: it is a contract.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from chaosbus.streams.ledger_record import LedgerRecord
+from chaosbus.contracts.ledger_record import LedgerRecord
 
 # Versions and amounts are compared numerically; strings of digits are converted at
 # extraction so that "10" ranks above "9".

@@ -8,12 +8,13 @@ Delivery and drop: an event may be delivered by the source more than once (a pro
 retry). It counts as dropped only when the ledger dropped *every* one of its deliveries;
 a delivery the ledger has not (yet) recorded counts as delivered.
 
-Garbage: a corrupted or drifted copy (its ledger emission's variant, see `is_garbage`) is
-not the event. A delivery whose every copy is garbage (`mode: replace`) never reached the
-service intact: it is *missing* like a drop and named in `corrupted` as well as `dropped`.
-A delivery with an intact copy and a garbage one (`mode: extra`) is delivered, and its
-event is named in `garbage`: the copy the service must skip. A replay (`replay`) and an
-outage's held copy are byte-identical deliveries, not garbage.
+Garbage: a corrupted or drifted copy (its ledger emission's variant, see `is_garbage`; the
+fault that made a variant says whether it is garbage) is not the event. A delivery whose
+every copy is garbage (`mode: replace`) never reached the service intact: it is *missing*
+like a drop and named in `corrupted` as well as `dropped`. A delivery with an intact copy
+and a garbage one (`mode: extra`) is delivered, and its event is named in `garbage`: the
+copy the service must skip. A replay (`replay`) and an outage's held copy are
+byte-identical deliveries, not garbage.
 
 Settling: an event is *due* downstream once the interposer sent its last emission (the
 source timestamp when the ledger has no record of it); a unit is *settled* `settle_ms`
@@ -31,8 +32,9 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import TypeVar
 
+from chaosbus.contracts.ledger_record import LedgerEmission, LedgerRecord
+from chaosbus.injectors.registry import INJECTORS
 from chaosbus.monitors.history import Coordinates, Effect, Observation, SourceEvent
-from chaosbus.streams.ledger_record import LedgerEmission, LedgerRecord
 
 T = TypeVar("T", Effect, Observation)
 
@@ -47,7 +49,8 @@ class UnitFacts:
 
     `dropped`: events never delivered intact (dropped, or only garbage copies sent);
     `corrupted`: those of them that were sent as garbage; `garbage`: events delivered
-    intact that also got a garbage copy.
+    intact that also got a garbage copy. `origin_ms`: the run's start, from which a detail
+    line counts its times (None: it names instants in epoch ms).
     """
 
     unit: str
@@ -59,17 +62,22 @@ class UnitFacts:
     horizon_ms: int | None
     corrupted: frozenset[str] = frozenset()
     garbage: frozenset[str] = frozenset()
+    origin_ms: int | None = None
 
 
-GARBAGE_PREFIXES = ("corrupt:", "schema_drift:")
-# A value that is not a JSON object cannot drift: that copy is the source's own bytes.
-NOT_DRIFTED = "schema_drift:not_json"
 INTACT, CORRUPTED, WITH_GARBAGE, DROPPED = 0, 1, 2, 3
 
 
 def is_garbage(variant: str | None) -> bool:
-    """Whether a ledger emission's variant names a copy a correct service must not apply."""
-    return variant is not None and variant.startswith(GARBAGE_PREFIXES) and variant != NOT_DRIFTED
+    """Whether a ledger emission's variant names a copy a correct service must not apply.
+
+    A variant starts with the type of the fault that made it (`corrupt:flip`, `replay`);
+    that fault says which of its variants are garbage.
+    """
+    if variant is None:
+        return False
+    injector = INJECTORS.get(variant.partition(":")[0])
+    return injector is not None and injector.garbage(variant)
 
 
 def delivery_kind(emissions: tuple[LedgerEmission, ...]) -> int:
@@ -391,7 +399,13 @@ class HistoryIndex:
         """Distinct events (by id within their unit)."""
         return self._event_total
 
-    def facts(self, unit: str, settle_ms: int, horizon_ms: int | None = None) -> UnitFacts:
+    def facts(
+        self,
+        unit: str,
+        settle_ms: int,
+        horizon_ms: int | None = None,
+        origin_ms: int | None = None,
+    ) -> UnitFacts:
         slot = self._units.get(unit) or _Unit()
         events = list(slot.events.values())
         dropped: frozenset[str] = frozenset()
@@ -413,7 +427,16 @@ class HistoryIndex:
         observations = _upto(self.observations.get(unit, []), horizon_ms)
         settled = slot.due_ms + settle_ms
         return UnitFacts(
-            unit, events, dropped, effects, observations, settled, horizon_ms, corrupted, garbage
+            unit,
+            events,
+            dropped,
+            effects,
+            observations,
+            settled,
+            horizon_ms,
+            corrupted,
+            garbage,
+            origin_ms,
         )
 
     def orphan_effects(self) -> int:

@@ -7,19 +7,25 @@ the batch mode, so a live snapshot over a complete history equals the batch verd
 
 No I/O and no clock of its own: the host (a plain task today, perhaps a faust agent later)
 passes `now_ms`. A unit whose facts are still settling is `pending`: it is neither clean
-nor bad, and any earlier verdict on it is withdrawn until it settles.
+nor bad, and any earlier verdict on it is withdrawn until it settles. A `once` effect whose
+event the source has not shown (yet) is such a unit until `settle_ms` after it was seen:
+its source event may still be on its way to the reader (decision 0061); past that it is
+judged as the batch checker judges it, an orphan.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.monitors.anomalies import Finding
 from chaosbus.monitors.checkers import JUDGES
 from chaosbus.monitors.config import MonitorConfig
+from chaosbus.monitors.coverage import coverage
 from chaosbus.monitors.history import Effect, Observation, SourceEvent
-from chaosbus.monitors.index import HistoryIndex
-from chaosbus.monitors.report import Coverage, Metrics, MonitorReport
+from chaosbus.monitors.index import HistoryIndex, UnitFacts
+from chaosbus.monitors.report import Metrics, MonitorReport
 from chaosbus.monitors.tally import Tally
-from chaosbus.streams.ledger_record import LedgerRecord
 
 
 class LiveChecker:
@@ -46,8 +52,9 @@ class LiveChecker:
 
     def feed_effect(self, effect: Effect) -> None:
         self._index.add_effect(effect)
-        # An effect read before its source event waits: the source marks the unit later.
         unit = self._index.unit_of_event(effect.event_id)
+        if unit is None and self._by_event_id:
+            unit = effect.event_id  # no source event yet: pending while it may still come
         if unit is not None:
             self._dirty.add(unit)
 
@@ -56,15 +63,16 @@ class LiveChecker:
         if not self._by_event_id:
             self._dirty.add(observation.entity)
 
-    def snapshot(self, now_ms: int) -> MonitorReport:
-        """Current counts and coverage; `anomalies.clean` is the recovery predicate."""
+    def snapshot(self, now_ms: int, unparsable: Mapping[str, int] | None = None) -> MonitorReport:
+        """Current counts and coverage; `anomalies.clean` is the recovery predicate.
+        `unparsable`: the source messages the host's extractors could not read so far."""
         tally = self._tally
         for unit in self._dirty | self._pending:
             facts = self._index.facts(unit, self.config.settle_ms, now_ms)
             old = self._findings.get(unit)
             if old is not None:
                 tally.remove(*old)
-            new = self._judge(facts)
+            new = self._judge_now(facts, now_ms)
             self._findings[unit] = (new, len(facts.events))
             tally.add(new, len(facts.events))
             if new.status == "pending":
@@ -72,23 +80,16 @@ class LiveChecker:
             else:
                 self._pending.discard(unit)
         self._dirty.clear()
-        index = self._index
-        coverage = Coverage(
-            source_deliveries=index.source_deliveries,
-            events=index.event_count(),
-            source_events=index.event_count(),
-            units=len(self._findings),
-            judged=tally.judged,
-            judged_events=tally.judged_events,
-            pending_events=tally.pending_events,
-            pending=tally.pending,
-            unobserved=tally.unobserved,
-            unledgered=index.unledgered,
-            orphan_effects=index.orphan_effects(),
-        )
         return MonitorReport(
             model=self.config.model,
             anomalies=tally.anomalies(),
             metrics=Metrics(staleness=tally.staleness()),
-            coverage=coverage,
+            coverage=coverage(self._index, tally, unparsable),
         )
+
+    def _judge_now(self, facts: UnitFacts, now_ms: int) -> Finding:
+        if self._by_event_id and not facts.events:
+            seen = [effect.observed_at_ms for effect in facts.effects.get(facts.unit, ())]
+            if not seen or now_ms < min(seen) + self.config.settle_ms:
+                return Finding(facts.unit, status="pending")
+        return self._judge(facts)

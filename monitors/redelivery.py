@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chaosbus.streams.ledger_record import LedgerRecord
+from chaosbus.contracts.ledger_record import LedgerRecord
 
 Decision = tuple[str, str, int, int]  # (route, topic, partition, offset) of a source message
 

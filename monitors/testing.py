@@ -15,20 +15,15 @@ from __future__ import annotations
 
 import itertools
 
+from chaosbus.contracts.ledger_record import LedgerEmission, LedgerRecord, encode_key
+from chaosbus.injectors.registry import INJECTORS
 from chaosbus.monitors.history import Effect, History, Number, Observation, SourceEvent
-from chaosbus.streams.ledger_record import LedgerEmission, LedgerRecord, encode_key
 
-FAULT_COPIES = {
-    "pass": 1,
-    "reorder": 1,
-    "delay": 1,
-    "duplicate": 2,
-    "drop": 0,
-    "outage": 1,
-    "replay": 2,
-}
-# The copies' variants where a fault names them: corrupt and schema_drift take `variants`.
-FAULT_VARIANTS: dict[str, tuple[str | None, ...]] = {"replay": (None, "replay")}
+
+def ledgered(fault: str) -> tuple[str | None, ...]:
+    """The variants of the copies a typical decision of `fault` ("pass" or a fault type)
+    ledgers, as its registry entry says: a duplicate two intact copies, a drop none."""
+    return (None,) if fault == "pass" else INJECTORS[fault].ledgered
 
 
 class HistoryBuilder:
@@ -176,15 +171,11 @@ def ledger_record(
     later_ms: int = 0,
 ) -> LedgerRecord:
     """The ledger record the interposer writes for one delivery of `event`; `copies`
-    overrides the fault's usual number of emissions (a duplicate makes 2)."""
+    overrides the fault's usual number of emissions (`ledgered`: a duplicate makes 2)."""
     topic, partition, offset = event.coords
     sent = event.timestamp_ms + delay_ms
     if variants is None:
-        variants = (
-            (None,) * copies
-            if copies is not None
-            else FAULT_VARIANTS.get(fault, (None,) * FAULT_COPIES[fault])
-        )
+        variants = (None,) * copies if copies is not None else ledgered(fault)
     emissions = tuple(
         # Where a copy lands downstream depends on when it was sent: left unknown here, so
         # the order of sends is their time (set `offset` on a copy to order by position).

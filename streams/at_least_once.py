@@ -20,9 +20,8 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError, OutOfOrderSequenceNumber
 from aiokafka.partitioner import DefaultPartitioner
 
@@ -35,6 +34,7 @@ from chaosbus.streams.delivery import RouteContext
 from chaosbus.streams.ledger import CompletedRecord, LedgerBook
 from chaosbus.streams.offsets import OffsetTracker
 from chaosbus.streams.release_schedule import ReleaseSchedule
+from chaosbus.streams.transport import Consumer, Producer, RecordMetadata
 from chaosbus.streams.undeliverable import (
     REFUSALS,
     UNDELIVERABLE,
@@ -64,9 +64,9 @@ class AtLeastOnce:
     def __init__(
         self,
         context: RouteContext,
-        producer: AIOKafkaProducer,
+        producer: Producer,
         *,
-        producer_factory: Callable[[InterposerConfig], Any] = route_producer,
+        producer_factory: Callable[[InterposerConfig], Producer] = route_producer,
     ) -> None:
         self._context = context
         self._route = context.route
@@ -80,7 +80,7 @@ class AtLeastOnce:
         # of the broker's, and every later batch there fails (OutOfOrderSequenceNumber): the
         # route then sends through a fresh producer of its own (a new producer id).
         self._renew_producer = False
-        self._own_producers: list[AIOKafkaProducer] = []
+        self._own_producers: list[Producer] = []
         self._tracker = OffsetTracker()
         self._queue: ReleaseSchedule[Emission] = ReleaseSchedule(_release_at, _size)
         self._book = LedgerBook(
@@ -105,7 +105,7 @@ class AtLeastOnce:
         self._commit_task: asyncio.Task[None] | None = None
         self._ledger_partitioner = DefaultPartitioner()
         self._progress = asyncio.Event()
-        self._consumer: Any = None
+        self._consumer: Consumer | None = None
 
     # ---- what the loop reads ---------------------------------------------------------
 
@@ -126,7 +126,7 @@ class AtLeastOnce:
         return self._tracker.in_flight()
 
     @asynccontextmanager
-    async def running(self, consumer: Any) -> AsyncIterator[None]:
+    async def running(self, consumer: Consumer) -> AsyncIterator[None]:
         self._consumer = consumer
         try:
             yield
@@ -287,7 +287,7 @@ class AtLeastOnce:
             await asyncio.wait([future], timeout=SINGLE_SEND_TIMEOUT_S)
 
     def _on_emission_ack(
-        self, emission: Emission, producer: AIOKafkaProducer, future: asyncio.Future[Any]
+        self, emission: Emission, producer: Producer, future: asyncio.Future[RecordMetadata]
     ) -> None:
         self._unacked_bytes -= emission.envelope.approx_size
         if future.cancelled():
@@ -303,7 +303,7 @@ class AtLeastOnce:
     def _on_emissions_ack(
         self,
         partition: int,
-        producer: AIOKafkaProducer,
+        producer: Producer,
         emissions: Sequence[Emission],
         base_offset: int | None,
         error: BaseException | None,
@@ -319,7 +319,7 @@ class AtLeastOnce:
         self,
         emissions: Sequence[Emission],
         error: BaseException | None,
-        producer: AIOKafkaProducer | None = None,
+        producer: Producer | None = None,
     ) -> None:
         if producer is self._producer and isinstance(error, (OutOfOrderSequenceNumber, *REFUSALS)):
             self._renew_producer = True
@@ -373,7 +373,9 @@ class AtLeastOnce:
             return
         future.add_done_callback(partial(self._on_dead_letter_ack, emission, reason))
 
-    def _on_dead_letter_ack(self, emission: Emission, reason: str, future: Any) -> None:
+    def _on_dead_letter_ack(
+        self, emission: Emission, reason: str, future: asyncio.Future[RecordMetadata]
+    ) -> None:
         error = asyncio.CancelledError() if future.cancelled() else future.exception()
         if error is not None:
             self._dead_letter_failed(emission, reason, error)

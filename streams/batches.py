@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from aiokafka import AIOKafkaProducer
+from chaosbus.streams.transport import BatchBuilder, Producer, RecordMetadata
 
 T = TypeVar("T")
 Record = tuple[bytes | None, bytes | None, int | None, list[tuple[str, bytes | None]]]
@@ -37,7 +37,7 @@ def record_size(record: Record) -> int:
 
 
 async def send_in_batches(
-    producer: AIOKafkaProducer,
+    producer: Producer,
     topic: str,
     partition: int,
     items: Sequence[T],
@@ -73,8 +73,8 @@ async def send_in_batches(
 
 
 async def _submit(
-    producer: AIOKafkaProducer,
-    batch: Any,
+    producer: Producer,
+    batch: BatchBuilder,
     topic: str,
     partition: int,
     members: list[T],
@@ -82,7 +82,7 @@ async def _submit(
 ) -> None:
     future = await producer.send_batch(batch, topic, partition=partition)
 
-    def resolved(result: asyncio.Future[Any]) -> None:
+    def resolved(result: asyncio.Future[RecordMetadata]) -> None:
         if result.cancelled():
             done(members, None, asyncio.CancelledError())
         elif (error := result.exception()) is not None:

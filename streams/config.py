@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC
 from chaosbus.injectors.limits import MAX_HELD_DEFAULT
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.ledger_record import LEDGER_TOPIC
 from chaosbus.streams.topics import TopicPolicy
 
 Compression = Literal["gzip", "snappy", "lz4", "zstd"]

@@ -18,16 +18,17 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiokafka import TopicPartition
 
+from chaosbus.contracts.clock import Clock, wall_clock_ms
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors.envelope import Emission, Envelope
-from chaosbus.streams.clock import Clock, wall_clock_ms
 from chaosbus.streams.config import InterposerConfig
 from chaosbus.streams.decider import DecisionLike
-from chaosbus.streams.routes import Route
 from chaosbus.streams.telemetry import Telemetry
+from chaosbus.streams.transport import Consumer
 from chaosbus.streams.undeliverable import RouteFailed, record_bytes, too_large
 
 # Trace context added to outgoing headers when tracing is on, counted in the size check.
@@ -86,7 +87,7 @@ class Delivery(Protocol):
     def in_flight(self) -> int:
         """Source messages read and not done (not all copies out, acknowledged and ledgered)."""
 
-    def running(self, consumer: Any) -> AbstractAsyncContextManager[None]:
+    def running(self, consumer: Consumer) -> AbstractAsyncContextManager[None]:
         """The delivery's own clients, open while the loop runs (entered before the consumer
         starts, left after it stops)."""
 

@@ -1,32 +1,23 @@
 """Errors of the stream runtime.
 
     StreamError
-    ├── RouteError           a route spec that does not parse, or a route into itself
     ├── TopicMissing         a source or destination topic that does not exist
-    └── BrokerUnreachable    no broker answered at the bootstrap address
-        └── BrokerRefused    a broker answered but refused the credentials or the TLS
+    ├── RouteFailed          the destination refused a message the route cannot get past
+    │                        (`streams.undeliverable`)
+    └── ParkedUnreadable     an exactly-once route's parked record that does not parse
+                             (`streams.exactly_once.parked`)
 
-aiokafka's errors are translated here, at the boundary, with `raise ... from exc`.
+aiokafka's errors are translated at the boundary with `raise ... from exc`. What the runtime
+raises from the layers below keeps their roots: `contracts.errors.RouteError` for a route
+that does not parse, `clients.errors.BrokerUnreachable` for a broker that does not answer.
 """
 
 from __future__ import annotations
 
 
 class StreamError(Exception):
-    pass
-
-
-class RouteError(StreamError):
-    pass
+    """Base class for every error raised by the stream runtime."""
 
 
 class TopicMissing(StreamError):
-    pass
-
-
-class BrokerUnreachable(StreamError):
-    pass
-
-
-class BrokerRefused(BrokerUnreachable):
     pass

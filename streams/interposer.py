@@ -1,7 +1,7 @@
 """One route's interposer: read → decide → pace → rebalance → kill switch, for both modes.
 
 Everything a route does whatever its delivery mode is written here once: the read loop, the
-Record→Envelope and event-id lookup (`streams.records`), the decision and its telemetry,
+Record→Envelope and event-id lookup (`contracts.records`), the decision and its telemetry,
 backpressure and the status line (`streams.pacing`), the rebalance listener and the kill
 switch. What happens to a decided message is the `Delivery`'s (`streams.delivery`):
 `streams.at_least_once` or `streams.exactly_once.delivery`.
@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 
+from chaosbus.contracts.records import ConsumedRecord, envelope_of, event_id
+from chaosbus.contracts.routes import Route
 from chaosbus.streams.clients import group_consumer
 from chaosbus.streams.config import InterposerConfig
 from chaosbus.streams.decider import Decider, PassThrough
 from chaosbus.streams.delivery import Delivery, RouteContext
 from chaosbus.streams.pacing import Pacing, wait_ms
-from chaosbus.streams.records import envelope_of, event_id
-from chaosbus.streams.routes import Route
+from chaosbus.streams.transport import Consumer
 
 __all__ = ["InterposerConfig", "RouteInterposer"]
 
@@ -36,7 +36,7 @@ class RouteInterposer:
         decider: Decider,
         delivery: Delivery,
         *,
-        consumer_factory: Callable[[InterposerConfig], Any] = group_consumer,
+        consumer_factory: Callable[[InterposerConfig], Consumer] = group_consumer,
     ) -> None:
         self.context = context
         self.decider = decider
@@ -53,7 +53,7 @@ class RouteInterposer:
             max_held_bytes=config.max_held_bytes,
             status_interval_ms=config.status_interval_ms,
         )
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: Consumer | None = None
         context.telemetry.observe_held(lambda: self.held)
 
     @property
@@ -115,7 +115,10 @@ class RouteInterposer:
     # ---- one turn --------------------------------------------------------------------
 
     async def _turn(
-        self, batches: dict[TopicPartition, list[Any]], *, release_all: bool = False
+        self,
+        batches: Mapping[TopicPartition, Sequence[ConsumedRecord]],
+        *,
+        release_all: bool = False,
     ) -> None:
         context, decider, delivery = self.context, self.decider, self.delivery
         # Without a fault plan (a successor taking over) or with the kill switch engaged,

@@ -17,13 +17,13 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from chaosbus.injectors.envelope import SourceCoordinates
-from chaosbus.streams.ledger_record import (
+from chaosbus.contracts.ledger_record import (
     UNDELIVERABLE,
     EmissionTuple,
     encode_pass_run,
     encode_record,
 )
+from chaosbus.injectors.envelope import SourceCoordinates
 
 # A compact record's estimated size bound: well under the broker's default 1 MiB message
 # limit and the producer's batch size, whatever the keys weigh.

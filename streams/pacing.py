@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from typing import Any
+
+from chaosbus.streams.transport import Consumer
 
 MAX_WAIT_MS = 100
 RESUME_FRACTION = 0.8
@@ -33,7 +34,7 @@ class Pacing:
         self._paused = False
         self._last_status_ms = 0
 
-    def apply_backpressure(self, consumer: Any, held: int, held_bytes: int) -> None:
+    def apply_backpressure(self, consumer: Consumer, held: int, held_bytes: int) -> None:
         """At the bound, stop fetching rather than drop; resume once well below it."""
         over = held >= self._max_messages or held_bytes >= self._max_bytes
         if over and not self._paused:

@@ -12,15 +12,15 @@ from typing import Literal
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 
+from chaosbus.clients.connection import why_unreachable
+from chaosbus.contracts.routes import Route
 from chaosbus.streams.at_least_once import AtLeastOnce
 from chaosbus.streams.clients import route_producer, stop_producer
 from chaosbus.streams.config import InterposerConfig
-from chaosbus.streams.connection import why_unreachable
 from chaosbus.streams.decider import Decider, PassThrough
 from chaosbus.streams.delivery import Delivery, RouteContext
 from chaosbus.streams.exactly_once.delivery import ExactlyOnce
 from chaosbus.streams.interposer import RouteInterposer
-from chaosbus.streams.routes import Route
 from chaosbus.streams.telemetry import Telemetry
 from chaosbus.streams.topics import LEDGER_PARTITIONS, TopicAdmin, check_routes
 

@@ -20,10 +20,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
-from chaosbus.streams.connection import KafkaSettings, why_unreachable
+from chaosbus.clients.connection import KafkaSettings, why_unreachable
+from chaosbus.clients.quiet import quiet_aiokafka
+from chaosbus.contracts.routes import Route
 from chaosbus.streams.errors import TopicMissing
-from chaosbus.streams.quiet import quiet_aiokafka
-from chaosbus.streams.routes import Route
 
 log = logging.getLogger(__name__)
 

@@ -28,9 +28,9 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
+from chaosbus.contracts.ledger_record import UNDELIVERABLE
 from chaosbus.injectors.envelope import Envelope
 from chaosbus.streams.errors import StreamError
-from chaosbus.streams.ledger_record import UNDELIVERABLE
 
 __all__ = [
     "UNDELIVERABLE",

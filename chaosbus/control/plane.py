@@ -26,6 +26,13 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import NoPermissionError, RedisError, ResponseError, WatchError
 
+from chaosbus.clients.errors import RedisUrlError
+from chaosbus.clients.redaction import redact_url
+from chaosbus.clients.redis_client import (
+    describe_failure,
+    failure_kind,
+    redis_client,
+)
 from chaosbus.control.audit import AuditEntry, new_entry
 from chaosbus.control.chain import GENESIS, Verification, chained, verify
 from chaosbus.control.errors import ControlPlaneRefused, ControlPlaneUnreachable, NotPermitted
@@ -38,13 +45,6 @@ from chaosbus.control.keys import (
     switch_state,
 )
 from chaosbus.errors import InvalidInput
-from chaosbus.streams.redaction import redact_url
-from chaosbus.streams.redis_client import (
-    RedisUrlError,
-    describe_failure,
-    failure_kind,
-    redis_client,
-)
 
 T = TypeVar("T")
 Queue = Callable[[Any], object]  # queues more commands on the audit write's transaction

@@ -21,10 +21,10 @@ from typing import Literal
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from chaosbus.clients.redaction import redact_text
+from chaosbus.clients.redis_client import describe_failure
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
 from chaosbus.control.plane import connect, read_switch
-from chaosbus.streams.redaction import redact_text
-from chaosbus.streams.redis_client import describe_failure
 
 log = logging.getLogger(__name__)
 

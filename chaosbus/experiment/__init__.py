@@ -8,7 +8,7 @@ from chaosbus.experiment.loader import (
     parse_experiment_text,
 )
 from chaosbus.experiment.metrics import LIVE_METRICS, METRICS
-from chaosbus.experiment.monitor import CheckSpec, MonitorSpec, Probe
+from chaosbus.experiment.monitor import CheckSpec, MonitorSpec, ProbeConfig
 from chaosbus.experiment.overrides import with_overrides
 from chaosbus.experiment.spec import ExperimentSpec, Ramp, RouteSpec, Schedule
 
@@ -21,7 +21,7 @@ __all__ = [
     "ExperimentSpec",
     "Guardrail",
     "MonitorSpec",
-    "Probe",
+    "ProbeConfig",
     "Ramp",
     "RouteSpec",
     "Schedule",

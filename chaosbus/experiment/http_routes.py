@@ -20,11 +20,14 @@ Example::
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from chaosbus.experiment.bounds import Bound
+from chaosbus.experiment.monitor import MonitorSpec
 from chaosbus.injectors.http.spec import HttpFault
 from chaosbus.injectors.limits import (
     MAX_COPIES,
@@ -38,9 +41,6 @@ from chaosbus.injectors.limits import (
 from chaosbus.injectors.spec import unique_names
 from chaosbus.injectors.validation import LocatedError
 from chaosbus.monitors.retries import RETRY_METRICS, RetryPolicy
-
-if TYPE_CHECKING:
-    from chaosbus.experiment.spec import ExperimentSpec
 
 _DEFAULT = RetryPolicy()
 
@@ -104,7 +104,24 @@ def split_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def both_sides_problem(spec: ExperimentSpec) -> None:
+class Sides(Protocol):
+    """What `both_sides_problem` reads of an experiment (`ExperimentSpec` has all of it)."""
+
+    @property
+    def routes(self) -> Sequence[object]: ...
+    @property
+    def faults(self) -> Sequence[object]: ...
+    @property
+    def http_routes(self) -> Sequence[HttpRouteSpec]: ...
+    @property
+    def monitor(self) -> MonitorSpec: ...
+    @property
+    def steady_state(self) -> Sequence[Bound]: ...
+    @property
+    def guardrails(self) -> Sequence[Bound]: ...
+
+
+def both_sides_problem(spec: Sides) -> None:
     """Raise the first problem in how topic routes, HTTP routes, faults and monitor fit.
 
     Topic routes need topic faults or HTTP faults to be worth running, and a monitor with

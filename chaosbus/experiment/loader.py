@@ -1,5 +1,8 @@
 """Read an experiment file: YAML with line numbers for syntax errors, then the spec.
 
+The reading is `chaosbus.documents.load_document`, the one YAML loader; what is here is
+what an experiment adds: its validation and its error type.
+
 Every problem is one line naming where it is: ``line 7, column 3: …`` for YAML that does
 not parse, ``faults[1].distribution.max_ms: must be ≥ min_ms (100)`` for a value the spec
 rejects. Nothing is started for an invalid file; the CLI exits 2.
@@ -12,10 +15,10 @@ from collections.abc import Iterable
 
 from pydantic import ValidationError
 
+from chaosbus.documents import load_document, parse_document
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.validation import ROOT, format_validation_error
-from chaosbus.injectors.yaml_document import DocumentError, parse_yaml_text, read_yaml_file
 from chaosbus.platforms.presets import PresetError, expand_document
 
 
@@ -45,18 +48,9 @@ def parse_experiment(data: object, origin: str = "<experiment>") -> ExperimentSp
 
 
 def parse_experiment_text(text: str, origin: str = "<experiment>") -> ExperimentSpec:
-    try:
-        data = parse_yaml_text(text, root=ROOT)
-    except DocumentError as exc:
-        raise ExperimentInvalid([str(exc)], origin) from exc
-    return parse_experiment(data, origin)
+    return parse_document(text, origin, parse_experiment, ExperimentInvalid)
 
 
 def load_experiment(path: str | os.PathLike[str]) -> ExperimentSpec:
     """Read and validate a YAML experiment file; every problem in `ExperimentInvalid`."""
-    origin = os.fspath(path)
-    try:
-        data = read_yaml_file(path, root=ROOT)
-    except DocumentError as exc:
-        raise ExperimentInvalid([str(exc)], origin) from exc
-    return parse_experiment(data, origin)
+    return load_document(path, parse_experiment, ExperimentInvalid)

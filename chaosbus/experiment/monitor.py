@@ -5,17 +5,11 @@ one place and not another: the order's state in a Redis hash (`entity`) and the 
 running total in a Redis string (`counter`). Each check is a `monitors.MonitorConfig` plus
 a probe; the source topic, settle time and example cap are shared.
 
-A probe is one of four kinds, keyed on `kind` (redis when absent, so older files stay
-valid). Some read state per entity, some read effects that name their events:
-
-| kind    | reads                                                     | models          |
-| ------- | --------------------------------------------------------- | --------------- |
-| `redis` | a key per entity (hash field or string)                   | entity, counter |
-| `http`  | `url` with `{entity}`: a resource per entity              | entity, counter |
-|         | `url` without it: a list of effect ids at `json`          | once, counter   |
-| `sql`   | `query` with `%(entity)s`: a row per entity               | entity, counter |
-|         | `query` without it: a row per effect, first column the id | once, counter   |
-| `kafka` | an effects topic the service writes                       | once, counter   |
+A probe is one of the kinds of `monitors.probes.registry`, keyed on `kind` (redis when
+absent, so older files stay valid); the union below is built from that registry. Some
+kinds read state per entity, some read effects that name their events, some either,
+depending on their template (each kind's module says which): `once` needs effects,
+`entity` needs state, `counter` takes either.
 
 `service_group` names the service's own consumer group: its lag on the interposed topic is
 then sampled during the run (`service.lag.*` metrics, the `stalled_consumer` anomaly).
@@ -23,7 +17,7 @@ then sampled during the run (`service.lag.*` metrics, the `stalled_consumer` ano
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, Union
 
 from pydantic import (
     Discriminator,
@@ -43,14 +37,15 @@ from chaosbus.injectors.limits import (
     Name,
     SpecModel,
 )
+from chaosbus.injectors.spec import unique_names
 from chaosbus.monitors.config import ModelName, MonitorConfig
 from chaosbus.monitors.extractors import ExtractorConfig
-from chaosbus.monitors.probes.http_probe import HttpProbeConfig
-from chaosbus.monitors.probes.kafka_reader import EffectsConfig
-from chaosbus.monitors.probes.redis_probe import RedisProbeConfig
-from chaosbus.monitors.probes.sql_probe import SqlProbeConfig
-
-PROBE_KINDS = ("redis", "http", "kafka", "sql")
+from chaosbus.monitors.probes.registry import (
+    DEFAULT_KIND,
+    PROBE_KINDS,
+    ProbeSettings,
+    reads_effects,
+)
 
 _Spec = SpecModel
 
@@ -60,39 +55,42 @@ DEFAULT_MIN_JUDGED_SHARE = 0.95
 
 
 def _probe_kind(value: Any) -> str | None:
-    kind = value.get("kind", "redis") if isinstance(value, dict) else getattr(value, "kind", None)
+    if isinstance(value, dict):
+        kind = value.get("kind", DEFAULT_KIND)
+    else:
+        kind = getattr(value, "kind", None)
     return kind if kind in PROBE_KINDS else None
 
 
-Probe = Annotated[
-    Annotated[RedisProbeConfig, Tag("redis")]
-    | Annotated[HttpProbeConfig, Tag("http")]
-    | Annotated[EffectsConfig, Tag("kafka")]
-    | Annotated[SqlProbeConfig, Tag("sql")],
-    Discriminator(
-        _probe_kind,
-        custom_error_type="probe_kind",
-        custom_error_message=f"unknown probe kind: expected one of {', '.join(PROBE_KINDS)}",
-    ),
-]
+def probe_config_union() -> Any:
+    """Every registered kind's config, tagged with its name, told apart by `kind`."""
+    tagged = tuple(Annotated[kind.config, Tag(name)] for name, kind in PROBE_KINDS.items())
+    return Annotated[
+        Union[tagged],  # noqa: UP007 - built from a tuple, which `|` cannot spell
+        Discriminator(
+            _probe_kind,
+            custom_error_type="probe_kind",
+            custom_error_message=f"unknown probe kind: expected one of {', '.join(PROBE_KINDS)}",
+        ),
+    ]
 
 
-def reads_effects(probe: Probe) -> bool:
-    """Whether the probe reads effects that name their events, rather than state."""
-    return isinstance(probe, EffectsConfig | HttpProbeConfig | SqlProbeConfig) and (
-        probe.reads_effects
-    )
+if TYPE_CHECKING:
+    # Built at run time from the registry; statically, any kind's config.
+    ProbeConfig: TypeAlias = ProbeSettings
+else:
+    ProbeConfig = probe_config_union()
 
 
 class CheckSpec(_Spec):
     name: Name = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     model: ModelName
     extract: ExtractorConfig = ExtractorConfig()
-    probe: Probe
+    probe: ProbeConfig
 
     @field_validator("probe")
     @classmethod
-    def _fits_the_model(cls, probe: Probe, info: ValidationInfo) -> Probe:
+    def _fits_the_model(cls, probe: ProbeConfig, info: ValidationInfo) -> ProbeConfig:
         model = info.data.get("model")
         effects = reads_effects(probe)
         if model == "once" and not effects:
@@ -125,15 +123,7 @@ class MonitorSpec(_Spec):
     @field_validator("checks")
     @classmethod
     def _unique_names(cls, checks: tuple[CheckSpec, ...]) -> tuple[CheckSpec, ...]:
-        names = [c.name for c in checks]
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise PydanticCustomError(
-                    "duplicate_name",
-                    "check name '{name}' used twice",
-                    {"name": name},
-                )
-        return checks
+        return unique_names(checks, kind="check")
 
     def config_for(self, check: CheckSpec) -> MonitorConfig:
         """The monitors' own config for one check."""

@@ -32,11 +32,13 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from chaosbus.contracts.routes import RouteProblem, route_problem
 from chaosbus.experiment.bounds import Bound, Guardrail
 from chaosbus.experiment.governance import Approvals, Privacy, Webhook
 from chaosbus.experiment.http_routes import HttpRouteSpec, both_sides_problem
 from chaosbus.experiment.metrics import SERVICE_METRICS
 from chaosbus.experiment.monitor import MonitorSpec
+from chaosbus.experiment.workload import WorkloadSpec
 from chaosbus.injectors.limits import (
     MAX_DURATION_S,
     MAX_LIST,
@@ -47,12 +49,7 @@ from chaosbus.injectors.limits import (
     SpecModel,
     Text,
 )
-from chaosbus.injectors.protection import (
-    describe_cycle,
-    find_cycle,
-    own_topic_problem,
-    topic_name_problem,
-)
+from chaosbus.injectors.protection import own_topic_problem, topic_name_problem
 from chaosbus.injectors.spec import BlastRadius, Fault, holding_problem, unique_names
 from chaosbus.injectors.validation import LocatedError
 from chaosbus.platforms.presets import PresetUse
@@ -103,7 +100,8 @@ class RouteSpec(_Spec):
 
     @model_validator(mode="after")
     def _not_into_itself(self) -> Self:
-        if self.source == self.destination:
+        problem = route_problem([(self.source, self.destination)])
+        if problem is not None and problem.kind == "same_topic":
             raise PydanticCustomError("route_loop", "from and to are the same topic")
         return self
 
@@ -171,6 +169,8 @@ class ExperimentSpec(_Spec):
     privacy: Privacy = Privacy()
     # Reverse proxies in front of the services the automation calls (http_routes.py).
     http_routes: tuple[HttpRouteSpec, ...] = Field(default=(), max_length=MAX_LIST)
+    # Traffic the run writes itself from the injection on (experiment/workload.py).
+    workload: WorkloadSpec | None = None
     # Written by the loader when `faults` name platform presets (chaosbus.platforms.presets).
     platform_presets: tuple[PresetUse, ...] = Field(default=(), max_length=MAX_LIST)
 
@@ -190,11 +190,9 @@ class ExperimentSpec(_Spec):
     def _coherent(self) -> Self:
         both_sides_problem(self)
         sources = [r.source for r in self.routes]
-        if len(set(sources)) != len(sources):
-            raise _at("routes", "a source topic may feed only one route")
-        cycle = find_cycle([(r.source, r.destination) for r in self.routes])
-        if cycle is not None:
-            raise _at("routes", f"routes form a cycle: {describe_cycle(cycle)}")
+        problem = route_problem([(r.source, r.destination) for r in self.routes])
+        if problem is not None:
+            raise _route_error(problem)
         for index, route in enumerate(self.routes):
             for key, topic in (("from", route.source), ("to", route.destination)):
                 glob = _protecting(self.blast_radius, topic)
@@ -205,6 +203,8 @@ class ExperimentSpec(_Spec):
             raise holding
         if self.routes and self.monitor.source_topic not in sources:
             raise _at("monitor.source_topic", "must be the source (from) of a route")
+        if self.workload is not None and self.workload_topic not in sources:
+            raise _at("workload.to", "must be the source (from) of a route")
         names = {c.name for c in self.monitor.checks}
         sections = (("steady_state", self.steady_state), ("guardrails", self.guardrails))
         for section, bounds in sections:
@@ -223,6 +223,10 @@ class ExperimentSpec(_Spec):
         return self
 
     @property
+    def workload_topic(self) -> str:
+        return (self.workload and self.workload.to) or self.monitor.source_topic
+
+    @property
     def duration_s(self) -> float:
         s = self.schedule
         return s.warmup_s + s.inject_s + s.recover_s + self.monitor.settle_ms / 1000
@@ -230,6 +234,18 @@ class ExperimentSpec(_Spec):
 
 def _protecting(blast: BlastRadius, topic: str) -> str | None:
     return next((g for g in blast.protected_topics if fnmatchcase(topic, g)), None)
+
+
+def _route_error(problem: RouteProblem) -> LocatedError:
+    """`contracts.routes.route_problem`'s finding, worded for a path in the file."""
+    if problem.kind == "shared_source":
+        return _at("routes", "a source topic may feed only one route")
+    if problem.kind == "cycle":
+        return _at("routes", f"routes form a cycle: {problem.detail}")
+    where = f"routes[{problem.index}]"
+    if problem.kind == "same_topic":
+        return _at(where, "from and to are the same topic")
+    return _at(f"{where}.{problem.side}", problem.detail)
 
 
 def _at(path: str, message: str) -> LocatedError:

@@ -16,12 +16,12 @@ from pathlib import Path
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.quiet import quiet_aiokafka
 from chaosbus.errors import StackError
 from chaosbus.local import process
 from chaosbus.local.prereqs import java_executable, maven_executable
 from chaosbus.local.secure import SecureListener
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.quiet import quiet_aiokafka
 
 BROKER_MAIN = "kafka.Kafka"
 STORAGE_TOOL_MAIN = "kafka.tools.StorageTool"

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from chaosbus.clients.redaction import redact_url
+from chaosbus.clients.redis_client import ping_failure
 from chaosbus.errors import StackError
 from chaosbus.local import process
 from chaosbus.local.prereqs import redis_server_executable
-from chaosbus.streams.redaction import redact_url
-from chaosbus.streams.redis_client import ping_failure
 
 
 @dataclass(frozen=True)

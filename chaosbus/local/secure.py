@@ -14,8 +14,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaosbus.clients.connection import KafkaSettings, SaslMechanism
 from chaosbus.local.certs import CertificateFiles, make_certificates
-from chaosbus.streams.connection import KafkaSettings, SaslMechanism
 
 USERNAME = "chaos"
 MECHANISM: SaslMechanism = "SCRAM-SHA-512"

@@ -23,14 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from chaosbus.control import commands as control_commands
+from chaosbus.clients.redaction import redact_url
+from chaosbus.control import operations
 from chaosbus.errors import StackError
 from chaosbus.local import process
 from chaosbus.local.kafka_node import KafkaNode, libs_dir, new_cluster_id, resolve_jars
 from chaosbus.local.postgres_node import PostgresNode, postgres_available
 from chaosbus.local.redis_node import RedisNode
 from chaosbus.local.secure import SecureListener
-from chaosbus.streams.redaction import redact_url
 
 MAX_BROKERS = 5
 DEFAULT_KAFKA_PORT = 19092
@@ -214,7 +214,7 @@ class LocalStack:
         self.addresses_file.write_text(json.dumps(addresses) + "\n")
         # The stack's own Redis: its owner is its admin, so its kill switch starts released
         # (a no-op when it was already set up; docs/decisions/0050).
-        asyncio.run(control_commands.init(redis.url, "local up"))
+        asyncio.run(operations.init(redis.url, "local up"))
         return self.status()
 
     def _secured(self, kafka: KafkaNode) -> KafkaNode:

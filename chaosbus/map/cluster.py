@@ -22,12 +22,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import KafkaError
 
+from chaosbus.clients.connection import KafkaSettings, why_unreachable
+from chaosbus.clients.consumers import standalone_consumer
+from chaosbus.clients.errors import BrokerUnreachable
+from chaosbus.clients.quiet import quiet_aiokafka
 from chaosbus.errors import Unreachable
 from chaosbus.runner.shared_routes import MARKER
-from chaosbus.streams.connection import KafkaSettings, why_unreachable
-from chaosbus.streams.consumers import standalone_consumer
-from chaosbus.streams.errors import BrokerUnreachable
-from chaosbus.streams.quiet import quiet_aiokafka
 
 ADMIN_TIMEOUT_S = 10.0
 

@@ -16,6 +16,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.errors import BrokerUnreachable
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.injectors.http.log_record import LoggedRequest
 from chaosbus.monitors.anomalies import AUTOMATION_ANOMALIES
@@ -26,8 +28,6 @@ from chaosbus.monitors.history import SourceEvent
 from chaosbus.monitors.probes.kafka_reader import read_source
 from chaosbus.monitors.remedies import remedy
 from chaosbus.platforms.profile import profile
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.errors import BrokerUnreachable
 
 
 async def read_published(

@@ -22,14 +22,18 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, defaultdict
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from chaosbus.clients.errors import BrokerUnreachable
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.monitors import compile_extractors
 from chaosbus.monitors.errors import MonitorError
-from chaosbus.monitors.probes.kafka_reader import read_effects, read_ledger, read_source
+from chaosbus.monitors.probes.kafka_reader import read_ledger, read_source
+from chaosbus.monitors.probes.kind import ProbeContext
+from chaosbus.monitors.probes.registry import shape_of
 from chaosbus.platforms.horizon_search import (
     Bracket,
     Tried,
@@ -41,9 +45,8 @@ from chaosbus.platforms.horizon_search import (
 from chaosbus.platforms.presets import duration
 from chaosbus.platforms.profile import Profile
 from chaosbus.runner import RunOptions, run_experiment
+from chaosbus.runner.check_readers import open_check_reader
 from chaosbus.runner.preflight import check_topics
-from chaosbus.runner.probes import effects_probe, effects_topic, probe_shape
-from chaosbus.streams.errors import BrokerUnreachable
 
 FAULT_PREFIX = "horizon@"
 MAX_DELAY_MS = 600_000  # ten minutes: a round lasts longer than its longest delay
@@ -241,16 +244,20 @@ async def _replayed(
 
 
 async def _effect_counts(options: RunOptions, check: Any) -> Counter[str]:
-    """How many effects name each event, all the service wrote so far."""
-    try:
-        topic = effects_topic(check.probe)
-        if topic is not None:
-            effects, _ = await read_effects(options.kafka, topic)
-        elif probe_shape(check.probe) == "listing":
-            async with effects_probe(check.probe) as listing:
-                effects = await listing.effects(int(time.time() * 1000))
-        else:
-            raise InvalidInput(f"check {check.name!r} reads no effects")
-    except MonitorError as exc:
-        raise Unreachable(str(exc)) from exc
-    return Counter(effect.event_id for effect in effects)
+    """How many effects name each event, all the service wrote so far (the check's probe
+    read once from the beginning, as `chaosbus check` reads it)."""
+    if shape_of(check.probe) == "state":
+        raise InvalidInput(f"check {check.name!r} reads no effects")
+    context = ProbeContext(
+        kafka=options.kafka,
+        redis_url=options.probe_redis_url or options.redis_url,
+        key_prefix=options.key_prefix,
+        from_now=False,
+    )
+    async with AsyncExitStack() as stack:
+        reader = await open_check_reader(stack, check, context)
+        try:
+            reading = await reader.read((), int(time.time() * 1000))
+        except MonitorError as exc:
+            raise Unreachable(f"check {check.name}: {exc}") from exc
+    return Counter(effect.event_id for effect in reading.effects)

@@ -16,9 +16,9 @@ from functools import cache
 from importlib.resources import files
 from typing import Any, Generic, Literal, Self, TypeVar
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from chaosbus.documents import DocumentError, parse_yaml_text
 from chaosbus.errors import InvalidInput
 from chaosbus.injectors.limits import Name, SpecModel, Text
 from chaosbus.monitors.retries import RetryPolicy
@@ -164,8 +164,8 @@ def profiles() -> dict[str, Profile]:
     out: dict[str, Profile] = {}
     for stem, text in sorted(_library().items()):
         try:
-            profile = Profile.model_validate(yaml.safe_load(text))
-        except ValidationError as exc:
+            profile = Profile.model_validate(parse_yaml_text(text, root=f"{stem}.yaml"))
+        except (DocumentError, ValidationError) as exc:
             raise RuntimeError(f"platform profile {stem}.yaml is invalid: {exc}") from exc
         if profile.name != stem:
             raise RuntimeError(f"platform profile {stem}.yaml names itself {profile.name!r}")

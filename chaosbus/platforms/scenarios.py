@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from chaosbus.documents import parse_yaml_text
 from chaosbus.platforms.presets import duration, offsets_of, preset_index
 from chaosbus.platforms.profile import Profile, profiles
 
@@ -68,9 +69,12 @@ def describe(profile: Profile) -> str:
 def scenario_text(platform: str) -> str:
     """The scenario as YAML text, as `chaosbus scenarios show` prints it."""
     profile = profiles()[platform]
-    template: dict[str, Any] = yaml.safe_load(
-        files(__name__.rpartition(".")[0]).joinpath("scenario-template.yaml").read_text("utf-8")
+    template = parse_yaml_text(
+        files(__name__.rpartition(".")[0]).joinpath("scenario-template.yaml").read_text("utf-8"),
+        root="scenario-template.yaml",
     )
+    if not isinstance(template, dict):
+        raise RuntimeError("scenario-template.yaml is not a mapping")
     document: dict[str, Any] = {
         "name": scenario_name(platform),
         "hypothesis": (

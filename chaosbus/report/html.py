@@ -21,7 +21,7 @@ from plotly.subplots import make_subplots
 
 from chaosbus.monitors.report import AnomalyExample, LedgerDecision
 from chaosbus.report.advice import preset_lines, remedy_lines
-from chaosbus.report.markdown import BADGES, number
+from chaosbus.report.markdown import number
 from chaosbus.report.model import RunReport
 
 PHASE_COLOURS = {
@@ -31,13 +31,6 @@ PHASE_COLOURS = {
     "recover": "rgba(80,200,120,0.14)",
     "settle": "rgba(200,200,80,0.14)",
     "abort": "rgba(120,0,0,0.22)",
-}
-STATUS_COLOURS = {
-    "held": "#1a7f37",
-    "violated": "#cf222e",
-    "aborted": "#9a6700",
-    "error": "#555",
-    "inconclusive": "#6639ba",
 }
 MIN_LABELLED_SHARE = 0.04
 PLOT_ID = "timeline"
@@ -379,9 +372,8 @@ def to_html(report: RunReport) -> str:
     plot = timeline_figure(report, examples).to_html(
         full_html=False, include_plotlyjs=True, div_id=PLOT_ID
     )
-    colour = STATUS_COLOURS[report.status]
-    badge = BADGES[report.status]
-    title = _e(f"{report.name} — {badge}")
+    row = report.status_row
+    title = _e(f"{report.name} — {row.badge}")
     reason = (
         f'<p id="reason"><strong>Why:</strong> {_e(report.reason)}</p>' if report.reason else ""
     )
@@ -391,8 +383,9 @@ def to_html(report: RunReport) -> str:
 <body>
 <h1>{_e(report.name)}
 <span id="verdict" class="status" data-status="{_e(report.status)}"
- style="background: {colour}">{_e(badge)}</span></h1>
+ data-exit-code="{row.exit_code}" style="background: {row.colour}">{_e(row.badge)}</span></h1>
 <p><em>{_e(report.hypothesis)}</em></p>
+<p id="wording"><strong>{_e(row.badge)}</strong> (exit {row.exit_code}): {_e(row.wording)}.</p>
 {reason}
 {_summary(report)}
 <h2>Hypotheses</h2>

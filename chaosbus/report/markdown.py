@@ -9,14 +9,6 @@ from chaosbus.report.model import RunReport
 # Decisions listed under an example in Markdown; the HTML report's ledger table has all.
 MAX_DECISIONS = 6
 
-BADGES = {
-    "held": "HELD",
-    "violated": "VIOLATED",
-    "aborted": "ABORTED",
-    "error": "ERROR",
-    "inconclusive": "INCONCLUSIVE",
-}
-
 
 def number(value: float | None, unit: str = "") -> str:
     """A figure as a person reads it: `12`, `0.333`, `—` when unknown."""
@@ -44,10 +36,13 @@ def _held(value: bool | None) -> str:
 
 
 def to_markdown(report: RunReport) -> str:
+    row = report.status_row
     lines = [
-        f"# {report.name} — {BADGES[report.status]}",
+        f"# {report.name} — {row.badge}",
         "",
         f"> {report.hypothesis}",
+        "",
+        f"**{row.badge}** (exit {row.exit_code}): {row.wording}.",
         "",
     ]
     if report.reason:

@@ -1,7 +1,8 @@
 """The run report (ARCHITECTURE §4): the contract other tools read.
 
-`status` is `held | violated | aborted | error | inconclusive` (too little of the source was
-judged to conclude, exit 4); `hypotheses` are the steady-state bounds
+`status` is a name of the table of statuses (`chaosbus.report.status.STATUSES`: `held |
+violated | aborted | error | inconclusive`, each with its exit code and wording);
+`hypotheses` are the steady-state bounds
 as judged before injection and after recovery; `anomalies` and `metrics` are the monitors'
 fragment summed over every check (each check's own report is under `checks`); `faults`
 counts decisions by type, `pass` included, and `faults_suppressed` the faults a blast-radius
@@ -25,29 +26,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
-from chaosbus.errors import (
-    EXIT_ABORTED,
-    EXIT_HELD,
-    EXIT_INCONCLUSIVE,
-    EXIT_INVALID,
-    EXIT_VIOLATED,
-)
 from chaosbus.monitors.lag import ServiceProgress
 from chaosbus.monitors.remedies import remedy
 from chaosbus.monitors.report import Anomalies, Metrics, MonitorReport
 from chaosbus.platforms.presets import PresetUse
+from chaosbus.report.status import STATUSES, StatusRow
+from chaosbus.report.status import Status as Status  # re-exported: the runner reads it here
 
 # 2: status `inconclusive`, coverage's source/judged events and share, causes of examples.
 REPORT_VERSION = 2
 
-Status = Literal["held", "violated", "aborted", "error", "inconclusive"]
-EXIT_CODES: dict[str, int] = {
-    "held": EXIT_HELD,
-    "violated": EXIT_VIOLATED,
-    "error": EXIT_INVALID,
-    "aborted": EXIT_ABORTED,
-    "inconclusive": EXIT_INCONCLUSIVE,
-}
+# A view of the table of statuses (`chaosbus.report.status`), kept for its readers.
+EXIT_CODES: dict[str, int] = {name: row.exit_code for name, row in STATUSES.items()}
 
 
 class _Frozen(BaseModel):
@@ -155,5 +145,10 @@ class RunReport(_Frozen):
         return out
 
     @property
+    def status_row(self) -> StatusRow:
+        """This report's row of the table of statuses: what every renderer shows."""
+        return STATUSES[self.status]
+
+    @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.status]
+        return self.status_row.exit_code

@@ -1,24 +1,30 @@
-"""Everything the monitors learn during a run, fed live and kept for the final verdict.
+"""Everything the monitors learn about a run, fed as it is read and kept for the verdict.
 
 One `CheckState` per declared check: its compiled extractors, a `LiveChecker` for
 guardrails and the recovery series, and the history the batch checker judges at the end
 (sources, ledger, effects and observations). The live and batch verdicts come from the same
 pure checkers; the batch one is the verdict. The service's consumer-group lag, when
 `monitor.service_group` is declared, is kept beside the checks (`lag`).
+
+`live=False` collects a recorded window after the fact (`chaosbus check`): no live
+checkers, and since every source event is read before any effect, an effect naming none of
+them is another run's (the topic or table is shared) and is left out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.experiment.monitor import CheckSpec, MonitorSpec
 from chaosbus.injectors.envelope import Envelope
 from chaosbus.monitors import LiveChecker, MonitorReport, check, compile_extractors
 from chaosbus.monitors.extractors import Extractor
 from chaosbus.monitors.history import Effect, History, Number, Observation, SourceEvent
 from chaosbus.monitors.lag import LagSeries
+from chaosbus.monitors.probes.kind import Reading
 from chaosbus.runner.latency import LiveLatency
-from chaosbus.streams.ledger_record import LedgerRecord
 
 # An unchanged observation is fed again after this long, so a unit that settles later
 # still gets an observation taken after it settled.
@@ -29,7 +35,7 @@ REFRESH_MS = 1_000
 class CheckState:
     spec: CheckSpec
     extractor: Extractor
-    live: LiveChecker
+    live: LiveChecker | None  # None after the fact
     sources: list[SourceEvent] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
@@ -39,10 +45,15 @@ class CheckState:
 
 
 class Collector:
-    def __init__(self, monitor: MonitorSpec) -> None:
+    def __init__(self, monitor: MonitorSpec, *, live: bool = True) -> None:
         self.monitor = monitor
+        self.live = live
         self.checks = {
-            c.name: CheckState(c, compile_extractors(c.extract), LiveChecker(monitor.config_for(c)))
+            c.name: CheckState(
+                c,
+                compile_extractors(c.extract),
+                LiveChecker(monitor.config_for(c)) if live else None,
+            )
             for c in monitor.checks
         }
         self.ledger: list[LedgerRecord] = []
@@ -59,9 +70,10 @@ class Collector:
                 continue
             state.sources.append(event)
             state.entities.setdefault(event.entity, None)
-            state.live.feed_source(event)
-            if state.spec.model == "entity":
-                self.latency.on_source(event)
+            if state.live is not None:
+                state.live.feed_source(event)
+                if state.spec.model == "entity":
+                    self.latency.on_source(event)
 
     def feed_ledger(self, record: LedgerRecord) -> None:
         if record.topic != self.monitor.source_topic:
@@ -69,9 +81,12 @@ class Collector:
         self.ledger.append(record)
         self.ledgered.setdefault(record.partition, set()).add(record.offset)
         for state in self.checks.values():
-            state.live.feed_ledger(record)
+            if state.live is not None:
+                state.live.feed_ledger(record)
 
-    def feed_observations(self, name: str, observations: list[Observation], *, force: bool) -> None:
+    def feed_observations(
+        self, name: str, observations: Sequence[Observation], *, force: bool
+    ) -> None:
         state = self.checks[name]
         for observation in observations:
             last = state.last_fed.get(observation.entity)
@@ -82,16 +97,28 @@ class Collector:
                 continue
             state.last_fed[observation.entity] = (observation.observed_at_ms, observation.value)
             state.observations.append(observation)
-            state.live.feed_observation(observation)
-            if state.spec.model == "entity":
-                self.latency.on_observation(observation)
+            if state.live is not None:
+                state.live.feed_observation(observation)
+                if state.spec.model == "entity":
+                    self.latency.on_observation(observation)
 
-    def feed_effects(self, name: str, effects: list[Effect], *, unreadable: int = 0) -> None:
+    def feed_effects(self, name: str, effects: Sequence[Effect], *, unreadable: int = 0) -> None:
         state = self.checks[name]
         state.unreadable_effects += unreadable
+        if state.live is None:
+            known = {event.event_id for event in state.sources}
+            effects = [effect for effect in effects if effect.event_id in known]
         state.effects.extend(effects)
         for effect in effects:
-            state.live.feed_effect(effect)
+            if state.live is not None:
+                state.live.feed_effect(effect)
+
+    def feed_reading(self, name: str, reading: Reading, *, force: bool) -> None:
+        """One read of the check's probe (`force`: keep even unchanged observations)."""
+        if reading.observations:
+            self.feed_observations(name, reading.observations, force=force)
+        if reading.effects or reading.unreadable:
+            self.feed_effects(name, reading.effects, unreadable=reading.unreadable)
 
     def entities(self, name: str) -> list[str]:
         return list(self.checks[name].entities)
@@ -104,10 +131,16 @@ class Collector:
         )
 
     def snapshot(self, now_ms: int) -> dict[str, MonitorReport]:
-        return {name: state.live.snapshot(now_ms) for name, state in self.checks.items()}
+        """The live checkers' reports now (none after the fact)."""
+        return {
+            name: state.live.snapshot(now_ms, _unparsable(state))
+            for name, state in self.checks.items()
+            if state.live is not None
+        }
 
-    def verdict(self, horizon_ms: int) -> dict[str, MonitorReport]:
-        """The batch checker over everything collected: the run's verdict per check."""
+    def verdict(self, horizon_ms: int, origin_ms: int | None = None) -> dict[str, MonitorReport]:
+        """The batch checker over everything collected: the run's verdict per check.
+        `origin_ms`, the run's start, is the zero of the times the examples' details say."""
         reports: dict[str, MonitorReport] = {}
         for name, state in self.checks.items():
             history = History(
@@ -117,8 +150,17 @@ class Collector:
                 tuple(state.observations),
             )
             config = self.monitor.config_for(state.spec)
-            unparsable = dict(state.extractor.unparsable)
-            if state.unreadable_effects:
-                unparsable["effect_event_id"] = state.unreadable_effects
-            reports[name] = check(history, config, horizon_ms=horizon_ms, unparsable=unparsable)
+            unparsable = _unparsable(state)
+            reports[name] = check(
+                history, config, horizon_ms=horizon_ms, unparsable=unparsable, origin_ms=origin_ms
+            )
         return reports
+
+
+def _unparsable(state: CheckState) -> dict[str, int]:
+    """The check's unreadable messages by what failed: its extractors', and effects that
+    named no event (`effect_event_id`)."""
+    unparsable = dict(state.extractor.unparsable)
+    if state.unreadable_effects:
+        unparsable["effect_event_id"] = state.unreadable_effects
+    return unparsable

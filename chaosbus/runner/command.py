@@ -8,10 +8,10 @@ from rich.console import Console
 
 from chaosbus.control.plane import control_plane
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.logs import console_logging
 from chaosbus.report.model import RunReport
-from chaosbus.runner.console import live_progress, progress_text, verdict_table
+from chaosbus.runner.console import live_progress, verdict_table, wide
 from chaosbus.runner.preflight import count_targeting, preflight
-from chaosbus.runner.progress import Progress
 from chaosbus.runner.run import RunOptions, run_experiment
 from chaosbus.signals import stop_on_signals
 
@@ -33,15 +33,15 @@ async def dry_run_lines(spec: ExperimentSpec, options: RunOptions) -> list[str]:
 
 
 async def run_with_console(spec: ExperimentSpec, options: RunOptions) -> RunReport:
-    """Run with live progress on stderr and the verdict table on stdout; SIGINT aborts."""
-    progress = Console(stderr=True)
+    """Run with live progress on stderr and the verdict table on stdout; SIGINT aborts.
+    Log records reach stderr by `chaosbus.logs`' rules: what the user must act on."""
     interrupt = asyncio.Event()
-    with stop_on_signals(interrupt), live_progress(progress) as live:
-
-        def show(p: Progress) -> None:
-            live.update(progress_text(p))
-
+    with (
+        console_logging(),
+        stop_on_signals(interrupt),
+        live_progress(wide(Console(stderr=True))) as show,
+    ):
         options.on_progress = show
         report = await run_experiment(spec, options, interrupt)
-    Console().print(verdict_table(report))
+    wide(Console()).print(verdict_table(report))
     return report

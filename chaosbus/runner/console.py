@@ -1,8 +1,13 @@
-"""The terminal side of `chaosbus run`: live progress on stderr, a verdict table at the end."""
+"""The terminal side of `chaosbus run`: live progress on stderr, a verdict table at the end.
+
+On a terminal the progress is one line updated in place; elsewhere (a pipe, a CI log) it
+is a line per phase, as each begins. Either way a progress line has ended before anything
+else is printed on stderr: a refusal, a warning, the report paths.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -10,11 +15,19 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from chaosbus.report.markdown import BADGES
 from chaosbus.report.model import RunReport
 from chaosbus.runner.progress import Progress
 
-STYLES = {"held": "bold green", "violated": "bold red", "aborted": "bold yellow", "error": "bold"}
+# Off a terminal rich assumes 80 columns and folds the progress line; logs are wider.
+LOG_WIDTH = 140
+FIRST_PHASE = "preflight"
+
+
+def wide(console: Console) -> Console:
+    """`console` on a terminal; off one, the same file at `LOG_WIDTH` columns."""
+    if console.is_terminal:
+        return console
+    return Console(file=console.file, width=LOG_WIDTH)
 
 
 def progress_text(p: Progress) -> Text:
@@ -28,15 +41,33 @@ def progress_text(p: Progress) -> Text:
 
 
 @contextmanager
-def live_progress(console: Console) -> Iterator[Live]:
-    """A one-line status that the runner's `on_progress` updates; plain lines off a tty."""
-    with Live(Text("preflight"), console=console, refresh_per_second=4, transient=False) as live:
-        yield live
+def live_progress(console: Console) -> Iterator[Callable[[Progress], None]]:
+    """Yields the runner's `on_progress`: a status line updated in place on a terminal, a
+    line per phase elsewhere (rich's live display would print its last state there, at the
+    end and without a newline, so the next line on stderr was glued to it)."""
+    if not console.is_terminal:
+        phases = [FIRST_PHASE]
+        console.print(FIRST_PHASE)
+
+        def log_phase(progress: Progress) -> None:
+            if progress.phase != phases[-1]:
+                phases.append(progress.phase)
+                console.print(progress_text(progress))
+
+        yield log_phase
+        return
+    with Live(Text(FIRST_PHASE), console=console, refresh_per_second=4, transient=False) as live:
+
+        def show(progress: Progress) -> None:
+            live.update(progress_text(progress))
+
+        yield show
 
 
 def verdict_table(report: RunReport) -> Table:
-    title = f"{report.name}: {BADGES[report.status]}"
-    table = Table(title=title, title_style=STYLES[report.status])
+    row = report.status_row
+    title = f"{report.name}: {row.badge} — {row.wording} (exit {row.exit_code})"
+    table = Table(title=title, title_style=row.console_style)
     table.add_column("when")
     table.add_column("hypothesis")
     table.add_column("expected")

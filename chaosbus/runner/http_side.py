@@ -16,15 +16,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.redaction import redact_url
+from chaosbus.contracts.clock import Clock
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.http.plan import HTTP_FAULT_TYPES, HttpPlan
 from chaosbus.runner.retry_observation import RetryObservation, observe_retries
-from chaosbus.streams.clock import Clock
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.http import HttpInterposer, HttpRoute, RequestLog
 from chaosbus.streams.http.ledger import HttpLedgerWriter
-from chaosbus.streams.redaction import redact_url
 
 HTTP_COUNT_KEYS = tuple(f"http.{kind}" for kind in ("pass", *HTTP_FAULT_TYPES))
 

@@ -20,8 +20,8 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from chaosbus.contracts.clock import Clock, wall_clock_ms
 from chaosbus.experiment.governance import NotifyEvent, Webhook
-from chaosbus.streams.clock import Clock, wall_clock_ms
 
 log = logging.getLogger(__name__)
 

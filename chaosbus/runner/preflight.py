@@ -14,6 +14,12 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.consumers import standalone_consumer
+from chaosbus.clients.errors import BrokerUnreachable
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC
+from chaosbus.contracts.records import envelope_of
+from chaosbus.contracts.routes import Route
 from chaosbus.control.approvals import approval_state
 from chaosbus.control.errors import ApprovalsMissing, KillSwitchEngaged
 from chaosbus.control.plane import ControlPlane
@@ -21,14 +27,9 @@ from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.envelope import Envelope
 from chaosbus.injectors.match import Payload, Verdict, evaluate
-from chaosbus.runner.readers import envelope_of
 from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.settings import resolve_topic_policy
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.consumers import standalone_consumer
-from chaosbus.streams.errors import BrokerUnreachable, TopicMissing
-from chaosbus.streams.ledger_record import LEDGER_TOPIC
-from chaosbus.streams.routes import Route
+from chaosbus.streams.errors import TopicMissing
 from chaosbus.streams.topics import TopicAdmin, TopicPolicy, check_routes
 
 

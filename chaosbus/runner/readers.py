@@ -1,7 +1,8 @@
 """Kafka readers of a run: the source topic from where the interposer starts, and the ledger.
 
-Each is an async context manager running one task that feeds a callback; both read with a
-group-less consumer on explicit positions, so the monitors never disturb the interposer's
+Each is an async context manager running one task that feeds a callback the records read, as
+envelopes (`contracts.records.envelope_of`, poison input counted in `poison`); both read with
+a group-less consumer on explicit positions, so the monitors never disturb the interposer's
 consumer group.
 """
 
@@ -10,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from chaosbus.injectors.envelope import Envelope, SourceCoordinates
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.ledger_record import LedgerRecord, decode_ledger
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LedgerRecord, decode_ledger
+from chaosbus.contracts.records import envelope_of
+from chaosbus.injectors.envelope import Envelope
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ async def start_positions(kafka: KafkaSettings, topic: str, group_id: str) -> di
             positions[tp.partition] = committed if committed is not None else beginnings[tp]
         return positions
     finally:
-        await asyncio.sleep(0)  # see streams.consumers: let start()'s task take its first step
+        await asyncio.sleep(0)  # see clients.consumers: let start()'s task take its first step
         await consumer.stop()
 
 
@@ -64,29 +67,32 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicParti
 
 
 class TopicReader:
-    """Reads `topic` from `positions` on, handing each record to `handle`, until closed."""
+    """Reads `topic` from `positions` on, handing each record to `handle` as an envelope,
+    until closed. `consumer_factory` builds the group-less consumer (aiokafka's by default;
+    the in-memory transport's in unit tests)."""
 
     def __init__(
         self,
         kafka: KafkaSettings,
         topic: str,
         positions: dict[int, int],
-        handle: Callable[[object], None],
+        handle: Callable[[Envelope], None],
+        *,
+        consumer_factory: Callable[[KafkaSettings], Any] | None = None,
     ) -> None:
         self.topic = topic
         self._kafka = kafka
         self._positions = positions
         self._handle = handle
+        self._consumer_factory = consumer_factory or _reading_consumer
         self._task: asyncio.Task[None] | None = None
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: Any = None
         self.read = 0
+        # Tombstones, keyless records, null headers, large values among what was read.
+        self.poison: Counter[str] = Counter()
 
     async def __aenter__(self) -> TopicReader:
-        consumer = AIOKafkaConsumer(
-            **self._kafka.client_options(),
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-        )
+        consumer = self._consumer_factory(self._kafka)
         await consumer.start()
         tps = {TopicPartition(self.topic, p): offset for p, offset in self._positions.items()}
         consumer.assign(list(tps))
@@ -104,7 +110,7 @@ class TopicReader:
         if self._consumer is not None:
             await self._consumer.stop()
 
-    async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+    async def _loop(self, consumer: Any) -> None:
         while True:
             try:
                 batches = await consumer.getmany(timeout_ms=100, max_records=5_000)
@@ -115,30 +121,28 @@ class TopicReader:
             for records in batches.values():
                 for record in records:
                     self.read += 1
-                    self._handle(record)
+                    self._handle(envelope_of(record, self.poison))
 
 
-def envelope_of(record: object) -> Envelope:
-    r: Any = record
-    return Envelope(
-        key=r.key,
-        value=r.value,
-        headers=tuple(r.headers),
-        timestamp_ms=r.timestamp,
-        source=SourceCoordinates(r.topic, r.partition, r.offset),
+def _reading_consumer(kafka: KafkaSettings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        **kafka.client_options(),
+        enable_auto_commit=False,
+        isolation_level="read_committed",
     )
 
 
-def ledger_handler(run_id: str, feed: Callable[[LedgerRecord], None]) -> Callable[[object], None]:
+def ledger_handler(
+    run_id: str, feed: Callable[[LedgerRecord], None]
+) -> Callable[[Envelope], None]:
     """Parse ledger messages and pass on this run's records (a run of passes as its
     individual records); other runs share the topic."""
 
-    def handle(record: object) -> None:
-        raw: Any = record
+    def handle(record: Envelope) -> None:
         try:
-            decoded = decode_ledger(raw.value or b"")
+            decoded = decode_ledger(record.value or b"")
         except ValueError:
-            log.warning("unreadable ledger record at offset %s", raw.offset)
+            log.warning("unreadable ledger record at offset %s", record.source.offset)
             return
         for parsed in decoded:
             if parsed.run_id == run_id:

@@ -6,6 +6,10 @@ judged every tick from the live monitor. A guardrail breach, the kill switch, an
 unreachable control plane or a signal aborts: injection stops at once (held messages are
 released), the interposer keeps forwarding until it has caught up with the source, then
 drains; the report says `aborted` and why. No message is lost on any path.
+
+The live parts (observation, topic side, HTTP side) are opened here and driven through
+`runner.live`; when the run is over, `LiveRecord.facts` freezes what it observed and
+`runner.assembly.assemble` turns the facts into the report, as for `check`.
 """
 
 from __future__ import annotations
@@ -15,37 +19,37 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.redaction import redact_url
+from chaosbus.contracts.clock import Clock, wall_clock_ms
 from chaosbus.control.audit import new_entry
 from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.keys import Keys
 from chaosbus.control.plane import ControlPlane, control_plane
-from chaosbus.control.watch import ControlState
-from chaosbus.errors import ChaosbusError
+from chaosbus.control.watch import ControlState, KillSwitchWatcher
+from chaosbus.errors import Aborted, ChaosbusError
 from chaosbus.experiment.governance import NotifyEvent
 from chaosbus.experiment.spec import ExperimentSpec
-from chaosbus.monitors.metrics import time_to_recovery
+from chaosbus.monitors.probes.kind import ProbeContext
 from chaosbus.observability import Providers
-from chaosbus.report.model import HypothesisResult, RunReport
-from chaosbus.runner.guardrails import GuardrailWatch
+from chaosbus.report.model import RunReport
+from chaosbus.runner.assembly import assemble
+from chaosbus.runner.facts import new_salt
+from chaosbus.runner.http_side import HttpSide
+from chaosbus.runner.live import LiveParts, LiveRecord
 from chaosbus.runner.notify import Notifier, hooks_from_environment
-from chaosbus.runner.observe import Observed
+from chaosbus.runner.observation import LiveObservation
 from chaosbus.runner.preflight import preflight
 from chaosbus.runner.progress import Progress
-from chaosbus.runner.report_builder import build_report
-from chaosbus.runner.retry_observation import RetryObservation
-from chaosbus.runner.session import LiveSession
-from chaosbus.runner.timeline import Sample, Timeline
-from chaosbus.runner.verdict import describe, judge
-from chaosbus.streams.clock import Clock, wall_clock_ms
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.redaction import redact_url
+from chaosbus.runner.topic_side import TopicSide
+from chaosbus.runner.verdict import describe
+from chaosbus.traffic.workload import Workload
 
 log = logging.getLogger(__name__)
-
-LIVE_LATENCY_WINDOW_MS = 5_000
 
 
 @dataclass
@@ -72,8 +76,8 @@ class RunOptions:
     request_log: Path | None = None
 
 
-class _Abort(Exception):
-    pass
+class _Abort(Aborted):
+    """Ends the phases early; caught by the run itself, which reports `aborted`."""
 
 
 class ExperimentRun:
@@ -82,18 +86,15 @@ class ExperimentRun:
         self.options = options
         self.clock = options.clock
         self.run_id = options.run_id or uuid.uuid4().hex[:12]
-        self.started_ms = self.clock()
-        self.timeline = Timeline(self.started_ms)
-        self.guardrails = GuardrailWatch(spec.guardrails)
-        self.clean_series: list[tuple[int, bool]] = []
-        self.intensity = 0.0
-        self.before: list[HypothesisResult] = []
+        self.record = LiveRecord.starting(spec, self.clock())
         self.abort_reason: str | None = None
         self._abort = asyncio.Event()
-        self._session: LiveSession | None = None
+        self._live: LiveParts | None = None  # once every part is running
         self.notifier = Notifier(
             [*spec.notify, *hooks_from_environment()], spec.name, self.run_id, clock=self.clock
         )
+        # `workload:` (issue 26): files read now; sent from the injection to the recovery's end.
+        self.workload = Workload.of(spec, options.kafka)
 
     async def run(self, interrupt: asyncio.Event | None = None) -> RunReport:
         o = self.options
@@ -106,7 +107,7 @@ class ExperimentRun:
             redact_url(o.probe_redis_url or o.redis_url),
         )
         async with control_plane(self.options.redis_url, self.options.control_namespace) as plane:
-            self.timeline.enter("preflight", self.clock())
+            self.record.timeline.enter("preflight", self.clock())
             try:
                 await preflight(
                     self.spec,
@@ -139,84 +140,87 @@ class ExperimentRun:
         self._abort.set()
 
     async def _run_live(self, interrupt: asyncio.Event | None) -> RunReport:
-        o = self.options
-        session = LiveSession(
-            self.spec,
-            kafka=o.kafka,
-            redis_url=o.redis_url,
-            probe_redis_url=o.probe_redis_url or o.redis_url,
-            run_id=self.run_id,
-            key_prefix=o.key_prefix,
-            clock=self.clock,
-            on_control=self._on_control,
-            control_keys=Keys(o.control_namespace),
-            providers=o.providers,
-            request_log=o.request_log,
-        )
-        async with session:
-            self._session = session
-            ticker = asyncio.create_task(self._tick_loop(session))
+        salt = new_salt(self.spec.privacy)  # the ledger's pseudonyms and the report's
+        async with AsyncExitStack() as stack:
+            self._live = live = await self._open_parts(stack, salt)
+            ticker = asyncio.create_task(self._tick_loop(live))
             waiter = asyncio.create_task(self._on_interrupt(interrupt))
             try:
-                await self._phases(session)
+                await self._phases(live)
             except _Abort:
-                await self._wind_down(session, "abort")
+                await self._wind_down(live, "abort")
             finally:
                 ticker.cancel()
                 waiter.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
-                await session.stop_proxy()
-            horizon = self.clock()
-            self.timeline.close(horizon)
-            reports = session.collector.verdict(horizon)
-            inject_end = next((s for n, s, _ in self.timeline.phases if n == "recover"), None)
-            ttr = (
-                time_to_recovery(self.clean_series, inject_end, self.spec.monitor.settle_ms)
-                if inject_end is not None and self.spec.routes  # topic checks recover
-                else None
+                await self.workload.stop()
+                await live.topics.stop()
+            facts = self.record.facts(
+                live,
+                self.clock(),
+                run_id=self.run_id,
+                actor=self.options.actor,
+                salt=salt,
+                abort_reason=self.abort_reason,
             )
-            service = session.service_progress(inject_end)
-            observed = Observed(
-                reports,
-                session.fault_counts(),
-                0,
-                None,
-                ttr,
-                service,
-                retries=self._retries(session),
-            )
-            return build_report(self, session, reports, observed, self.before, ttr)
+        return assemble(self.spec, facts)
 
-    async def _phases(self, session: LiveSession) -> None:
-        schedule = self.spec.schedule
-        self.timeline.enter("warmup", self.clock())
+    async def _open_parts(self, stack: AsyncExitStack, salt: bytes | None) -> LiveParts:
+        """The kill switch watcher, then the observation (the source is read from where the
+        interposer will start), the topic side (the interposer), the HTTP side."""
+        o, spec = self.options, self.spec
+        keys = Keys(o.control_namespace)
+        await stack.enter_async_context(KillSwitchWatcher(o.redis_url, self._on_control, keys=keys))
+        probes = ProbeContext(o.kafka, o.probe_redis_url or o.redis_url, o.key_prefix)
+        observation = await stack.enter_async_context(
+            LiveObservation(spec, run_id=self.run_id, probes=probes, clock=self.clock)
+        )
+        topics = await stack.enter_async_context(
+            TopicSide(spec, kafka=o.kafka, run_id=self.run_id, salt=salt, providers=o.providers)
+        )
+        # The HTTP routes' decisions go to the ledger only when the run has a Kafka side.
+        ledger = o.kafka if spec.routes else None
+        http = await stack.enter_async_context(
+            HttpSide(
+                spec, run_id=self.run_id, clock=self.clock, log_path=o.request_log, ledger=ledger
+            )
+        )
+        return LiveParts(observation, topics, http)
+
+    async def _phases(self, live: LiveParts) -> None:
+        schedule, timeline = self.spec.schedule, self.record.timeline
+        timeline.enter("warmup", self.clock())
         await self._wait(schedule.warmup_s)
-        self.before = before = judge(self.spec.steady_state, self._live_observed(session), "before")
+        before = self.record.judge_before(live, self.clock())
         if any(result.held is False for result in before):
             self.request_abort(f"steady state did not hold before injection: {describe(before)}")
             raise _Abort
-        self.timeline.enter("inject", self.clock())
+        timeline.enter("inject", self.clock())
+        self.workload.start()
         steps = schedule.ramp.intensities() if schedule.ramp else [1.0]
         for intensity in steps:
-            self.intensity = intensity
-            session.set_intensity(intensity)
+            self.record.intensity = intensity
+            live.set_intensity(intensity)
             await self._wait(schedule.inject_s / len(steps))
-        self.intensity = 0.0
-        self.timeline.enter("recover", self.clock())
-        await session.stop_injecting()
+        self.record.intensity = 0.0
+        timeline.enter("recover", self.clock())
+        await live.stop_injecting()
         await self._wait(schedule.recover_s)
-        await self._wind_down(session, "settle")
+        await self._wind_down(live, "settle")
 
-    async def _wind_down(self, session: LiveSession, phase: str) -> None:
+    async def _wind_down(self, live: LiveParts, phase: str) -> None:
         """Catch up with the source, let the last events settle, take a final look."""
-        self.timeline.enter(phase, self.clock())
-        await session.stop_injecting()
-        await session.wait_caught_up(self.options.catch_up_timeout_s)
+        self.record.timeline.enter(phase, self.clock())
+        await self.workload.stop()
+        await live.stop_injecting()
+        timeout = self.options.catch_up_timeout_s
+        observation = live.observation
+        await observation.wait_caught_up(timeout, failed=lambda: live.topics.failure() is not None)
         if phase == "settle":
-            await session.wait_service_caught_up(self.options.catch_up_timeout_s)
+            await observation.wait_service_caught_up(timeout)
             await self._wait(self.spec.monitor.settle_ms / 1000 + self.spec.monitor.poll_ms / 1000)
-        await session.observe(force=True)
+        await observation.observe(force=True)
 
     async def _wait(self, seconds: float) -> None:
         """Sleep through a phase, or raise `_Abort` as soon as an abort is requested."""
@@ -231,8 +235,8 @@ class ExperimentRun:
         if state == "clear":
             return
         # Stop injecting here, not in the next tick: the one-second promise.
-        if self._session is not None:
-            await self._session.stop_injecting()
+        if self._live is not None:
+            await self._live.stop_injecting()
         if state == "killed" and self.abort_reason is None:
             self.notifier.notify("kill", detail)  # in the background, after the halt
         self.request_abort(detail)
@@ -240,70 +244,24 @@ class ExperimentRun:
     async def _on_interrupt(self, interrupt: asyncio.Event | None) -> None:
         if interrupt is not None:
             await interrupt.wait()
-            if self._session is not None:
-                await self._session.stop_injecting()
+            if self._live is not None:
+                await self._live.stop_injecting()
             self.request_abort("interrupted by signal")
 
-    def _live_observed(self, session: LiveSession) -> Observed:
-        now = self.clock()
-        window = session.collector.latency.window(now - LIVE_LATENCY_WINDOW_MS)
-        reports = session.collector.snapshot(now)
-        service = session.service_progress(None)
-        return Observed(
-            reports,
-            session.fault_counts(),
-            session.held,
-            window,
-            service=service,
-            retries=self._retries(session),
-        )
-
-    def _retries(self, session: LiveSession) -> RetryObservation | None:
-        return session.http.observation() if self.spec.http_routes else None
-
-    async def _tick_loop(self, session: LiveSession) -> None:
+    async def _tick_loop(self, live: LiveParts) -> None:
         while True:
-            await self._tick(session)
+            await self._tick(live)
             await asyncio.sleep(self.options.tick_ms / 1000)
 
-    async def _tick(self, session: LiveSession) -> None:
-        now = self.clock()
-        observed = self._live_observed(session)
-        anomalies = int(observed.value("anomalies.total") or 0)
-        clean = all(r.anomalies.clean for r in observed.reports.values())
-        # Recovered includes the service having caught up with what waits for it.
-        lag = session.collector.lag
-        clean = clean and (lag is None or lag.caught_up_now())
-        phase = self.timeline.phase
-        if phase in ("inject", "recover", "settle"):
-            self.clean_series.append((now, clean))
-        faults = int(observed.value("faults.injected") or 0)
-        forwarded = sum(session.fault_counts().values())
-        sample = Sample(
-            now,
-            phase,
-            faults,
-            forwarded,
-            anomalies,
-            session.held,
-            self.intensity,
-            http_faults=session.http.faults,
-            http_requests=session.http.requests,
-        )
-        self.timeline.samples.append(sample)
-        if phase != "abort":
-            breach = self.guardrails.update(observed, now)
-            if breach is not None:
-                self.request_abort(breach.describe())
-                await session.stop_injecting()
-        failure = session.proxy_failure()
-        if failure is not None:
-            self.request_abort(f"the interposer stopped: {failure}")
+    async def _tick(self, live: LiveParts) -> None:
+        tick = self.record.tick(live, self.clock())
+        if tick.breach is not None:
+            self.request_abort(tick.breach)
+            await live.stop_injecting()
+        if tick.failure is not None:
+            self.request_abort(tick.failure)
         if self.options.on_progress is not None:
-            elapsed = (now - self.started_ms) / 1000
-            self.options.on_progress(
-                Progress(phase, elapsed, faults, anomalies, session.held, forwarded, self.intensity)
-            )
+            self.options.on_progress(tick.progress)
 
     async def _audit(
         self, plane: ControlPlane, action: str, detail: str | None, *, required: bool = False

@@ -19,10 +19,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import KafkaError
 
+from chaosbus.clients.connection import KafkaSettings, why_unreachable
+from chaosbus.clients.quiet import quiet_aiokafka
 from chaosbus.control.errors import RouteShared
 from chaosbus.errors import Unreachable
-from chaosbus.streams.connection import KafkaSettings, why_unreachable
-from chaosbus.streams.quiet import quiet_aiokafka
 
 MARKER = "chaosbus"
 log = logging.getLogger(__name__)

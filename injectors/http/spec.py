@@ -1,5 +1,6 @@
 """The HTTP fault schema: what `chaosbus http --fault FILE` and an experiment's
-`http_routes[].faults` may declare.
+`http_routes[].faults` may declare. Each HTTP fault's own fields are in its module
+(`injectors/http/error.py`, …); what they share is in `injectors.http.base`.
 
 Example::
 
@@ -14,92 +15,31 @@ Example::
 
 from __future__ import annotations
 
-import os
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import Field, ValidationError, field_validator
 
+from chaosbus.injectors.base import _Spec, discriminated_union
 from chaosbus.injectors.errors import SpecError
-from chaosbus.injectors.limits import MAX_DURATION_MS, MAX_LIST, MAX_TEXT, Pattern, Seed
-from chaosbus.injectors.spec import (
-    BlastRadius,
-    Distribution,
-    JsonCondition,
-    Triggered,
-    _Spec,
-    unique_names,
-)
+from chaosbus.injectors.http.base import HttpFaultConfig, HttpMatch
+from chaosbus.injectors.http.registry import HTTP_FAULT_CONFIGS
+from chaosbus.injectors.limits import MAX_LIST, Seed
+from chaosbus.injectors.spec import BlastRadius, unique_names
 from chaosbus.injectors.validation import ROOT, format_validation_error
-from chaosbus.injectors.yaml_document import DocumentError, read_yaml_file
 
-# 1xx and the 2xx/3xx a fault has no business inventing are refused; 499 (client closed)
-# and 520-599 (nonstandard gateway codes) are what real platforms meet and are allowed.
-Status = Annotated[int, Field(ge=400, le=599, strict=True)]
-
-
-class HttpMatch(_Spec):
-    """Which requests a fault may touch; every given criterion must hold."""
-
-    method: str | None = Field(default=None, pattern=r"^[A-Za-z]{1,20}$")  # case-insensitive
-    path: Pattern | None = None  # fnmatch glob on the path, case-sensitive, no query string
-    # name (case-insensitive) -> exact value
-    headers: dict[Pattern, Pattern] | None = Field(default=None, max_length=MAX_LIST)
-    json_conditions: dict[Pattern, JsonCondition] | None = Field(
-        default=None, alias="json", max_length=MAX_LIST
-    )
-
-
-class _HttpFault(Triggered):
-    match: HttpMatch | None = None
-
-
-class LatencyFault(_HttpFault):
-    """Forward after a drawn wait: a slow service."""
-
-    type: Literal["latency"] = "latency"
-    distribution: Distribution
-
-
-class ErrorFault(_HttpFault):
-    """Answer with an error status without calling the service (it never sees the request)."""
-
-    type: Literal["error"] = "error"
-    status: Status = 503
-    retry_after_s: int | None = Field(default=None, ge=0, le=86_400, strict=True)
-    body: str = Field(default="", max_length=MAX_TEXT)
-
-
-class HangFault(_HttpFault):
-    """Accept the request and answer nothing for `hang_ms`, then close: the client times out."""
-
-    type: Literal["hang"] = "hang"
-    hang_ms: int = Field(default=30_000, ge=1, le=MAX_DURATION_MS, strict=True)
-
-
-class ResetFault(_HttpFault):
-    """Close the connection without an answer, before calling the service."""
-
-    type: Literal["reset"] = "reset"
-
-
-class TruncateFault(_HttpFault):
-    """Call the service, then send only the first `keep_share` of its body and close."""
-
-    type: Literal["truncate"] = "truncate"
-    keep_share: float = Field(default=0.5, ge=0.0, lt=1.0, allow_inf_nan=False)
-
-
-class DuplicateFault(_HttpFault):
-    """Deliver the request to the service `copies` more times: a webhook sent twice."""
-
-    type: Literal["duplicate"] = "duplicate"
-    copies: int = Field(default=1, ge=1, le=10, strict=True)
-
-
-HttpFault = Annotated[
-    DuplicateFault | ErrorFault | HangFault | LatencyFault | ResetFault | TruncateFault,
-    Field(discriminator="type"),
+__all__ = [
+    "HttpFault",
+    "HttpFaultFile",
+    "HttpMatch",
+    "parse_http_fault_document",
 ]
+
+# Any HTTP fault: the union of the HTTP registry's configs, told apart by `type` (the type
+# checker sees their common base; see `injectors.spec.Fault`).
+if TYPE_CHECKING:
+    HttpFault: TypeAlias = HttpFaultConfig
+else:
+    HttpFault = discriminated_union(HTTP_FAULT_CONFIGS)
 
 
 class HttpFaultFile(_Spec):
@@ -111,16 +51,6 @@ class HttpFaultFile(_Spec):
     @classmethod
     def _unique_names(cls, faults: tuple[HttpFault, ...]) -> tuple[HttpFault, ...]:
         return unique_names(faults)
-
-
-def load_http_fault_file(path: str | os.PathLike[str]) -> HttpFaultFile:
-    """Read and validate a YAML HTTP fault file; every problem is reported in `SpecError`."""
-    origin = os.fspath(path)
-    try:
-        data = read_yaml_file(path, root=ROOT)
-    except DocumentError as exc:
-        raise SpecError([str(exc)], origin) from exc
-    return parse_http_fault_document(data, origin)
 
 
 def parse_http_fault_document(data: object, origin: str) -> HttpFaultFile:

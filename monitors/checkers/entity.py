@@ -46,7 +46,7 @@ def judge_entity(facts: UnitFacts) -> Finding:
     garbage = bool(facts.garbage)
     evidence = duplicate_effects(facts.effects, facts.garbage)
     evidence += _effect_order(facts.effects, events)
-    evidence += _series(facts.observations, events, garbage=garbage)
+    evidence += _series(facts.observations, events, garbage=garbage, origin_ms=facts.origin_ms)
     settled = [o for o in facts.observations if o.observed_at_ms >= facts.settled_at_ms]
     if not settled:
         if evidence or facts.effects:
@@ -158,7 +158,11 @@ def _explain(value: Number | None, keep: EntityState | None, states: list[Entity
 
 
 def _series(
-    observations: list[Observation], events: list[SourceEvent], *, garbage: bool = False
+    observations: list[Observation],
+    events: list[SourceEvent],
+    *,
+    garbage: bool = False,
+    origin_ms: int | None = None,
 ) -> list[Evidence]:
     """A version that went down: `stale_overwrite`, or `applied_garbage` when the lower
     version is one no event has and the entity got a garbage copy."""
@@ -175,13 +179,23 @@ def _series(
                     ids,
                     f"v{top.value}",
                     f"v{seen.value}",
-                    f"v{top.value} observed at {top.observed_at_ms} ms, "
-                    f"then v{seen.value} at {seen.observed_at_ms} ms",
+                    _went_down(top, seen, origin_ms),
                 )
             ]
         if top is None or (top.value is not None and seen.value > top.value):
             top = seen
     return []
+
+
+def _went_down(top: Observation, seen: Observation, origin_ms: int | None) -> str:
+    """`v5 observed at 5.5 s, then v4 at 6.2 s` (seconds since the run's start, with the
+    decimals that tell the two apart); instants in epoch ms when there is no start."""
+    first, then = top.observed_at_ms, seen.observed_at_ms
+    if origin_ms is None:
+        return f"v{top.value} observed at {first} ms, then v{seen.value} at {then} ms"
+    a, b = (first - origin_ms) / 1000, (then - origin_ms) / 1000
+    digits = next((d for d in (1, 2) if f"{a:.{d}f}" != f"{b:.{d}f}"), 3)
+    return f"v{top.value} observed at {a:.{digits}f} s, then v{seen.value} at {b:.{digits}f} s"
 
 
 def _effect_order(effects: dict[str, list[Effect]], events: list[SourceEvent]) -> list[Evidence]:

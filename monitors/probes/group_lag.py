@@ -14,9 +14,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.monitors.errors import ReaderError
 from chaosbus.monitors.lag import LagSample
-from chaosbus.streams.connection import KafkaSettings
 
 
 class GroupLagReader:

@@ -8,7 +8,7 @@
   and for counters whose effects name their events.
 
 Any other non-2xx status is an error, retriable for 5xx. Standard library only (`urllib` in
-worker threads), so the monitors add no dependency.
+worker threads), so the monitors add no dependency. The `http` probe kind is `KIND`.
 """
 
 from __future__ import annotations
@@ -24,10 +24,18 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chaosbus.clients.redaction import redact_text, redact_url
 from chaosbus.monitors.errors import ProbeError
 from chaosbus.monitors.extractors import MISSING, json_getter, to_number
 from chaosbus.monitors.history import Effect, Number, Observation
-from chaosbus.streams.redaction import redact_text, redact_url
+from chaosbus.monitors.probes.kind import (
+    OpenedReader,
+    ProbeContext,
+    ProbeKind,
+    Shape,
+    listing_reader,
+    state_reader,
+)
 
 
 class HttpProbeConfig(BaseModel):
@@ -132,3 +140,17 @@ class HttpProbe:
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             shown, reason = redact_url(url), redact_text(str(exc))
             raise ProbeError(f"GET {shown}: {reason}", retriable=True) from exc
+
+
+def _shape(config: HttpProbeConfig) -> Shape:
+    return "listing" if config.reads_effects else "state"
+
+
+def _open(config: HttpProbeConfig, context: ProbeContext) -> OpenedReader:
+    probe = HttpProbe(config)
+    if config.reads_effects:
+        return listing_reader(probe, from_now=context.from_now)
+    return state_reader(probe)
+
+
+KIND = ProbeKind(name="http", config=HttpProbeConfig, shape=_shape, open=_open)

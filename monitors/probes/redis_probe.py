@@ -4,8 +4,11 @@ For the `entity` model the number is the version the service holds, for `counter
 total. A missing key or field is an absent entity; with `deleted_field`, a hash whose
 marker is set (not "0" or empty) reads as absent too (services that keep tombstones).
 
-The URL may carry AUTH and TLS (`rediss://`, see `streams.redis_client`); the probe pings
+The URL may carry AUTH and TLS (`rediss://`, see `clients.redis_client`); the probe pings
 on entry, so refused credentials or an untrusted certificate fail the start, not every poll.
+
+The `redis` probe kind (`KIND`), the default when a file names none: state per entity, the
+run's key prefix put before the key (one file, several services sharing a Redis).
 """
 
 from __future__ import annotations
@@ -20,17 +23,18 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from chaosbus.injectors.limits import Pattern
-from chaosbus.monitors.errors import ProbeError
-from chaosbus.monitors.extractors import to_number
-from chaosbus.monitors.history import Number, Observation
-from chaosbus.streams.redaction import redact_text
-from chaosbus.streams.redis_client import (
-    RedisUrlError,
+from chaosbus.clients.errors import RedisUrlError
+from chaosbus.clients.redaction import redact_text
+from chaosbus.clients.redis_client import (
     describe_failure,
     failure_kind,
     redis_client,
 )
+from chaosbus.injectors.limits import Pattern
+from chaosbus.monitors.errors import ProbeError
+from chaosbus.monitors.extractors import to_number
+from chaosbus.monitors.history import Number, Observation
+from chaosbus.monitors.probes.kind import OpenedReader, ProbeContext, ProbeKind, state_reader
 
 NOT_DELETED = (None, b"", b"0")
 
@@ -136,3 +140,12 @@ class RedisProbe:
             self.unparsable += 1
             return False, None
         return True, number
+
+
+def _open(config: RedisProbeConfig, context: ProbeContext) -> OpenedReader:
+    if context.key_prefix:
+        config = config.model_copy(update={"key": context.key_prefix + config.key})
+    return state_reader(RedisProbe(context.redis_url, config))
+
+
+KIND = ProbeKind(name="redis", config=RedisProbeConfig, shape=lambda _: "state", open=_open)

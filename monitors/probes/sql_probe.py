@@ -10,7 +10,8 @@ Two shapes, told apart by whether the query names the `%(entity)s` parameter:
 
 The session is read-only (`SET SESSION CHARACTERISTICS ... READ ONLY` through psycopg's
 `read_only`), so a query that writes fails instead of changing the service's state. The
-entity is always a bound parameter, never pasted into the SQL.
+entity is always a bound parameter, never pasted into the SQL. The `sql` probe kind is
+`KIND`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from chaosbus.monitors.errors import ProbeError
 from chaosbus.monitors.extractors import to_number
 from chaosbus.monitors.history import Effect, Number, Observation
+from chaosbus.monitors.probes.kind import (
+    OpenedReader,
+    ProbeContext,
+    ProbeKind,
+    Shape,
+    listing_reader,
+    state_reader,
+)
 
 ENTITY_PARAMETER = "%(entity)s"
 _PARAMETERS = re.compile(r"%\((\w+)\)s")
@@ -152,3 +161,17 @@ class SqlProbe:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _shape(config: SqlProbeConfig) -> Shape:
+    return "listing" if config.reads_effects else "state"
+
+
+def _open(config: SqlProbeConfig, context: ProbeContext) -> OpenedReader:
+    probe = SqlProbe(config)
+    if config.reads_effects:
+        return listing_reader(probe, from_now=context.from_now)
+    return state_reader(probe)
+
+
+KIND = ProbeKind(name="sql", config=SqlProbeConfig, shape=_shape, open=_open)

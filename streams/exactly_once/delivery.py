@@ -19,21 +19,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
+from chaosbus.clients.consumers import cancelled_by_caller
 from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
+from chaosbus.streams.clients import transactional_producer
+from chaosbus.streams.config import InterposerConfig
 from chaosbus.streams.decider import DecisionLike
 from chaosbus.streams.delivery import RouteContext
 from chaosbus.streams.exactly_once.parked import ParkedSource, ParkedUnreadable, parked_topic
-from chaosbus.streams.exactly_once.parked_store import ensure_parked_topic, read_parked
+from chaosbus.streams.exactly_once.parked_store import KafkaParkedStore, ParkedStore
 from chaosbus.streams.exactly_once.producers import PartitionProducers
 from chaosbus.streams.exactly_once.work import PartitionWork
 from chaosbus.streams.release_schedule import ReleaseSchedule
+from chaosbus.streams.transport import Consumer, RecordMetadata, TransactionalProducer
 from chaosbus.streams.undeliverable import (
     UNDELIVERABLE,
     RouteFailed,
@@ -69,8 +73,20 @@ def _parked_bytes(record: ParkedSource) -> int:
 class ExactlyOnce:
     """The exactly-once `Delivery` of one route: its own transactional producers."""
 
-    def __init__(self, context: RouteContext, *, rebuild_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        context: RouteContext,
+        *,
+        rebuild_timeout_s: float = 60.0,
+        producer_factory: Callable[[InterposerConfig, str], TransactionalProducer] = (
+            transactional_producer
+        ),
+        parked_store: ParkedStore | None = None,
+    ) -> None:
         self._context = context
+        # The transport: aiokafka and the broker's parked topic, or `streams.memory`.
+        self._producer_factory = producer_factory
+        self._store = parked_store or KafkaParkedStore(context.config.kafka, context.config.topics)
         self._route = context.route
         self._config = context.config
         self._counts = context.counts
@@ -90,7 +106,7 @@ class ExactlyOnce:
         # them, so they are offered again on the next turn.
         self._retry_plan: list[Emission] = []
         self._failure: RouteFailed | None = None
-        self._consumer: Any = None
+        self._consumer: Consumer | None = None
         self._producers: PartitionProducers | None = None
         # The turn being planned: one work per input partition, and the schedule entries
         # it took (put back if its transaction aborts).
@@ -119,9 +135,9 @@ class ExactlyOnce:
         return len(self._parked)
 
     @asynccontextmanager
-    async def running(self, consumer: Any) -> AsyncIterator[None]:
-        await ensure_parked_topic(self._config.kafka, self._parked_topic, self._config.topics)
-        async with PartitionProducers(self._config) as producers:
+    async def running(self, consumer: Consumer) -> AsyncIterator[None]:
+        await self._store.ensure(self._parked_topic)
+        async with PartitionProducers(self._config, self._producer_factory) as producers:
             self._producers = producers
             self._consumer = consumer
             try:
@@ -240,23 +256,43 @@ class ExactlyOnce:
                 await producer.send_offsets_to_transaction({tp: work.next_offset}, config.group_id)
             await producer.commit_transaction()
             return True
+        except asyncio.CancelledError as exc:
+            if cancelled_by_caller():
+                raise  # the route is being stopped
+            # A future the client cancelled itself (a send in flight to a broker that was
+            # killed): retriable, like a KafkaError, not the end of the route task.
+            await self._abort(tp, producer, work, exc, begun=begun)
+            return False
         except (KafkaError, RouteFailed) as exc:
-            refused = isinstance(exc, RouteFailed) or is_refusal(exc)
-            if not refused:
-                log.warning("transaction on %s aborted, will retry: %r", tp, exc)
-            self._counts["aborted"] += 1
-            if begun:
-                # A fenced producer cannot abort: it raises, and this zombie process stops.
-                await producer.abort_transaction()
-            if refused:
-                # Sending it again cannot succeed: the route stops, nothing past it committed.
-                self._failure = self._refused(tp, work, exc)
-            consumer = self._consumer
-            if consumer is not None and tp in consumer.assignment():
-                await consumer.seek_to_committed(tp)
+            await self._abort(tp, producer, work, exc, begun=begun)
             return False
 
-    def _refused(self, tp: TopicPartition, work: PartitionWork, exc: Exception) -> RouteFailed:
+    async def _abort(
+        self,
+        tp: TopicPartition,
+        producer: TransactionalProducer,
+        work: PartitionWork,
+        exc: BaseException,
+        *,
+        begun: bool,
+    ) -> None:
+        refused = isinstance(exc, RouteFailed) or is_refusal(exc)
+        if not refused:
+            log.warning("transaction on %s aborted, will retry: %r", tp, exc)
+        self._counts["aborted"] += 1
+        if begun:
+            # A fenced producer cannot abort: it raises, and this zombie process stops.
+            await producer.abort_transaction()
+        if refused:
+            # Sending it again cannot succeed: the route stops, nothing past it committed.
+            self._failure = self._refused(tp, work, exc)
+        consumer = self._consumer
+        if consumer is not None and tp in consumer.assignment():
+            await consumer.seek_to_committed(tp)
+
+    def _refused(
+        self, tp: TopicPartition, work: PartitionWork, exc: BaseException
+    ) -> RouteFailed:
         if isinstance(exc, RouteFailed):
             log.error("%s", exc)
             return exc
@@ -270,8 +306,8 @@ class ExactlyOnce:
         return RouteFailed(line)
 
     async def _send(
-        self, producer: AIOKafkaProducer, work: PartitionWork, emission: Emission
-    ) -> Any:
+        self, producer: TransactionalProducer, work: PartitionWork, emission: Emission
+    ) -> asyncio.Future[RecordMetadata]:
         envelope, route = emission.envelope, self._route
         reason = self._context.too_large(envelope)
         if reason is not None:
@@ -334,8 +370,7 @@ class ExactlyOnce:
         wanted = {(tp.topic, tp.partition) for tp in partitions}
         unreadable: dict[tuple[str, int], str] = {}
         try:
-            parked = await read_parked(
-                self._config.kafka,
+            parked = await self._store.read(
                 self._parked_topic,
                 wanted,
                 timeout_s=self._rebuild_timeout_s,

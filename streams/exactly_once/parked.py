@@ -13,11 +13,11 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from chaosbus.contracts.ledger_record import LedgerEmission, decode_key, encode_key
 from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
 from chaosbus.injectors.protection import PARKED_PREFIX
 from chaosbus.streams.errors import StreamError
 from chaosbus.streams.ledger import LedgerEntry, pseudonym
-from chaosbus.streams.ledger_record import LedgerEmission, decode_key, encode_key
 from chaosbus.streams.telemetry import trace_id_of
 
 PARKED_SCHEMA_VERSION = 1

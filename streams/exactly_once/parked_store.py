@@ -1,16 +1,58 @@
-"""The parked topic on the broker: created compacted if missing, read back on assignment."""
+"""The parked topic on the broker: created compacted if missing, read back on assignment.
+
+`ParkedStore` is what exactly-once delivery needs of it; `KafkaParkedStore` is the broker's,
+`streams.memory.MemoryParkedStore` the in-memory transport's.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from typing import Protocol
 
 from aiokafka import TopicPartition
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.consumers import standalone_consumer, topic_end_offsets
 from chaosbus.injectors.envelope import SourceCoordinates
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.consumers import standalone_consumer, topic_end_offsets
 from chaosbus.streams.exactly_once.parked import ParkedSource, rebuild
 from chaosbus.streams.topics import TopicAdmin, TopicPolicy
+
+
+class ParkedStore(Protocol):
+    async def ensure(self, topic: str) -> None:
+        """The parked topic exists (created compacted if it did not)."""
+
+    async def read(
+        self,
+        topic: str,
+        partitions: set[tuple[str, int]],
+        *,
+        timeout_s: float,
+        unreadable: dict[tuple[str, int], str] | None = None,
+    ) -> dict[SourceCoordinates, ParkedSource]:
+        """The committed parked set of `partitions` (see `read_parked`)."""
+
+
+@dataclass(frozen=True)
+class KafkaParkedStore:
+    kafka: KafkaSettings
+    policy: TopicPolicy
+
+    async def ensure(self, topic: str) -> None:
+        await ensure_parked_topic(self.kafka, topic, self.policy)
+
+    async def read(
+        self,
+        topic: str,
+        partitions: set[tuple[str, int]],
+        *,
+        timeout_s: float,
+        unreadable: dict[tuple[str, int], str] | None = None,
+    ) -> dict[SourceCoordinates, ParkedSource]:
+        return await read_parked(
+            self.kafka, topic, partitions, timeout_s=timeout_s, unreadable=unreadable
+        )
 
 
 async def ensure_parked_topic(kafka: KafkaSettings, topic: str, policy: TopicPolicy) -> None:

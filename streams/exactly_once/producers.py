@@ -10,11 +10,13 @@ aborts its open transaction.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 from chaosbus.streams.clients import transactional_producer
 from chaosbus.streams.config import InterposerConfig
+from chaosbus.streams.transport import TransactionalProducer
 
 
 def transactional_id(group_id: str, tp: TopicPartition) -> str:
@@ -24,10 +26,17 @@ def transactional_id(group_id: str, tp: TopicPartition) -> str:
 class PartitionProducers:
     """`async with PartitionProducers(...) as producers:` — every producer stopped on exit."""
 
-    def __init__(self, config: InterposerConfig) -> None:
+    def __init__(
+        self,
+        config: InterposerConfig,
+        factory: Callable[[InterposerConfig, str], TransactionalProducer] = (
+            transactional_producer
+        ),
+    ) -> None:
         self._config = config
+        self._factory = factory
         self._group_id = config.group_id
-        self._producers: dict[TopicPartition, AIOKafkaProducer] = {}
+        self._producers: dict[TopicPartition, TransactionalProducer] = {}
 
     async def __aenter__(self) -> PartitionProducers:
         return self
@@ -38,7 +47,7 @@ class PartitionProducers:
     def __contains__(self, tp: TopicPartition) -> bool:
         return tp in self._producers
 
-    def __getitem__(self, tp: TopicPartition) -> AIOKafkaProducer:
+    def __getitem__(self, tp: TopicPartition) -> TransactionalProducer:
         return self._producers[tp]
 
     def owned(self) -> set[TopicPartition]:
@@ -47,7 +56,7 @@ class PartitionProducers:
     async def add(self, partitions: set[TopicPartition]) -> None:
         new = [tp for tp in partitions if tp not in self._producers]
         for tp in new:
-            self._producers[tp] = transactional_producer(
+            self._producers[tp] = self._factory(
                 self._config, transactional_id(self._group_id, tp)
             )
         # start() runs InitProducerId: the fencing (and abort of a zombie's transaction).

@@ -13,11 +13,11 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from chaosbus.contracts.ledger_record import LedgerEmission
 from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
 from chaosbus.streams.decider import DecisionLike
 from chaosbus.streams.exactly_once.parked import ParkedCopy, ParkedSource, parked_key
 from chaosbus.streams.ledger import CompletedRecord, completed_records
-from chaosbus.streams.ledger_record import LedgerEmission
 
 
 @dataclass

@@ -1,16 +1,14 @@
 """`chaosbus http`: a reverse proxy in front of a service, applying the HTTP fault model.
 
 Every request is read whole (bounded by `max_body_bytes`), decided by the plan, carried out,
-and logged. What each action does on the wire:
+and logged. An action (`injectors.http.action`) is a wait, then one of three replies, which
+is all this proxy knows of faults (each HTTP fault's module says which it makes):
 
-* pass / latency: forwarded (after the drawn wait), the service's answer relayed as it is;
-* error: answered with the status (and `Retry-After`) without calling the service;
-* hang: nothing is answered for `hang_ms`, then the connection is closed;
-* reset: the connection is closed at once, before the service is called;
-* truncate: the service is called, its answer is sent with its full Content-Length but only a
-  share of the body, then the connection is closed, as a dying upstream does;
-* duplicate: the request is delivered to the service `1 + copies` times in a row; the client
-  gets the first answer (a webhook platform that sent twice).
+* `Relay`: the request is delivered to the service `deliveries` times in a row and the first
+  answer relayed as it is, or with its full Content-Length but only `body_share` of its body,
+  then the connection is closed, as a dying upstream does;
+* `Respond`: the status, headers and body are answered without calling the service;
+* `HangUp`: the connection is closed without an answer, before the service is called.
 
 Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1). A service that cannot be reached is
 answered 502 and logged with no upstream status, so the retry verdict sees the failure.
@@ -29,11 +27,12 @@ from typing import Self
 import aiohttp
 from aiohttp import web
 
+from chaosbus.clients.redaction import redact_text, redact_url
+from chaosbus.contracts.clock import Clock, wall_clock_ms
+from chaosbus.injectors.http.action import HangUp, HttpAction, Respond
 from chaosbus.injectors.http.log_record import LoggedRequest
-from chaosbus.injectors.http.plan import HttpAction, HttpPlan, HttpRequest
-from chaosbus.streams.clock import Clock, wall_clock_ms
+from chaosbus.injectors.http.plan import HttpPlan, HttpRequest
 from chaosbus.streams.http.request_log import RequestLog
-from chaosbus.streams.redaction import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -157,30 +156,25 @@ class HttpInterposer:
     async def _carry_out(
         self, request: web.Request, body: bytes, action: HttpAction, outcome: _Outcome
     ) -> web.StreamResponse:
-        if action.reset:
+        if action.wait_ms:
+            await asyncio.sleep(action.wait_ms / 1000)
+        reply = action.reply
+        if isinstance(reply, HangUp):
             return _close(request)
-        if action.hang_ms:
-            await asyncio.sleep(action.hang_ms / 1000)
-            return _close(request)
-        if action.status is not None:
-            headers = {}
-            if action.retry_after_s is not None:
-                headers["Retry-After"] = str(action.retry_after_s)
-            outcome.status = action.status
-            return web.Response(status=action.status, text=action.body, headers=headers)
-        if action.delay_ms:
-            await asyncio.sleep(action.delay_ms / 1000)
+        if isinstance(reply, Respond):
+            outcome.status = reply.status
+            return web.Response(status=reply.status, text=reply.body, headers=dict(reply.headers))
         answer = await self._forward(request, body, outcome)
-        for _ in range(action.copies):
+        for _ in range(reply.deliveries - 1):
             await self._forward(request, body, outcome)
         if answer is None:
             outcome.status = 502
             return web.Response(status=502, text="chaosbus: the service did not answer")
         status, answer_headers, answer_body = answer
         outcome.status = status
-        if action.keep_share is None:
+        if reply.body_share is None:
             return web.Response(status=status, headers=answer_headers, body=answer_body)
-        return await _truncated(request, status, answer_headers, answer_body, action.keep_share)
+        return await _truncated(request, status, answer_headers, answer_body, reply.body_share)
 
     async def _forward(
         self, request: web.Request, body: bytes, outcome: _Outcome

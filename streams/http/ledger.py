@@ -1,6 +1,6 @@
 """The HTTP decisions in `chaosbus.ledger`: one ledger record per request the proxy decided.
 
-A request maps onto the ledger record (streams.ledger_record) as a topic message does:
+A request maps onto the ledger record (contracts.ledger_record) as a topic message does:
 `route` is the HTTP route's name, `topic` is `http:<name>`, partition 0, the request's
 arrival sequence as `offset`, the logical request id as `event_id` and as the Kafka key (so
 the attempts of one request stay in one ledger partition, in order), `fault` is
@@ -20,10 +20,10 @@ from typing import Self
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
+from chaosbus.clients.connection import KafkaSettings, why_unreachable
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC, EmissionTuple, encode_record
 from chaosbus.injectors.http.log_record import LoggedRequest
-from chaosbus.streams.connection import KafkaSettings, why_unreachable
 from chaosbus.streams.http.request_log import RequestLog
-from chaosbus.streams.ledger_record import LEDGER_TOPIC, EmissionTuple, encode_record
 
 log = logging.getLogger(__name__)
 

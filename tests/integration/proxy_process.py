@@ -9,6 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from chaosbus.testing import poll_until
+
 
 class ProxyProcess:
     """`python -m chaosbus proxy ...`; stderr goes to a file, since a full pipe would block it."""
@@ -47,11 +49,13 @@ class ProxyProcess:
 
     async def wait_for_log(self, text: str, *, timeout_s: float) -> bool:
         """Wait until the process has logged `text` (its status lines report what it holds)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while text not in self.log.read_text(errors="replace"):
-            if loop.time() > deadline or (self.process and self.process.returncode is not None):
-                return False
-            # The log is a file written by another process: polling it is the only way.
-            await asyncio.sleep(0.1)
-        return True
+
+        def logged() -> bool:
+            return text in self.log.read_text(errors="replace")
+
+        def exited() -> bool:
+            return self.process is not None and self.process.returncode is not None
+
+        # The log is a file written by another process: polling it is the only way.
+        await poll_until(lambda: logged() or exited(), bool, timeout_s=timeout_s, every_s=0.1)
+        return logged()

@@ -10,16 +10,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chaosbus.control import commands as control_commands
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LedgerRecord
+from chaosbus.control import operations
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.monitors.probes.kafka_reader import read_ledger, read_source
 from chaosbus.report.model import RunReport
 from chaosbus.runner import Progress, RunOptions, run_experiment
 from chaosbus.scenarios import load_experiment_or_scenario
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.ledger_record import LedgerRecord
 from chaosbus.streams.topics import TopicAdmin
-from chaosbus.testing import Cluster, create_topics, settings_of
+from chaosbus.testing import Cluster, create_topics, poll_until, settings_of
 from chaosbus_demo.events import OrderEvent
 from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, order_events, play
@@ -65,12 +65,15 @@ async def ready_topics(kafka: Cluster, topics: list[str], partitions: int) -> No
     """Create topics and wait until the broker describes them (creation is asynchronous)."""
     await create_topics(kafka, topics, partitions)
     async with TopicAdmin(settings_of(kafka)) as admin:
-        for _ in range(100):
-            if set(topics) <= (await admin.partition_counts(topics)).keys():
-                return
-            # Topic metadata propagates in the broker's own time; there is nothing to await.
-            await asyncio.sleep(0.1)
-    raise TimeoutError(f"topics {topics} not visible")
+        # Topic metadata propagates in the broker's own time; there is nothing to await.
+        counts = await poll_until(
+            lambda: admin.partition_counts(topics),
+            lambda found: set(topics) <= found.keys(),
+            timeout_s=10,
+            every_s=0.1,
+        )
+    if not set(topics) <= counts.keys():
+        raise TimeoutError(f"topics {topics} not visible")
 
 
 async def make_stage(kafka: Cluster, redis_url: str, topic: str, partitions: int = 3) -> Stage:
@@ -78,7 +81,7 @@ async def make_stage(kafka: Cluster, redis_url: str, topic: str, partitions: int
     await ready_topics(kafka, [source, destination], partitions)
     tag = uuid.uuid4().hex[:8]
     namespace = f"chaosbus-test-{tag}"
-    await control_commands.init(redis_url, "test", namespace=namespace)
+    await operations.init(redis_url, "test", namespace=namespace)
     return Stage(settings_of(kafka), redis_url, source, destination, f"t{tag}:", namespace)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.local.stack import LocalStack, default_cache
 from chaosbus.settings import kafka_from_file
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.testing import free_port_pair
 
 

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LedgerRecord
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors import FaultPlan, parse_fault_document
 from chaosbus.local.stack import LocalStack, default_cache
 from chaosbus.monitors import (
@@ -30,12 +33,9 @@ from chaosbus.monitors.probes.kafka_reader import (
     read_ledger,
     read_source,
 )
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.exactly_once.parked import parked_topic
 from chaosbus.streams.interposer import InterposerConfig
-from chaosbus.streams.ledger_record import LedgerRecord
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import (
     Message,
@@ -44,6 +44,7 @@ from chaosbus.testing import (
     free_port_pair,
     free_port_run,
     ledger_of,
+    poll_until,
     produce,
     read_all,
 )
@@ -116,14 +117,12 @@ class Run:
 
     async def ledger_count(self, at_least: int, *, timeout_s: float) -> int:
         """Wait until `at_least` ledger records are committed; how many are."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while True:
-            seen = len(ledger_of(await read_all(self.bootstrap, self.ledger)))
-            if seen >= at_least or loop.time() >= deadline:
-                return seen
-            # Committed transactions of the interposer: nothing to await but the topic.
-            await asyncio.sleep(0.5)
+
+        async def seen() -> int:
+            return len(ledger_of(await read_all(self.bootstrap, self.ledger)))
+
+        # Committed transactions of the interposer: nothing to await but the topic.
+        return await poll_until(seen, lambda n: n >= at_least, timeout_s=timeout_s, every_s=0.5)
 
     async def verdict(self) -> MonitorReport:
         """The monitors' batch verdict, the destination taken as the service's effects: each

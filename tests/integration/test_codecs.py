@@ -11,13 +11,13 @@ import subprocess
 
 import pytest
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors.envelope import Envelope
 from chaosbus.monitors.probes.kafka_reader import read_source
-from chaosbus.runner.readers import TopicReader, envelope_of
-from chaosbus.streams.connection import KafkaSettings
+from chaosbus.runner.readers import TopicReader
 from chaosbus.streams.interposer import InterposerConfig
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.testing import create_topics, read_all, wait_for_count
 
 pytestmark = [
@@ -107,8 +107,8 @@ class TestCompressedSource:
         live: list[Envelope] = []
         complete = asyncio.Event()
 
-        def handle(record: object) -> None:
-            live.append(envelope_of(record))
+        def handle(envelope: Envelope) -> None:
+            live.append(envelope)
             if len(live) == MESSAGES:
                 complete.set()
 

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from chaosbus.control import InjectionGuard, Keys, commands
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
+from chaosbus.control import InjectionGuard, Keys, operations
 from chaosbus.injectors.plan import FaultPlan
 from chaosbus.injectors.spec import BlastRadius, DelayFault, FixedDelay
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.interposer import InterposerConfig
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
-from chaosbus.testing import Message, produce, read_all, wait_for_count
+from chaosbus.testing import Message, poll_until, produce, read_all, wait_for_count
 from tests.integration.runner_support import ready_topics
 
 pytestmark = pytest.mark.integration
@@ -31,15 +32,13 @@ async def held(proxy: Proxy) -> int:
     return sum(i.held for i in proxy.interposers)
 
 
-async def until(predicate: object, timeout_s: float) -> float:
+async def until(predicate: Callable[[], Awaitable[bool]], timeout_s: float) -> float:
     """Wait for `predicate()` to turn true; returns the seconds it took."""
     loop = asyncio.get_running_loop()
     start = loop.time()
-    while not await predicate():  # type: ignore[operator]
-        if loop.time() - start > timeout_s:
-            raise TimeoutError
-        # Watching another task's state: there is no event to await.
-        await asyncio.sleep(0.02)
+    # Watching another task's state: there is no event to await.
+    if not await poll_until(predicate, bool, timeout_s=timeout_s, every_s=0.02):
+        raise TimeoutError
     return loop.time() - start
 
 
@@ -59,20 +58,20 @@ class TestKillSwitchOnProxy:
         )
         proxy = Proxy([route], config, deciders={route: plan})
         namespace = f"chaosbus-test-{uuid.uuid4().hex[:8]}"
-        await commands.init(redis_url, "test", namespace=namespace)
+        await operations.init(redis_url, "test", namespace=namespace)
         stopping = asyncio.Event()
         async with InjectionGuard(redis_url, lambda: proxy.interposers, keys=Keys(namespace)):
             running = asyncio.create_task(proxy.run(stopping))
             try:
                 await produce(bootstrap, source, batch(0, 40))
                 await until(lambda: _at_least(proxy, 40), 20)
-                await commands.kill(redis_url, "test", "drill", namespace=namespace)
+                await operations.kill(redis_url, "test", "drill", namespace=namespace)
                 took = await until(lambda: _none_held(proxy), 2)
                 assert took < 1.0
                 assert await wait_for_count(bootstrap, destination, 40, timeout_s=5) == 40
                 await produce(bootstrap, source, batch(40, 20))
                 assert await wait_for_count(bootstrap, destination, 60, timeout_s=5) == 60
-                await commands.unkill(redis_url, "test", namespace=namespace)
+                await operations.unkill(redis_url, "test", namespace=namespace)
                 await until(lambda: _injecting(plan), 2)
                 await produce(bootstrap, source, batch(60, 5))
                 await until(lambda: _at_least_held(proxy, 5), 5)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from chaosbus.control import commands
+from chaosbus.control import operations
 from chaosbus.control.approvals import approval_state, approve, content_sha256
 from chaosbus.control.audit import new_entry
 from chaosbus.control.errors import ApprovalsMissing, NotPermitted
@@ -65,7 +65,7 @@ class TestFailClosed:
     ) -> None:
         """`SET <ns>:kill 1` engages (no crash); an admin's unkill then releases it."""
         ns = fresh()
-        await commands.init(redis_url, "test", namespace=ns)
+        await operations.init(redis_url, "test", namespace=ns)
         changes = Changes()
         async with KillSwitchWatcher(redis_url, changes, keys=Keys(ns), poll_s=0.05) as watcher:
             assert watcher.allows_injection
@@ -73,7 +73,7 @@ class TestFailClosed:
             detail = await changes.until("killed")
             assert detail == "kill switch engaged: its key holds an unexpected value"
             assert not watcher.allows_injection
-            await commands.unkill(redis_url, "test", namespace=ns)
+            await operations.unkill(redis_url, "test", namespace=ns)
             await changes.until("clear")
             await raw(redis_url, "DEL", f"{ns}:kill")
             assert "not released" in await changes.until("killed")
@@ -93,7 +93,7 @@ class TestFailClosed:
     async def test_a_dead_watcher_stops_injection(self, redis_url: str) -> None:
         """Should the watcher's task end, the host is told `killed` and injection stays off."""
         ns = fresh()
-        await commands.init(redis_url, "test", namespace=ns)
+        await operations.init(redis_url, "test", namespace=ns)
         changes = Changes()
         async with KillSwitchWatcher(redis_url, changes, keys=Keys(ns), poll_s=0.05) as watcher:
             assert watcher.allows_injection
@@ -114,7 +114,7 @@ class TestFailClosed:
         await raw(redis_url, "SET", f"{stage.namespace}:kill", "1")
         with pytest.raises(Aborted, match="its key holds an unexpected value"):
             await ExperimentRun(stage.spec("duplicate-storm"), stage.options()).run()
-        entries = await commands.audit_log(redis_url, 10, namespace=stage.namespace)
+        entries = await operations.audit_log(redis_url, 10, namespace=stage.namespace)
         assert [e.action for e in entries] == ["init", "refused"]
 
     def test_unreachable_at_start_refuses(self, tmp_path: Path) -> None:
@@ -204,24 +204,24 @@ def roles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AclRedis]:
 class TestRoles:
     async def test_operator_kills_only_admin_releases(self, roles: AclRedis) -> None:
         """An operator engages; its release is refused by Redis; the admin's goes through."""
-        await commands.init(roles.url("admin"), None)
-        await commands.kill(roles.url("operator"), None, "drill")
+        await operations.init(roles.url("admin"), None)
+        await operations.kill(roles.url("operator"), None, "drill")
         with pytest.raises(NotPermitted, match="'operator' may not release the kill switch"):
-            await commands.unkill(roles.url("operator"), None)
+            await operations.unkill(roles.url("operator"), None)
         async with control_plane(roles.url("reader")) as plane:
             assert (await plane.switch()).detail == "kill switch engaged by operator: drill"
-        assert await commands.unkill(roles.url("admin"), None)
-        entries = await commands.audit_log(roles.url("reader"), 50)
+        assert await operations.unkill(roles.url("admin"), None)
+        entries = await operations.audit_log(roles.url("reader"), 50)
         assert [(e.action, e.actor) for e in entries][-2:] == [
             ("kill", "operator"),
             ("unkill", "admin"),
         ]
-        assert (await commands.verify_audit(roles.url("reader"))).intact
+        assert (await operations.verify_audit(roles.url("reader"))).intact
 
     async def test_reader_may_neither_kill_nor_write(self, roles: AclRedis) -> None:
         """A reader reads the log; engaging or appending is refused."""
         with pytest.raises(NotPermitted, match="'reader' may not engage the kill switch"):
-            await commands.kill(roles.url("reader"), None, "x")
+            await operations.kill(roles.url("reader"), None, "x")
         async with control_plane(roles.url("reader")) as plane:
             with pytest.raises(NotPermitted):
                 await plane.audit(new_entry("start", "x", 1))
@@ -244,15 +244,15 @@ class TestAclApply:
     async def test_applied_rules_make_a_working_operator(self, roles: AclRedis) -> None:
         """`control acl --apply` (as admin) creates a user that may kill and not release."""
         from chaosbus.control.acl import AclUser
-        from chaosbus.control.cli_support import apply_acl
+        from chaosbus.control.operations import apply_acl
 
         assert await apply_acl(roles.url("admin"), [AclUser("ops2", "operator")], "chaosbus") == 1
         await raw(roles.url("admin"), "ACL", "SETUSER", "ops2", ">pw-ops2")
-        await commands.init(roles.url("admin"), None)
-        assert (await commands.kill(roles.url("ops2"), None, "applied")).actor == "ops2"
+        await operations.init(roles.url("admin"), None)
+        assert (await operations.kill(roles.url("ops2"), None, "applied")).actor == "ops2"
         with pytest.raises(NotPermitted):
-            await commands.unkill(roles.url("ops2"), None)
-        assert await commands.unkill(roles.url("admin"), None)
+            await operations.unkill(roles.url("ops2"), None)
+        assert await operations.unkill(roles.url("admin"), None)
 
 
 class TestRolesOnARun:
@@ -261,28 +261,28 @@ class TestRolesOnARun:
     ) -> None:
         """A run whose start entry Redis refuses does not start: nothing injected."""
         stage = await make_stage(bootstrap, roles.url("admin"), topic_name)
-        await commands.init(roles.url("admin"), None)
-        await commands.unkill(roles.url("admin"), None)  # whatever an earlier test left
+        await operations.init(roles.url("admin"), None)
+        await operations.unkill(roles.url("admin"), None)  # whatever an earlier test left
         # The roles' rules cover the `chaosbus` namespace.
         options = stage.options()
         options.redis_url, options.control_namespace = roles.url("reader"), "chaosbus"
         run = ExperimentRun(stage.spec("duplicate-storm"), options)
         with pytest.raises(NotPermitted, match="run refused: audit entry 'start' not written"):
             await run.run()
-        assert run._session is None  # the live session (and so the interposer) never began
-        entries = await commands.audit_log(roles.url("reader"), 50)
+        assert run._live is None  # the live parts (and so the interposer) never began
+        entries = await operations.audit_log(roles.url("reader"), 50)
         assert entries[-1].action == "unkill"
         assert "start" not in {e.action for e in entries}
 
     async def test_an_operator_watcher_sees_kill_and_release(self, roles: AclRedis) -> None:
         """The operator's rules let its watcher read the switch and hear the channel."""
-        await commands.init(roles.url("admin"), None)
-        await commands.unkill(roles.url("admin"), None)  # whatever an earlier test left
+        await operations.init(roles.url("admin"), None)
+        await operations.unkill(roles.url("admin"), None)  # whatever an earlier test left
         changes = Changes()
         async with KillSwitchWatcher(roles.url("operator"), changes, poll_s=0.05):
-            await commands.kill(roles.url("operator"), None, "drill")
+            await operations.kill(roles.url("operator"), None, "drill")
             assert await changes.until("killed") == "kill switch engaged by operator: drill"
-            await commands.unkill(roles.url("admin"), None)
+            await operations.unkill(roles.url("admin"), None)
             assert await changes.until("clear") == "kill switch released by admin"
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from chaosbus.control import commands
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
+from chaosbus.control import operations
 from chaosbus.control.errors import RouteShared
 from chaosbus.runner.shared_routes import refuse_shared_routes
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.interposer import InterposerConfig
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
-from chaosbus.testing import free_port_pair
+from chaosbus.testing import free_port_pair, poll_until
 from tests.integration.proxy_process import ProxyProcess
 from tests.integration.runner_support import ready_topics
 
@@ -48,7 +48,7 @@ class TestSharedRoutes:
         try:
             await asyncio.wait_for(proxy.started.wait(), 30)
             # The group's assignment lands after `started`; a refusal is what we wait for.
-            for _ in range(100):
+            async def refusal_now() -> str | None:
                 try:
                     await refuse_shared_routes(
                         KafkaSettings(bootstrap),
@@ -57,10 +57,13 @@ class TestSharedRoutes:
                         own_group_is_replicas=False,
                     )
                 except RouteShared as exc:
-                    refusal = str(exc)
-                    break
-                await asyncio.sleep(0.1)
-            else:
+                    return str(exc)
+                return None
+
+            refusal = await poll_until(
+                refusal_now, lambda found: found is not None, timeout_s=10, every_s=0.1
+            )
+            if refusal is None:
                 pytest.fail("no refusal while a proxy reads the source")
             assert refusal == (
                 f"route from {source} refused: consumer group '{group}' (1 live member, client "
@@ -84,7 +87,7 @@ class TestProxyAudit:
         source, destination = f"{topic_name}.src", f"{topic_name}.dst"
         await ready_topics(bootstrap, [source, destination], 1)
         url = await flushed(redis_url, 9)
-        await commands.init(url, "test")
+        await operations.init(url, "test")
         faults = tmp_path / "dup.yaml"
         faults.write_text("faults:\n  - type: duplicate\n    probability: 1.0\n    copies: 1\n")
         proxy = ProxyProcess(
@@ -107,14 +110,14 @@ class TestProxyAudit:
         assert await proxy.wait_for_log("control plane: clear", timeout_s=60)
         code, log = await proxy.terminate()
         assert code == 0, log
-        entries = await commands.audit_log(url, 10)
+        entries = await operations.audit_log(url, 10)
         assert [(e.action, e.run_id) for e in entries] == [
             ("init", None),
             ("start", "audited"),
             ("stop", "audited"),
         ]
         assert entries[1].detail == f"proxy {source}->{destination}"
-        assert (await commands.verify_audit(url)).intact
+        assert (await operations.verify_audit(url)).intact
 
     async def test_fault_proxy_refuses_without_control_plane(
         self, bootstrap: str, topic_name: str, tmp_path: Path

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from chaosbus.control import commands as control_commands
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.control import operations as control_commands
 from chaosbus.experiment import parse_experiment
 from chaosbus.platforms.horizon import HorizonPlan, measure
 from chaosbus.platforms.profile import profile
 from chaosbus.runner import RunOptions
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.testing import create_topics, unique_topic
 from chaosbus_demo.background import services_running
 from chaosbus_demo.services import ServiceConfig

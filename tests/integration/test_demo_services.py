@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 import pytest
 from redis.asyncio import Redis
 
-from chaosbus.streams.connection import KafkaSettings
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.testing import Message, create_topics, produce
 from chaosbus_demo.events import EVENT_ID_HEADER, OrderEvent
 from chaosbus_demo.ledgers import Keys

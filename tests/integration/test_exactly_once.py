@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from chaosbus.streams.connection import KafkaSettings
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LedgerRecord
+from chaosbus.contracts.routes import Route
 from chaosbus.streams.interposer import InterposerConfig
-from chaosbus.streams.ledger_record import LedgerRecord
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.testing import (
     Message,
     create_topics,
     ledger_of,
+    poll_until,
     produce,
     read_all,
     wait_for_committed_count,
@@ -179,11 +180,9 @@ class TestExactlyOnceAcrossACrash:
 async def _wait_ledger(bootstrap: str, topic: str, source: str, count: int) -> list[LedgerRecord]:
     """This source's records on the shared ledger topic, once there is one per message."""
     """This source's records on the shared ledger topic, once there is one per message."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 90
-    while True:
-        records = [r for r in ledger_of(await read_all(bootstrap, topic)) if r.topic == source]
-        if len(records) >= count or loop.time() > deadline:
-            return records
-        # Another process's progress: nothing to await but the topic itself.
-        await asyncio.sleep(0.5)
+
+    async def records() -> list[LedgerRecord]:
+        return [r for r in ledger_of(await read_all(bootstrap, topic)) if r.topic == source]
+
+    # Another process's progress: nothing to await but the topic itself.
+    return await poll_until(records, lambda found: len(found) >= count, timeout_s=90, every_s=0.5)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LedgerRecord
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors import FaultPlan, parse_fault_document
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.interposer import InterposerConfig
-from chaosbus.streams.ledger_record import LedgerRecord
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.testing import (
     Message,
     Received,
@@ -178,6 +178,61 @@ class TestFaultsMatchTheLedger:
         )
         assert decisions(first) == decisions(second)
         assert Counter(r.fault for r in first)["pass"] < 1_000
+
+
+STALL_MS = 4_000
+# Fires on one message only (partition 0's first); the stall then holds the rest of it.
+STALLED_SHARD = {
+    "faults": [
+        {"name": "shard-stuck", "type": "stall", "probability": 1, "duration_ms": STALL_MS,
+         "match": {"json": {"p": {"equals": 0}, "seq": {"equals": 0}}}},
+    ]
+}  # fmt: skip
+
+
+class TestStalledShard:
+    async def test_one_partition_stops_the_others_flow_then_it_catches_up_in_order(
+        self, bootstrap: str, topic_name: str
+    ) -> None:
+        """A stall on partition 0 holds all of it until the stall ends and releases it in
+        source order; partition 1 flows meanwhile; nothing is lost."""
+        source, destination = f"{topic_name}.src", f"{topic_name}.dst"
+        await create_topics(bootstrap, [source], 2)
+        # One key per source partition: each lands on one destination partition.
+        messages = [
+            Message(f"p{p}".encode(), json.dumps({"p": p, "seq": i}).encode(), partition=p)
+            for i in range(150)
+            for p in (0, 1)
+        ]
+        await produce(bootstrap, source, messages)
+        ledger, output = await run_with_faults(
+            bootstrap, source, destination, seed=3, run_id="stall", expected=300,
+            faults=STALLED_SHARD,
+        )  # fmt: skip
+        assert sorted(r.value or b"" for r in output) == sorted(m.value or b"" for m in messages)
+        assert len(output) == sum(len(r.emissions) for r in ledger) == 300
+        by_partition = {p: sorted((r for r in ledger if r.partition == p), key=lambda r: r.offset)
+                        for p in (0, 1)}  # fmt: skip
+        stalled = [r for r in by_partition[0] if r.fault == "stall"]
+        assert stalled[0].offset == 0
+        assert len(stalled) > 1  # held whatever the match says
+        assert stalled[0].emissions[0].planned_delay_ms == STALL_MS
+        assert {r.fault_name for r in stalled} == {"shard-stuck"}
+        ends = {r.decided_at_ms + r.emissions[0].planned_delay_ms for r in stalled}
+        assert len(ends) == 1  # one stall, every held message due at its end
+        (until,) = ends
+        assert stalled == [r for r in by_partition[0] if r.decided_at_ms < until]
+        assert all(r.emissions[0].sent_at_ms >= until for r in stalled)  # type: ignore[operator]
+        # Partition 1 flowed meanwhile: what it decided during the stall left during it.
+        during = [r for r in by_partition[1] if r.decided_at_ms < until]
+        assert during
+        assert all(r.fault == "pass" and r.emissions[0].planned_delay_ms == 0 for r in during)
+        assert all(r.emissions[0].sent_at_ms < until for r in during)  # type: ignore[operator]
+        # Each source partition in its own order on the destination.
+        for records in by_partition.values():
+            places = [(r.emissions[0].partition, r.emissions[0].offset) for r in records]
+            assert len({partition for partition, _ in places}) == 1
+            assert places == sorted(places)
 
 
 class TestHeldMessagesSurviveACrash:

@@ -15,13 +15,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from chaosbus.control import commands as control_commands
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.control import operations
 from chaosbus.experiment import with_overrides
 from chaosbus.injectors.http.log_record import LoggedRequest
 from chaosbus.report.model import RunReport
 from chaosbus.runner import Progress, RunOptions, run_experiment
 from chaosbus.scenarios import load_experiment_or_scenario
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.http import read_request_log
 from chaosbus.testing import create_topics, unique_topic
 from chaosbus_demo import nodered
@@ -105,7 +105,7 @@ async def flaky_api_run(
             schedule=SCHEDULE,
         )
         # The run's own control namespace starts released (the switch fails closed).
-        await control_commands.init(local_stack.redis_url, "test", namespace=f"chaosbus-test-{tag}")
+        await operations.init(local_stack.redis_url, "test", namespace=f"chaosbus-test-{tag}")
         options = RunOptions(
             kafka=KafkaSettings(local_stack.bootstrap),
             redis_url=local_stack.redis_url,

@@ -6,25 +6,28 @@ import asyncio
 
 import pytest
 
-from chaosbus.streams.connection import KafkaSettings
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
 from chaosbus.streams.exactly_once.parked_store import ensure_parked_topic
 from chaosbus.streams.interposer import InterposerConfig
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.streams.topics import TopicAdmin, TopicPolicy
-from chaosbus.testing import create_topics
+from chaosbus.testing import create_topics, poll_until
 from tests.cli_runner import chaosbus
 
 pytestmark = pytest.mark.integration
 
 
 async def visible(admin: TopicAdmin, topics: list[str]) -> None:
-    for _ in range(100):
-        if set(topics) <= (await admin.partition_counts(topics)).keys():
-            return
-        # Topic metadata reaches every broker in the cluster's own time: nothing to await.
-        await asyncio.sleep(0.1)
-    raise TimeoutError(f"topics {topics} not visible")
+    # Topic metadata reaches every broker in the cluster's own time: nothing to await.
+    counts = await poll_until(
+        lambda: admin.partition_counts(topics),
+        lambda found: set(topics) <= found.keys(),
+        timeout_s=10,
+        every_s=0.1,
+    )
+    if not set(topics) <= counts.keys():
+        raise TimeoutError(f"topics {topics} not visible")
 
 
 def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:

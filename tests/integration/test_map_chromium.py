@@ -21,9 +21,9 @@ import yaml
 from typer.testing import CliRunner
 
 from chaosbus.cli import app
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.map.render import dom_id
 from chaosbus.scenarios import scenario
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.testing import create_topics, unique_topic, wait_for_count
 from chaosbus_demo.background import services_running
 from chaosbus_demo.infra import start_group_at_end

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 import redis.asyncio as aioredis
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.monitors import ExtractorConfig, compile_extractors
 from chaosbus.monitors.errors import ProbeError
 from chaosbus.monitors.probes.kafka_reader import (
@@ -19,7 +20,6 @@ from chaosbus.monitors.probes.kafka_reader import (
 from chaosbus.monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
 from chaosbus.monitors.probes.sql_probe import SqlProbe, SqlProbeConfig
 from chaosbus.monitors.testing import HistoryBuilder, ledger_record
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.testing import Message, create_topics, produce
 
 pytestmark = pytest.mark.integration

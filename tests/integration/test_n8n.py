@@ -32,14 +32,14 @@ import pytest
 from typer.testing import CliRunner
 
 from chaosbus.cli import app
-from chaosbus.control import commands as control_commands
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.control import operations as control_commands
 from chaosbus.errors import StackError
 from chaosbus.experiment import parse_experiment
 from chaosbus.local.stack import LocalStack, default_cache
 from chaosbus.monitors.retries import RetryPolicy, judge_retries
 from chaosbus.platforms.profile import profile
 from chaosbus.runner import RunOptions, run_experiment
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.http import read_request_log
 from chaosbus.testing import create_topics, free_port_pair, poll_until, read_all, unique_topic
 from chaosbus_demo import n8n

@@ -7,11 +7,11 @@ from collections import defaultdict
 
 import pytest
 
-from chaosbus.streams.connection import KafkaSettings
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import decode_ledger
+from chaosbus.contracts.routes import Route
 from chaosbus.streams.interposer import InterposerConfig
-from chaosbus.streams.ledger_record import decode_ledger
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.testing import Message, Received, create_topics, produce, read_all, wait_for_count
 
 pytestmark = pytest.mark.integration

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC, decode_ledger
 from chaosbus.experiment.governance import Privacy
-from chaosbus.streams.ledger_record import LEDGER_TOPIC, decode_ledger
 from chaosbus.testing import ledger_of, read_all
 from tests.integration.runner_support import make_stage, run_against
 

@@ -14,6 +14,7 @@ from chaosbus.testing import (
     committed_offsets,
     create_topics,
     free_port_pair,
+    poll_until,
     produce,
     read_all,
     wait_for_count,
@@ -24,14 +25,13 @@ pytestmark = pytest.mark.integration
 
 
 async def committed_at_least(bootstrap: str, group: str, count: int, *, timeout_s: float) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while sum((await committed_offsets(bootstrap, group)).values()) < count:
-        if loop.time() > deadline:
-            return False
-        # Polling another process's commits: there is no event to await across processes.
-        await asyncio.sleep(0.2)
-    return True
+    # Polling another process's commits: there is no event to await across processes.
+    committed = await poll_until(
+        lambda: committed_offsets(bootstrap, group),
+        lambda offsets: sum(offsets.values()) >= count,
+        timeout_s=timeout_s,
+    )
+    return sum(committed.values()) >= count
 
 
 def payloads(start: int, count: int) -> list[Message]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.runner.check_window import check_window
-from chaosbus.streams.connection import KafkaSettings
 from tests.integration.runner_support import make_stage, run_against
 
 pytestmark = pytest.mark.integration

@@ -14,13 +14,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from chaosbus.control import commands
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.redis_client import redis_client
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC
+from chaosbus.control import operations
 from chaosbus.observability import Providers
 from chaosbus.report.write import write_report
 from chaosbus.runner import RunOptions, run_experiment
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.ledger_record import LEDGER_TOPIC
-from chaosbus.streams.redis_client import redis_client
 from chaosbus.testing import Received, ledger_of, read_all
 from chaosbus_demo.services import LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, order_events, play
@@ -57,7 +57,7 @@ class TestNoSecretAnywhere:
         probe_url = secure_redis.acl_url(tls=True)  # the ACL user, TLS
         stage = await make_stage(bootstrap, probe_url, topic_name)
         # The run's control plane is another Redis than the stage's: first use releases it.
-        await commands.init(control_url, "test", namespace=stage.namespace)
+        await operations.init(control_url, "test", namespace=stage.namespace)
         exporter = InMemorySpanExporter()
         tracer = TracerProvider()
         tracer.add_span_processor(SimpleSpanProcessor(exporter))
@@ -103,7 +103,7 @@ class TestNoSecretAnywhere:
         assert report.faults["duplicate"] > 0
 
         written = write_report(report, tmp_path / "report.json")
-        audit = await commands.audit_log(control_url, 50, namespace=stage.namespace)
+        audit = await operations.audit_log(control_url, 50, namespace=stage.namespace)
         closing = "abort" if report.status == "aborted" else "verdict"
         # The actor is the Redis user the control plane authenticated as; what the run
         # claimed to be is kept beside it.

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from chaosbus.control import ControlState, Keys, KillSwitchWatcher, commands
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.redis_client import CA_ENV, redis_client
+from chaosbus.control import ControlState, Keys, KillSwitchWatcher, operations
 from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.monitors.history import Observation
 from chaosbus.monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
 from chaosbus.runner import run_experiment
-from chaosbus.streams.connection import KafkaSettings
-from chaosbus.streams.redis_client import CA_ENV, redis_client
 from chaosbus_demo.services import LedgerService, ServiceConfig
 from tests.cli_runner import chaosbus
 from tests.integration.runner_support import make_stage
@@ -51,10 +51,10 @@ class TestControlPlane:
         actor is the user Redis authenticated, what the caller claimed is kept beside it."""
         url, ns = url_of(secure_redis, kind), namespace()
         user = ACL_USER if kind.endswith("acl-user") else "default"
-        state = await commands.kill(url, "ops", "drill", clock=lambda: 1_000, namespace=ns)
+        state = await operations.kill(url, "ops", "drill", clock=lambda: 1_000, namespace=ns)
         assert (state.actor, state.reason) == (user, "drill")
-        assert await commands.unkill(url, "ops", clock=lambda: 2_000, namespace=ns) is True
-        entries = await commands.audit_log(url, 10, namespace=ns)
+        assert await operations.unkill(url, "ops", clock=lambda: 2_000, namespace=ns) is True
+        entries = await operations.audit_log(url, 10, namespace=ns)
         assert [(e.action, e.actor, e.claimed, e.at_ms) for e in entries] == [
             ("kill", user, "ops", 1_000),
             ("unkill", user, "ops", 2_000),
@@ -64,8 +64,8 @@ class TestControlPlane:
         """ssl_cert_reqs=none in the URL connects without a CA file (an explicit opt-out)."""
         url = f"rediss://:{PASSWORD}@127.0.0.1:{secure_redis.tls.port}/0?ssl_cert_reqs=none"
         ns = namespace()
-        await commands.kill(url, "ops", None, clock=lambda: 5, namespace=ns)
-        assert [e.action for e in await commands.audit_log(url, 5, namespace=ns)] == ["kill"]
+        await operations.kill(url, "ops", None, clock=lambda: 5, namespace=ns)
+        assert [e.action for e in await operations.audit_log(url, 5, namespace=ns)] == ["kill"]
 
     async def test_watcher_over_tls_sees_a_kill(self, secure_redis: SecureRedis) -> None:
         """The kill-switch watcher follows the switch through TLS as an ACL user."""
@@ -79,9 +79,9 @@ class TestControlPlane:
                 killed.set()
 
         # A namespace never initialised reads as engaged (fail closed): release it first.
-        await commands.init(url, "test", namespace=keys.namespace)
+        await operations.init(url, "test", namespace=keys.namespace)
         async with KillSwitchWatcher(url, on_change, keys=keys, poll_s=0.1):
-            await commands.kill(url, "ops", None, namespace=keys.namespace)
+            await operations.kill(url, "ops", None, namespace=keys.namespace)
             await asyncio.wait_for(killed.wait(), timeout=5)
         assert seen == ["clear", "killed"]
 

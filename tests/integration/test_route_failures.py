@@ -15,30 +15,33 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaTimeoutError
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors.plan import FaultPlan
 from chaosbus.injectors.spec import BlastRadius, DelayFault, FixedDelay
 from chaosbus.streams.at_least_once import AtLeastOnce
 from chaosbus.streams.config import InterposerConfig
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.exactly_once.delivery import ExactlyOnce
 from chaosbus.streams.exactly_once.parked import parked_topic
 from chaosbus.streams.exactly_once.parked_store import ensure_parked_topic
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.streams.topics import TopicAdmin, TopicPolicy
-from chaosbus.testing import Message, committed_offsets, produce, read_all, wait_for_count
+from chaosbus.testing import (
+    Message,
+    committed_offsets,
+    poll_until,
+    produce,
+    read_all,
+    wait_for_count,
+)
 
 pytestmark = pytest.mark.integration
 
 
 async def until(predicate: Callable[[], Awaitable[bool]], timeout_s: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not await predicate():
-        if loop.time() > deadline:
-            raise TimeoutError("condition not reached")
-        # Another task's or process's progress: nothing to await but its state.
-        await asyncio.sleep(0.1)
+    # Another task's or process's progress: nothing to await but its state.
+    if not await poll_until(predicate, bool, timeout_s=timeout_s, every_s=0.1):
+        raise TimeoutError("condition not reached")
 
 
 def numbered(start: int, count: int, partition: int | None = None) -> list[Message]:

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from chaosbus.control import commands
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC, decode_ledger
+from chaosbus.control import operations
 from chaosbus.runner import ExperimentRun, Progress
-from chaosbus.streams.ledger_record import LEDGER_TOPIC, decode_ledger
 from chaosbus.testing import Message, produce, read_all
 from tests.integration.runner_support import Stage, ledger_of, make_stage
 
@@ -109,14 +109,14 @@ class TestKillSwitch:
         running = asyncio.create_task(run.run())
         try:
             await asyncio.wait_for(holding.wait(), timeout=20)
-            await commands.kill(redis_url, "test", "integration test", namespace=stage.namespace)
+            await operations.kill(redis_url, "test", "integration test", namespace=stage.namespace)
             await asyncio.wait_for(released.wait(), timeout=1.0)
             report = await running
         finally:
-            await commands.unkill(redis_url, "test", namespace=stage.namespace)
+            await operations.unkill(redis_url, "test", namespace=stage.namespace)
         assert report.status == "aborted"
         # The actor is the Redis user (here the unauthenticated `default`), not free text.
         assert "kill switch engaged by default: integration test" in (report.reason or "")
         await assert_nothing_lost(stage, run.run_id)
-        actions = [e.action for e in await commands.audit_log(redis_url, 10, stage.namespace)]
+        actions = [e.action for e in await operations.audit_log(redis_url, 10, stage.namespace)]
         assert actions[:5] == ["init", "start", "kill", "abort", "unkill"]

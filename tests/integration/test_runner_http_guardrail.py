@@ -11,10 +11,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from chaosbus.control import commands as control_commands
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.control import operations
 from chaosbus.experiment import parse_experiment
 from chaosbus.runner import Progress, RunOptions, run_experiment
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.http import read_request_log
 from chaosbus_demo.nodered import free_port
 from chaosbus_demo.pricing import serving
@@ -74,7 +74,7 @@ class TestHttpGuardrail:
                 }
             )
             # The run's own control namespace starts released (the switch fails closed).
-            await control_commands.init(redis_url, "test", namespace=f"chaosbus-test-{tag}")
+            await operations.init(redis_url, "test", namespace=f"chaosbus-test-{tag}")
             options = RunOptions(
                 kafka=KafkaSettings(bootstrap),
                 redis_url=redis_url,

@@ -6,9 +6,9 @@ from collections import Counter
 
 import pytest
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.runner.check_window import check_window
-from chaosbus.streams.connection import KafkaSettings
 from tests.integration.runner_support import (
     Stage,
     duplicated_payers,

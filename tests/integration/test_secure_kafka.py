@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from chaosbus.contracts.routes import Route
 from chaosbus.local.certs import make_certificates
 from chaosbus.streams.interposer import InterposerConfig
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.testing import Message, create_topics, produce, read_all, wait_for_count
 from tests.cli_runner import chaosbus
 from tests.integration.runner_support import make_stage, run_against

@@ -10,10 +10,10 @@ import asyncio
 
 import pytest
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.routes import Route
 from chaosbus.streams.config import InterposerConfig
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.proxy import Proxy
-from chaosbus.streams.routes import Route
 from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import (
     Message,

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.report import write_report
 from chaosbus.runner.check_window import check_window
 from chaosbus.runner.verdict import conclude_report
-from chaosbus.streams.connection import KafkaSettings
 from tests.integration.runner_support import ledger_of, make_stage, run_against
 from tests.integration.test_runner_verdicts import shuffled_by_count
 

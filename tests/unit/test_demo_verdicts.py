@@ -6,9 +6,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.monitors.report import Anomalies, AnomalyExample, Metrics
 from chaosbus.report import RunReport
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus_demo.display import side_by_side
 from chaosbus_demo.expectations import Verdict, problems
 from chaosbus_demo.plan import DemoPlan

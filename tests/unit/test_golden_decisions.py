@@ -18,12 +18,12 @@ import json
 import os
 from pathlib import Path
 
+from chaosbus.contracts.ledger_record import decode_ledger
+from chaosbus.contracts.records import event_id
 from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
 from chaosbus.injectors.plan import FaultPlan
 from chaosbus.injectors.spec import FaultFile
 from chaosbus.streams.ledger import LedgerBook
-from chaosbus.streams.ledger_record import decode_ledger
-from chaosbus.streams.records import event_id
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "decisions.jsonl"
 PARTITIONS = 3

@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from chaosbus.cli import app
+from chaosbus.documents import DocumentError, read_yaml_file
 from chaosbus.injectors.limits import MAX_FILE_BYTES
-from chaosbus.injectors.yaml_document import DocumentError, read_yaml_file
 from chaosbus.scenarios import scenario_names
 from tests.cli_runner import chaosbus
 

@@ -9,8 +9,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("chaosbus", "chaosbus_demo")
 
@@ -116,19 +114,16 @@ def in_package(module: str, package: str) -> bool:
 
 
 class TestImportGraph:
-    @pytest.mark.xfail(strict=True, reason="issue 18: contracts and clients not moved yet")
     def test_the_graph_sees_every_layer(self) -> None:
         """The walk follows the symlinked layers: each has its modules in the graph."""
         names = modules()
         for layer in LAYERS:
             assert sum(in_package(name, layer) for name in names) > 5, layer
 
-    @pytest.mark.xfail(strict=True, reason="issue 18: two cycles behind TYPE_CHECKING")
     def test_no_import_cycle(self) -> None:
         """No two shipped modules import each other, directly or around a loop."""
         assert cycles(graph()) == []
 
-    @pytest.mark.xfail(strict=True, reason="issue 18: monitors still import streams")
     def test_layers_import_downward(self) -> None:
         """Each layer imports itself and the layers `ALLOWED` names only: never the app
         shell above it, and monitors never the stream runtime."""

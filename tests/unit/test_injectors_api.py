@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib
 import pathlib
 import random
+from typing import get_args
 
 import pytest
 
 from chaosbus import injectors
+from chaosbus.injectors.injector import Injector
 from chaosbus.injectors.registry import INJECTORS
 from chaosbus.injectors.rng import DecisionSource, decision_stream, key_fraction
 
 PUBLIC = {
     "CAPS", "COUNT_KEYS", "DISCRIMINATOR_LABELS", "FAULT_TYPES", "INJECTORS",
-    "BlastRadius", "Decision", "DecisionSource", "DecisionStream", "DelayFault",
-    "Distribution", "DropFault", "DuplicateFault",
-    "Emission", "Envelope", "ExponentialDelay", "Fault", "FaultFile", "FaultPlan",
-    "FixedDelay", "Headers", "Injector", "InjectorError", "JsonCondition", "MatchSpec",
-    "ProtectedTopicError", "ReorderFault", "SourceCoordinates", "SpecError", "SpikeDelay",
-    "UniformDelay", "decision_stream", "error_path", "format_validation_error", "key_fraction",
-    "load_fault_file", "parse_fault_document",
+    "BlastRadius", "Decision", "DecisionSource", "DecisionStream",
+    "Distribution", "Emission", "Envelope", "ExponentialDelay", "Fault", "FaultConfig",
+    "FaultFile", "FaultPlan", "FixedDelay", "Headers", "Injector", "InjectorError",
+    "JsonCondition", "MatchSpec", "ProtectedTopicError", "SourceCoordinates", "SpecError",
+    "SpikeDelay", "Told", "Trigger", "UniformDelay", "decision_stream", "error_path",
+    "format_validation_error", "key_fraction", "parse_fault_document",
+    # every fault's config
+    "CorruptFault", "DelayFault", "DropFault", "DuplicateFault", "OutageFault", "ReorderFault",
+    "ReplayFault", "SchemaDriftFault", "StallFault",
 }  # fmt: skip
 
 PACKAGE = pathlib.Path(injectors.__file__).parent
@@ -48,7 +53,7 @@ class TestPurity:
     def test_no_io_or_clock_imports(self) -> None:
         """The fault model imports no asyncio, Kafka, Redis, clock or global-random module."""
         banned = {"asyncio", "aiokafka", "faust", "redis", "time", "datetime", "secrets"}
-        for path in PACKAGE.glob("*.py"):
+        for path in PACKAGE.rglob("*.py"):
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
                 if isinstance(node, ast.Import):
@@ -57,7 +62,7 @@ class TestPurity:
                     names = {node.module.split(".")[0]}
                 else:
                     continue
-                assert not names & banned, f"{path.name} imports {names & banned}"
+                assert not names & banned, f"{path} imports {names & banned}"
 
 
 class TestRegistry:
@@ -67,11 +72,38 @@ class TestRegistry:
         assert all(entry.name == name for name, entry in INJECTORS.items())
 
     def test_only_the_holding_injectors_flush(self) -> None:
-        """Reorder, outage and replay keep messages inside the plan; each can flush them."""
-        holders = {name for name, entry in INJECTORS.items() if entry.flush is not None}
-        assert holders == {"reorder", "outage", "replay"}
+        """Reorder, outage and replay keep messages inside the plan and can flush them; a
+        stall keeps none but flushes too, which ends it."""
         counted = {name for name, entry in INJECTORS.items() if entry.held is not None}
-        assert counted == holders
+        assert counted == {"reorder", "outage", "replay"}
+        flushing = {name for name, entry in INJECTORS.items() if entry.flush is not None}
+        assert flushing == counted | {"stall"}
+
+
+    def test_every_fault_module_is_listed_and_its_config_exported(self) -> None:
+        """Each module that declares a `FAULT` is in the registry under its config's type,
+        and its config class is a public name of the package."""
+        declared = {}
+        for path in sorted(PACKAGE.glob("*.py")):
+            module = importlib.import_module(f"chaosbus.injectors.{path.stem}")
+            if isinstance(getattr(module, "FAULT", None), Injector):
+                declared[path.stem] = module.FAULT
+        assert declared == dict(INJECTORS)
+        for entry in INJECTORS.values():
+            assert getattr(injectors, entry.config.__name__) is entry.config
+            assert entry.config.__name__ in injectors.__all__
+
+    def test_the_lists_derive_from_the_registry(self) -> None:
+        """FAULT_TYPES keep the order faults were added in; the counts add pass and non_json;
+        the schema's union holds every config."""
+        assert injectors.FAULT_TYPES == (
+            "duplicate", "reorder", "delay", "drop", "corrupt", "schema_drift", "replay",
+            "outage", "stall",
+        )  # fmt: skip
+        assert ("pass", *injectors.FAULT_TYPES, "non_json") == injectors.COUNT_KEYS
+        assert set(get_args(get_args(injectors.Fault)[0])) == {
+            entry.config for entry in INJECTORS.values()
+        }
 
 
 def blake2b(data: bytes, key: bytes = b"") -> bytes:

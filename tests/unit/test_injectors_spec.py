@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from chaosbus.documents import load_fault_file
 from chaosbus.injectors.errors import SpecError
 from chaosbus.injectors.spec import (
     DelayFault,
@@ -19,7 +20,6 @@ from chaosbus.injectors.spec import (
     MatchSpec,
     ReorderFault,
     UniformDelay,
-    load_fault_file,
     parse_fault_document,
 )
 from chaosbus.injectors.validation import error_path, format_validation_error
@@ -110,7 +110,7 @@ class TestProblemPaths:
         """An unknown `type` names the path and lists the known types."""
         assert problems(one_fault(type="explode", probability=1)) == [
             "faults[0].type: unknown fault type 'explode' (known: corrupt, delay, drop, "
-            "duplicate, outage, reorder, replay, schema_drift)"
+            "duplicate, outage, reorder, replay, schema_drift, stall)"
         ]
 
     def test_missing_fault_type(self) -> None:

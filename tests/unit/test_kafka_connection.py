@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from chaosbus.clients.connection import KafkaSettings, why_unreachable
+from chaosbus.clients.errors import BrokerRefused, BrokerUnreachable
 from chaosbus.local.certs import CertificateFiles, make_certificates
-from chaosbus.streams.connection import KafkaSettings, why_unreachable
-from chaosbus.streams.errors import BrokerRefused, BrokerUnreachable
 from chaosbus.testing import free_port_pair
 
 

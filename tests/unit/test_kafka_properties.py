@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.errors import InvalidInput
 from chaosbus.kafka_properties import (
     fields_from_environment,
@@ -16,7 +17,6 @@ from chaosbus.kafka_properties import (
 )
 from chaosbus.local.certs import make_certificates
 from chaosbus.settings import kafka_from_file, resolve_kafka
-from chaosbus.streams.connection import KafkaSettings
 
 SCRAM_JAAS = (
     "org.apache.kafka.common.security.scram.ScramLoginModule required "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chaosbus.injectors import INJECTORS, Told
 from chaosbus.monitors import MonitorConfig, check
 from chaosbus.monitors.causes import NO_FAULT, RANGE, REDELIVERED, Delivered, explain
 from chaosbus.monitors.report import AnomalyExample
@@ -137,6 +138,49 @@ class TestLostAndResurrected:
         assert example.cause is not None
         assert example.cause.mechanism == (
             "v1 delivered after deleted@v2 (v1 delayed 5.0 s by fault `slow`); the entity came back"
+        )
+
+
+class TestFaultSentences:
+    def test_a_stalled_event_never_applied(self) -> None:
+        """An event held by a stall and then lost by the service: the stall is named."""
+        h = HistoryBuilder()
+        h.event("o-1", event_id="e-3", fault="stall", delay_ms=5_000, fault_name="shard-stuck")
+        example = only_example(h, "once", "lost_event")
+        assert example.cause is not None
+        assert example.cause.mechanism == (
+            "event e-3 delivered once (event e-3 held 5.0 s by fault `shard-stuck` "
+            "(stalled partition)); the service never applied it"
+        )
+        assert example.cause.faulted is True
+
+    def test_every_fault_explains_itself(self) -> None:
+        """Each registered fault says in its own words what it did to an event."""
+        told = Told(event="v7", by="fault `f`", late="1.0 s", copies="sent 2 times, copy 1")
+        assert {name: entry.explain(told) for name, entry in INJECTORS.items()} == {
+            "duplicate": "v7 sent 2 times, copy 1 by fault `f`",
+            "reorder": "v7 held back 1.0 s by fault `f` (reorder)",
+            "delay": "v7 delayed 1.0 s by fault `f`",
+            "drop": "one delivery of v7 dropped by fault `f`",
+            "corrupt": "v7 hit by fault `f` (corrupt)",
+            "schema_drift": "v7 hit by fault `f` (schema_drift)",
+            "replay": "v7 hit by fault `f` (replay)",
+            "outage": "v7 hit by fault `f` (outage)",
+            "stall": "v7 held 1.0 s by fault `f` (stalled partition)",
+        }
+
+    def test_a_fault_this_version_does_not_know_is_still_named(self) -> None:
+        """A ledger from a chaosbus with another fault type: the generic sentence names it."""
+        h = HistoryBuilder()
+        event = h.event("o-1", event_id="e-3")
+        record = ledger_record(event, fault="pass").model_copy(
+            update={"fault": "meteor", "fault_name": "sky"}
+        )
+        cause = explain("lost_event", ("e-3",), None, None, [Delivered(event, (record,))],
+                        versions=False)  # fmt: skip
+        assert cause.mechanism == (
+            "event e-3 delivered once (event e-3 hit by fault `sky` (meteor)); "
+            "the service never applied it"
         )
 
 

@@ -1,6 +1,9 @@
-"""What the verdict makes of corrupt, schema_drift, replay and outage deliveries (issue 13)."""
+"""What the verdict makes of corrupt, schema_drift, replay, outage (issue 13) and stall
+deliveries."""
 
 from __future__ import annotations
+
+import pytest
 
 from chaosbus.monitors import LiveChecker, MonitorConfig, MonitorReport, check
 from chaosbus.monitors.index import is_garbage
@@ -213,6 +216,35 @@ class TestOutage:
         c.observe("c1", 0, at_ms=c.now_ms + 5_000)
         c.observe("c1", 5, at_ms=c.now_ms + LATER)
         assert counts(run(c, "counter")) == {}
+
+
+class TestStall:
+    def test_a_correct_service_holds_and_the_stall_shows_as_latency(self) -> None:
+        """Five versions held 10 s by a stall, released in order and applied: no anomaly,
+        an empty view while it lasts, and a latency of the stall's length."""
+        h = HistoryBuilder(step_ms=10)
+        for version in range(1, 6):
+            h.event("o1", version, fault="stall", delay_ms=10_000 - 10 * (version - 1))
+        stalled_at = h.now_ms
+        h.observe("o1", None, at_ms=stalled_at + 5_000)  # the shard is stuck: nothing yet
+        h.observe("o1", 5, at_ms=stalled_at + 9_970)  # released at once, the newest applied
+        h.observe("o1", 5, at_ms=stalled_at + LATER)
+        report = run(h, "entity")
+        assert counts(report) == {}
+        assert report.anomalies.total == 0
+        assert (report.coverage.judged, report.coverage.pending) == (1, 0)
+        assert report.metrics.latency_ms.count == 1
+        # v5 first seen 9,970 ms after it was read, to the histogram's 3 significant digits.
+        assert report.metrics.latency_ms.p99 == pytest.approx(9_970, rel=1e-3)
+
+    def test_a_service_that_loses_the_backlog_is_caught(self) -> None:
+        """Held counter events the service never applies after release: the unit is missing
+        them and never recovers, however late the view is read."""
+        h = HistoryBuilder()
+        for amount in (3, 4):
+            h.event("c1", amount=amount, fault="stall", delay_ms=8_000)
+        h.observe("c1", 0, at_ms=h.now_ms + LATER)
+        assert counts(run(h, "counter")) == {"lost_event": 1, "unrecovered": 1}
 
 
 class TestLiveAgreesWithBatch:

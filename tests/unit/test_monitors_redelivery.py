@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from chaosbus.contracts.ledger_record import LedgerEmission, LedgerRecord
 from chaosbus.monitors.redelivery import first_decisions, redelivered, unledgered_copies
 from chaosbus.monitors.testing import HistoryBuilder
-from chaosbus.streams.ledger_record import LedgerEmission, LedgerRecord
 
 
 def restarted_history() -> HistoryBuilder:

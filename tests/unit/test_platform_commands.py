@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from chaosbus.cli import app
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.errors import PrerequisiteMissing, StackError
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus_demo import n8n_install
 from chaosbus_demo.n8n import N8n, refuse_secured
 

@@ -8,12 +8,12 @@ import pytest
 from typer.testing import CliRunner
 
 from chaosbus.cli import app
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC as STREAMS_LEDGER_TOPIC
 from chaosbus.errors import InvalidInput
 from chaosbus.injectors.protection import LEDGER_TOPIC, find_cycle, is_own_topic, topic_name_problem
-from chaosbus.proxy_command import build_proxy, parse_routes
-from chaosbus.streams.connection import KafkaSettings
+from chaosbus.standalone.topics import build_proxy, parse_routes
 from chaosbus.streams.exactly_once.parked import parked_topic
-from chaosbus.streams.ledger_record import LEDGER_TOPIC as STREAMS_LEDGER_TOPIC
 
 
 class TestOwnTopics:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from chaosbus.contracts.errors import RouteError
+from chaosbus.contracts.routes import Route
 from chaosbus.injectors import FaultPlan, parse_fault_document
 from chaosbus.injectors.testing import envelope
-from chaosbus.streams.errors import RouteError
-from chaosbus.streams.routes import Route
 
 FAULTS = {
     "faults": [

@@ -3,7 +3,8 @@ anomalies, the conclusion over both sides, the HTTP ledger record and the plan's
 
 from __future__ import annotations
 
-from chaosbus.control.keys import Keys
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.experiment import parse_experiment
 from chaosbus.experiment.bounds import Bound
 from chaosbus.experiment.spec import ExperimentSpec
@@ -11,16 +12,18 @@ from chaosbus.injectors.http.log_record import LoggedRequest
 from chaosbus.injectors.http.plan import HTTP_FAULT_TYPES, HttpPlan, HttpRequest
 from chaosbus.injectors.http.spec import HttpFaultFile
 from chaosbus.injectors.spec import BlastRadius
+from chaosbus.monitors.probes.kind import ProbeContext
 from chaosbus.monitors.report import Anomalies
 from chaosbus.observability import Providers
+from chaosbus.runner.http_side import HttpSide
 from chaosbus.runner.http_verdict import with_retry_anomalies
+from chaosbus.runner.live import LiveParts
+from chaosbus.runner.observation import LiveObservation
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.retry_observation import observe_retries
-from chaosbus.runner.session import LiveSession
+from chaosbus.runner.topic_side import TopicSide
 from chaosbus.runner.verdict import Conclusion, conclude, judge
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.http.ledger import ledger_payload
-from chaosbus.streams.ledger_record import LedgerRecord
 
 
 def spec(max_attempts: int = 3) -> ExperimentSpec:
@@ -153,29 +156,20 @@ class TestPlanIntensity:
         assert (plan.counts["pass"], plan.counts["error"]) == (1, 1)
 
 
-class TestSessionDrivesHttp:
+class TestLivePartsDriveHttp:
     async def test_intensity_and_stop_reach_the_http_plans(self) -> None:
         """The ramp sets the HTTP plans' intensity; stop_injecting (abort, kill) disables them."""
-
-        async def ignore(*_: object) -> None:
-            return None
-
-        session = LiveSession(
-            spec(),
-            kafka=KafkaSettings("127.0.0.1:1"),
-            redis_url="redis://127.0.0.1:1",
-            probe_redis_url="redis://127.0.0.1:1",
-            run_id="r",
-            key_prefix="",
-            clock=lambda: 0,
-            on_control=ignore,
-            control_keys=Keys("t"),
-            providers=Providers(None, None),
+        kafka = KafkaSettings("127.0.0.1:1")
+        probes = ProbeContext(kafka, "redis://127.0.0.1:1")
+        live = LiveParts(
+            LiveObservation(spec(), run_id="r", probes=probes, clock=lambda: 0),
+            TopicSide(spec(), kafka=kafka, run_id="r", providers=Providers(None, None)),
+            HttpSide(spec(), run_id="r", clock=lambda: 0),
         )
-        (plan,) = session.http.plans.values()
-        assert (plan.intensity, session.injecting) == (0.0, False)
-        session.set_intensity(0.5)
-        assert (plan.intensity, session.injecting) == (0.5, True)
-        await session.stop_injecting()
-        assert (plan.enabled, session.injecting) == (False, False)
-        assert session.fault_counts() == {f"http.{k}": 0 for k in ("pass", *HTTP_FAULT_TYPES)}
+        (plan,) = live.http.plans.values()
+        assert (plan.intensity, live.injecting) == (0.0, False)
+        live.set_intensity(0.5)
+        assert (plan.intensity, live.injecting) == (0.5, True)
+        await live.stop_injecting()
+        assert (plan.enabled, live.injecting) == (False, False)
+        assert live.fault_counts() == {f"http.{k}": 0 for k in ("pass", *HTTP_FAULT_TYPES)}

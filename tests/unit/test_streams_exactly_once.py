@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chaosbus.contracts.ledger_record import LedgerRecord, decode_ledger, encode_record
 from chaosbus.injectors.envelope import Emission, Envelope, SourceCoordinates
 from chaosbus.streams.exactly_once.parked import ParkedSource, parked_key, rebuild, source_of_key
 from chaosbus.streams.exactly_once.work import PartitionWork
 from chaosbus.streams.ledger import LedgerBook
-from chaosbus.streams.ledger_record import LedgerRecord, decode_ledger, encode_record
 
 
 def envelope(offset: int, partition: int = 0) -> Envelope:

@@ -6,9 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chaosbus.injectors.envelope import SourceCoordinates
-from chaosbus.streams.ledger import RUN_MAX_BYTES, LedgerBook, pseudonym
-from chaosbus.streams.ledger_record import (
+from chaosbus.contracts.ledger_record import (
     LedgerEmission,
     LedgerRecord,
     decode_ledger,
@@ -16,6 +14,8 @@ from chaosbus.streams.ledger_record import (
     encode_pass_run,
     encode_record,
 )
+from chaosbus.injectors.envelope import SourceCoordinates
+from chaosbus.streams.ledger import RUN_MAX_BYTES, LedgerBook, pseudonym
 from chaosbus.streams.telemetry import trace_id_of
 
 SOURCE = SourceCoordinates("orders.nocode", 2, 41)

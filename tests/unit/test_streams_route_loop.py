@@ -9,16 +9,17 @@ from collections.abc import Callable
 import pytest
 from aiokafka import TopicPartition
 
+from chaosbus.clients.connection import KafkaSettings
+from chaosbus.contracts.ledger_record import decode_ledger
+from chaosbus.contracts.routes import Route
 from chaosbus.streams.at_least_once import AtLeastOnce
 from chaosbus.streams.config import InterposerConfig
-from chaosbus.streams.connection import KafkaSettings
 from chaosbus.streams.decider import PassThrough
 from chaosbus.streams.delivery import RouteContext
 from chaosbus.streams.interposer import RouteInterposer
-from chaosbus.streams.ledger_record import decode_ledger
 from chaosbus.streams.memory import MemoryCluster, MemoryProducer
-from chaosbus.streams.routes import Route
 from chaosbus.streams.undeliverable import RouteFailed
+from chaosbus.testing import poll_until
 
 SRC = TopicPartition("src", 0)
 
@@ -48,7 +49,7 @@ def interposer(
     context = RouteContext(route, settings, keep_partition=True, max_message_bytes=limit)
     delivery = AtLeastOnce(
         context,
-        MemoryProducer(cluster),  # type: ignore[arg-type]
+        MemoryProducer(cluster),
         producer_factory=cluster.producer_factory(),
     )
     return RouteInterposer(
@@ -57,11 +58,9 @@ def interposer(
 
 
 async def until(predicate: Callable[[], bool], timeout_s: float = 5) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not predicate():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.01)  # the loop runs as another task: let it turn
+    # The loop runs as another task: its counters are read between its turns.
+    reached = await poll_until(predicate, bool, timeout_s=timeout_s, every_s=0.01)
+    assert reached, "condition not reached"
 
 
 class TestRouteLoop:

@@ -1,0 +1,61 @@
+"""`chaosbus control init|acl`: set up the control plane (chaosbus.control)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from chaosbus.commands.options import ControlRedis
+from chaosbus.commands.shell import one_line_errors
+from chaosbus.control import operations
+from chaosbus.control.acl import default_users, parse_user, setuser_commands
+from chaosbus.control.audit import default_actor
+from chaosbus.settings import resolve_redis
+
+group = typer.Typer(help="Set up the control plane (kill switch, roles).", no_args_is_help=True)
+
+
+@group.command("init")
+@one_line_errors
+def control_init(redis: ControlRedis = None) -> None:
+    """First use: write the released state (admin). Until then every run is refused."""
+    done = asyncio.run(operations.init(resolve_redis(redis), default_actor()))
+    typer.echo(
+        "control plane initialised: kill switch released"
+        if done
+        else "control plane already initialised (an admin releases a kill with `chaosbus unkill`)"
+    )
+
+
+@group.command("acl")
+@one_line_errors
+def control_acl(
+    operator: list[str] = typer.Option([], "--operator", help="User NAME, repeatable."),
+    approver: list[str] = typer.Option(
+        [], "--approver", help="NAME or NAME=AREA,AREA (the areas it may sign), repeatable."
+    ),
+    admin: list[str] = typer.Option([], "--admin", help="User NAME, repeatable."),
+    reader: list[str] = typer.Option([], "--reader", help="User NAME, repeatable."),
+    namespace: str = typer.Option("chaosbus", "--namespace", help="Key namespace."),
+    apply: bool = typer.Option(
+        False, "--apply", help="Send them to --redis (with an admin credential)."
+    ),
+    redis: ControlRedis = None,
+) -> None:
+    """Print (or --apply) the Redis ACL rules of each role; passwords are set apart.
+
+    Without users, one per role named after it. Set each password with
+    `ACL SETUSER NAME >PASSWORD`; connect as a user with redis://NAME:PASSWORD@HOST:PORT/0."""
+    users = [
+        *(parse_user(n, "operator") for n in operator),
+        *(parse_user(n, "approver") for n in approver),
+        *(parse_user(n, "admin") for n in admin),
+        *(parse_user(n, "reader") for n in reader),
+    ] or default_users()
+    if apply:
+        count = asyncio.run(operations.apply_acl(resolve_redis(redis), users, namespace))
+        typer.echo(f"applied the ACL rules of {count} users")
+        return
+    for command in setuser_commands(users, namespace):
+        typer.echo(" ".join(command))

@@ -1,0 +1,47 @@
+"""`chaosbus demo`: Node-RED or n8n, a naive and a safe service, two experiments
+(chaosbus_demo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from chaosbus.commands.options import Bootstrap, KafkaConfig, ReportsDir, RunRedis
+from chaosbus.commands.shell import one_line_errors
+from chaosbus.settings import given_bootstrap, given_redis
+
+
+@one_line_errors
+def demo(
+    bootstrap: Bootstrap = None,
+    redis: RunRedis = None,
+    kafka_config: KafkaConfig = None,
+    out: ReportsDir = Path("demo-out"),
+    automation: str = typer.Option("node-red", "--automation", help="node-red or n8n."),
+) -> None:
+    """Node-RED (or n8n), a naive and a safe service, two experiments, a verdict each.
+
+    Without --bootstrap/--redis it uses the local stack, starting it (and stopping it at the
+    end) when it is down. Exit 0 when the naive service is caught and the safe one holds,
+    1 when not (and why), 2 invalid input or a missing prerequisite, 3 interrupted.
+    """
+    # Imported here: the demo pulls in Node-RED, n8n, services and traffic, which no other
+    # command needs at start-up.
+    from chaosbus_demo.automations import automation_kind, demo_defaults
+    from chaosbus_demo.command import demo_command
+    from chaosbus_demo.run import DemoOptions
+
+    kind = automation_kind(automation)  # node-red or n8n; anything else is one line, exit 2
+
+    # Only an address given by flag or environment replaces the local stack, so these are
+    # `given_*`, not `resolve_*` (which would fall back to the local stack's address).
+    options = DemoOptions(
+        bootstrap=given_bootstrap(bootstrap),
+        redis_url=given_redis(redis),
+        kafka_config=kafka_config,
+        out=out,
+        automation=kind,
+        **demo_defaults(kind),
+    )
+    raise typer.Exit(demo_command(options))

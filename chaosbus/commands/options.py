@@ -1,0 +1,122 @@
+"""Every option that more than one command takes, declared once per meaning.
+
+A command names the type in its signature and gives the default there, e.g.
+`bootstrap: Bootstrap = None` (a repeatable option too: typer gives None when none is given).
+An option that reaches a broker or Redis is resolved by `chaosbus.settings` (flag, then
+environment, then file or local stack), never by typer's `envvar=`, so every command finds
+the same address the same way; its help says which variable stands in for it.
+
+One flag name may carry more than one meaning; then each meaning is declared here with a
+help text that says how it differs, side by side (`--redis`: the control plane, the control
+plane read by the probes too, the probes only; `--fault`, `--from`, `--run-id`, `--route`,
+`--platform`).
+`tests/unit/test_cli_options.py` fails when a flag that several commands take is declared
+anywhere else, or when one meaning is declared twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# ---- where Kafka and Redis are (resolved by chaosbus.settings) ----------------------------
+
+Bootstrap = Annotated[
+    str | None, typer.Option("--bootstrap", help="Kafka HOST:PORT; or CHAOSBUS_BOOTSTRAP.")
+]
+KafkaConfig = Annotated[
+    Path | None,
+    typer.Option(
+        "--kafka-config",
+        help="Kafka client properties file (SASL, TLS); or CHAOSBUS_KAFKA_CONFIG.",
+    ),
+]
+ControlRedis = Annotated[
+    str | None,
+    typer.Option(
+        "--redis",
+        help="Redis URL of the control plane (kill switch, audit log); or CHAOSBUS_REDIS.",
+    ),
+]
+RunRedis = Annotated[
+    str | None,
+    typer.Option(
+        "--redis",
+        help="Redis URL of the control plane, which the redis probes read too; or CHAOSBUS_REDIS.",
+    ),
+]
+ProbeRedis = Annotated[
+    str | None,
+    typer.Option("--redis", help="Redis URL the redis probes read; or CHAOSBUS_REDIS."),
+]
+
+# ---- who acts, and on what ---------------------------------------------------------------
+
+Actor = Annotated[
+    str | None,
+    typer.Option(
+        "--actor", help="A note beside the actor (default: OS user); the actor is the Redis user."
+    ),
+]
+Experiment = Annotated[
+    str, typer.Argument(help="Experiment file (YAML), or the name of a shipped scenario.")
+]
+TopicFaultFile = Annotated[
+    Path | None, typer.Option("--fault", help="Fault file (YAML) for every route.")
+]
+HttpFaultFile = Annotated[Path | None, typer.Option("--fault", help="HTTP fault file (YAML).")]
+Seed = Annotated[int | None, typer.Option("--seed", help="Seed of every fault decision.")]
+ShareRoute = Annotated[
+    bool,
+    typer.Option("--share-route", help="Run even if another live interposer reads a source."),
+]
+
+Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
+
+ProxyRoutes = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--route", help="SOURCE:DESTINATION[@ID], repeatable; ID pins the decisions' key."
+    ),
+]
+LoggedRoute = Annotated[str | None, typer.Option("--route", help="Only this route of the log.")]
+
+# ---- the no-code platform a command reads the profile of (chaosbus.platforms) ------------
+
+RetryPlatform = Annotated[
+    str | None,
+    typer.Option("--platform", help="Bounds of that platform's own retries (e.g. n8n); wins."),
+]
+ListedPlatform = Annotated[
+    str | None,
+    typer.Option("--platform", help="Only that platform's scenarios, with their sources."),
+]
+SenderPlatform = Annotated[
+    str | None,
+    typer.Option("--platform", help="The automation's platform, for the cause (e.g. n8n)."),
+]
+ComparedPlatforms = Annotated[
+    list[str] | None,
+    typer.Option("--platform", help="Compare with this platform's re-deliveries; repeatable."),
+]
+
+# ---- a run and its report ----------------------------------------------------------------
+
+ProxyRunId = Annotated[str | None, typer.Option("--run-id", help="Run id in ledger records.")]
+JudgedRunId = Annotated[str, typer.Option("--run-id", help="The run whose window is judged.")]
+Report = Annotated[Path | None, typer.Option("--report", help="Write PATH (JSON), .md, .html.")]
+KeyPrefix = Annotated[str, typer.Option("--key-prefix", help="Put before every probe key.")]
+StartFrom = Annotated[str, typer.Option("--from", help="earliest or latest, for a new group.")]
+StarterSource = Annotated[str, typer.Option("--from", help="Topic the automation writes.")]
+RecordedTopic = Annotated[str, typer.Option("--from", help="The topic to record.")]
+StarterDestination = Annotated[str, typer.Option("--to", help="Topic the service reads.")]
+ReplayDestination = Annotated[str, typer.Option("--to", help="The topic to write.")]
+
+# ---- files a command writes --------------------------------------------------------------
+
+RecordingOut = Annotated[Path, typer.Option("--out", help="The recording file to write.")]
+ReportsDir = Annotated[Path, typer.Option("--out", help="Directory of the reports.")]
+MapPage = Annotated[Path | None, typer.Option("--out", help="Write the map as one HTML page here.")]
+GeneratorSeed = Annotated[int | None, typer.Option("--seed", help="Instead of the spec's seed.")]

@@ -1,0 +1,56 @@
+"""Value parsers of command-line text: durations, sizes, field lists, JSON paths, a file to
+write."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from chaosbus.errors import InvalidInput
+from chaosbus.monitors.extractors import JsonField
+from chaosbus.traffic.selectors import Selector, parse_selectors
+
+_UNITS_S = {"": 1, "s": 1, "m": 60, "h": 3600}
+_UNITS_B = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+_UNITS_B |= {"kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def seconds(option: str, text: str) -> float:
+    """`90`, `30s`, `10m`, `1.5h` as seconds."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smh]?)", text.strip().lower())
+    if match is None or float(match.group(1)) <= 0:
+        raise InvalidInput(f"{option} {text!r}: a duration like 30s, 10m or 2h (above 0)")
+    return float(match.group(1)) * _UNITS_S[match.group(2)]
+
+
+def size(option: str, text: str) -> int:
+    """`1048576`, `500MB`, `1GiB` as bytes."""
+    match = re.fullmatch(r"(\d+)\s*([kmg]i?b|b)?", text.strip().lower())
+    if match is None or int(match.group(1)) <= 0:
+        raise InvalidInput(f"{option} {text!r}: a size like 500MB or 1GiB (above 0)")
+    return int(match.group(1)) * _UNITS_B[match.group(2) or ""]
+
+
+def fields(option: str, values: list[str]) -> tuple[Selector, ...]:
+    try:
+        return parse_selectors(values)
+    except ValueError as exc:
+        raise InvalidInput(f"{option} {exc}") from exc
+
+
+def new_file(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise InvalidInput(f"{path} exists (pass --force to overwrite it)")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"{path}: no directory {path.parent}")
+
+
+def json_field(option: str, path: str) -> JsonField:
+    """A JSON path given by flag (`--event-id-json $.id`), as the extractors take it."""
+    try:
+        return JsonField.model_validate({"json": path})
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise InvalidInput(f"{option} {path!r}: {reason}") from exc

@@ -1,0 +1,90 @@
+"""The control plane's one-shot operations: each opens the plane, does one thing, closes it.
+
+    kill, unkill, init          the kill switch (`chaosbus kill`, `unkill`, `control init`)
+    audit_log, verify_audit     the audit log (`chaosbus audit [--verify]`)
+    sign_off, show_approvals    sign-offs bound to content (`chaosbus approve`, `approvals`)
+    apply_acl                   the roles as Redis ACL users (`chaosbus control acl --apply`)
+
+The commands (`chaosbus.commands`), the demo, the local stack and the tests call these.
+`actor` arguments are only what the caller claims (the OS user, `--actor`); the audit log
+records the authenticated Redis user as the actor and the claim beside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chaosbus.contracts.clock import Clock, wall_clock_ms
+from chaosbus.control.acl import AclUser, setuser_commands
+from chaosbus.control.approvals import ApprovalState, Signoff, approval_state, approve
+from chaosbus.control.audit import AuditEntry
+from chaosbus.control.chain import Verification
+from chaosbus.control.keys import KillState
+from chaosbus.control.plane import control_plane
+
+
+async def kill(
+    url: str,
+    actor: str | None,
+    reason: str | None,
+    clock: Clock = wall_clock_ms,
+    namespace: str = "chaosbus",
+) -> KillState:
+    async with control_plane(url, namespace) as plane:
+        return await plane.engage(actor, reason, clock())
+
+
+async def unkill(
+    url: str, actor: str | None, clock: Clock = wall_clock_ms, namespace: str = "chaosbus"
+) -> bool:
+    """Release (admin role); False when it was not engaged."""
+    async with control_plane(url, namespace) as plane:
+        return await plane.release(actor, clock())
+
+
+async def init(
+    url: str, actor: str | None, clock: Clock = wall_clock_ms, namespace: str = "chaosbus"
+) -> bool:
+    """First use of a namespace: released; False (and nothing written) when already set up."""
+    async with control_plane(url, namespace) as plane:
+        return await plane.initialise(actor, clock())
+
+
+async def audit_log(url: str, limit: int, namespace: str = "chaosbus") -> list[AuditEntry]:
+    async with control_plane(url, namespace) as plane:
+        return await plane.read_audit(limit)
+
+
+async def verify_audit(url: str, namespace: str = "chaosbus") -> Verification:
+    async with control_plane(url, namespace) as plane:
+        return await plane.verify_audit()
+
+
+async def sign_off(
+    url: str,
+    area: str,
+    sha256: str,
+    experiment: str,
+    claimed: str | None,
+    *,
+    namespace: str = "chaosbus",
+    clock: Clock = wall_clock_ms,
+) -> Signoff:
+    async with control_plane(url, namespace) as plane:
+        return await approve(plane, area, sha256, experiment, claimed, clock())
+
+
+async def show_approvals(
+    url: str, sha256: str, required: tuple[str, ...], *, namespace: str = "chaosbus"
+) -> ApprovalState:
+    async with control_plane(url, namespace) as plane:
+        return await approval_state(plane, sha256, required)
+
+
+async def apply_acl(url: str, users: Sequence[AclUser], namespace: str) -> int:
+    """Send the ACL SETUSER commands with the caller's (admin) credential."""
+    async with control_plane(url, namespace) as plane:
+        for command in setuser_commands(users, namespace):
+            sent = plane.client.execute_command(*command)  # type: ignore[no-untyped-call]
+            await plane.call(sent, "change ACL users")
+        return len(users)
