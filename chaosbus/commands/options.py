@@ -86,6 +86,22 @@ RecordedTopic = Annotated[str, typer.Option("--from", help="The topic to record.
 StarterDestination = Annotated[str, typer.Option("--to", help="Topic the service reads.")]
 ReplayDestination = Annotated[str, typer.Option("--to", help="The topic to write.")]
 
+# ---- how a long-running command shows itself (docs/operations.md) ----------------------
+
+Metrics = Annotated[
+    str | None,
+    typer.Option(
+        "--metrics",
+        help="HOST:PORT to serve Prometheus metrics on (/metrics); off by default.",
+    ),
+]
+LogFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--log-format", help="Log lines: text (default) or json (one object per line)."
+    ),
+]
+
 # ---- files a command writes --------------------------------------------------------------
 
 RecordingOut = Annotated[Path, typer.Option("--out", help="The recording file to write.")]

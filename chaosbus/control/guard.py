@@ -1,30 +1,56 @@
-"""Bind the kill switch to running interposers: the hook `chaosbus proxy` can wrap itself in.
+"""Bind the kill switch and the scoped switches to running interposers: the hook `chaosbus
+proxy` and `chaosbus http` wrap themselves in.
 
 On `killed` or `unreachable`, every interposer stops deciding faults and releases what it
 holds, at once, and keeps forwarding as a passthrough; on `clear` injection resumes. The
 deciders are switched too, so a switch found engaged before any interposer exists (or
 while they start) still gates them (fail closed).
+
+The scoped switches (`control.scopes`) are applied the same way: a paused route is switched
+off as by the kill switch; a paused fault is passed by every plan (reason `paused`), and an
+interposer whose plan declares it releases what it holds. An unreadable scope state pauses
+everything. With a meter, `chaosbus.kill_switch` (1 while injection is off by the switch or
+an unreachable control plane) and `chaosbus.paused` (1 per paused scope) are gauges.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Protocol
 
+from opentelemetry import metrics
+from opentelemetry.metrics import CallbackOptions, Observation
+
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
+from chaosbus.control.scopes import NOTHING_PAUSED, Paused, Scope
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
 
 
 class Switchable(Protocol):
-    """What `streams.interposer.RouteInterposer` (either delivery mode) offers the kill switch."""
+    """What `streams.interposer.RouteInterposer` (either delivery mode) and
+    `streams.http.HttpInterposer` offer the switches."""
 
-    async def set_injecting(self, injecting: bool) -> None: ...
+    @property
+    def scope(self) -> tuple[str, str]:
+        """("route", source topic) or ("http", route name): what `pause --route` names."""
+
+    async def set_injecting(self, injecting: bool, cause: str = "kill switch") -> None: ...
+
+    def pause_faults(self, names: Collection[str]) -> None:
+        """Pass what the named faults would take; release what is held if one is declared."""
 
 
 class Gated(Protocol):
     """A decider: `enabled` False means every decision passes."""
 
     enabled: bool
+
+    def pause(self, names: Collection[str]) -> bool: ...
+
+
+def scope_of(interposer: Switchable) -> Scope:
+    kind, name = interposer.scope
+    return Scope("http" if kind == "http" else "route", name)
 
 
 class InjectionGuard:
@@ -37,12 +63,19 @@ class InjectionGuard:
         *,
         keys: Keys = DEFAULT_KEYS,
         poll_s: float = 0.25,
-        deciders: Callable[[], Iterable[Gated]] = tuple,
+        deciders: Callable[[], Iterable[tuple[str, Gated]]] = tuple,
+        meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         self._interposers = interposers
+        # (source topic, decider) pairs: a route's plan, gated before its interposer exists.
         self._deciders = deciders
         self.injecting = True
-        self.watcher = KillSwitchWatcher(url, self._on_change, keys=keys, poll_s=poll_s)
+        self.paused: Paused = NOTHING_PAUSED
+        self.watcher = KillSwitchWatcher(
+            url, self._on_change, keys=keys, poll_s=poll_s, on_paused=self._on_paused
+        )
+        if meter_provider is not None:
+            self._observe(meter_provider.get_meter("chaosbus.control"))
 
     async def __aenter__(self) -> InjectionGuard:
         await self.watcher.__aenter__()
@@ -53,7 +86,38 @@ class InjectionGuard:
 
     async def _on_change(self, state: ControlState, detail: str) -> None:
         self.injecting = state == "clear"
-        for decider in self._deciders():
-            decider.enabled = self.injecting
+        await self._apply("kill switch")
+
+    async def _on_paused(self, paused: Paused) -> None:
+        self.paused = paused
+        await self._apply("pause")
+
+    async def _apply(self, cause: str) -> None:
+        paused = self.paused
+        faults = paused.names("fault")
+        for source, decider in self._deciders():
+            decider.enabled = self.injecting and not paused.covers(Scope("route", source))
+            decider.pause(faults)
         for interposer in self._interposers():
-            await interposer.set_injecting(self.injecting)
+            scope = scope_of(interposer)
+            on = self.injecting and not paused.covers(scope)
+            await interposer.set_injecting(on, cause if not paused.covers(scope) else "pause")
+            interposer.pause_faults(faults)
+
+    def _observe(self, meter: metrics.Meter) -> None:
+        def switch(_: CallbackOptions) -> list[Observation]:
+            return [Observation(0 if self.injecting else 1)]
+
+        def pauses(_: CallbackOptions) -> list[Observation]:
+            if self.paused.everything:
+                return [Observation(1, {"chaosbus.scope": "*"})]
+            return [Observation(1, {"chaosbus.scope": f}) for f in sorted(self.paused.fields)]
+
+        meter.create_observable_gauge(
+            "chaosbus.kill_switch",
+            callbacks=[switch],
+            description="1 while the kill switch (or an unreachable control plane) stops faults",
+        )
+        meter.create_observable_gauge(
+            "chaosbus.paused", callbacks=[pauses], description="1 per paused scope"
+        )

@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import itertools
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -108,9 +109,17 @@ class HttpInterposer:
         if self._session is not None:
             await self._session.close()
 
-    async def set_injecting(self, injecting: bool) -> None:
+    async def set_injecting(self, injecting: bool, cause: str = "kill switch") -> None:
         """The kill switch: off, every request passes untouched (nothing is held here)."""
         self.plan.enabled = injecting
+
+    @property
+    def scope(self) -> tuple[str, str]:
+        """What `chaosbus pause --http-route` names."""
+        return "http", self.route.name
+
+    def pause_faults(self, names: Collection[str]) -> None:
+        self.plan.pause(names)
 
     @property
     def url(self) -> str:
