@@ -206,8 +206,9 @@ def _installed(handler: logging.Handler, root_level: int) -> Iterator[logging.Ha
 
 @contextmanager
 def console_logging(fmt: LogFormat = "text") -> Iterator[logging.Handler]:
-    """Print log records on stderr by the rules above, until the block ends."""
-    level = console_level()
+    """Print log records on stderr by the rules above, until the block ends. JSON lines
+    show INFO too unless `CHAOSBUS_LOG_LEVEL` says otherwise: they are read by machines."""
+    level = env_level(logging.INFO) if fmt == "json" else console_level()
     handler = CurrentStderr()
     handler.addFilter(ConsoleFilter(level))
     handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter("%(message)s"))

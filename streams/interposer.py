@@ -137,11 +137,14 @@ class RouteInterposer:
         """What `chaosbus pause --route` names: the source topic (it feeds one route)."""
         return "route", self.route.source
 
-    def pause_faults(self, names: Collection[str]) -> None:
-        """An operator's pause of named faults: the plan passes what they would take, and
-        what the route holds is released when one of them is newly paused here."""
-        declared = frozenset(names) & frozenset(self.decider.fault_names)
-        self.decider.pause(names)
+    def pause_faults(self, names: Collection[str], *, every: bool = False) -> None:
+        """An operator's pause of named faults (`every`: the route's, all of them): the plan
+        passes what they would take, and what the route holds is released when one of them
+        is newly paused here."""
+        declared = frozenset(self.decider.fault_names)
+        if not every:
+            declared &= frozenset(names)
+        self.decider.pause(declared)
         if declared - self._paused_faults:
             self.request_release("pause")
         self._paused_faults = declared

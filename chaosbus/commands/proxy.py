@@ -12,6 +12,7 @@ from chaosbus.commands.options import (
     KafkaConfig,
     LogFormatOption,
     Metrics,
+    ProxyRoutes,
     ProxyRunId,
     Seed,
     ShareRoute,
@@ -29,9 +30,7 @@ from chaosbus.streams.config import DEFAULT_COMMIT_INTERVAL_MS
 
 @one_line_errors
 def proxy(
-    route: list[str] = typer.Option(
-        [], "--route", help="SOURCE:DESTINATION[@ID], repeatable; ID pins the decisions' key."
-    ),
+    route: ProxyRoutes = [],  # noqa: B006  # typer reads the default, never mutates it
     bootstrap: Bootstrap = None,
     kafka_config: KafkaConfig = None,
     fault: TopicFaultFile = None,

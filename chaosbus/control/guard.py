@@ -6,11 +6,12 @@ holds, at once, and keeps forwarding as a passthrough; on `clear` injection resu
 deciders are switched too, so a switch found engaged before any interposer exists (or
 while they start) still gates them (fail closed).
 
-The scoped switches (`control.scopes`) are applied the same way: a paused route is switched
-off as by the kill switch; a paused fault is passed by every plan (reason `paused`), and an
-interposer whose plan declares it releases what it holds. An unreadable scope state pauses
-everything. With a meter, `chaosbus.kill_switch` (1 while injection is off by the switch or
-an unreachable control plane) and `chaosbus.paused` (1 per paused scope) are gauges.
+The scoped switches (`control.scopes`) are applied beside it: a paused fault is passed by
+every plan (reason `paused`), a paused route passes every fault it declares, and an
+interposer whose plan newly pauses a fault releases what it holds, as the kill switch
+does. An unreadable scope state pauses everything. With a meter, `chaosbus.kill_switch`
+(1 while injection is off by the switch or an unreachable control plane) and
+`chaosbus.paused` (1 per paused scope) are gauges.
 """
 
 from __future__ import annotations
@@ -36,14 +37,18 @@ class Switchable(Protocol):
 
     async def set_injecting(self, injecting: bool, cause: str = "kill switch") -> None: ...
 
-    def pause_faults(self, names: Collection[str]) -> None:
-        """Pass what the named faults would take; release what is held if one is declared."""
+    def pause_faults(self, names: Collection[str], *, every: bool = False) -> None:
+        """Pass what the named faults (`every`: all its faults) would take; release what is
+        held when one of them is newly paused."""
 
 
 class Gated(Protocol):
     """A decider: `enabled` False means every decision passes."""
 
     enabled: bool
+
+    @property
+    def fault_names(self) -> tuple[str, ...]: ...
 
     def pause(self, names: Collection[str]) -> bool: ...
 
@@ -86,23 +91,19 @@ class InjectionGuard:
 
     async def _on_change(self, state: ControlState, detail: str) -> None:
         self.injecting = state == "clear"
-        await self._apply("kill switch")
+        for _, decider in self._deciders():
+            decider.enabled = self.injecting
+        for interposer in self._interposers():
+            await interposer.set_injecting(self.injecting)
 
     async def _on_paused(self, paused: Paused) -> None:
         self.paused = paused
-        await self._apply("pause")
-
-    async def _apply(self, cause: str) -> None:
-        paused = self.paused
         faults = paused.names("fault")
         for source, decider in self._deciders():
-            decider.enabled = self.injecting and not paused.covers(Scope("route", source))
-            decider.pause(faults)
+            route_paused = paused.covers(Scope("route", source))
+            decider.pause(decider.fault_names if route_paused else faults)
         for interposer in self._interposers():
-            scope = scope_of(interposer)
-            on = self.injecting and not paused.covers(scope)
-            await interposer.set_injecting(on, cause if not paused.covers(scope) else "pause")
-            interposer.pause_faults(faults)
+            interposer.pause_faults(faults, every=paused.covers(scope_of(interposer)))
 
     def _observe(self, meter: metrics.Meter) -> None:
         def switch(_: CallbackOptions) -> list[Observation]:
