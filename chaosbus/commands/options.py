@@ -73,6 +73,7 @@ ShareRoute = Annotated[
 ]
 
 Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Reason = Annotated[str | None, typer.Option("--reason", help="Why, for the audit log.")]
 
 # ---- the routes a proxy interposes on, and the scopes `pause`/`resume` name --------------

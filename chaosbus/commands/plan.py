@@ -8,7 +8,15 @@ import asyncio
 import typer
 
 from chaosbus.commands import values
-from chaosbus.commands.options import Bootstrap, Count, Experiment, KafkaConfig, ReadTimeout, Window
+from chaosbus.commands.options import (
+    AsJson,
+    Bootstrap,
+    Count,
+    Experiment,
+    KafkaConfig,
+    ReadTimeout,
+    Window,
+)
 from chaosbus.commands.shell import one_line_errors
 from chaosbus.planning.dry_run import DEFAULT_MAX_MESSAGES, dry_run
 from chaosbus.scenarios import load_experiment_or_scenario
@@ -21,7 +29,7 @@ def plan(
     window: Window = "10m",
     count: Count = DEFAULT_MAX_MESSAGES,
     timeout: ReadTimeout = "30s",
-    as_json: bool = typer.Option(False, "--json", help="Print the prediction as JSON."),
+    as_json: AsJson = False,
     bootstrap: Bootstrap = None,
     kafka_config: KafkaConfig = None,
 ) -> None:
