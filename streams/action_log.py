@@ -20,7 +20,7 @@ with `isEnabledFor` first, so a level that hides them costs one comparison.
 
 Identifiers are those the ledger writes: with a salt (`privacy: hashed`) the key and the
 event id are the run's pseudonyms (`streams.ledger.pseudonym`), never in clear; values and
-headers are never logged, only their size.
+headers are never logged, only the value's size (`payload_bytes`).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class ActionLog:
                 "offset": source.offset,
                 "key": self.identifier(envelope.key),
                 "event_id": self.identifier(event_id.encode("utf-8")),
-                "payload_bytes": envelope.size,
+                "payload_bytes": len(envelope.value or b""),
                 "copies": copies,
                 "trace_id": trace_id,
             },
@@ -122,7 +122,7 @@ class ActionLog:
                 "variant": emission.variant,
                 "planned_delay_ms": emission.planned_delay_ms,
                 "timing_ms": max(0, now_ms - decided_ms),
-                "payload_bytes": emission.envelope.size,
+                "payload_bytes": len(emission.envelope.value or b""),
                 "destination_partition": partition,
                 "destination_offset": offset,
                 "key": self.identifier(emission.envelope.key),
@@ -173,7 +173,7 @@ class ActionLog:
                 "offset": source.offset,
                 "reason": reason,
                 "dead_letter": dead_letter,
-                "payload_bytes": envelope.size,
+                "payload_bytes": len(envelope.value or b""),
                 "key": self.identifier(envelope.key),
             },
         )

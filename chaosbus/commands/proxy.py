@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import typer
 
@@ -21,11 +22,13 @@ from chaosbus.commands.options import (
 )
 from chaosbus.commands.shell import one_line_errors
 from chaosbus.control.audit import default_actor
-from chaosbus.logs import log_format, process_logging
+from chaosbus.logs import LogFormat, log_format, process_logging
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka, resolve_redis, resolve_topic_policy
 from chaosbus.standalone.topics import build_proxy, run_proxy
 from chaosbus.streams.config import DEFAULT_COMMIT_INTERVAL_MS
+
+log = logging.getLogger("chaosbus.proxy")
 
 
 @one_line_errors
@@ -118,10 +121,10 @@ def proxy(
             providers=providers,
         )
         with process_logging(fmt):
-            typer.echo(
+            say(
+                fmt,
                 f"chaosbus proxy: run {built.config.run_id}, routes "
                 + ", ".join(r.name for r in built.routes),
-                err=True,
             )
             report = asyncio.run(
                 run_proxy(
@@ -133,10 +136,15 @@ def proxy(
                     providers=providers,
                 )
             )
+            counts = ", ".join(f"{k}={v}" for k, v in sorted(report.counts.items()))
+            say(fmt, f"chaosbus proxy: stopped; {counts}")
     finally:
         providers.shutdown()
-    typer.echo(
-        "chaosbus proxy: stopped; "
-        + ", ".join(f"{k}={v}" for k, v in sorted(report.counts.items())),
-        err=True,
-    )
+
+
+def say(fmt: LogFormat, line: str) -> None:
+    """A line for the operator on stderr; a log record when every line must be JSON."""
+    if fmt == "json":
+        log.info("%s", line)
+    else:
+        typer.echo(line, err=True)
