@@ -72,7 +72,7 @@ class TestPrometheusScrapesAProxy:
         faults = tmp_path / "faults.yaml"
         faults.write_text(FAULTS)
         port = free_port_pair()
-        run_id = f"metrics-{topic_name}"[-40:]
+        run_id = f"metrics-{topic_name[-30:]}"
         proxy = ProxyProcess(
             *("--route", f"{source}:{destination}", "--bootstrap", bootstrap),
             *("--group", f"g-{topic_name}", "--fault", str(faults), "--seed", str(SEED)),
