@@ -59,6 +59,9 @@ class RoutePlan(_Frozen):
     def injected(self) -> int:
         return sum(n for kind, n in self.faults.items() if kind != "pass")
 
+    def lines(self) -> list[str]:
+        return _route_lines(self)
+
 
 class PlanSummary(_Frozen):
     experiment: str
@@ -81,7 +84,7 @@ class PlanSummary(_Frozen):
             f"(at most {self.max_messages} messages; nothing written, no group, no commit)"
         ]
         for r in self.routes:
-            out.extend(_route_lines(r))
+            out.extend(r.lines())
         for name in self.http_routes:
             out.append(f"HTTP route {name}: not predicted (no window of requests to read)")
         if self.intensity_note:
