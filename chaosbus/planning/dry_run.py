@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.errors import BrokerUnreachable
+from chaosbus.errors import Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.monitors.extractors import Extractor, compile_extractors
 from chaosbus.planning.predict import predict_route
@@ -51,7 +53,10 @@ async def dry_run(
             max_count=max_messages,
             timeout_s=timeout_s,
         )
-        window = await read_window(kafka, options)
+        try:
+            window = await read_window(kafka, options)
+        except BrokerUnreachable as exc:
+            raise Unreachable(str(exc)) from exc
         routes.append(
             predict_route(
                 route,

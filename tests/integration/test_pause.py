@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,12 @@ def first_record(proxy: ProxyProcess, action: str, holds: str, since: float) -> 
 
 class TestPauseInTwoReplicas:
     async def test_a_paused_fault_stops_within_a_second_in_both_and_resumes(
-        self, bootstrap: str, redis_url: str, topic_name: str, tmp_path: Path
+        self,
+        bootstrap: str,
+        redis_url: str,
+        topic_name: str,
+        tmp_path: Path,
+        record_property: Callable[[str, object], None],
     ) -> None:
         """pause --fault twice: both replicas log it within 1 s, then pass what `twice`
         would take (reason `paused`) while `late` goes on; pause --fault late releases its
@@ -120,6 +126,7 @@ class TestPauseInTwoReplicas:
                 every_s=0.05,
             )
             assert all(t is not None and t - asked < PROMISE_S for t in seen), (asked, seen)
+            record_property("pause_seen_after_s", [round(t - asked, 3) for t in seen if t])
 
             # What is read now: no duplicate in either replica, `late` still delaying.
             before = await self._ends(kafka, source)
@@ -147,6 +154,7 @@ class TestPauseInTwoReplicas:
                 every_s=0.05,
             )
             assert all(t is not None and t - asked < PROMISE_S for t in released), released
+            record_property("released_after_s", [round(t - asked, 3) for t in released if t])
             complete = await poll_until(
                 ledgers, lambda f: sum(len(r) for r in f.values()) >= sent, timeout_s=30
             )
@@ -165,6 +173,7 @@ class TestPauseInTwoReplicas:
                 every_s=0.05,
             )
             assert all(t is not None and t - asked < PROMISE_S for t in resumed), resumed
+            record_property("resume_seen_after_s", [round(t - asked, 3) for t in resumed if t])
             before = await self._ends(kafka, source)
             await produce(bootstrap, source, batch(sent, 60))
             again = await poll_until(

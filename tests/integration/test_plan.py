@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from chaosbus.control import operations
+from chaosbus.control.plane import control_plane
 from chaosbus.experiment import ExperimentSpec
+from chaosbus.experiment.governance import Approvals
 from chaosbus.planning.dry_run import dry_run
 from chaosbus.planning.summary import PlanSummary
 from chaosbus.runner import Progress, run_experiment
@@ -25,6 +28,7 @@ from tests.integration.runner_support import (
     service_and_traffic,
     traffic,
 )
+from tests.integration.test_control_routes import flushed
 from tests.integration.test_traffic import groups_reading
 
 pytestmark = pytest.mark.integration
@@ -136,3 +140,46 @@ class TestPlanPredictsTheRun:
             f"{tmp_path / 'e.yaml'}: no messages in the window of {stage.source}: "
             "nothing predicted"
         )
+
+
+class TestApproversSeeTheDryRun:
+    async def test_the_summary_is_shown_stored_and_shown_again(
+        self, bootstrap: str, redis_url: str, topic_name: str, tmp_path: Path
+    ) -> None:
+        """`approve` prints the dry run and stores it with the sign-off; `approvals` prints
+        it again under the approver's name, as stored."""
+        stage = await make_stage(bootstrap, redis_url, topic_name, partitions=1)
+        await produce(stage.kafka, stage.source, [Message(key=b"o-1", value=b"{}")] * 30)
+        spec = stage.spec("duplicate-storm", schedule=SCHEDULE, faults=FAULTS)
+        spec = spec.model_copy(update={"approvals": Approvals(required=("security",))})
+        file = written(spec, tmp_path / "signed.yaml")
+        control = await flushed(redis_url, 13)
+        await operations.init(control, "test")
+        signed = await asyncio.to_thread(
+            cli, "approve", str(file), "--role", "security", "--redis", control,
+            "--bootstrap", bootstrap,
+        )  # fmt: skip
+        assert signed.returncode == 0, signed.stderr
+        predicted = (await dry_run(spec, stage.kafka)).lines()
+        assert signed.stdout.splitlines()[: len(predicted)] == predicted
+        shown = await asyncio.to_thread(cli, "approvals", str(file), "--redis", control)
+        assert shown.returncode == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        at = lines.index(f"security by {(await whoami(control))} was shown:")
+        assert lines[at + 1 : at + 1 + len(predicted)] == [f"  {x}" for x in predicted]
+        assert "30 messages" in lines[at + 2]
+
+
+async def whoami(url: str) -> str:
+    async with control_plane(url) as plane:
+        return plane.user
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chaosbus", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
