@@ -8,14 +8,18 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from chaosbus.control import operations
 from chaosbus.control.plane import control_plane
 from chaosbus.experiment import ExperimentSpec
 from chaosbus.experiment.governance import Approvals
+from chaosbus.observability import Providers
 from chaosbus.planning.dry_run import dry_run
 from chaosbus.planning.summary import PlanSummary
 from chaosbus.runner import Progress, run_experiment
@@ -97,13 +101,17 @@ class TestPlanPredictsTheRun:
         spec = stage.spec("duplicate-storm", schedule=SCHEDULE, faults=FAULTS)
         go = asyncio.Event()
         sending = asyncio.create_task(send_when(go, stage))
+        reader = InMemoryMetricReader()
+        providers = Providers(None, MeterProvider(metric_readers=[reader]))
+        options = stage.options(on_progress=injecting(go), providers=providers)
         async with service_and_traffic(stage, "safe", events=0):
-            report = await run_experiment(spec, stage.options(on_progress=injecting(go)))
+            report = await run_experiment(spec, options)
         await sending
         ledger = await ledger_of(stage, report.run_id)
         assert len(ledger) == EVENTS
         # Every message was decided during the injection, at full intensity.
         assert {r.reason for r in ledger} == {None}
+        self._the_run_measured_its_ledger(reader, ledger)
 
         groups_before = await groups_reading(bootstrap, stage.source)
         predicted = await dry_run(spec, stage.kafka, window_s=600)
@@ -137,9 +145,31 @@ class TestPlanPredictsTheRun:
         done = await asyncio.to_thread(plan_cli, written(spec, tmp_path / "e.yaml"), bootstrap)
         assert done.returncode == 0, done.stderr
         assert done.stdout.splitlines()[-1] == (
-            f"{tmp_path / 'e.yaml'}: no messages in the window of {stage.source}: "
-            "nothing predicted"
+            f"{tmp_path / 'e.yaml'}: no messages in the window of {stage.source}: nothing predicted"
         )
+
+    @staticmethod
+    def _the_run_measured_its_ledger(reader: InMemoryMetricReader, ledger: list[Any]) -> None:
+        """The run's metrics: its decisions are the ledger's, its guardrail and bound are
+        there, the injection's intensity is back to 0."""
+        points: dict[str, list[Any]] = {}
+        for rm in reader.get_metrics_data().resource_metrics:
+            for sm in rm.scope_metrics:
+                for metric in sm.metrics:
+                    points.setdefault(metric.name, []).extend(metric.data.data_points)
+        decided = Counter(
+            {p.attributes["chaosbus.fault_name"]: p.value for p in points["chaosbus.decisions"]}
+        )
+        assert +decided == Counter(r.fault_name or "" for r in ledger)
+        bound = points["chaosbus.run.guardrail_bound"]
+        assert [(p.attributes["chaosbus.guardrail"], p.value) for p in bound] == [
+            ("holding-too-much", 5000)
+        ]
+        assert [p.value for p in points["chaosbus.run.intensity"]] == [0.0]
+        assert {p.attributes["chaosbus.anomaly"] for p in points["chaosbus.run.anomalies"]} >= {
+            "duplicate_effect",
+            "total",
+        }
 
 
 class TestApproversSeeTheDryRun:
