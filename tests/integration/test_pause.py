@@ -134,7 +134,8 @@ class TestPauseInTwoReplicas:
             sent += 60
             after = await poll_until(
                 ledgers,
-                lambda f: sum(len(self._past(r, before)) for r in f.values()) >= 30,
+                # Each replica reads its own partition, at its own pace.
+                lambda f: all(len(self._past(r, before)) >= 10 for r in f.values()),
                 timeout_s=30,
             )
             for run in REPLICAS:
