@@ -8,7 +8,9 @@ import json
 import logging
 from collections import Counter
 
+import aiohttp
 import pytest
+from aiohttp import web
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -18,6 +20,8 @@ from chaosbus.control.scopes import Scope, paused_state
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment.declared import Declared
 from chaosbus.injectors.envelope import Envelope, SourceCoordinates
+from chaosbus.injectors.http.error import ErrorFault
+from chaosbus.injectors.http.plan import HttpPlan
 from chaosbus.injectors.plan import FaultPlan
 from chaosbus.injectors.spec import (
     BlastRadius,
@@ -28,10 +32,13 @@ from chaosbus.injectors.spec import (
 )
 from chaosbus.logs import JsonFormatter, log_format
 from chaosbus.planning.predict import predict_route
+from chaosbus.streams.action_log import ActionLog
 from chaosbus.streams.at_least_once import AtLeastOnce
 from chaosbus.streams.config import InterposerConfig
 from chaosbus.streams.delivery import RouteContext
+from chaosbus.streams.http import HttpInterposer, HttpRoute, RequestLog
 from chaosbus.streams.interposer import RouteInterposer
+from chaosbus.streams.ledger import pseudonym
 from chaosbus.streams.memory import MemoryCluster, MemoryProducer
 from chaosbus.streams.telemetry import Telemetry
 from chaosbus.testing import poll_until
@@ -242,3 +249,88 @@ class TestPrediction:
         )
         assert (summary.messages, summary.injected, summary.peak_held) == (0, 0, 0)
         assert summary.lines() == ["src->dst: no messages in the window: nothing predicted"]
+
+
+class TestActionIdentifiers:
+    def test_hashed_identifiers_are_the_ledgers_pseudonyms(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """With the run's salt (`privacy: hashed`), a decide record's key and event id are
+        the ledger's pseudonyms, and the key is nowhere in clear."""
+        salt = b"0123456789abcdef"
+        caplog.set_level(logging.DEBUG, logger="chaosbus.actions")
+        plan = FaultPlan(FAULTS[:1], BlastRadius(), 7)
+        message = envelope(3, key=b"customer-42")
+        ActionLog("src->dst", salt).decided(message, plan.decide(message, 0), "evt-9", None)
+        (record,) = caplog.records
+        assert (record.key, record.event_id) == (  # type: ignore[attr-defined]
+            pseudonym(salt, b"customer-42"),
+            pseudonym(salt, b"evt-9"),
+        )
+        assert "customer-42" not in JsonFormatter().format(record)
+
+    def test_the_trace_id_of_the_message_is_in_the_record(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A message with a `traceparent`: its trace id is the decide record's."""
+        caplog.set_level(logging.DEBUG, logger="chaosbus.actions")
+        trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        message = Envelope(
+            b"k", b"{}", (("traceparent", f"00-{trace}-00f067aa0ba902b7-01".encode()),), 0,
+            SourceCoordinates("src", 0, 0),
+        )  # fmt: skip
+        telemetry = Telemetry(None)
+        decision = FaultPlan((), BlastRadius(), 7).decide(message, 0)
+        trace_id = telemetry.decided(message, decision.fault, 1, 0)
+        ActionLog("src->dst").decided(message, decision, "e", trace_id)
+        assert caplog.records[0].trace_id == trace  # type: ignore[attr-defined]
+
+
+class TestHttpMetrics:
+    async def test_requests_and_decisions_are_counted_per_fault(self) -> None:
+        """Ten requests through `chaosbus http`'s interposer, half answered 503 by a fault:
+        the request and decision counters equal its request log."""
+        async def ok(_: web.Request) -> web.Response:
+            return web.Response(text="ok")
+
+        upstream = web.Application()
+        upstream.router.add_get("/{tail:.*}", ok)
+        runner = web.AppRunner(upstream)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        reader = InMemoryMetricReader()
+        plan = HttpPlan((ErrorFault(name="busy", probability=0.5),), BlastRadius(), 7)
+        route = HttpRoute(
+            name="api", listen_host="127.0.0.1", listen_port=0,
+            upstream=f"http://127.0.0.1:{port}",
+        )  # fmt: skip
+        log = RequestLog()
+        provider = MeterProvider(metric_readers=[reader])
+        try:
+            async with (
+                HttpInterposer(route, plan, log, meter_provider=provider) as proxy,
+                aiohttp.ClientSession() as session,
+            ):
+                for i in range(10):
+                    async with session.get(f"{proxy.url}/p/{i}") as answer:
+                        await answer.read()
+        finally:
+            await runner.cleanup()
+        values = {
+            (metric.name, point.attributes.get("chaosbus.fault")): point.value
+            for rm in reader.get_metrics_data().resource_metrics
+            for sm in rm.scope_metrics
+            for metric in sm.metrics
+            if metric.name.startswith("chaosbus.http.") and metric.name != "chaosbus.http.duration"
+            for point in metric.data.data_points
+        }
+        faults = Counter(entry.fault for entry in log.entries)
+        assert values == {
+            ("chaosbus.http.requests", None): 10,
+            ("chaosbus.http.decisions", "error"): faults["error"],
+            ("chaosbus.http.decisions", "pass"): faults["pass"],
+            ("chaosbus.http.delivered", None): sum(e.delivered for e in log.entries),
+        }
+        assert 0 < faults["error"] < 10
