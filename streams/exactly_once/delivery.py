@@ -189,6 +189,8 @@ class ExactlyOnce:
                 # Found before the transaction: the messages before it still commit.
                 line = failure_line(route.name, envelope, route.destination, reason)
                 log.error("%s", line)
+                self._context.actions.refused(envelope, reason, None)
+                self._telemetry.refused(dead_lettered=False)
                 self._failure = RouteFailed(line)
                 return
         found = self._work(envelope.source)
