@@ -2,6 +2,7 @@
 
     options.py      every option more than one command takes, declared once per meaning
     shell.py        one-line errors and their exit codes, shared by every command
+    values.py       parsers of flag text: durations, sizes, field lists, a file to write
     proxy.py http.py                       the interposers alone (chaosbus.standalone)
     retries.py                             an HTTP request log judged
     validate.py init.py                    experiment files, checked or started
@@ -11,6 +12,7 @@
     plan.py                                the dry run: what a run would do, predicted
     approve.py approvals.py                sign-offs bound to content
     demo.py                                the demo (chaosbus_demo)
+    record.py replay.py generate.py fidelity.py   traffic (chaosbus.traffic)
     local.py scenarios.py control.py       command groups: the local stack, the shipped
                                            scenarios, the control plane's set-up
 
