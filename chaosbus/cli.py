@@ -29,6 +29,8 @@ from chaosbus.commands import (
     init,
     kill,
     local,
+    pause,
+    plan,
     proxy,
     record,
     replay,
@@ -55,10 +57,13 @@ app.command("init")(init.init)
 app.command("run")(run.run)
 app.command("kill")(kill.kill)
 app.command("unkill")(unkill.unkill)
+app.command("pause")(pause.pause)
+app.command("resume")(pause.resume)
 app.command("audit")(audit.audit)
 app.command("approve")(approve.approve)
 app.command("approvals")(approvals.approvals)
 app.command("check")(check.check)
+app.command("plan")(plan.plan)
 app.command("demo")(demo.demo)
 app.command("record")(record.record)
 app.command("replay")(replay.replay_command)

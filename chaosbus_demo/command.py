@@ -19,7 +19,8 @@ from chaosbus_demo.run import DemoOptions, DemoResult, run_demo
 
 def demo_command(options: DemoOptions) -> int:
     display = DemoDisplay()
-    with console_logging():  # a Kafka client's routine complaints stay off the progress
+    # A Kafka client's routine complaints stay off the progress; JSON lines if asked.
+    with console_logging(options.log_format):
         result = asyncio.run(_until_signal(options, display))
     stdout = wide(Console())
     if result.verdicts:

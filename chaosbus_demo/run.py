@@ -29,6 +29,7 @@ from chaosbus.control import operations
 from chaosbus.errors import ChaosbusError
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.local.stack import LocalStack
+from chaosbus.logs import LogFormat
 from chaosbus.report.write import write_report
 from chaosbus.runner import RunOptions, run_experiment
 from chaosbus.runner.check_window import check_window
@@ -71,6 +72,7 @@ class DemoOptions:
     stack: LocalStack | None = None  # default: LocalStack.default()
     control_namespace: str = "chaosbus"  # tests isolate their kill switch and audit log
     actor: str = "demo"
+    log_format: LogFormat = "text"  # `--log-format json`: log records as JSON lines
 
 
 @dataclass(frozen=True)

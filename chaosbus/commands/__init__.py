@@ -8,6 +8,8 @@
     validate.py init.py                    experiment files, checked or started
     run.py check.py                        an experiment run live, a recorded run judged
     kill.py unkill.py audit.py             the kill switch and the audit log
+    pause.py (pause, resume)               switches scoped to a route or a fault
+    plan.py                                the dry run: what a run would do, predicted
     approve.py approvals.py                sign-offs bound to content
     demo.py                                the demo (chaosbus_demo)
     record.py replay.py generate.py fidelity.py   traffic (chaosbus.traffic)

@@ -73,6 +73,27 @@ ShareRoute = Annotated[
 ]
 
 Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+Reason = Annotated[str | None, typer.Option("--reason", help="Why, for the audit log.")]
+
+# ---- the routes a proxy interposes on, and the scopes `pause`/`resume` name --------------
+
+ProxyRoutes = Annotated[
+    list[str],
+    typer.Option(
+        "--route", help="SOURCE:DESTINATION[@ID], repeatable; ID pins the decisions' key."
+    ),
+]
+ScopeRoute = Annotated[
+    str | None,
+    typer.Option("--route", help="A topic route FILE declares: SOURCE, SOURCE:DESTINATION or id."),
+]
+ScopeHttpRoute = Annotated[
+    str | None, typer.Option("--http-route", help="An HTTP route FILE declares, by its name.")
+]
+ScopeFault = Annotated[
+    str | None, typer.Option("--fault", help="A fault FILE declares, by its name (topic or HTTP).")
+]
 
 # ---- a run and its report ----------------------------------------------------------------
 
@@ -85,6 +106,29 @@ StarterSource = Annotated[str, typer.Option("--from", help="Topic the automation
 RecordedTopic = Annotated[str, typer.Option("--from", help="The topic to record.")]
 StarterDestination = Annotated[str, typer.Option("--to", help="Topic the service reads.")]
 ReplayDestination = Annotated[str, typer.Option("--to", help="The topic to write.")]
+
+# ---- how a long-running command shows itself (docs/operations.md) ----------------------
+
+Metrics = Annotated[
+    str | None,
+    typer.Option(
+        "--metrics",
+        help="HOST:PORT to serve Prometheus metrics on (/metrics); off by default.",
+    ),
+]
+LogFormatOption = Annotated[
+    str,
+    typer.Option("--log-format", help="Log lines: text (default) or json (one object per line)."),
+]
+
+# ---- a window read from a topic, read-only (record, plan) ------------------------------
+
+Window = Annotated[
+    str | None,
+    typer.Option("--window", help="How far back from now: 30s, 10m, 2h."),
+]
+Count = Annotated[int, typer.Option("--count", min=1, help="At most N messages.")]
+ReadTimeout = Annotated[str, typer.Option("--timeout", help="Stop reading after this long.")]
 
 # ---- files a command writes --------------------------------------------------------------
 

@@ -12,6 +12,8 @@ from chaosbus.commands.options import (
     Experiment,
     KafkaConfig,
     KeyPrefix,
+    LogFormatOption,
+    Metrics,
     Report,
     RunRedis,
     ShareRoute,
@@ -20,6 +22,8 @@ from chaosbus.commands.shell import one_line_errors
 from chaosbus.control.approvals import content_sha256
 from chaosbus.control.audit import default_actor
 from chaosbus.experiment.sides import reaim_http, request_log_beside
+from chaosbus.logs import log_format
+from chaosbus.observability import providers_from_environment
 from chaosbus.report.write import write_report
 from chaosbus.runner.command import dry_run_lines, run_with_console
 from chaosbus.runner.run import RunOptions
@@ -47,6 +51,8 @@ def run(
     http_listen: str | None = typer.Option(
         None, "--http-listen", help="HOST:PORT of the experiment's one HTTP route."
     ),
+    metrics: Metrics = None,
+    log_format_name: LogFormatOption = "text",
 ) -> None:
     """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted, 4 inconclusive.
 
@@ -54,6 +60,7 @@ def run(
     exact content, or another live interposer reads a route's source (see --share-route).
     With http_routes and --report PATH, the request log is written to PATH.requests.jsonl.
     """
+    fmt = log_format(log_format_name)
     content = experiment_content(file)
     upstream = resolve_http_upstream(http_upstream)
     spec = reaim_http(load_experiment_or_scenario(file), http_listen, upstream)
@@ -71,7 +78,11 @@ def run(
         for line in asyncio.run(dry_run_lines(spec, options)):
             typer.echo(line)
         return
-    outcome = asyncio.run(run_with_console(spec, options))
+    options.providers = providers_from_environment("chaosbus-runner", metrics=metrics)
+    try:
+        outcome = asyncio.run(run_with_console(spec, options, fmt))
+    finally:
+        options.providers.shutdown()
     if report is not None:
         for written in write_report(outcome, report):
             typer.echo(f"report: {written}", err=True)
