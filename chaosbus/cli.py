@@ -25,6 +25,7 @@ from chaosbus.commands import (
     demo,
     fidelity,
     generate,
+    history,
     http,
     init,
     kill,
@@ -64,6 +65,7 @@ app.command("record")(record.record)
 app.command("replay")(replay.replay_command)
 app.command("generate")(generate.generate_command)
 app.command("fidelity")(fidelity.fidelity)
+app.command("history")(history.history)
 app.add_typer(local.group, name="local")
 app.add_typer(scenarios.group, name="scenarios")
 app.add_typer(control.group, name="control")
