@@ -33,9 +33,11 @@ from chaosbus.commands import (
     proxy,
     record,
     replay,
+    rerun,
     retries,
     run,
     scenarios,
+    suite,
     unkill,
     validate,
 )
@@ -54,6 +56,8 @@ app.command("retries")(retries.retries)
 app.command("validate")(validate.validate)
 app.command("init")(init.init)
 app.command("run")(run.run)
+app.command("rerun")(rerun.rerun)
+app.command("suite")(suite.suite)
 app.command("kill")(kill.kill)
 app.command("unkill")(unkill.unkill)
 app.command("audit")(audit.audit)

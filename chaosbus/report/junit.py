@@ -63,6 +63,7 @@ def _suite(report: RunReport) -> ET.Element:
         ("run_id", report.run_id),
         ("seed", str(report.seed)),
         ("status", report.status),
+        ("verdict", f"{report.status_row.badge}: {report.status_row.wording}"),
         ("exit_code", str(report.exit_code)),
         ("hypothesis", report.hypothesis),
     ):

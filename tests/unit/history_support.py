@@ -78,9 +78,7 @@ def facts(
     check = MonitorReport(
         model="counter",
         anomalies=Anomalies(counts=counts, examples=examples),
-        coverage=Coverage(
-            source_events=100, events=100, judged_events=judged, units=10, judged=10
-        ),
+        coverage=Coverage(source_events=100, events=100, judged_events=judged, units=10, judged=10),
     )
     return RunFacts(
         run_id=run_id,

@@ -34,6 +34,7 @@ MEANINGS = {
     "--to": 2,  # the starter's destination (init); the topic a replay writes (replay)
     "--out": 2,  # the demo's reports directory; the recording a command writes
     "--seed": 2,  # of every fault decision; of a generator, instead of its spec's
+    "--label": 2,  # recorded with a run; a filter of `history`
 }
 
 
@@ -158,7 +159,7 @@ class TestTheRealCommandLine:
         assert len(found) > 60
         assert {use.command for use in found if "--redis" in use.flags} == {
             "proxy", "http", "run", "kill", "unkill", "audit", "approve", "approvals", "check",
-            "demo", "control init", "control acl",
+            "demo", "control init", "control acl", "rerun", "suite",
         }  # fmt: skip
 
     def test_a_shared_flag_is_declared_once_in_options(self) -> None:
