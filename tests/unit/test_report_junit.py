@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from junitparser import Error, Failure, JUnitXml, TestCase, TestSuite
 
-from chaosbus.history.gate import Baseline, Tolerance, compare
 from chaosbus.history.entry import measures_of
+from chaosbus.history.gate import Baseline, Tolerance, compare
 from chaosbus.report.junit import write_junit
 from chaosbus.report.model import RunReport
 from chaosbus.report.status import STATUSES, StatusRow
