@@ -204,7 +204,7 @@ class TestConcurrentWriters:
         """Six processes open a history that does not exist yet (so they race to create
         it) and write 15 runs each at once: 90 runs, each whole, the schema made once."""
         path = str(tmp_path / "history.sqlite")
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context("fork")  # no re-import: the children start at once
         start = context.Event()
         writers = [context.Process(target=_writer, args=(path, w, start)) for w in range(WRITERS)]
         for process in writers:
