@@ -79,7 +79,7 @@ class TestCommand:
         assert result.exit_code == 0, result.output
         cells = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("│ ")]
         ids = [cell for cell in cells if cell != "│"]  # a wrapped row continues with an empty id
-        assert ids[1:] == ["b1", "r3", "r2", "r1", "r0"]
+        assert ids[1:] == ["r3", "b1", "r2", "r1", "r0"]  # the same start: by id, descending
         assert len(ids[0]) == 12  # the check, filed under an id of its own
         assert "6 runs in" in result.stdout
         assert result.stdout.count("VIOLATED") == 1
