@@ -91,7 +91,9 @@ def _verdict(report: RunReport) -> ET.Element:
     row = report.status_row
     if row.junit != "passed":
         message = f"{row.badge} (exit {row.exit_code}): {report.reason or row.wording}"
-        text = "\n".join([f"{row.badge}: {row.wording}.", *_examples(report.anomalies.examples)])
+        text = "\n".join(
+            [f"{row.badge}: {row.wording}.", *example_lines(report.anomalies.examples)]
+        )
         _outcome(case, row.junit, message, report.status, text)
     return case
 
@@ -100,7 +102,7 @@ def _hypothesis(report: RunReport, h: HypothesisResult) -> ET.Element:
     case = _case(report, f"hypothesis {h.phase}: {h.name}")
     observed = f"{h.metric} = {number(h.observed)} (expected {h.threshold})"
     if h.held is False:
-        text = "\n".join([observed, *_examples(report.anomalies.examples)])
+        text = "\n".join([observed, *example_lines(report.anomalies.examples)])
         _outcome(case, "failure", observed, "hypothesis", text)
     elif h.held is None:
         _outcome(case, "error", f"{h.metric}: no value to judge", "hypothesis", observed)
@@ -112,7 +114,7 @@ def _check(report: RunReport, name: str, check: MonitorReport) -> ET.Element:
     found = {kind: n for kind, n in check.anomalies.counts.items() if n}
     if check.anomalies.total:
         message = ", ".join(f"{kind} {n}" for kind, n in sorted(found.items()))
-        text = "\n".join(_examples(check.anomalies.examples))
+        text = "\n".join(example_lines(check.anomalies.examples))
         _outcome(case, "failure", f"{check.model} check {name}: {message}", "anomalies", text)
     return case
 
@@ -137,7 +139,9 @@ def _outcome(case: ET.Element, kind: str, message: str, type_: str, text: str) -
     element.text = text
 
 
-def _examples(examples: dict[str, tuple[AnomalyExample, ...]]) -> Iterable[str]:
+def example_lines(examples: dict[str, tuple[AnomalyExample, ...]]) -> Iterable[str]:
+    """The examples in plain text, each with its cause and decisions (at most MAX_EXAMPLES):
+    what a JUnit failure and the pytest plugin's assertion message show."""
     shown_count = 0
     for kind, found in examples.items():
         for example in found:
