@@ -2,8 +2,8 @@
 
 The tables live in the connection's first `search_path` schema (`public` unless the URL
 says `?options=-csearch_path%3Dchaos`), beside whatever else the database holds. A write is
-one transaction; a migration also holds a transaction-scoped advisory lock, so runners
-starting together against a new database create the tables once. An unreachable server, a
+one transaction; a migration also holds an advisory lock, so runners starting together
+against a new database create the tables once. An unreachable server, a
 refused password or a role that may not create tables is one line naming the URL with its
 password masked.
 """
@@ -45,10 +45,18 @@ class PostgresHistory(SqlHistory):
 
     @contextmanager
     def _write(self, *, migrating: bool = False) -> Iterator[None]:
-        with self._conn.transaction():
+        """One transaction; to migrate, under a session-level advisory lock taken *before*
+        it begins. A lock taken inside would not do: a backend that waited for it keeps the
+        catalog it began the transaction with, misses the tables the winner created, and
+        creates them again (seen with six processes racing on a new schema)."""
+        if migrating:
+            self._conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        try:
+            with self._conn.transaction():
+                yield
+        finally:
             if migrating:
-                self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            yield
+                self._conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
 
     def _has_meta(self) -> bool:
         row = self._conn.execute("SELECT to_regclass(%s)", (META,)).fetchone()
