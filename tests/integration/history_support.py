@@ -41,7 +41,7 @@ class Topics:
 
 def write_recording(path: Path, namespace: str) -> Path:
     """The demo's order events as a recording: what the experiment's workload replays."""
-    with RecordingWriter(path, {"source": "order_events"}) as writer:
+    with RecordingWriter(path, {"generator": {"name": "order_events"}}) as writer:
         for n, event in enumerate(order_events(EVENTS, seed=3, namespace=namespace)):
             writer.write(
                 TrafficRecord(
