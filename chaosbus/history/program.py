@@ -29,6 +29,7 @@ from chaosbus.history.gate import DEFAULT_MATCH, Baseline, Tolerance, choose_bas
 from chaosbus.history.gate import exit_code as gated_exit_code
 from chaosbus.history.location import Location
 from chaosbus.history.recorder import record
+from chaosbus.report.comparison import shown
 from chaosbus.report.junit import write_junit
 from chaosbus.report.markdown import to_markdown
 from chaosbus.report.model import RunReport
@@ -98,6 +99,12 @@ def conclude(
         )
         report = report.model_copy(update={"baseline": comparison})
         say(f"baseline: {comparison.headline()}")
+        for row in comparison.regressions:
+            note = f" ({row.note})" if row.note else ""
+            say(
+                f"  {row.measure}: {shown(row.baseline)} → {shown(row.current)}, allowed "
+                f"{row.allowed}{note}"
+            )
     elif program.baseline is not None:
         say(
             f"baseline: no earlier comparable run of {report.name} (same name and text, "

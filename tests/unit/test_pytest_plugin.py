@@ -55,6 +55,7 @@ def test_the_fixture_reads_experiments_and_fails_with_causes(pytester: pytest.Py
     """A dict and a shipped name become specs with overrides; `assert_held` fails a violated
     report with the anomaly, the example and its cause (pytest shows them)."""
     report = stored("r9", anomalies={"duplicate_effect": 3}).report
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(
         f"""
         from chaosbus.report.model import RunReport
