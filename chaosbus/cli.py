@@ -7,7 +7,8 @@ one is that module, its name in the import and its line here (`chaosbus.commands
 Exit codes (ARCHITECTURE §4): 0 hypothesis held / success, 1 hypothesis violated,
 2 invalid input (file, flags, unreachable broker, missing prerequisite), 3 aborted,
 4 inconclusive (`run` and `check`: less than `monitor.min_judged_share`, 95 % by default,
-of the source events could be judged; §4 lists 0-3 and is to gain 4).
+of the source events could be judged; §4 lists 0-3 and is to gain 4), 5 regression
+(`--fail-on-regression`: held, but worse than the baseline; chaosbus.history.gate).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from chaosbus.report.markdown import MAX_DECISIONS, decision_line, number
 from chaosbus.report.model import HypothesisResult, RunReport
 
 MAX_EXAMPLES = 10  # per failure: enough to see the pattern, small enough to read in CI
+PER_CLASS = 2  # so that every anomaly class shows, not ten of the first one
 
 
 def to_junit(reports: Sequence[RunReport], *, name: str = "chaosbus") -> str:
@@ -140,11 +141,12 @@ def _outcome(case: ET.Element, kind: str, message: str, type_: str, text: str) -
 
 
 def example_lines(examples: dict[str, tuple[AnomalyExample, ...]]) -> Iterable[str]:
-    """The examples in plain text, each with its cause and decisions (at most MAX_EXAMPLES):
-    what a JUnit failure and the pytest plugin's assertion message show."""
+    """The examples in plain text, each with its cause and decisions (at most PER_CLASS of
+    each class, MAX_EXAMPLES in all): what a JUnit failure and the pytest plugin's assertion
+    message show."""
     shown_count = 0
     for kind, found in examples.items():
-        for example in found:
+        for example in found[:PER_CLASS]:
             if shown_count == MAX_EXAMPLES:
                 return
             shown_count += 1
