@@ -31,7 +31,10 @@ def anomalies_text(measures: Measures) -> str:
 
 def runs_table(summaries: Sequence[RunSummary], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("id", "started (UTC)", "experiment", "labels", "status", "exit"):
+    for column in ("id", "started (UTC)", "experiment"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("labels", overflow="fold")
+    for column in ("status", "exit"):
         table.add_column(column)
     for column in ("anomalies", "recovery s", "p99 ms", "judged", "origin"):
         table.add_column(column, justify="right" if column != "anomalies" else "left")
