@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -35,7 +36,8 @@ from chaosbus.history.program import append_step_summary
 from chaosbus.history.tables import badge
 from chaosbus.logs import console_logging
 from chaosbus.report.junit import write_junit
-from chaosbus.runner.console import wide
+from chaosbus.runner.console import live_progress, wide
+from chaosbus.runner.progress import Progress
 from chaosbus.runner.run import RunOptions
 from chaosbus.settings import resolve_kafka, resolve_redis
 from chaosbus.signals import stop_on_signals
@@ -80,6 +82,7 @@ def suite(
     members = discover(where, tier)  # every file read before anything starts
     kafka, redis_url = resolve_kafka(bootstrap, kafka_config), resolve_redis(redis)
     who = actor or default_actor()
+    progress: list[Callable[[Progress], None]] = []
 
     def options_for(member: Member) -> RunOptions:
         return RunOptions(
@@ -90,11 +93,17 @@ def suite(
             content_sha256=content_sha256(member.text.encode("utf-8")),
             label=member.origin,
             share_route=share_route,
+            on_progress=progress[0] if progress else None,
         )
 
     async def body() -> SuiteResult:
         interrupt = asyncio.Event()
-        with console_logging(), stop_on_signals(interrupt):
+        with (
+            console_logging(),
+            stop_on_signals(interrupt),
+            live_progress(wide(Console(stderr=True))) as show,
+        ):
+            progress.append(show)
             return await run_suite(
                 members, program, options_for, interrupt=interrupt, reports=out, say=say
             )

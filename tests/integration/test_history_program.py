@@ -20,6 +20,9 @@ import asyncio
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from junitparser import Failure, JUnitXml
 from typer.testing import CliRunner, Result
 
@@ -266,3 +270,60 @@ def test_the_history_page_renders_offline(world: World) -> None:
         shot = Path(folder) / "history-page.png"
         browse(page, world.tmp / "profile2", f"--screenshot={shot}", "--window-size=1200,1500")
         shutil.copy(page, Path(folder) / "history.html")
+
+
+def test_check_is_recorded_and_a_broken_history_keeps_the_verdict(world: World) -> None:
+    """`check` of the first run is recorded under an id of its own (origin check, the run's
+    id as run_id); with a corrupt history file the same check still exits with its verdict
+    (0) and says one line about the history."""
+    first = world.runs["sqlite"][0]
+    args = ["check", str(world.file), "--run-id", first, "--bootstrap", world.kafka.bootstrap,
+            "--redis", world.redis_url, "--key-prefix", world.prefix]  # fmt: skip
+    recorded = cli(*args, "--history", world.where["sqlite"], "--label", "service=ledger-safe")
+    assert recorded.exit_code == 0, recorded.output
+    with open_history(parse_location(world.where["sqlite"])) as opened:
+        (check,) = [s for s in opened.summaries(Query(limit=50)) if s.origin == "check"]
+    assert check.run_id == first
+    assert check.id != first
+    broken = world.tmp / "broken.sqlite"
+    broken.write_bytes(b"not a database " * 50)
+    kept = cli(*args, "--history", str(broken))
+    assert kept.exit_code == 0
+    assert kept.stderr.splitlines()[-1] == (
+        f"chaosbus: history not written: history {broken} is not an SQLite database "
+        "(file is not a database)"
+    )
+
+
+def test_ctrl_c_stops_the_suite_and_reports_what_completed(world: World) -> None:
+    """SIGINT while the first of two experiments injects: that run aborts as `run` does
+    (recorded, aborted), the second never starts, the summary says so, exit 3."""
+    folder = world.tmp / "suite"
+    folder.mkdir()
+    document = yaml.safe_load(world.file.read_text())
+    for name in ("suite-a", "suite-b"):
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump({**document, "name": name}))
+    config = safe_service(world.kafka, world.redis_url, world.topics, world.prefix, world.group)
+    with service_running(config):
+        suite = subprocess.Popen(
+            [sys.executable, "-m", "chaosbus", "suite", str(folder), "--tier", "smoke",
+             "--history", world.where["sqlite"], "--out", str(world.tmp / "suite-out"),
+             *world.args()],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert suite.stderr is not None
+        for line in suite.stderr:  # a pipe: one line per phase
+            if line.startswith("inject"):
+                suite.send_signal(signal.SIGINT)
+                break
+        out, err = suite.communicate(timeout=120)
+    assert suite.returncode == 3, err
+    assert "suite-a" in out
+    assert "ABORTED" in out
+    assert "not run" in out
+    assert "interrupted; 1 experiment(s) not run" in err
+    with open_history(parse_location(world.where["sqlite"])) as opened:
+        (aborted,) = opened.summaries(Query(experiment="suite-a"))
+        assert opened.summaries(Query(experiment="suite-b")) == []
+    assert (aborted.status, aborted.origin) == ("aborted", "suite")
+    assert aborted.suite is not None

@@ -234,7 +234,7 @@ class TestDemoResolvesLikeEveryCommand:
     def captured(self, monkeypatch: pytest.MonkeyPatch) -> list[DemoOptions]:
         seen: list[DemoOptions] = []
 
-        def fake(options: DemoOptions) -> int:
+        def fake(options: DemoOptions, program: object = None) -> int:
             seen.append(options)
             return 0
 
