@@ -7,7 +7,8 @@ one is that module, its name in the import and its line here (`chaosbus.commands
 Exit codes (ARCHITECTURE §4): 0 hypothesis held / success, 1 hypothesis violated,
 2 invalid input (file, flags, unreachable broker, missing prerequisite), 3 aborted,
 4 inconclusive (`run` and `check`: less than `monitor.min_judged_share`, 95 % by default,
-of the source events could be judged; §4 lists 0-3 and is to gain 4).
+of the source events could be judged; §4 lists 0-3 and is to gain 4), 5 regression
+(`--fail-on-regression`: held, but worse than the baseline; chaosbus.history.gate).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from chaosbus.commands import (
     demo,
     fidelity,
     generate,
+    history,
     http,
     init,
     kill,
@@ -34,9 +36,11 @@ from chaosbus.commands import (
     proxy,
     record,
     replay,
+    rerun,
     retries,
     run,
     scenarios,
+    suite,
     unkill,
     validate,
 )
@@ -55,6 +59,8 @@ app.command("retries")(retries.retries)
 app.command("validate")(validate.validate)
 app.command("init")(init.init)
 app.command("run")(run.run)
+app.command("rerun")(rerun.rerun)
+app.command("suite")(suite.suite)
 app.command("kill")(kill.kill)
 app.command("unkill")(unkill.unkill)
 app.command("pause")(pause.pause)
@@ -69,6 +75,7 @@ app.command("record")(record.record)
 app.command("replay")(replay.replay_command)
 app.command("generate")(generate.generate_command)
 app.command("fidelity")(fidelity.fidelity)
+app.command("history")(history.history)
 app.add_typer(local.group, name="local")
 app.add_typer(scenarios.group, name="scenarios")
 app.add_typer(control.group, name="control")

@@ -7,6 +7,8 @@
     retries.py                             an HTTP request log judged
     validate.py init.py                    experiment files, checked or started
     run.py check.py                        an experiment run live, a recorded run judged
+    recording.py                           the history and gate flags, as one Program
+    history.py rerun.py suite.py           the program: runs remembered, re-run, by tier
     kill.py unkill.py audit.py             the kill switch and the audit log
     pause.py (pause, resume)               switches scoped to a route or a fault
     plan.py                                the dry run: what a run would do, predicted

@@ -135,3 +135,62 @@ ReadTimeout = Annotated[str, typer.Option("--timeout", help="Stop reading after 
 RecordingOut = Annotated[Path, typer.Option("--out", help="The recording file to write.")]
 ReportsDir = Annotated[Path, typer.Option("--out", help="Directory of the reports.")]
 GeneratorSeed = Annotated[int | None, typer.Option("--seed", help="Instead of the spec's seed.")]
+
+# ---- the run history and CI (chaosbus.history) -------------------------------------------
+
+Labels = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label",
+        help="NAME=VALUE recorded with the run (repeat; e.g. service=orders-api); "
+        "or CHAOSBUS_LABELS=name=value,….",
+    ),
+]
+LabelFilter = Annotated[
+    list[str] | None,
+    typer.Option("--label", help="Only runs with this NAME=VALUE label (repeat: all of them)."),
+]
+History = Annotated[
+    str | None,
+    typer.Option(
+        "--history",
+        help="Where runs are recorded: a file (SQLite) or postgresql://…; or CHAOSBUS_HISTORY "
+        "(default: history.sqlite under CHAOSBUS_HOME).",
+    ),
+]
+NoHistory = Annotated[
+    bool, typer.Option("--no-history", help="Record nothing (the history is never required).")
+]
+Junit = Annotated[
+    Path | None,
+    typer.Option("--junit", help="Write JUnit XML to PATH (a test suite per experiment)."),
+]
+BaselineChoice = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline",
+        help="Compare with a stored run: last, best, or a history id (same experiment).",
+    ),
+]
+BaselineMatch = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--baseline-match",
+        help="Label a last/best baseline must share with this run (repeat; default: service).",
+    ),
+]
+FailOnRegression = Annotated[
+    bool,
+    typer.Option(
+        "--fail-on-regression",
+        help="Exit 5 when the hypothesis held but the run is worse than its baseline.",
+    ),
+]
+Tolerance = Annotated[
+    str,
+    typer.Option(
+        "--tolerance",
+        help="How much worse than the baseline still passes: counts and time to recovery, "
+        "e.g. 10%.",
+    ),
+]

@@ -39,7 +39,7 @@ from chaosbus.monitors.probes.kind import ProbeContext
 from chaosbus.observability import Providers
 from chaosbus.report.model import RunReport
 from chaosbus.runner.assembly import assemble
-from chaosbus.runner.facts import new_salt
+from chaosbus.runner.facts import FactsSink, new_salt
 from chaosbus.runner.http_side import HttpSide
 from chaosbus.runner.live import LiveParts, LiveRecord
 from chaosbus.runner.notify import Notifier, hooks_from_environment
@@ -76,6 +76,8 @@ class RunOptions:
     providers: Providers | None = None
     # Where the HTTP routes' request log is written (JSON lines); None: kept in memory only.
     request_log: Path | None = None
+    # Handed the frozen facts before they are assembled (a run history stores them).
+    on_facts: FactsSink | None = None
 
 
 class _Abort(Aborted):
@@ -169,6 +171,8 @@ class ExperimentRun:
                 salt=salt,
                 abort_reason=self.abort_reason,
             )
+        if self.options.on_facts is not None:
+            self.options.on_facts(facts)
         return assemble(self.spec, facts)
 
     async def _open_parts(self, stack: AsyncExitStack, salt: bytes | None) -> LiveParts:

@@ -36,6 +36,7 @@ MEANINGS = {
     "--to": 2,  # the starter's destination (init); the topic a replay writes (replay)
     "--out": 2,  # the demo's reports directory; the recording a command writes
     "--seed": 2,  # of every fault decision; of a generator, instead of its spec's
+    "--label": 2,  # recorded with a run; a filter of `history`
 }
 
 
@@ -160,7 +161,7 @@ class TestTheRealCommandLine:
         assert len(found) > 60
         assert {use.command for use in found if "--redis" in use.flags} == {
             "proxy", "http", "run", "kill", "unkill", "audit", "approve", "approvals", "check",
-            "demo", "control init", "control acl", "pause", "resume",
+            "demo", "control init", "control acl", "pause", "resume", "rerun", "suite",
         }  # fmt: skip
 
     def test_a_shared_flag_is_declared_once_in_options(self) -> None:
@@ -235,7 +236,7 @@ class TestDemoResolvesLikeEveryCommand:
     def captured(self, monkeypatch: pytest.MonkeyPatch) -> list[DemoOptions]:
         seen: list[DemoOptions] = []
 
-        def fake(options: DemoOptions) -> int:
+        def fake(options: DemoOptions, program: object = None) -> int:
             seen.append(options)
             return 0
 
