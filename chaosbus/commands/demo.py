@@ -7,8 +7,19 @@ from pathlib import Path
 
 import typer
 
-from chaosbus.commands.options import Bootstrap, KafkaConfig, ReportsDir, RunRedis
+from chaosbus.commands.options import (
+    Bootstrap,
+    History,
+    KafkaConfig,
+    Labels,
+    LogFormatOption,
+    NoHistory,
+    ReportsDir,
+    RunRedis,
+)
+from chaosbus.commands.recording import program_of
 from chaosbus.commands.shell import one_line_errors
+from chaosbus.logs import log_format
 from chaosbus.settings import given_bootstrap, given_redis
 
 
@@ -19,13 +30,20 @@ def demo(
     kafka_config: KafkaConfig = None,
     out: ReportsDir = Path("demo-out"),
     automation: str = typer.Option("node-red", "--automation", help="node-red or n8n."),
+    log_format_name: LogFormatOption = "text",
+    label: Labels = None,
+    history: History = None,
+    no_history: NoHistory = False,
 ) -> None:
     """Node-RED (or n8n), a naive and a safe service, two experiments, a verdict each.
 
     Without --bootstrap/--redis it uses the local stack, starting it (and stopping it at the
     end) when it is down. Exit 0 when the naive service is caught and the safe one holds,
     1 when not (and why), 2 invalid input or a missing prerequisite, 3 interrupted.
+    Each verdict is recorded in the history (service=ledger-naive / ledger-safe).
     """
+    fmt = log_format(log_format_name)
+    program = program_of(history=history, no_history=no_history, labels=label, origin="demo")
     # Imported here: the demo pulls in Node-RED, n8n, services and traffic, which no other
     # command needs at start-up.
     from chaosbus_demo.automations import automation_kind, demo_defaults
@@ -42,6 +60,7 @@ def demo(
         kafka_config=kafka_config,
         out=out,
         automation=kind,
+        log_format=fmt,
         **demo_defaults(kind),
     )
-    raise typer.Exit(demo_command(options))
+    raise typer.Exit(demo_command(options, program))

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from chaosbus.commands.options import Bootstrap, KafkaConfig, LoggedRoute, SenderPlatform
+from chaosbus.commands.options import (
+    Bootstrap,
+    KafkaConfig,
+    LoggedRoute,
+    PublishedTopic,
+    SenderPlatform,
+)
 from chaosbus.commands.shell import one_line_errors
 from chaosbus.commands.values import json_field
 from chaosbus.monitors.extractors import ExtractorConfig
@@ -17,10 +24,13 @@ from chaosbus.settings import resolve_kafka
 
 @one_line_errors
 def handoff(
-    log_path: Path = typer.Argument(
-        ..., help="The request log of `chaosbus http` in front of the automation's webhook."
-    ),
-    topic: str = typer.Option(..., "--topic", help="The source topic the automation publishes."),
+    log_path: Annotated[
+        Path,
+        typer.Argument(
+            help="The request log of `chaosbus http` in front of the automation's webhook."
+        ),
+    ],
+    topic: PublishedTopic,
     route: LoggedRoute = None,
     event_id_json: str = typer.Option(
         "$.event_id", "--event-id-json", help="JSON path of the event id in a message."

@@ -32,7 +32,7 @@ def horizon(
     points: int = typer.Option(4, "--points", help="Delays per refining round."),
     rounds: int = typer.Option(6, "--rounds", help="At most this many runs."),
     inject_s: float = typer.Option(5.0, "--inject-s", help="Injection per round, seconds."),
-    platform: ComparedPlatforms = None,
+    platform: ComparedPlatforms = [],  # noqa: B006  # typer reads the default, never mutates it
     bootstrap: Bootstrap = None,
     kafka_config: KafkaConfig = None,
     redis: RunRedis = None,
@@ -51,7 +51,7 @@ def horizon(
     from chaosbus.scenarios import load_experiment_or_scenario
     from chaosbus.settings import resolve_kafka, resolve_redis
 
-    profiles = [profile(name) for name in platform or []]  # unknown names refused first
+    profiles = [profile(name) for name in platform]  # unknown names refused first
     plan = HorizonPlan(
         check=check,
         min_delay_ms=round(min_delay * 1000),

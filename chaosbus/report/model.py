@@ -14,9 +14,11 @@ point per second; `service` is the service's consumer-group progress when
 anomaly found, in plain words for the people who build the flows, in the service and per
 platform in the automation (`monitors.remedies`); `platform_presets` names the platform
 presets the experiment used and the factor their time was compressed by.
-`redelivered` counts the copies an at-least-once interposer sent again after a restart
-(the ledger decided their source messages twice, `monitors.redelivery`): no fault asked for
-them, so they are not in `faults` (each source message's decision is counted once).
+`baseline` is the side-by-side comparison with a stored run (`report.comparison`), when
+the run was compared with one. `redelivered` counts the copies an at-least-once interposer
+sent again after a restart (the ledger decided their source messages twice,
+`monitors.redelivery`): no fault asked for them, so they are not in `faults` (each source
+message's decision is counted once).
 Bump `REPORT_VERSION` on any incompatible change.
 """
 
@@ -30,6 +32,7 @@ from chaosbus.monitors.lag import ServiceProgress
 from chaosbus.monitors.remedies import remedy
 from chaosbus.monitors.report import Anomalies, Metrics, MonitorReport
 from chaosbus.platforms.presets import PresetUse
+from chaosbus.report.comparison import Comparison
 from chaosbus.report.status import STATUSES, StatusRow
 from chaosbus.report.status import Status as Status  # re-exported: the runner reads it here
 
@@ -120,6 +123,8 @@ class RunReport(_Frozen):
     phases: list[PhaseSpan]
     timeline: list[TimelinePoint]
     platform_presets: list[PresetUse] = []  # issue 23: presets used, time compression
+    # The run beside its baseline, when it was compared (`run --baseline`, `rerun`).
+    baseline: Comparison | None = None
 
     @model_validator(mode="before")
     @classmethod

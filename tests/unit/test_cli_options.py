@@ -26,7 +26,11 @@ from chaosbus_demo.run import DemoOptions
 # text that says how it differs. Adding a meaning is a deliberate change of this table.
 MEANINGS = {
     "--redis": 3,  # the control plane; the control plane the probes read too; the probes only
-    "--fault": 2,  # a fault file (proxy); an HTTP fault file (http)
+    # a fault file (proxy); an HTTP fault file (http); a fault by name (pause, resume)
+    "--fault": 3,
+    # a route to interpose on (proxy); a route to pause or resume, by name; the route of a
+    # request log (handoff)
+    "--route": 3,
     # where a new consumer group starts (proxy); the starter's source (init); the topic to
     # record (record)
     "--from": 3,
@@ -35,10 +39,11 @@ MEANINGS = {
     # the demo's reports directory; the recording a command writes; the map's HTML page
     "--out": 3,
     "--seed": 2,  # of every fault decision; of a generator, instead of its spec's
-    "--route": 2,  # a route to interpose on (proxy); the route of a request log (handoff)
+    "--label": 2,  # recorded with a run; a filter of `history`
     # whose retry bounds (retries); whose scenarios (scenarios); the sender, for the cause
     # (handoff); whose re-deliveries to compare with (horizon)
     "--platform": 4,
+    "--topic": 2,  # a topic renamed for a rerun (rerun); the automation's source (handoff)
 }
 
 
@@ -167,7 +172,8 @@ class TestTheRealCommandLine:
         assert len(found) > 60
         assert {use.command for use in found if "--redis" in use.flags} == {
             "proxy", "http", "run", "kill", "unkill", "audit", "approve", "approvals", "check",
-            "demo", "horizon", "control init", "control acl",
+            "demo", "control init", "control acl", "pause", "resume", "rerun", "suite",
+            "horizon",
         }  # fmt: skip
 
     def test_a_shared_flag_is_declared_once_in_options(self) -> None:
@@ -242,7 +248,7 @@ class TestDemoResolvesLikeEveryCommand:
     def captured(self, monkeypatch: pytest.MonkeyPatch) -> list[DemoOptions]:
         seen: list[DemoOptions] = []
 
-        def fake(options: DemoOptions) -> int:
+        def fake(options: DemoOptions, program: object = None) -> int:
             seen.append(options)
             return 0
 
