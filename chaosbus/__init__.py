@@ -12,6 +12,7 @@ at the shell's boundary with `raise ... from exc`::
     ├── InvalidInput (2)                  a broken file, a bad flag, an unknown topic
     │   ├── DocumentError                 a YAML document that cannot be read
     │   ├── ExperimentInvalid             an experiment file that does not validate
+    │   ├── PresetError                   a platform preset that cannot be expanded
     │   ├── PrerequisiteMissing           java, mvn or redis-server absent or too old
     │   ├── Unreachable                   a broker or Redis that does not answer
     │   │   └── ControlPlaneUnreachable   Redis (the control plane) did not answer

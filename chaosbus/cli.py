@@ -26,11 +26,14 @@ from chaosbus.commands import (
     demo,
     fidelity,
     generate,
+    handoff,
     history,
+    horizon,
     http,
     init,
     kill,
     local,
+    map,
     pause,
     plan,
     proxy,
@@ -76,6 +79,9 @@ app.command("replay")(replay.replay_command)
 app.command("generate")(generate.generate_command)
 app.command("fidelity")(fidelity.fidelity)
 app.command("history")(history.history)
+app.command("handoff")(handoff.handoff)
+app.command("horizon")(horizon.horizon)
+app.command("map")(map.map_command)
 app.add_typer(local.group, name="local")
 app.add_typer(scenarios.group, name="scenarios")
 app.add_typer(control.group, name="control")

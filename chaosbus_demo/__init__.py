@@ -2,6 +2,8 @@
 
 - `chaosbus_demo.nodered`: install and run the Node-RED flow that turns webhook calls into
   records on the source topic.
+- `chaosbus_demo.n8n_install`, `chaosbus_demo.n8n`: the same with n8n (its own Node 24,
+  installed once into the cache); `chaosbus_demo.automations` picks one for the demo.
 - `chaosbus_demo.services`: `ledger-naive` and `ledger-safe`, consumers of the interposed
   topic that keep a ledger in Redis (`chaosbus_demo.ledgers` holds their Redis logic).
 - `chaosbus_demo.traffic`: the outside world calling the webhook (or, for tests, producing

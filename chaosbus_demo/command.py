@@ -60,7 +60,7 @@ def summary(result: DemoResult) -> list[str]:
     lines: list[str] = []
     if result.traffic is not None:
         t = result.traffic
-        lines.append(f"traffic: {t.sent} order events through Node-RED, {t.failed} refused")
+        lines.append(f"traffic: {t.sent} order events through the automation, {t.failed} refused")
     pages = [str(path) for path in result.report_files if path.suffix == ".html"]
     if pages:
         lines.append(f"reports (JSON, Markdown, HTML with a timeline) in {result.out}/:")

@@ -1,6 +1,6 @@
 """`chaosbus demo`: a real automation, two services, two experiments, one verdict table.
 
-    stack (given, running, or started) → topics → Node-RED → services
+    stack (given, running, or started) → topics → Node-RED or n8n → services
         → for each experiment: a burst of traffic while it runs, judging ledger-naive;
           then ledger-safe judged over the same recorded window (`check_window`)
         → reports in `out/`
@@ -37,6 +37,8 @@ from chaosbus.report.write import write_report
 from chaosbus.runner import RunOptions, run_experiment
 from chaosbus.runner.check_window import check_window
 from chaosbus.scenarios import load_experiment_or_scenario
+from chaosbus_demo.automations import Kind as AutomationKind
+from chaosbus_demo.automations import automation_running
 from chaosbus_demo.background import Services, Traffic, services_running, traffic_running
 from chaosbus_demo.display import DemoDisplay
 from chaosbus_demo.errors import DemoError
@@ -46,7 +48,6 @@ from chaosbus_demo.infra import (
     Addresses,
     broker_and_redis,
     create_topics,
-    node_red_running,
     start_group_at_end,
 )
 from chaosbus_demo.plan import DEMO_EXPERIMENTS, PARTITIONS, DemoPlan, Stage, new_run_id
@@ -72,6 +73,8 @@ class DemoOptions:
     seed: int = 1
     experiments: tuple[str, ...] = DEMO_EXPERIMENTS
     node_red_install_dir: Path | None = None  # default: the cache nodered.install uses
+    automation: AutomationKind = "node-red"  # or "n8n" (chaosbus_demo.automations)
+    n8n_install_dir: Path | None = None  # default: the cache n8n_install.install uses
     stack: LocalStack | None = None  # default: LocalStack.default()
     control_namespace: str = "chaosbus"  # tests isolate their kill switch and audit log
     actor: str = "demo"
@@ -211,16 +214,18 @@ class _Demo:
         await create_topics(addresses.kafka, plan.topics, PARTITIONS)
         say(f"topics: {plan.source} → " + ", ".join(s.destination for s in plan.stages))
         self._checkpoint()
-        node_red = await stack.enter_async_context(
-            node_red_running(
+        automation = await stack.enter_async_context(
+            automation_running(
+                options.automation,
                 kafka=addresses.kafka,
                 topic=plan.source,
                 say=say,
-                install_dir=options.node_red_install_dir,
+                node_red_install_dir=options.node_red_install_dir,
+                n8n_install_dir=options.n8n_install_dir,
                 name=f"demo-{plan.run_id}",
             )
         )
-        say(f"Node-RED flow: POST {node_red.webhook_url} → {plan.source}")
+        say(f"{automation.label} flow: POST {automation.webhook_url} → {plan.source}")
         self._checkpoint()
         configs = [
             config
@@ -230,7 +235,7 @@ class _Demo:
         services = await stack.enter_async_context(services_running(configs))
         say("services: ledger-naive and ledger-safe on each experiment's interposed topic")
         events = iter_order_events(options.seed, namespace=plan.namespace)
-        return _Running(addresses, services, _World(node_red.webhook_url, events))
+        return _Running(addresses, services, _World(automation.webhook_url, events))
 
     async def _experiment(self, stage: Stage, running: _Running) -> list[Verdict]:
         """Run one experiment judging ledger-naive, then judge ledger-safe on its window."""

@@ -20,7 +20,10 @@ read, and tests a service to break:
 - `hang_on` names an event id the service blocks on forever without committing: a stuck
   consumer, for the monitors' consumer-group lag;
 - `apply_delay_ms` makes every event wait that long before it is applied: a correct but
-  slower release, whose recovery takes longer (what a regression gate catches).
+  slower release, whose recovery takes longer (what a regression gate catches);
+- `seen_ttl_s` makes ledger-safe forget an event id that long after applying it: a
+  deduplication window of known length, for `chaosbus horizon` to measure (a copy later
+  than that is applied twice).
 
 ::
 
@@ -292,7 +295,6 @@ class LedgerService:
         self.outcomes[outcome] += 1
         self.processed += 1
 
-
     async def _emit_effect(self, event: OrderEvent, outcome: str) -> None:
         topic, producer = self.config.effects_topic, self._producer
         if topic is None or producer is None:
@@ -351,6 +353,9 @@ def main(
     http_port: int | None = typer.Option(
         None, "--http-port", help="Serve a read-only HTTP view of the state on this port."
     ),
+    seen_ttl_s: float | None = typer.Option(
+        None, "--seen-ttl-s", help="safe only: forget an event id this long after applying it."
+    ),
 ) -> None:
     """Run ledger-naive or ledger-safe until SIGTERM/SIGINT."""
     if kind not in KINDS:
@@ -368,6 +373,7 @@ def main(
         postgres_dsn=postgres,
         effects_topic=effects_topic,
         http_port=http_port,
+        seen_ttl_s=seen_ttl_s,
     )
     try:
         outcomes: dict[str, Any] = dict(asyncio.run(serve(config)))

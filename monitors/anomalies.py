@@ -35,6 +35,12 @@ duplicate never becomes unrecovered; a lost effect does.
 interposed topic whose committed offset stopped moving while messages waited (see
 `monitors.lag`). It counts partitions, is added to `total`, and no checker emits it.
 
+`unpublished_event` and `automation_reordered` are about the automation, upstream of the
+topic: with `chaosbus http` in front of its webhook, the request log says which events it
+accepted (2xx) and when; `monitors.handoff` names those never published to the source topic
+and the records whose events it published in another order than it accepted them. They are
+counted by `chaosbus handoff`, apart from the service's anomalies (`AUTOMATION_ANOMALIES`).
+
 `dropped_expected` and `dropped_reconciled` count *events* the ledger dropped on purpose:
 missing as expected, or applied anyway (the service reconciled from elsewhere).
 `corrupted_expected` and `corrupted_reconciled` count the same for events sent only as a
@@ -64,6 +70,8 @@ DROPPED_RECONCILED = "dropped_reconciled"
 STALLED_CONSUMER = "stalled_consumer"
 CORRUPTED_EXPECTED = "corrupted_expected"
 CORRUPTED_RECONCILED = "corrupted_reconciled"
+UNPUBLISHED_EVENT = "unpublished_event"
+AUTOMATION_REORDERED = "automation_reordered"
 
 # Most specific first: the order the module docstring argues for.
 PRECEDENCE = (
@@ -75,6 +83,7 @@ PRECEDENCE = (
     DIVERGENT_ENTITY,
 )
 SERVICE_ANOMALIES = (STALLED_CONSUMER,)
+AUTOMATION_ANOMALIES = (UNPUBLISHED_EVENT, AUTOMATION_REORDERED)  # `chaosbus handoff`
 BAD_NAMES = (*PRECEDENCE, *SERVICE_ANOMALIES)  # what `total` adds up
 ANOMALY_NAMES = (*PRECEDENCE, UNRECOVERED, *SERVICE_ANOMALIES)
 COUNT_NAMES = (

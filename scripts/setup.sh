@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what chaosbus needs on a Debian machine, skipping what is already there:
-# redis-server, a Java 17+ runtime, Maven, kcat, PostgreSQL, Chromium and Prometheus (apt, the
-# metrics tests scrape a running proxy with it); Node.js/npm
+# redis-server, a Java 17+ runtime, Maven, kcat, PostgreSQL, Chromium, Graphviz (`chaosbus map`)
+# and Prometheus (apt, the metrics tests scrape a running proxy with it); Node.js/npm
 # only checked (the demo's Node-RED is installed on first use); then the project with its dev
 # extras into a virtual environment: the active one ($VIRTUAL_ENV), else ./.venv, created
 # here. Nothing is ever installed into the machine's own Python, so a package installed there
@@ -18,6 +18,9 @@ command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v dot >/dev/null 2>&1 || need_apt+=(graphviz)  # `chaosbus map` lays out its graph
+# The n8n flows need native builds (sqlite3) against npm's Node 24 headers.
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
 command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 
 if ((${#need_apt[@]})); then

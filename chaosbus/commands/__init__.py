@@ -2,7 +2,7 @@
 
     options.py      every option more than one command takes, declared once per meaning
     shell.py        one-line errors and their exit codes, shared by every command
-    values.py       parsers of flag text: durations, sizes, field lists, a file to write
+    values.py       parsers of flag text: durations, sizes, fields, JSON paths, files to write
     proxy.py http.py                       the interposers alone (chaosbus.standalone)
     retries.py                             an HTTP request log judged
     validate.py init.py                    experiment files, checked or started
@@ -15,6 +15,9 @@
     approve.py approvals.py                sign-offs bound to content
     demo.py                                the demo (chaosbus_demo)
     record.py replay.py generate.py fidelity.py   traffic (chaosbus.traffic)
+    handoff.py horizon.py map.py           the no-code platforms' side: the automation's own
+                                           losses, the dedup horizon (chaosbus.platforms),
+                                           the map of the handoffs (chaosbus.map)
     local.py scenarios.py control.py       command groups: the local stack, the shipped
                                            scenarios, the control plane's set-up
 

@@ -1,4 +1,5 @@
-"""`chaosbus demo`: Node-RED, a naive and a safe service, two experiments (chaosbus_demo)."""
+"""`chaosbus demo`: Node-RED or n8n, a naive and a safe service, two experiments
+(chaosbus_demo)."""
 
 from __future__ import annotations
 
@@ -28,12 +29,13 @@ def demo(
     redis: RunRedis = None,
     kafka_config: KafkaConfig = None,
     out: ReportsDir = Path("demo-out"),
+    automation: str = typer.Option("node-red", "--automation", help="node-red or n8n."),
     log_format_name: LogFormatOption = "text",
     label: Labels = None,
     history: History = None,
     no_history: NoHistory = False,
 ) -> None:
-    """Node-RED, a naive and a safe service, two experiments, a verdict each.
+    """Node-RED (or n8n), a naive and a safe service, two experiments, a verdict each.
 
     Without --bootstrap/--redis it uses the local stack, starting it (and stopping it at the
     end) when it is down. Exit 0 when the naive service is caught and the safe one holds,
@@ -42,10 +44,13 @@ def demo(
     """
     fmt = log_format(log_format_name)
     program = program_of(history=history, no_history=no_history, labels=label, origin="demo")
-    # Imported here: the demo pulls in Node-RED, services and traffic, which no other
+    # Imported here: the demo pulls in Node-RED, n8n, services and traffic, which no other
     # command needs at start-up.
+    from chaosbus_demo.automations import automation_kind, demo_defaults
     from chaosbus_demo.command import demo_command
     from chaosbus_demo.run import DemoOptions
+
+    kind = automation_kind(automation)  # node-red or n8n; anything else is one line, exit 2
 
     # Only an address given by flag or environment replaces the local stack, so these are
     # `given_*`, not `resolve_*` (which would fall back to the local stack's address).
@@ -54,6 +59,8 @@ def demo(
         redis_url=given_redis(redis),
         kafka_config=kafka_config,
         out=out,
+        automation=kind,
         log_format=fmt,
+        **demo_defaults(kind),
     )
     raise typer.Exit(demo_command(options, program))

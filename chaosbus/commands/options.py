@@ -8,7 +8,8 @@ variable stands in for it.
 
 One flag name may carry more than one meaning; then each meaning is declared here with a
 help text that says how it differs, side by side (`--redis`: the control plane, the control
-plane read by the probes too, the probes only; `--fault`, `--from`, `--run-id`).
+plane read by the probes too, the probes only; `--fault`, `--from`, `--run-id`, `--route`,
+`--topic`, `--platform`).
 `tests/unit/test_cli_options.py` fails when a flag that several commands take is declared
 anywhere else, or when one meaning is declared twice.
 """
@@ -76,7 +77,7 @@ Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing file
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Reason = Annotated[str | None, typer.Option("--reason", help="Why, for the audit log.")]
 
-# ---- the routes a proxy interposes on, and the scopes `pause`/`resume` name --------------
+# ---- routes and topics: a proxy's, the scopes `pause`/`resume` name, a log's, renames -----
 
 ProxyRoutes = Annotated[
     list[str],
@@ -93,6 +94,36 @@ ScopeHttpRoute = Annotated[
 ]
 ScopeFault = Annotated[
     str | None, typer.Option("--fault", help="A fault FILE declares, by its name (topic or HTTP).")
+]
+LoggedRoute = Annotated[str | None, typer.Option("--route", help="Only this route of the log.")]
+TopicRenames = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--topic", help="OLD=NEW: run on another topic (repeat); decisions keep their key."
+    ),
+]
+PublishedTopic = Annotated[
+    str, typer.Option("--topic", help="The source topic the automation publishes.")
+]
+
+
+# ---- the no-code platform a command reads the profile of (chaosbus.platforms) ------------
+
+RetryPlatform = Annotated[
+    str | None,
+    typer.Option("--platform", help="Bounds of that platform's own retries (e.g. n8n); wins."),
+]
+ListedPlatform = Annotated[
+    str | None,
+    typer.Option("--platform", help="Only that platform's scenarios, with their sources."),
+]
+SenderPlatform = Annotated[
+    str | None,
+    typer.Option("--platform", help="The automation's platform, for the cause (e.g. n8n)."),
+]
+ComparedPlatforms = Annotated[
+    list[str],
+    typer.Option("--platform", help="Compare with this platform's re-deliveries; repeatable."),
 ]
 
 # ---- a run and its report ----------------------------------------------------------------
@@ -134,6 +165,7 @@ ReadTimeout = Annotated[str, typer.Option("--timeout", help="Stop reading after 
 
 RecordingOut = Annotated[Path, typer.Option("--out", help="The recording file to write.")]
 ReportsDir = Annotated[Path, typer.Option("--out", help="Directory of the reports.")]
+MapPage = Annotated[Path | None, typer.Option("--out", help="Write the map as one HTML page here.")]
 GeneratorSeed = Annotated[int | None, typer.Option("--seed", help="Instead of the spec's seed.")]
 
 # ---- the run history and CI (chaosbus.history) -------------------------------------------

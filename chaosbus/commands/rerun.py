@@ -21,6 +21,7 @@ from chaosbus.commands.options import (
     RunRedis,
     ShareRoute,
     Tolerance,
+    TopicRenames,
 )
 from chaosbus.commands.recording import program_of, say
 from chaosbus.commands.shell import one_line_errors
@@ -40,9 +41,7 @@ from chaosbus.settings import resolve_history, resolve_kafka, resolve_redis
 @one_line_errors
 def rerun(
     run_id: str = typer.Argument(help="The history id of the run to repeat."),
-    topic: list[str] | None = typer.Option(
-        None, "--topic", help="OLD=NEW: run on another topic (repeat); decisions keep their key."
-    ),
+    topic: TopicRenames = None,
     report: Report = None,
     bootstrap: Bootstrap = None,
     kafka_config: KafkaConfig = None,

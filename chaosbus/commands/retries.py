@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from chaosbus.commands.options import RetryPlatform
 from chaosbus.commands.shell import one_line_errors
 from chaosbus.errors import InvalidInput
 from chaosbus.monitors.retries import RETRY_ANOMALIES, RetryPolicy, RetryVerdict, judge_retries
@@ -21,11 +22,16 @@ def retries(
     max_storm_rps: float = typer.Option(
         20.0, "--max-storm-rps", min=0.0, help="Most retries per second while failing."
     ),
+    platform: RetryPlatform = None,
 ) -> None:
     """Judge how the automation retried: exit 0 no retry anomaly, 1 any, 2 invalid input."""
     policy = RetryPolicy(
         max_attempts=max_attempts, min_backoff_ratio=min_backoff, max_storm_rps=max_storm_rps
     )
+    if platform is not None:  # the platform's profile sets the bounds (chaosbus.platforms)
+        from chaosbus.platforms.profile import profile
+
+        policy = profile(platform).retry_policy()
     verdict = retries_verdict(log_path, policy)
     for line in verdict_lines(verdict):
         typer.echo(line)

@@ -1,4 +1,5 @@
-"""Value parsers of command-line text: durations, sizes, field lists, a file to write."""
+"""Value parsers of command-line text: durations, sizes, shares, dates, field lists, JSON
+paths, a file to write."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from chaosbus.errors import InvalidInput
+from chaosbus.monitors.extractors import JsonField
 from chaosbus.traffic.selectors import Selector, parse_selectors
 
 _UNITS_S = {"": 1, "s": 1, "m": 60, "h": 3600}
@@ -63,3 +67,12 @@ def date_ms(option: str, text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
+
+
+def json_field(option: str, path: str) -> JsonField:
+    """A JSON path given by flag (`--event-id-json $.id`), as the extractors take it."""
+    try:
+        return JsonField.model_validate({"json": path})
+    except ValidationError as exc:
+        reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+        raise InvalidInput(f"{option} {path!r}: {reason}") from exc

@@ -50,7 +50,8 @@ class RetryPolicySpec(SpecModel):
 
     max_attempts: int = Field(default=_DEFAULT.max_attempts, ge=1, le=MAX_COUNT, strict=True)
     # A gap growing a hundredfold per attempt is past any real backoff: MAX_COPIES bounds it.
-    min_backoff_ratio: float = Field(default=_DEFAULT.min_backoff_ratio, ge=1.0, le=MAX_COPIES)
+    # Below 1: a fixed wait measured with jitter (`retry_policy: {platform: n8n}` is 0.9).
+    min_backoff_ratio: float = Field(default=_DEFAULT.min_backoff_ratio, ge=0.5, le=MAX_COPIES)
     max_storm_rps: float = Field(default=_DEFAULT.max_storm_rps, ge=0.0, le=MAX_FAULTS_PER_S)
 
     def policy(self) -> RetryPolicy:

@@ -19,6 +19,7 @@ from chaosbus.documents import load_document, parse_document
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.validation import ROOT, format_validation_error
+from chaosbus.platforms.presets import PresetError, expand_document
 
 
 class ExperimentInvalid(InvalidInput):
@@ -36,6 +37,10 @@ def parse_experiment(data: object, origin: str = "<experiment>") -> ExperimentSp
     """Validate an already-parsed document."""
     if not isinstance(data, dict):
         raise ExperimentInvalid([f"{ROOT}: expected a mapping with name, hypothesis, …"], origin)
+    try:
+        data = expand_document(data)  # `{preset: …}` faults and `retry_policy: {platform: …}`
+    except PresetError as exc:
+        raise ExperimentInvalid(exc.problems, origin) from exc
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:

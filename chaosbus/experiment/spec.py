@@ -53,6 +53,7 @@ from chaosbus.injectors.limits import (
 from chaosbus.injectors.protection import own_topic_problem, topic_name_problem
 from chaosbus.injectors.spec import BlastRadius, Fault, holding_problem, unique_names
 from chaosbus.injectors.validation import LocatedError
+from chaosbus.platforms.presets import PresetUse
 
 Tier = Literal["smoke", "standard", "deep"]
 # The longest schedule each tier allows (warm-up + injection + recovery + settle); `deep`
@@ -178,6 +179,8 @@ class ExperimentSpec(_Spec):
     workload: WorkloadSpec | None = None
     # Which suites run it (`chaosbus suite --tier`); none: `standard`. See TIER_MAX_S.
     tier: Tier | None = None
+    # Written by the loader when `faults` name platform presets (chaosbus.platforms.presets).
+    platform_presets: tuple[PresetUse, ...] = Field(default=(), max_length=MAX_LIST)
 
     @field_validator("hypothesis")
     @classmethod

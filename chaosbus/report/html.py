@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from chaosbus.monitors.report import AnomalyExample, LedgerDecision
+from chaosbus.report.advice import preset_lines, remedy_lines
 from chaosbus.report.comparison import comparison_html
 from chaosbus.report.markdown import number
 from chaosbus.report.model import RunReport
@@ -393,6 +394,7 @@ def to_html(report: RunReport) -> str:
 {_hypotheses(report)}
 <h2>Anomalies</h2>
 {_anomalies(report, examples)}
+{_advice(report)}
 <h2>Timeline</h2>
 {plot}
 {_points(examples)}
@@ -402,3 +404,18 @@ def to_html(report: RunReport) -> str:
 {_ledger(decisions)}
 </body></html>
 """
+
+
+def _advice(report: RunReport) -> str:
+    """What to change per anomaly found, and the presets' time scale (issue 23)."""
+    parts = [
+        f'<h3 id="remedy-{_e(name)}">What to change for {_e(name)}</h3><ul>'
+        + "".join(f"<li>{_e(line)}</li>" for line in lines)
+        + "</ul>"
+        for name, lines in remedy_lines(report)
+    ]
+    presets = preset_lines(report)
+    if presets:
+        items = "".join(f"<li>{_e(line)}</li>" for line in presets)
+        parts.append(f'<h3>Platform presets</h3><ul id="presets">{items}</ul>')
+    return "".join(parts)

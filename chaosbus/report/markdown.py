@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chaosbus.monitors.report import LedgerDecision
+from chaosbus.report.advice import preset_lines, remedy_lines
 from chaosbus.report.comparison import comparison_markdown
 from chaosbus.report.model import RunReport
 
@@ -80,6 +81,7 @@ def to_markdown(report: RunReport) -> str:
             if ex.cause is not None:
                 lines.append(f"  - **cause:** {ex.cause.mechanism}")
                 lines += [f"  - {decision_line(d)}" for d in ex.cause.decisions[:MAX_DECISIONS]]
+    lines += _advice_lines(report)
     lines += ["", "## Faults injected", "", "| decision | count |", "| --- | --- |"]
     lines += [f"| {kind} | {count} |" for kind, count in report.faults.items()]
     lines += [
@@ -139,4 +141,15 @@ def _http_lines(report: RunReport) -> list[str]:
     lines += [f"- HTTP route {route}" for route in report.http_routes]
     if report.request_log:
         lines.append(f"- request log: `{report.request_log}` (`chaosbus retries` reads it)")
+    return lines
+
+
+def _advice_lines(report: RunReport) -> list[str]:
+    """What to change per anomaly found, and the platform presets' time scale (issue 23)."""
+    lines: list[str] = []
+    for name, advice in remedy_lines(report):
+        lines += ["", f"What to change for `{name}`:", ""] + [f"- {line}" for line in advice]
+    presets = preset_lines(report)
+    if presets:
+        lines += ["", "Platform presets:", ""] + [f"- {line}" for line in presets]
     return lines

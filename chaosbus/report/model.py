@@ -10,6 +10,10 @@ cap turned into passes, by cap (`max_faults`, `max_faults_per_s`, …); `timelin
 point per second; `service` is the service's consumer-group progress when
 `monitor.service_group` is declared. With `http_routes`, `faults` adds `http.<type>` keys,
 `metrics.retries` the retry metrics, `anomalies` the retry anomalies (decision 0110).
+`remedies` (derived from `anomalies`, recomputed on read) says what to change for each
+anomaly found, in plain words for the people who build the flows, in the service and per
+platform in the automation (`monitors.remedies`); `platform_presets` names the platform
+presets the experiment used and the factor their time was compressed by.
 `baseline` is the side-by-side comparison with a stored run (`report.comparison`), when
 the run was compared with one. `redelivered` counts the copies an at-least-once interposer
 sent again after a restart (the ledger decided their source messages twice,
@@ -20,12 +24,14 @@ Bump `REPORT_VERSION` on any incompatible change.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
 from chaosbus.monitors.lag import ServiceProgress
+from chaosbus.monitors.remedies import remedy
 from chaosbus.monitors.report import Anomalies, Metrics, MonitorReport
+from chaosbus.platforms.presets import PresetUse
 from chaosbus.report.comparison import Comparison
 from chaosbus.report.status import STATUSES, StatusRow
 from chaosbus.report.status import Status as Status  # re-exported: the runner reads it here
@@ -82,6 +88,14 @@ class TimelinePoint(_Frozen):
     http_requests_per_s: float = 0.0
 
 
+class RemedyText(_Frozen):
+    """What to change for one anomaly: in the service, and in the automation per platform."""
+
+    explanation: str
+    service: list[str]
+    automation: dict[str, str]  # platform name (or `any`) → advice
+
+
 class RunReport(_Frozen):
     version: int = REPORT_VERSION
     name: str
@@ -108,8 +122,32 @@ class RunReport(_Frozen):
     service: ServiceProgress | None = None  # the service's consumer group, when named
     phases: list[PhaseSpan]
     timeline: list[TimelinePoint]
+    platform_presets: list[PresetUse] = []  # issue 23: presets used, time compression
     # The run beside its baseline, when it was compared (`run --baseline`, `rerun`).
     baseline: Comparison | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derived_fields_are_not_input(cls, data: Any) -> Any:
+        """A report's own JSON carries `remedies`; they are recomputed, not read."""
+        if isinstance(data, dict) and "remedies" in data:
+            return {k: v for k, v in data.items() if k != "remedies"}
+        return data
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def remedies(self) -> dict[str, RemedyText]:
+        """What to change for each anomaly this report counts (`monitors.remedies`)."""
+        out: dict[str, RemedyText] = {}
+        for name, count in self.anomalies.counts.items():
+            found = remedy(name) if count else None
+            if found is not None:
+                out[name] = RemedyText(
+                    explanation=found.explanation,
+                    service=list(found.service),
+                    automation=dict(found.automation),
+                )
+        return out
 
     @property
     def status_row(self) -> StatusRow:

@@ -3,7 +3,9 @@
 `run`, `check` and HTTP-only runs all end here, so the same facts give the same report:
 the steady state judged after (unless the run aborted), the status from `conclude`, the
 checks' anomalies merged with the service's stalled partitions and the HTTP side's retry
-anomalies, the guardrails with their worst values. Pure: no I/O, no clock.
+anomalies, the guardrails with their worst values; the platform presets the experiment
+used come from the experiment, not the facts (what their time was compressed by is a rule
+of the run, not something it observed). Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def assemble(spec: ExperimentSpec, facts: RunFacts) -> RunReport:
         service=facts.service,
         phases=list(window.phases),
         timeline=list(window.timeline),
+        platform_presets=list(spec.platform_presets),
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment import ExperimentSpec, load_experiment, parse_experiment_text
+from chaosbus.platforms.scenarios import platform_scenarios, scenario_text
 
 SUFFIX = ".yaml"
 
@@ -28,12 +29,13 @@ def _library() -> Traversable:
 
 
 def scenario_names() -> list[str]:
-    """Names of every shipped scenario, sorted."""
-    return sorted(
+    """Names of every shipped scenario, sorted (the platforms' are generated from profiles)."""
+    files_ = [
         entry.name.removesuffix(SUFFIX)
         for entry in _library().iterdir()
         if entry.is_file() and entry.name.endswith(SUFFIX)
-    )
+    ]
+    return sorted([*files_, *platform_scenarios()])
 
 
 def scenario(name: str) -> Scenario:
@@ -41,6 +43,9 @@ def scenario(name: str) -> Scenario:
     if name not in scenario_names():
         known = ", ".join(scenario_names())
         raise InvalidInput(f"no scenario named {name!r} (shipped: {known})")
+    platform = platform_scenarios().get(name)
+    if platform is not None:
+        return Scenario(name, scenario_text(platform))
     return Scenario(name, _library().joinpath(name + SUFFIX).read_text(encoding="utf-8"))
 
 

@@ -28,15 +28,22 @@ MEANINGS = {
     "--redis": 3,  # the control plane; the control plane the probes read too; the probes only
     # a fault file (proxy); an HTTP fault file (http); a fault by name (pause, resume)
     "--fault": 3,
-    "--route": 2,  # a route to interpose on (proxy); a route to pause or resume, by name
+    # a route to interpose on (proxy); a route to pause or resume, by name; the route of a
+    # request log (handoff)
+    "--route": 3,
     # where a new consumer group starts (proxy); the starter's source (init); the topic to
     # record (record)
     "--from": 3,
     "--run-id": 2,  # the run id to write (proxy); the run to judge (check)
     "--to": 2,  # the starter's destination (init); the topic a replay writes (replay)
-    "--out": 2,  # the demo's reports directory; the recording a command writes
+    # the demo's reports directory; the recording a command writes; the map's HTML page
+    "--out": 3,
     "--seed": 2,  # of every fault decision; of a generator, instead of its spec's
     "--label": 2,  # recorded with a run; a filter of `history`
+    # whose retry bounds (retries); whose scenarios (scenarios); the sender, for the cause
+    # (handoff); whose re-deliveries to compare with (horizon)
+    "--platform": 4,
+    "--topic": 2,  # a topic renamed for a rerun (rerun); the automation's source (handoff)
 }
 
 
@@ -52,12 +59,16 @@ class Use:
 
 
 def commands(typer_app: typer.Typer, prefix: str = "") -> Iterator[tuple[str, Callable[..., Any]]]:
-    """Every command's path and function, groups included."""
+    """Every command's path and function, groups included (a group's own options are its
+    callback's: `scenarios --platform`)."""
     for info in typer_app.registered_commands:
         assert info.callback is not None
         yield f"{prefix}{info.name}", info.callback
     for group in typer_app.registered_groups:
         assert group.typer_instance is not None
+        own = group.typer_instance.registered_callback
+        if own is not None and own.callback is not None:
+            yield f"{prefix}{group.name}", own.callback
         yield from commands(group.typer_instance, f"{prefix}{group.name} ")
 
 
@@ -162,6 +173,7 @@ class TestTheRealCommandLine:
         assert {use.command for use in found if "--redis" in use.flags} == {
             "proxy", "http", "run", "kill", "unkill", "audit", "approve", "approvals", "check",
             "demo", "control init", "control acl", "pause", "resume", "rerun", "suite",
+            "horizon",
         }  # fmt: skip
 
     def test_a_shared_flag_is_declared_once_in_options(self) -> None:

@@ -25,12 +25,18 @@ SHIPPED = [
     "slow-automation",
     "stale-redelivery",
 ]
+# Generated from the platform profiles (chaosbus/platforms/profiles/*.yaml), not files.
+PLATFORM_SCENARIOS = [
+    f"{name}-delivery"
+    for name in ("make", "n8n", "node-red", "power-automate", "webhook", "zapier")
+]
+LIBRARY = sorted([*SHIPPED, *PLATFORM_SCENARIOS])
 
 
 class TestLibrary:
     def test_names_are_the_shipped_files(self) -> None:
-        """The library lists exactly the YAML files packaged beside it."""
-        assert scenario_names() == SHIPPED
+        """The library lists the YAML files packaged beside it and one scenario per platform."""
+        assert scenario_names() == LIBRARY
 
     def test_a_name_loads_the_packaged_file(self) -> None:
         """A bare name resolves to the package data, whatever the working directory."""
@@ -53,7 +59,7 @@ class TestCommands:
         result = CliRunner().invoke(app, ["scenarios"])
         assert result.exit_code == 0
         names = [line for line in result.output.splitlines() if not line.startswith(" ")]
-        assert names == SHIPPED
+        assert names == LIBRARY
         assert "delivers each event two or three times." in result.output
 
     def test_show_prints_the_file(self) -> None:
