@@ -13,6 +13,8 @@ point per second; `service` is the service's consumer-group progress when
 `redelivered` counts the copies an at-least-once interposer sent again after a restart
 (the ledger decided their source messages twice, `monitors.redelivery`): no fault asked for
 them, so they are not in `faults` (each source message's decision is counted once).
+`reads` says what the monitors could read (`monitors.reads`): each probe's failed reads and
+its last error, whether the source and the ledger were read to the source's end.
 Bump `REPORT_VERSION` on any incompatible change.
 """
 
@@ -23,6 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from chaosbus.monitors.lag import ServiceProgress
+from chaosbus.monitors.reads import Reads
 from chaosbus.monitors.report import Anomalies, Metrics, MonitorReport
 from chaosbus.report.status import STATUSES, StatusRow
 from chaosbus.report.status import Status as Status  # re-exported: the runner reads it here
@@ -103,6 +106,9 @@ class RunReport(_Frozen):
     guardrails: list[GuardrailResult]
     checks: dict[str, MonitorReport]
     service: ServiceProgress | None = None  # the service's consumer group, when named
+    # What the monitors could read (each probe's reads and failures, the catch-up): the
+    # facts behind an `inconclusive` or `error` for want of data; None in older reports.
+    reads: Reads | None = None
     phases: list[PhaseSpan]
     timeline: list[TimelinePoint]
 

@@ -29,6 +29,7 @@ def assemble(spec: ExperimentSpec, facts: RunFacts) -> RunReport:
         service=facts.service,
         retries=facts.retries,
         topics=bool(spec.routes),
+        reads=facts.reads,
     )
     window = facts.window
     return RunReport(
@@ -58,6 +59,7 @@ def assemble(spec: ExperimentSpec, facts: RunFacts) -> RunReport:
         guardrails=_guardrails(spec, facts),
         checks=dict(facts.checks),
         service=facts.service,
+        reads=facts.reads,
         phases=list(window.phases),
         timeline=list(window.timeline),
     )

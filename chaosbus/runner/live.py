@@ -135,7 +135,16 @@ class LiveRecord:
         return Tick(
             breach=None if breach is None else breach.describe(),
             failure=None if failure is None else f"the interposer stopped: {failure}",
-            progress=Progress(phase, elapsed, faults, anomalies, held, forwarded, self.intensity),
+            progress=Progress(
+                phase,
+                elapsed,
+                faults,
+                anomalies,
+                held,
+                forwarded,
+                self.intensity,
+                read_failures=parts.observation.reads.failed,
+            ),
         )
 
     def facts(
@@ -173,6 +182,7 @@ class LiveRecord:
             faults=parts.report_fault_counts(),
             faults_suppressed=parts.topics.suppressed_counts(),
             redelivered=parts.observation.redelivered(),
+            reads=parts.observation.read_facts(),
             service=parts.observation.service_progress(inject_end),
             retries=parts.http.observation() if self.spec.http_routes else None,
             http_routes=tuple(parts.http.describe()),

@@ -47,8 +47,9 @@ async def start_positions(kafka: KafkaSettings, topic: str, group_id: str) -> di
 
 async def end_positions(kafka: KafkaSettings, topic: str) -> dict[int, int]:
     consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
-    await consumer.start()
     try:
+        # Inside the `try`: a start that fails (no broker answers) still closes the client.
+        await consumer.start()
         tps = await _partitions(consumer, topic)
         ends = await consumer.end_offsets(tps) if tps else {}
         return {tp.partition: offset for tp, offset in ends.items()}
@@ -102,6 +103,13 @@ class TopicReader:
         self._task = asyncio.create_task(self._loop(consumer), name=f"reader-{self.topic}")
         return self
 
+    async def positions(self) -> dict[int, int]:
+        """The next offset to read on each partition (past transaction markers too)."""
+        consumer = self._consumer
+        if consumer is None:
+            return dict(self._positions)
+        return {p: await consumer.position(TopicPartition(self.topic, p)) for p in self._positions}
+
     async def __aexit__(self, *_: object) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -132,9 +140,7 @@ def _reading_consumer(kafka: KafkaSettings) -> AIOKafkaConsumer:
     )
 
 
-def ledger_handler(
-    run_id: str, feed: Callable[[LedgerRecord], None]
-) -> Callable[[Envelope], None]:
+def ledger_handler(run_id: str, feed: Callable[[LedgerRecord], None]) -> Callable[[Envelope], None]:
     """Parse ledger messages and pass on this run's records (a run of passes as its
     individual records); other runs share the topic."""
 

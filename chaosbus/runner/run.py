@@ -164,6 +164,7 @@ class ExperimentRun:
                 salt=salt,
                 abort_reason=self.abort_reason,
             )
+            live.observation.say_failures()
         return assemble(self.spec, facts)
 
     async def _open_parts(self, stack: AsyncExitStack, salt: bytes | None) -> LiveParts:
@@ -210,17 +211,23 @@ class ExperimentRun:
         await self._wind_down(live, "settle")
 
     async def _wind_down(self, live: LiveParts, phase: str) -> None:
-        """Catch up with the source, let the last events settle, take a final look."""
+        """Catch up with the source, let the last events settle, take a final look. Whether
+        the catch-up was reached, and whether each final read succeeded, are facts the
+        verdict reads (a broker or a probe away must not give a `held`)."""
         self.record.timeline.enter(phase, self.clock())
         await self.workload.stop()
         await live.stop_injecting()
         timeout = self.options.catch_up_timeout_s
         observation = live.observation
-        await observation.wait_caught_up(timeout, failed=lambda: live.topics.failure() is not None)
+        caught_up = await observation.wait_caught_up(
+            timeout, failed=lambda: live.topics.failure() is not None
+        )
+        if not caught_up.reached:
+            log.warning("the ledger could not be read to the source's end: %s", caught_up.detail)
         if phase == "settle":
             await observation.wait_service_caught_up(timeout)
             await self._wait(self.spec.monitor.settle_ms / 1000 + self.spec.monitor.poll_ms / 1000)
-        await observation.observe(force=True)
+        await observation.observe(final=True)
 
     async def _wait(self, seconds: float) -> None:
         """Sleep through a phase, or raise `_Abort` as soon as an abort is requested."""
