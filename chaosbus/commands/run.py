@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 import typer
 
@@ -26,6 +27,8 @@ from chaosbus.runner.run import RunOptions
 from chaosbus.scenarios import experiment_content, load_experiment_or_scenario
 from chaosbus.settings import resolve_http_upstream, resolve_kafka, resolve_redis
 
+Interposer = Literal["supervised", "in-process"]
+
 
 @one_line_errors
 def run(
@@ -47,6 +50,12 @@ def run(
     http_listen: str | None = typer.Option(
         None, "--http-listen", help="HOST:PORT of the experiment's one HTTP route."
     ),
+    interposer: Interposer = typer.Option(
+        "supervised",
+        "--interposer",
+        help="supervised: the interposer runs in a child process, started again if it is "
+        "killed; in-process: inside this one.",
+    ),
 ) -> None:
     """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted, 4 inconclusive.
 
@@ -66,6 +75,7 @@ def run(
         label=file,
         share_route=share_route,
         request_log=request_log_beside(report) if report and spec.http_routes else None,
+        interposer=interposer,
     )
     if dry_run:
         for line in asyncio.run(dry_run_lines(spec, options)):

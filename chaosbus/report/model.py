@@ -14,7 +14,9 @@ point per second; `service` is the service's consumer-group progress when
 (the ledger decided their source messages twice, `monitors.redelivery`): no fault asked for
 them, so they are not in `faults` (each source message's decision is counted once).
 `reads` says what the monitors could read (`monitors.reads`): each probe's failed reads and
-its last error, whether the source and the ledger were read to the source's end.
+its last error, whether the source and the ledger were read to the source's end;
+`interposer_restarts` when the run's interposer (a supervised child process) was killed and
+started again.
 Bump `REPORT_VERSION` on any incompatible change.
 """
 
@@ -109,6 +111,8 @@ class RunReport(_Frozen):
     # What the monitors could read (each probe's reads and failures, the catch-up): the
     # facts behind an `inconclusive` or `error` for want of data; None in older reports.
     reads: Reads | None = None
+    # A supervised interposer's restarts, one line each ("was killed by SIGKILL at 6.2 s…").
+    interposer_restarts: list[str] = []
     phases: list[PhaseSpan]
     timeline: list[TimelinePoint]
 

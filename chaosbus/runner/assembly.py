@@ -60,6 +60,7 @@ def assemble(spec: ExperimentSpec, facts: RunFacts) -> RunReport:
         checks=dict(facts.checks),
         service=facts.service,
         reads=facts.reads,
+        interposer_restarts=list(facts.interposer_restarts),
         phases=list(window.phases),
         timeline=list(window.timeline),
     )

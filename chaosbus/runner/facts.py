@@ -65,6 +65,8 @@ class RunFacts(_Frozen):
     redelivered: int = 0  # crash re-deliveries (`monitors.redelivery`), apart from faults
     # What the monitors could read: each probe's failed reads, the catch-up (decision 0270).
     reads: Reads = Reads()
+    # A supervised interposer's restarts, one line each: when, and why (decision 0271).
+    interposer_restarts: tuple[str, ...] = ()
     service: ServiceProgress | None = None  # the service's consumer group, when named
     retries: RetryObservation | None = None  # the HTTP side's retry verdict, with routes
     http_routes: tuple[str, ...] = ()  # `name: listen -> upstream`, as the run proxied them

@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.consumers import stop_consumer
 from chaosbus.contracts.ledger_record import LedgerRecord, decode_ledger
 from chaosbus.contracts.records import envelope_of
 from chaosbus.injectors.envelope import Envelope
@@ -42,7 +43,7 @@ async def start_positions(kafka: KafkaSettings, topic: str, group_id: str) -> di
         return positions
     finally:
         await asyncio.sleep(0)  # see clients.consumers: let start()'s task take its first step
-        await consumer.stop()
+        await stop_consumer(consumer)
 
 
 async def end_positions(kafka: KafkaSettings, topic: str) -> dict[int, int]:
@@ -55,7 +56,7 @@ async def end_positions(kafka: KafkaSettings, topic: str) -> dict[int, int]:
         return {tp.partition: offset for tp, offset in ends.items()}
     finally:
         await asyncio.sleep(0)
-        await consumer.stop()
+        await stop_consumer(consumer)
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
@@ -116,7 +117,9 @@ class TopicReader:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._consumer is not None:
-            await self._consumer.stop()
+            # A broker away when the run ends must not end it with aiokafka's own
+            # cancellation (clients.consumers.stop_consumer).
+            await stop_consumer(self._consumer)
 
     async def _loop(self, consumer: Any) -> None:
         while True:

@@ -10,6 +10,10 @@ drains; the report says `aborted` and why. No message is lost on any path.
 The live parts (observation, topic side, HTTP side) are opened here and driven through
 `runner.live`; when the run is over, `LiveRecord.facts` freezes what it observed and
 `runner.assembly.assemble` turns the facts into the report, as for `check`.
+
+The topic side runs in this process (`interposer="in-process"`, the library's default) or in
+a child process the run restarts when it is killed (`"supervised"`, what `chaosbus run`
+does: `runner.supervised_side`, decision 0271).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.clients.redaction import redact_url
@@ -40,11 +45,12 @@ from chaosbus.report.model import RunReport
 from chaosbus.runner.assembly import assemble
 from chaosbus.runner.facts import new_salt
 from chaosbus.runner.http_side import HttpSide
-from chaosbus.runner.live import LiveParts, LiveRecord
+from chaosbus.runner.live import LiveParts, LiveRecord, TopicSides
 from chaosbus.runner.notify import Notifier, hooks_from_environment
 from chaosbus.runner.observation import LiveObservation
 from chaosbus.runner.preflight import preflight
 from chaosbus.runner.progress import Progress
+from chaosbus.runner.supervised_side import SupervisedTopicSide
 from chaosbus.runner.topic_side import TopicSide
 from chaosbus.runner.verdict import describe
 from chaosbus.traffic.workload import Workload
@@ -74,6 +80,9 @@ class RunOptions:
     providers: Providers | None = None
     # Where the HTTP routes' request log is written (JSON lines); None: kept in memory only.
     request_log: Path | None = None
+    # In this process, or a child process restarted when it dies (then `providers` do not
+    # reach it: it traces by the environment, as any interposer process does).
+    interposer: Literal["in-process", "supervised"] = "in-process"
 
 
 class _Abort(Aborted):
@@ -133,6 +142,11 @@ class ExperimentRun:
                 await self.notifier.aclose()
             return report
 
+    @property
+    def live(self) -> LiveParts | None:
+        """The running parts (observation, topic side, HTTP side), once all are open."""
+        return self._live
+
     def request_abort(self, reason: str) -> None:
         if self.abort_reason is None:
             self.abort_reason = reason
@@ -177,9 +191,16 @@ class ExperimentRun:
         observation = await stack.enter_async_context(
             LiveObservation(spec, run_id=self.run_id, probes=probes, clock=self.clock)
         )
-        topics = await stack.enter_async_context(
-            TopicSide(spec, kafka=o.kafka, run_id=self.run_id, salt=salt, providers=o.providers)
-        )
+        side: TopicSides
+        if o.interposer == "supervised":
+            side = SupervisedTopicSide(
+                spec, kafka=o.kafka, run_id=self.run_id, clock=self.clock, salt=salt
+            )
+        else:
+            side = TopicSide(
+                spec, kafka=o.kafka, run_id=self.run_id, salt=salt, providers=o.providers
+            )
+        await stack.enter_async_context(side)
         # The HTTP routes' decisions go to the ledger only when the run has a Kafka side.
         ledger = o.kafka if spec.routes else None
         http = await stack.enter_async_context(
@@ -187,7 +208,7 @@ class ExperimentRun:
                 spec, run_id=self.run_id, clock=self.clock, log_path=o.request_log, ledger=ledger
             )
         )
-        return LiveParts(observation, topics, http)
+        return LiveParts(observation, side, http)
 
     async def _phases(self, live: LiveParts) -> None:
         schedule, timeline = self.spec.schedule, self.record.timeline
