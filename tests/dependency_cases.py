@@ -144,3 +144,7 @@ def render() -> str:
             f"| {case.dependency} | {case.done} | {case.behaviour} | `{case.status}` | {reason} |"
         )
     return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render())  # python -m tests.dependency_cases: the table for the page

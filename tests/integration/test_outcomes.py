@@ -305,11 +305,13 @@ class TestCheck:
         expected = scenario.plan.check_status
         if expected is None:
             # Check reads each probe once: one that cannot read is an input it cannot judge,
-            # refused in one line with exit 2 (the code of `error`), as an unreachable one is.
+            # refused in one line naming its check, with exit 2 (the code of `error`), as an
+            # unreachable one is.
             [line] = scenario.check.stderr_lines
             prefix = re.escape(scenario.stage.prefix)
             assert re.fullmatch(
-                rf"chaosbus: redis could not read {prefix}order:\{{entity\}}: Command # \d+ "
+                rf"chaosbus: check order-state: redis could not read {prefix}order:\{{entity\}}: "
+                rf"Command # \d+ "
                 rf"\(GET {prefix}order:{prefix}o-\d{{5}}\) {WRONG_TYPE}",
                 line,
             ), line
