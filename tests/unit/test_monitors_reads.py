@@ -6,8 +6,10 @@ from __future__ import annotations
 from chaosbus.monitors.reads import LAG, CatchUp, ProbeReads, ReadLog, Reads
 from chaosbus.monitors.report import Anomalies, Coverage, MonitorReport
 from chaosbus.report.model import RunReport
+from chaosbus.runner.console import progress_text
 from chaosbus.runner.facts import RunFacts, Window
 from chaosbus.runner.observe import Observed
+from chaosbus.runner.progress import Progress
 from chaosbus.runner.verdict import conclude, conclude_report, judge
 
 WRONGTYPE = "redis could not read order:{entity}: WRONGTYPE Operation against a key"
@@ -214,3 +216,12 @@ class TestConclusion:
         )
         again = RunReport.model_validate_json(report.model_dump_json())
         assert conclude_report(again).status == verdict.status == "inconclusive"
+
+
+class TestProgressLine:
+    def test_read_failures_show_from_the_first(self) -> None:
+        """The live progress says nothing of reads until one fails, then counts them."""
+        calm = Progress("inject", 3.0, 4, 0, 1, 50, 1.0)
+        failing = Progress("inject", 3.0, 4, 0, 1, 50, 1.0, read_failures=7)
+        assert "read failures" not in progress_text(calm).plain
+        assert progress_text(failing).plain.endswith("anomalies 0  read failures 7")
