@@ -50,8 +50,10 @@ def status_of(side: TopicSide, **extra: object) -> Status:
 
 
 def say(status: Status) -> None:
-    sys.stdout.buffer.write(status.line())
-    sys.stdout.buffer.flush()
+    # The runner gone, nobody reads: stdin's end stops the child, not a broken pipe here.
+    with contextlib.suppress(BrokenPipeError):
+        sys.stdout.buffer.write(status.line())
+        sys.stdout.buffer.flush()
 
 
 async def stdin_lines() -> asyncio.StreamReader:
@@ -121,7 +123,10 @@ def failed(exc: BaseException) -> Status:
 
 async def main() -> int:
     commands = await stdin_lines()
-    launch = Launch.model_validate_json(await commands.readline())
+    first = await commands.readline()
+    if not first:
+        return 0  # the runner went before it launched anything
+    launch = Launch.model_validate_json(first)
     try:
         status = await run(commands, launch)
     except Exception as exc:  # what stopped the proxy before or while it started

@@ -6,6 +6,7 @@ from __future__ import annotations
 from chaosbus.monitors.reads import LAG, CatchUp, ProbeReads, ReadLog, Reads
 from chaosbus.monitors.report import Anomalies, Coverage, MonitorReport
 from chaosbus.report.model import RunReport
+from chaosbus.runner.catch_up import ReadProgress
 from chaosbus.runner.console import progress_text
 from chaosbus.runner.facts import RunFacts, Window
 from chaosbus.runner.observe import Observed
@@ -225,3 +226,16 @@ class TestProgressLine:
         failing = Progress("inject", 3.0, 4, 0, 1, 50, 1.0, read_failures=7)
         assert "read failures" not in progress_text(calm).plain
         assert progress_text(failing).plain.endswith("anomalies 0  read failures 7")
+
+
+class TestCatchUpProgress:
+    def test_how_far_the_readers_got_in_one_line(self) -> None:
+        """Behind on the source, the source is named; read whole, the ledger's gap is."""
+        assert (
+            ReadProgress(200, 180, 0).describe() == "the source was read to 180 of its 200 messages"
+        )
+        assert ReadProgress(200, 200, 12).describe() == (
+            "12 of the 200 source messages read have no ledger record"
+        )
+        assert ReadProgress(200, 200, 0).reached
+        assert not ReadProgress(200, 200, 1).reached
