@@ -20,6 +20,12 @@ at the shell's boundary with `raise ... from exc`::
     │   ├── NotPermitted                  the Redis user's role does not allow it
     │   ├── ApprovalsMissing              a required sign-off is missing for this file
     │   ├── RouteShared                   another live interposer already forwards a route
+    │   ├── HistoryError                  the run history refused (chaosbus.history.errors)
+    │   │   ├── HistoryUnavailable        an unreachable or unauthorised store
+    │   │   ├── NotAHistory               a corrupt or foreign SQLite file
+    │   │   ├── SchemaTooNew              written by a newer chaosbus
+    │   │   ├── UnknownRun                no run of that id
+    │   │   └── NotComparable             a baseline of another experiment
     │   └── TrafficError                  record, replay, generate, fidelity refused
     │       ├── RecordingInvalid          not a recording, truncated, corrupt, too new
     │       ├── PrivacyRefused            hashing without a key, or an identifier in clear

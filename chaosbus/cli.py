@@ -7,7 +7,8 @@ one is that module, its name in the import and its line here (`chaosbus.commands
 Exit codes (ARCHITECTURE §4): 0 hypothesis held / success, 1 hypothesis violated,
 2 invalid input (file, flags, unreachable broker, missing prerequisite), 3 aborted,
 4 inconclusive (`run` and `check`: less than `monitor.min_judged_share`, 95 % by default,
-of the source events could be judged; §4 lists 0-3 and is to gain 4).
+of the source events could be judged; §4 lists 0-3 and is to gain 4), 5 regression
+(`--fail-on-regression`: held, but worse than the baseline; chaosbus.history.gate).
 """
 
 from __future__ import annotations
@@ -25,16 +26,21 @@ from chaosbus.commands import (
     demo,
     fidelity,
     generate,
+    history,
     http,
     init,
     kill,
     local,
+    pause,
+    plan,
     proxy,
     record,
     replay,
+    rerun,
     retries,
     run,
     scenarios,
+    suite,
     unkill,
     validate,
 )
@@ -53,17 +59,23 @@ app.command("retries")(retries.retries)
 app.command("validate")(validate.validate)
 app.command("init")(init.init)
 app.command("run")(run.run)
+app.command("rerun")(rerun.rerun)
+app.command("suite")(suite.suite)
 app.command("kill")(kill.kill)
 app.command("unkill")(unkill.unkill)
+app.command("pause")(pause.pause)
+app.command("resume")(pause.resume)
 app.command("audit")(audit.audit)
 app.command("approve")(approve.approve)
 app.command("approvals")(approvals.approvals)
 app.command("check")(check.check)
+app.command("plan")(plan.plan)
 app.command("demo")(demo.demo)
 app.command("record")(record.record)
 app.command("replay")(replay.replay_command)
 app.command("generate")(generate.generate_command)
 app.command("fidelity")(fidelity.fidelity)
+app.command("history")(history.history)
 app.add_typer(local.group, name="local")
 app.add_typer(scenarios.group, name="scenarios")
 app.add_typer(control.group, name="control")

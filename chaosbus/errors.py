@@ -9,7 +9,8 @@
     └── StackError          (2)   the local stack failed to start or stop
 
 A verdict is not an error: `run` and `check` exit with their report's status code, 0 held,
-1 violated, 2 error (nothing judged), 3 aborted, 4 inconclusive (`EXIT_INCONCLUSIVE`).
+1 violated, 2 error (nothing judged), 3 aborted, 4 inconclusive (`EXIT_INCONCLUSIVE`);
+`run --fail-on-regression` exits 5 (`EXIT_REGRESSION`) when it held but regressed.
 
 Errors of the layers below (injectors, streams, monitors) are translated at the CLI
 boundary with `raise ... from exc`, so a user always sees which input was wrong.
@@ -22,6 +23,9 @@ EXIT_VIOLATED = 1
 EXIT_INVALID = 2
 EXIT_ABORTED = 3
 EXIT_INCONCLUSIVE = 4  # too little of the source was judged for a verdict (`run`, `check`)
+# `--fail-on-regression`: the hypothesis held, but the run is worse than its baseline
+# (`chaosbus.history.gate`). A verdict that did not hold keeps its own code.
+EXIT_REGRESSION = 5
 
 
 class ChaosbusError(Exception):

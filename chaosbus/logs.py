@@ -21,15 +21,27 @@ consumer group forms, although the client retries and nothing is wrong. Inside
 
 Records go to whatever `sys.stderr` is when they are emitted: on a terminal, rich's live
 progress line redirects it, and prints them above the line instead of through it.
+
+`--log-format json` (every long-running command: `proxy`, `http`, `run`, `demo`) prints the
+same records as one JSON object per line (`JsonFormatter`): `time` (UTC, ISO 8601, ms),
+`level`, `logger`, `message`, and every field the record carries in `extra` (the route's
+actions, `chaosbus.streams.action_log`: action, route, fault, fault_name, payload_bytes,
+timing_ms, trace_id, key, event_id…). Every string in it passes `redact_text`, so a URL
+with a password never reaches a log line whatever logged it. `process_logging` is the
+set-up of `proxy` and `http` (INFO unless `CHAOSBUS_LOG_LEVEL` says otherwise),
+`console_logging` that of `run` and `demo`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Literal
 
 from aiokafka.errors import (
     IllegalGenerationError,
@@ -38,6 +50,11 @@ from aiokafka.errors import (
     UnknownMemberIdError,
 )
 
+from chaosbus.clients.redaction import redact_text
+from chaosbus.errors import InvalidInput
+
+LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
 LEVEL_ENV = "CHAOSBUS_LOG_LEVEL"
 KAFKA_LOGGERS = ("aiokafka", "kafka")
 # Not `retriable` by aiokafka's flag, but the group coordinator answers each by rejoining.
@@ -117,26 +134,97 @@ class CurrentStderr(logging.Handler):
             self.handleError(record)
 
 
+# What every LogRecord has; anything else on a record came in through `extra`.
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+def _clean(value: object) -> object:
+    """A field as JSON can carry it, every string redacted."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_clean(v) for v in value]
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"  # a payload is never logged, only its size
+    return redact_text(str(value))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message and the record's extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created, tz=UTC)
+        out: dict[str, object] = {
+            "time": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact_text(record.getMessage()),
+        }
+        for name, value in vars(record).items():
+            if name not in _STANDARD and not name.startswith("_"):
+                out[name] = _clean(value)
+        if record.exc_info:
+            out["exception"] = redact_text(self.formatException(record.exc_info))
+        return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
+def log_format(text: str) -> LogFormat:
+    """`--log-format` checked: text or json, else one line naming it (exit 2)."""
+    for known in LOG_FORMATS:
+        if text == known:
+            return known
+    raise InvalidInput(f"--log-format {text!r}: expected text or json")
+
+
+def env_level(default: int) -> int:
+    """`CHAOSBUS_LOG_LEVEL` as a level; `default` when unset, empty or not a level's name."""
+    level = logging.getLevelName((os.environ.get(LEVEL_ENV) or "").upper())
+    return level if isinstance(level, int) and os.environ.get(LEVEL_ENV) else default
+
+
 def console_level() -> int:
     """`CHAOSBUS_LOG_LEVEL` as a level; WARNING when unset, empty or not a level's name."""
-    level = logging.getLevelName((os.environ.get(LEVEL_ENV) or "WARNING").upper())
-    return level if isinstance(level, int) else logging.WARNING
+    return env_level(logging.WARNING)
 
 
 @contextmanager
-def console_logging() -> Iterator[logging.Handler]:
-    """Print log records on stderr by the rules above, until the block ends."""
-    level = console_level()
-    handler = CurrentStderr()
-    handler.addFilter(ConsoleFilter(level))
-    handler.setFormatter(ConsoleFormatter("%(message)s"))
+def _installed(handler: logging.Handler, root_level: int) -> Iterator[logging.Handler]:
     root = logging.getLogger()
     previous = root.level
     root.addHandler(handler)
-    # The handler decides what is shown; the root lets through what it may have to lower.
-    root.setLevel(min(previous, level, logging.WARNING))
+    root.setLevel(root_level)
     try:
         yield handler
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
+
+
+@contextmanager
+def console_logging(fmt: LogFormat = "text") -> Iterator[logging.Handler]:
+    """Print log records on stderr by the rules above, until the block ends. JSON lines
+    show INFO too unless `CHAOSBUS_LOG_LEVEL` says otherwise: they are read by machines."""
+    level = env_level(logging.INFO) if fmt == "json" else console_level()
+    handler = CurrentStderr()
+    handler.addFilter(ConsoleFilter(level))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter("%(message)s"))
+    # The handler decides what is shown; the root lets through what it may have to lower.
+    with _installed(handler, min(logging.getLogger().level, level, logging.WARNING)):
+        yield handler
+
+
+@contextmanager
+def process_logging(fmt: LogFormat = "text") -> Iterator[logging.Handler]:
+    """The log of a long-running proxy (`proxy`, `http`): INFO and above by default, as
+    timestamped text lines or JSON objects."""
+    level = env_level(logging.INFO)
+    handler = CurrentStderr()
+    handler.setLevel(level)
+    text = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(JsonFormatter() if fmt == "json" else text)
+    with _installed(handler, level):
+        yield handler

@@ -7,6 +7,9 @@ so each variable below is read in one place and the same way:
     CHAOSBUS_REDIS                                                resolve_redis
     CHAOSBUS_HTTP_UPSTREAM                                        resolve_http_upstream
     CHAOSBUS_TOPIC_*, CHAOSBUS_LEDGER_RETENTION_MS                resolve_topic_policy
+    CHAOSBUS_HISTORY (CHAOSBUS_HOME)                              resolve_history
+    CHAOSBUS_LABELS                                               resolve_labels
+    GITHUB_STEP_SUMMARY                                           step_summary_path
 
 `given_bootstrap` and `given_redis` stop before the local stack: an address the user gave,
 or None (the demo starts the local stack then).
@@ -21,19 +24,29 @@ from typing import Any
 
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.errors import InvalidInput
+from chaosbus.history.labels import labels_from_text, merged, parse_labels
+from chaosbus.history.location import Location, default_location, parse_location
 from chaosbus.kafka_properties import (
     fields_from_environment,
     fields_from_properties,
     parse_properties,
     validated,
 )
-from chaosbus.local.stack import DEFAULT_KAFKA_PORT, DEFAULT_REDIS_PORT, recorded_addresses
+from chaosbus.local.stack import (
+    DEFAULT_KAFKA_PORT,
+    DEFAULT_REDIS_PORT,
+    default_home,
+    recorded_addresses,
+)
 from chaosbus.streams.topics import DEFAULT_LEDGER_RETENTION_MS, TopicPolicy
 
 KAFKA_CONFIG_ENV = "CHAOSBUS_KAFKA_CONFIG"
 BOOTSTRAP_ENV = "CHAOSBUS_BOOTSTRAP"
 REDIS_ENV = "CHAOSBUS_REDIS"
 HTTP_UPSTREAM_ENV = "CHAOSBUS_HTTP_UPSTREAM"
+HISTORY_ENV = "CHAOSBUS_HISTORY"
+LABELS_ENV = "CHAOSBUS_LABELS"
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 
 def given_bootstrap(flag: str | None = None) -> str | None:
@@ -157,3 +170,28 @@ def _int_from_env(name: str) -> int | None:
         return int(text)
     except ValueError:
         raise InvalidInput(f"{name}={text!r}: expected a whole number") from None
+
+
+def resolve_history(flag: str | None = None, *, off: bool = False) -> Location | None:
+    """Where runs are recorded: `--history`, else CHAOSBUS_HISTORY, else `history.sqlite`
+    under CHAOSBUS_HOME; None with `--no-history`."""
+    if off:
+        return None
+    if flag:
+        return parse_location(flag)
+    from_env = os.environ.get(HISTORY_ENV, "").strip()
+    if from_env:
+        return parse_location(from_env, origin=HISTORY_ENV)
+    return default_location(default_home())
+
+
+def resolve_labels(flags: list[str] | None = None) -> dict[str, str]:
+    """CHAOSBUS_LABELS (`name=value,…`), then each `--label NAME=VALUE` over it by name."""
+    from_env = labels_from_text(os.environ.get(LABELS_ENV, ""), origin=LABELS_ENV)
+    return merged(from_env, parse_labels(flags or ()))
+
+
+def step_summary_path() -> Path | None:
+    """GitHub Actions' job summary file, when a step runs there."""
+    value = os.environ.get(STEP_SUMMARY_ENV, "").strip()
+    return Path(value) if value else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaosbus.report.model import RunReport
+from chaosbus.runner.facts import RunFacts
 from chaosbus_demo.services import Kind
 
 PROVOKES = {
@@ -28,6 +29,7 @@ class Verdict:
     service: Kind
     report: RunReport
     files: tuple[Path, ...] = field(default=())
+    facts: RunFacts | None = None  # what the run or check observed: the history keeps them
 
 
 def problems(verdicts: Iterable[Verdict]) -> list[str]:

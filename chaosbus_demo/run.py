@@ -25,10 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from chaosbus.control import operations
 from chaosbus.errors import ChaosbusError
 from chaosbus.experiment import ExperimentSpec, with_overrides
+from chaosbus.history.recorder import FactsKept
 from chaosbus.local.stack import LocalStack
+from chaosbus.logs import LogFormat
 from chaosbus.report.write import write_report
 from chaosbus.runner import RunOptions, run_experiment
 from chaosbus.runner.check_window import check_window
@@ -71,6 +75,7 @@ class DemoOptions:
     stack: LocalStack | None = None  # default: LocalStack.default()
     control_namespace: str = "chaosbus"  # tests isolate their kill switch and audit log
     actor: str = "demo"
+    log_format: LogFormat = "text"  # `--log-format json`: log records as JSON lines
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ class DemoResult:
     problems: tuple[str, ...]  # why the demo did not show what it should; empty when it did
     interrupted: bool
     traffic: TrafficReport | None = None
+    # Each experiment as it ran (the library's, re-aimed): the text the history keeps.
+    texts: dict[str, str] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -181,6 +188,7 @@ class _Demo:
             problems=tuple(self.problems),
             interrupted=interrupted,
             traffic=total_traffic(self.bursts),
+            texts={name: spec_text(spec) for name, spec in self.specs.items()},
         )
 
     def _checkpoint(self) -> None:
@@ -238,6 +246,7 @@ class _Demo:
             actor=options.actor,
             key_prefix=stage.prefix("naive"),
             control_namespace=options.control_namespace,
+            on_facts=(naive_facts := FactsKept()),
         )
         # Traffic for the warm-up, the injection and the recovery, then quiet: a counter is
         # judged once it has settled, and a customer who keeps paying never settles.
@@ -251,7 +260,9 @@ class _Demo:
             ) as burst:
                 world.bursts.append(burst)
                 naive = await run_experiment(spec, run_options, self.interrupt)
-        verdicts = [_written(options, Verdict(stage.experiment, "naive", naive))]
+        verdicts = [
+            _written(options, Verdict(stage.experiment, "naive", naive, facts=naive_facts.facts))
+        ]
         if self.interrupt.is_set():
             return verdicts
         # The safe service reads the same topic at its own pace: judge it once caught up.
@@ -264,10 +275,19 @@ class _Demo:
             run_id=naive.run_id,
             key_prefix=stage.prefix("safe"),
             actor=options.actor,
+            on_facts=(safe_facts := FactsKept()),
         )
-        verdicts.append(_written(options, Verdict(stage.experiment, "safe", safe)))
+        verdicts.append(
+            _written(options, Verdict(stage.experiment, "safe", safe, facts=safe_facts.facts))
+        )
         self.display.say(f"{spec.name}: ledger-naive {naive.status}, ledger-safe {safe.status}")
         return verdicts
+
+
+def spec_text(spec: ExperimentSpec) -> str:
+    """The experiment as the demo ran it, as YAML (it was never a file of its own)."""
+    document = spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
 
 
 def _traffic_problems(bursts: list[Traffic]) -> list[str]:
@@ -294,7 +314,7 @@ def total_traffic(bursts: list[Traffic]) -> TrafficReport | None:
 def _written(options: DemoOptions, verdict: Verdict) -> Verdict:
     path = options.out / f"{verdict.experiment}-{verdict.service}.json"
     files = tuple(write_report(verdict.report, path))
-    return Verdict(verdict.experiment, verdict.service, verdict.report, files)
+    return Verdict(verdict.experiment, verdict.service, verdict.report, files, verdict.facts)
 
 
 @contextlib.asynccontextmanager

@@ -18,7 +18,9 @@ read, and tests a service to break:
   `outcome`), as services that emit "order-applied" events do;
 - `http_port` serves a read-only HTTP view of the state (`chaosbus_demo.state_http`);
 - `hang_on` names an event id the service blocks on forever without committing: a stuck
-  consumer, for the monitors' consumer-group lag.
+  consumer, for the monitors' consumer-group lag;
+- `apply_delay_ms` makes every event wait that long before it is applied: a correct but
+  slower release, whose recovery takes longer (what a regression gate catches).
 
 ::
 
@@ -96,6 +98,7 @@ class ServiceConfig:
     effects_topic: str | None = None
     http_port: int | None = None  # 0: any free port (see `LedgerService.http_url`)
     hang_on: str | None = None
+    apply_delay_ms: float = 0.0  # a slow release: waits this long before each event
 
     @property
     def name(self) -> str:
@@ -272,6 +275,8 @@ class LedgerService:
                 log.warning("%s: hanging on event %s", self.config.name, event.event_id)
                 await self._stop.wait()
                 return
+            if self.config.apply_delay_ms:
+                await asyncio.sleep(self.config.apply_delay_ms / 1000)
             outcome = await ledger.apply(event)
             if self._producer is not None and outcome != "duplicate":
                 await self._emit_effect(event, outcome)

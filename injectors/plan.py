@@ -33,7 +33,7 @@ emissions of one partition by `release_at_ms`, ties in the order the plan return
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -58,8 +58,9 @@ class Decision:
     emissions: tuple[Emission, ...]  # copies of this message to schedule now
     held: int  # further copies of this message kept inside the plan, out via poll()/flush()
     # Why the message passed although a fault could apply: "non_json", "protected_topic",
-    # "disabled", or the cap that refused it (blast.CAPS: "max_faults", "max_key_share",
-    # "max_faults_per_s", "max_copies_per_message"); None otherwise.
+    # "disabled", "paused" (an operator paused the fault that would have taken it), or the
+    # cap that refused it (blast.CAPS: "max_faults", "max_key_share", "max_faults_per_s",
+    # "max_copies_per_message"); None otherwise.
     reason: str | None
     fault_name: str | None  # the fault's `name`, else "faults[i]"; None for a pass
 
@@ -121,6 +122,20 @@ class FaultPlan:
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"intensity must be within [0, 1], got {value}")
         self._intensity = value
+
+    @property
+    def fault_names(self) -> tuple[str, ...]:
+        """Each fault's name as decisions carry it: its `name`, else `faults[i]`."""
+        return self._names
+
+    def pause(self, names: Collection[str]) -> bool:
+        """Pass, from the next decision on, what the named faults would take (reason
+        `paused`); True when a fault of this plan was paused that was not before (what it
+        holds should then be released, as the kill switch does)."""
+        paused = frozenset(i for i, name in enumerate(self._names) if name in names)
+        newly = bool(paused - self._selector.paused)
+        self._selector.paused = paused
+        return newly
 
     @property
     def held_count(self) -> int:

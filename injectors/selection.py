@@ -12,7 +12,10 @@ For one decision, in this order:
    open outage), takes it. At intensity 0 nothing is taken.
 3. Count triggers: a fault with a trigger is matched even after another fault was chosen, so
    its counts are over every message it matches, whoever takes it.
-4. The blast radius: a cap may refuse the chosen fault, which turns the decision into a pass
+4. A paused fault (an operator's `chaosbus pause --fault NAME`) that was chosen turns the
+   decision into a pass with reason `paused`: the message does not fall through to the next
+   fault, so every other fault decides exactly as it would unpaused.
+5. The blast radius: a cap may refuse the chosen fault, which turns the decision into a pass
    whose reason names the cap; `suppressed` counts those by cap. A fault that is not refused
    is recorded against the caps and its trigger.
 
@@ -43,6 +46,9 @@ class Choice(NamedTuple):  # a tuple: one is made per decision, on the hot path
     reason: str | None
 
 
+PAUSED = "paused"
+
+
 def _none_forced(index: int) -> bool:
     return False
 
@@ -63,6 +69,8 @@ class Selector(Generic[F]):
         self.guard = BlastGuard(blast_radius)
         self.triggers = TriggerBook()
         self.suppressed = dict.fromkeys(CAPS, 0)
+        # Indexes of the faults an operator paused: chosen, they pass (reason `paused`).
+        self.paused: frozenset[int] = frozenset()
 
     def choose(
         self,
@@ -104,6 +112,8 @@ class Selector(Generic[F]):
                 chosen = index
         if chosen is None:
             return Choice(None, "non_json" if non_json else None)
+        if chosen in self.paused:
+            return Choice(None, PAUSED)
         refusal = self.guard.refusal(key, now_ms, extra_copies(chosen))
         if refusal is not None:
             self.suppressed[refusal] += 1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what chaosbus needs on a Debian machine, skipping what is already there:
-# redis-server, a Java 17+ runtime, Maven, kcat, PostgreSQL and Chromium (apt); Node.js/npm
+# redis-server, a Java 17+ runtime, Maven, kcat, PostgreSQL, Chromium and Prometheus (apt, the
+# metrics tests scrape a running proxy with it); Node.js/npm
 # only checked (the demo's Node-RED is installed on first use); then the project with its dev
 # extras into a virtual environment: the active one ($VIRTUAL_ENV), else ./.venv, created
 # here. Nothing is ever installed into the machine's own Python, so a package installed there
@@ -17,6 +18,7 @@ command -v kcat >/dev/null 2>&1 || need_apt+=(kcat)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
 
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi

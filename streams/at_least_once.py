@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -74,6 +75,7 @@ class AtLeastOnce:
         self._counts = context.counts
         self._clock = context.clock
         self._telemetry = context.telemetry
+        self._actions = context.actions
         self._producer = producer
         self._producer_factory = producer_factory
         # A refused batch leaves the idempotent producer's sequence for that partition ahead
@@ -343,10 +345,12 @@ class AtLeastOnce:
 
     def _undeliverable(self, emission: Emission, reason: str) -> None:
         envelope = emission.envelope
+        self._actions.refused(envelope, reason, self._route.dead_letter)
         if self._route.dead_letter is not None:
             self._dead_letters.append((emission, reason))
             return
         self._counts[UNDELIVERABLE] += 1
+        self._telemetry.refused(dead_lettered=False)
         if self._failure is None:
             line = failure_line(self._route.name, envelope, self._route.destination, reason)
             log.error("%s", line)
@@ -381,7 +385,7 @@ class AtLeastOnce:
             self._dead_letter_failed(emission, reason, error)
             return
         self._counts[UNDELIVERABLE] += 1
-        self._telemetry.emitted(emission)
+        self._telemetry.refused(dead_lettered=True)
         self._book.undelivered(emission.envelope.source, reason=reason, now_ms=self._clock())
         self._acknowledge(emission.envelope.source)
 
@@ -400,13 +404,15 @@ class AtLeastOnce:
 
     def _emission_sent(self, emission: Emission, partition: int, offset: int) -> None:
         self._telemetry.emitted(emission)
+        now = self._clock()
+        self._actions.emitted(emission, now_ms=now, partition=partition, offset=offset)
         self._book.sent(
             emission.envelope.source,
             copy_number=emission.copy,
             planned_delay_ms=emission.planned_delay_ms,
             partition=partition,
             offset=offset,
-            now_ms=self._clock(),
+            now_ms=now,
             variant=emission.variant,
         )
         self._acknowledge(emission.envelope.source)
@@ -434,16 +440,17 @@ class AtLeastOnce:
                 record
             )
         for partition, group in by_partition.items():
-            await send_in_batches(
-                self._producer, topic, partition, group, _ledger_record, self._on_ledger_ack
-            )
+            on_ack = partial(self._on_ledger_ack, time.perf_counter())
+            await send_in_batches(self._producer, topic, partition, group, _ledger_record, on_ack)
 
     def _on_ledger_ack(
         self,
+        sent_at: float,
         records: Sequence[CompletedRecord],
         base_offset: int | None,
         error: BaseException | None,
     ) -> None:
+        self._telemetry.ledgered((time.perf_counter() - sent_at) * 1000)
         if base_offset is None:
             self._ledger_ready.extend(records)
             return
@@ -489,12 +496,16 @@ class AtLeastOnce:
         }
         if not wanted:
             return
+        started = time.perf_counter()
         try:
             await consumer.commit(wanted)
         except (CommitFailedError, KafkaError) as exc:
             # Nothing is lost: the same offsets are tried again on the next turn.
             log.warning("commit on %s failed, will retry: %s", self._route.name, exc)
             return
+        took_ms = (time.perf_counter() - started) * 1000
+        self._telemetry.committed(took_ms)
+        self._actions.committed({(tp.topic, tp.partition): o for tp, o in wanted.items()}, took_ms)
         # A partition revoked meanwhile is gone from the tracker: nothing to mark there.
         self._tracker.mark_committed({(tp.topic, tp.partition): o for tp, o in wanted.items()})
 

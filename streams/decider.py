@@ -6,7 +6,7 @@ plain proxy and whenever injection is switched off.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,6 +36,12 @@ class Decider(Protocol):
     def flush(self, now_ms: int) -> list[Emission]: ...
     @property
     def held_count(self) -> int: ...
+    @property
+    def fault_names(self) -> tuple[str, ...]: ...
+    def pause(self, names: Collection[str]) -> bool:
+        """Pass what the named faults would take (an operator's pause); True when one of
+        this plan's faults is newly paused."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,10 @@ class PassThrough:
 
     enabled = True
     held_count = 0
+    fault_names: tuple[str, ...] = ()
+
+    def pause(self, names: Collection[str]) -> bool:
+        return False
 
     def decide(self, envelope: Envelope, now_ms: int) -> PassDecision:
         return PassDecision(envelope.source, (Emission(envelope, 0, now_ms),))

@@ -25,6 +25,7 @@ from aiokafka import TopicPartition
 from chaosbus.contracts.clock import Clock, wall_clock_ms
 from chaosbus.contracts.routes import Route
 from chaosbus.injectors.envelope import Emission, Envelope
+from chaosbus.streams.action_log import ActionLog
 from chaosbus.streams.config import InterposerConfig
 from chaosbus.streams.decider import DecisionLike
 from chaosbus.streams.telemetry import Telemetry
@@ -48,6 +49,11 @@ class RouteContext:
     # The destination topic's max.message.bytes, when known.
     max_message_bytes: int | None = None
     counts: Counter[str] = field(default_factory=Counter)
+    # The route's action records (JSON logs); identifiers hashed with the ledger's salt.
+    actions: ActionLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.actions = ActionLog(self.route.name, self.config.identifier_salt)
 
     @property
     def size_limit(self) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
@@ -54,7 +54,13 @@ class RouteInterposer:
             status_interval_ms=config.status_interval_ms,
         )
         self._consumer: Consumer | None = None
-        context.telemetry.observe_held(lambda: self.held)
+        # Where each partition's reading has got to, for the lag gauge.
+        self._next_offsets: dict[TopicPartition, int] = {}
+        self._release_cause = "stop"
+        self._paused_faults: frozenset[str] = frozenset()
+        context.telemetry.observe_held(
+            lambda: self.held, lambda: self.delivery.held_bytes, lambda: self.lag
+        )
 
     @property
     def route(self) -> Route:
@@ -76,6 +82,20 @@ class RouteInterposer:
     @property
     def in_flight(self) -> int:
         return self.delivery.in_flight
+
+    @property
+    def lag(self) -> int:
+        """Messages of the owned partitions not read yet: each partition's high watermark
+        (as of the last fetch) less where reading has got to."""
+        consumer = self._consumer
+        if consumer is None:
+            return 0
+        total = 0
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is not None:
+                total += max(0, high - self._next_offsets.get(tp, high))
+        return total
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -102,7 +122,7 @@ class RouteInterposer:
                 self._consumer = None
                 await consumer.stop()
 
-    async def set_injecting(self, injecting: bool) -> None:
+    async def set_injecting(self, injecting: bool, cause: str = "kill switch") -> None:
         """The kill switch: stop deciding faults at once; the loop releases what is held.
 
         Not gated on the route's lock: a turn blocked on a slow or dead broker must not
@@ -110,7 +130,30 @@ class RouteInterposer:
         """
         self.decider.enabled = injecting
         if not injecting:
-            self._release_requested = True
+            self.request_release(cause)
+
+    @property
+    def scope(self) -> tuple[str, str]:
+        """What `chaosbus pause --route` names: the source topic (it feeds one route)."""
+        return "route", self.route.source
+
+    def pause_faults(self, names: Collection[str], *, every: bool = False) -> None:
+        """An operator's pause of named faults (`every`: the route's, all of them): the plan
+        passes what they would take, and what the route holds is released when one of them
+        is newly paused here."""
+        declared = frozenset(self.decider.fault_names)
+        if not every:
+            declared &= frozenset(names)
+        self.decider.pause(declared)
+        if declared - self._paused_faults:
+            self.request_release("pause")
+        self._paused_faults = declared
+
+    def request_release(self, cause: str) -> None:
+        """Let everything held out on the next turn, as the kill switch does (a pause of a
+        fault this route declares asks for it while the route goes on injecting)."""
+        self._release_cause = cause
+        self._release_requested = True
 
     # ---- one turn --------------------------------------------------------------------
 
@@ -129,16 +172,23 @@ class RouteInterposer:
             or not decider.enabled
             or isinstance(decider, PassThrough)
         )
-        self._release_requested = False
+        requested, self._release_requested = self._release_requested, False
         now = context.clock()
+        if release_all:
+            held = self.held
+            if held:
+                cause = self._release_cause if requested else "stop"
+                context.actions.released(held, cause if decider.enabled or requested else "off")
         delivery.open_turn(now, release_all=release_all)
         if release_all:
             delivery.release(decider.flush(now))
-        counts, telemetry, header = (
+        counts, telemetry, actions, header = (
             context.counts,
             context.telemetry,
+            context.actions,
             context.config.event_id_header,
         )
+        next_offsets = self._next_offsets
         for tp, records in batches.items():
             if not delivery.readable(tp):
                 continue  # read again from its committed offset once it is readable
@@ -147,10 +197,14 @@ class RouteInterposer:
                 decision = decider.decide(envelope, now)
                 counts[decision.fault] += 1
                 expected = len(decision.emissions) + decision.held
-                trace_id = telemetry.decided(envelope, decision.fault, expected, now)
-                delivery.accept(
-                    envelope, decision, event_id=event_id(header, envelope), trace_id=trace_id
+                trace_id = telemetry.decided(
+                    envelope, decision.fault, expected, now, decision.fault_name
                 )
+                identifier = event_id(header, envelope)
+                actions.decided(envelope, decision, identifier, trace_id)
+                delivery.accept(envelope, decision, event_id=identifier, trace_id=trace_id)
+            if records:
+                next_offsets[tp] = records[-1].offset + 1
         if not release_all:
             delivery.release(decider.poll(now))
         await delivery.close_turn()

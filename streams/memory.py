@@ -150,6 +150,9 @@ class MemoryConsumer:
     def assignment(self) -> set[TopicPartition]:
         return set(self._assigned)
 
+    def highwater(self, partition: TopicPartition) -> int | None:
+        return len(self._cluster.topics[partition.topic].records[partition.partition])
+
     def pause(self, *partitions: TopicPartition) -> None:
         self._paused.update(partitions)
 

@@ -75,10 +75,10 @@ class Proxy:
         self._limits: dict[str, int] = {}
 
     @property
-    def deciders(self) -> list[Decider]:
-        """The routes' deciders, which exist before the interposers do (the kill switch
-        gates them from the start)."""
-        return list(self._deciders.values())
+    def deciders(self) -> list[tuple[str, Decider]]:
+        """Each route's source and decider, which exist before the interposers do (the kill
+        switch and the scoped switches gate them from the start)."""
+        return [(route.source, decider) for route, decider in self._deciders.items()]
 
     async def prepare(self) -> dict[str, int]:
         async with TopicAdmin(self.config.kafka) as admin:

@@ -9,10 +9,27 @@ Copies are byte-identical to their source when tracing is off. With tracing on, 
 `traceparent`/`tracestate` headers differ: each delivery is its own hop in the trace.
 The inbound header is stripped rather than appended to, because consumers read the first
 `traceparent` they find and would otherwise skip the interposer's hop.
+
+Metrics (per route, attribute `chaosbus.route`; Prometheus names in docs/operations.md):
+
+    chaosbus.messages.read           counter    every source message decided
+    chaosbus.decisions               counter    by `chaosbus.fault` (type) and `chaosbus.fault_name`
+    chaosbus.messages.forwarded      counter    copies the destination acknowledged
+    chaosbus.messages.undeliverable  counter    copies the destination refused (route fails)
+    chaosbus.messages.dead_lettered  counter    refused copies the dead-letter topic took
+    chaosbus.held / chaosbus.held_bytes  gauges copies held by faults, and their bytes
+    chaosbus.lag                     gauge      the route's group: messages not yet read
+    chaosbus.commit.duration         histogram  ms of each source offset commit
+    chaosbus.ledger.duration         histogram  ms from a ledger write to its acknowledgement
+    chaosbus.added_delay             histogram  ms a fault added to an emission
+
+Observable gauges are registered once per meter (`_RouteGauges`), each route adding its
+callbacks: the SDK keeps only the first callback of an instrument created twice by name.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 
 from opentelemetry import context as otel_context
@@ -58,6 +75,35 @@ def trace_id_of(headers: Sequence[tuple[str, bytes | None]]) -> str | None:
     return None
 
 
+class _RouteGauges:
+    """The gauges of every route on one meter: one instrument each, a callback per route."""
+
+    def __init__(self, meter: metrics.Meter) -> None:
+        self.sources: dict[str, list[tuple[str, Callable[[], int]]]] = {
+            "chaosbus.held": [],
+            "chaosbus.held_bytes": [],
+            "chaosbus.lag": [],
+        }
+        descriptions = {
+            "chaosbus.held": "copies held by faults",
+            "chaosbus.held_bytes": "bytes of the copies read and not yet done",
+            "chaosbus.lag": "messages of the route's source not yet read by this process",
+        }
+        for name, description in descriptions.items():
+            meter.create_observable_gauge(
+                name, callbacks=[self._callback(name)], description=description
+            )
+
+    def _callback(self, name: str) -> Callable[[CallbackOptions], list[Observation]]:
+        def observe(_: CallbackOptions) -> list[Observation]:
+            return [Observation(read(), {"chaosbus.route": r}) for r, read in self.sources[name]]
+
+        return observe
+
+
+_GAUGES: weakref.WeakKeyDictionary[metrics.Meter, _RouteGauges] = weakref.WeakKeyDictionary()
+
+
 class Telemetry:
     """Spans and metrics for decisions and emissions; a no-op unless enabled."""
 
@@ -69,46 +115,86 @@ class Telemetry:
         route: str = "",
     ) -> None:
         self.enabled = tracer_provider is not None
+        self.measuring = meter_provider is not None
         self._route = route
         self._tracer = (tracer_provider or trace.NoOpTracerProvider()).get_tracer(
             "chaosbus.streams"
         )
         meter = (meter_provider or metrics.NoOpMeterProvider()).get_meter("chaosbus.streams")
+        self._on_route = {"chaosbus.route": route}
+        self._read = meter.create_counter(
+            "chaosbus.messages.read", description="source messages read and decided"
+        )
         self._faults = meter.create_counter(
-            "chaosbus.decisions", description="decisions by fault type"
+            "chaosbus.decisions", description="decisions by fault type and name"
+        )
+        self._forwarded = meter.create_counter(
+            "chaosbus.messages.forwarded", description="copies the destination acknowledged"
+        )
+        self._undeliverable = meter.create_counter(
+            "chaosbus.messages.undeliverable", description="copies the destination refused"
+        )
+        self._dead_lettered = meter.create_counter(
+            "chaosbus.messages.dead_lettered", description="refused copies dead-lettered"
+        )
+        self._commit = meter.create_histogram(
+            "chaosbus.commit.duration", unit="ms", description="source offset commits"
+        )
+        self._ledger = meter.create_histogram(
+            "chaosbus.ledger.duration", unit="ms", description="ledger write to acknowledgement"
         )
         self._added_delay = meter.create_histogram(
             "chaosbus.added_delay", unit="ms", description="delay a fault added to an emission"
         )
         self._meter = meter
-        self._fault_attributes: dict[str, dict[str, str]] = {}
+        self._fault_attributes: dict[tuple[str, str | None], dict[str, str]] = {}
         self._decisions: dict[SourceCoordinates, tuple[Span, int]] = {}
 
     @classmethod
     def disabled(cls) -> Telemetry:
         return cls(None)
 
-    def observe_held(self, held: Callable[[], int]) -> None:
-        """Report the number of held emissions as a gauge, read when metrics are collected."""
-
-        def observe(_: CallbackOptions) -> list[Observation]:
-            return [Observation(held(), {"chaosbus.route": self._route})]
-
-        self._meter.create_observable_gauge(
-            "chaosbus.held", callbacks=[observe], description="emissions held by faults"
-        )
+    def observe_held(
+        self,
+        held: Callable[[], int],
+        held_bytes: Callable[[], int] | None = None,
+        lag: Callable[[], int] | None = None,
+    ) -> None:
+        """Report held copies, their bytes and the route's lag as gauges, read when the
+        metrics are collected (a scrape)."""
+        if not self.measuring:
+            return
+        gauges = _GAUGES.get(self._meter)
+        if gauges is None:
+            gauges = _GAUGES[self._meter] = _RouteGauges(self._meter)
+        gauges.sources["chaosbus.held"].append((self._route, held))
+        if held_bytes is not None:
+            gauges.sources["chaosbus.held_bytes"].append((self._route, held_bytes))
+        if lag is not None:
+            gauges.sources["chaosbus.lag"].append((self._route, lag))
 
     def decided(
-        self, envelope: Envelope, fault: str, expected_emissions: int, now_ms: int
+        self,
+        envelope: Envelope,
+        fault: str,
+        expected_emissions: int,
+        now_ms: int,
+        fault_name: str | None = None,
     ) -> str | None:
         """Count the decision and open its span; returns the trace id the decision is in
         (the decision span's when tracing, else the inbound `traceparent`'s, else None)."""
-        attributes = self._fault_attributes.get(fault)
+        attributes = self._fault_attributes.get((fault, fault_name))
         if attributes is None:
-            # Built once per fault type: this runs for every message forwarded.
-            attributes = {"chaosbus.fault": fault, "chaosbus.route": self._route}
-            self._fault_attributes[fault] = attributes
-        self._faults.add(1, attributes)
+            # Built once per fault: this runs for every message forwarded.
+            attributes = {
+                "chaosbus.fault": fault,
+                "chaosbus.fault_name": fault_name or "",
+                "chaosbus.route": self._route,
+            }
+            self._fault_attributes[(fault, fault_name)] = attributes
+        if self.measuring:
+            self._read.add(1, self._on_route)
+            self._faults.add(1, attributes)
         if not self.enabled:
             return trace_id_of(envelope.headers)
         parent = _PROPAGATOR.extract(envelope.headers, getter=_GETTER)
@@ -119,7 +205,8 @@ class Telemetry:
             start_time=now_ms * 1_000_000,
             kind=SpanKind.CONSUMER,
             attributes={
-                **attributes,
+                "chaosbus.fault": fault,
+                "chaosbus.route": self._route,
                 "messaging.source.name": envelope.source.topic,
                 "messaging.kafka.partition": envelope.source.partition,
                 "messaging.kafka.offset": envelope.source.offset,
@@ -129,6 +216,19 @@ class Telemetry:
         # Kept until the last copy is emitted: a held message keeps its context while held.
         self._decisions[envelope.source] = (span, expected_emissions)
         return format(span.get_span_context().trace_id, "032x")
+
+    def refused(self, *, dead_lettered: bool) -> None:
+        """A copy the destination refused: dead-lettered, or undeliverable (the route fails)."""
+        if self.measuring:
+            (self._dead_lettered if dead_lettered else self._undeliverable).add(1, self._on_route)
+
+    def committed(self, took_ms: float) -> None:
+        if self.measuring:
+            self._commit.record(took_ms, self._on_route)
+
+    def ledgered(self, took_ms: float) -> None:
+        if self.measuring:
+            self._ledger.record(took_ms, self._on_route)
 
     def outgoing_headers(
         self, envelope: Envelope, emission: Emission
@@ -157,6 +257,9 @@ class Telemetry:
         return headers
 
     def emitted(self, emission: Emission) -> None:
+        """A copy the destination acknowledged."""
+        if self.measuring:
+            self._forwarded.add(1, self._on_route)
         if not self.enabled:
             return
         source = emission.envelope.source

@@ -4,7 +4,8 @@ When CHAOSBUS_BOOTSTRAP and CHAOSBUS_REDIS name a stack that answers (as `.ci/ru
 the tests use it; otherwise the session starts its own Kafka and redis-server on free
 loopback ports under a temporary home, sharing the Maven jar cache, and stops them at the end.
 PostgreSQL likewise: CHAOSBUS_POSTGRES when it answers, else a private cluster, started only
-when a test asks for `postgres_dsn`.
+when a test asks for `postgres_dsn`. Runs recorded by the CLI go to a history of the session
+(CHAOSBUS_HISTORY), never to the developer's own.
 """
 
 from __future__ import annotations
@@ -35,6 +36,20 @@ def start_private_stack(home: Path) -> LocalStack:
     )
     stack.up()
     return stack
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _history_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Runs the tests make through the CLI are recorded in a history of the session's own,
+    not in the developer's `~/.chaosbus/history.sqlite` (unless CHAOSBUS_HISTORY says where)."""
+    if os.environ.get("CHAOSBUS_HISTORY"):
+        yield
+        return
+    os.environ["CHAOSBUS_HISTORY"] = str(tmp_path_factory.mktemp("history") / "history.sqlite")
+    try:
+        yield
+    finally:
+        os.environ.pop("CHAOSBUS_HISTORY", None)
 
 
 @pytest.fixture(scope="session")

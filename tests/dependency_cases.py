@@ -118,7 +118,7 @@ CASES: dict[str, DependencyCase] = {
         ),
         DependencyCase(
             key="interposer-killed",
-            dependency="the run's interposer (a supervised child process)",
+            dependency="the run's interposer (`--interposer supervised`: a child process)",
             done="SIGKILLed during injection",
             behaviour=(
                 "the runner starts it again from the group's committed offsets, at the "

@@ -2,13 +2,19 @@
 
     options.py      every option more than one command takes, declared once per meaning
     shell.py        one-line errors and their exit codes, shared by every command
+    values.py       parsers of flag text: durations, sizes, field lists, a file to write
     proxy.py http.py                       the interposers alone (chaosbus.standalone)
     retries.py                             an HTTP request log judged
     validate.py init.py                    experiment files, checked or started
     run.py check.py                        an experiment run live, a recorded run judged
+    recording.py                           the history and gate flags, as one Program
+    history.py rerun.py suite.py           the program: runs remembered, re-run, by tier
     kill.py unkill.py audit.py             the kill switch and the audit log
+    pause.py (pause, resume)               switches scoped to a route or a fault
+    plan.py                                the dry run: what a run would do, predicted
     approve.py approvals.py                sign-offs bound to content
     demo.py                                the demo (chaosbus_demo)
+    record.py replay.py generate.py fidelity.py   traffic (chaosbus.traffic)
     local.py scenarios.py control.py       command groups: the local stack, the shipped
                                            scenarios, the control plane's set-up
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from chaosbus.commands.options import AsJson
 from chaosbus.commands.shell import one_line_errors
 from chaosbus.traffic.fidelity import TrafficStats, compare, traffic_stats
 from chaosbus.traffic.file_format import RecordingReader
@@ -16,7 +17,7 @@ from chaosbus.traffic.file_format import RecordingReader
 def fidelity(
     reference: Path = typer.Argument(..., help="A recording: the original."),
     candidate: Path | None = typer.Argument(None, help="Its replay (recorded) or a generator's."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: AsJson = False,
 ) -> None:
     """Compare two recordings' traffic: exit 0 within every tolerance, 1 outside one.
 

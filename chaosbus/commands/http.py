@@ -7,8 +7,10 @@ from pathlib import Path
 
 import typer
 
-from chaosbus.commands.options import ControlRedis, HttpFaultFile, Seed
+from chaosbus.commands.options import ControlRedis, HttpFaultFile, LogFormatOption, Metrics, Seed
 from chaosbus.commands.shell import one_line_errors
+from chaosbus.logs import log_format, process_logging
+from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_redis
 
 
@@ -24,6 +26,8 @@ def http_proxy(
         "Idempotency-Key", "--id-header", help="Header naming the logical request."
     ),
     redis: ControlRedis = None,
+    metrics: Metrics = None,
+    log_format_name: LogFormatOption = "text",
 ) -> None:
     """Reverse proxy in front of a service, with HTTP faults, until SIGTERM/SIGINT.
 
@@ -32,6 +36,8 @@ def http_proxy(
     """
     # Imported here: the HTTP side (aiohttp) is not needed by any other command at start-up.
     from chaosbus.standalone.http import HttpProxyOptions, run_http_proxy
+
+    fmt = log_format(log_format_name)
 
     options = HttpProxyOptions(
         listen=listen,
@@ -43,7 +49,14 @@ def http_proxy(
         id_header=id_header,
     )
     control_url = resolve_redis(redis) if fault is not None else None
-    plan = asyncio.run(run_http_proxy(options, control_url=control_url))
+    providers = providers_from_environment("chaosbus-http", metrics=metrics)
+    try:
+        with process_logging(fmt):
+            plan = asyncio.run(
+                run_http_proxy(options, control_url=control_url, providers=providers)
+            )
+    finally:
+        providers.shutdown()
     typer.echo(
         "chaosbus http: stopped; " + ", ".join(f"{k}={v}" for k, v in sorted(plan.counts.items())),
         err=True,

@@ -6,7 +6,7 @@ import asyncio
 
 import typer
 
-from chaosbus.commands.options import Actor, ControlRedis
+from chaosbus.commands.options import Actor, ControlRedis, Reason
 from chaosbus.commands.shell import one_line_errors
 from chaosbus.control import operations
 from chaosbus.control.audit import default_actor
@@ -17,7 +17,7 @@ from chaosbus.settings import resolve_redis
 def kill(
     redis: ControlRedis = None,
     actor: Actor = None,
-    reason: str | None = typer.Option(None, "--reason", help="Why, for the audit log."),
+    reason: Reason = None,
 ) -> None:
     """Engage the global kill switch: every proxy and run stops injecting within 1 s.
 

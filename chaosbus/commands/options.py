@@ -73,6 +73,27 @@ ShareRoute = Annotated[
 ]
 
 Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+Reason = Annotated[str | None, typer.Option("--reason", help="Why, for the audit log.")]
+
+# ---- the routes a proxy interposes on, and the scopes `pause`/`resume` name --------------
+
+ProxyRoutes = Annotated[
+    list[str],
+    typer.Option(
+        "--route", help="SOURCE:DESTINATION[@ID], repeatable; ID pins the decisions' key."
+    ),
+]
+ScopeRoute = Annotated[
+    str | None,
+    typer.Option("--route", help="A topic route FILE declares: SOURCE, SOURCE:DESTINATION or id."),
+]
+ScopeHttpRoute = Annotated[
+    str | None, typer.Option("--http-route", help="An HTTP route FILE declares, by its name.")
+]
+ScopeFault = Annotated[
+    str | None, typer.Option("--fault", help="A fault FILE declares, by its name (topic or HTTP).")
+]
 
 # ---- a run and its report ----------------------------------------------------------------
 
@@ -86,8 +107,90 @@ RecordedTopic = Annotated[str, typer.Option("--from", help="The topic to record.
 StarterDestination = Annotated[str, typer.Option("--to", help="Topic the service reads.")]
 ReplayDestination = Annotated[str, typer.Option("--to", help="The topic to write.")]
 
+# ---- how a long-running command shows itself (docs/operations.md) ----------------------
+
+Metrics = Annotated[
+    str | None,
+    typer.Option(
+        "--metrics",
+        help="HOST:PORT to serve Prometheus metrics on (/metrics); off by default.",
+    ),
+]
+LogFormatOption = Annotated[
+    str,
+    typer.Option("--log-format", help="Log lines: text (default) or json (one object per line)."),
+]
+
+# ---- a window read from a topic, read-only (record, plan) ------------------------------
+
+Window = Annotated[
+    str | None,
+    typer.Option("--window", help="How far back from now: 30s, 10m, 2h."),
+]
+Count = Annotated[int, typer.Option("--count", min=1, help="At most N messages.")]
+ReadTimeout = Annotated[str, typer.Option("--timeout", help="Stop reading after this long.")]
+
 # ---- files a command writes --------------------------------------------------------------
 
 RecordingOut = Annotated[Path, typer.Option("--out", help="The recording file to write.")]
 ReportsDir = Annotated[Path, typer.Option("--out", help="Directory of the reports.")]
 GeneratorSeed = Annotated[int | None, typer.Option("--seed", help="Instead of the spec's seed.")]
+
+# ---- the run history and CI (chaosbus.history) -------------------------------------------
+
+Labels = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--label",
+        help="NAME=VALUE recorded with the run (repeat; e.g. service=orders-api); "
+        "or CHAOSBUS_LABELS=name=value,….",
+    ),
+]
+LabelFilter = Annotated[
+    list[str] | None,
+    typer.Option("--label", help="Only runs with this NAME=VALUE label (repeat: all of them)."),
+]
+History = Annotated[
+    str | None,
+    typer.Option(
+        "--history",
+        help="Where runs are recorded: a file (SQLite) or postgresql://…; or CHAOSBUS_HISTORY "
+        "(default: history.sqlite under CHAOSBUS_HOME).",
+    ),
+]
+NoHistory = Annotated[
+    bool, typer.Option("--no-history", help="Record nothing (the history is never required).")
+]
+Junit = Annotated[
+    Path | None,
+    typer.Option("--junit", help="Write JUnit XML to PATH (a test suite per experiment)."),
+]
+BaselineChoice = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline",
+        help="Compare with a stored run: last, best, or a history id (same experiment).",
+    ),
+]
+BaselineMatch = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--baseline-match",
+        help="Label a last/best baseline must share with this run (repeat; default: service).",
+    ),
+]
+FailOnRegression = Annotated[
+    bool,
+    typer.Option(
+        "--fail-on-regression",
+        help="Exit 5 when the hypothesis held but the run is worse than its baseline.",
+    ),
+]
+Tolerance = Annotated[
+    str,
+    typer.Option(
+        "--tolerance",
+        help="How much worse than the baseline still passes: counts and time to recovery, "
+        "e.g. 10%.",
+    ),
+]

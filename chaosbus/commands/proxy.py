@@ -11,6 +11,9 @@ from chaosbus.commands.options import (
     Bootstrap,
     ControlRedis,
     KafkaConfig,
+    LogFormatOption,
+    Metrics,
+    ProxyRoutes,
     ProxyRunId,
     Seed,
     ShareRoute,
@@ -19,16 +22,18 @@ from chaosbus.commands.options import (
 )
 from chaosbus.commands.shell import one_line_errors
 from chaosbus.control.audit import default_actor
+from chaosbus.logs import LogFormat, log_format, process_logging
+from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka, resolve_redis, resolve_topic_policy
 from chaosbus.standalone.topics import build_proxy, run_proxy
 from chaosbus.streams.config import DEFAULT_COMMIT_INTERVAL_MS
 
+log = logging.getLogger("chaosbus.proxy")
+
 
 @one_line_errors
 def proxy(
-    route: list[str] = typer.Option(
-        [], "--route", help="SOURCE:DESTINATION[@ID], repeatable; ID pins the decisions' key."
-    ),
+    route: ProxyRoutes = [],  # noqa: B006  # typer reads the default, never mutates it
     bootstrap: Bootstrap = None,
     kafka_config: KafkaConfig = None,
     fault: TopicFaultFile = None,
@@ -80,49 +85,66 @@ def proxy(
         "--commit-interval-ms",
         help="At-least-once: ms between source offset commits, the re-delivery window.",
     ),
+    metrics: Metrics = None,
+    log_format_name: LogFormatOption = "text",
 ) -> None:
     """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0.
 
     With --fault, the kill switch on Redis gates injection: engaged, or Redis unreachable,
     the proxy stops injecting, releases what it holds and keeps forwarding. With --fault,
-    Redis must answer at start and take the audit entry, else exit 2.
+    Redis must answer at start and take the audit entry, else exit 2. With --fault, the
+    scoped switches (`chaosbus pause`) gate it too.
     """
-    built = build_proxy(
-        routes=route,
-        kafka=resolve_kafka(bootstrap, kafka_config),
-        group_id=group,
-        run_id=run_id,
-        create_topics=create_topics,
-        ledger=ledger,
-        start_from=start_from,
-        fault_file=fault,
-        seed=seed,
-        event_id_header=event_id_header,
-        status_every_s=status_every,
-        delivery=delivery,
-        topics=resolve_topic_policy(replication_factor, ledger_retention_ms, min_insync_replicas),
-        compression=compression,
-        on_undeliverable=on_undeliverable,
-        commit_interval_ms=commit_interval_ms,
-    )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    typer.echo(
-        f"chaosbus proxy: run {built.config.run_id}, routes "
-        + ", ".join(r.name for r in built.routes),
-        err=True,
-    )
+    fmt = log_format(log_format_name)
+    kafka = resolve_kafka(bootstrap, kafka_config)
+    topics = resolve_topic_policy(replication_factor, ledger_retention_ms, min_insync_replicas)
     control_url = resolve_redis(redis) if fault is not None else None
-    report = asyncio.run(
-        run_proxy(
-            built,
-            control_url=control_url,
-            share_route=share_route,
-            fault_label=None if fault is None else str(fault),
-            actor=default_actor(),
+    providers = providers_from_environment(metrics=metrics)
+    try:
+        built = build_proxy(
+            routes=route,
+            kafka=kafka,
+            group_id=group,
+            run_id=run_id,
+            create_topics=create_topics,
+            ledger=ledger,
+            start_from=start_from,
+            fault_file=fault,
+            seed=seed,
+            event_id_header=event_id_header,
+            status_every_s=status_every,
+            delivery=delivery,
+            topics=topics,
+            compression=compression,
+            on_undeliverable=on_undeliverable,
+            commit_interval_ms=commit_interval_ms,
+            providers=providers,
         )
-    )
-    typer.echo(
-        "chaosbus proxy: stopped; "
-        + ", ".join(f"{k}={v}" for k, v in sorted(report.counts.items())),
-        err=True,
-    )
+        with process_logging(fmt):
+            say(
+                fmt,
+                f"chaosbus proxy: run {built.config.run_id}, routes "
+                + ", ".join(r.name for r in built.routes),
+            )
+            report = asyncio.run(
+                run_proxy(
+                    built,
+                    control_url=control_url,
+                    share_route=share_route,
+                    fault_label=None if fault is None else str(fault),
+                    actor=default_actor(),
+                    providers=providers,
+                )
+            )
+            counts = ", ".join(f"{k}={v}" for k, v in sorted(report.counts.items()))
+            say(fmt, f"chaosbus proxy: stopped; {counts}")
+    finally:
+        providers.shutdown()
+
+
+def say(fmt: LogFormat, line: str) -> None:
+    """A line for the operator on stderr; a log record when every line must be JSON."""
+    if fmt == "json":
+        log.info("%s", line)
+    else:
+        typer.echo(line, err=True)

@@ -9,7 +9,16 @@ import typer
 
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.commands import values
-from chaosbus.commands.options import Bootstrap, Force, KafkaConfig, RecordedTopic, RecordingOut
+from chaosbus.commands.options import (
+    Bootstrap,
+    Count,
+    Force,
+    KafkaConfig,
+    ReadTimeout,
+    RecordedTopic,
+    RecordingOut,
+    Window,
+)
 from chaosbus.commands.shell import one_line_errors
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.monitors.extractors import HeaderField, JsonField
@@ -30,12 +39,10 @@ from chaosbus.traffic.selectors import Selector, parse_selector
 def record(
     source: RecordedTopic,
     out: RecordingOut,
-    window: str | None = typer.Option(
-        None, "--window", help="How far back from now: 30s, 10m, 2h (default: all it retains)."
-    ),
-    count: int = typer.Option(DEFAULT_MAX_COUNT, "--count", min=1, help="At most N messages."),
+    window: Window = None,
+    count: Count = DEFAULT_MAX_COUNT,
     max_bytes: str = typer.Option("1GiB", "--max-bytes", help="At most this many bytes."),
-    timeout: str = typer.Option("10m", "--timeout", help="Stop reading after this long."),
+    timeout: ReadTimeout = "10m",
     hash_fields: list[str] = typer.Option(
         [], "--hash-fields", help="Replace by keyed hashes: key, header:NAME, $.path (a,b)."
     ),

@@ -9,25 +9,39 @@ import typer
 
 from chaosbus.commands.options import (
     Actor,
+    BaselineChoice,
+    BaselineMatch,
     Bootstrap,
     Experiment,
+    FailOnRegression,
+    History,
+    Junit,
     KafkaConfig,
     KeyPrefix,
+    Labels,
+    LogFormatOption,
+    Metrics,
+    NoHistory,
     Report,
     RunRedis,
     ShareRoute,
+    Tolerance,
 )
+from chaosbus.commands.recording import program_of, say
 from chaosbus.commands.shell import one_line_errors
 from chaosbus.control.approvals import content_sha256
 from chaosbus.control.audit import default_actor
 from chaosbus.experiment.sides import reaim_http, request_log_beside
-from chaosbus.report.write import write_report
+from chaosbus.history.program import baseline_for, conclude
+from chaosbus.history.recorder import FactsKept
+from chaosbus.logs import log_format
+from chaosbus.observability import providers_from_environment
 from chaosbus.runner.command import dry_run_lines, run_with_console
 from chaosbus.runner.run import RunOptions
 from chaosbus.scenarios import experiment_content, load_experiment_or_scenario
 from chaosbus.settings import resolve_http_upstream, resolve_kafka, resolve_redis
 
-Interposer = Literal["supervised", "in-process"]
+Interposer = Literal["in-process", "supervised"]
 
 
 @one_line_errors
@@ -51,18 +65,44 @@ def run(
         None, "--http-listen", help="HOST:PORT of the experiment's one HTTP route."
     ),
     interposer: Interposer = typer.Option(
-        "supervised",
+        "in-process",
         "--interposer",
-        help="supervised: the interposer runs in a child process, started again if it is "
-        "killed; in-process: inside this one.",
+        help="in-process: the interposer runs inside this process; supervised: in a child "
+        "process, started again if it is killed (its route metrics then go where the "
+        "environment says, not to --metrics).",
     ),
+    metrics: Metrics = None,
+    log_format_name: LogFormatOption = "text",
+    label: Labels = None,
+    history: History = None,
+    no_history: NoHistory = False,
+    junit: Junit = None,
+    baseline: BaselineChoice = None,
+    baseline_match: BaselineMatch = None,
+    fail_on_regression: FailOnRegression = False,
+    tolerance: Tolerance = "10%",
 ) -> None:
     """Run an experiment: exit 0 held, 1 violated, 2 invalid input, 3 aborted, 4 inconclusive.
 
     Refused (exit 2) while a sign-off the file's `approvals:` requires is missing for its
     exact content, or another live interposer reads a route's source (see --share-route).
     With http_routes and --report PATH, the request log is written to PATH.requests.jsonl.
+    The run is recorded in the history (see --history); --baseline compares it with a stored
+    run, and --fail-on-regression exits 5 when it held but is worse than that baseline.
     """
+    fmt = log_format(log_format_name)
+    program = program_of(
+        history=history,
+        no_history=no_history,
+        labels=label,
+        origin="run",
+        baseline=baseline,
+        match=baseline_match,
+        fail_on_regression=fail_on_regression,
+        tolerance=tolerance,
+        report=report,
+        junit=junit,
+    )
     content = experiment_content(file)
     upstream = resolve_http_upstream(http_upstream)
     spec = reaim_http(load_experiment_or_scenario(file), http_listen, upstream)
@@ -81,8 +121,15 @@ def run(
         for line in asyncio.run(dry_run_lines(spec, options)):
             typer.echo(line)
         return
-    outcome = asyncio.run(run_with_console(spec, options))
-    if report is not None:
-        for written in write_report(outcome, report):
-            typer.echo(f"report: {written}", err=True)
-    raise typer.Exit(outcome.exit_code)
+    text = content.decode("utf-8", errors="replace")
+    chosen = baseline_for(program, spec.name, text)  # before the run: a bad one costs nothing
+    options.on_facts = kept = FactsKept()
+    options.providers = providers_from_environment("chaosbus-runner", metrics=metrics)
+    try:
+        outcome = asyncio.run(run_with_console(spec, options, fmt))
+    finally:
+        options.providers.shutdown()
+    done = conclude(
+        program, outcome, kept.facts, text=text, baseline=chosen, tier=spec.tier, say=say
+    )
+    raise typer.Exit(done.exit_code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from chaosbus.errors import InvalidInput
@@ -41,3 +42,24 @@ def new_file(path: Path, force: bool) -> None:
         raise InvalidInput(f"{path} exists (pass --force to overwrite it)")
     if not path.parent.is_dir():
         raise InvalidInput(f"{path}: no directory {path.parent}")
+
+
+def share(option: str, text: str) -> float:
+    """`10%`, `10` (a percentage) or `0.5%` as a fraction."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%?", text.strip())
+    if match is None or float(match.group(1)) > 1000:
+        raise InvalidInput(f"{option} {text!r}: a percentage like 10% (0 to 1000)")
+    return float(match.group(1)) / 100
+
+
+def date_ms(option: str, text: str) -> int:
+    """`2026-11-20` (UTC midnight) or `2026-11-20T14:30` (UTC unless it says) in epoch ms."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"{option} {text!r}: a date like 2026-11-20 or 2026-11-20T14:30"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)

@@ -2,8 +2,8 @@
 
     reader    read the kill switch, the audit log and approvals
     operator  reader + run experiments and proxies (append to the audit log), engage the
-              kill switch (append to `<ns>:kills`); reads any key (the probes read the
-              service's keys); writes nothing else
+              kill switch (append to `<ns>:kills`), pause and resume a scope (`<ns>:paused`);
+              reads any key (the probes read the service's keys); writes nothing else
     approver  reader + sign off (its own approval keys only) and audit that
     admin     everything, including releasing the kill switch (writing `<ns>:kill`)
 
@@ -24,6 +24,9 @@ ROLES: tuple[Role, ...] = ("reader", "operator", "approver", "admin")
 # CLIENT SETINFO, which Redis 7.0 does not know).
 _CONNECT = ("+ping", "+acl|whoami", "+hello")
 _READ = ("+get", "+exists", "+scan", "+xinfo|stream", "+xrange", "+xrevrange", "+xlen")
+# The scoped switches (`control.scopes`): read by every watcher, written by operators.
+_SCOPES_READ = ("+type", "+hgetall", "+hexists")
+_SCOPES_WRITE = ("+hset", "+hdel")
 _APPEND = ("+xadd", "+watch", "+unwatch", "+multi", "+exec", "+discard")
 _WATCH = ("+subscribe", "+unsubscribe", "+publish")
 
@@ -42,21 +45,32 @@ def rules(user: AclUser, namespace: str) -> list[str]:
     if user.role == "admin":
         return ["on", "resetkeys", "resetchannels", "+@all", "~*", "&*"]
     if user.role == "reader":
-        return [*base, *_READ, f"%R~{ns}:*"]
+        return [*base, *_READ, *_SCOPES_READ, f"%R~{ns}:*"]
     if user.role == "operator":
         return [
             *base,
             "+@read",
             *_APPEND,
             *_WATCH,
+            *_SCOPES_WRITE,
             "%R~*",
             f"%W~{ns}:audit",
             f"%W~{ns}:kills",
+            f"%W~{ns}:paused",
             f"&{ns}:control",
         ]
     areas = user.areas or ("*",)
     writes = [f"%W~{ns}:approval:{area}:*:{user.name}" for area in areas]
-    return [*base, *_READ, *_APPEND, "+set", f"%R~{ns}:*", f"%W~{ns}:audit", *writes]
+    return [
+        *base,
+        *_READ,
+        *_SCOPES_READ,
+        *_APPEND,
+        "+set",
+        f"%R~{ns}:*",
+        f"%W~{ns}:audit",
+        *writes,
+    ]
 
 
 def setuser_commands(users: Sequence[AclUser], namespace: str) -> list[list[str]]:

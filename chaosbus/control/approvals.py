@@ -5,6 +5,11 @@ Redis user, and the ACL rules of `chaosbus control acl` let an approver write on
 end in its own name (and, if so configured, only its areas), so identity is bound by the
 server, not by what a client writes. Editing the file changes its sha256: the old sign-offs
 no longer count (docs/decisions/0053).
+
+A sign-off may carry what its approver was shown: the dry run's summary (`chaosbus plan`,
+JSON), stored in the sign-off's own value under `plan` and read back with it. That is the
+whole of how a summary is attached (docs/decisions/0253); the control plane stores it as
+text and never reads inside it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ class Signoff:
     area: str
     user: str
     at_ms: int
+    plan: str | None = None  # the dry run's summary (JSON) the approver was shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,18 +74,33 @@ def parse_key(key: str, namespace: str) -> tuple[str, str, str] | None:
 
 
 async def approve(
-    plane: ControlPlane, area: str, sha256: str, experiment: str, claimed: str | None, now: int
+    plane: ControlPlane,
+    area: str,
+    sha256: str,
+    experiment: str,
+    claimed: str | None,
+    now: int,
+    plan: str | None = None,
 ) -> Signoff:
-    """Record one sign-off and its audit entry in one transaction."""
+    """Record one sign-off (with the dry run it was shown, if any) and its audit entry in
+    one transaction."""
     key = plane.keys.approval(area, sha256, plane.user)
-    value = json.dumps({"area": area, "sha256": sha256, "at_ms": now, "experiment": experiment})
+    fields: dict[str, object] = {
+        "area": area,
+        "sha256": sha256,
+        "at_ms": now,
+        "experiment": experiment,
+    }
+    if plan is not None:
+        fields["plan"] = plan
+    value = json.dumps(fields)
     entry = new_entry(
         "approve", claimed or plane.user, now, experiment=experiment, detail=f"{area} {sha256}"
     )
     await plane.audit(
         entry, also=lambda pipe: pipe.set(key, value), doing=f"sign off for {area!r}"
     )
-    return Signoff(area, plane.user, now)
+    return Signoff(area, plane.user, now, plan)
 
 
 async def signoffs(plane: ControlPlane, sha256: str) -> tuple[Signoff, ...]:
@@ -95,10 +116,12 @@ async def signoffs(plane: ControlPlane, sha256: str) -> tuple[Signoff, ...]:
             continue
         raw = await plane.call(plane.client.get(key), "read approvals")
         try:
-            at_ms = int(json.loads(raw or "{}").get("at_ms", 0))
+            stored = json.loads(raw or "{}")
+            at_ms = int(stored.get("at_ms", 0))
         except (ValueError, AttributeError):
             continue
-        found.append(Signoff(parsed[0], parsed[2], at_ms))
+        plan = stored.get("plan")
+        found.append(Signoff(parsed[0], parsed[2], at_ms, plan if isinstance(plan, str) else None))
     return tuple(found)
 
 

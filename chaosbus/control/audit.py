@@ -10,7 +10,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 Action = Literal[
-    "start", "stop", "abort", "kill", "unkill", "verdict", "refused", "init", "approve"
+    "start",
+    "stop",
+    "abort",
+    "kill",
+    "unkill",
+    "verdict",
+    "refused",
+    "init",
+    "approve",
+    "pause",
+    "resume",
 ]
 ACTIONS: tuple[Action, ...] = (
     "start",
@@ -22,6 +32,8 @@ ACTIONS: tuple[Action, ...] = (
     "refused",
     "init",
     "approve",
+    "pause",
+    "resume",
 )
 
 

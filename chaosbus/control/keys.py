@@ -30,6 +30,11 @@ class Keys:
         return f"{self.namespace}:kills"
 
     @property
+    def paused(self) -> str:
+        """A hash of paused scopes, `route:`/`http:`/`fault:NAME` (`control.scopes`)."""
+        return f"{self.namespace}:paused"
+
+    @property
     def channel(self) -> str:
         return f"{self.namespace}:control"
 

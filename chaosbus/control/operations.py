@@ -1,6 +1,7 @@
 """The control plane's one-shot operations: each opens the plane, does one thing, closes it.
 
     kill, unkill, init          the kill switch (`chaosbus kill`, `unkill`, `control init`)
+    pause, resume, pauses       the scoped switches (`chaosbus pause`, `resume`)
     audit_log, verify_audit     the audit log (`chaosbus audit [--verify]`)
     sign_off, show_approvals    sign-offs bound to content (`chaosbus approve`, `approvals`)
     apply_acl                   the roles as Redis ACL users (`chaosbus control acl --apply`)
@@ -21,6 +22,7 @@ from chaosbus.control.audit import AuditEntry
 from chaosbus.control.chain import Verification
 from chaosbus.control.keys import KillState
 from chaosbus.control.plane import control_plane
+from chaosbus.control.scopes import Paused, Scope, paused_now, write_scope
 
 
 async def kill(
@@ -40,6 +42,41 @@ async def unkill(
     """Release (admin role); False when it was not engaged."""
     async with control_plane(url, namespace) as plane:
         return await plane.release(actor, clock())
+
+
+async def pause(
+    url: str,
+    scope: Scope,
+    actor: str | None,
+    reason: str | None,
+    clock: Clock = wall_clock_ms,
+    namespace: str = "chaosbus",
+) -> bool:
+    """Pause injection on one scope in every replica (operator role); False when it was
+    paused already."""
+    async with control_plane(url, namespace) as plane:
+        return await write_scope(
+            plane, scope, paused=True, claimed=actor, reason=reason, now_ms=clock()
+        )
+
+
+async def resume(
+    url: str,
+    scope: Scope,
+    actor: str | None,
+    clock: Clock = wall_clock_ms,
+    namespace: str = "chaosbus",
+) -> bool:
+    """Resume injection on one scope; False when it was not paused."""
+    async with control_plane(url, namespace) as plane:
+        return await write_scope(
+            plane, scope, paused=False, claimed=actor, reason=None, now_ms=clock()
+        )
+
+
+async def pauses(url: str, namespace: str = "chaosbus") -> Paused:
+    async with control_plane(url, namespace) as plane:
+        return await paused_now(plane)
 
 
 async def init(
@@ -69,9 +106,11 @@ async def sign_off(
     *,
     namespace: str = "chaosbus",
     clock: Clock = wall_clock_ms,
+    plan: str | None = None,
 ) -> Signoff:
+    """One sign-off; `plan` is the dry run's summary (JSON) the approver was shown."""
     async with control_plane(url, namespace) as plane:
-        return await approve(plane, area, sha256, experiment, claimed, clock())
+        return await approve(plane, area, sha256, experiment, claimed, clock(), plan)
 
 
 async def show_approvals(

@@ -8,6 +8,10 @@ injecting, keep forwarding); the watcher keeps retrying and reports when it is b
 It fails closed (docs/decisions/0050): a value it cannot read is a kill; an unexpected
 error inside it is a kill (and it keeps watching); and should its task end anyway, the host
 is told `killed` and `allows_injection` turns false for good.
+
+With `on_paused`, it watches the scoped switches (`control.scopes`) in the same loop: the
+pauses are read with the switch, and whenever the switch cannot be read (unreachable, an
+error, a dead watcher) every scope counts as paused (docs/decisions/0252).
 """
 
 from __future__ import annotations
@@ -25,11 +29,13 @@ from chaosbus.clients.redaction import redact_text
 from chaosbus.clients.redis_client import describe_failure
 from chaosbus.control.keys import DEFAULT_KEYS, Keys
 from chaosbus.control.plane import connect, read_switch
+from chaosbus.control.scopes import Paused, pause_everything, read_paused
 
 log = logging.getLogger(__name__)
 
 ControlState = Literal["clear", "killed", "unreachable"]
 OnChange = Callable[[ControlState, str], Awaitable[None]]
+OnPaused = Callable[[Paused], Awaitable[None]]
 
 
 class KillSwitchWatcher:
@@ -42,6 +48,7 @@ class KillSwitchWatcher:
         *,
         keys: Keys = DEFAULT_KEYS,
         poll_s: float = 0.25,
+        on_paused: OnPaused | None = None,
     ) -> None:
         self.url = url
         self.keys = keys
@@ -49,6 +56,8 @@ class KillSwitchWatcher:
         self.state: ControlState | None = None
         self.detail = ""
         self._on_change = on_change
+        self._on_paused = on_paused
+        self.paused: Paused | None = None
         self._task: asyncio.Task[None] | None = None
         self._client: aioredis.Redis | None = None
         self._first = asyncio.Event()
@@ -79,7 +88,11 @@ class KillSwitchWatcher:
         log.error("kill-switch watcher stopped (%s): injection stops", why)
         self.state, self.detail = "killed", f"kill-switch watcher stopped ({why})"
         self._first.set()
-        self._notify = asyncio.ensure_future(self._on_change("killed", self.detail))
+        self._notify = asyncio.ensure_future(self._tell_died(self.detail))
+
+    async def _tell_died(self, detail: str) -> None:
+        await self._on_change("killed", detail)
+        await self._set_paused(pause_everything(detail))
 
     async def __aexit__(self, *_: object) -> None:
         self._closing = True
@@ -105,6 +118,12 @@ class KillSwitchWatcher:
                         pubsub = self._client.pubsub()
                         await pubsub.subscribe(self.keys.channel)
                     switch = await read_switch(self._client, self.keys)
+                    paused = (
+                        await read_paused(self._client, self.keys) if self._on_paused else None
+                    )
+                    # Pauses first: the host knows them too once the first state is known.
+                    if paused is not None:
+                        await self._set_paused(paused)
                     await self._set("killed" if switch.engaged else "clear", switch.detail)
                     # Returns early when a kill/unkill is announced; the key is re-read at once.
                     await pubsub.get_message(ignore_subscribe_messages=True, timeout=self.poll_s)
@@ -112,8 +131,9 @@ class KillSwitchWatcher:
                     await _close(pubsub)
                     pubsub = None
                     # The line names the cause (a refused password, no answer), never a secret.
-                    detail = describe_failure(self.url, exc)
-                    await self._set("unreachable", f"control plane unreachable: {detail}")
+                    detail = f"control plane unreachable: {describe_failure(self.url, exc)}"
+                    await self._set_paused(pause_everything(detail))
+                    await self._set("unreachable", detail)
                     await asyncio.sleep(self.poll_s)
                 except asyncio.CancelledError:
                     raise
@@ -121,7 +141,9 @@ class KillSwitchWatcher:
                     # Whatever went wrong, it must not leave faults running: treat it as a kill.
                     await _close(pubsub)
                     pubsub = None
-                    await self._set("killed", f"kill switch unreadable ({redact_text(repr(exc))})")
+                    detail = f"kill switch unreadable ({redact_text(repr(exc))})"
+                    await self._set_paused(pause_everything(detail))
+                    await self._set("killed", detail)
                     await asyncio.sleep(self.poll_s)
         finally:
             await _close(pubsub)
@@ -130,9 +152,33 @@ class KillSwitchWatcher:
         changed = state != self.state
         self.state, self.detail = state, detail
         if changed:
-            log.info("control plane: %s (%s)", state, detail)
+            log.info(
+                "control plane: %s (%s)",
+                state,
+                detail,
+                extra={"action": "kill", "state": state, "detail": detail},
+            )
             await self._on_change(state, detail)
         self._first.set()
+
+    async def _set_paused(self, paused: Paused) -> None:
+        previous = self.paused
+        if self._on_paused is None or (
+            previous is not None
+            and (previous.fields, previous.everything) == (paused.fields, paused.everything)
+        ):
+            return
+        self.paused = paused
+        log.info(
+            "control plane: %s",
+            paused.describe(),
+            extra={
+                "action": "pause",
+                "paused": sorted(paused.fields),
+                "everything": paused.everything,
+            },
+        )
+        await self._on_paused(paused)
 
 
 async def _close(pubsub: aioredis.client.PubSub | None) -> None:

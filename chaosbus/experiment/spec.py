@@ -22,12 +22,13 @@ Example::
     steady_state: [{metric: anomalies.total, max: 0}]
     guardrails: [{metric: held, max: 10000, for_s: 2}]
     internal_topics: {replication_factor: 3, ledger_retention_ms: 86400000}
+    tier: smoke        # smoke (≤ 2 min) | standard (≤ 15 min, the default) | deep
 """
 
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -52,6 +53,11 @@ from chaosbus.injectors.limits import (
 from chaosbus.injectors.protection import own_topic_problem, topic_name_problem
 from chaosbus.injectors.spec import BlastRadius, Fault, holding_problem, unique_names
 from chaosbus.injectors.validation import LocatedError
+
+Tier = Literal["smoke", "standard", "deep"]
+# The longest schedule each tier allows (warm-up + injection + recovery + settle); `deep`
+# has no limit. What the tiers mean for a team: docs/ci.md ("Suites by tier").
+TIER_MAX_S: dict[str, float] = {"smoke": 120.0, "standard": 900.0}
 
 
 class _Spec(SpecModel):
@@ -170,6 +176,8 @@ class ExperimentSpec(_Spec):
     http_routes: tuple[HttpRouteSpec, ...] = Field(default=(), max_length=MAX_LIST)
     # Traffic the run writes itself from the injection on (experiment/workload.py).
     workload: WorkloadSpec | None = None
+    # Which suites run it (`chaosbus suite --tier`); none: `standard`. See TIER_MAX_S.
+    tier: Tier | None = None
 
     @field_validator("hypothesis")
     @classmethod
@@ -202,6 +210,7 @@ class ExperimentSpec(_Spec):
             raise _at("monitor.source_topic", "must be the source (from) of a route")
         if self.workload is not None and self.workload_topic not in sources:
             raise _at("workload.to", "must be the source (from) of a route")
+        _tier_problem(self)
         names = {c.name for c in self.monitor.checks}
         sections = (("steady_state", self.steady_state), ("guardrails", self.guardrails))
         for section, bounds in sections:
@@ -227,6 +236,17 @@ class ExperimentSpec(_Spec):
     def duration_s(self) -> float:
         s = self.schedule
         return s.warmup_s + s.inject_s + s.recover_s + self.monitor.settle_ms / 1000
+
+
+def _tier_problem(spec: ExperimentSpec) -> None:
+    """A tier is a promise about time: a smoke experiment that takes ten minutes is not one."""
+    limit = TIER_MAX_S.get(spec.tier or "standard")
+    if limit is not None and spec.duration_s > limit:
+        raise _at(
+            "tier",
+            f"{spec.tier} runs at most {limit:g} s; this schedule takes {spec.duration_s:g} s "
+            "(warm-up, injection, recovery, settle)",
+        )
 
 
 def _protecting(blast: BlastRadius, topic: str) -> str | None:

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from chaosbus.monitors.report import AnomalyExample, LedgerDecision
+from chaosbus.report.comparison import comparison_html
 from chaosbus.report.markdown import number
 from chaosbus.report.model import RunReport
 
@@ -386,6 +387,7 @@ def to_html(report: RunReport) -> str:
 <p><em>{_e(report.hypothesis)}</em></p>
 <p id="wording"><strong>{_e(row.badge)}</strong> (exit {row.exit_code}): {_e(row.wording)}.</p>
 {reason}
+{comparison_html(report.baseline) if report.baseline is not None else ""}
 {_summary(report)}
 <h2>Hypotheses</h2>
 {_hypotheses(report)}

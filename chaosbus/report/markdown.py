@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chaosbus.monitors.report import LedgerDecision
+from chaosbus.report.comparison import comparison_markdown
 from chaosbus.report.model import RunReport
 
 # Decisions listed under an example in Markdown; the HTML report's ledger table has all.
@@ -46,6 +47,8 @@ def to_markdown(report: RunReport) -> str:
     ]
     if report.reason:
         lines += [f"**Why:** {report.reason}", ""]
+    if report.baseline is not None:
+        lines += comparison_markdown(report.baseline)
     lines += [
         "| run | seed | started (UTC) | duration | actor | routes |",
         "| --- | --- | --- | --- | --- | --- |",

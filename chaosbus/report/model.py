@@ -10,13 +10,14 @@ cap turned into passes, by cap (`max_faults`, `max_faults_per_s`, …); `timelin
 point per second; `service` is the service's consumer-group progress when
 `monitor.service_group` is declared. With `http_routes`, `faults` adds `http.<type>` keys,
 `metrics.retries` the retry metrics, `anomalies` the retry anomalies (decision 0110).
-`redelivered` counts the copies an at-least-once interposer sent again after a restart
-(the ledger decided their source messages twice, `monitors.redelivery`): no fault asked for
-them, so they are not in `faults` (each source message's decision is counted once).
-`reads` says what the monitors could read (`monitors.reads`): each probe's failed reads and
-its last error, whether the source and the ledger were read to the source's end;
-`interposer_restarts` when the run's interposer (a supervised child process) was killed and
-started again.
+`baseline` is the side-by-side comparison with a stored run (`report.comparison`), when
+the run was compared with one. `redelivered` counts the copies an at-least-once interposer
+sent again after a restart (the ledger decided their source messages twice,
+`monitors.redelivery`): no fault asked for them, so they are not in `faults` (each source
+message's decision is counted once). `reads` says what the monitors could read
+(`monitors.reads`): each probe's failed reads and its last error, whether the source and
+the ledger were read to the source's end; `interposer_restarts` when the run's interposer
+(a supervised child process) was killed and started again.
 Bump `REPORT_VERSION` on any incompatible change.
 """
 
@@ -29,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from chaosbus.monitors.lag import ServiceProgress
 from chaosbus.monitors.reads import Reads
 from chaosbus.monitors.report import Anomalies, Metrics, MonitorReport
+from chaosbus.report.comparison import Comparison
 from chaosbus.report.status import STATUSES, StatusRow
 from chaosbus.report.status import Status as Status  # re-exported: the runner reads it here
 
@@ -115,6 +117,8 @@ class RunReport(_Frozen):
     interposer_restarts: list[str] = []
     phases: list[PhaseSpan]
     timeline: list[TimelinePoint]
+    # The run beside its baseline, when it was compared (`run --baseline`, `rerun`).
+    baseline: Comparison | None = None
 
     @property
     def status_row(self) -> StatusRow:

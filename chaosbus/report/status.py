@@ -1,19 +1,21 @@
 """The table of statuses: one row per verdict, read by every renderer and by the exit code.
 
 A status is a name in the report's JSON (`status`), a process exit code, a style on the
-console, a colour in the HTML page, a badge and one sentence of wording in each rendering.
+console, a colour in the HTML page, a badge and one sentence of wording in each rendering,
+and the outcome of the verdict's test case in a JUnit file.
 All of them come from `STATUSES`: the console's verdict table, the Markdown and HTML
-reports, `RunReport.exit_code` (hence `run` and `check`), the demo's summary. A renderer
+reports, the JUnit file, `RunReport.exit_code` (hence `run` and `check`), the demo's
+summary. A renderer
 never keeps a dict of its own, so a status added here reaches every one of them, and
 `tests/unit/test_report_statuses.py` renders every row through every renderer.
 
-| status | exit | meaning |
-| --- | --- | --- |
-| held | 0 | every bound held after recovery |
-| violated | 1 | a bound did not hold |
-| error | 2 | nothing could be judged |
-| aborted | 3 | a guardrail, the kill switch or a signal stopped the run |
-| inconclusive | 4 | too little of the source was judged to conclude |
+| status | exit | JUnit | meaning |
+| --- | --- | --- | --- |
+| held | 0 | passed | every bound held after recovery |
+| violated | 1 | failure | a bound did not hold |
+| error | 2 | error | nothing could be judged |
+| aborted | 3 | error | a guardrail, the kill switch or a signal stopped the run |
+| inconclusive | 4 | error | too little of the source was judged to conclude |
 
 The order of conclusion (which status wins when several apply) is not here: it is
 `chaosbus.runner.verdict.conclude`'s.
@@ -35,6 +37,9 @@ from chaosbus.errors import (
 )
 
 Status = Literal["held", "violated", "aborted", "error", "inconclusive"]
+# How a JUnit consumer counts the run's verdict test case: a pass, an assertion that failed,
+# or a test that could not be carried out (nothing or too little judged, stopped early).
+JunitOutcome = Literal["passed", "failure", "error"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +51,7 @@ class StatusRow:
     console_style: str  # a rich style, for the console's verdict title
     colour: str  # the HTML badge's background (white text on it)
     wording: str  # what the status means, in a few words (the report's reason says why)
+    junit: JunitOutcome  # the verdict's test case in a JUnit file (`report.junit`)
 
     @property
     def badge(self) -> str:
@@ -56,6 +62,7 @@ class StatusRow:
 _ROWS = (
     StatusRow(
         name="held",
+        junit="passed",
         exit_code=EXIT_HELD,
         console_style="bold green",
         colour="#1a7f37",
@@ -63,6 +70,7 @@ _ROWS = (
     ),
     StatusRow(
         name="violated",
+        junit="failure",
         exit_code=EXIT_VIOLATED,
         console_style="bold red",
         colour="#cf222e",
@@ -70,6 +78,7 @@ _ROWS = (
     ),
     StatusRow(
         name="aborted",
+        junit="error",
         exit_code=EXIT_ABORTED,
         console_style="bold yellow",
         colour="#9a6700",
@@ -77,6 +86,7 @@ _ROWS = (
     ),
     StatusRow(
         name="inconclusive",
+        junit="error",
         exit_code=EXIT_INCONCLUSIVE,
         console_style="bold magenta",
         colour="#6639ba",
@@ -84,6 +94,7 @@ _ROWS = (
     ),
     StatusRow(
         name="error",
+        junit="error",
         exit_code=EXIT_INVALID,
         console_style="bold",
         colour="#555555",

@@ -37,7 +37,7 @@ from chaosbus.report.model import RunReport
 from chaosbus.runner.assembly import assemble
 from chaosbus.runner.check_readers import check_problem, open_check_reader
 from chaosbus.runner.collector import Collector
-from chaosbus.runner.facts import RunFacts, Window, new_salt, observed_checks
+from chaosbus.runner.facts import FactsSink, RunFacts, Window, new_salt, observed_checks
 
 
 async def check_window(
@@ -49,6 +49,7 @@ async def check_window(
     key_prefix: str = "",
     actor: str = "",
     clock: Clock = wall_clock_ms,
+    on_facts: FactsSink | None = None,
 ) -> RunReport:
     ledger, window = await read_window(spec, kafka, run_id)
     collector = Collector(spec.monitor, live=False)
@@ -71,6 +72,8 @@ async def check_window(
     facts = window_facts(
         spec, collector, ledger, run_id=run_id, actor=actor, now_ms=now, reads=reads.facts()
     )
+    if on_facts is not None:
+        on_facts(facts)
     return assemble(spec, facts)
 
 

@@ -8,9 +8,9 @@ from rich.console import Console
 
 from chaosbus.control.plane import control_plane
 from chaosbus.experiment.spec import ExperimentSpec
-from chaosbus.logs import console_logging
+from chaosbus.logs import LogFormat, console_logging
 from chaosbus.report.model import RunReport
-from chaosbus.runner.console import live_progress, verdict_table, wide
+from chaosbus.runner.console import live_progress, phase_records, verdict_table, wide
 from chaosbus.runner.preflight import count_targeting, preflight
 from chaosbus.runner.run import RunOptions, run_experiment
 from chaosbus.signals import stop_on_signals
@@ -32,14 +32,18 @@ async def dry_run_lines(spec: ExperimentSpec, options: RunOptions) -> list[str]:
     return [f"{spec.name}: preflight passed (nothing injected)", *result.lines()]
 
 
-async def run_with_console(spec: ExperimentSpec, options: RunOptions) -> RunReport:
+async def run_with_console(
+    spec: ExperimentSpec, options: RunOptions, fmt: LogFormat = "text"
+) -> RunReport:
     """Run with live progress on stderr and the verdict table on stdout; SIGINT aborts.
-    Log records reach stderr by `chaosbus.logs`' rules: what the user must act on."""
+    Log records reach stderr by `chaosbus.logs`' rules: what the user must act on. With
+    `json`, stderr has JSON lines only: the progress is a `phase` record per phase."""
     interrupt = asyncio.Event()
+    progress = phase_records() if fmt == "json" else live_progress(wide(Console(stderr=True)))
     with (
-        console_logging(),
+        console_logging(fmt),
         stop_on_signals(interrupt),
-        live_progress(wide(Console(stderr=True))) as show,
+        progress as show,
     ):
         options.on_progress = show
         report = await run_experiment(spec, options, interrupt)

@@ -7,6 +7,7 @@ else is printed on stderr: a refusal, a warning, the report paths.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -21,6 +22,8 @@ from chaosbus.runner.progress import Progress
 # Off a terminal rich assumes 80 columns and folds the progress line; logs are wider.
 LOG_WIDTH = 140
 FIRST_PHASE = "preflight"
+
+log = logging.getLogger("chaosbus.runner")
 
 
 def wide(console: Console) -> Console:
@@ -66,6 +69,34 @@ def live_progress(console: Console) -> Iterator[Callable[[Progress], None]]:
             live.update(progress_text(progress))
 
         yield show
+
+
+@contextmanager
+def phase_records() -> Iterator[Callable[[Progress], None]]:
+    """The progress for `--log-format json`: one `phase` record (logger `chaosbus.runner`)
+    as each phase begins, with the counts so far."""
+    phases = [FIRST_PHASE]
+
+    def log_phase(progress: Progress) -> None:
+        if progress.phase == phases[-1]:
+            return
+        phases.append(progress.phase)
+        log.info(
+            "phase %s",
+            progress.phase,
+            extra={
+                "action": "phase",
+                "phase": progress.phase,
+                "elapsed_s": round(progress.elapsed_s, 3),
+                "messages": progress.forwarded,
+                "faults": progress.faults,
+                "held": progress.held,
+                "anomalies": progress.anomalies,
+                "intensity": progress.intensity,
+            },
+        )
+
+    yield log_phase
 
 
 def verdict_table(report: RunReport) -> Table:

@@ -23,7 +23,7 @@ carry that run's window instead (decision 0190).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
@@ -78,6 +78,10 @@ class RunFacts(_Frozen):
     time_to_recovery_s: float | None = None
     guardrail_worst: dict[int, float] = {}  # by index in the experiment's `guardrails`
     abort_reason: str | None = None
+
+
+FactsSink = Callable[["RunFacts"], None]
+"""Given the facts once they are frozen: how `run` and `check` hand them to a run history."""
 
 
 def new_salt(privacy: Privacy) -> bytes | None:

@@ -16,9 +16,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from opentelemetry import metrics
+
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.clients.redaction import redact_url
 from chaosbus.contracts.clock import Clock
+from chaosbus.control.scopes import Paused, Scope
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.http.plan import HTTP_FAULT_TYPES, HttpPlan
@@ -38,6 +41,7 @@ class HttpSide:
         clock: Clock,
         log_path: Path | None = None,
         ledger: KafkaSettings | None = None,  # None: no ledger records (HTTP-only run)
+        meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         self.routes = spec.http_routes
         self.plans = {
@@ -50,6 +54,7 @@ class HttpSide:
         self._run_id = run_id
         self._clock = clock
         self._ledger = ledger
+        self._meter_provider = meter_provider
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Self:
@@ -85,7 +90,9 @@ class HttpSide:
                 upstream=spec.upstream,
                 id_header=spec.id_header.lower(),
             )
-            proxy = HttpInterposer(route, self.plans[spec.name], self.log, self._clock)
+            proxy = HttpInterposer(
+                route, self.plans[spec.name], self.log, self._clock, self._meter_provider
+            )
             try:
                 await self._stack.enter_async_context(proxy)
             except OSError as exc:
@@ -103,6 +110,13 @@ class HttpSide:
         """Nothing is held on the HTTP side: from the next request on, every one passes."""
         for plan in self.plans.values():
             plan.enabled = False
+
+    def apply_pauses(self, paused: Paused) -> None:
+        """The scoped switches: nothing is held here, the plans only pass what is paused."""
+        faults = paused.names("fault")
+        for spec in self.routes:
+            plan = self.plans[spec.name]
+            plan.pause(plan.fault_names if paused.covers(Scope("http", spec.name)) else faults)
 
     @property
     def injecting(self) -> bool:

@@ -10,7 +10,7 @@ process makes it. Its life:
 
 1. read the Launch, open the topic side (the proxy starts), say `started`;
 2. apply each Command: intensity, the kill switch's halt (injection stops at once and what
-   is held is released), stop;
+   is held is released), the scoped pauses (`chaosbus pause`), stop;
 3. stop on a `stop` command, on stdin closing (the runner is gone: fail closed, never keep
    injecting without it) or on SIGTERM: the proxy releases what it holds, drains, commits;
    then a `final` Status, exit 0. A proxy that fails says its `failure` line and exits 2.
@@ -71,6 +71,8 @@ async def obey(commands: asyncio.StreamReader, side: TopicSide) -> None:
             side.set_intensity(command.intensity)
         if command.injecting is False:
             await side.stop_injecting()
+        if command.pauses is not None:
+            side.apply_pauses(command.pauses.paused())
         if command.stop:
             return
 
@@ -91,6 +93,7 @@ async def run(commands: asyncio.StreamReader, launch: Launch) -> Status:
         salt=launch.identifier_salt(),
     )
     side.set_intensity(launch.intensity)
+    side.apply_pauses(launch.pauses.paused())
     if not launch.injecting:
         await side.stop_injecting()
     stopping = asyncio.Event()

@@ -1,6 +1,7 @@
 """What the runner and its interposer child say to each other: one JSON object a line.
 
-    runner ──stdin──►  Launch (the first line), then Command lines
+    runner ──stdin──►  Launch (the first line), then Command lines (intensity, the kill
+                       switch's halt, the scoped pauses, stop)
     runner ◄─stdout──  Status lines: `started` once the proxy runs, the counts every
                        STATUS_EVERY_S, a `final` one when it has drained (or a `failure`)
 
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from chaosbus.clients.connection import KafkaSettings
+from chaosbus.control.scopes import NOTHING_PAUSED, Paused
 from chaosbus.experiment.spec import ExperimentSpec
 
 STATUS_EVERY_S = 0.1
@@ -29,6 +31,23 @@ class _Line(BaseModel):
         return self.model_dump_json(exclude_defaults=True).encode() + b"\n"
 
 
+class Pauses(_Line):
+    """The scoped switches (`control.scopes.Paused`) as a line can carry them."""
+
+    fields: tuple[str, ...] = ()
+    everything: bool = False
+    detail: str = ""
+
+    @classmethod
+    def of(cls, paused: Paused) -> Pauses:
+        return cls(
+            fields=tuple(sorted(paused.fields)), everything=paused.everything, detail=paused.detail
+        )
+
+    def paused(self) -> Paused:
+        return Paused(frozenset(self.fields), self.everything, self.detail)
+
+
 class Launch(_Line):
     """Everything the child needs to run the run's topic side, as the runner has it now."""
 
@@ -38,6 +57,7 @@ class Launch(_Line):
     salt: str | None = None  # hex; `privacy: hashed`
     intensity: float = 0.0
     injecting: bool = True
+    pauses: Pauses = Pauses()
 
     @classmethod
     def of(
@@ -49,6 +69,7 @@ class Launch(_Line):
         salt: bytes | None,
         intensity: float,
         injecting: bool,
+        paused: Paused = NOTHING_PAUSED,
     ) -> Launch:
         return cls(
             spec=spec.model_dump(mode="json", by_alias=True, exclude_none=True),
@@ -57,6 +78,7 @@ class Launch(_Line):
             salt=salt.hex() if salt is not None else None,
             intensity=intensity,
             injecting=injecting,
+            pauses=Pauses.of(paused),
         )
 
     def experiment(self) -> ExperimentSpec:
@@ -74,6 +96,7 @@ class Command(_Line):
 
     intensity: float | None = None
     injecting: bool | None = None  # False: the kill switch's halt (never turned back on)
+    pauses: Pauses | None = None  # the scoped switches now (`chaosbus pause` / `resume`)
     stop: bool = False
 
 

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
+from chaosbus.control.scopes import Paused
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.plan import FAULT_TYPES
 from chaosbus.monitors.metrics import time_to_recovery
@@ -47,6 +48,11 @@ class LiveParts:
     def set_intensity(self, intensity: float) -> None:
         self.topics.set_intensity(intensity)
         self.http.set_intensity(intensity)
+
+    def apply_pauses(self, paused: Paused) -> None:
+        """The scoped switches, on both sides (`control.scopes`)."""
+        self.topics.apply_pauses(paused)
+        self.http.apply_pauses(paused)
 
     async def stop_injecting(self) -> None:
         """No more faults on either side; what the topic side holds is released now."""
@@ -106,6 +112,7 @@ class LiveRecord:
     intensity: float = 0.0
     clean_series: list[tuple[int, bool]] = field(default_factory=list)
     before: list[HypothesisResult] = field(default_factory=list)
+    last_observed: Observed | None = None  # the last tick's, for the run's metrics
 
     @classmethod
     def starting(cls, spec: ExperimentSpec, started_ms: int) -> LiveRecord:
@@ -120,6 +127,7 @@ class LiveRecord:
     def tick(self, parts: LiveParts, now: int) -> Tick:
         """Sample the run at `now`: the timeline, the recovery series, the guardrails."""
         observed = parts.observed(now, retries=bool(self.spec.http_routes))
+        self.last_observed = observed
         anomalies = int(observed.value("anomalies.total") or 0)
         clean = all(r.anomalies.clean for r in observed.reports.values())
         # Recovered includes the service having caught up with what waits for it.

@@ -35,6 +35,7 @@ from chaosbus.control.audit import new_entry
 from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.keys import Keys
 from chaosbus.control.plane import ControlPlane, control_plane
+from chaosbus.control.scopes import NOTHING_PAUSED, Paused
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
 from chaosbus.errors import Aborted, ChaosbusError
 from chaosbus.experiment.governance import NotifyEvent
@@ -43,13 +44,14 @@ from chaosbus.monitors.probes.kind import ProbeContext
 from chaosbus.observability import Providers
 from chaosbus.report.model import RunReport
 from chaosbus.runner.assembly import assemble
-from chaosbus.runner.facts import new_salt
+from chaosbus.runner.facts import FactsSink, new_salt
 from chaosbus.runner.http_side import HttpSide
 from chaosbus.runner.live import LiveParts, LiveRecord, TopicSides
 from chaosbus.runner.notify import Notifier, hooks_from_environment
 from chaosbus.runner.observation import LiveObservation
 from chaosbus.runner.preflight import preflight
 from chaosbus.runner.progress import Progress
+from chaosbus.runner.run_metrics import RunMetrics
 from chaosbus.runner.supervised_side import SupervisedTopicSide
 from chaosbus.runner.topic_side import TopicSide
 from chaosbus.runner.verdict import describe
@@ -80,8 +82,10 @@ class RunOptions:
     providers: Providers | None = None
     # Where the HTTP routes' request log is written (JSON lines); None: kept in memory only.
     request_log: Path | None = None
+    # Handed the frozen facts before they are assembled (a run history stores them).
+    on_facts: FactsSink | None = None
     # In this process, or a child process restarted when it dies (then `providers` do not
-    # reach it: it traces by the environment, as any interposer process does).
+    # reach it: it traces and meters by the environment, as any interposer process does).
     interposer: Literal["in-process", "supervised"] = "in-process"
 
 
@@ -104,6 +108,9 @@ class ExperimentRun:
         )
         # `workload:` (issue 26): files read now; sent from the injection to the recovery's end.
         self.workload = Workload.of(spec, options.kafka)
+        meter = options.providers.meter if options.providers else None
+        self.metrics = RunMetrics(meter, spec) if meter is not None else None
+        self.paused: Paused = NOTHING_PAUSED
 
     async def run(self, interrupt: asyncio.Event | None = None) -> RunReport:
         o = self.options
@@ -179,6 +186,8 @@ class ExperimentRun:
                 abort_reason=self.abort_reason,
             )
             live.observation.say_failures()
+        if self.options.on_facts is not None:
+            self.options.on_facts(facts)
         return assemble(self.spec, facts)
 
     async def _open_parts(self, stack: AsyncExitStack, salt: bytes | None) -> LiveParts:
@@ -186,7 +195,9 @@ class ExperimentRun:
         interposer will start), the topic side (the interposer), the HTTP side."""
         o, spec = self.options, self.spec
         keys = Keys(o.control_namespace)
-        await stack.enter_async_context(KillSwitchWatcher(o.redis_url, self._on_control, keys=keys))
+        await stack.enter_async_context(
+            KillSwitchWatcher(o.redis_url, self._on_control, keys=keys, on_paused=self._on_paused)
+        )
         probes = ProbeContext(o.kafka, o.probe_redis_url or o.redis_url, o.key_prefix)
         observation = await stack.enter_async_context(
             LiveObservation(spec, run_id=self.run_id, probes=probes, clock=self.clock)
@@ -203,12 +214,20 @@ class ExperimentRun:
         await stack.enter_async_context(side)
         # The HTTP routes' decisions go to the ledger only when the run has a Kafka side.
         ledger = o.kafka if spec.routes else None
+        meter = o.providers.meter if o.providers else None
         http = await stack.enter_async_context(
             HttpSide(
-                spec, run_id=self.run_id, clock=self.clock, log_path=o.request_log, ledger=ledger
+                spec,
+                run_id=self.run_id,
+                clock=self.clock,
+                log_path=o.request_log,
+                ledger=ledger,
+                meter_provider=meter,
             )
         )
-        return LiveParts(observation, side, http)
+        live = LiveParts(observation, side, http)
+        live.apply_pauses(self.paused)  # what the watcher found before the parts existed
+        return live
 
     async def _phases(self, live: LiveParts) -> None:
         schedule, timeline = self.spec.schedule, self.record.timeline
@@ -223,9 +242,13 @@ class ExperimentRun:
         steps = schedule.ramp.intensities() if schedule.ramp else [1.0]
         for intensity in steps:
             self.record.intensity = intensity
+            if self.metrics is not None:
+                self.metrics.intensity = intensity
             live.set_intensity(intensity)
             await self._wait(schedule.inject_s / len(steps))
         self.record.intensity = 0.0
+        if self.metrics is not None:
+            self.metrics.intensity = 0.0
         timeline.enter("recover", self.clock())
         await live.stop_injecting()
         await self._wait(schedule.recover_s)
@@ -259,7 +282,15 @@ class ExperimentRun:
         if self._abort.is_set():
             raise _Abort
 
+    async def _on_paused(self, paused: Paused) -> None:
+        """A scope paused or resumed (`chaosbus pause`): applied at once, the run goes on."""
+        self.paused = paused
+        if self._live is not None:
+            self._live.apply_pauses(paused)
+
     async def _on_control(self, state: ControlState, detail: str) -> None:
+        if self.metrics is not None:
+            self.metrics.injection_off = state != "clear"
         if state == "clear":
             return
         # Stop injecting here, not in the next tick: the one-second promise.
@@ -283,6 +314,8 @@ class ExperimentRun:
 
     async def _tick(self, live: LiveParts) -> None:
         tick = self.record.tick(live, self.clock())
+        if self.metrics is not None:
+            self.metrics.observed = self.record.last_observed
         if tick.breach is not None:
             self.request_abort(tick.breach)
             await live.stop_injecting()

@@ -7,11 +7,12 @@
                ├─ it said a `failure` (a refused message, a missing topic): not restarted;
                │  `failure()` says it and the run aborts, as in-process
                └─ killed (SIGKILL, OOM) or crashed: started again from the group's
-                  committed offsets, at the intensity and kill-switch state of now, with
+                  committed offsets, at the intensity, kill-switch state and pauses of now, with
                   `max_faults` lowered by the faults already injected; at most
                   MAX_RESTARTS times, each one a line in `restarts`
 
-It offers what `TopicSide` offers (intensity, stop injecting, counts, held, failure, stop),
+It offers what `TopicSide` offers (intensity, stop injecting, pauses, counts, held,
+failure, stop),
 so the runner drives either the same way. Counts are the sum of every child's last word:
 a message a killed child decided and had not committed is decided again by the next (the
 same way: decisions are seeded by its coordinates), and its ledger holds it twice
@@ -34,9 +35,10 @@ from pydantic import ValidationError
 
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.contracts.clock import Clock
+from chaosbus.control.scopes import NOTHING_PAUSED, Paused
 from chaosbus.errors import ChaosbusError, InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
-from chaosbus.runner.interposer_protocol import CHILD_MODULE, Command, Launch, Status
+from chaosbus.runner.interposer_protocol import CHILD_MODULE, Command, Launch, Pauses, Status
 from chaosbus.runner.preflight import routes_of
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ class SupervisedTopicSide:
         self._started_ms = clock()
         self._intensity = 0.0
         self._injecting = True
+        self._paused = NOTHING_PAUSED
         self._status = Status()  # the current child's last word
         self._before: list[Status] = []  # the last word of each child that died
         self._process: asyncio.subprocess.Process | None = None
@@ -98,6 +101,11 @@ class SupervisedTopicSide:
         child started after)."""
         self._injecting = False
         self._send(Command(injecting=False))
+
+    def apply_pauses(self, paused: Paused) -> None:
+        """The scoped switches (`control.scopes`), applied by the child as in-process."""
+        self._paused = paused
+        self._send(Command(pauses=Pauses.of(paused)))
 
     @property
     def injecting(self) -> bool:
@@ -158,6 +166,7 @@ class SupervisedTopicSide:
             salt=self._salt,
             intensity=self._intensity,
             injecting=self._injecting,
+            paused=self._paused,
         )
         process = await asyncio.create_subprocess_exec(
             sys.executable,

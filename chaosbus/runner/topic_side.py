@@ -18,6 +18,7 @@ from typing import Self
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.clients.consumers import cancelled_by_caller
 from chaosbus.contracts.routes import Route
+from chaosbus.control.scopes import Paused, Scope
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.blast import CAPS
 from chaosbus.injectors.plan import FAULT_TYPES, FaultPlan
@@ -104,6 +105,21 @@ class TopicSide:
             plan.enabled = False
         for interposer in self.proxy.interposers:
             await interposer.set_injecting(False)
+
+    def apply_pauses(self, paused: Paused) -> None:
+        """The scoped switches: a paused fault passes on every route, a paused route passes
+        all its faults; a route that newly pauses one releases what it holds."""
+        faults = paused.names("fault")
+        for interposer in self.proxy.interposers:
+            interposer.pause_faults(
+                faults, every=paused.covers(Scope("route", interposer.route.source))
+            )
+        started = {i.route for i in self.proxy.interposers}
+        for route, plan in self.plans.items():
+            if route not in started:  # gated before its interposer exists
+                plan.pause(
+                    plan.fault_names if paused.covers(Scope("route", route.source)) else faults
+                )
 
     @property
     def injecting(self) -> bool:

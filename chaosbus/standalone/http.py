@@ -19,6 +19,7 @@ from chaosbus.errors import InvalidInput
 from chaosbus.injectors.errors import InjectorError
 from chaosbus.injectors.http.plan import HttpPlan
 from chaosbus.injectors.spec import BlastRadius
+from chaosbus.observability import Providers
 from chaosbus.signals import stop_on_signals
 from chaosbus.streams.http import HttpInterposer, HttpRoute, RequestLog
 
@@ -55,7 +56,11 @@ def build_plan(fault_file: Path | None, seed: int | None) -> HttpPlan:
 
 
 async def run_http_proxy(
-    options: HttpProxyOptions, *, control_url: str | None, announce: bool = True
+    options: HttpProxyOptions,
+    *,
+    control_url: str | None,
+    announce: bool = True,
+    providers: Providers | None = None,
 ) -> HttpPlan:
     if not options.upstream.startswith(("http://", "https://")):
         raise InvalidInput(f"--upstream {options.upstream!r}: expected an http(s) URL")
@@ -71,7 +76,10 @@ async def run_http_proxy(
     stopping = asyncio.Event()
     with stop_on_signals(stopping), RequestLog(options.log_path) as request_log:
         try:
-            proxy = await HttpInterposer(route, plan, request_log).__aenter__()
+            meter = providers.meter if providers else None
+            proxy = await HttpInterposer(
+                route, plan, request_log, meter_provider=meter
+            ).__aenter__()
         except OSError as exc:
             raise InvalidInput(f"cannot listen on {options.listen}: {exc.strerror}") from exc
         try:
@@ -80,7 +88,7 @@ async def run_http_proxy(
             if control_url is None or not plan_has_faults(plan):
                 await stopping.wait()
             else:
-                async with InjectionGuard(control_url, lambda: [proxy]):
+                async with InjectionGuard(control_url, lambda: [proxy], meter_provider=meter):
                     await stopping.wait()
         finally:
             await proxy.__aexit__(None, None, None)

@@ -26,7 +26,7 @@ from chaosbus.injectors.limits import MAX_HELD_DEFAULT
 from chaosbus.injectors.plan import FaultPlan
 from chaosbus.injectors.protection import own_topic_problem
 from chaosbus.injectors.spec import FaultFile
-from chaosbus.observability import providers_from_environment
+from chaosbus.observability import Providers, providers_from_environment
 from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.signals import stop_on_signals
 from chaosbus.streams.config import (
@@ -121,6 +121,7 @@ async def run_proxy(
     fault_label: str | None = None,
     actor: str | None = None,
     clock: Clock = wall_clock_ms,
+    providers: Providers | None = None,
 ) -> ProxyReport:
     """Run until a signal. With faults, the kill switch at `control_url` gates injection:
     engaged or unreachable, the proxy stops injecting and keeps forwarding. With faults,
@@ -156,7 +157,10 @@ async def run_proxy(
                 report: ProxyReport | None = None
                 try:
                     async with InjectionGuard(
-                        control_url, lambda: proxy.interposers, deciders=lambda: proxy.deciders
+                        control_url,
+                        lambda: proxy.interposers,
+                        deciders=lambda: proxy.deciders,
+                        meter_provider=providers.meter if providers else None,
                     ):
                         report = await proxy.run(stopping)
                 finally:
@@ -210,6 +214,7 @@ def build_proxy(
     compression: str = "none",
     on_undeliverable: str = "fail",
     commit_interval_ms: int = DEFAULT_COMMIT_INTERVAL_MS,
+    providers: Providers | None = None,
 ) -> Proxy:
     parsed = parse_routes(routes, on_undeliverable)
     faults = None if fault_file is None else load_fault_file_or_fail(fault_file)
@@ -238,7 +243,7 @@ def build_proxy(
         compression=compressions.get(compression),
         commit_interval_ms=commit_interval_ms,
     )
-    providers = providers_from_environment()
+    providers = providers or providers_from_environment()
     return Proxy(
         parsed,
         config,

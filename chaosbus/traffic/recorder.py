@@ -11,6 +11,9 @@
     → the privacy policy (`Anonymiser`) → `RecordingWriter`
     stops at the end offsets, or at the count, byte or time bound, or on `stop`
 
+`read_window` reads the same window into memory instead of a file, unanonymised: the dry
+run's input (`chaosbus plan`, `chaosbus.planning`), read-only like a recording.
+
 Memory is bounded by the fetch buffers (`FETCH_MAX_BYTES`), the per-partition queues and
 one block of the file, not by the size of the window.
 """
@@ -23,7 +26,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -55,6 +58,40 @@ class RecordOptions:
     max_count: int = DEFAULT_MAX_COUNT
     max_bytes: int = DEFAULT_MAX_BYTES
     timeout_s: float = DEFAULT_TIMEOUT_S
+
+
+class Sink(Protocol):
+    """Where the merged records go: a recording file, or memory (`read_window`)."""
+
+    @property
+    def end(self) -> RecordingEnd: ...
+
+    def write(self, record: TrafficRecord) -> None: ...
+
+
+@dataclass
+class MemorySink:
+    records: list[TrafficRecord] = field(default_factory=list)
+    end: RecordingEnd = field(default_factory=RecordingEnd)
+
+    def write(self, record: TrafficRecord) -> None:
+        self.records.append(record)
+        self.end.add(record)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window read into memory: its records in timestamp order (each partition's in
+    offset order), what ended it, and the offsets it spans."""
+
+    topic: str
+    records: tuple[TrafficRecord, ...]
+    end: RecordingEnd
+    partitions: int
+    start_offsets: dict[int, int]
+    end_offsets: dict[int, int]
+    from_ms: int | None
+    to_ms: int
 
 
 @dataclass
@@ -94,6 +131,34 @@ async def record_topic(
             await merge.run(writer, anonymiser, options, stop or asyncio.Event())
             writer.end.skipped = dict(anonymiser.skipped)
     return RecordResult(writer.end, partitions, from_ms, to_ms, anonymiser.counts)
+
+
+async def read_window(
+    kafka: KafkaSettings,
+    options: RecordOptions,
+    *,
+    stop: asyncio.Event | None = None,
+    clock: Clock = wall_clock_ms,
+) -> Window:
+    """The window `options` names (its `out` unused), read-only into memory, as it is."""
+    partitions = await _partitions(kafka, options.topic)
+    to_ms = clock()
+    from_ms = None if options.window_s is None else to_ms - int(options.window_s * 1000)
+    sink = MemorySink()
+    async with standalone_consumer(
+        kafka,
+        isolation_level="read_committed",
+        fetch_max_bytes=FETCH_MAX_BYTES,
+        max_partition_fetch_bytes=PARTITION_FETCH_BYTES,
+    ) as consumer:
+        tps = [TopicPartition(options.topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        starts, ends = await _bounds(consumer, tps, from_ms)
+        merge = _Merge(consumer, options.topic, starts, ends)
+        await merge.run(sink, Anonymiser(PrivacyPolicy(), None), options, stop or asyncio.Event())
+    return Window(
+        options.topic, tuple(sink.records), sink.end, partitions, starts, ends, from_ms, to_ms
+    )
 
 
 async def _partitions(kafka: KafkaSettings, topic: str) -> int:
@@ -183,7 +248,7 @@ class _Merge:
 
     async def run(
         self,
-        writer: RecordingWriter,
+        writer: Sink,
         anonymiser: Anonymiser,
         options: RecordOptions,
         stop: asyncio.Event,

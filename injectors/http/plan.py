@@ -11,7 +11,7 @@ body), so `max_key_share` caps logical requests, not attempts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -63,6 +63,17 @@ class HttpPlan:
     @property
     def fault_count(self) -> int:
         return len(self._faults)
+
+    @property
+    def fault_names(self) -> tuple[str, ...]:
+        return self._names
+
+    def pause(self, names: Collection[str]) -> bool:
+        """As `injectors.plan.FaultPlan.pause` (nothing is held on the HTTP side)."""
+        paused = frozenset(i for i, name in enumerate(self._names) if name in names)
+        newly = bool(paused - self._selector.paused)
+        self._selector.paused = paused
+        return newly
 
     def decide(self, request: HttpRequest) -> HttpAction:
         if not self.enabled:

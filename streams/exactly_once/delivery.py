@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import NamedTuple
@@ -188,6 +189,8 @@ class ExactlyOnce:
                 # Found before the transaction: the messages before it still commit.
                 line = failure_line(route.name, envelope, route.destination, reason)
                 log.error("%s", line)
+                self._context.actions.refused(envelope, reason, None)
+                self._telemetry.refused(dead_lettered=False)
                 self._failure = RouteFailed(line)
                 return
         found = self._work(envelope.source)
@@ -226,6 +229,7 @@ class ExactlyOnce:
         producer = self._producers[tp]
         config = self._config
         begun = False
+        started = time.perf_counter()
         try:
             await producer.begin_transaction()
             begun = True
@@ -255,6 +259,11 @@ class ExactlyOnce:
             if work.next_offset is not None:
                 await producer.send_offsets_to_transaction({tp: work.next_offset}, config.group_id)
             await producer.commit_transaction()
+            took_ms = (time.perf_counter() - started) * 1000
+            self._telemetry.committed(took_ms)
+            if work.next_offset is not None:
+                committed = {(tp.topic, tp.partition): work.next_offset}
+                self._context.actions.committed(committed, took_ms)
             return True
         except asyncio.CancelledError as exc:
             if cancelled_by_caller():
@@ -341,11 +350,15 @@ class ExactlyOnce:
         work.apply_to(self._parked)
         for source, copy in work.newly_parked:
             self._schedule.push(Due(copy.release_at_ms, source, copy.copy_number))
+        now = self._context.clock()
         for emission in work.to_send:
             self._telemetry.emitted(emission)
+            self._context.actions.emitted(emission, now_ms=now, partition=None, offset=None)
         self._counts["parked"] += len(work.newly_parked)
         self._counts["stale"] += work.stale
         self._counts[UNDELIVERABLE] += work.undelivered_count
+        for _ in range(work.undelivered_count):
+            self._telemetry.refused(dead_lettered=self._route.dead_letter is not None)
 
     # ---- stopping --------------------------------------------------------------------
 

@@ -12,6 +12,12 @@ is all this proxy knows of faults (each HTTP fault's module says which it makes)
 
 Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1). A service that cannot be reached is
 answered 502 and logged with no upstream status, so the retry verdict sees the failure.
+
+With a meter: `chaosbus.http.requests`, `chaosbus.http.decisions` (by `chaosbus.fault` and
+`chaosbus.fault_name`), `chaosbus.http.delivered` (requests passed on to the service) and
+`chaosbus.http.duration` (ms from arrival to the answer), all with `chaosbus.route`. Every
+request is also a `decide` record on `chaosbus.actions` (`streams.action_log`): INFO when a
+fault acted, DEBUG for a pass.
 """
 
 from __future__ import annotations
@@ -20,12 +26,14 @@ import asyncio
 import hashlib
 import itertools
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
 import aiohttp
 from aiohttp import web
+from opentelemetry import metrics
 
 from chaosbus.clients.redaction import redact_text, redact_url
 from chaosbus.contracts.clock import Clock, wall_clock_ms
@@ -33,8 +41,10 @@ from chaosbus.injectors.http.action import HangUp, HttpAction, Respond
 from chaosbus.injectors.http.log_record import LoggedRequest
 from chaosbus.injectors.http.plan import HttpPlan, HttpRequest
 from chaosbus.streams.http.request_log import RequestLog
+from chaosbus.streams.telemetry import trace_id_of
 
 log = logging.getLogger(__name__)
+actions = logging.getLogger("chaosbus.actions")
 
 HOP_BY_HOP = frozenset(
     {
@@ -75,7 +85,12 @@ class HttpInterposer:
     """An async context manager: listening from enter to exit."""
 
     def __init__(
-        self, route: HttpRoute, plan: HttpPlan, log_to: RequestLog, clock: Clock = wall_clock_ms
+        self,
+        route: HttpRoute,
+        plan: HttpPlan,
+        log_to: RequestLog,
+        clock: Clock = wall_clock_ms,
+        meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         self.route = route
         self.plan = plan
@@ -85,6 +100,13 @@ class HttpInterposer:
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self.port = route.listen_port
+        self._measuring = meter_provider is not None
+        meter = (meter_provider or metrics.NoOpMeterProvider()).get_meter("chaosbus.http")
+        self._on_route = {"chaosbus.route": route.name}
+        self._requests = meter.create_counter("chaosbus.http.requests")
+        self._decisions = meter.create_counter("chaosbus.http.decisions")
+        self._delivered = meter.create_counter("chaosbus.http.delivered")
+        self._duration = meter.create_histogram("chaosbus.http.duration", unit="ms")
 
     async def __aenter__(self) -> Self:
         timeout = aiohttp.ClientTimeout(total=self.route.upstream_timeout_s)
@@ -108,9 +130,17 @@ class HttpInterposer:
         if self._session is not None:
             await self._session.close()
 
-    async def set_injecting(self, injecting: bool) -> None:
+    async def set_injecting(self, injecting: bool, cause: str = "kill switch") -> None:
         """The kill switch: off, every request passes untouched (nothing is held here)."""
         self.plan.enabled = injecting
+
+    @property
+    def scope(self) -> tuple[str, str]:
+        """What `chaosbus pause --http-route` names."""
+        return "http", self.route.name
+
+    def pause_faults(self, names: Collection[str], *, every: bool = False) -> None:
+        self.plan.pause(self.plan.fault_names if every else names)
 
     @property
     def url(self) -> str:
@@ -136,22 +166,68 @@ class HttpInterposer:
         try:
             return await self._carry_out(request, body, action, outcome)
         finally:
-            self.log.write(
-                LoggedRequest(
-                    route=self.route.name,
-                    sequence=decided.sequence,
-                    request_id=decided.request_id,
-                    method=request.method,
-                    path=path,
-                    arrived_at_ms=started,
-                    fault=action.fault,
-                    fault_name=action.fault_name,
-                    status=outcome.status,
-                    delivered=outcome.delivered,
-                    upstream_status=outcome.upstream_status,
-                    took_ms=self._clock() - started,
-                )
+            entry = LoggedRequest(
+                route=self.route.name,
+                sequence=decided.sequence,
+                request_id=decided.request_id,
+                method=request.method,
+                path=path,
+                arrived_at_ms=started,
+                fault=action.fault,
+                fault_name=action.fault_name,
+                status=outcome.status,
+                delivered=outcome.delivered,
+                upstream_status=outcome.upstream_status,
+                took_ms=self._clock() - started,
             )
+            self.log.write(entry)
+            self._observe(entry, len(body), headers.get("traceparent"))
+
+    def _observe(self, entry: LoggedRequest, size: int, traceparent: str | None) -> None:
+        """The request's metrics and its `decide` action record."""
+        if self._measuring:
+            on_route = self._on_route
+            self._requests.add(1, on_route)
+            self._decisions.add(
+                1,
+                {
+                    **on_route,
+                    "chaosbus.fault": entry.fault,
+                    "chaosbus.fault_name": entry.fault_name or "",
+                },
+            )
+            self._delivered.add(entry.delivered, on_route)
+            self._duration.record(entry.took_ms, on_route)
+        level = logging.DEBUG if entry.fault == "pass" else logging.INFO
+        if not actions.isEnabledFor(level):
+            return
+        trace = trace_id_of([("traceparent", traceparent.encode("latin-1"))] if traceparent else [])
+        actions.log(
+            level,
+            "%s: %s %s %s -> %s in %d ms",
+            entry.route,
+            entry.fault,
+            entry.method,
+            entry.path,
+            entry.status,
+            entry.took_ms,
+            extra={
+                "action": "decide",
+                "route": entry.route,
+                "fault": f"http.{entry.fault}",
+                "fault_name": entry.fault_name,
+                "event_id": entry.request_id,
+                "sequence": entry.sequence,
+                "method": entry.method,
+                "path": entry.path,
+                "status": entry.status,
+                "upstream_status": entry.upstream_status,
+                "delivered": entry.delivered,
+                "payload_bytes": size,
+                "timing_ms": entry.took_ms,
+                "trace_id": trace,
+            },
+        )
 
     async def _carry_out(
         self, request: web.Request, body: bytes, action: HttpAction, outcome: _Outcome
@@ -190,9 +266,7 @@ class HttpInterposer:
                 outcome.delivered += 1
                 if outcome.upstream_status is None:
                     outcome.upstream_status = response.status
-                kept = {
-                    k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP
-                }
+                kept = {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP}
                 return response.status, kept, answer
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning(

@@ -266,8 +266,8 @@ async def play_scenario(stage: Stage, plan: Plan, directory: Path, bootstrap: st
         )
         try:
             run_id = await started_run(stage.redis_url, before)
-            # The traffic meets a running interposer (`chaosbus run` starts it in a child
-            # process after the audit entry), not a backlog the warm-up passes through.
+            # The traffic meets a running interposer (it starts after the audit entry, in
+            # the run's process or a supervised child), not a backlog the warm-up passes.
             await interposer_reads(stage)
             go.set()
             if plan.stop is not None:

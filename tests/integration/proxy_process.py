@@ -15,13 +15,14 @@ from chaosbus.testing import poll_until
 class ProxyProcess:
     """`python -m chaosbus proxy ...`; stderr goes to a file, since a full pipe would block it."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.args = args
+        self.extra_env = env or {}
         self.process: asyncio.subprocess.Process | None = None
         self.log = Path(tempfile.mkstemp(prefix="chaosbus-proxy-", suffix=".log")[1])
 
     async def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_env}
         with self.log.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable,

@@ -17,6 +17,7 @@ from chaosbus.control.audit import new_entry
 from chaosbus.control.errors import ApprovalsMissing, NotPermitted
 from chaosbus.control.keys import Keys
 from chaosbus.control.plane import control_plane
+from chaosbus.control.scopes import Scope
 from chaosbus.control.watch import ControlState, KillSwitchWatcher
 from chaosbus.errors import Aborted
 from chaosbus.runner.run import ExperimentRun
@@ -225,6 +226,23 @@ class TestRoles:
         async with control_plane(roles.url("reader")) as plane:
             with pytest.raises(NotPermitted):
                 await plane.audit(new_entry("start", "x", 1))
+
+    async def test_operator_pauses_a_reader_sees_it_but_may_not(self, roles: AclRedis) -> None:
+        """An operator pauses and resumes a fault (audited as itself); a reader reads the
+        pauses, as every watcher does, and its own pause is refused by Redis."""
+        await operations.init(roles.url("admin"), None)
+        fault = Scope("fault", "retries")
+        assert await operations.pause(roles.url("operator"), fault, None, "drill")
+        assert (await operations.pauses(roles.url("reader"))).fields == {"fault:retries"}
+        with pytest.raises(NotPermitted, match="'reader' may not pause fault retries"):
+            await operations.pause(roles.url("reader"), fault, None, None)
+        assert await operations.resume(roles.url("operator"), fault, None)
+        assert (await operations.pauses(roles.url("reader"))).fields == frozenset()
+        entries = await operations.audit_log(roles.url("reader"), 50)
+        assert [(e.action, e.actor, e.detail) for e in entries][-2:] == [
+            ("pause", "operator", "fault:retries: drill"),
+            ("resume", "operator", "fault:retries"),
+        ]
 
     async def test_approver_signs_only_its_areas_as_itself(self, roles: AclRedis) -> None:
         """The approver may sign `business` (recorded as itself), not `security`."""

@@ -14,6 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from chaosbus.history.connect import open_history
+from chaosbus.history.location import Location
+from chaosbus.history.program import Program
+from chaosbus.history.store import Query
+from chaosbus_demo.command import remember
 from chaosbus_demo.run import DemoOptions, run_demo
 
 pytestmark = [
@@ -40,7 +45,8 @@ def processes_mentioning(text: str) -> list[str]:
 async def test_naive_is_caught_and_safe_holds(
     bootstrap: str, redis_url: str, tmp_path: Path
 ) -> None:
-    """Naive violated with duplicate_effect and stale_overwrite, safe held; reports written."""
+    """Naive violated with duplicate_effect and stale_overwrite, safe held; reports written;
+    each verdict recorded in the history."""
     out = tmp_path / "demo-out"
     result = await run_demo(
         DemoOptions(
@@ -83,3 +89,24 @@ async def test_naive_is_caught_and_safe_holds(
     assert all(path.stat().st_size > 0 for path in out.iterdir())
     # Everything the demo started is stopped: no Node-RED of this run is left.
     assert processes_mentioning(f"chaosbus-demo-{result.run_id}") == []
+
+    # Each verdict is remembered: the naive service's run under its run id, the safe
+    # service's check under an id of its own, labelled by service, with the run's facts.
+    history = Location("sqlite", str(tmp_path / "history.sqlite"))
+    said: list[str] = []
+    remember(Program(history=history, origin="demo"), result, said.append)
+    with open_history(history) as store:
+        kept = {(s.experiment, s.labels["service"]): s for s in store.summaries(Query(limit=10))}
+        naive_run = store.get(storm.run_id)
+    assert set(kept) == {
+        (experiment, f"ledger-{service}")
+        for experiment in ("duplicate-storm", "out-of-order-updates")
+        for service in ("naive", "safe")
+    }
+    assert kept["duplicate-storm", "ledger-naive"].id == storm.run_id
+    assert kept["duplicate-storm", "ledger-safe"].run_id == storm.run_id
+    assert kept["duplicate-storm", "ledger-safe"].id != storm.run_id
+    assert kept["duplicate-storm", "ledger-naive"].status == "violated"
+    assert naive_run.facts.live
+    assert naive_run.report == storm
+    assert naive_run.experiment_text == result.texts["duplicate-storm"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from chaosbus.clients.connection import KafkaSettings
-from chaosbus.control import commands as control_commands
+from chaosbus.control import operations as control_commands
 from chaosbus.experiment import ExperimentSpec, with_overrides
 from chaosbus.experiment.workload import WorkloadSpec
 from chaosbus.report.model import RunReport

@@ -26,7 +26,9 @@ from chaosbus_demo.run import DemoOptions
 # text that says how it differs. Adding a meaning is a deliberate change of this table.
 MEANINGS = {
     "--redis": 3,  # the control plane; the control plane the probes read too; the probes only
-    "--fault": 2,  # a fault file (proxy); an HTTP fault file (http)
+    # a fault file (proxy); an HTTP fault file (http); a fault by name (pause, resume)
+    "--fault": 3,
+    "--route": 2,  # a route to interpose on (proxy); a route to pause or resume, by name
     # where a new consumer group starts (proxy); the starter's source (init); the topic to
     # record (record)
     "--from": 3,
@@ -34,6 +36,7 @@ MEANINGS = {
     "--to": 2,  # the starter's destination (init); the topic a replay writes (replay)
     "--out": 2,  # the demo's reports directory; the recording a command writes
     "--seed": 2,  # of every fault decision; of a generator, instead of its spec's
+    "--label": 2,  # recorded with a run; a filter of `history`
 }
 
 
@@ -158,7 +161,7 @@ class TestTheRealCommandLine:
         assert len(found) > 60
         assert {use.command for use in found if "--redis" in use.flags} == {
             "proxy", "http", "run", "kill", "unkill", "audit", "approve", "approvals", "check",
-            "demo", "control init", "control acl",
+            "demo", "control init", "control acl", "pause", "resume", "rerun", "suite",
         }  # fmt: skip
 
     def test_a_shared_flag_is_declared_once_in_options(self) -> None:
@@ -233,7 +236,7 @@ class TestDemoResolvesLikeEveryCommand:
     def captured(self, monkeypatch: pytest.MonkeyPatch) -> list[DemoOptions]:
         seen: list[DemoOptions] = []
 
-        def fake(options: DemoOptions) -> int:
+        def fake(options: DemoOptions, program: object = None) -> int:
             seen.append(options)
             return 0
 

@@ -101,10 +101,11 @@ class TestAuditChain:
 
 class TestAcl:
     def test_operator_cannot_write_the_release_marker(self) -> None:
-        """Operators append to the audit log and the kills stream, and write nothing else."""
+        """Operators append to the audit log and the kills stream, pause scopes, and write
+        nothing else."""
         operator = rules(AclUser("op", "operator"), "ns")
         writes = [r for r in operator if r.startswith(("%W~", "~"))]
-        assert writes == ["%W~ns:audit", "%W~ns:kills"]
+        assert writes == ["%W~ns:audit", "%W~ns:kills", "%W~ns:paused"]
 
     def test_approver_writes_only_its_own_keys(self) -> None:
         """An approver may write sign-offs ending in its own name, for its areas."""

@@ -24,6 +24,7 @@ from chaosbus.errors import (
     EXIT_VIOLATED,
 )
 from chaosbus.report import STATUSES, RunReport, Status, StatusRow, to_html, to_markdown
+from chaosbus.report.junit import to_junit
 from chaosbus.runner.console import verdict_table
 from chaosbus.runner.verdict import Conclusion
 from chaosbus_demo.display import side_by_side
@@ -52,6 +53,10 @@ def json_text(report: RunReport) -> str:
     return report.model_dump_json()
 
 
+def junit_text(report: RunReport) -> str:
+    return to_junit([report])
+
+
 # Every rendering a person or a tool reads a status from; a new one (JUnit…) goes here.
 RENDERERS: dict[str, Callable[[RunReport], str]] = {
     "console": console_text,
@@ -59,6 +64,7 @@ RENDERERS: dict[str, Callable[[RunReport], str]] = {
     "markdown": to_markdown,
     "html": to_html,
     "demo": demo_text,
+    "junit": junit_text,
 }
 
 

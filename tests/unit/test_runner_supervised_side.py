@@ -4,7 +4,8 @@ radius a restarted child gets, and how a child's end is said."""
 from __future__ import annotations
 
 from chaosbus.clients.connection import KafkaSettings
-from chaosbus.runner.interposer_protocol import Command, Launch, Status
+from chaosbus.control.scopes import Paused
+from chaosbus.runner.interposer_protocol import Command, Launch, Pauses, Status
 from chaosbus.runner.supervised_side import SupervisedTopicSide, _ending
 from chaosbus.scenarios import load_experiment_or_scenario
 
@@ -33,6 +34,16 @@ class TestProtocol:
         assert again.settings() == KAFKA
         assert again.identifier_salt() == b"\x01" * 16
         assert (again.intensity, again.injecting) == (0.5, False)
+
+    def test_pauses_survive_the_pipe(self) -> None:
+        """The scoped switches reach the child as they are, fail-closed state included."""
+        paused = Paused(frozenset({"fault:retries", "route:orders"}), False, "")
+        everything = Paused(everything=True, detail="Redis did not answer")
+        for state in (paused, everything):
+            line = Command(pauses=Pauses.of(state)).line()
+            again = Command.model_validate_json(line).pauses
+            assert again is not None
+            assert again.paused() == state
 
     def test_lines_are_one_json_object_each(self) -> None:
         """A command says only what it changes; a status line ends with a newline."""
