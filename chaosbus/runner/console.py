@@ -93,6 +93,7 @@ def phase_records() -> Iterator[Callable[[Progress], None]]:
                 "held": progress.held,
                 "anomalies": progress.anomalies,
                 "intensity": progress.intensity,
+                "read_failures": progress.read_failures,
             },
         )
 
