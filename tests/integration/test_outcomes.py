@@ -272,8 +272,10 @@ class TestRun:
 
     def test_stderr_holds_only_what_the_user_acts_on(self, scenario: Scenario) -> None:
         """stderr (not a terminal) holds a line per phase, the warnings the run wrote for
-        the user, and the report paths: each a whole line, no library's log line."""
+        the user, the report paths and where the history keeps the run: each a whole line,
+        no library's log line."""
         lines = scenario.run.stderr_lines
+        assert re.fullmatch(r"history: \S+ in .+", lines.pop()), scenario.run.stderr
         assert lines[-3:] == [f"report: {path}" for path in scenario.run_reports.paths]
         phases = [line.split()[0] for line in lines[:-3] if line.split()[0] in PHASES]
         said = [line for line in lines[:-3] if line.split()[0] not in PHASES]
