@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 import typer
 
@@ -40,6 +41,8 @@ from chaosbus.runner.run import RunOptions
 from chaosbus.scenarios import experiment_content, load_experiment_or_scenario
 from chaosbus.settings import resolve_http_upstream, resolve_kafka, resolve_redis
 
+Interposer = Literal["in-process", "supervised"]
+
 
 @one_line_errors
 def run(
@@ -60,6 +63,13 @@ def run(
     ),
     http_listen: str | None = typer.Option(
         None, "--http-listen", help="HOST:PORT of the experiment's one HTTP route."
+    ),
+    interposer: Interposer = typer.Option(
+        "in-process",
+        "--interposer",
+        help="in-process: the interposer runs inside this process; supervised: in a child "
+        "process, started again if it is killed (its route metrics then go where the "
+        "environment says, not to --metrics).",
     ),
     metrics: Metrics = None,
     log_format_name: LogFormatOption = "text",
@@ -105,6 +115,7 @@ def run(
         label=file,
         share_route=share_route,
         request_log=request_log_beside(report) if report and spec.http_routes else None,
+        interposer=interposer,
     )
     if dry_run:
         for line in asyncio.run(dry_run_lines(spec, options)):

@@ -18,7 +18,10 @@ presets the experiment used and the factor their time was compressed by.
 the run was compared with one. `redelivered` counts the copies an at-least-once interposer
 sent again after a restart (the ledger decided their source messages twice,
 `monitors.redelivery`): no fault asked for them, so they are not in `faults` (each source
-message's decision is counted once).
+message's decision is counted once). `reads` says what the monitors could read
+(`monitors.reads`): each probe's failed reads and its last error, whether the source and
+the ledger were read to the source's end; `interposer_restarts` when the run's interposer
+(a supervised child process) was killed and started again.
 Bump `REPORT_VERSION` on any incompatible change.
 """
 
@@ -29,6 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
 from chaosbus.monitors.lag import ServiceProgress
+from chaosbus.monitors.reads import Reads
 from chaosbus.monitors.remedies import remedy
 from chaosbus.monitors.report import Anomalies, Metrics, MonitorReport
 from chaosbus.platforms.presets import PresetUse
@@ -120,6 +124,11 @@ class RunReport(_Frozen):
     guardrails: list[GuardrailResult]
     checks: dict[str, MonitorReport]
     service: ServiceProgress | None = None  # the service's consumer group, when named
+    # What the monitors could read (each probe's reads and failures, the catch-up): the
+    # facts behind an `inconclusive` or `error` for want of data; None in older reports.
+    reads: Reads | None = None
+    # A supervised interposer's restarts, one line each ("was killed by SIGKILL at 6.2 s…").
+    interposer_restarts: list[str] = []
     phases: list[PhaseSpan]
     timeline: list[TimelinePoint]
     platform_presets: list[PresetUse] = []  # issue 23: presets used, time compression

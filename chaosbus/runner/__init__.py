@@ -3,7 +3,10 @@
     run.py          ExperimentRun: preflight, audit, the phases, abort; opens the parts
     live.py         LiveParts (the parts driven as one), LiveRecord (timeline, guardrails…)
     observation.py  LiveObservation: ledger and source readers, probes, lag, polling, waits
+    catch_up.py     wait_caught_up: the source and the ledger read to the source's end?
     topic_side.py   TopicSide: the interposer of the topic routes, its plans and counts
+    supervised_side SupervisedTopicSide: the same in a child process, restarted when killed
+                    (interposer_child.py the child, interposer_protocol.py their lines)
     http_side.py    HttpSide: the reverse proxies of the HTTP routes, their plans and log
     check_readers   open_check_reader: each check's probe, for a run and for `check`
     check_window    `chaosbus check`: a recorded window collected after the fact

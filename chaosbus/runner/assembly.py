@@ -31,6 +31,7 @@ def assemble(spec: ExperimentSpec, facts: RunFacts) -> RunReport:
         service=facts.service,
         retries=facts.retries,
         topics=bool(spec.routes),
+        reads=facts.reads,
     )
     window = facts.window
     return RunReport(
@@ -60,6 +61,8 @@ def assemble(spec: ExperimentSpec, facts: RunFacts) -> RunReport:
         guardrails=_guardrails(spec, facts),
         checks=dict(facts.checks),
         service=facts.service,
+        reads=facts.reads,
+        interposer_restarts=list(facts.interposer_restarts),
         phases=list(window.phases),
         timeline=list(window.timeline),
         platform_presets=list(spec.platform_presets),

@@ -31,6 +31,7 @@ from chaosbus.injectors.envelope import Envelope
 from chaosbus.monitors.errors import MonitorError
 from chaosbus.monitors.probes.kafka_reader import read_ledger, read_source
 from chaosbus.monitors.probes.kind import ProbeContext
+from chaosbus.monitors.reads import ReadLog, Reads
 from chaosbus.monitors.redelivery import first_decisions, redelivered
 from chaosbus.report.model import RunReport
 from chaosbus.runner.assembly import assemble
@@ -58,6 +59,7 @@ async def check_window(
         collector.feed_source(envelope)
     now = clock()
     probes = ProbeContext(kafka, redis_url, key_prefix, from_now=False)
+    reads = ReadLog(c.name for c in spec.monitor.checks)
     async with AsyncExitStack() as stack:
         for spec_check in spec.monitor.checks:
             reader = await open_check_reader(stack, spec_check, probes)
@@ -65,8 +67,11 @@ async def check_window(
                 reading = await reader.read(collector.entities(spec_check.name), now)
             except MonitorError as exc:
                 raise check_problem(spec_check.name, exc) from exc
+            reads.record(spec_check.name, None, final=True)  # the one read is the final one
             collector.feed_reading(spec_check.name, reading, force=True)
-    facts = window_facts(spec, collector, ledger, run_id=run_id, actor=actor, now_ms=now)
+    facts = window_facts(
+        spec, collector, ledger, run_id=run_id, actor=actor, now_ms=now, reads=reads.facts()
+    )
     if on_facts is not None:
         on_facts(facts)
     return assemble(spec, facts)
@@ -99,10 +104,12 @@ def window_facts(
     run_id: str,
     actor: str,
     now_ms: int,
+    reads: Reads | None = None,
 ) -> RunFacts:
     """What a check observed at `now_ms`: the batch verdict of each check, and the faults
     as the ledger decided them (a message decided again after an interposer restart is one
-    decision, not two faults). A check draws its own salt under `privacy: hashed`."""
+    decision, not two faults), and what its probes could read (`reads`). A check draws its
+    own salt under `privacy: hashed`."""
     decisions = first_decisions(ledger)
     suppressed = Counter(record.reason for record in decisions if record.reason in CAPS)
     return RunFacts(
@@ -113,5 +120,6 @@ def window_facts(
         faults=dict(Counter(record.fault for record in decisions)),
         faults_suppressed={cap: suppressed[cap] for cap in CAPS},
         redelivered=redelivered(ledger),
+        reads=reads or Reads(),
         live=False,
     )

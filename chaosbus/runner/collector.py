@@ -58,12 +58,16 @@ class Collector:
         }
         self.ledger: list[LedgerRecord] = []
         self.latency = LiveLatency()
-        # Source offsets that have a ledger record, per partition: "has the interposer
-        # finished with everything up to here?"
+        # Source offsets that have a ledger record, per partition, and the source messages
+        # read that have none yet: "has the interposer decided everything read so far?"
         self.ledgered: dict[int, set[int]] = {}
+        self._undecided: set[tuple[int, int]] = set()
         self.lag = None if monitor.service_group is None else LagSeries(monitor.stall_ms)
 
     def feed_source(self, envelope: Envelope) -> None:
+        source = envelope.source
+        if source.offset not in self.ledgered.get(source.partition, ()):
+            self._undecided.add((source.partition, source.offset))
         for state in self.checks.values():
             event = state.extractor(envelope)
             if event is None:
@@ -80,6 +84,7 @@ class Collector:
             return
         self.ledger.append(record)
         self.ledgered.setdefault(record.partition, set()).add(record.offset)
+        self._undecided.discard((record.partition, record.offset))
         for state in self.checks.values():
             if state.live is not None:
                 state.live.feed_ledger(record)
@@ -123,12 +128,9 @@ class Collector:
     def entities(self, name: str) -> list[str]:
         return list(self.checks[name].entities)
 
-    def covers(self, ends: dict[int, int], starts: dict[int, int]) -> bool:
-        """Whether every source offset in `[starts, ends)` has its ledger record."""
-        return all(
-            len(self.ledgered.get(partition, ())) >= end - starts.get(partition, 0)
-            for partition, end in ends.items()
-        )
+    def undecided(self, ends: dict[int, int]) -> int:
+        """Source messages read below `ends` that have no ledger record (yet)."""
+        return sum(1 for partition, offset in self._undecided if offset < ends.get(partition, 0))
 
     def snapshot(self, now_ms: int) -> dict[str, MonitorReport]:
         """The live checkers' reports now (none after the fact)."""

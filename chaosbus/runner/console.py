@@ -34,12 +34,16 @@ def wide(console: Console) -> Console:
 
 
 def progress_text(p: Progress) -> Text:
+    # Failed reads show from the first one: each is said in a line only at the end, with
+    # its count (runner.observation), so the line is where a failing probe shows at once.
+    failures = ("", "") if not p.read_failures else (f"  read failures {p.read_failures}", "yellow")
     return Text.assemble(
         (f"{p.phase:<9}", "bold cyan"),
         f" {p.elapsed_s:6.1f} s  messages {p.forwarded:>7}  faults {p.faults:>6}",
         f"  intensity {p.intensity:4.2f}  held {p.held:>5}  ",
         ("anomalies ", ""),
         (str(p.anomalies), "bold red" if p.anomalies else "green"),
+        failures,
     )
 
 
@@ -89,6 +93,7 @@ def phase_records() -> Iterator[Callable[[Progress], None]]:
                 "held": progress.held,
                 "anomalies": progress.anomalies,
                 "intensity": progress.intensity,
+                "read_failures": progress.read_failures,
             },
         )
 

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chaosbus.experiment.governance import Privacy
 from chaosbus.monitors.lag import ServiceProgress
+from chaosbus.monitors.reads import Reads
 from chaosbus.monitors.report import MonitorReport
 from chaosbus.report.model import HypothesisResult, PhaseSpan, TimelinePoint
 from chaosbus.runner.privacy import pseudonymised
@@ -62,6 +63,10 @@ class RunFacts(_Frozen):
     faults: dict[str, int]  # decisions by type, `pass` (and `http.<type>`) included
     faults_suppressed: dict[str, int]  # faults each blast-radius cap turned into passes
     redelivered: int = 0  # crash re-deliveries (`monitors.redelivery`), apart from faults
+    # What the monitors could read: each probe's failed reads, the catch-up (decision 0270).
+    reads: Reads = Reads()
+    # A supervised interposer's restarts, one line each: when, and why (decision 0271).
+    interposer_restarts: tuple[str, ...] = ()
     service: ServiceProgress | None = None  # the service's consumer group, when named
     retries: RetryObservation | None = None  # the HTTP side's retry verdict, with routes
     http_routes: tuple[str, ...] = ()  # `name: listen -> upstream`, as the run proxied them

@@ -12,11 +12,15 @@ topic side, HTTP side, in that order) and closes them after the facts are frozen
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from chaosbus.control.scopes import Paused
 from chaosbus.experiment.spec import ExperimentSpec
+from chaosbus.injectors.plan import FAULT_TYPES
 from chaosbus.monitors.metrics import time_to_recovery
+from chaosbus.monitors.redelivery import first_decisions
 from chaosbus.report.model import HypothesisResult
 from chaosbus.runner.facts import RunFacts, Window, observed_checks
 from chaosbus.runner.guardrails import GuardrailWatch
@@ -24,17 +28,21 @@ from chaosbus.runner.http_side import HttpSide
 from chaosbus.runner.observation import LiveObservation
 from chaosbus.runner.observe import Observed
 from chaosbus.runner.progress import Progress
+from chaosbus.runner.supervised_side import SupervisedTopicSide
 from chaosbus.runner.timeline import Sample, Timeline
 from chaosbus.runner.topic_side import TopicSide
 from chaosbus.runner.verdict import judge
 
 LIVE_LATENCY_WINDOW_MS = 5_000
 
+# The interposer in this process, or in a child process restarted when it dies.
+TopicSides: TypeAlias = TopicSide | SupervisedTopicSide
+
 
 @dataclass(frozen=True)
 class LiveParts:
     observation: LiveObservation
-    topics: TopicSide
+    topics: TopicSides
     http: HttpSide
 
     def set_intensity(self, intensity: float) -> None:
@@ -61,8 +69,14 @@ class LiveParts:
 
     def report_fault_counts(self) -> dict[str, int]:
         """`fault_counts` and the messages the destination refused, when there are any (a
-        refused message was decided too, so it is counted apart)."""
+        refused message was decided too, so it is counted apart). After an interposer
+        restart the topic side's decisions are counted from the ledger, each source
+        message once, as `check` counts them: a message decided again after the restart
+        is one decision, not two."""
         counts = self.fault_counts()
+        if self.topics.restarts:
+            decided = Counter(r.fault for r in first_decisions(self.observation.collector.ledger))
+            counts.update({kind: decided[kind] for kind in ("pass", *FAULT_TYPES)})
         refused = self.topics.refused()
         if refused:
             counts["undeliverable"] = refused
@@ -143,7 +157,16 @@ class LiveRecord:
         return Tick(
             breach=None if breach is None else breach.describe(),
             failure=None if failure is None else f"the interposer stopped: {failure}",
-            progress=Progress(phase, elapsed, faults, anomalies, held, forwarded, self.intensity),
+            progress=Progress(
+                phase,
+                elapsed,
+                faults,
+                anomalies,
+                held,
+                forwarded,
+                self.intensity,
+                read_failures=parts.observation.reads.failed,
+            ),
         )
 
     def facts(
@@ -181,6 +204,8 @@ class LiveRecord:
             faults=parts.report_fault_counts(),
             faults_suppressed=parts.topics.suppressed_counts(),
             redelivered=parts.observation.redelivered(),
+            reads=parts.observation.read_facts(),
+            interposer_restarts=tuple(parts.topics.restarts),
             service=parts.observation.service_progress(inject_end),
             retries=parts.http.observation() if self.spec.http_routes else None,
             http_routes=tuple(parts.http.describe()),

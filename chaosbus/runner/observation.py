@@ -11,6 +11,12 @@ at, taken on entry. On entry the readers run, every check's probe is open (a lis
 its baseline, an effects topic is read from its end: `runner.check_readers`), and a task
 reads every probe and samples the lag each `monitor.poll_ms`; on exit all are closed.
 Without topic routes (an HTTP-only run) it reads nothing and Kafka is never touched.
+
+A read that fails is retried at the next poll and counted (`reads`, `monitors.reads`): the
+failures of each probe and of the lag, their last error, whether the final look read; each
+failure is logged at DEBUG, and once per failing reader, with its count, when the run's
+facts are frozen (`say_failures`). `wait_caught_up` says whether the source and the ledger
+were read to the source's end (`runner.catch_up`), the broker answering or not.
 """
 
 from __future__ import annotations
@@ -27,12 +33,14 @@ from chaosbus.contracts.clock import Clock
 from chaosbus.contracts.ledger_record import LEDGER_TOPIC
 from chaosbus.errors import Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
-from chaosbus.monitors.errors import MonitorError
-from chaosbus.monitors.lag import ServiceProgress
+from chaosbus.monitors.errors import MonitorError, ReaderError
+from chaosbus.monitors.lag import LagSample, ServiceProgress
 from chaosbus.monitors.probes.group_lag import GroupLagReader
 from chaosbus.monitors.probes.kind import ProbeContext, ProbeReader
+from chaosbus.monitors.reads import LAG, CatchUp, ReadLog, Reads
 from chaosbus.monitors.redelivery import redelivered
 from chaosbus.monitors.report import Latency, MonitorReport
+from chaosbus.runner.catch_up import wait_caught_up
 from chaosbus.runner.check_readers import open_check_reader
 from chaosbus.runner.collector import Collector
 from chaosbus.runner.latency import LiveLatency
@@ -44,6 +52,10 @@ from chaosbus.runner.readers import (
 )
 
 log = logging.getLogger(__name__)
+
+# A lag sample is three small admin requests; one the broker leaves unanswered (aiokafka
+# waits up to its 40 s request timeout) must not stall every probe's next read.
+LAG_SAMPLE_TIMEOUT_S = 5.0
 
 
 class LiveObservation:
@@ -59,6 +71,10 @@ class LiveObservation:
         self._starts: dict[int, int] = {}
         self._readers: dict[str, ProbeReader] = {}
         self._lag: GroupLagReader | None = None
+        self._source: TopicReader | None = None
+        self._catch_up: CatchUp | None = None
+        lag = [LAG] if spec.routes and spec.monitor.service_group else []
+        self.reads = ReadLog([*(c.name for c in spec.monitor.checks), *lag])
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Self:
@@ -84,13 +100,8 @@ class LiveObservation:
         await self._stack.enter_async_context(
             TopicReader(self._kafka, LEDGER_TOPIC, ledger_ends, feed_ledger)
         )
-        await self._stack.enter_async_context(
-            TopicReader(
-                self._kafka,
-                source,
-                self._starts,
-                self.collector.feed_source,
-            )
+        self._source = await self._stack.enter_async_context(
+            TopicReader(self._kafka, source, self._starts, self.collector.feed_source)
         )
         for check in self.spec.monitor.checks:
             self._readers[check.name] = await open_check_reader(self._stack, check, self._probes)
@@ -113,46 +124,68 @@ class LiveObservation:
 
     # ---- reading ---------------------------------------------------------------------------
 
-    async def observe(self, *, force: bool) -> None:
-        """Read every check's probe once (state: every entity known so far), and the lag."""
+    async def observe(self, *, final: bool = False) -> None:
+        """Read every check's probe once (state: every entity known so far), and the lag;
+        `final`: the last look, whose observations are kept even when unchanged."""
         now = self._clock()
         for name, reader in self._readers.items():
             try:
                 reading = await reader.read(self.collector.entities(name), now)
             except MonitorError as exc:
-                log.warning("probe %s: %s", name, exc)
+                self._failed(name, exc, final)
                 continue
-            self.collector.feed_reading(name, reading, force=force)
-        await self._sample_lag(now)
+            self.reads.record(name, None, final=final)
+            self.collector.feed_reading(name, reading, force=final)
+        await self._sample_lag(now, final)
 
-    async def _sample_lag(self, now: int) -> None:
+    async def _sample_lag(self, now: int, final: bool) -> None:
         if self._lag is None or self.collector.lag is None:
             return
         try:
-            self.collector.lag.add(await self._lag.sample(now))
+            sample = await self._lag_sample(now)
         except MonitorError as exc:
-            log.warning("service group lag: %s", exc)
+            self._failed(LAG, exc, final)
+            return
+        self.reads.record(LAG, None, final=final)
+        self.collector.lag.add(sample)
+
+    async def _lag_sample(self, now: int) -> LagSample:
+        assert self._lag is not None
+        try:
+            return await asyncio.wait_for(self._lag.sample(now), LAG_SAMPLE_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise ReaderError(
+                f"group lag of {self._lag.group}: no answer in {LAG_SAMPLE_TIMEOUT_S:g} s",
+                retriable=True,
+            ) from exc
+
+    def _failed(self, name: str, exc: MonitorError, final: bool) -> None:
+        # Said once with its count when the facts are frozen (`say_failures`), not per poll.
+        log.debug("%s: %s", name, exc)
+        self.reads.record(name, str(exc), final=final)
 
     async def _poll_loop(self) -> None:
         interval = self.spec.monitor.poll_ms / 1000
         while True:
-            await self.observe(force=False)
+            await self.observe()
             await asyncio.sleep(interval)
 
-    async def wait_caught_up(self, timeout_s: float, *, failed: Callable[[], bool]) -> bool:
-        """Wait until the ledger covers the source up to its end now; False on timeout or
-        as soon as `failed()` (the interposer stopped: nothing more will be decided)."""
-        if not self.spec.routes:
-            return True  # nothing is held on the HTTP side
-        ends = await end_positions(self._kafka, self.spec.monitor.source_topic)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while not self.collector.covers(ends, self._starts):
-            if loop.time() >= deadline or failed():
-                return False
-            # The ledger reader is another task feeding the collector; there is no event.
-            await asyncio.sleep(0.05)
-        return True
+    async def wait_caught_up(self, timeout_s: float, *, failed: Callable[[], bool]) -> CatchUp:
+        """Wait until the source is read to its end now and every message read has its
+        ledger record; the answer, also kept for the facts (`reads`). Gives up at the
+        deadline or as soon as `failed()` (the interposer stopped: nothing more will be
+        decided)."""
+        if self._source is None:
+            return CatchUp(reached=True)  # nothing is held on the HTTP side
+        self._catch_up = await wait_caught_up(
+            self._kafka,
+            self._source,
+            self._starts,
+            self.collector,
+            timeout_s=timeout_s,
+            failed=failed,
+        )
+        return self._catch_up
 
     async def wait_service_caught_up(self, timeout_s: float) -> bool:
         """With `monitor.service_group`: wait until the service has committed everything
@@ -163,9 +196,9 @@ class LiveObservation:
         deadline = loop.time() + timeout_s
         while True:
             try:
-                sample = await self._lag.sample(self._clock())
+                sample = await self._lag_sample(self._clock())
             except MonitorError as exc:
-                log.warning("service group lag: %s", exc)
+                log.debug("%s: %s", LAG, exc)
                 return False
             if not any(sample.lag().values()):
                 return True
@@ -204,6 +237,16 @@ class LiveObservation:
         """The batch checker over everything read: the run's verdict per check; times in
         the examples' details count from `origin_ms` (the run's start)."""
         return self.collector.verdict(horizon_ms, origin_ms)
+
+    def read_facts(self) -> Reads:
+        """What the monitors could read so far: each reader's failures, the catch-up."""
+        return self.reads.facts(self._catch_up)
+
+    def say_failures(self) -> None:
+        """One line per reader that failed, with its count: the console's only word on it."""
+        for name, reads in self.read_facts().probes.items():
+            if reads.failed:
+                log.warning("%s", reads.describe(name))
 
     def redelivered(self) -> int:
         """Copies an at-least-once interposer sent again after a restart (this run's)."""

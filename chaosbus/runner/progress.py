@@ -14,3 +14,4 @@ class Progress:
     held: int
     forwarded: int
     intensity: float
+    read_failures: int = 0  # failed reads of the probes and the lag so far (monitors.reads)

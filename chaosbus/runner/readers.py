@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.consumers import stop_consumer
 from chaosbus.contracts.ledger_record import LedgerRecord, decode_ledger
 from chaosbus.contracts.records import envelope_of
 from chaosbus.injectors.envelope import Envelope
@@ -42,19 +43,20 @@ async def start_positions(kafka: KafkaSettings, topic: str, group_id: str) -> di
         return positions
     finally:
         await asyncio.sleep(0)  # see clients.consumers: let start()'s task take its first step
-        await consumer.stop()
+        await stop_consumer(consumer)
 
 
 async def end_positions(kafka: KafkaSettings, topic: str) -> dict[int, int]:
     consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
-    await consumer.start()
     try:
+        # Inside the `try`: a start that fails (no broker answers) still closes the client.
+        await consumer.start()
         tps = await _partitions(consumer, topic)
         ends = await consumer.end_offsets(tps) if tps else {}
         return {tp.partition: offset for tp, offset in ends.items()}
     finally:
         await asyncio.sleep(0)
-        await consumer.stop()
+        await stop_consumer(consumer)
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
@@ -102,13 +104,22 @@ class TopicReader:
         self._task = asyncio.create_task(self._loop(consumer), name=f"reader-{self.topic}")
         return self
 
+    async def positions(self) -> dict[int, int]:
+        """The next offset to read on each partition (past transaction markers too)."""
+        consumer = self._consumer
+        if consumer is None:
+            return dict(self._positions)
+        return {p: await consumer.position(TopicPartition(self.topic, p)) for p in self._positions}
+
     async def __aexit__(self, *_: object) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._consumer is not None:
-            await self._consumer.stop()
+            # A broker away when the run ends must not end it with aiokafka's own
+            # cancellation (clients.consumers.stop_consumer).
+            await stop_consumer(self._consumer)
 
     async def _loop(self, consumer: Any) -> None:
         while True:
@@ -132,9 +143,7 @@ def _reading_consumer(kafka: KafkaSettings) -> AIOKafkaConsumer:
     )
 
 
-def ledger_handler(
-    run_id: str, feed: Callable[[LedgerRecord], None]
-) -> Callable[[Envelope], None]:
+def ledger_handler(run_id: str, feed: Callable[[LedgerRecord], None]) -> Callable[[Envelope], None]:
     """Parse ledger messages and pass on this run's records (a run of passes as its
     individual records); other runs share the topic."""
 

@@ -10,6 +10,10 @@ drains; the report says `aborted` and why. No message is lost on any path.
 The live parts (observation, topic side, HTTP side) are opened here and driven through
 `runner.live`; when the run is over, `LiveRecord.facts` freezes what it observed and
 `runner.assembly.assemble` turns the facts into the report, as for `check`.
+
+The topic side runs in this process (`interposer="in-process"`, the library's default) or in
+a child process the run restarts when it is killed (`"supervised"`, what `chaosbus run`
+does: `runner.supervised_side`, decision 0271).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.clients.redaction import redact_url
@@ -41,12 +46,13 @@ from chaosbus.report.model import RunReport
 from chaosbus.runner.assembly import assemble
 from chaosbus.runner.facts import FactsSink, new_salt
 from chaosbus.runner.http_side import HttpSide
-from chaosbus.runner.live import LiveParts, LiveRecord
+from chaosbus.runner.live import LiveParts, LiveRecord, TopicSides
 from chaosbus.runner.notify import Notifier, hooks_from_environment
 from chaosbus.runner.observation import LiveObservation
 from chaosbus.runner.preflight import preflight
 from chaosbus.runner.progress import Progress
 from chaosbus.runner.run_metrics import RunMetrics
+from chaosbus.runner.supervised_side import SupervisedTopicSide
 from chaosbus.runner.topic_side import TopicSide
 from chaosbus.runner.verdict import describe
 from chaosbus.traffic.workload import Workload
@@ -78,6 +84,9 @@ class RunOptions:
     request_log: Path | None = None
     # Handed the frozen facts before they are assembled (a run history stores them).
     on_facts: FactsSink | None = None
+    # In this process, or a child process restarted when it dies (then `providers` do not
+    # reach it: it traces and meters by the environment, as any interposer process does).
+    interposer: Literal["in-process", "supervised"] = "in-process"
 
 
 class _Abort(Aborted):
@@ -140,6 +149,11 @@ class ExperimentRun:
                 await self.notifier.aclose()
             return report
 
+    @property
+    def live(self) -> LiveParts | None:
+        """The running parts (observation, topic side, HTTP side), once all are open."""
+        return self._live
+
     def request_abort(self, reason: str) -> None:
         if self.abort_reason is None:
             self.abort_reason = reason
@@ -171,6 +185,7 @@ class ExperimentRun:
                 salt=salt,
                 abort_reason=self.abort_reason,
             )
+            live.observation.say_failures()
         if self.options.on_facts is not None:
             self.options.on_facts(facts)
         return assemble(self.spec, facts)
@@ -187,9 +202,16 @@ class ExperimentRun:
         observation = await stack.enter_async_context(
             LiveObservation(spec, run_id=self.run_id, probes=probes, clock=self.clock)
         )
-        topics = await stack.enter_async_context(
-            TopicSide(spec, kafka=o.kafka, run_id=self.run_id, salt=salt, providers=o.providers)
-        )
+        side: TopicSides
+        if o.interposer == "supervised":
+            side = SupervisedTopicSide(
+                spec, kafka=o.kafka, run_id=self.run_id, clock=self.clock, salt=salt
+            )
+        else:
+            side = TopicSide(
+                spec, kafka=o.kafka, run_id=self.run_id, salt=salt, providers=o.providers
+            )
+        await stack.enter_async_context(side)
         # The HTTP routes' decisions go to the ledger only when the run has a Kafka side.
         ledger = o.kafka if spec.routes else None
         meter = o.providers.meter if o.providers else None
@@ -203,7 +225,7 @@ class ExperimentRun:
                 meter_provider=meter,
             )
         )
-        live = LiveParts(observation, topics, http)
+        live = LiveParts(observation, side, http)
         live.apply_pauses(self.paused)  # what the watcher found before the parts existed
         return live
 
@@ -233,17 +255,23 @@ class ExperimentRun:
         await self._wind_down(live, "settle")
 
     async def _wind_down(self, live: LiveParts, phase: str) -> None:
-        """Catch up with the source, let the last events settle, take a final look."""
+        """Catch up with the source, let the last events settle, take a final look. Whether
+        the catch-up was reached, and whether each final read succeeded, are facts the
+        verdict reads (a broker or a probe away must not give a `held`)."""
         self.record.timeline.enter(phase, self.clock())
         await self.workload.stop()
         await live.stop_injecting()
         timeout = self.options.catch_up_timeout_s
         observation = live.observation
-        await observation.wait_caught_up(timeout, failed=lambda: live.topics.failure() is not None)
+        caught_up = await observation.wait_caught_up(
+            timeout, failed=lambda: live.topics.failure() is not None
+        )
+        if not caught_up.reached:
+            log.warning("the ledger could not be read to the source's end: %s", caught_up.detail)
         if phase == "settle":
             await observation.wait_service_caught_up(timeout)
             await self._wait(self.spec.monitor.settle_ms / 1000 + self.spec.monitor.poll_ms / 1000)
-        await observation.observe(force=True)
+        await observation.observe(final=True)
 
     async def _wait(self, seconds: float) -> None:
         """Sleep through a phase, or raise `_Abort` as soon as an abort is requested."""

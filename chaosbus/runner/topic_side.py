@@ -11,11 +11,12 @@ routes (an HTTP-only run) it runs nothing and counts nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from types import TracebackType
 from typing import Self
 
 from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.consumers import cancelled_by_caller
 from chaosbus.contracts.routes import Route
 from chaosbus.control.scopes import Paused, Scope
 from chaosbus.experiment.spec import ExperimentSpec
@@ -27,6 +28,8 @@ from chaosbus.streams.decider import Decider
 from chaosbus.streams.interposer import InterposerConfig
 from chaosbus.streams.proxy import Proxy
 from chaosbus.streams.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
 
 
 class TopicSide:
@@ -68,6 +71,8 @@ class TopicSide:
         )
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[object] | None = None
+        # In-process, the interposer dies with the runner: never restarted (decision 0271).
+        self.restarts: list[str] = []
 
     async def __aenter__(self) -> Self:
         if not self.routes:
@@ -154,11 +159,22 @@ class TopicSide:
         return task.exception()
 
     async def stop(self) -> None:
-        """Stop the interposer: it releases what it holds, drains and commits."""
+        """Stop the interposer: it releases what it holds, drains and commits.
+
+        A proxy that ends with the Kafka client's own cancellation (aiokafka can raise one
+        from `stop()` when a broker went away: `clients.consumers.stop_consumer`) ended
+        all the same; only a cancellation of the caller propagates. What it had not
+        committed is read again by the group's next reader: nothing is lost."""
         self._stopping.set()
         if self._task is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                if cancelled_by_caller():
+                    raise
+                log.debug("the interposer ended with the Kafka client's own cancellation")
+            except Exception:
+                log.debug("the interposer ended with an error", exc_info=True)
 
     def _shutdown_providers(self) -> None:
         if self._owns_providers:

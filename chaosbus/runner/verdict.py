@@ -6,15 +6,18 @@ correct service shows no anomaly at all.
 `conclude` is the one function from a report's parts to its status and exit code; `run`
 and `check` both call it, so the same data gets the same verdict. In order:
 
-1. `aborted` (3): a guardrail, the kill switch or a signal stopped the run;
-2. `error` (2): nothing was judged (no source traffic, or no downstream observation; for
-   an HTTP-only run, no request reached its proxy);
-3. `inconclusive` (4): some check judged less than `min_judged_share` of its source
-   events (unparsable, unobserved; events still settling when the window closed are left
-   out): neither a pass nor a failure can rest on it, so failed bounds are named in the
-   reason but do not make it `violated`;
+1. `aborted` (3): a guardrail, the kill switch, an unreachable control plane or a signal
+   stopped the run;
+2. `error` (2): nothing was judged; the reason names the probes that failed and their last
+   error, else each check's coverage (for an HTTP-only run: no request reached its proxy);
+3. `inconclusive` (4): what the verdict needs could not be read (a check's final read
+   failed, or the ledger was not read to the source's end: `monitors.reads`), or some
+   check judged less than `min_judged_share` of its source events (unparsable,
+   unobserved; events still settling when the window closed are left out, and a check
+   whose events are all still settling judged none): neither a pass nor a failure can rest
+   on it, so failed bounds are named in the reason but do not make it `violated`;
 4. `violated` (1): a bound did not hold (an unknown value cannot confirm one);
-5. `held` (0).
+5. `held` (0): only when everything the verdict needs was read (decision 0270).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from chaosbus.experiment.metrics import FINAL_ONLY_METRICS
 from chaosbus.experiment.monitor import DEFAULT_MIN_JUDGED_SHARE
 from chaosbus.monitors.anomalies import COUNT_NAMES, PRECEDENCE, STALLED_CONSUMER
 from chaosbus.monitors.lag import ServiceProgress
+from chaosbus.monitors.reads import Reads
 from chaosbus.monitors.report import (
     Anomalies,
     AnomalyExample,
@@ -98,10 +102,12 @@ def conclude(
     service: ServiceProgress | None = None,
     retries: RetryObservation | None = None,
     topics: bool = True,
+    reads: Reads | None = None,
 ) -> Conclusion:
     """The status of a run or a check from its hypotheses after, per-check reports (their
-    anomalies and coverage), the HTTP side's retry verdict and abort reason; see the module
-    docstring for the order. `topics` False: an HTTP-only run, judged on its request log."""
+    anomalies and coverage), what its readers could read, the HTTP side's retry verdict
+    and abort reason; see the module docstring for the order. `topics` False: an HTTP-only
+    run, judged on its request log."""
     if abort_reason is not None:
         return Conclusion("aborted", abort_reason)
     bad = failed([r for r in after if r.phase == "after"])
@@ -111,14 +117,15 @@ def conclude(
         if bad:
             return Conclusion("violated", describe(bad) + _retry_suffix(retries))
         return Conclusion("held")
-    if sum(r.coverage.judged for r in reports.values()) == 0:
-        return Conclusion(
-            "error", "nothing was judged: no source traffic, or no downstream observation"
-        )
+    reads = reads or Reads()
     short = under_covered(reports, min_judged_share)
-    if short:
+    if sum(r.coverage.judged for r in reports.values()) == 0:
+        why = reads.failures() or short or ["no source traffic"]
+        return Conclusion("error", "nothing was judged: " + "; ".join(why))
+    unread = reads.unread()
+    if unread or short:
         would = f"; not judged: {describe(bad)}" if bad else ""
-        return Conclusion("inconclusive", "; ".join(short) + would)
+        return Conclusion("inconclusive", "; ".join([*unread, *short]) + would)
     if not bad:
         return Conclusion("held")
     merged = with_service(merge_anomalies(reports, 0), service, 0)
@@ -139,7 +146,8 @@ def _retry_suffix(retries: RetryObservation | None) -> str:
 def conclude_report(
     report: RunReport, min_judged_share: float = DEFAULT_MIN_JUDGED_SHARE
 ) -> Conclusion:
-    """`conclude` over a written report (its after-hypotheses, checks and abort reason)."""
+    """`conclude` over a written report (its after-hypotheses, checks, reads and abort
+    reason)."""
     abort = report.reason if report.status == "aborted" else None
     return conclude(
         report.hypotheses,
@@ -147,15 +155,24 @@ def conclude_report(
         abort_reason=abort,
         min_judged_share=min_judged_share,
         service=report.service,
+        reads=report.reads,
     )
 
 
 def under_covered(reports: Mapping[str, MonitorReport], min_share: float) -> list[str]:
-    """One line per check that judged less than `min_share` of its source events."""
+    """One line per check that judged less than `min_share` of its source events, or
+    none at all because every one was still settling when the window closed (a share of
+    nothing is no share: such a check would otherwise pass unseen beside the others)."""
     lines = []
     for name, report in reports.items():
         c = report.coverage
         share = c.judged_share
+        if share is None and c.source_events:
+            lines.append(
+                f"check {name} judged none of its {c.source_events} source events: all "
+                f"{c.pending} units were still settling when the window closed"
+            )
+            continue
         if share is None or share >= min_share:
             continue
         missing = [f"{n} {c.unparsable[n]}" for n in sorted(c.unparsable) if c.unparsable[n]]

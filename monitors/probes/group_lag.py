@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from chaosbus.clients.connection import KafkaSettings
+from chaosbus.clients.consumers import stop_consumer
 from chaosbus.monitors.errors import ReaderError
 from chaosbus.monitors.lag import LagSample
 
@@ -46,7 +47,7 @@ class GroupLagReader:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._consumer is not None:
-            await self._consumer.stop()
+            await stop_consumer(self._consumer)  # never aiokafka's own cancellation
             self._consumer = None
         if self._admin is not None:
             await self._admin.close()

@@ -12,6 +12,10 @@ The session is read-only (`SET SESSION CHARACTERISTICS ... READ ONLY` through ps
 `read_only`), so a query that writes fails instead of changing the service's state. The
 entity is always a bound parameter, never pasted into the SQL. The `sql` probe kind is
 `KIND`.
+
+A connection the server dropped (a restart, a failover) is opened again by the next read:
+while PostgreSQL is away each read fails with a retriable `ProbeError`, and once it is
+back the probe reads again, as the Redis client does by itself.
 """
 
 from __future__ import annotations
@@ -75,11 +79,17 @@ class SqlProbe:
         self.config = config
         self.unparsable = 0
         self._conn: psycopg.AsyncConnection[dict[str, Any]] | None = None
+        self._open = False
         # One connection, one transaction at a time: two reads interleaving their
         # transactions on it fail ("transaction commit at the wrong nesting level").
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
+        self._conn = await self._connect()
+        self._open = True
+        return self
+
+    async def _connect(self, *, retriable: bool = False) -> psycopg.AsyncConnection[dict[str, Any]]:
         timeout_ms = int(self.config.timeout_s * 1000)
         try:
             conn = await psycopg.AsyncConnection.connect(
@@ -90,16 +100,29 @@ class SqlProbe:
             )
             await conn.set_read_only(True)
         except psycopg.Error as exc:
-            raise ProbeError(f"PostgreSQL did not answer: {_first_line(exc)}") from exc
-        self._conn = conn
-        return self
+            message = f"PostgreSQL did not answer: {_first_line(exc)}"
+            raise ProbeError(message, retriable=retriable) from exc
+        return conn
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._open = False
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+
+    async def _connection(self) -> psycopg.AsyncConnection[dict[str, Any]]:
+        """The open connection, opened again when the server dropped it."""
+        if not self._open:
+            raise ProbeError("SqlProbe used outside its 'async with' block")
+        conn = self._conn
+        if conn is None or conn.closed or conn.broken:
+            if conn is not None:
+                await conn.close()
+            self._conn = None
+            conn = self._conn = await self._connect(retriable=True)
+        return conn
 
     async def observe(self, entities: Sequence[str], now_ms: int) -> list[Observation]:
         rows = await self._read([{"entity": entity} for entity in entities])
@@ -123,20 +146,29 @@ class SqlProbe:
         return effects
 
     async def _read(self, params: list[dict[str, str] | None]) -> list[list[dict[str, Any]]]:
-        conn = self._conn
-        if conn is None:
-            raise ProbeError("SqlProbe used outside its 'async with' block")
         results: list[list[dict[str, Any]]] = []
+        async with self._lock:
+            conn = await self._connection()
+            await self._run(conn, params, results)
+        return results
+
+    async def _run(
+        self,
+        conn: psycopg.AsyncConnection[dict[str, Any]],
+        params: list[dict[str, str] | None],
+        results: list[list[dict[str, Any]]],
+    ) -> None:
         try:
-            async with self._lock, conn.transaction():
+            async with conn.transaction():
                 for bound in params:
                     cursor = await conn.execute(self.config.query, bound)
                     results.append(await cursor.fetchall())
         except psycopg.OperationalError as exc:
             raise ProbeError(f"PostgreSQL: {_first_line(exc)}", retriable=True) from exc
         except psycopg.Error as exc:
+            if conn.closed or conn.broken:  # dropped mid-read: the next read connects again
+                raise ProbeError(f"PostgreSQL: {_first_line(exc)}", retriable=True) from exc
             raise ProbeError(f"PostgreSQL could not run the query: {_first_line(exc)}") from exc
-        return results
 
     def _value(self, row: dict[str, Any] | None) -> tuple[bool, Number | None]:
         if row is None:

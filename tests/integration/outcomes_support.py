@@ -1,7 +1,8 @@
 """Real `chaosbus run` and `chaosbus check` processes, and what they leave behind.
 
 One `Scenario` is one outcome played end to end: topics of its own, a demo service in this
-process, order traffic that starts once the run has audited its start, the `run` command
+process, order traffic that starts once the run has audited its start and its interposer
+reads the source, the `run` command
 in a subprocess (stopped by `chaosbus kill` or SIGINT when the plan says so), then `check`
 over the same run id. Both commands write their three reports, read back here as `Written`
 so a test can hold the JSON, the Markdown and the HTML to each other.
@@ -30,6 +31,7 @@ import yaml
 from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.control import operations
 from chaosbus.report import RunReport, Status
+from chaosbus.runner.shared_routes import Reader, live_readers
 from chaosbus.testing import poll_until
 from chaosbus_demo.events import EVENT_ID_HEADER, OrderEvent
 from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
@@ -209,6 +211,16 @@ async def started_run(redis_url: str, before: set[str]) -> str:
     return found.pop()
 
 
+async def interposer_reads(stage: Stage) -> None:
+    """Wait until an interposer's consumer group holds the stage's source partitions."""
+
+    async def readers() -> list[Reader]:
+        found = await live_readers(stage.kafka, [stage.source])
+        return [reader for reader in found if reader.looks_like_interposer]
+
+    assert await poll_until(readers, bool, timeout_s=60), "no interposer reads the source"
+
+
 async def first_duplicate(service: LedgerService) -> None:
     """Wait until a duplicate copy reached the (safe) service: injection is live."""
 
@@ -254,6 +266,9 @@ async def play_scenario(stage: Stage, plan: Plan, directory: Path, bootstrap: st
         )
         try:
             run_id = await started_run(stage.redis_url, before)
+            # The traffic meets a running interposer (it starts after the audit entry, in
+            # the run's process or a supervised child), not a backlog the warm-up passes.
+            await interposer_reads(stage)
             go.set()
             if plan.stop is not None:
                 await first_duplicate(service)

@@ -162,6 +162,8 @@ class TestNoLibraryNoise:
         assert OFFSETS_TOPIC in await topics_of(status.bootstrap)  # this run made it
         assert outcome.code == 2, outcome.stderr
         said = lines(outcome)
+        # The last line says where the history keeps the run (decisions 0290-0293).
+        assert said.pop().startswith("history: "), said
         assert [line.split()[0] for line in said[:-3]] == [
             "preflight",
             "warmup",

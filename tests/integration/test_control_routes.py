@@ -47,6 +47,7 @@ class TestSharedRoutes:
         running = asyncio.create_task(proxy.run(stopping))
         try:
             await asyncio.wait_for(proxy.started.wait(), 30)
+
             # The group's assignment lands after `started`; a refusal is what we wait for.
             async def refusal_now() -> str | None:
                 try:

@@ -75,7 +75,10 @@ class TestFaultsOnTheWire:
         assert svc.received == [("POST", "/orders?x=1", b'{"id": 7}')]
         (entry,) = proxy.log.entries
         assert (entry.fault, entry.status, entry.delivered, entry.upstream_status) == (
-            "pass", 200, 1, 200,
+            "pass",
+            200,
+            1,
+            200,
         )
 
     @pytest.mark.parametrize("status", [500, 502, 503, 429, 520, 499])

@@ -78,8 +78,9 @@ async def pricing_behind_proxy(
 ) -> AsyncIterator[tuple[PricingService, HttpInterposer]]:
     faults = HttpFaultFile.model_validate({"faults": [fault]}).faults
     async with serving() as (pricing, url):
-        route = HttpRoute(name="pricing", listen_host="127.0.0.1", listen_port=PROXY_PORT,
-                          upstream=url)
+        route = HttpRoute(
+            name="pricing", listen_host="127.0.0.1", listen_port=PROXY_PORT, upstream=url
+        )
         with RequestLog() as log:
             async with HttpInterposer(route, HttpPlan(faults, BlastRadius(), 3), log) as proxy:
                 yield pricing, proxy

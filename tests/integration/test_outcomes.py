@@ -121,13 +121,14 @@ def _aborting(scenario: Scenario) -> list[str]:
 
 
 def _unreadable(scenario: Scenario) -> list[str]:
-    """Each probe's failure, said once although it failed on every poll."""
+    """Each probe's failure, said once with its count although it failed on every poll."""
     prefix = re.escape(scenario.stage.prefix)
+    failed = r"\d+ of \d+ reads failed, the final one too; last:"
     return [
-        rf"probe order-state: redis could not read {prefix}order:\{{entity\}}: Command # \d+ "
-        rf"\(GET {prefix}order:{prefix}o-\d{{5}}\) {WRONG_TYPE}",
-        rf"probe customer-paid: redis could not read {prefix}customer:\{{entity\}}:paid: "
-        rf"Command # \d+ \(HGET {prefix}customer:c-\d\d:paid paid\) {WRONG_TYPE}",
+        rf"probe order-state: {failed} redis could not read {prefix}order:\{{entity\}}: "
+        rf"Command # \d+ \(GET {prefix}order:{prefix}o-\d{{5}}\) {WRONG_TYPE}",
+        rf"probe customer-paid: {failed} redis could not read {prefix}customer:\{{entity\}}:"
+        rf"paid: Command # \d+ \(HGET {prefix}customer:c-\d\d:paid paid\) {WRONG_TYPE}",
     ]
 
 
@@ -223,8 +224,15 @@ async def _inconclusive(s: Scenario) -> None:
 async def _error(s: Scenario) -> None:
     report = s.run_reports.report
     assert len(s.ledger) == s.plan.events
-    assert report.reason == "nothing was judged: no source traffic, or no downstream observation"
+    # The reason names each probe that failed, how often, and its last error: the lines
+    # the console said, joined (decision 0270).
+    assert report.reason == "nothing was judged: " + "; ".join(
+        line for line in s.run.stderr_lines if line.startswith("probe ")
+    )
+    assert re.fullmatch("nothing was judged: " + "; ".join(_unreadable(s)), report.reason)
     assert [c.coverage.judged for c in report.checks.values()] == [0, 0]
+    assert report.reads is not None
+    assert [p.final for p in report.reads.probes.values()] == [False, False]
 
 
 WHY: dict[str, Callable[[Scenario], Awaitable[None]]] = {
@@ -264,8 +272,10 @@ class TestRun:
 
     def test_stderr_holds_only_what_the_user_acts_on(self, scenario: Scenario) -> None:
         """stderr (not a terminal) holds a line per phase, the warnings the run wrote for
-        the user, and the report paths: each a whole line, no library's log line."""
+        the user, the report paths and where the history keeps the run: each a whole line,
+        no library's log line."""
         lines = scenario.run.stderr_lines
+        assert re.fullmatch(r"history: \S+ in .+", lines.pop()), scenario.run.stderr
         assert lines[-3:] == [f"report: {path}" for path in scenario.run_reports.paths]
         phases = [line.split()[0] for line in lines[:-3] if line.split()[0] in PHASES]
         said = [line for line in lines[:-3] if line.split()[0] not in PHASES]
@@ -297,11 +307,13 @@ class TestCheck:
         expected = scenario.plan.check_status
         if expected is None:
             # Check reads each probe once: one that cannot read is an input it cannot judge,
-            # refused in one line with exit 2 (the code of `error`), as an unreachable one is.
+            # refused in one line naming its check, with exit 2 (the code of `error`), as an
+            # unreachable one is.
             [line] = scenario.check.stderr_lines
             prefix = re.escape(scenario.stage.prefix)
             assert re.fullmatch(
-                rf"chaosbus: redis could not read {prefix}order:\{{entity\}}: Command # \d+ "
+                rf"chaosbus: check order-state: redis could not read {prefix}order:\{{entity\}}: "
+                rf"Command # \d+ "
                 rf"\(GET {prefix}order:{prefix}o-\d{{5}}\) {WRONG_TYPE}",
                 line,
             ), line

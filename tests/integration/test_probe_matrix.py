@@ -197,9 +197,7 @@ async def _run(store: str, kind: Kind, bootstrap: str, redis_url: str, dsn: str)
         else {"store": "postgres", "postgres_dsn": dsn}
     )
     go = asyncio.Event()
-    async with service_and_traffic(
-        stage, kind, events=EVENTS, rate=100.0, go=go, **options
-    ) as svc:
+    async with service_and_traffic(stage, kind, events=EVENTS, rate=100.0, go=go, **options) as svc:
         checks = (
             redis_checks(svc.http_url, effects)
             if store == "redis"
@@ -277,7 +275,6 @@ class TestSafeServiceHolds:
         assert check.coverage.pending == 0
         assert len(delivered_twice(run.delivered)) > 0  # duplicates were delivered
         assert run.report.status == "held", run.report.reason
-
 
 
 class TestCheckAfterTheFact:

@@ -34,20 +34,40 @@ FAULTS = {
     "seed": 20261207,
     "blast_radius": {"max_faults": 150, "max_copies_per_message": 3, "max_faults_per_s": 60},
     "faults": [
-        {"name": "paid-twice", "type": "duplicate", "probability": 0.15, "copies": 2,
-         "spread_ms": 40, "match": {"json": {"status": {"equals": "paid"}}}},
-        {"name": "shuffle", "type": "reorder", "probability": 0.08, "window": 4,
-         "within_ms": 90},
-        {"name": "late", "type": "delay", "probability": 0.06,
-         "distribution": {"kind": "uniform", "min_ms": 10, "max_ms": 120}},
-        {"name": "late-unordered", "type": "delay", "probability": 0.04,
-         "preserve_order": False, "distribution": {"kind": "fixed", "ms": 55}},
+        {
+            "name": "paid-twice",
+            "type": "duplicate",
+            "probability": 0.15,
+            "copies": 2,
+            "spread_ms": 40,
+            "match": {"json": {"status": {"equals": "paid"}}},
+        },
+        {"name": "shuffle", "type": "reorder", "probability": 0.08, "window": 4, "within_ms": 90},
+        {
+            "name": "late",
+            "type": "delay",
+            "probability": 0.06,
+            "distribution": {"kind": "uniform", "min_ms": 10, "max_ms": 120},
+        },
+        {
+            "name": "late-unordered",
+            "type": "delay",
+            "probability": 0.04,
+            "preserve_order": False,
+            "distribution": {"kind": "fixed", "ms": 55},
+        },
         {"name": "lost", "type": "drop", "probability": 0.03, "burst": 2},
         {"name": "damaged", "type": "corrupt", "probability": 0.03, "mode": "extra"},
         {"name": "drifted", "type": "schema_drift", "probability": 0.03},
         {"name": "redelivered", "type": "replay", "probability": 0.03, "after_messages": 9},
-        {"name": "down", "type": "outage", "probability": 0.01, "duration_ms": 60,
-         "order": "shuffle", "match": {"key": "k1*"}},
+        {
+            "name": "down",
+            "type": "outage",
+            "probability": 0.01,
+            "duration_ms": 60,
+            "order": "shuffle",
+            "match": {"key": "k1*"},
+        },
         {"name": "every-tenth", "type": "duplicate", "trigger": {"every": 10, "times": 4}},
     ],
 }
@@ -60,8 +80,13 @@ def source_message(partition: int, offset: int) -> Envelope:
     else:
         status = ("created", "updated", "paid", "cancelled")[n % 4]
         value = json.dumps(
-            {"event_id": f"e-{partition}-{offset}", "order": f"o-{n % 23}",
-             "version": offset // 4, "status": status, "amount": n % 97},
+            {
+                "event_id": f"e-{partition}-{offset}",
+                "order": f"o-{n % 23}",
+                "version": offset // 4,
+                "status": status,
+                "amount": n % 97,
+            },
             sort_keys=True,
         ).encode()
     return Envelope(
@@ -159,8 +184,15 @@ class TestGoldenDecisions:
         faults = {json.loads(line)["fault"] for line in GOLDEN.read_text().splitlines()}
         reasons = {json.loads(line)["reason"] for line in GOLDEN.read_text().splitlines()}
         assert faults == {
-            "pass", "duplicate", "reorder", "delay", "drop", "corrupt", "schema_drift",
-            "replay", "outage",
+            "pass",
+            "duplicate",
+            "reorder",
+            "delay",
+            "drop",
+            "corrupt",
+            "schema_drift",
+            "replay",
+            "outage",
         }
         assert reasons & {"max_faults", "max_faults_per_s", "max_copies_per_message"}
         assert "non_json" in reasons

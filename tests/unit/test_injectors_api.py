@@ -79,7 +79,6 @@ class TestRegistry:
         flushing = {name for name, entry in INJECTORS.items() if entry.flush is not None}
         assert flushing == counted | {"stall"}
 
-
     def test_every_fault_module_is_listed_and_its_config_exported(self) -> None:
         """Each module that declares a `FAULT` is in the registry under its config's type,
         and its config class is a public name of the package."""

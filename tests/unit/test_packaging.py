@@ -21,9 +21,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Built from a copy of the tracked files: an in-place build would leave `build/` in
     the tree, and a stale `build/lib` can carry modules the tree no longer has."""
     source = tmp_path_factory.mktemp("source") / "chaosbus"
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True
-    ).stdout.decode().split("\0")
+    tracked = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True)
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, tracked):
         target = source / name
         target.parent.mkdir(parents=True, exist_ok=True)

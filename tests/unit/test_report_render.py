@@ -124,8 +124,7 @@ class TestRenderings:
         """Copies re-sent after an interposer restart get their own row, only when any."""
         text = to_markdown(sample().model_copy(update={"redelivered": 42}))
         assert (
-            "| re-delivered after an interposer restart (at-least-once), not a fault | 42 |"
-            in text
+            "| re-delivered after an interposer restart (at-least-once), not a fault | 42 |" in text
         )
         assert "re-delivered after" not in to_markdown(sample())
 
