@@ -8,13 +8,9 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-import random
-import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TypeVar
 
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -23,6 +19,7 @@ from aiokafka.errors import KafkaError
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.clients.consumers import standalone_consumer, topic_end_offsets
 from chaosbus.contracts.ledger_record import LedgerRecord, decode_ledger
+from chaosbus.local import ports
 from chaosbus.local.kafka_node import broker_answers
 from chaosbus.local.redis_node import redis_answers
 from chaosbus.streams.topics import TopicAdmin
@@ -56,35 +53,8 @@ def free_port_pair() -> int:
 
 
 def free_port_run(count: int) -> int:
-    """A port p such that p … p + count - 1 are free now (a local cluster's nodes).
-
-    Drawn below the kernel's ephemeral range: a port from that range can be taken by any
-    outgoing connection on the machine between this check and the broker's bind.
-    """
-    ephemeral = _ephemeral_low()
-    top = ephemeral if ephemeral > 20_000 else 65_536
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(10_000, top - count)
-        if all(_free(port + i) for i in range(count)):
-            return port
-    raise RuntimeError(f"no {count} adjacent free ports on loopback")
-
-
-def _ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32_768
-
-
-def _free(port: int) -> bool:
-    with closing(socket.socket()) as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    """A port p such that p … p + count - 1 are free now (a local cluster's nodes)."""
+    return ports.free_port_run(count)
 
 
 # Tests name a plaintext broker by its address; a secured one by its KafkaSettings.

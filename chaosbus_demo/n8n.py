@@ -35,6 +35,7 @@ from pathlib import Path
 
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.errors import InvalidInput, StackError
+from chaosbus.local.ports import free_port
 from chaosbus.local.process import is_alive, read_pid, wait_until
 from chaosbus_demo.n8n_install import (
     OFFLINE_ENV,
@@ -43,7 +44,7 @@ from chaosbus_demo.n8n_install import (
     install,
     prepared_folder,
 )
-from chaosbus_demo.nodered import answers, free_port
+from chaosbus_demo.nodered import answers
 
 START_TIMEOUT_S = 120.0
 DEFAULT_SETTINGS = FlowSettings()  # n8n's own defaults: Retry On Fail 3 x 1 s, acks=0

@@ -21,18 +21,18 @@ import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.errors import PrerequisiteMissing, StackError
 from chaosbus.local import process
+from chaosbus.local.ports import free_port
 from chaosbus.local.prereqs import require_program
 from chaosbus.local.process import read_pid, wait_until
 from chaosbus.local.stack import default_cache
@@ -138,12 +138,6 @@ def install(install_dir: Path | None = None, *, progress: Progress = _quiet) -> 
 def _last_line(path: Path) -> str:
     lines = [line for line in path.read_text(errors="replace").splitlines() if line.strip()]
     return lines[-1][:200] if lines else "no output"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with closing(socket.socket()) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from chaosbus.clients.connection import KafkaSettings
 from chaosbus.control import operations
 from chaosbus.experiment import with_overrides
 from chaosbus.injectors.http.log_record import LoggedRequest
+from chaosbus.local.ports import free_port
 from chaosbus.report.model import RunReport
 from chaosbus.runner import Progress, RunOptions, run_experiment
 from chaosbus.scenarios import load_experiment_or_scenario
@@ -36,7 +37,7 @@ pytestmark = [
     ),
 ]
 
-PROXY_PORT = nodered.free_port()
+PROXY_PORT = free_port()
 SCHEDULE = {"warmup_s": 2, "inject_s": 8, "recover_s": 3}
 ORDER_EVERY_S = 0.4
 

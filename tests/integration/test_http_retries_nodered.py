@@ -17,6 +17,7 @@ from chaosbus.injectors.http.log_record import LoggedRequest
 from chaosbus.injectors.http.plan import HttpPlan
 from chaosbus.injectors.http.spec import HttpFaultFile
 from chaosbus.injectors.spec import BlastRadius
+from chaosbus.local.ports import free_port
 from chaosbus.monitors.retries import (
     NO_BACKOFF,
     RETRY_DUPLICATE_EFFECT,
@@ -39,7 +40,7 @@ pytestmark = [
     ),
 ]
 
-PROXY_PORT = nodered.free_port()
+PROXY_PORT = free_port()
 POLICY = RetryPolicy(max_attempts=8, min_backoff_ratio=1.5)
 ALWAYS_503 = {"type": "error", "probability": 1, "status": 503}
 

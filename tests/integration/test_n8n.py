@@ -36,6 +36,7 @@ from chaosbus.clients.connection import KafkaSettings
 from chaosbus.control import operations as control_commands
 from chaosbus.errors import StackError
 from chaosbus.experiment import parse_experiment
+from chaosbus.local.ports import free_port
 from chaosbus.local.stack import LocalStack, default_cache
 from chaosbus.monitors.retries import RetryPolicy, judge_retries
 from chaosbus.platforms.profile import profile
@@ -44,7 +45,6 @@ from chaosbus.streams.http import read_request_log
 from chaosbus.testing import create_topics, free_port_pair, poll_until, read_all, unique_topic
 from chaosbus_demo import n8n
 from chaosbus_demo.n8n_install import FlowSettings, install, prepared_folder
-from chaosbus_demo.nodered import free_port
 from chaosbus_demo.pricing import serving
 
 pytestmark = [

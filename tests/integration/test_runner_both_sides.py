@@ -10,10 +10,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from chaosbus.local.ports import free_port
 from chaosbus.monitors.probes.kafka_reader import read_ledger
 from chaosbus.runner import Progress, run_experiment
 from chaosbus.streams.http import read_request_log
-from chaosbus_demo.nodered import free_port
 from chaosbus_demo.pricing import serving
 from tests.integration.runner_support import make_stage, service_and_traffic
 

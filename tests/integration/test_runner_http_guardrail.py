@@ -14,9 +14,9 @@ import pytest
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.control import operations
 from chaosbus.experiment import parse_experiment
+from chaosbus.local.ports import free_port
 from chaosbus.runner import Progress, RunOptions, run_experiment
 from chaosbus.streams.http import read_request_log
-from chaosbus_demo.nodered import free_port
 from chaosbus_demo.pricing import serving
 
 pytestmark = pytest.mark.integration
