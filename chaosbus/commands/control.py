@@ -54,8 +54,18 @@ def control_acl(
         *(parse_user(n, "reader") for n in reader),
     ] or default_users()
     if apply:
-        count = asyncio.run(operations.apply_acl(resolve_redis(redis), users, namespace))
-        typer.echo(f"applied the ACL rules of {count} users")
+        done = asyncio.run(operations.apply_acl(resolve_redis(redis), users, namespace))
+        typer.echo(
+            f"loaded the functions {done.library}; applied the ACL rules of {done.users} users"
+        )
+        if done.default_off:
+            typer.echo("the default user is off: connect as one of these users")
+        else:
+            typer.echo(
+                "WARNING: the default user is still on (you are connected as it): set an "
+                "admin's password, connect as that admin and apply again",
+                err=True,
+            )
         return
     for command in setuser_commands(users, namespace):
         typer.echo(" ".join(command))

@@ -14,12 +14,14 @@ records the authenticated Redis user as the actor and the claim beside it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from chaosbus.contracts.clock import Clock, wall_clock_ms
-from chaosbus.control.acl import AclUser, setuser_commands
+from chaosbus.control.acl import DEFAULT_OFF, AclUser, setuser_commands
 from chaosbus.control.approvals import ApprovalState, Signoff, approval_state, approve
 from chaosbus.control.audit import AuditEntry
 from chaosbus.control.chain import Verification
+from chaosbus.control.functions import load_library
 from chaosbus.control.keys import KillState
 from chaosbus.control.plane import control_plane
 from chaosbus.control.scopes import Paused, Scope, paused_now, write_scope
@@ -120,10 +122,24 @@ async def show_approvals(
         return await approval_state(plane, sha256, required)
 
 
-async def apply_acl(url: str, users: Sequence[AclUser], namespace: str) -> int:
-    """Send the ACL SETUSER commands with the caller's (admin) credential."""
+@dataclass(frozen=True, slots=True)
+class Applied:
+    users: int
+    default_off: bool  # False: the caller is `default` itself, so it was left on
+    library: str
+
+
+async def apply_acl(url: str, users: Sequence[AclUser], namespace: str) -> Applied:
+    """Load the functions, send the ACL SETUSER commands with the caller's (admin)
+    credential, then turn the `default` user off — unless the caller is `default`, which
+    would lock everyone out (the roles have no password yet)."""
     async with control_plane(url, namespace) as plane:
+        library = await plane.call(load_library(plane.client), "load the functions")
         for command in setuser_commands(users, namespace):
             sent = plane.client.execute_command(*command)  # type: ignore[no-untyped-call]
             await plane.call(sent, "change ACL users")
-        return len(users)
+        if plane.user == "default":
+            return Applied(len(users), False, library)
+        sent = plane.client.execute_command(*DEFAULT_OFF)  # type: ignore[no-untyped-call]
+        await plane.call(sent, "turn the default user off")
+        return Applied(len(users), True, library)
