@@ -15,7 +15,7 @@ from redis.exceptions import NoPermissionError, RedisError
 from chaosbus.control import operations
 from chaosbus.control.acl import AclUser
 from chaosbus.control.approvals import approval_state, approve, content_sha256
-from chaosbus.control.errors import ApprovalsMissing, KillSwitchEngaged, NotPermitted
+from chaosbus.control.errors import ApprovalsMissing, KillSwitchEngaged
 from chaosbus.control.plane import control_plane
 from chaosbus.errors import InvalidInput
 from chaosbus.runner.preflight import refuse_if_killed
@@ -117,7 +117,7 @@ class TestKillSwitchCannotBeJammed:
         seq = await raw(roles.url("admin"), "GET", "chaosbus:audit:seq")
         await raw(roles.url("admin"), "SET", "chaosbus:audit:seq", "not-a-number")
         try:
-            with pytest.raises(InvalidInput, match="engaged .* but not recorded"):
+            with pytest.raises(InvalidInput, match=r"engaged .* but not recorded"):
                 await operations.kill(roles.url("operator"), None, "unrecordable")
             assert await engaged(roles)
         finally:

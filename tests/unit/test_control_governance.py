@@ -129,7 +129,8 @@ class TestAcl:
             "(+rpush ~ns:audit:by:op)",
         ]
         assert [r for r in operator if r.startswith(("%W~", "~"))] == []
-        assert "+fcall" in operator and "+xadd" not in operator
+        assert "+fcall" in operator
+        assert "+xadd" not in operator
 
     def test_approver_writes_only_its_own_keys(self) -> None:
         """An approver may SET sign-offs ending in its own name, for its areas."""
