@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import typer
 
 from chaosbus.commands.options import ControlRedis
-from chaosbus.commands.shell import one_line_errors
+from chaosbus.commands.shell import fail, one_line_errors
 from chaosbus.control import operations
 from chaosbus.control.acl import default_users, parse_user, setuser_commands
 from chaosbus.control.audit import default_actor
+from chaosbus.experiment.governance import AREA_PATTERN
 from chaosbus.settings import resolve_redis
 
 group = typer.Typer(help="Set up the control plane (kill switch, roles).", no_args_is_help=True)
@@ -25,6 +27,29 @@ def control_init(redis: ControlRedis = None) -> None:
         "control plane initialised: kill switch released"
         if done
         else "control plane already initialised (an admin releases a kill with `chaosbus unkill`)"
+    )
+
+
+@group.command("require-approvals")
+@one_line_errors
+def control_require_approvals(
+    areas: str = typer.Argument(
+        "", help="AREA,AREA every run must have signed; empty: the files alone decide."
+    ),
+    redis: ControlRedis = None,
+) -> None:
+    """Set the namespace's policy (admin): every run needs these sign-offs whatever its
+    file says, and `proxy --fault`/`http --fault` are refused (a fault file cannot be
+    signed)."""
+    chosen = tuple(a for a in (x.strip() for x in areas.split(",")) if a)
+    for area in chosen:
+        if not re.fullmatch(AREA_PATTERN, area):
+            raise fail(f"{area!r}: an area is lower case letters, digits, - or _")
+    asyncio.run(operations.require_approvals(resolve_redis(redis), chosen))
+    typer.echo(
+        f"every run now needs sign-off by {', '.join(chosen)}"
+        if chosen
+        else "approvals: each file decides"
     )
 
 

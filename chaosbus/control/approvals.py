@@ -231,3 +231,14 @@ async def approval_state(
     now_ms: int = 0,
 ) -> ApprovalState:
     return ApprovalState(sha256, required, await signoffs(plane, sha256), targets, distinct, now_ms)
+
+
+async def refuse_unsigned_faults(plane: ControlPlane, command: str) -> None:
+    """`proxy --fault`/`http --fault` under a namespace that requires approvals: refused,
+    since a fault file cannot be signed off (only an experiment's content and targets can)."""
+    areas = await plane.required_areas()
+    if areas:
+        raise ApprovalsMissing(
+            f"{command} refused: namespace {plane.keys.namespace!r} requires sign-off by "
+            f"{', '.join(areas)} for every fault; run an approved experiment (`chaosbus run`)"
+        )

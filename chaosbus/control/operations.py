@@ -18,7 +18,13 @@ from dataclasses import dataclass
 
 from chaosbus.contracts.clock import Clock, wall_clock_ms
 from chaosbus.control.acl import DEFAULT_OFF, AclUser, setuser_commands
-from chaosbus.control.approvals import ApprovalState, Signoff, approval_state, approve
+from chaosbus.control.approvals import (
+    WEEK_MS,
+    ApprovalState,
+    Signoff,
+    approval_state,
+    approve,
+)
 from chaosbus.control.audit import AuditEntry
 from chaosbus.control.chain import Verification
 from chaosbus.control.functions import load_library
@@ -109,10 +115,23 @@ async def sign_off(
     namespace: str = "chaosbus",
     clock: Clock = wall_clock_ms,
     plan: str | None = None,
+    targets: str = "",
+    valid_for_ms: int = WEEK_MS,
 ) -> Signoff:
-    """One sign-off; `plan` is the dry run's summary (JSON) the approver was shown."""
+    """One sign-off of a content for these targets (`Targets.text()`); `plan` is the dry
+    run's summary (JSON) the approver was shown."""
     async with control_plane(url, namespace) as plane:
-        return await approve(plane, area, sha256, experiment, claimed, clock(), plan)
+        return await approve(
+            plane,
+            area,
+            sha256,
+            experiment,
+            claimed,
+            clock(),
+            plan,
+            targets=targets,
+            valid_for_ms=valid_for_ms,
+        )
 
 
 async def show_approvals(
@@ -143,3 +162,13 @@ async def apply_acl(url: str, users: Sequence[AclUser], namespace: str) -> Appli
         sent = plane.client.execute_command(*DEFAULT_OFF)  # type: ignore[no-untyped-call]
         await plane.call(sent, "turn the default user off")
         return Applied(len(users), True, library)
+
+
+async def require_approvals(url: str, areas: tuple[str, ...], namespace: str = "chaosbus") -> None:
+    """The namespace's policy (admin): these areas must sign every run; () clears it."""
+    async with control_plane(url, namespace) as plane:
+        if areas:
+            write = plane.client.hset(plane.keys.policy, "approvals", ",".join(areas))
+        else:
+            write = plane.client.hdel(plane.keys.policy, "approvals")
+        await plane.call(write, "set the approvals policy (needs the admin role)")

@@ -122,6 +122,12 @@ class ControlPlane:
     async def switch(self) -> SwitchState:
         return await self.call(read_switch(self.client, self.keys), "read the kill switch")
 
+    async def required_areas(self) -> tuple[str, ...]:
+        """The namespace's policy: areas every run must have signed (admins set it)."""
+        policy = await self.call(self.client.hgetall(self.keys.policy), "read the policy")
+        raw = str((policy or {}).get("approvals", ""))
+        return tuple(a for a in (x.strip() for x in raw.split(",")) if a)
+
     async def kill_state(self) -> SwitchState | None:
         """None when released; the engaged state (and why) otherwise."""
         state = await self.switch()
