@@ -6,7 +6,6 @@ area, and a namespace that requires approvals applies it to every run and to ad-
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,7 +144,8 @@ class TestEveryRunUnderAPolicy:
             sign(roles, path, "business", "approver")
             assert dry_run(roles, path).code == 0
             faults = tmp_path / "faults.yaml"
-            faults.write_text("seed: 1\nfaults:\n  - {type: error, probability: 1.0, status: 503}\n")
+            fault = "{type: error, probability: 1.0, status: 503}"
+            faults.write_text(f"seed: 1\nfaults:\n  - {fault}\n")
             http = chaosbus(
                 "http",
                 "--listen",
@@ -175,7 +175,7 @@ class TestSignOffsExpireAndAreDistinct:
             await approve(plane, "business", sha, "exp", None, 0, valid_for_ms=1000)
         async with control_plane(roles.url("reader")) as plane:
             assert (await approval_state(plane, sha, ("business",))).missing == ()
-            time.sleep(1.2)  # the server's clock decides; nothing to await on it
+            await asyncio.sleep(1.2)  # the server's clock decides when it lapses
             assert (await approval_state(plane, sha, ("business",))).missing == ("business",)
 
     def test_two_areas_by_two_users(self, roles: AclRedis, tmp_path: Path) -> None:

@@ -11,13 +11,15 @@ from chaosbus.control.approvals import content_sha256
 from chaosbus.scenarios import read_experiment, scenario
 
 
-def serve(fifo: Path, contents: list[bytes]) -> threading.Thread:
-    """A writer that answers each open of `fifo` with the next content."""
+def serve(fifo: Path, contents: list[bytes], closed: threading.Event) -> threading.Thread:
+    """A writer that answers each open of `fifo` with the next content (the next only once
+    the reader closed: a FIFO joins writers that overlap one reader)."""
 
     def write_all() -> None:
         for content in contents:
             with open(fifo, "wb") as out:
                 out.write(content)
+            closed.wait(timeout=5)
 
     thread = threading.Thread(target=write_all, daemon=True)
     thread.start()
@@ -34,8 +36,10 @@ class TestReadOnce:
         other = approved.replace(b"name: duplicate-storm", b"name: something-else")
         fifo = tmp_path / "exp.yaml"
         os.mkfifo(fifo)
-        writer = serve(fifo, [approved, other])
+        closed = threading.Event()
+        writer = serve(fifo, [approved, other], closed)
         content, spec = read_experiment(str(fifo))
+        closed.set()
         assert (content_sha256(content), spec.name) == (
             content_sha256(approved),
             "duplicate-storm",
