@@ -23,8 +23,11 @@ def approvals(file: Experiment, redis: ControlRedis = None) -> None:
     approver signed with: exit 0 all, 1 not."""
     content, spec = read_experiment(file)
     required = spec.approvals.required if spec.approvals else ()
+    distinct = spec.approvals.distinct_users if spec.approvals else True
     state = asyncio.run(
-        operations.show_approvals(resolve_redis(redis), content_sha256(content), required)
+        operations.show_approvals(
+            resolve_redis(redis), content_sha256(content), required, distinct=distinct
+        )
     )
     for line in state.lines():
         typer.echo(line)

@@ -98,6 +98,8 @@ class ApprovalState:
             out.append(f"{area:<10} {who}")
         extra = sorted({s.area for s in self.signoffs} - set(self.required))
         out.extend(f"{area:<10} (not required) " for area in extra)
+        if self.missing and all("MISSING" not in line for line in out[1:]):
+            out.append("each area needs a different user (`distinct_users: false` allows one)")
         return out
 
     def why_not(self, area: str) -> str | None:

@@ -135,10 +135,20 @@ async def sign_off(
 
 
 async def show_approvals(
-    url: str, sha256: str, required: tuple[str, ...], *, namespace: str = "chaosbus"
+    url: str,
+    sha256: str,
+    required: tuple[str, ...],
+    *,
+    namespace: str = "chaosbus",
+    distinct: bool = True,
+    clock: Clock = wall_clock_ms,
 ) -> ApprovalState:
+    """The sign-offs of one content, whatever their targets (a run checks those); expired
+    ones and ones without their audit entry do not count."""
     async with control_plane(url, namespace) as plane:
-        return await approval_state(plane, sha256, required)
+        return await approval_state(
+            plane, sha256, required, distinct=distinct, now_ms=clock()
+        )
 
 
 @dataclass(frozen=True, slots=True)
