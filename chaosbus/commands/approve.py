@@ -15,6 +15,7 @@ from chaosbus.commands.options import (
     ControlRedis,
     Count,
     Experiment,
+    HttpUpstream,
     KafkaConfig,
     ReadTimeout,
     Window,
@@ -46,11 +47,7 @@ def approve(
     timeout: ReadTimeout = "30s",
     bootstrap: Bootstrap = None,
     kafka_config: KafkaConfig = None,
-    http_upstream: str | None = typer.Option(
-        None,
-        "--http-upstream",
-        help="The upstream the run will use, if not the file's (or CHAOSBUS_HTTP_UPSTREAM).",
-    ),
+    http_upstream: HttpUpstream = None,
 ) -> None:
     """Sign off FILE for one area, bound to its sha256 and your Redis user (approver role).
 

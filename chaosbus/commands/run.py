@@ -15,6 +15,7 @@ from chaosbus.commands.options import (
     Experiment,
     FailOnRegression,
     History,
+    HttpUpstream,
     Junit,
     KafkaConfig,
     KeyPrefix,
@@ -55,12 +56,7 @@ def run(
     actor: Actor = None,
     key_prefix: KeyPrefix = "",
     share_route: ShareRoute = False,
-    http_upstream: str | None = typer.Option(
-        None,
-        "--http-upstream",
-        help="Service behind the experiment's one HTTP route (default: the file's upstream); "
-        "or CHAOSBUS_HTTP_UPSTREAM.",
-    ),
+    http_upstream: HttpUpstream = None,
     http_listen: str | None = typer.Option(
         None, "--http-listen", help="HOST:PORT of the experiment's one HTTP route."
     ),
