@@ -10,7 +10,7 @@ import typer
 from chaosbus.commands.options import ControlRedis
 from chaosbus.commands.shell import fail, one_line_errors
 from chaosbus.control import operations
-from chaosbus.control.acl import default_users, parse_user, setuser_commands
+from chaosbus.control.acl import DEFAULT_OFF, default_users, parse_user, setuser_commands
 from chaosbus.control.audit import default_actor
 from chaosbus.experiment.governance import AREA_PATTERN
 from chaosbus.settings import resolve_redis
@@ -68,7 +68,8 @@ def control_acl(
     ),
     redis: ControlRedis = None,
 ) -> None:
-    """Print (or --apply) the Redis ACL rules of each role; passwords are set apart.
+    """Print (or --apply) the Redis ACL rules of each role, then turn the `default` user
+    off; passwords are set apart. --apply also loads the control plane's functions.
 
     Without users, one per role named after it. Set each password with
     `ACL SETUSER NAME >PASSWORD`; connect as a user with redis://NAME:PASSWORD@HOST:PORT/0."""
@@ -94,3 +95,5 @@ def control_acl(
         return
     for command in setuser_commands(users, namespace):
         typer.echo(" ".join(command))
+    # Last, once an admin with a password exists: the default user is `nopass +@all`.
+    typer.echo(" ".join(DEFAULT_OFF))
