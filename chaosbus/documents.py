@@ -172,7 +172,8 @@ def parse_yaml_text(text: str, *, root: str = FILE) -> object:
         raise DocumentError(f"{root}: invalid YAML value: {reason}") from exc
 
 
-def read_yaml_file(path: str | os.PathLike[str], *, root: str = FILE) -> object:
+def read_file_bytes(path: str | os.PathLike[str], *, root: str = FILE) -> bytes:
+    """One bounded read: what is hashed and what is parsed must be these same bytes."""
     try:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
@@ -180,11 +181,18 @@ def read_yaml_file(path: str | os.PathLike[str], *, root: str = FILE) -> object:
         raise DocumentError(f"{root}: cannot read: {exc.strerror}") from exc
     if len(raw) > MAX_FILE_BYTES:
         raise DocumentError(f"{root}: larger than {MAX_FILE_BYTES} bytes (limit)")
+    return raw
+
+
+def decode_text(raw: bytes, *, root: str = FILE) -> str:
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DocumentError(f"{root}: not UTF-8 text ({exc.reason})") from exc
-    return parse_yaml_text(text, root=root)
+
+
+def read_yaml_file(path: str | os.PathLike[str], *, root: str = FILE) -> object:
+    return parse_yaml_text(decode_text(read_file_bytes(path, root=root), root=root), root=root)
 
 
 def _yaml_problem(exc: yaml.YAMLError, root: str, text: str) -> str:

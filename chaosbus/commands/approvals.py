@@ -13,7 +13,7 @@ from chaosbus.commands.shell import one_line_errors
 from chaosbus.control import operations
 from chaosbus.control.approvals import Signoff, content_sha256
 from chaosbus.planning.summary import PlanSummary
-from chaosbus.scenarios import experiment_content, load_experiment_or_scenario
+from chaosbus.scenarios import read_experiment
 from chaosbus.settings import resolve_redis
 
 
@@ -21,11 +21,13 @@ from chaosbus.settings import resolve_redis
 def approvals(file: Experiment, redis: ControlRedis = None) -> None:
     """Show which required sign-offs FILE has for its exact content, and the dry run each
     approver signed with: exit 0 all, 1 not."""
-    content = experiment_content(file)
-    spec = load_experiment_or_scenario(file)
+    content, spec = read_experiment(file)
     required = spec.approvals.required if spec.approvals else ()
+    distinct = spec.approvals.distinct_users if spec.approvals else True
     state = asyncio.run(
-        operations.show_approvals(resolve_redis(redis), content_sha256(content), required)
+        operations.show_approvals(
+            resolve_redis(redis), content_sha256(content), required, distinct=distinct
+        )
     )
     for line in state.lines():
         typer.echo(line)

@@ -26,7 +26,7 @@ from chaosbus.history.program import conclude
 from chaosbus.history.recorder import FactsKept
 from chaosbus.report.markdown import to_markdown
 from chaosbus.runner.check_window import check_window
-from chaosbus.scenarios import experiment_content, load_experiment_or_scenario
+from chaosbus.scenarios import read_experiment
 from chaosbus.settings import resolve_kafka, resolve_redis
 
 
@@ -55,8 +55,8 @@ def check(
         report=report,
         junit=junit,
     )
-    text = experiment_content(file).decode("utf-8", errors="replace")
-    spec = load_experiment_or_scenario(file)
+    content, spec = read_experiment(file)
+    text = content.decode("utf-8", errors="replace")
     if not spec.routes:
         raise fail(
             f"{file}: check judges topic routes and {spec.name!r} has none; judge its request "

@@ -26,6 +26,14 @@ import typer
 Bootstrap = Annotated[
     str | None, typer.Option("--bootstrap", help="Kafka HOST:PORT; or CHAOSBUS_BOOTSTRAP.")
 ]
+HttpUpstream = Annotated[
+    str | None,
+    typer.Option(
+        "--http-upstream",
+        help="Service behind the experiment's one HTTP route (default: the file's upstream); "
+        "or CHAOSBUS_HTTP_UPSTREAM.",
+    ),
+]
 KafkaConfig = Annotated[
     Path | None,
     typer.Option(

@@ -15,6 +15,7 @@ from chaosbus.commands.options import (
     Experiment,
     FailOnRegression,
     History,
+    HttpUpstream,
     Junit,
     KafkaConfig,
     KeyPrefix,
@@ -38,7 +39,7 @@ from chaosbus.logs import log_format
 from chaosbus.observability import providers_from_environment
 from chaosbus.runner.command import dry_run_lines, run_with_console
 from chaosbus.runner.run import RunOptions
-from chaosbus.scenarios import experiment_content, load_experiment_or_scenario
+from chaosbus.scenarios import read_experiment
 from chaosbus.settings import resolve_http_upstream, resolve_kafka, resolve_redis
 
 Interposer = Literal["in-process", "supervised"]
@@ -55,12 +56,7 @@ def run(
     actor: Actor = None,
     key_prefix: KeyPrefix = "",
     share_route: ShareRoute = False,
-    http_upstream: str | None = typer.Option(
-        None,
-        "--http-upstream",
-        help="Service behind the experiment's one HTTP route (default: the file's upstream); "
-        "or CHAOSBUS_HTTP_UPSTREAM.",
-    ),
+    http_upstream: HttpUpstream = None,
     http_listen: str | None = typer.Option(
         None, "--http-listen", help="HOST:PORT of the experiment's one HTTP route."
     ),
@@ -103,9 +99,9 @@ def run(
         report=report,
         junit=junit,
     )
-    content = experiment_content(file)
+    content, parsed = read_experiment(file)  # once: the hash is of what runs
     upstream = resolve_http_upstream(http_upstream)
-    spec = reaim_http(load_experiment_or_scenario(file), http_listen, upstream)
+    spec = reaim_http(parsed, http_listen, upstream)
     options = RunOptions(
         kafka=resolve_kafka(bootstrap, kafka_config),
         redis_url=resolve_redis(redis),

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from chaosbus.control.chain import parsed
+
 Action = Literal[
     "start",
     "stop",
@@ -72,12 +74,21 @@ class AuditEntry(BaseModel):
         }
 
     @classmethod
+    def of_element(cls, owner: str, element: str) -> AuditEntry | None:
+        """An entry as the server stored it in `owner`'s list; its actor is the list's owner
+        whatever its fields say (only that user may append there). None if unreadable."""
+        fields = parsed(element)
+        if fields is None or not fields.get("seq", "").isdigit():
+            return None
+        return cls.from_fields(fields["seq"], {**fields, "actor": owner})
+
+    @classmethod
     def from_fields(cls, entry_id: str, fields: dict[str, str]) -> AuditEntry:
         return cls(
             id=entry_id,
             action=fields.get("action", "?"),
             actor=fields.get("actor", "?"),
-            at_ms=int(fields.get("at_ms", "0")),
+            at_ms=int(fields.get("at_ms", "0")) if fields.get("at_ms", "0").isdigit() else 0,
             run_id=fields.get("run_id"),
             experiment=fields.get("experiment"),
             detail=fields.get("detail"),

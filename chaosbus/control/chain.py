@@ -1,11 +1,16 @@
-"""The audit log's hash chain (pure): each entry carries the hash of the one before it.
+"""The audit log's chain (pure): per-user lists, one global sequence, links by sha1.
 
-An entry's `seq` is its position in the stream's whole history (Redis counts every XADD in
-`entries-added`, which XTRIM and XDEL do not lower), `prev` the hash of the entry before
-it, `hash` the sha256 of its own fields with `seq` and `prev`. So an edited entry no longer
-matches its hash, a deleted one leaves a gap in `seq` and breaks `prev`, a trimmed head
-leaves the first entry held at a `seq` above 1, and a deleted tail leaves `entries-added`
-above the last `seq`. Why a plain hash and not an HMAC: docs/decisions/0051.
+The server (`chaosbus_v1.lua`) appends each entry as JSON to `<ns>:audit:by:<user>` — the
+list of the credential that wrote it, which only that user may append to (RPUSH, never
+remove) — with `seq` taken from `<ns>:audit:seq` (INCR only) and `prev` the sha1 of the
+element before it in the same list. So the entry's author is the list it sits in, never a
+field; an edited or removed entry (admins only) breaks the next one's `prev`; a removed
+last entry or a sequence number taken without an entry leaves a gap in `seq`; an entry
+written around the functions is named if it repeats a `seq`, goes beyond the counter, or
+claims another actor. What a writer *can* still do is append well-formed lies under its
+own name (docs/decisions/0300). sha1 because it is what a Redis function can compute;
+collisions are not what this chain defends against (an admin can rewrite it all anyway,
+0051): record `head` elsewhere to detect that.
 """
 
 from __future__ import annotations
@@ -15,31 +20,19 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-GENESIS = "0" * 64
-CHAIN_FIELDS = ("seq", "prev", "hash")
+GENESIS = "0" * 40
 
 
-def entry_hash(fields: Mapping[str, str]) -> str:
-    """The sha256 of every field but `hash`, in a canonical form."""
-    body = {k: v for k, v in fields.items() if k != "hash"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def chained(fields: Mapping[str, str], seq: int, prev: str) -> dict[str, str]:
-    """`fields` with its place in the chain and its hash added."""
-    out = {k: v for k, v in fields.items() if k not in CHAIN_FIELDS}
-    out["seq"] = str(seq)
-    out["prev"] = prev
-    out["hash"] = entry_hash(out)
-    return out
+def link(element: str) -> str:
+    """What the next entry's `prev` holds: the sha1 of the stored element, exactly."""
+    return hashlib.sha1(element.encode("utf-8")).hexdigest()  # a link, not a secret
 
 
 @dataclass(frozen=True, slots=True)
 class Verification:
     held: int  # entries read
-    added: int  # entries ever appended (XINFO entries-added)
-    head: str  # hash of the last entry held: record it elsewhere to detect a rewrite
+    added: int  # entries ever appended (`<ns>:audit:seq`)
+    head: str  # link of the newest entry held: record it elsewhere to detect a rewrite
     problems: tuple[str, ...]
 
     @property
@@ -51,27 +44,63 @@ def _span(first: int, last: int) -> str:
     return f"entry {first}" if first == last else f"entries {first}-{last}"
 
 
-def verify(rows: Sequence[tuple[str, Mapping[str, str]]], added: int) -> Verification:
-    """Walk the chain oldest first; name every edited, deleted or trimmed entry by position."""
+def parsed(element: str) -> dict[str, str] | None:
+    try:
+        fields = json.loads(element)
+    except ValueError:
+        return None
+    if not isinstance(fields, dict):
+        return None
+    return {str(k): str(v) for k, v in fields.items()}
+
+
+def _walk(owner: str, elements: Sequence[str], problems: list[str]) -> dict[int, str]:
+    """One user's list: each element links to the one before; returns seq -> element."""
+    found: dict[int, str] = {}
+    prev = GENESIS
+    for index, element in enumerate(elements):
+        fields = parsed(element)
+        seq = fields.get("seq", "") if fields else ""
+        if fields is None or not seq.isdigit():
+            problems.append(f"{owner}'s entry #{index + 1}: not an entry (written around chaosbus)")
+        else:
+            if fields.get("prev") != prev:
+                problems.append(
+                    f"entry {seq} by {owner}: does not follow {owner}'s entry before it"
+                )
+            if fields.get("actor") != owner:
+                problems.append(f"entry {seq} by {owner}: claims to be by {fields.get('actor')}")
+            if int(seq) in found:
+                problems.append(f"entry {seq} by {owner}: repeated")
+            found[int(seq)] = element
+        prev = link(element)
+    return found
+
+
+def verify(lists: Mapping[str, Sequence[str]], added: int) -> Verification:
+    """Walk every user's list, then the sequence across them; name every break by position."""
     problems: list[str] = []
-    expected, prev = 1, GENESIS
-    for entry_id, fields in rows:
-        try:
-            seq = int(fields["seq"])
-            stored_prev, stored_hash = fields["prev"], fields["hash"]
-        except (KeyError, ValueError):
-            problems.append(f"stream id {entry_id}: not chained (no seq/prev/hash)")
-            continue
-        if seq > expected:
-            how = "trimmed" if expected == 1 else "deleted"
-            problems.append(f"{_span(expected, seq - 1)} missing before entry {seq} ({how})")
-        elif seq < expected:
-            problems.append(f"entry {seq} (stream id {entry_id}): out of order or repeated")
-        if entry_hash(fields) != stored_hash:
-            problems.append(f"entry {seq} (stream id {entry_id}): edited, its hash does not match")
-        elif seq == expected and stored_prev != prev:
-            problems.append(f"entry {seq} (stream id {entry_id}): does not follow entry {seq - 1}")
-        expected, prev = max(expected, seq + 1), stored_hash
-    if added >= expected:
-        problems.append(f"{_span(expected, added)} missing at the end (deleted or trimmed)")
-    return Verification(len(rows), added, prev, tuple(problems))
+    owners: dict[int, list[str]] = {}
+    elements: dict[int, str] = {}
+    held = 0
+    for owner in sorted(lists):
+        held += len(lists[owner])
+        for seq, element in _walk(owner, lists[owner], problems).items():
+            owners.setdefault(seq, []).append(owner)
+            elements[seq] = element
+    for seq, by in sorted(owners.items()):
+        if len(by) > 1:
+            problems.append(f"entry {seq}: written more than once (by {', '.join(by)})")
+        if seq > added or seq == 0:
+            problems.append(
+                f"entry {seq} by {by[0]}: outside the sequence (written around chaosbus)"
+            )
+    gap_start = None
+    for seq in range(1, added + 2):
+        if seq <= added and seq not in owners:
+            gap_start = seq if gap_start is None else gap_start
+        elif gap_start is not None:
+            problems.append(f"{_span(gap_start, seq - 1)} missing (removed, or never written)")
+            gap_start = None
+    head = link(elements[max(elements)]) if elements else GENESIS
+    return Verification(held, added, head, tuple(problems))

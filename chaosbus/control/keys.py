@@ -1,10 +1,13 @@
 """Key names of the control plane and the kill switch's state (pure: no Redis here).
 
-The switch fails closed (docs/decisions/0050): it is *released* only while `<ns>:kill`
-holds a well-formed released marker that covers the newest engagement in `<ns>:kills`.
-Every other case — the key absent, any other value (`SET chaosbus:kill 1`), a kill newer
-than the release — is *engaged*. Engaging appends to `<ns>:kills` (operators may append);
-only releasing writes `<ns>:kill` (only admins may write it, see `chaosbus control acl`).
+The switch fails closed (docs/decisions/0050) and is judged by its own state alone
+(docs/decisions/0300): it is *released* only while `<ns>:kill` holds a well-formed released
+marker whose `covers` equals the number of engagements `<ns>:kills` counts. Every other
+case — the marker absent or any other value (`SET chaosbus:kill 1`), a count above it (a
+kill since the release), below it (a count deleted or reset) or not a count — is
+*engaged*. Engaging increments `<ns>:kills` (operators may INCR it, nothing else); only
+releasing writes `<ns>:kill` (admins). Both happen in the server's functions
+(`chaosbus_v1.lua`); no stream id and no client clock is ever compared.
 """
 
 from __future__ import annotations
@@ -26,8 +29,18 @@ class Keys:
 
     @property
     def kills(self) -> str:
-        """A stream of engagements, appended by `kill`; its last id is what a release covers."""
+        """How many times the switch was engaged (INCR only); a release covers a count."""
         return f"{self.namespace}:kills"
+
+    @property
+    def last_kill(self) -> str:
+        """Who engaged last and why (for people: never part of the judgement)."""
+        return f"{self.namespace}:kill:last"
+
+    @property
+    def policy(self) -> str:
+        """A hash an admin sets: `approvals` = `required` makes every run need sign-offs."""
+        return f"{self.namespace}:policy"
 
     @property
     def paused(self) -> str:
@@ -40,7 +53,22 @@ class Keys:
 
     @property
     def audit(self) -> str:
+        """The prefix of the audit log's keys (`audit_seq`, `audit_of`)."""
         return f"{self.namespace}:audit"
+
+    @property
+    def audit_seq(self) -> str:
+        """The audit log's sequence: how many entries were ever appended (INCR only)."""
+        return f"{self.namespace}:audit:seq"
+
+    def audit_of(self, user: str) -> str:
+        """The entries `user` wrote, oldest first (RPUSH only, by that user alone)."""
+        return f"{self.namespace}:audit:by:{user}"
+
+    @property
+    def audit_lists(self) -> str:
+        """The SCAN pattern of every user's entries."""
+        return f"{self.namespace}:audit:by:*"
 
     def approval(self, area: str, sha256: str, user: str) -> str:
         """One sign-off; the user is part of the key, so ACL rules bind it to the credential."""
@@ -69,27 +97,26 @@ class KillState(BaseModel):
 
 
 class Released(BaseModel):
-    """The only value of `<ns>:kill` that means released: who, when, and up to which kill."""
+    """The only value of `<ns>:kill` that means released: who, when, and how many kills."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     state: str  # always "released"; anything else is not a release
     actor: str
     at_ms: int
-    covers: str  # the id of the newest `<ns>:kills` entry this release ends ("0-0": none)
+    covers: str  # the count of `<ns>:kills` this release ends ("0": none)
 
 
 def released_value(actor: str, at_ms: int, covers: str) -> str:
     return Released(state="released", actor=actor, at_ms=at_ms, covers=covers).model_dump_json()
 
 
-def stream_id(text: str) -> tuple[int, int]:
-    """A Redis stream id as a comparable pair; a malformed one sorts above every real id."""
-    ms, _, seq = text.partition("-")
-    try:
-        return int(ms), int(seq or 0)
-    except ValueError:
-        return (2**63, 2**63)
+def kill_count(raw: str | None) -> int | None:
+    """`<ns>:kills` as read: absent is 0; anything but a non-negative integer is None."""
+    if raw is None:
+        return 0
+    text = raw.strip()
+    return int(text) if text.isdigit() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +127,11 @@ class SwitchState:
     detail: str
 
 
-def switch_state(
-    raw: str | None, last_kill_id: str | None, last_kill: KillState | None
-) -> SwitchState:
-    """Judge the switch from the released marker and the newest engagement (fail closed)."""
+UNEXPECTED = "kill switch engaged: its key holds an unexpected value"
+
+
+def switch_state(raw: str | None, kills: int | None, last_kill: KillState | None) -> SwitchState:
+    """Judge the switch from the released marker and the kill count (fail closed)."""
     if raw is None:
         return SwitchState(
             True,
@@ -112,23 +140,29 @@ def switch_state(
         )
     try:
         released = Released.model_validate(json.loads(raw))
+        covers = int(released.covers)
     except (ValueError, ValidationError):
-        return SwitchState(True, "kill switch engaged: its key holds an unexpected value")
-    if released.state != "released":
-        return SwitchState(True, "kill switch engaged: its key holds an unexpected value")
-    if last_kill_id is not None and stream_id(last_kill_id) > stream_id(released.covers):
-        if last_kill is not None:
-            return SwitchState(True, last_kill.describe())
-        return SwitchState(True, "kill switch engaged")
+        return SwitchState(True, UNEXPECTED)
+    if released.state != "released" or kills is None:
+        return SwitchState(True, UNEXPECTED)
+    if kills > covers:
+        return SwitchState(True, last_kill.describe() if last_kill else "kill switch engaged")
+    if kills < covers:
+        return SwitchState(
+            True,
+            f"kill switch engaged: {kills} kills counted, the release covers {covers} "
+            "(the count was reset; an admin's `chaosbus unkill` covers it again)",
+        )
     return SwitchState(False, f"kill switch released by {released.actor}")
 
 
-def kill_from_fields(fields: dict[str, str]) -> KillState | None:
+def kill_from_json(raw: str | None) -> KillState | None:
     try:
+        fields = json.loads(raw or "")
         return KillState(
-            actor=fields.get("actor", "?"),
-            reason=fields.get("reason") or None,
+            actor=str(fields.get("actor", "?")),
+            reason=str(fields.get("reason") or "") or None,
             at_ms=int(fields.get("at_ms", "0")),
         )
-    except (ValueError, ValidationError):
+    except (ValueError, TypeError, AttributeError, ValidationError):
         return None

@@ -4,27 +4,29 @@ Keys (under a namespace, `chaosbus` by default; see `keys.Keys`):
 
 - `<ns>:kill` — the released marker (JSON), written by `unkill` and `control init` only.
   Absent or any other value means engaged (fail closed, docs/decisions/0050).
-- `<ns>:kills` — a stream of engagements; `kill` appends, a release covers its last id.
+- `<ns>:kills` — how many times the switch was engaged; a release covers a count.
 - `<ns>:control` — a pub/sub channel on which `kill`/`unkill` are announced, so watchers
   react at once instead of at their next poll.
-- `<ns>:audit` — a Redis stream, hash-chained (`chain.py`): the audit log.
-- `<ns>:approval:<area>:<sha256>:<user>` — one sign-off of one file content.
+- `<ns>:audit:seq`, `<ns>:audit:by:<user>` — the audit log (`chain.py`).
+- `<ns>:approval:<area>:<sha256>:<user>` — one sign-off, expiring.
 
-The actor of every write is the authenticated Redis user (`ACL WHOAMI`), never free text;
-the Redis ACL rules of `chaosbus control acl` decide who may do what (0052). Redis errors
-are translated at this boundary: NOPERM into `NotPermitted`, refused credentials or an
-untrusted certificate into `ControlPlaneRefused`, anything else into
-`ControlPlaneUnreachable`; each says which Redis with its password redacted.
+Every write is a function of the `chaosbus_v1` library run by the server (`functions.py`,
+docs/decisions/0300): this module only reads and calls them. The actor of every write is
+the authenticated Redis user (`ACL WHOAMI`), which the function checks against the
+credential. Redis errors are translated at this boundary: NOPERM into `NotPermitted`, a
+function's refusal into `InvalidInput`, refused credentials or an untrusted certificate
+into `ControlPlaneRefused`, anything else into `ControlPlaneUnreachable`; each says which
+Redis with its password redacted.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoPermissionError, RedisError, ResponseError, WatchError
+from redis.exceptions import NoPermissionError, RedisError, ResponseError
 
 from chaosbus.clients.errors import RedisUrlError
 from chaosbus.clients.redaction import redact_url
@@ -33,21 +35,21 @@ from chaosbus.clients.redis_client import (
     failure_kind,
     redis_client,
 )
-from chaosbus.control.audit import AuditEntry, new_entry
-from chaosbus.control.chain import GENESIS, Verification, chained, verify
+from chaosbus.control.audit import AuditEntry
+from chaosbus.control.chain import Verification, verify
 from chaosbus.control.errors import ControlPlaneRefused, ControlPlaneUnreachable, NotPermitted
+from chaosbus.control.functions import load_library, not_loaded, reason_of
 from chaosbus.control.keys import (
     Keys,
     KillState,
     SwitchState,
-    kill_from_fields,
-    released_value,
+    kill_count,
+    kill_from_json,
     switch_state,
 )
 from chaosbus.errors import InvalidInput
 
 T = TypeVar("T")
-Queue = Callable[[Any], object]  # queues more commands on the audit write's transaction
 
 # Short enough that a hung Redis is noticed well within the one-second kill promise.
 SOCKET_TIMEOUT_S = 0.8
@@ -74,30 +76,38 @@ def control_plane_error(url: str, exc: BaseException) -> ControlPlaneUnreachable
     return ControlPlaneRefused(message)
 
 
-async def stream_info(client: Any, key: str) -> dict[str, Any]:
-    """XINFO STREAM, or an empty dict when the stream does not exist."""
+async def get_or_none(client: Any, key: str) -> str | None:
+    """GET, with a key of another type read as an unexpected value (judged engaged)."""
     try:
-        return dict(await client.xinfo_stream(key))
+        raw = await client.get(key)
     except NoPermissionError:
         raise
     except ResponseError as exc:
-        if "no such key" in str(exc).lower():
-            return {}
+        if "wrongtype" in str(exc).lower():
+            return "\x00wrong type"
         raise
+    return None if raw is None else str(raw)
 
 
 async def read_switch(client: Any, keys: Keys) -> SwitchState:
     """The switch as it stands; raises RedisError/OSError when Redis does not answer."""
-    raw = await client.get(keys.kill)
-    info = await stream_info(client, keys.kills)
-    last_id = info.get("last-generated-id")
-    last_entry = info.get("last-entry")
-    last_kill = None
-    if last_entry:
-        last_kill = kill_from_fields({str(k): str(v) for k, v in (last_entry[1] or {}).items()})
-    return switch_state(
-        None if raw is None else str(raw), None if last_id is None else str(last_id), last_kill
-    )
+    raw = await get_or_none(client, keys.kill)
+    kills = kill_count(await get_or_none(client, keys.kills))
+    last = kill_from_json(await get_or_none(client, keys.last_kill))
+    return switch_state(raw, kills, last)
+
+
+async def read_audit_lists(client: Any, keys: Keys) -> tuple[dict[str, list[str]], int]:
+    """Every user's entries and the sequence counter (absent: 0; not a count: -1)."""
+    prefix = keys.audit_of("")
+    lists: dict[str, list[str]] = {}
+    async for key in client.scan_iter(match=keys.audit_lists, count=500):
+        name = str(key)
+        rows = await client.lrange(name, 0, -1)
+        lists[name.removeprefix(prefix)] = [str(r) for r in rows or []]
+    raw = await get_or_none(client, keys.audit_seq)
+    added = kill_count(raw)
+    return lists, -1 if added is None else added
 
 
 class ControlPlane:
@@ -112,94 +122,108 @@ class ControlPlane:
     async def switch(self) -> SwitchState:
         return await self.call(read_switch(self.client, self.keys), "read the kill switch")
 
+    async def required_areas(self) -> tuple[str, ...]:
+        """The namespace's policy: areas every run must have signed (admins set it)."""
+        policy = await self.call(self.client.hgetall(self.keys.policy), "read the policy")
+        raw = str((policy or {}).get("approvals", ""))
+        return tuple(a for a in (x.strip() for x in raw.split(",")) if a)
+
     async def kill_state(self) -> SwitchState | None:
         """None when released; the engaged state (and why) otherwise."""
         state = await self.switch()
         return state if state.engaged else None
 
+    async def fcall(self, name: str, *args: str | int | None, doing: str) -> Any:
+        """Run one of the library's functions as this user; loads the library when it is
+        missing and this user may (admins)."""
+        argv = [self.keys.namespace, self.user, *("" if a is None else str(a) for a in args)]
+        try:
+            return await self.call(self.client.fcall(name, 0, *argv), doing)
+        except ControlPlaneRefused as exc:
+            cause = exc.__cause__
+            if cause is None or not not_loaded(cause):
+                raise
+        try:
+            await load_library(self.client)
+        except NoPermissionError as exc:
+            raise ControlPlaneRefused(
+                "the control plane's functions are not loaded in this Redis: an admin runs "
+                "`chaosbus control init` (or `control acl --apply`)"
+            ) from exc
+        return await self.call(self.client.fcall(name, 0, *argv), doing)
+
     async def engage(self, claimed: str | None, reason: str | None, now_ms: int) -> KillState:
-        """Engage: append to the kills stream (operators may), announce, audit."""
-        state = KillState(actor=self.user, reason=reason, at_ms=now_ms)
-        fields = {"actor": self.user, "at_ms": str(now_ms), "reason": reason or ""}
-        await self.call(self.client.xadd(self.keys.kills, fields), "engage the kill switch")  # type: ignore[arg-type]
-        await self.call(self.client.publish(self.keys.channel, "kill"), "announce the kill")
-        await self.audit(new_entry("kill", claimed or self.user, now_ms, detail=reason))
-        return state
+        """Engage (operators and admins): the server counts the kill, records who and when,
+        announces it and writes the audit entry. A kill that cannot be recorded still
+        engages; `now_ms` is unused, the server's clock is the one that counts."""
+        try:
+            _, at_ms, _ = await self.fcall(
+                "chaosbus_kill", claimed, reason, doing="engage the kill switch"
+            )
+        except ControlPlaneRefused:
+            # No functions here: engage anyway (the count alone engages), then say so.
+            await self.call(self.client.incr(self.keys.kills), "engage the kill switch")
+            await self.call(self.client.publish(self.keys.channel, "kill"), "announce the kill")
+            raise
+        return KillState(actor=self.user, reason=reason, at_ms=int(at_ms))
 
     async def release(self, claimed: str | None, now_ms: int, *, action: str = "unkill") -> bool:
-        """Release (admin): the marker and its audit entry in one transaction. False when
-        the switch was already released."""
+        """Release (admin): the marker covering every kill counted, and its audit entry,
+        in one function. False when the switch was already released."""
         before = await self.switch()
-        info = await self.call(stream_info(self.client, self.keys.kills), "read the kills")
-        covers = str(info.get("last-generated-id") or "0-0")
-        value = released_value(self.user, now_ms, covers)
-        entry = new_entry(action, claimed or self.user, now_ms, detail=f"covers kill {covers}")  # type: ignore[arg-type]
-        await self.audit(
-            entry,
-            also=lambda pipe: pipe.set(self.keys.kill, value),
+        await self.fcall(
+            "chaosbus_release",
+            claimed,
+            action,
             doing="release the kill switch (needs the admin role)",
         )
-        await self.call(self.client.publish(self.keys.channel, "unkill"), "announce the release")
         return before.engaged
 
     async def initialise(self, claimed: str | None, now_ms: int) -> bool:
         """First use: write the released marker if this namespace has no history at all
         (no marker, no kill, no audit entry) — so a deleted marker cannot be re-initialised."""
-        exists = await self.call(
-            self.client.exists(self.keys.kill, self.keys.kills, self.keys.audit),
-            "read the kill switch",
+        await self.call(load_library(self.client), "load the control plane's functions")
+        done, _, _ = await self.fcall(
+            "chaosbus_release", claimed, "init", doing="initialise the control plane"
         )
-        if exists:
-            return False
-        await self.release(claimed, now_ms, action="init")
-        return True
+        return bool(done)
 
-    async def audit(
-        self, entry: AuditEntry, *, also: Queue | None = None, doing: str = "write the audit log"
-    ) -> str:
-        """Append `entry` to the chain (WATCH/MULTI, so concurrent writers cannot fork it),
-        with `also` queued in the same transaction. Raises when it could not be written."""
-        return await self.call(self._append(entry, also), doing)
-
-    async def _append(self, entry: AuditEntry, also: Queue | None) -> str:
+    async def audit(self, entry: AuditEntry, *, doing: str = "write the audit log") -> str:
+        """Append `entry` (start, stop, abort, verdict, refused): the server takes the next
+        sequence number, links it and stamps the time and the caller. Raises when it could
+        not be written."""
         claimed = entry.actor if entry.actor != self.user else None
-        stamped = entry.model_copy(update={"actor": self.user, "claimed": claimed})
-        fields = {k: v for k, v in stamped.fields().items() if v is not None}
-        async with self.client.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(self.keys.audit)
-                    info = await stream_info(pipe, self.keys.audit)
-                    last = info.get("last-entry")
-                    prev = str((last[1] or {}).get("hash", GENESIS)) if last else GENESIS
-                    seq = int(info.get("entries-added", 0)) + 1
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.xadd(self.keys.audit, chained(fields, seq, prev))  # type: ignore[arg-type]
-                    if also is not None:
-                        also(pipe)
-                    results = await pipe.execute()
-                    return str(results[0])
-                except WatchError:
-                    continue
+        seq = await self.fcall(
+            "chaosbus_audit",
+            claimed,
+            entry.action,
+            entry.run_id,
+            entry.experiment,
+            entry.detail,
+            doing=doing,
+        )
+        return str(seq)
 
     async def read_audit(self, limit: int = 50) -> list[AuditEntry]:
         """The last `limit` entries, oldest first."""
-        rows = await self.call(self.client.xrevrange(self.keys.audit, count=limit), "read audit")
-        # The client decodes responses, so ids and fields are str at run time.
-        entries = []
-        for entry_id, fields in reversed(rows or []):
-            flat = {str(k): str(v) for k, v in (fields or {}).items()}
-            entries.append(AuditEntry.from_fields(str(entry_id), flat))
-        return entries
+        lists, _ = await self.call(read_audit_lists(self.client, self.keys), "read audit")
+        entries = [
+            entry
+            for owner, elements in lists.items()
+            for entry in (AuditEntry.of_element(owner, e) for e in elements)
+            if entry is not None
+        ]
+        entries.sort(key=lambda e: int(e.id or 0))
+        return entries[-limit:] if limit else []
 
     async def verify_audit(self) -> Verification:
         """Read the whole log and check its chain."""
-        info = await self.call(stream_info(self.client, self.keys.audit), "read the audit log")
-        rows = await self.call(self.client.xrange(self.keys.audit), "read the audit log")
-        flat: list[tuple[str, Mapping[str, str]]] = [
-            (str(i), {str(k): str(v) for k, v in (f or {}).items()}) for i, f in rows or []
-        ]
-        return verify(flat, int(info.get("entries-added", 0)))
+        lists, added = await self.call(
+            read_audit_lists(self.client, self.keys), "read the audit log"
+        )
+        if added < 0:
+            return Verification(0, 0, "", (f"{self.keys.audit_seq} does not hold a count",))
+        return verify(lists, added)
 
     async def call(self, awaitable: Awaitable[T], doing: str = "answer") -> T:
         try:
@@ -208,6 +232,12 @@ class ControlPlane:
             raise NotPermitted(
                 f"the Redis user {self.user!r} may not {doing} (its role does not allow it)"
             ) from exc
+        except ResponseError as exc:
+            if "chaosbus:" in str(exc):
+                raise InvalidInput(f"could not {doing}: {reason_of(exc)}") from exc
+            if not_loaded(exc):
+                raise ControlPlaneRefused(f"could not {doing}: {exc}") from exc
+            raise control_plane_error(self.url, exc) from exc
         except (RedisError, OSError) as exc:
             raise control_plane_error(self.url, exc) from exc
 

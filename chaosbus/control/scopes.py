@@ -17,19 +17,16 @@ turns the decisions it would take into passes (reason `paused`) on every route, 
 routes that declare it release what they hold. The watcher reads the hash every poll and at
 once when `pause`/`resume` is announced on `<ns>:control`: within 1 s in every replica.
 
-`write_scope` is the one write (the audit entry and the HSET/HDEL in one transaction, then
-the announcement), kept in one function so that the control plane's server-side writes can
-take it over.
+`write_scope` is the one write: the server's `chaosbus_scope` function changes the hash,
+appends the audit entry and announces it, all or nothing (docs/decisions/0300).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chaosbus.control.audit import Action, new_entry
 from chaosbus.control.keys import Keys
 from chaosbus.control.plane import ControlPlane
 
@@ -98,10 +95,6 @@ async def read_paused(client: Any, keys: Keys) -> Paused:
     return paused_state({str(k): str(v) for k, v in (raw or {}).items()})
 
 
-def pause_value(actor: str, reason: str | None, at_ms: int) -> str:
-    return json.dumps({"actor": actor, "reason": reason or "", "at_ms": at_ms})
-
-
 async def write_scope(
     plane: ControlPlane,
     scope: Scope,
@@ -111,23 +104,18 @@ async def write_scope(
     reason: str | None,
     now_ms: int,
 ) -> bool:
-    """Pause or resume `scope`: the audit entry and the change in one transaction, then the
-    announcement on the control channel. True when the state changed."""
-    keys = plane.keys
-    before = await plane.call(plane.client.hexists(keys.paused, scope.field), "read the pauses")
-    action: Action = "pause" if paused else "resume"
-    detail = scope.field + (f": {reason}" if reason else "")
-    entry = new_entry(action, claimed or plane.user, now_ms, detail=detail)
-
-    def change(pipe: Any) -> None:
-        if paused:
-            pipe.hset(keys.paused, scope.field, pause_value(plane.user, reason, now_ms))
-        else:
-            pipe.hdel(keys.paused, scope.field)
-
-    await plane.audit(entry, also=change, doing=f"{action} {scope.describe()}")
-    await plane.call(plane.client.publish(keys.channel, action), f"announce the {action}")
-    return bool(before) != paused
+    """Pause or resume `scope` (the change, its audit entry and the announcement, on the
+    server). True when the state changed."""
+    action = "pause" if paused else "resume"
+    changed = await plane.fcall(
+        "chaosbus_scope",
+        claimed,
+        scope.field,
+        "1" if paused else "0",
+        reason,
+        doing=f"{action} {scope.describe()}",
+    )
+    return bool(changed)
 
 
 async def paused_now(plane: ControlPlane) -> Paused:

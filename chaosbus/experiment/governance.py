@@ -24,8 +24,16 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+DAY_S = 86_400
+
+
 class Approvals(_Section):
+    """Areas that must sign; by default each by a different user, each sign-off good for
+    `valid_for_s` (a week; at most 30 days, which the server also enforces)."""
+
     required: tuple[str, ...] = Field(min_length=1, max_length=16)
+    distinct_users: bool = True
+    valid_for_s: int = Field(default=7 * DAY_S, ge=60, le=30 * DAY_S)
 
     @field_validator("required")
     @classmethod

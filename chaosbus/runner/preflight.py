@@ -1,7 +1,8 @@
 """Preflight: everything a run needs is there, and nothing forbids it, before anything starts.
 
 Broker reachable, every route's topics exist, the ledger topic exists, Redis reachable,
-the kill switch released, every required sign-off present for this exact file content,
+the kill switch released, every required sign-off (the file's and the namespace's
+policy's) present for this exact file content and these targets (`run_targets`),
 and no other live interposer on a route's source (unless `--share-route`). `--dry-run`
 stops here, after counting how much recent source traffic each fault's targeting would match.
 """
@@ -17,13 +18,16 @@ from aiokafka import TopicPartition
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.clients.consumers import standalone_consumer
 from chaosbus.clients.errors import BrokerUnreachable
+from chaosbus.contracts.clock import wall_clock_ms
 from chaosbus.contracts.ledger_record import LEDGER_TOPIC
 from chaosbus.contracts.records import envelope_of
 from chaosbus.contracts.routes import Route
 from chaosbus.control.approvals import approval_state
 from chaosbus.control.errors import ApprovalsMissing, KillSwitchEngaged
 from chaosbus.control.plane import ControlPlane
+from chaosbus.control.targets import Targets, targets_of
 from chaosbus.errors import InvalidInput, Unreachable
+from chaosbus.experiment.governance import Approvals
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.envelope import Envelope
 from chaosbus.injectors.match import Payload, Verdict, evaluate
@@ -77,14 +81,48 @@ async def refuse_if_killed(plane: ControlPlane) -> None:
         raise KillSwitchEngaged(f"run refused: {state.detail}{hint}")
 
 
-async def refuse_unapproved(
-    spec: ExperimentSpec, plane: ControlPlane, content_sha256: str | None, label: str
-) -> None:
+def run_targets(spec: ExperimentSpec, bootstrap: str, namespace: str) -> Targets:
+    """What a run of `spec` touches, after flags and environment: what approvals bind."""
+    return targets_of(
+        bootstrap,
+        namespace,
+        [(r.source, r.destination) for r in spec.routes],
+        [(h.name, h.upstream) for h in spec.http_routes],
+    )
+
+
+async def approvals_needed(spec: ExperimentSpec, plane: ControlPlane) -> Approvals | None:
+    """The file's `approvals:` joined with the namespace's policy (`chaosbus control
+    require-approvals`), which applies to every run whatever the file says."""
+    policy = await plane.required_areas()
     if spec.approvals is None:
+        return Approvals(required=policy) if policy else None
+    extra = tuple(area for area in policy if area not in spec.approvals.required)
+    if not extra:
+        return spec.approvals
+    return spec.approvals.model_copy(update={"required": (*spec.approvals.required, *extra)})
+
+
+async def refuse_unapproved(
+    spec: ExperimentSpec,
+    plane: ControlPlane,
+    content_sha256: str | None,
+    label: str,
+    targets: Targets | None = None,
+) -> None:
+    needed = await approvals_needed(spec, plane)
+    if needed is None:
         return
     if content_sha256 is None:
         raise ApprovalsMissing(f"run refused: {label} requires approvals, its content is unknown")
-    state = await approval_state(plane, content_sha256, spec.approvals.required)
+    state = await approval_state(
+        plane,
+        content_sha256,
+        needed.required,
+        targets=targets,
+        distinct=needed.distinct_users,
+        now_ms=wall_clock_ms(),
+    )
     state.refuse_if_missing(label)
 
 
@@ -98,7 +136,8 @@ async def preflight(
     share_route: bool = False,
 ) -> PreflightResult:
     await refuse_if_killed(plane)
-    await refuse_unapproved(spec, plane, content_sha256, label)
+    targets = run_targets(spec, kafka.bootstrap, plane.keys.namespace)
+    await refuse_unapproved(spec, plane, content_sha256, label, targets)
     if not spec.routes:
         return PreflightResult({})  # HTTP only: no topic to check, Kafka is not touched
     counts = await check_topics(spec, kafka)

@@ -49,7 +49,7 @@ from chaosbus.runner.http_side import HttpSide
 from chaosbus.runner.live import LiveParts, LiveRecord, TopicSides
 from chaosbus.runner.notify import Notifier, hooks_from_environment
 from chaosbus.runner.observation import LiveObservation
-from chaosbus.runner.preflight import preflight
+from chaosbus.runner.preflight import preflight, run_targets
 from chaosbus.runner.progress import Progress
 from chaosbus.runner.run_metrics import RunMetrics
 from chaosbus.runner.supervised_side import SupervisedTopicSide
@@ -137,7 +137,7 @@ class ExperimentRun:
                 await self._audit(plane, "refused", str(exc))
                 raise
             # No audit entry, no faults: a start that cannot be recorded does not happen.
-            await self._audit(plane, "start", None, required=True)
+            await self._audit(plane, "start", self._what_runs(plane), required=True)
             try:
                 self.notifier.notify("start")
                 report = await self._run_live(interrupt)
@@ -323,6 +323,11 @@ class ExperimentRun:
             self.request_abort(tick.failure)
         if self.options.on_progress is not None:
             self.options.on_progress(tick.progress)
+
+    def _what_runs(self, plane: ControlPlane) -> str:
+        """The start entry's detail: the content's sha256 and the effective targets."""
+        targets = run_targets(self.spec, self.options.kafka.bootstrap, plane.keys.namespace)
+        return f"sha256 {self.options.content_sha256 or 'unknown'} targets {targets.text()}"
 
     async def _audit(
         self, plane: ControlPlane, action: str, detail: str | None, *, required: bool = False

@@ -11,8 +11,11 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
+from chaosbus.documents import DocumentError, decode_text, read_file_bytes
 from chaosbus.errors import InvalidInput
 from chaosbus.experiment import ExperimentSpec, load_experiment, parse_experiment_text
+from chaosbus.experiment.loader import ExperimentInvalid
+from chaosbus.injectors.validation import ROOT
 from chaosbus.platforms.scenarios import platform_scenarios, scenario_text
 
 SUFFIX = ".yaml"
@@ -60,6 +63,25 @@ def load_experiment_or_scenario(argument: str) -> ExperimentSpec:
         return load_experiment(path)
     found = scenario(argument)
     return parse_experiment_text(found.text, origin=f"scenario {found.name}")
+
+
+def read_experiment(argument: str) -> tuple[bytes, ExperimentSpec]:
+    """The bytes an experiment argument names and the spec parsed from exactly those bytes:
+    the file is read once, so what approvals hash is what runs (a FIFO or a file swapped
+    between two reads cannot serve one content to the hash and another to the parser)."""
+    path = Path(argument)
+    if path.exists() or "/" in argument or path.suffix in {".yaml", ".yml"}:
+        origin = str(path)
+        try:
+            content = read_file_bytes(path, root=ROOT)
+            text = decode_text(content, root=ROOT)
+        except DocumentError as exc:
+            raise ExperimentInvalid([str(exc)], origin) from exc
+        return content, parse_experiment_text(text, origin=origin)
+    found = scenario(argument)
+    return found.text.encode("utf-8"), parse_experiment_text(
+        found.text, origin=f"scenario {found.name}"
+    )
 
 
 def experiment_content(argument: str) -> bytes:

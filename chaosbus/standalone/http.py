@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chaosbus.clients.redaction import redact_url
+from chaosbus.control.approvals import refuse_unsigned_faults
 from chaosbus.control.guard import InjectionGuard
+from chaosbus.control.plane import control_plane
 from chaosbus.documents import load_http_fault_file
 from chaosbus.errors import InvalidInput
 from chaosbus.injectors.errors import InjectorError
@@ -66,6 +68,9 @@ async def run_http_proxy(
         raise InvalidInput(f"--upstream {options.upstream!r}: expected an http(s) URL")
     host, port = parse_listen(options.listen)
     plan = build_plan(options.fault_file, options.seed)
+    if control_url is not None and plan_has_faults(plan):
+        async with control_plane(control_url) as plane:
+            await refuse_unsigned_faults(plane, "http")
     route = HttpRoute(
         name=options.name,
         listen_host=host,

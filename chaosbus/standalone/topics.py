@@ -15,6 +15,7 @@ from chaosbus.contracts.clock import Clock, wall_clock_ms
 from chaosbus.contracts.errors import RouteError
 from chaosbus.contracts.ledger_record import LEDGER_TOPIC
 from chaosbus.contracts.routes import Route, RouteProblem, route_problem
+from chaosbus.control.approvals import refuse_unsigned_faults
 from chaosbus.control.audit import Action, AuditEntry, new_entry
 from chaosbus.control.errors import ControlPlaneUnreachable, NotPermitted
 from chaosbus.control.guard import InjectionGuard
@@ -134,6 +135,7 @@ async def run_proxy(
                 await _refuse_shared(proxy, share_route)
                 return await proxy.run(stopping)
             async with control_plane(control_url) as plane:
+                await refuse_unsigned_faults(plane, "proxy")
                 await _refuse_shared(proxy, share_route)
                 routes = ", ".join(r.name for r in proxy.routes)
                 run_id, what = proxy.config.run_id, fault_label or "faults"

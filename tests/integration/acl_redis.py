@@ -10,7 +10,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis.asyncio as aioredis
+
 from chaosbus.control.acl import AclUser, aclfile_lines
+from chaosbus.control.functions import load_library
 from chaosbus.local.redis_node import redis_answers
 from chaosbus.testing import free_port_pair
 
@@ -29,6 +32,15 @@ class AclRedis:
 
     def url(self, user: str) -> str:
         return f"redis://{user}:pw-{user}@127.0.0.1:{self.port}/0"
+
+
+async def _load(url: str) -> None:
+    """What `control acl --apply` does first: the functions every role's writes go through."""
+    client = aioredis.from_url(url)
+    try:
+        await load_library(client)
+    finally:
+        await client.aclose()
 
 
 @contextmanager
@@ -66,6 +78,7 @@ def acl_redis(home: Path) -> Iterator[AclRedis]:
                 raise RuntimeError(f"redis-server exited {proc.returncode}; aclfile {aclfile}")
             # redis-server opens its port in its own time; there is nothing to await.
             subprocess.run(["sleep", "0.05"], check=True)
+        asyncio.run(_load(node.url("admin")))
         yield node
     finally:
         proc.terminate()

@@ -146,35 +146,23 @@ class TestAuditChain:
             result = await plane.verify_audit()
         assert (result.intact, result.held, result.added) == (True, 20, 20)
 
-    async def test_trim_delete_and_edit_are_named(self, redis_url: str) -> None:
-        """XTRIM, XDEL and a rewritten entry each show up with their positions."""
+    async def test_removed_and_edited_entries_are_named(self, redis_url: str) -> None:
+        """An admin's LPOP, LREM and LSET on a user's list each show up with positions."""
         ns = fresh()
-        key = Keys(ns).audit
         async with control_plane(redis_url, ns) as plane:
             for i in range(6):
                 await plane.audit(new_entry("start", "t", i, detail=f"n{i}"))
-            rows = await plane.client.xrange(key)
-            await raw(redis_url, "XDEL", key, rows[3][0])
-            await raw(redis_url, "XTRIM", key, "MAXLEN", "4")
-            trimmed = await plane.verify_audit()
-        assert trimmed.problems == (
-            "entry 1 missing before entry 2 (trimmed)",
-            "entry 4 missing before entry 5 (deleted)",
-        )
-        # An edit: the stream rebuilt with one field changed (only an admin can DEL).
-        ns2 = fresh()
-        key2 = Keys(ns2).audit
-        async with control_plane(redis_url, ns2) as plane:
-            for i in range(3):
-                await plane.audit(new_entry("start", "t", i))
-            rows = await plane.client.xrange(key2)
-            await raw(redis_url, "DEL", key2)
-            for index, (entry_id, fields) in enumerate(rows):
-                changed = {**fields, "actor": "forged"} if index == 1 else fields
-                await plane.client.xadd(key2, changed, id=entry_id)
-            edited = await plane.verify_audit()
-        assert edited.problems == (
-            f"entry 2 (stream id {rows[1][0]}): edited, its hash does not match",
+            key = plane.keys.audit_of(plane.user)
+            rows = await plane.client.lrange(key, 0, -1)
+            await raw(redis_url, "LPOP", key)
+            await raw(redis_url, "LREM", key, "1", rows[3])
+            await raw(redis_url, "LSET", key, "3", rows[5].replace("n5", "forged"))
+            tampered = await plane.verify_audit()
+        assert tampered.problems == (
+            "entry 2 by default: does not follow default's entry before it",
+            "entry 5 by default: does not follow default's entry before it",
+            "entry 1 missing (removed, or never written)",
+            "entry 4 missing (removed, or never written)",
         )
 
     def test_verify_command_exit_codes(self, redis_url: str) -> None:
@@ -188,11 +176,11 @@ class TestAuditChain:
             0,
             "audit log intact: 2 entries held of 2 appended",
         )
-        asyncio.run(raw(db, "XTRIM", "chaosbus:audit", "MAXLEN", "1"))
+        asyncio.run(raw(db, "LPOP", "chaosbus:audit:by:default"))
         tampered = chaosbus("audit", "--verify", "--redis", db)
         assert tampered.code == 1
         assert tampered.stdout.splitlines()[0] == (
-            "audit log tampered: entry 1 missing before entry 2 (trimmed)"
+            "audit log tampered: entry 2 by default: does not follow default's entry before it"
         )
 
 
@@ -264,7 +252,8 @@ class TestAclApply:
         from chaosbus.control.acl import AclUser
         from chaosbus.control.operations import apply_acl
 
-        assert await apply_acl(roles.url("admin"), [AclUser("ops2", "operator")], "chaosbus") == 1
+        done = await apply_acl(roles.url("admin"), [AclUser("ops2", "operator")], "chaosbus")
+        assert (done.users, done.default_off) == (1, True)
         await raw(roles.url("admin"), "ACL", "SETUSER", "ops2", ">pw-ops2")
         await operations.init(roles.url("admin"), None)
         assert (await operations.kill(roles.url("ops2"), None, "applied")).actor == "ops2"
@@ -314,7 +303,10 @@ class TestApprovals:
         assert chaosbus("control", "init", "--redis", db).code == 0
         text = chaosbus("scenarios", "show", "duplicate-storm").stdout
         path = tmp_path / "storm.yaml"
-        path.write_text(text + "approvals: {required: [business, security]}\n")
+        # One user (default) signs both areas here: allowed only when the file says so.
+        path.write_text(
+            text + "approvals: {required: [business, security], distinct_users: false}\n"
+        )
         refused = chaosbus("run", str(path), "--redis", db, "--bootstrap", "127.0.0.1:1")
         assert refused.code == 2
         assert "lacks sign-off by business, security" in refused.last_error_line

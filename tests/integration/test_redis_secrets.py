@@ -112,9 +112,12 @@ class TestNoSecretAnywhere:
             ("start", "default", "secrets-test"),
             (closing, "default", "secrets-test"),
         ]
+        # The start entry records what ran: the content's sha256 and the effective targets.
+        assert (audit[1].detail or "").startswith("sha256 ")
+        assert f'"bootstrap":"{bootstrap}"' in (audit[1].detail or "")
         raw = redis_client(control_url, decode_responses=True)
         try:
-            audit_stream = await raw.xrange(f"{stage.namespace}:audit")
+            audit_stream = await raw.lrange(f"{stage.namespace}:audit:by:default", 0, -1)
         finally:
             await raw.aclose()
         ledger = [

@@ -172,8 +172,8 @@ class TestTheRealCommandLine:
         assert len(found) > 60
         assert {use.command for use in found if "--redis" in use.flags} == {
             "proxy", "http", "run", "kill", "unkill", "audit", "approve", "approvals", "check",
-            "demo", "control init", "control acl", "pause", "resume", "rerun", "suite",
-            "horizon",
+            "demo", "control init", "control acl", "control require-approvals", "pause",
+            "resume", "rerun", "suite", "horizon",
         }  # fmt: skip
 
     def test_a_shared_flag_is_declared_once_in_options(self) -> None:

@@ -3,13 +3,15 @@ approval state."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from chaosbus.control.acl import AclUser, aclfile_lines, rules, setuser_commands
 from chaosbus.control.approvals import ApprovalState, Signoff, parse_key
-from chaosbus.control.chain import GENESIS, chained, verify
+from chaosbus.control.chain import GENESIS, link, verify
 from chaosbus.control.errors import ApprovalsMissing
-from chaosbus.control.keys import Keys, KillState, released_value, switch_state
+from chaosbus.control.keys import Keys, KillState, kill_count, released_value, switch_state
 
 
 class TestSwitchState:
@@ -19,22 +21,35 @@ class TestSwitchState:
             None,
             "1",
             "{",
-            '{"state": "engaged", "actor": "a", "at_ms": 1, "covers": "0-0"}',
+            '{"state": "engaged", "actor": "a", "at_ms": 1, "covers": "0"}',
         ):
-            assert switch_state(raw, None, None).engaged, raw
-        assert not switch_state(released_value("admin", 1, "0-0"), None, None).engaged
+            assert switch_state(raw, 0, None).engaged, raw
+        assert not switch_state(released_value("admin", 1, "0"), 0, None).engaged
 
-    def test_a_kill_newer_than_the_release_engages(self) -> None:
-        """A release covers kills up to its `covers` id; a later kill engages again."""
-        value = released_value("admin", 1, "5-0")
+    def test_a_kill_since_the_release_engages(self) -> None:
+        """A release covers a count of kills; one more engages again."""
+        value = released_value("admin", 1, "5")
         kill = KillState(actor="ops", reason="drill", at_ms=2)
-        assert not switch_state(value, "5-0", kill).engaged
-        later = switch_state(value, "5-1", kill)
+        assert not switch_state(value, 5, kill).engaged
+        later = switch_state(value, 6, kill)
         assert (later.engaged, later.detail) == (True, "kill switch engaged by ops: drill")
+
+    def test_a_count_below_the_release_engages(self) -> None:
+        """A deleted or reset count is not a release (the issue's fail-open after a delete)."""
+        state = switch_state(released_value("admin", 1, "5"), 0, None)
+        assert state.engaged
+        assert "0 kills counted, the release covers 5" in state.detail
+
+    def test_a_count_that_is_not_one_engages(self) -> None:
+        """`<ns>:kills` of another type (an old stream) or text reads engaged."""
+        for raw in ("\x00wrong type", "x", "-1", "1.5"):
+            assert kill_count(raw) is None
+            assert switch_state(released_value("admin", 1, "0"), kill_count(raw), None).engaged
+        assert kill_count(None) == 0
 
     def test_first_use_names_init(self) -> None:
         """A namespace never set up says how to set it up."""
-        assert "chaosbus control init" in switch_state(None, None, None).detail
+        assert "chaosbus control init" in switch_state(None, 0, None).detail
 
     def test_approval_keys_carry_the_user(self) -> None:
         """A sign-off's key ends with the user, so ACL key patterns bind it."""
@@ -44,76 +59,84 @@ class TestSwitchState:
         assert parse_key("ns:approval:x:y:z:w", "ns") is None
 
 
-def chain_of(count: int) -> list[tuple[str, dict[str, str]]]:
-    rows: list[tuple[str, dict[str, str]]] = []
+def entries(owner: str, seqs: list[int]) -> list[str]:
+    """A user's list as the server writes it (`chaosbus_v1.lua`)."""
+    out: list[str] = []
     prev = GENESIS
-    for seq in range(1, count + 1):
-        fields = chained({"action": "start", "actor": "ops", "at_ms": str(seq)}, seq, prev)
-        rows.append((f"{seq}-0", fields))
-        prev = fields["hash"]
-    return rows
+    for seq in seqs:
+        element = json.dumps({"seq": str(seq), "prev": prev, "actor": owner, "action": "start"})
+        out.append(element)
+        prev = link(element)
+    return out
 
 
 class TestAuditChain:
     def test_intact(self) -> None:
-        """An untouched chain verifies, with its head hash."""
-        rows = chain_of(4)
-        result = verify(rows, 4)
-        assert (result.intact, result.held, result.head) == (True, 4, rows[-1][1]["hash"])
+        """Two users' lists that interleave one sequence verify, with the newest's link."""
+        lists = {"ops": entries("ops", [1, 3]), "al": entries("al", [2, 4])}
+        result = verify(lists, 4)
+        assert (result.intact, result.held, result.head) == (True, 4, link(lists["al"][1]))
 
-    def test_trimmed_head(self) -> None:
-        """XTRIM leaves the first entry held above seq 1: named as trimmed."""
-        assert verify(chain_of(5)[2:], 5).problems == (
-            "entries 1-2 missing before entry 3 (trimmed)",
+    def test_removed_entries_leave_a_gap(self) -> None:
+        """A removed entry (admins only) breaks the link after it and leaves a gap."""
+        lists = {"ops": entries("ops", [1, 2, 3])}
+        del lists["ops"][1]
+        assert verify(lists, 3).problems == (
+            "entry 3 by ops: does not follow ops's entry before it",
+            "entry 2 missing (removed, or never written)",
         )
 
-    def test_deleted_middle(self) -> None:
-        """XDEL of entry 3 leaves a gap: named by position."""
-        rows = chain_of(5)
-        del rows[2]
-        assert verify(rows, 5).problems == ("entry 3 missing before entry 4 (deleted)",)
-
-    def test_deleted_tail(self) -> None:
-        """The last entries gone: entries-added still counts them."""
-        assert verify(chain_of(5)[:3], 5).problems == (
-            "entries 4-5 missing at the end (deleted or trimmed)",
+    def test_removed_tail(self) -> None:
+        """The last entries gone: the sequence still counts them."""
+        assert verify({"ops": entries("ops", [1, 2, 3])[:1]}, 3).problems == (
+            "entries 2-3 missing (removed, or never written)",
         )
 
     def test_edited(self) -> None:
-        """A changed field no longer matches the entry's hash."""
-        rows = chain_of(3)
-        rows[1][1]["actor"] = "someone-else"
-        assert verify(rows, 3).problems == (
-            "entry 2 (stream id 2-0): edited, its hash does not match",
+        """A changed element no longer links to the next one."""
+        lists = {"ops": entries("ops", [1, 2])}
+        lists["ops"][0] = lists["ops"][0].replace("start", "stop")
+        assert verify(lists, 2).problems == (
+            "entry 2 by ops: does not follow ops's entry before it",
         )
 
-    def test_rehashed_edit_breaks_the_link(self) -> None:
-        """An edit with a recomputed hash no longer links to the next entry."""
-        rows = chain_of(3)
-        rows[1] = ("2-0", chained({**rows[1][1], "actor": "x"}, 2, rows[0][1]["hash"]))
-        assert verify(rows, 3).problems == ("entry 3 (stream id 3-0): does not follow entry 2",)
-
-    def test_unchained_entry(self) -> None:
-        """An entry written around chaosbus (raw XADD) is named."""
-        rows = [*chain_of(2), ("9-0", {"action": "kill"})]
-        assert verify(rows, 3).problems[0] == "stream id 9-0: not chained (no seq/prev/hash)"
+    def test_entries_written_around_the_functions(self) -> None:
+        """A repeated or out-of-sequence entry, another's name, or junk, are each named."""
+        ops = entries("ops", [1])
+        junk = json.dumps({"seq": "1", "prev": link(ops[0]), "actor": "admin"})
+        lists = {"ops": [*ops, junk, "junk"]}
+        assert verify(lists, 1).problems == (
+            "entry 1 by ops: claims to be by admin",
+            "entry 1 by ops: repeated",
+            "ops's entry #3: not an entry (written around chaosbus)",
+        )
+        beyond = {"ops": entries("ops", [1, 9])}
+        assert "entry 9 by ops: outside the sequence (written around chaosbus)" in (
+            verify(beyond, 1).problems
+        )
 
 
 class TestAcl:
-    def test_operator_cannot_write_the_release_marker(self) -> None:
-        """Operators append to the audit log and the kills stream, pause scopes, and write
-        nothing else."""
+    def test_operator_writes_only_through_narrow_selectors(self) -> None:
+        """Operators hold INCR on the counts, SET on the kill note, HSET/HDEL on the pauses
+        and RPUSH on their own audit list; no write key pattern outside a selector."""
         operator = rules(AclUser("op", "operator"), "ns")
-        writes = [r for r in operator if r.startswith(("%W~", "~"))]
-        assert writes == ["%W~ns:audit", "%W~ns:kills", "%W~ns:paused"]
+        assert [r for r in operator if r.startswith("(")] == [
+            "(+incr ~ns:kills)",
+            "(+set ~ns:kill:last)",
+            "(+hset +hdel ~ns:paused)",
+            "(+incr ~ns:audit:seq)",
+            "(+rpush ~ns:audit:by:op)",
+        ]
+        assert [r for r in operator if r.startswith(("%W~", "~"))] == []
+        assert "+fcall" in operator
+        assert "+xadd" not in operator
 
     def test_approver_writes_only_its_own_keys(self) -> None:
-        """An approver may write sign-offs ending in its own name, for its areas."""
+        """An approver may SET sign-offs ending in its own name, for its areas."""
         approver = rules(AclUser("al", "approver", ("business", "privacy")), "ns")
-        assert [r for r in approver if r.startswith("%W~ns:approval")] == [
-            "%W~ns:approval:business:*:al",
-            "%W~ns:approval:privacy:*:al",
-        ]
+        assert "(+set ~ns:approval:business:*:al ~ns:approval:privacy:*:al)" in approver
+        assert "(+rpush ~ns:audit:by:al)" in approver
 
     def test_setuser_and_aclfile(self) -> None:
         """Printed rules never carry a password; aclfile lines do, for tests."""
