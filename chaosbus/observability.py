@@ -82,6 +82,8 @@ class Providers:
     tracer: TracerProvider | None
     meter: MeterProvider | None
     endpoint: MetricsEndpoint | None = None
+    # Head sampling of the interposer's spans (`streams.telemetry`): 1.0 traces every message.
+    trace_sample_ratio: float = 1.0
 
     def shutdown(self) -> None:
         if self.tracer is not None:
@@ -112,4 +114,19 @@ def providers_from_environment(
         tracer.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
         readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
     meter = MeterProvider(resource=resource, metric_readers=readers) if readers else None
-    return Providers(tracer, meter, endpoint)
+    return Providers(tracer, meter, endpoint, trace_sample_ratio())
+
+
+def trace_sample_ratio() -> float:
+    """`CHAOSBUS_TRACE_SAMPLE_RATIO`: the share of messages traced (upstream-sampled ones
+    always are); 1.0 when unset."""
+    text = os.environ.get("CHAOSBUS_TRACE_SAMPLE_RATIO", "").strip()
+    if not text:
+        return 1.0
+    try:
+        ratio = float(text)
+    except ValueError:
+        ratio = -1.0
+    if not 0.0 <= ratio <= 1.0:
+        raise InvalidInput(f"CHAOSBUS_TRACE_SAMPLE_RATIO: a number within [0, 1], got {text!r}")
+    return ratio

@@ -237,9 +237,7 @@ class FaultPlan:
         source = envelope.source
         part = (source.topic, source.partition)
         buffered = self._holding.held_count
-        emitted = self._holding.apply(
-            chosen, part, lambda state: injector.apply(fault, envelope, state, rng, now_ms)
-        )
+        emitted = self._holding.apply(chosen, part, envelope, rng, now_ms)
         # Negative when this message completed a reorder window and emptied the buffer.
         held = max(self._holding.held_count - buffered, 0)
         self._counts[fault.type] += 1

@@ -26,7 +26,7 @@ headers are never logged, only the value's size (`payload_bytes`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from chaosbus.injectors.envelope import Emission, Envelope
 from chaosbus.streams.decider import DecisionLike
@@ -43,6 +43,11 @@ class ActionLog:
     def __init__(self, route: str, salt: bytes | None = None) -> None:
         self.route = route
         self._salt = salt
+
+    @property
+    def logs_decisions(self) -> bool:
+        """Whether any decision would be logged now (the loop asks once a turn)."""
+        return log.isEnabledFor(logging.INFO)
 
     def identifier(self, value: bytes | None) -> str | None:
         """A key or event id as the log shows it: the run's pseudonym when hashed."""
@@ -129,6 +134,24 @@ class ActionLog:
                 "trace_id": trace_id,
             },
         )
+
+    def emitted_all(
+        self, emissions: Sequence[Emission], *, now_ms: int, partition: int, base: int
+    ) -> None:
+        """`emitted` for a producer batch (the i-th copy landed at `base + i`): the level
+        asked once for the batch, so a batch of plain forwards costs one comparison."""
+        if log.isEnabledFor(logging.DEBUG):
+            chosen: Iterable[tuple[int, Emission]] = enumerate(emissions, base)
+        elif log.isEnabledFor(logging.INFO):
+            chosen = (
+                (offset, emission)
+                for offset, emission in enumerate(emissions, base)
+                if emission.copy or emission.planned_delay_ms
+            )
+        else:
+            return
+        for offset, emission in chosen:
+            self.emitted(emission, now_ms=now_ms, partition=partition, offset=offset)
 
     def committed(self, offsets: Mapping[tuple[str, int], int], took_ms: float) -> None:
         if not log.isEnabledFor(logging.DEBUG):

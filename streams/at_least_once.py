@@ -10,6 +10,10 @@ acking, whose out-of-order commit can skip an unacknowledged message (faust-stre
 What the destination refuses is never resent forever (`streams.undeliverable`); what fails
 for a retriable reason is resent on the next turn and counted (`resent`). `in_flight` and
 `held_bytes` count every message read and not yet done, whatever the destination does.
+
+What a message costs is paid per batch where it can be: a copy due at once (every pass) is
+kept in a plain list beside the release heap (`ReleaseSchedule`'s `placed`), and a producer
+batch's or a ledger batch's acknowledgement is booked in one call for all its members.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -31,7 +35,7 @@ from chaosbus.streams.batches import Record, send_in_batches
 from chaosbus.streams.clients import route_producer, stop_producer
 from chaosbus.streams.config import InterposerConfig
 from chaosbus.streams.decider import DecisionLike
-from chaosbus.streams.delivery import RouteContext
+from chaosbus.streams.delivery import TRACE_HEADER_BYTES, RouteContext
 from chaosbus.streams.ledger import CompletedRecord, LedgerBook
 from chaosbus.streams.offsets import OffsetTracker
 from chaosbus.streams.release_schedule import ReleaseSchedule
@@ -85,6 +89,10 @@ class AtLeastOnce:
         self._own_producers: list[Producer] = []
         self._tracker = OffsetTracker()
         self._queue: ReleaseSchedule[Emission] = ReleaseSchedule(_release_at, _size)
+        # Copies due at the turn's time (every pass), in decision order: they never enter
+        # the heap; `_due_at` is the heap key they would have had.
+        self._due_now: list[Emission] = []
+        self._due_at = (0, 0)
         self._book = LedgerBook(
             run_id=self._config.run_id,
             route=self._route.name,
@@ -157,7 +165,8 @@ class AtLeastOnce:
         self, envelope: Envelope, decision: DecisionLike, *, event_id: str, trace_id: str | None
     ) -> None:
         source = envelope.source
-        expected = len(decision.emissions) + decision.held
+        emissions = decision.emissions
+        expected = len(emissions) + decision.held
         # One acknowledgement per emission, plus one for the ledger record.
         self._tracker.begin(source.topic, source.partition, source.offset, expected + 1)
         self._book.open(
@@ -172,7 +181,16 @@ class AtLeastOnce:
             source_timestamp_ms=envelope.timestamp_ms,
             trace_id=trace_id,
         )
-        self._queue.push_all(decision.emissions)
+        turn_ms = self._turn_ms
+        for emission in emissions:
+            if emission.release_at_ms <= turn_ms:
+                # Due now: after whatever the heap holds for this very time, before what it
+                # is given later (see `ReleaseSchedule`'s `placed`).
+                if not self._due_now:
+                    self._due_at = (turn_ms, self._queue.next_sequence)
+                self._due_now.append(emission)
+            else:
+                self._queue.push(emission)
 
     def release(self, emissions: Sequence[Emission]) -> None:
         self._queue.push_all(emissions)
@@ -191,7 +209,10 @@ class AtLeastOnce:
             self._failed_bytes -= emission.envelope.approx_size
             self._queue.push(emission)
         queue = self._queue
-        await self._send_all(queue.pop_all() if everything else queue.pop_due(self._clock()))
+        placed = (*self._due_at, self._due_now) if self._due_now else None
+        self._due_now = []
+        due = queue.pop_all(placed) if everything else queue.pop_due(self._clock(), placed)
+        await self._send_all(due)
         await self._send_singles_and_dead_letters()
         await self._write_ledger()
 
@@ -229,6 +250,10 @@ class AtLeastOnce:
         by_partition: dict[int, list[Emission]] = defaultdict(list)
         for emission in emissions:
             by_partition[emission.envelope.source.partition].append(emission)
+        telemetry = self._telemetry
+        to_record = (
+            self._emission_record if telemetry.enabled or telemetry.measuring else _plain_record
+        )
         for partition, group in by_partition.items():
             self._unacked_bytes += sum(e.envelope.approx_size for e in group)
             await send_in_batches(
@@ -236,17 +261,23 @@ class AtLeastOnce:
                 self._route.destination,
                 partition,
                 group,
-                self._emission_record,
+                to_record,
                 partial(self._on_emissions_ack, partition, self._producer),
                 max_bytes=self._context.size_limit,
             )
 
     def _admissible(self, emissions: list[Emission]) -> list[Emission]:
         """What may be sent: not past a route failure, not over the destination's limit."""
+        # Only a record this large can be refused for its size (`too_large`'s cheap bound).
+        checked_from = self._context.size_limit // 2 - TRACE_HEADER_BYTES
+        if self._failed_at is None and all(e.envelope.size <= checked_from for e in emissions):
+            return emissions
         admitted: list[Emission] = []
         for emission in emissions:
             envelope = emission.envelope
-            if self._failed_at is not None and _at_or_past(envelope.source, self._failed_at):
+            # Read each time: a refusal below sets it, and bounds what follows.
+            failed_at = self._failed_at
+            if failed_at is not None and _at_or_past(envelope.source, failed_at):
                 continue  # the route stops; these stay uncommitted and are read again
             reason = self._context.too_large(envelope)
             if reason is not None:
@@ -314,8 +345,12 @@ class AtLeastOnce:
         if base_offset is None:
             self._emissions_failed(emissions, error, producer)
             return
-        for index, emission in enumerate(emissions):
-            self._emission_sent(emission, partition, base_offset + index)
+        # The whole batch booked at once: a call per stage, not per message.
+        self._telemetry.emitted_all(emissions)
+        now = self._clock()
+        self._actions.emitted_all(emissions, now_ms=now, partition=partition, base=base_offset)
+        self._book.sent_all(emissions, partition=partition, base_offset=base_offset, now_ms=now)
+        self._acknowledge_all(emission.envelope.source for emission in emissions)
 
     def _emissions_failed(
         self,
@@ -424,9 +459,7 @@ class AtLeastOnce:
         ready = [*self._ledger_ready, *self._book.take_completed()]
         self._ledger_ready.clear()
         if not self._config.ledger_enabled:
-            for record in ready:
-                for source in record.sources:
-                    self._acknowledge(source)
+            self._acknowledge_all(source for record in ready for source in record.sources)
             return
         if not ready:
             return
@@ -454,9 +487,23 @@ class AtLeastOnce:
         if base_offset is None:
             self._ledger_ready.extend(records)
             return
-        for record in records:
-            for source in record.sources:
-                self._acknowledge(source)
+        self._acknowledge_all(source for record in records for source in record.sources)
+
+    def _acknowledge_all(self, sources: Iterable[SourceCoordinates]) -> None:
+        """One acknowledgement each, booked per run of one partition (what a batch holds)."""
+        tracker = self._tracker
+        part: tuple[str, int] | None = None
+        offsets: list[int] = []
+        for source in sources:
+            at = (source.topic, source.partition)
+            if at != part:
+                if part is not None:
+                    tracker.acknowledge_each(*part, offsets)
+                part, offsets = at, []
+            offsets.append(source.offset)
+        if part is not None:
+            tracker.acknowledge_each(*part, offsets)
+        self._progress.set()
 
     def _acknowledge(self, source: SourceCoordinates) -> None:
         self._tracker.acknowledge(source.topic, source.partition, source.offset)
@@ -593,6 +640,12 @@ def _at_or_past(source: SourceCoordinates, bound: SourceCoordinates) -> bool:
         and source.partition == bound.partition
         and source.offset >= bound.offset
     )
+
+
+def _plain_record(emission: Emission) -> Record:
+    """A copy as it is produced when neither tracing nor metrics look at it."""
+    envelope = emission.envelope
+    return envelope.key, envelope.value, envelope.timestamp_ms, list(envelope.headers)
 
 
 def _ledger_record(record: CompletedRecord) -> Record:

@@ -22,6 +22,7 @@ from chaosbus.streams.config import InterposerConfig
 from chaosbus.streams.decider import Decider, PassThrough
 from chaosbus.streams.delivery import Delivery, RouteContext
 from chaosbus.streams.pacing import Pacing, wait_ms
+from chaosbus.streams.telemetry import trace_id_of
 from chaosbus.streams.transport import Consumer
 
 __all__ = ["InterposerConfig", "RouteInterposer"]
@@ -189,20 +190,29 @@ class RouteInterposer:
             context.config.event_id_header,
         )
         next_offsets = self._next_offsets
+        decide, accept = decider.decide, delivery.accept
+        # Asked once a turn, not once a message: a pass that nothing traces, measures or
+        # logs costs no call into telemetry or the action log.
+        traced = telemetry.enabled or telemetry.measuring
+        logged = actions.logs_decisions
         for tp, records in batches.items():
             if not delivery.readable(tp):
                 continue  # read again from its committed offset once it is readable
             for record in records:
                 envelope = envelope_of(record, counts)
-                decision = decider.decide(envelope, now)
+                decision = decide(envelope, now)
                 counts[decision.fault] += 1
-                expected = len(decision.emissions) + decision.held
-                trace_id = telemetry.decided(
-                    envelope, decision.fault, expected, now, decision.fault_name
-                )
+                if traced:
+                    expected = len(decision.emissions) + decision.held
+                    trace_id = telemetry.decided(
+                        envelope, decision.fault, expected, now, decision.fault_name
+                    )
+                else:
+                    trace_id = trace_id_of(envelope.headers) if envelope.headers else None
                 identifier = event_id(header, envelope)
-                actions.decided(envelope, decision, identifier, trace_id)
-                delivery.accept(envelope, decision, event_id=identifier, trace_id=trace_id)
+                if logged:
+                    actions.decided(envelope, decision, identifier, trace_id)
+                accept(envelope, decision, event_id=identifier, trace_id=trace_id)
             if records:
                 next_offsets[tp] = records[-1].offset + 1
         if not release_all:

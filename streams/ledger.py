@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from chaosbus.contracts.ledger_record import (
@@ -23,7 +23,7 @@ from chaosbus.contracts.ledger_record import (
     encode_pass_run,
     encode_record,
 )
-from chaosbus.injectors.envelope import SourceCoordinates
+from chaosbus.injectors.envelope import Emission, SourceCoordinates
 
 # A compact record's estimated size bound: well under the broker's default 1 MiB message
 # limit and the producer's batch size, whatever the keys weigh.
@@ -88,7 +88,9 @@ class LedgerBook:
         self.run_id = run_id
         self.route = route
         self.salt = salt
-        self._open: dict[SourceCoordinates, LedgerEntry] = {}
+        # Keyed by the coordinates as a plain tuple: hashed in C, where the frozen
+        # dataclass's generated `__hash__` is a Python call, twice per message.
+        self._open: dict[tuple[str, int, int], LedgerEntry] = {}
         self._completed: list[LedgerEntry] = []
 
     def __len__(self) -> int:
@@ -129,7 +131,7 @@ class LedgerBook:
             entry.completed_at_ms = now_ms
             self._completed.append(entry)
             return
-        self._open[source] = entry
+        self._open[(source.topic, source.partition, source.offset)] = entry
 
     def sent(
         self,
@@ -143,9 +145,35 @@ class LedgerBook:
         variant: str | None = None,
     ) -> None:
         """Note one acknowledged emission; the entry completes once the last one is in."""
-        entry = self._open[source]
+        key = (source.topic, source.partition, source.offset)
+        entry = self._open[key]
         entry.sent.append((copy_number, planned_delay_ms, partition, offset, now_ms, variant))
-        self._resolved(source, entry, now_ms)
+        self._resolved(key, entry, now_ms)
+
+    def sent_all(
+        self, emissions: Sequence[Emission], *, partition: int, base_offset: int, now_ms: int
+    ) -> None:
+        """`sent` for a producer batch: the i-th emission landed at `base_offset + i`."""
+        open_entries, completed = self._open, self._completed
+        for offset, emission in enumerate(emissions, base_offset):
+            source = emission.envelope.source
+            key = (source.topic, source.partition, source.offset)
+            entry = open_entries[key]
+            sent = entry.sent
+            sent.append(
+                (
+                    emission.copy,
+                    emission.planned_delay_ms,
+                    partition,
+                    offset,
+                    now_ms,
+                    emission.variant,
+                )
+            )
+            if len(sent) + entry.undelivered >= entry.expected:
+                del open_entries[key]
+                entry.completed_at_ms = now_ms
+                completed.append(entry)
 
     def undelivered(self, source: SourceCoordinates, *, reason: str, now_ms: int) -> None:
         """One copy the destination refused went to the dead-letter topic instead.
@@ -153,10 +181,11 @@ class LedgerBook:
         The record's fault becomes `undeliverable`; its reason says why and what had been
         decided; its emissions are the copies that did reach the destination.
         """
-        entry = self._open[source]
+        key = (source.topic, source.partition, source.offset)
+        entry = self._open[key]
         entry.undelivered += 1
         entry.undelivered_reason = reason
-        self._resolved(source, entry, now_ms)
+        self._resolved(key, entry, now_ms)
 
     def take_completed(self) -> list[CompletedRecord]:
         """The records of every entry completed since the last call, passes compacted."""
@@ -165,10 +194,10 @@ class LedgerBook:
         done, self._completed = self._completed, []
         return completed_records(done, run_id=self.run_id, route=self.route)
 
-    def _resolved(self, source: SourceCoordinates, entry: LedgerEntry, now_ms: int) -> None:
+    def _resolved(self, key: tuple[str, int, int], entry: LedgerEntry, now_ms: int) -> None:
         if entry.resolved < entry.expected:
             return
-        del self._open[source]
+        del self._open[key]
         entry.completed_at_ms = now_ms
         self._completed.append(entry)
 
@@ -193,7 +222,7 @@ def completed_records(
         # Where the next entry of the current run must be: source offset, destination.
         next_offset, next_out = -1, (-1, -1)
         for entry in group:
-            out = _single_copy(entry)
+            out = _single_copy(entry.fault, entry.undelivered, entry.sent)
             if out is None:
                 _flush(run, key, run_id, route, records)
                 run = []
@@ -212,12 +241,13 @@ def completed_records(
     return records
 
 
-def _single_copy(entry: LedgerEntry) -> tuple[int, int] | None:
+def _single_copy(fault: str, undelivered: int, sent: list[EmissionTuple]) -> tuple[int, int] | None:
     """Where a pass's one copy (copy 0) landed, (partition, offset); None for anything else:
-    another fault, more or fewer copies, a dead letter, an unknown destination offset."""
-    if entry.fault != "pass" or entry.undelivered or len(entry.sent) != 1:
+    another fault, more or fewer copies, a dead letter, an unknown destination offset.
+    (Given the entry's fields, not the entry: this runs once per message ledgered.)"""
+    if fault != "pass" or undelivered or len(sent) != 1:
         return None
-    copy_number, _, partition, offset, sent_at, _ = entry.sent[0]
+    copy_number, _, partition, offset, sent_at, _ = sent[0]
     if copy_number or partition is None or offset is None or sent_at is None:
         return None
     return partition, offset

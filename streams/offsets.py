@@ -11,6 +11,7 @@ re-delivers it rather than loses it.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -30,7 +31,9 @@ class OffsetTracker:
 
     def begin(self, topic: str, partition: int, offset: int, pending: int) -> None:
         """Record a read message that needs `pending` acknowledgements before it is done."""
-        state = self._partitions.setdefault((topic, partition), _PartitionOffsets())
+        state = self._partitions.get((topic, partition))
+        if state is None:  # not `setdefault`: that would build a state for every message
+            state = self._partitions[(topic, partition)] = _PartitionOffsets()
         state.next_offset = offset + 1
         if pending > 0:
             state.remaining[offset] = pending
@@ -51,6 +54,22 @@ class OffsetTracker:
             return False
         del state.remaining[offset]
         return True
+
+    def acknowledge_each(self, topic: str, partition: int, offsets: Iterable[int]) -> None:
+        """One acknowledgement for each of `offsets` (a producer batch, a ledger record):
+        `acknowledge` without a call per message."""
+        state = self._partitions.get((topic, partition))
+        if state is None:
+            return
+        remaining = state.remaining
+        for offset in offsets:
+            left = remaining.get(offset)
+            if left is None:
+                continue
+            if left > 1:
+                remaining[offset] = left - 1
+            else:
+                del remaining[offset]
 
     def add_pending(self, topic: str, partition: int, offset: int, count: int) -> None:
         """A message that was complete or in flight needs more acknowledgements (a resend)."""

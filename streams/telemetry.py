@@ -5,6 +5,12 @@ of the incoming `traceparent`, and each emission gets a `chaosbus.emit` span, ch
 decision, whose context replaces the inbound `traceparent` in the produced headers. A held
 message keeps its decision context until it is released, so a trace shows the delay.
 
+Head sampling (`sample_ratio`, `CHAOSBUS_TRACE_SAMPLE_RATIO`): a message whose inbound
+`traceparent` is sampled upstream is always traced; any other is traced when the hash of its
+source coordinates falls under the ratio (the same messages whatever the process), and an
+untraced one gets no span and keeps its headers as they came. At 1.0 (the default) every
+message is traced, as before.
+
 Copies are byte-identical to their source when tracing is off. With tracing on, only the
 `traceparent`/`tracestate` headers differ: each delivery is its own hop in the trace.
 The inbound header is stripped rather than appended to, because consumers read the first
@@ -30,6 +36,7 @@ callbacks: the SDK keeps only the first callback of an instrument created twice 
 from __future__ import annotations
 
 import weakref
+import zlib
 from collections.abc import Callable, Sequence
 
 from opentelemetry import context as otel_context
@@ -75,6 +82,20 @@ def trace_id_of(headers: Sequence[tuple[str, bytes | None]]) -> str | None:
     return None
 
 
+def sampled_upstream(headers: Sequence[tuple[str, bytes | None]]) -> bool:
+    """Whether a W3C `traceparent` says its trace is sampled (flag bit 0 of the last field)."""
+    for name, value in headers:
+        if name == "traceparent":
+            if value is None:
+                return False
+            parts = value.split(b"-")
+            try:
+                return len(parts) >= 4 and bool(int(parts[3][:2], 16) & 1)
+            except ValueError:
+                return False
+    return False
+
+
 class _RouteGauges:
     """The gauges of every route on one meter: one instrument each, a callback per route."""
 
@@ -113,8 +134,13 @@ class Telemetry:
         meter_provider: metrics.MeterProvider | None = None,
         *,
         route: str = "",
+        sample_ratio: float = 1.0,
     ) -> None:
+        if not 0.0 <= sample_ratio <= 1.0:
+            raise ValueError(f"sample_ratio must be within [0, 1], got {sample_ratio}")
         self.enabled = tracer_provider is not None
+        # As a bound on a 32-bit hash: a message is head-sampled when its hash is below it.
+        self._sample_below = int(sample_ratio * 2**32)
         self.measuring = meter_provider is not None
         self._route = route
         self._tracer = (tracer_provider or trace.NoOpTracerProvider()).get_tracer(
@@ -195,7 +221,7 @@ class Telemetry:
         if self.measuring:
             self._read.add(1, self._on_route)
             self._faults.add(1, attributes)
-        if not self.enabled:
+        if not self.enabled or not self._sampled(envelope):
             return trace_id_of(envelope.headers)
         parent = _PROPAGATOR.extract(envelope.headers, getter=_GETTER)
         span = self._tracer.start_span(
@@ -216,6 +242,14 @@ class Telemetry:
         # Kept until the last copy is emitted: a held message keeps its context while held.
         self._decisions[envelope.source] = (span, expected_emissions)
         return format(span.get_span_context().trace_id, "032x")
+
+    def _sampled(self, envelope: Envelope) -> bool:
+        """Whether this message gets spans: sampled upstream, or under the head ratio."""
+        if self._sample_below >= 2**32 or sampled_upstream(envelope.headers):
+            return True
+        source = envelope.source
+        at = f"{source.topic}:{source.partition}:{source.offset}".encode()
+        return zlib.crc32(at) < self._sample_below
 
     def refused(self, *, dead_lettered: bool) -> None:
         """A copy the destination refused: dead-lettered, or undeliverable (the route fails)."""
@@ -238,6 +272,8 @@ class Telemetry:
         if not self.enabled:
             return list(envelope.headers)
         decision = self._decisions.get(envelope.source)
+        if decision is None and self._sample_below < 2**32:
+            return list(envelope.headers)  # not sampled: the upstream context goes on as is
         parent = trace.set_span_in_context(decision[0]) if decision else otel_context.Context()
         span = self._tracer.start_span(
             "chaosbus.emit",
@@ -256,12 +292,22 @@ class Telemetry:
         headers.extend((k, v.encode("latin-1")) for k, v in carrier.items())
         return headers
 
+    def emitted_all(self, emissions: Sequence[Emission]) -> None:
+        """`emitted` for a producer batch: one counter add, spans only when tracing."""
+        if self.measuring:
+            self._forwarded.add(len(emissions), self._on_route)
+        if self.enabled and self._decisions:
+            for emission in emissions:
+                self._span_emitted(emission)
+
     def emitted(self, emission: Emission) -> None:
         """A copy the destination acknowledged."""
         if self.measuring:
             self._forwarded.add(1, self._on_route)
-        if not self.enabled:
-            return
+        if self.enabled:
+            self._span_emitted(emission)
+
+    def _span_emitted(self, emission: Emission) -> None:
         source = emission.envelope.source
         entry = self._decisions.get(source)
         if entry is None:

@@ -136,6 +136,15 @@ ComparedPlatforms = Annotated[
 
 # ---- a run and its report ----------------------------------------------------------------
 
+ProxyWorkers = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Interposer processes in one consumer group, supervised: a dead one is "
+        "started again, SIGTERM drains them all.",
+    ),
+]
 ProxyRunId = Annotated[str | None, typer.Option("--run-id", help="Run id in ledger records.")]
 JudgedRunId = Annotated[str, typer.Option("--run-id", help="The run whose window is judged.")]
 Report = Annotated[Path | None, typer.Option("--report", help="Write PATH (JSON), .md, .html.")]

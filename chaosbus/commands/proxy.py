@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 import typer
 
@@ -15,6 +16,7 @@ from chaosbus.commands.options import (
     Metrics,
     ProxyRoutes,
     ProxyRunId,
+    ProxyWorkers,
     Seed,
     ShareRoute,
     StartFrom,
@@ -22,10 +24,12 @@ from chaosbus.commands.options import (
 )
 from chaosbus.commands.shell import one_line_errors
 from chaosbus.control.audit import default_actor
+from chaosbus.errors import InvalidInput
 from chaosbus.logs import LogFormat, log_format, process_logging
 from chaosbus.observability import providers_from_environment
 from chaosbus.settings import resolve_kafka, resolve_redis, resolve_topic_policy
-from chaosbus.standalone.topics import build_proxy, run_proxy
+from chaosbus.standalone.topics import build_proxy, new_run_id, run_proxy
+from chaosbus.standalone.workers import run_workers, worker_args
 from chaosbus.streams.config import DEFAULT_COMMIT_INTERVAL_MS
 
 log = logging.getLogger("chaosbus.proxy")
@@ -87,6 +91,7 @@ def proxy(
     ),
     metrics: Metrics = None,
     log_format_name: LogFormatOption = "text",
+    workers: ProxyWorkers = 1,
 ) -> None:
     """Interpose on topics until SIGTERM/SIGINT, then drain, commit and exit 0.
 
@@ -94,8 +99,14 @@ def proxy(
     the proxy stops injecting, releases what it holds and keeps forwarding. With --fault,
     Redis must answer at start and take the audit entry, else exit 2. With --fault, the
     scoped switches (`chaosbus pause`) gate it too.
+
+    With --workers N, N such processes share the consumer group (and one run id) under
+    this one, which restarts a worker that dies and merges their status lines.
     """
     fmt = log_format(log_format_name)
+    if workers > 1:
+        supervise(workers, run_id or new_run_id(), fmt, status_every, metrics)
+        return
     kafka = resolve_kafka(bootstrap, kafka_config)
     topics = resolve_topic_policy(replication_factor, ledger_retention_ms, min_insync_replicas)
     control_url = resolve_redis(redis) if fault is not None else None
@@ -140,6 +151,21 @@ def proxy(
             say(fmt, f"chaosbus proxy: stopped; {counts}")
     finally:
         providers.shutdown()
+
+
+def supervise(
+    workers: int, run_id: str, fmt: LogFormat, status_every: float, metrics: str | None
+) -> None:
+    """Run `workers` proxies of these same arguments (`standalone.workers`); exit as they do."""
+    if metrics is not None:
+        # Each worker would bind the same port: one endpoint per process is not served yet.
+        raise InvalidInput("--metrics serves one process; run it without --workers")
+    command = [sys.executable, "-m", "chaosbus", *worker_args(sys.argv[1:], run_id)]
+    with process_logging(fmt):
+        say(fmt, f"chaosbus proxy: run {run_id}, {workers} workers")
+        code = asyncio.run(run_workers(command, workers, status_every_s=status_every))
+    if code:
+        raise typer.Exit(code)
 
 
 def say(fmt: LogFormat, line: str) -> None:

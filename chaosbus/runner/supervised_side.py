@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import sys
 from collections import Counter
 from types import TracebackType
@@ -40,14 +39,11 @@ from chaosbus.errors import ChaosbusError, InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.runner.interposer_protocol import CHILD_MODULE, Command, Launch, Pauses, Status
 from chaosbus.runner.preflight import routes_of
+from chaosbus.runner.restarts import MAX_RESTARTS, RESTART_DELAY_S, STOP_TIMEOUT_S, Restarts, ending
 
 log = logging.getLogger(__name__)
 
-MAX_RESTARTS = 3
-RESTART_DELAY_S = 0.5
-# A child asked to stop drains and commits (the proxy's own drain is bounded at 60 s);
-# one that has not exited well after that is killed.
-STOP_TIMEOUT_S = 90.0
+__all__ = ["MAX_RESTARTS", "STOP_TIMEOUT_S", "SupervisedTopicSide"]
 
 
 class SupervisedTopicSide:
@@ -62,7 +58,7 @@ class SupervisedTopicSide:
     ) -> None:
         self.spec = spec
         self.routes = routes_of(spec)
-        self.restarts: list[str] = []  # one line per restart: when and why
+        self._restarts = Restarts()
         self._kafka = kafka
         self._run_id = run_id
         self._salt = salt
@@ -89,6 +85,11 @@ class SupervisedTopicSide:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
+
+    @property
+    def restarts(self) -> list[str]:
+        """One line per restart: when and why."""
+        return self._restarts.lines
 
     # ---- what the runner drives --------------------------------------------------------
 
@@ -242,12 +243,11 @@ class SupervisedTopicSide:
             if self._status.failure is not None:
                 self._failure = self._status.failure
                 return
-            why = _ending(code)
-            if len(self.restarts) >= MAX_RESTARTS:
+            why = ending(code)
+            if not self._restarts.allowed():
                 self._failure = f"the interposer {why}, after {MAX_RESTARTS} restarts"
                 return
-            at_s = (self._clock() - self._started_ms) / 1000
-            self.restarts.append(f"{why} at {at_s:.1f} s; started again")
+            self._restarts.record(why, (self._clock() - self._started_ms) / 1000)
             log.warning(
                 "the interposer %s; starting it again (%d of %d)",
                 why,
@@ -265,12 +265,6 @@ class SupervisedTopicSide:
                 return
             if self._stopping:
                 self._ask_to_stop()  # asked while the new child was starting
-
-
-def _ending(code: int) -> str:
-    if code < 0:
-        return f"was killed by {signal.Signals(-code).name}"
-    return f"exited with code {code}"
 
 
 async def _relay(stderr: asyncio.StreamReader) -> None:

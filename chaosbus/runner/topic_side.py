@@ -66,7 +66,10 @@ class TopicSide:
             config,
             deciders=deciders,
             telemetry_for=lambda route: Telemetry(
-                self._providers.tracer, self._providers.meter, route=route.name
+                self._providers.tracer,
+                self._providers.meter,
+                route=route.name,
+                sample_ratio=self._providers.trace_sample_ratio,
             ),
         )
         self._stopping = asyncio.Event()

@@ -251,6 +251,11 @@ def build_proxy(
         config,
         deciders=load_plans(parsed, faults, seed),
         create_topics=create_topics,
-        telemetry_for=lambda route: Telemetry(providers.tracer, providers.meter, route=route.name),
+        telemetry_for=lambda route: Telemetry(
+            providers.tracer,
+            providers.meter,
+            route=route.name,
+            sample_ratio=providers.trace_sample_ratio,
+        ),
         delivery="exactly-once" if delivery == "exactly-once" else "at-least-once",
     )

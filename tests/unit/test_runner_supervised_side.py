@@ -6,7 +6,8 @@ from __future__ import annotations
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.control.scopes import Paused
 from chaosbus.runner.interposer_protocol import Command, Launch, Pauses, Status
-from chaosbus.runner.supervised_side import SupervisedTopicSide, _ending
+from chaosbus.runner.restarts import ending
+from chaosbus.runner.supervised_side import SupervisedTopicSide
 from chaosbus.scenarios import load_experiment_or_scenario
 
 SPEC = load_experiment_or_scenario("duplicate-storm")  # max_faults 5000
@@ -71,5 +72,5 @@ class TestRestart:
 
     def test_an_end_is_said_by_its_signal_or_code(self) -> None:
         """A negative return code is the signal that ended the child."""
-        assert _ending(-9) == "was killed by SIGKILL"
-        assert _ending(1) == "exited with code 1"
+        assert ending(-9) == "was killed by SIGKILL"
+        assert ending(1) == "exited with code 1"

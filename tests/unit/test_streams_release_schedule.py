@@ -40,3 +40,23 @@ class TestReleaseSchedule:
         first, second = object(), object()
         queue.push_all([first, second])
         assert queue.pop_all() == [first, second]
+
+    def test_placed_items_go_where_the_heap_would_have_put_them(self) -> None:
+        """Copies kept beside the heap (due at once) come after what was pushed for their
+        time before them and before what was pushed after, as if each had been pushed."""
+        queue = schedule()
+        queue.push(emission(0, 10))  # earlier time: first
+        queue.push(emission(1, 20))  # same time, pushed before the placed ones
+        placed = (20, queue.next_sequence, [emission(2, 20), emission(3, 20)])
+        queue.push(emission(4, 20))  # same time, pushed after
+        queue.push(emission(5, 25))
+        assert [e.envelope.source.offset for e in queue.pop_due(30, placed)] == [0, 1, 2, 3, 4, 5]
+
+    def test_placed_items_join_a_flush_in_the_same_place(self) -> None:
+        """`pop_all` merges them as `pop_due` does, and with nothing queued gives them alone."""
+        queue = schedule()
+        queue.push(emission(0, 20))
+        placed = (20, queue.next_sequence, [emission(1, 20)])
+        queue.push(emission(2, 40))
+        assert [e.envelope.source.offset for e in queue.pop_all(placed)] == [0, 1, 2]
+        assert [e.envelope.source.offset for e in queue.pop_all(placed)] == [1]
