@@ -10,6 +10,7 @@ foreign file), is refused in one line rather than written into.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,10 +40,27 @@ class SqliteHistory(SqlHistory):
             with self._doing("opening"):
                 self._refuse_foreign()
                 self._conn.execute("PRAGMA foreign_keys = ON")
-                self._conn.execute("PRAGMA journal_mode = WAL")
+                self._write_ahead_logging(timeout_s)
         except HistoryError:
             self._conn.close()
             raise
+
+    def _write_ahead_logging(self, timeout_s: float) -> None:
+        """Switch a new file to WAL. The switch needs the file to itself and SQLite does not
+        wait on the busy timeout for it, so processes opening a new history at once would
+        fail with `database is locked`: they retry until `timeout_s` instead."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            mode = self._conn.execute("PRAGMA journal_mode").fetchone()
+            if mode is not None and str(mode[0]).lower() == "wal":
+                return
+            try:
+                self._conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.02)  # another opener holds the file for its own switch
 
     def _refuse_foreign(self) -> None:
         tables = {
