@@ -35,11 +35,11 @@ async def dry_run_lines(spec: ExperimentSpec, options: RunOptions) -> list[str]:
 async def run_with_console(
     spec: ExperimentSpec, options: RunOptions, fmt: LogFormat = "text"
 ) -> RunReport:
-    """Run with live progress on stderr and the verdict table on stdout; SIGINT aborts.
+    """Run with a line per phase and the verdict table on stdout; SIGINT aborts.
     Log records reach stderr by `chaosbus.logs`' rules: what the user must act on. With
     `json`, stderr has JSON lines only: the progress is a `phase` record per phase."""
     interrupt = asyncio.Event()
-    progress = phase_records() if fmt == "json" else live_progress(wide(Console(stderr=True)))
+    progress = phase_records() if fmt == "json" else live_progress(wide(Console()))
     with (
         console_logging(fmt),
         stop_on_signals(interrupt),

@@ -1,8 +1,10 @@
-"""The terminal side of `chaosbus run`: live progress on stderr, a verdict table at the end.
+"""The terminal side of `chaosbus run`: a line per phase on stdout, a verdict table at the end.
 
-On a terminal the progress is one line updated in place; elsewhere (a pipe, a CI log) it
-is a line per phase, as each begins. Either way a progress line has ended before anything
-else is printed on stderr: a refusal, a warning, the report paths.
+Each phase is a line on stdout as it begins, on a terminal and in a pipe alike (flushed, so
+a script driving its traffic by the `inject` line sees it at once); on a terminal a status
+line below is updated in place. stderr is left to what the user must act on: a refusal, a
+warning, the report paths. A refused run is then one line on stderr, whatever it printed
+on stdout before (issue 20).
 """
 
 from __future__ import annotations
@@ -47,25 +49,34 @@ def progress_text(p: Progress) -> Text:
     )
 
 
+def _print_line(console: Console, line: Text | str) -> None:
+    console.print(line)
+    console.file.flush()  # a pipe is block-buffered: a reader waits on this line
+
+
 @contextmanager
 def live_progress(console: Console) -> Iterator[Callable[[Progress], None]]:
-    """Yields the runner's `on_progress`: a status line updated in place on a terminal, a
-    line per phase elsewhere (rich's live display would print its last state there, at the
-    end and without a newline, so the next line on stderr was glued to it)."""
+    """Yields the runner's `on_progress`: a line per phase as it begins, and on a terminal a
+    status line below it updated in place (off one, rich's live display would print its last
+    state at the end without a newline, gluing the next line to it)."""
+    phases = [FIRST_PHASE]
     if not console.is_terminal:
-        phases = [FIRST_PHASE]
-        console.print(FIRST_PHASE)
+        _print_line(console, FIRST_PHASE)
 
         def log_phase(progress: Progress) -> None:
             if progress.phase != phases[-1]:
                 phases.append(progress.phase)
-                console.print(progress_text(progress))
+                _print_line(console, progress_text(progress))
 
         yield log_phase
         return
-    with Live(Text(FIRST_PHASE), console=console, refresh_per_second=4, transient=False) as live:
+    console.print(FIRST_PHASE)
+    with Live(Text(FIRST_PHASE), console=console, refresh_per_second=4, transient=True) as live:
 
         def show(progress: Progress) -> None:
+            if progress.phase != phases[-1]:
+                phases.append(progress.phase)
+                live.console.print(progress_text(progress))  # printed above the status line
             live.update(progress_text(progress))
 
         yield show

@@ -271,14 +271,15 @@ class TestRun:
         assert said_by_html(written.html) == said
 
     def test_stderr_holds_only_what_the_user_acts_on(self, scenario: Scenario) -> None:
-        """stderr (not a terminal) holds a line per phase, the warnings the run wrote for
-        the user, the report paths and where the history keeps the run: each a whole line,
-        no library's log line."""
+        """stdout (not a terminal) holds a line per phase before the verdict table; stderr
+        the warnings the run wrote for the user, the report paths and where the history
+        keeps the run: each a whole line, no library's log line."""
         lines = scenario.run.stderr_lines
         assert re.fullmatch(r"history: \S+ in .+", lines.pop()), scenario.run.stderr
         assert lines[-3:] == [f"report: {path}" for path in scenario.run_reports.paths]
-        phases = [line.split()[0] for line in lines[:-3] if line.split()[0] in PHASES]
-        said = [line for line in lines[:-3] if line.split()[0] not in PHASES]
+        said = lines[:-3]
+        out = [line.split() for line in scenario.run.stdout.splitlines() if line.strip()]
+        phases = [words[0] for words in out if words[0] in PHASES]
         if scenario.plan.status == "aborted":
             assert phases[:3] == ["preflight", "warmup", "inject"]
             assert phases[3:] in ([], ["abort"])
