@@ -70,8 +70,9 @@ def assemble(spec: ExperimentSpec, facts: RunFacts) -> RunReport:
 
 
 def _after(spec: ExperimentSpec, facts: RunFacts) -> list[HypothesisResult]:
-    """The steady state after: none when the run aborted; after the fact (`live` False),
-    without `time_to_recovery_s`, which needs a run's live series."""
+    """The steady state after: none when the run aborted; none held (each `unknown`) when
+    no check judged anything; after the fact (`live` False), without `time_to_recovery_s`,
+    which needs a run's live series."""
     if facts.abort_reason is not None:
         return []
     observed = Observed(
@@ -82,6 +83,9 @@ def _after(spec: ExperimentSpec, facts: RunFacts) -> list[HypothesisResult]:
         retries=facts.retries,
     )
     judged = judge(spec.steady_state, observed, "after")
+    if spec.routes and not any(c.coverage.judged for c in facts.checks.values()):
+        # `anomalies.total ≤ 0` is true of nothing judged; a table must not read `held`.
+        judged = [result.model_copy(update={"held": None}) for result in judged]
     if facts.live:
         return judged
     return [result for result in judged if result.metric != "time_to_recovery_s"]

@@ -2,7 +2,8 @@
 
 Broker reachable, every route's topics exist, the ledger topic exists, Redis reachable,
 the kill switch released, every required sign-off present for this exact file content,
-and no other live interposer on a route's source (unless `--share-route`). `--dry-run`
+no other live interposer on a route's source (unless `--share-route`), and every check's
+probe answering a read (`runner.probe_preflight`). `--dry-run`
 stops here, after counting how much recent source traffic each fault's targeting would match.
 """
 
@@ -27,6 +28,8 @@ from chaosbus.errors import InvalidInput, Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.envelope import Envelope
 from chaosbus.injectors.match import Payload, Verdict, evaluate
+from chaosbus.monitors.probes.kind import ProbeContext
+from chaosbus.runner.probe_preflight import check_probes
 from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.settings import resolve_topic_policy
 from chaosbus.streams.errors import TopicMissing
@@ -36,11 +39,13 @@ from chaosbus.streams.topics import TopicAdmin, TopicPolicy, check_routes
 @dataclass
 class PreflightResult:
     partitions: dict[str, int]
+    probes: list[str] = field(default_factory=list)  # a line per check whose probe answered
     # Dry run only: per fault label, (messages matched, messages sampled).
     targeting: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [f"topic {topic}: {count} partitions" for topic, count in self.partitions.items()]
+        out += self.probes
         for label, (matched, sampled) in self.targeting.items():
             out.append(f"{label}: would match {matched} of the last {sampled} source messages")
         return out
@@ -96,7 +101,11 @@ async def preflight(
     content_sha256: str | None = None,
     label: str = "the experiment",
     share_route: bool = False,
+    probes: ProbeContext | None = None,
+    now_ms: int = 0,
 ) -> PreflightResult:
+    """Refuse the run (one line, its exit code) for the first thing missing; `probes`: the
+    context the run opens its checks' probes in, each read once here (None: not read)."""
     await refuse_if_killed(plane)
     await refuse_unapproved(spec, plane, content_sha256, label)
     if not spec.routes:
@@ -109,7 +118,8 @@ async def preflight(
             own_group=spec.group_id,
             own_group_is_replicas=False,
         )
-    return PreflightResult(counts)
+    answered = [] if probes is None else await check_probes(spec, probes, now_ms=now_ms)
+    return PreflightResult(counts, probes=answered)
 
 
 async def count_targeting(

@@ -89,6 +89,12 @@ class RunOptions:
     interposer: Literal["in-process", "supervised"] = "in-process"
 
 
+def probe_context(options: RunOptions) -> ProbeContext:
+    """Where a run's probes read: the service's Redis, or the control plane's."""
+    o = options
+    return ProbeContext(o.kafka, o.probe_redis_url or o.redis_url, o.key_prefix)
+
+
 class _Abort(Aborted):
     """Ends the phases early; caught by the run itself, which reports `aborted`."""
 
@@ -132,6 +138,8 @@ class ExperimentRun:
                     content_sha256=self.options.content_sha256,
                     label=self.options.label,
                     share_route=self.options.share_route,
+                    probes=probe_context(self.options),
+                    now_ms=self.clock(),
                 )
             except ChaosbusError as exc:
                 await self._audit(plane, "refused", str(exc))
@@ -198,9 +206,8 @@ class ExperimentRun:
         await stack.enter_async_context(
             KillSwitchWatcher(o.redis_url, self._on_control, keys=keys, on_paused=self._on_paused)
         )
-        probes = ProbeContext(o.kafka, o.probe_redis_url or o.redis_url, o.key_prefix)
         observation = await stack.enter_async_context(
-            LiveObservation(spec, run_id=self.run_id, probes=probes, clock=self.clock)
+            LiveObservation(spec, run_id=self.run_id, probes=probe_context(o), clock=self.clock)
         )
         side: TopicSides
         if o.interposer == "supervised":

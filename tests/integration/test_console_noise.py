@@ -1,10 +1,11 @@
 """What a newcomer sees of a real `chaosbus run`: whole lines, nothing to ignore.
 
 The phases are lines on stdout; a refusal in preflight is the one line on stderr, never
-glued to a status line (`preflightchaosbus: …` once); a run on a broker that has never seen a consumer group
-(`make demo` on a fresh machine) shows no `GroupCoordinatorNotAvailableError` from the Kafka
-client, which retries while the broker creates its offsets topic. Each test captures the
-stderr of a real process (not a terminal: a pipe, as in CI).
+glued to a status line (`preflightchaosbus: …` once); a run on a broker that has never seen
+a consumer group (`make demo` on a fresh machine) shows no
+`GroupCoordinatorNotAvailableError` from the Kafka client, which retries while the broker
+creates its offsets topic. Each test captures the output of a real process (not a
+terminal: a pipe, as in CI).
 """
 
 from __future__ import annotations

@@ -40,7 +40,8 @@ class TestPhaseLines:
         script waiting for `inject` sees it when injection begins."""
         out = _CountingFlushes()
         with live_progress(Console(file=out, width=140, force_terminal=False)) as show:
-            assert out.flushes >= 1 and out.getvalue() == "preflight\n"
+            assert out.flushes >= 1
+            assert out.getvalue() == "preflight\n"
             before = out.flushes
             show(_progress("inject"))
             assert out.flushes > before

@@ -188,3 +188,19 @@ class TestStoredFacts:
         assert report == assemble(spec, facts)
         assert (report.duration_s, report.guardrails[0].worst) == (8.5, 3.0)
         assert report.anomalies.counts["unbounded_retries"] == 1
+
+
+class TestNothingJudged:
+    def test_no_hypothesis_reads_held_on_nothing(self) -> None:
+        """A window in which no check judged anything: `error`, and `anomalies.total ≤ 0`
+        (true of nothing) is shown `unknown`, never `held` (issue 20)."""
+        spec = experiment()
+        collector = Collector(spec.monitor, live=False)
+        report = assemble(
+            spec, window_facts(spec, collector, [], run_id="r0", actor="ci", now_ms=60_000)
+        )
+        assert report.status == "error"
+        assert report.reason == "nothing was judged: no source traffic"
+        assert [(h.metric, h.observed, h.held) for h in report.hypotheses] == [
+            ("anomalies.total", 0.0, None)
+        ]
