@@ -105,6 +105,8 @@ def to_markdown(report: RunReport) -> str:
         f"- time to recovery: {number(m.time_to_recovery_s, ' s')}",
     ]
     lines += _http_lines(report)
+    if report.traffic is not None:
+        lines.append(f"- {report.traffic.describe()}")
     if report.guardrails:
         lines += ["", "## Guardrails", "", "| guardrail | bound | for | worst | breached |"]
         lines.append("| --- | --- | --- | --- | --- |")

@@ -50,6 +50,7 @@ def assemble(spec: ExperimentSpec, facts: RunFacts) -> RunReport:
         routes=[f"{r.source} -> {r.destination}" for r in spec.routes],
         http_routes=list(facts.http_routes),
         request_log=facts.request_log,
+        traffic=facts.traffic,
         hypotheses=[*facts.before, *after],
         anomalies=_anomalies(spec, facts),
         faults=dict(facts.faults),

@@ -29,6 +29,7 @@ async def dry_run_lines(spec: ExperimentSpec, options: RunOptions) -> list[str]:
             share_route=options.share_route,
             probes=probe_context(options),
             now_ms=options.clock(),
+            create_topics=options.create_topics,
         )
     if spec.routes:  # an HTTP-only experiment has no source topic to sample
         result.targeting = await count_targeting(spec, options.kafka)

@@ -63,11 +63,19 @@ def topic_policy_of(spec: ExperimentSpec) -> TopicPolicy:
     return resolve_topic_policy(file=spec.internal_topics.model_dump())
 
 
-async def check_topics(spec: ExperimentSpec, kafka: KafkaSettings) -> dict[str, int]:
+async def check_topics(
+    spec: ExperimentSpec, kafka: KafkaSettings, *, create_destinations: bool = False
+) -> dict[str, int]:
+    """Partition counts of every route's topics; a missing destination is created with its
+    source's partitions when asked (`--create-topics`, the same function `proxy` uses), and
+    a creation the cluster refuses is one line naming the topic and the broker's reason."""
+    policy = topic_policy_of(spec)
     try:
         async with TopicAdmin(kafka) as admin:
-            counts = await check_routes(admin, routes_of(spec), create_destinations=False)
-            await admin.ensure(LEDGER_TOPIC, topic_policy_of(spec).shape("ledger"))
+            counts = await check_routes(
+                admin, routes_of(spec), create_destinations=create_destinations, policy=policy
+            )
+            await admin.ensure(LEDGER_TOPIC, policy.shape("ledger"))
     except BrokerUnreachable as exc:
         raise Unreachable(str(exc)) from exc
     except TopicMissing as exc:
@@ -103,6 +111,7 @@ async def preflight(
     share_route: bool = False,
     probes: ProbeContext | None = None,
     now_ms: int = 0,
+    create_topics: bool = False,
 ) -> PreflightResult:
     """Refuse the run (one line, its exit code) for the first thing missing; `probes`: the
     context the run opens its checks' probes in, each read once here (None: not read)."""
@@ -110,7 +119,7 @@ async def preflight(
     await refuse_unapproved(spec, plane, content_sha256, label)
     if not spec.routes:
         return PreflightResult({})  # HTTP only: no topic to check, Kafka is not touched
-    counts = await check_topics(spec, kafka)
+    counts = await check_topics(spec, kafka, create_destinations=create_topics)
     if not share_route:
         await refuse_shared_routes(
             kafka,

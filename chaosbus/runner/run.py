@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 import uuid
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -44,7 +45,7 @@ from chaosbus.monitors.probes.kind import ProbeContext
 from chaosbus.observability import Providers
 from chaosbus.report.model import RunReport
 from chaosbus.runner.assembly import assemble
-from chaosbus.runner.facts import FactsSink, new_salt
+from chaosbus.runner.facts import FactsSink, RunFacts, new_salt
 from chaosbus.runner.http_side import HttpSide
 from chaosbus.runner.live import LiveParts, LiveRecord, TopicSides
 from chaosbus.runner.notify import Notifier, hooks_from_environment
@@ -54,6 +55,7 @@ from chaosbus.runner.progress import Progress
 from chaosbus.runner.run_metrics import RunMetrics
 from chaosbus.runner.supervised_side import SupervisedTopicSide
 from chaosbus.runner.topic_side import TopicSide
+from chaosbus.runner.traffic_command import TrafficCommand
 from chaosbus.runner.verdict import describe
 from chaosbus.traffic.workload import Workload
 
@@ -73,6 +75,7 @@ class RunOptions:
     content_sha256: str | None = None  # of the experiment file: what approvals are bound to
     label: str = "the experiment"  # the file as the user named it, for refusals
     share_route: bool = False  # run even when another live interposer reads a source
+    create_topics: bool = False  # create missing destinations with their source's partitions
     tick_ms: int = 250
     catch_up_timeout_s: float = 15.0
     on_progress: Callable[[Progress], None] | None = None
@@ -87,6 +90,10 @@ class RunOptions:
     # In this process, or a child process restarted when it dies (then `providers` do not
     # reach it: it traces and meters by the environment, as any interposer process does).
     interposer: Literal["in-process", "supervised"] = "in-process"
+    # `--traffic CMD`: started when injection begins, its output to `traffic_output` (None:
+    # the temporary directory, `chaosbus-RUN.traffic.log`); `runner.traffic_command`.
+    traffic: str | None = None
+    traffic_output: Path | None = None
 
 
 def probe_context(options: RunOptions) -> ProbeContext:
@@ -117,6 +124,7 @@ class ExperimentRun:
         meter = options.providers.meter if options.providers else None
         self.metrics = RunMetrics(meter, spec) if meter is not None else None
         self.paused: Paused = NOTHING_PAUSED
+        self.traffic = self._traffic_command()
 
     async def run(self, interrupt: asyncio.Event | None = None) -> RunReport:
         o = self.options
@@ -140,6 +148,7 @@ class ExperimentRun:
                     share_route=self.options.share_route,
                     probes=probe_context(self.options),
                     now_ms=self.clock(),
+                    create_topics=self.options.create_topics,
                 )
             except ChaosbusError as exc:
                 await self._audit(plane, "refused", str(exc))
@@ -156,6 +165,21 @@ class ExperimentRun:
             finally:
                 await self.notifier.aclose()
             return report
+
+    def _traffic_command(self) -> TrafficCommand | None:
+        o = self.options
+        if o.traffic is None:
+            return None
+        temporary = Path(tempfile.gettempdir()) / f"chaosbus-{self.run_id}.traffic.log"
+        output = o.traffic_output or temporary
+        env = {"CHAOSBUS_RUN_ID": self.run_id}
+        if self.spec.routes:
+            env["CHAOSBUS_SOURCE_TOPIC"] = self.spec.monitor.source_topic
+        return TrafficCommand(o.traffic, output, env=env)
+
+    async def _stop_traffic(self) -> None:
+        if self.traffic is not None:
+            await self.traffic.stop()
 
     @property
     def live(self) -> LiveParts | None:
@@ -184,6 +208,7 @@ class ExperimentRun:
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
                 await self.workload.stop()
+                await self._stop_traffic()
                 await live.topics.stop()
             facts = self.record.facts(
                 live,
@@ -194,9 +219,19 @@ class ExperimentRun:
                 abort_reason=self.abort_reason,
             )
             live.observation.say_failures()
+            facts = self._with_traffic(facts)
         if self.options.on_facts is not None:
             self.options.on_facts(facts)
         return assemble(self.spec, facts)
+
+    def _with_traffic(self, facts: RunFacts) -> RunFacts:
+        """The traffic command's end, kept with the facts; one warning when it failed."""
+        result = self.traffic.result() if self.traffic is not None else None
+        if result is None:
+            return facts
+        if result.failed:
+            log.warning("%s", result.describe())
+        return facts.model_copy(update={"traffic": result})
 
     async def _open_parts(self, stack: AsyncExitStack, salt: bytes | None) -> LiveParts:
         """The kill switch watcher, then the observation (the source is read from where the
@@ -246,6 +281,8 @@ class ExperimentRun:
             raise _Abort
         timeline.enter("inject", self.clock())
         self.workload.start()
+        if self.traffic is not None:
+            await self.traffic.start((self.clock() - self.record.timeline.started_ms) / 1000)
         steps = schedule.ramp.intensities() if schedule.ramp else [1.0]
         for intensity in steps:
             self.record.intensity = intensity
@@ -267,6 +304,7 @@ class ExperimentRun:
         verdict reads (a broker or a probe away must not give a `held`)."""
         self.record.timeline.enter(phase, self.clock())
         await self.workload.stop()
+        await self._stop_traffic()
         await live.stop_injecting()
         timeout = self.options.catch_up_timeout_s
         observation = live.observation

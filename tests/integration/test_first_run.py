@@ -1,13 +1,18 @@
 """From nothing to a verdict (issue 20): what a newcomer's first `chaosbus run` meets.
 
 Real `chaosbus` processes against the real stack: a probe pointed at a dead port is refused
-before anything is injected, in one line.
+before anything is injected, in one line; `--create-topics` creates a missing destination
+with its source's partitions, and a creation the cluster refuses is one line; `--traffic`
+starts the user's command when injection begins and keeps its exit and output.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import socket
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,8 +21,11 @@ import pytest
 import redis.asyncio as aioredis
 import yaml
 
+from chaosbus.clients.connection import KafkaSettings
 from chaosbus.control import operations
 from chaosbus.scenarios import load_experiment_or_scenario
+from chaosbus.settings import TOPIC_REPLICATION_ENV
+from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import unique_topic
 from tests.cli_runner import Outcome, chaosbus
 from tests.conftest import StackAddresses
@@ -84,9 +92,19 @@ def with_http_probe(path: Path, url: str) -> Path:
     return path
 
 
-def run(path: Path, bootstrap: str, redis_url: str, *args: str) -> Outcome:
+def run(
+    path: Path, bootstrap: str, redis_url: str, *args: str, env: dict[str, str] | None = None
+) -> Outcome:
     return chaosbus(
-        "run", str(path), "--bootstrap", bootstrap, "--redis", redis_url, "--no-history", *args
+        "run",
+        str(path),
+        "--bootstrap",
+        bootstrap,
+        "--redis",
+        redis_url,
+        "--no-history",
+        *args,
+        env=env,
     )
 
 
@@ -116,3 +134,118 @@ class TestDeadProbe:
         entries = await operations.audit_log(control_db, 1_000)
         assert [e.action for e in entries if e.experiment == name] == ["refused"]
         assert [e.detail for e in entries if e.experiment == name] == [expected[10:]]
+
+
+class TestCreateTopics:
+    async def test_a_missing_destination_is_created_like_its_source(
+        self, bootstrap: str, control_db: str, tmp_path: Path
+    ) -> None:
+        """Without the flag a missing destination is one line saying which flag creates it;
+        with `--create-topics` preflight creates it with the source's 5 partitions."""
+        topic = unique_topic("create")
+        source, destination = f"{topic}.src", f"{topic}.dst"
+        await ready_topics(bootstrap, [source], 5)
+        path = experiment_file(tmp_path, source, destination)
+        refused = await asyncio.to_thread(run, path, bootstrap, control_db, "--dry-run")
+        assert (refused.code, refused.stderr.splitlines()) == (
+            2,
+            [
+                f"chaosbus: destination topic {destination!r} of route {source}->{destination} "
+                "does not exist (pass --create-topics to create it with the source's partitions)"
+            ],
+        )
+        created = await asyncio.to_thread(
+            run, path, bootstrap, control_db, "--dry-run", "--create-topics"
+        )
+        assert created.code == 0, created.stderr
+        assert f"topic {destination}: 5 partitions" in created.stdout.splitlines()
+        async with TopicAdmin(KafkaSettings(bootstrap)) as admin:
+            assert await admin.partition_counts([destination]) == {destination: 5}
+
+    async def test_a_creation_the_cluster_refuses_is_one_line(
+        self, bootstrap: str, control_db: str, tmp_path: Path
+    ) -> None:
+        """A single broker cannot hold 7 replicas: the run is refused before it starts, exit
+        2, one line naming the topic and the broker's reason."""
+        topic = unique_topic("refused")
+        source, destination = f"{topic}.src", f"{topic}.dst"
+        await ready_topics(bootstrap, [source], 2)
+        path = experiment_file(tmp_path, source, destination)
+        outcome = await asyncio.to_thread(
+            run, path, bootstrap, control_db, "--create-topics", env={TOPIC_REPLICATION_ENV: "7"}
+        )
+        assert outcome.code == 2
+        [line] = outcome.stderr.splitlines()
+        assert line.startswith(
+            f"chaosbus: cannot create topic {destination!r}: Unable to replicate the partition "
+            "7 time(s)"
+        ), line
+        assert outcome.stdout == "preflight\n"
+
+
+# The user's traffic: 20 events to the run's source, a line of output, then a failure.
+PRODUCER = """
+import asyncio, json, os
+from aiokafka import AIOKafkaProducer
+
+async def main():
+    producer = AIOKafkaProducer(bootstrap_servers=os.environ["BOOTSTRAP"])
+    await producer.start()
+    try:
+        for n in range(20):
+            event = {"event_id": f"e-{n}", "version": 1, "customer": "c-1", "amount": 100}
+            await producer.send_and_wait(
+                os.environ["CHAOSBUS_SOURCE_TOPIC"], json.dumps(event).encode(),
+                key=f"o-{n}".encode(),
+            )
+    finally:
+        await producer.stop()
+    print("sent 20", flush=True)
+
+asyncio.run(main())
+raise SystemExit(3)
+"""
+
+
+class TestTraffic:
+    async def test_the_command_runs_during_injection_and_its_failure_is_reported(
+        self, bootstrap: str, control_db: str, tmp_path: Path
+    ) -> None:
+        """`--traffic CMD` starts CMD as injection begins: its 20 events are all decided by
+        the run's interposer; its exit 3 is in the JSON and the Markdown, its output in
+        `PATH.traffic.log` beside the report, and one warning on stderr says it failed."""
+        topic = unique_topic("traffic")
+        source, destination = f"{topic}.src", f"{topic}.dst"
+        await ready_topics(bootstrap, [source, destination], 3)
+        path = experiment_file(
+            tmp_path,
+            source,
+            destination,
+            schedule={"warmup_s": 1, "inject_s": 4, "recover_s": 1},
+        )
+        script = tmp_path / "producer.py"
+        script.write_text(PRODUCER, encoding="utf-8")
+        command = f"BOOTSTRAP={bootstrap} {sys.executable} {script}"
+        report = tmp_path / "run.json"
+        outcome = await asyncio.to_thread(
+            run, path, bootstrap, control_db, "--traffic", command, "--report", str(report)
+        )
+        written = json.loads(report.read_text(encoding="utf-8"))
+        log = tmp_path / "run.traffic.log"
+        assert written["traffic"] == {
+            "command": command,
+            "output": str(log),
+            "started_s": written["traffic"]["started_s"],
+            "exit_code": 3,
+            "stopped": False,
+            "error": None,
+        }
+        inject = next(p for p in written["phases"] if p["name"] == "inject")
+        assert written["traffic"]["started_s"] >= inject["start_s"]
+        assert log.read_text(encoding="utf-8") == "sent 20\n"
+        assert sum(written["faults"].values()) == 20, written["faults"]
+        warning = f"traffic command `{command}` exited 3 (output: {log})"
+        assert warning in outcome.stderr.splitlines(), outcome.stderr
+        markdown = report.with_suffix(".md").read_text(encoding="utf-8")
+        assert f"- {warning}" in markdown
+        assert re.search(r"^inject\b", outcome.stdout, re.MULTILINE), outcome.stdout
