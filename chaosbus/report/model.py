@@ -143,6 +143,8 @@ class RunReport(_Frozen):
     http_routes: list[str] = []  # `name: listen -> upstream`
     request_log: str | None = None  # the HTTP request log written beside the report
     traffic: TrafficResult | None = None  # `run --traffic CMD`: its exit and output
+    # Judged by `check` after the fact: no live reads, so no latency nor recovery time.
+    after_the_fact: bool = False
     hypotheses: list[HypothesisResult]
     anomalies: Anomalies
     faults: dict[str, int]

@@ -113,7 +113,11 @@ def phase_records() -> Iterator[Callable[[Progress], None]]:
 
 def verdict_table(report: RunReport) -> Table:
     row = report.status_row
-    title = f"{report.name}: {row.badge} — {row.wording} (exit {row.exit_code})"
+    title = (
+        f"{report.name}: {row.badge} — {row.wording} (exit {row.exit_code})\n"
+        f"run {report.run_id}, started {report.started_at}, {report.duration_s:.1f} s"
+        + (", judged after the fact" if report.after_the_fact else "")
+    )
     table = Table(title=title, title_style=row.console_style)
     table.add_column("when")
     table.add_column("hypothesis")
@@ -127,7 +131,9 @@ def verdict_table(report: RunReport) -> Table:
     nonzero = {k: v for k, v in report.anomalies.counts.items() if v}
     table.caption = (
         f"anomalies: {', '.join(f'{k} {v}' for k, v in nonzero.items()) or 'none'} · "
-        f"faults: {', '.join(f'{k} {v}' for k, v in report.faults.items())}"
+        # Faults never decided are left out: the run counts every declared type, its ledger
+        # (what `check` reads) only the decisions made, and both tables must read the same.
+        f"faults: {', '.join(f'{k} {v}' for k, v in report.faults.items() if v) or 'none'}"
         + "".join(f", suppressed by {k} {v}" for k, v in report.faults_suppressed.items() if v)
         + (f", re-delivered after a restart {report.redelivered}" if report.redelivered else "")
         + (f"\n{report.reason}" if report.reason else "")

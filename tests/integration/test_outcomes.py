@@ -304,7 +304,7 @@ class TestCheck:
         assert scenario.check.code == STATUSES[expected].exit_code, scenario.check.stderr
 
     def test_check_console_names_the_status(self, scenario: Scenario) -> None:
-        """`check` prints its Markdown: the title and the verdict line name the status."""
+        """`check` prints the summary table `run` prints: its title names the status."""
         expected = scenario.plan.check_status
         if expected is None:
             # Check reads each probe once: one that cannot read is an input it cannot judge,
@@ -321,7 +321,24 @@ class TestCheck:
             assert scenario.check.stdout == ""
             return
         row = STATUSES[expected]
-        assert f"**{row.badge}** (exit {row.exit_code}): {row.wording}." in scenario.check.stdout
+        title = f"{row.badge} — {row.wording} (exit {row.exit_code})"
+        assert title in scenario.check.flat_stdout, scenario.check.stdout
+
+    def test_check_prints_the_runs_table(self, scenario: Scenario) -> None:
+        """Where `check` concludes what the run did, it prints the very table the run
+        printed: the recorded run's id, start and duration (from the history), its steady
+        state before, the same hypotheses, anomalies and faults; its title adds only that it
+        judged after the fact (issue 20). Not where the verdicts' data differ: a violated
+        run saw states along the way (an older version over a newer one, for a while) that
+        one read later cannot; an aborted run's window is checked as a whole; an unreadable
+        probe is refused by check."""
+        if scenario.plan.outcome not in ("held", "inconclusive"):
+            return
+        name = scenario.run_reports.report.name
+        run_table = scenario.run.flat_stdout
+        run_table = run_table[run_table.index(f"{name}: ") :]
+        checked = scenario.check.flat_stdout.replace(", judged after the fact", "")
+        assert checked == run_table, (scenario.run.stdout, scenario.check.stdout)
 
     def test_check_reports_agree(self, scenario: Scenario) -> None:
         """The check's JSON, Markdown and HTML agree with each other too."""

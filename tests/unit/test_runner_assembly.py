@@ -12,8 +12,10 @@ from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.envelope import Envelope, SourceCoordinates
 from chaosbus.monitors.history import Effect
 from chaosbus.monitors.lag import ServiceProgress, Stall
+from chaosbus.monitors.report import Latency
 from chaosbus.monitors.retries import RETRY_ANOMALIES, RetryFinding
 from chaosbus.monitors.testing import ledger_record
+from chaosbus.report.markdown import to_markdown
 from chaosbus.report.model import HypothesisResult, PhaseSpan
 from chaosbus.runner.assembly import assemble
 from chaosbus.runner.check_window import window_facts
@@ -146,6 +148,23 @@ class TestCheckFacts:
             ("time_to_recovery_s", None),
             ("anomalies.total", True),
         ]
+
+
+    def test_latency_is_left_out_after_the_fact(self) -> None:
+        """A first sighting at check time measures when check looked: a check's report has
+        no end-to-end latency, leaves latency bounds out of the judgement and says so in
+        its Markdown; the same facts live keep both."""
+        spec = experiment(steady_state=[{"metric": "latency_ms.p99", "max": 10_000}])
+        live = assemble(spec, checked(spec).model_copy(update={"live": True}))
+        assert live.metrics.latency_ms.count == 3
+        assert [h.metric for h in live.hypotheses] == ["latency_ms.p99"]
+        after = assemble(spec, checked(spec))
+        assert (after.after_the_fact, after.metrics.latency_ms) == (True, Latency())
+        assert after.hypotheses == []
+        assert (
+            "- end-to-end latency, time to recovery: not measured after the fact (a live run's "
+            "reads time them)" in to_markdown(after).splitlines()
+        )
 
 
 class TestStoredFacts:
