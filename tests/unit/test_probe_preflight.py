@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -58,14 +59,19 @@ def dead_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def http_checks(url: str) -> ExperimentSpec:
-    """duplicate-storm with its order-state check read over HTTP at `url` (the counter
-    check keeps its Redis probe, which is not read here: `only_http`)."""
+def http_checks(url: str, **probe: Any) -> ExperimentSpec:
+    """duplicate-storm with only its order-state check, read over HTTP at `url` (`probe`:
+    more fields of the probe)."""
     doc = load_experiment_or_scenario("duplicate-storm").model_dump(
         mode="json", by_alias=True, exclude_none=True
     )
     order_state = doc["monitor"]["checks"][0]
-    order_state["probe"] = {"kind": "http", "url": url + "/orders/{entity}", "json": "$.version"}
+    order_state["probe"] = {
+        "kind": "http",
+        "url": url + "/orders/{entity}",
+        "json": "$.version",
+        **probe,
+    }
     doc["monitor"]["checks"] = [order_state]
     return ExperimentSpec.model_validate(doc)
 
@@ -109,8 +115,10 @@ class TestProbePreflight:
         listener.listen()  # accepts connections, never answers
         try:
             url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+            # The probe's own timeout later (its worker thread then ends soon after).
+            checks = http_checks(url, timeout_s=0.6)
             with pytest.raises(Unreachable) as caught:
-                await check_probes(http_checks(url), CONTEXT, now_ms=1, timeout_s=0.3)
+                await check_probes(checks, CONTEXT, now_ms=1, timeout_s=0.3)
         finally:
             listener.close()
         assert str(caught.value) == (
