@@ -11,6 +11,10 @@ The live parts (observation, topic side, HTTP side) are opened here and driven t
 `runner.live`; when the run is over, `LiveRecord.facts` freezes what it observed and
 `runner.assembly.assemble` turns the facts into the report, as for `check`.
 
+Preflight reads each check's probe once (`runner.probe_preflight`) and, with
+`create_topics`, creates missing destinations; `--traffic CMD` starts the user's traffic
+command as injection begins and stops it at the wind-down (`runner.traffic_command`).
+
 The topic side runs in this process (`interposer="in-process"`, the library's default) or in
 a child process the run restarts when it is killed (`"supervised"`, what `chaosbus run`
 does: `runner.supervised_side`, decision 0271).
