@@ -52,8 +52,10 @@ def check(
     junit: Junit = None,
 ) -> None:
     """Judge a recorded run after the fact, as `run` does: exit 0 held, 1 violated,
-    2 invalid input or nothing judged, 4 inconclusive. The check is recorded in the history
-    under an id of its own (see --history)."""
+    2 invalid input or nothing judged, 4 inconclusive. Prints the summary table `run`
+    prints, with the run's own start, duration and phases when the history holds the run
+    (else the span of its ledger decisions); --report PATH writes the reports. The check is
+    recorded in the history under an id of its own (see --history)."""
     program = program_of(
         history=history,
         no_history=no_history,
