@@ -80,6 +80,21 @@ ShareRoute = Annotated[
     bool,
     typer.Option("--share-route", help="Run even if another live interposer reads a source."),
 ]
+Traffic = Annotated[
+    str | None,
+    typer.Option(
+        "--traffic",
+        metavar="CMD",
+        help="Shell command started when injection begins (stopped at the end if still "
+        "running); its exit code and output (PATH.traffic.log beside --report) are reported.",
+    ),
+]
+CreateTopics = Annotated[
+    bool,
+    typer.Option(
+        "--create-topics", help="Create missing destinations with their source's partitions."
+    ),
+]
 
 Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]

@@ -11,6 +11,7 @@ import typer
 from chaosbus.commands.options import (
     Bootstrap,
     ControlRedis,
+    CreateTopics,
     KafkaConfig,
     LogFormatOption,
     Metrics,
@@ -44,9 +45,7 @@ def proxy(
     seed: Seed = None,
     group: str = typer.Option("chaosbus.proxy", "--group", help="Consumer group of replicas."),
     run_id: ProxyRunId = None,
-    create_topics: bool = typer.Option(
-        False, "--create-topics", help="Create missing destinations."
-    ),
+    create_topics: CreateTopics = False,
     ledger: bool = typer.Option(True, "--ledger/--no-ledger", help="Write chaosbus.ledger."),
     start_from: StartFrom = "earliest",
     event_id_header: str | None = typer.Option(

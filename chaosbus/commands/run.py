@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Literal
 
 import typer
@@ -12,6 +13,7 @@ from chaosbus.commands.options import (
     BaselineChoice,
     BaselineMatch,
     Bootstrap,
+    CreateTopics,
     Experiment,
     FailOnRegression,
     History,
@@ -27,6 +29,7 @@ from chaosbus.commands.options import (
     RunRedis,
     ShareRoute,
     Tolerance,
+    Traffic,
 )
 from chaosbus.commands.recording import program_of, say
 from chaosbus.commands.shell import one_line_errors
@@ -45,6 +48,13 @@ from chaosbus.settings import resolve_http_upstream, resolve_kafka, resolve_redi
 Interposer = Literal["in-process", "supervised"]
 
 
+def traffic_log_beside(report: Path) -> Path:
+    """`out/run.json` → `out/run.traffic.log`: the traffic command's output, kept with the
+    report."""
+    stem = report.with_suffix("") if report.suffix == ".json" else report
+    return Path(f"{stem}.traffic.log")
+
+
 @one_line_errors
 def run(
     file: Experiment,
@@ -56,6 +66,8 @@ def run(
     actor: Actor = None,
     key_prefix: KeyPrefix = "",
     share_route: ShareRoute = False,
+    create_topics: CreateTopics = False,
+    traffic: Traffic = None,
     http_upstream: HttpUpstream = None,
     http_listen: str | None = typer.Option(
         None, "--http-listen", help="HOST:PORT of the experiment's one HTTP route."
@@ -83,6 +95,8 @@ def run(
     Refused (exit 2) while a sign-off the file's `approvals:` requires is missing for its
     exact content, or another live interposer reads a route's source (see --share-route).
     With http_routes and --report PATH, the request log is written to PATH.requests.jsonl.
+    With --traffic CMD, CMD starts when injection begins (CHAOSBUS_RUN_ID and
+    CHAOSBUS_SOURCE_TOPIC in its environment); a CMD that fails is reported, not ignored.
     The run is recorded in the history (see --history); --baseline compares it with a stored
     run, and --fail-on-regression exits 5 when it held but is worse than that baseline.
     """
@@ -110,8 +124,11 @@ def run(
         content_sha256=content_sha256(content),
         label=file,
         share_route=share_route,
+        create_topics=create_topics,
         request_log=request_log_beside(report) if report and spec.http_routes else None,
         interposer=interposer,
+        traffic=traffic,
+        traffic_output=traffic_log_beside(report) if report else None,
     )
     if dry_run:
         for line in asyncio.run(dry_run_lines(spec, options)):

@@ -101,7 +101,7 @@ def suite(
         with (
             console_logging(),
             stop_on_signals(interrupt),
-            live_progress(wide(Console(stderr=True))) as show,
+            live_progress(wide(Console())) as show,
         ):
             progress.append(show)
             return await run_suite(

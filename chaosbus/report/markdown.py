@@ -9,6 +9,7 @@ from chaosbus.report.model import RunReport
 
 # Decisions listed under an example in Markdown; the HTML report's ledger table has all.
 MAX_DECISIONS = 6
+AFTER_THE_FACT = "not measured after the fact (a live run's reads time them)"
 
 
 def number(value: float | None, unit: str = "") -> str:
@@ -95,16 +96,20 @@ def to_markdown(report: RunReport) -> str:
             f"| {report.redelivered} |"
         )
     m = report.metrics
-    lines += [
-        "",
-        "## Metrics",
-        "",
-        f"- end-to-end latency: p50 {number(m.latency_ms.p50, ' ms')}, "
-        f"p99 {number(m.latency_ms.p99, ' ms')} over {m.latency_ms.count} events",
-        f"- staleness: at most {number(m.staleness.max_versions_behind)} versions behind",
-        f"- time to recovery: {number(m.time_to_recovery_s, ' s')}",
-    ]
+    lines += ["", "## Metrics", ""]
+    if report.after_the_fact:
+        lines.append(f"- end-to-end latency, time to recovery: {AFTER_THE_FACT}")
+    else:
+        lines.append(
+            f"- end-to-end latency: p50 {number(m.latency_ms.p50, ' ms')}, "
+            f"p99 {number(m.latency_ms.p99, ' ms')} over {m.latency_ms.count} events"
+        )
+    lines.append(f"- staleness: at most {number(m.staleness.max_versions_behind)} versions behind")
+    if not report.after_the_fact:
+        lines.append(f"- time to recovery: {number(m.time_to_recovery_s, ' s')}")
     lines += _http_lines(report)
+    if report.traffic is not None:
+        lines.append(f"- {report.traffic.describe()}")
     if report.guardrails:
         lines += ["", "## Guardrails", "", "| guardrail | bound | for | worst | breached |"]
         lines.append("| --- | --- | --- | --- | --- |")

@@ -100,6 +100,33 @@ class RemedyText(_Frozen):
     automation: dict[str, str]  # platform name (or `any`) → advice
 
 
+class TrafficResult(_Frozen):
+    """The user's traffic command (`run --traffic CMD`), started when injection began: how
+    it ended and where its output (stdout and stderr together) is kept."""
+
+    command: str
+    output: str  # the file its stdout and stderr went to
+    started_s: float  # since the run's start
+    exit_code: int | None  # None: it could not be started (`error` says why)
+    # Still running when the run wound down: chaosbus stopped it (SIGTERM), not a failure.
+    stopped: bool = False
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return not self.stopped and self.exit_code != 0
+
+    def describe(self) -> str:
+        """`traffic command `…` exited 1 (output: PATH)`, one line."""
+        if self.error is not None:
+            how = f"could not start: {self.error}"
+        elif self.stopped:
+            how = "was still running at the end and was stopped"
+        else:
+            how = f"exited {self.exit_code}"
+        return f"traffic command `{self.command}` {how} (output: {self.output})"
+
+
 class RunReport(_Frozen):
     version: int = REPORT_VERSION
     name: str
@@ -115,6 +142,9 @@ class RunReport(_Frozen):
     routes: list[str]
     http_routes: list[str] = []  # `name: listen -> upstream`
     request_log: str | None = None  # the HTTP request log written beside the report
+    traffic: TrafficResult | None = None  # `run --traffic CMD`: its exit and output
+    # Judged by `check` after the fact: no live reads, so no latency nor recovery time.
+    after_the_fact: bool = False
     hypotheses: list[HypothesisResult]
     anomalies: Anomalies
     faults: dict[str, int]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chaosbus.experiment.spec import ExperimentSpec
-from chaosbus.monitors.report import Anomalies
+from chaosbus.monitors.report import Anomalies, Latency, Metrics
 from chaosbus.report.model import GuardrailResult, HypothesisResult, RunReport
 from chaosbus.runner.facts import RunFacts
 from chaosbus.runner.http_verdict import with_retry_anomalies, with_retry_metrics
@@ -50,14 +50,14 @@ def assemble(spec: ExperimentSpec, facts: RunFacts) -> RunReport:
         routes=[f"{r.source} -> {r.destination}" for r in spec.routes],
         http_routes=list(facts.http_routes),
         request_log=facts.request_log,
+        traffic=facts.traffic,
         hypotheses=[*facts.before, *after],
         anomalies=_anomalies(spec, facts),
         faults=dict(facts.faults),
         faults_suppressed=dict(facts.faults_suppressed),
         redelivered=facts.redelivered,
-        metrics=with_retry_metrics(
-            merge_metrics(facts.checks, facts.time_to_recovery_s), facts.retries
-        ),
+        metrics=with_retry_metrics(_metrics(facts), facts.retries),
+        after_the_fact=not facts.live,
         guardrails=_guardrails(spec, facts),
         checks=dict(facts.checks),
         service=facts.service,
@@ -70,8 +70,9 @@ def assemble(spec: ExperimentSpec, facts: RunFacts) -> RunReport:
 
 
 def _after(spec: ExperimentSpec, facts: RunFacts) -> list[HypothesisResult]:
-    """The steady state after: none when the run aborted; after the fact (`live` False),
-    without `time_to_recovery_s`, which needs a run's live series."""
+    """The steady state after: none when the run aborted; none held (each `unknown`) when
+    no check judged anything; after the fact (`live` False), without the bounds only a live
+    run measures (`AFTER_THE_FACT_UNKNOWN`)."""
     if facts.abort_reason is not None:
         return []
     observed = Observed(
@@ -82,9 +83,24 @@ def _after(spec: ExperimentSpec, facts: RunFacts) -> list[HypothesisResult]:
         retries=facts.retries,
     )
     judged = judge(spec.steady_state, observed, "after")
-    if facts.live:
-        return judged
-    return [result for result in judged if result.metric != "time_to_recovery_s"]
+    if not facts.live:  # measured by a live run only: unknown after the fact, not judged
+        judged = [r for r in judged if r.metric not in AFTER_THE_FACT_UNKNOWN]
+    if spec.routes and not any(c.coverage.judged for c in facts.checks.values()):
+        # `anomalies.total ≤ 0` is true of nothing judged; a table must not read `held`.
+        judged = [result.model_copy(update={"held": None}) for result in judged]
+    return judged
+
+
+# A bound on these needs a run's live reads: first sightings timed as they happen, the
+# series after injection. After the fact (`check`) they are unknown, and left out.
+AFTER_THE_FACT_UNKNOWN = frozenset({"time_to_recovery_s", "latency_ms.p50", "latency_ms.p99"})
+
+
+def _metrics(facts: RunFacts) -> Metrics:
+    """The checks' metrics merged; after the fact without end-to-end latency (a first
+    sighting at `check` time measures when check looked, not the service)."""
+    merged = merge_metrics(facts.checks, facts.time_to_recovery_s)
+    return merged if facts.live else merged.model_copy(update={"latency_ms": Latency()})
 
 
 def _anomalies(spec: ExperimentSpec, facts: RunFacts) -> Anomalies:

@@ -12,7 +12,12 @@ of the window are kept: other runs share the topic or table. No interposer, no f
 The report comes from `assemble`, as a run's does: the same bounds, coverage, privacy step
 and exit codes (0 held, 1 violated, 2 error, 4 inconclusive). A bound on
 `time_to_recovery_s` needs the live series of a run: after the fact it is unknown, and
-left out of the judgement.
+left out of the judgement, as are end-to-end latency bounds: a first sighting long after the
+run measures when `check` looked, not the service.
+
+The report's window is the recorded run's own (issue 20): its start, duration and phases
+as the run history kept them (`recorded`), else the span of the run's ledger decisions
+(no phases then: the ledger does not record them).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from chaosbus.monitors.probes.kafka_reader import read_ledger, read_source
 from chaosbus.monitors.probes.kind import ProbeContext
 from chaosbus.monitors.reads import ReadLog, Reads
 from chaosbus.monitors.redelivery import first_decisions, redelivered
-from chaosbus.report.model import RunReport
+from chaosbus.report.model import HypothesisResult, RunReport
 from chaosbus.runner.assembly import assemble
 from chaosbus.runner.check_readers import check_problem, open_check_reader
 from chaosbus.runner.collector import Collector
@@ -50,7 +55,10 @@ async def check_window(
     actor: str = "",
     clock: Clock = wall_clock_ms,
     on_facts: FactsSink | None = None,
+    recorded: RunFacts | None = None,
 ) -> RunReport:
+    """`recorded`: the run's facts as its history entry kept them: its start, end and
+    phases, and its steady state before (judged live, at the end of its warm-up)."""
     ledger, window = await read_window(spec, kafka, run_id)
     collector = Collector(spec.monitor, live=False)
     for record in ledger:
@@ -70,7 +78,15 @@ async def check_window(
             reads.record(spec_check.name, None, final=True)  # the one read is the final one
             collector.feed_reading(spec_check.name, reading, force=True)
     facts = window_facts(
-        spec, collector, ledger, run_id=run_id, actor=actor, now_ms=now, reads=reads.facts()
+        spec,
+        collector,
+        ledger,
+        run_id=run_id,
+        actor=actor,
+        now_ms=now,
+        reads=reads.facts(),
+        window=recorded_window(recorded) if recorded else ledger_window(ledger, now),
+        before=recorded.before if recorded else (),
     )
     if on_facts is not None:
         on_facts(facts)
@@ -96,6 +112,23 @@ async def read_window(
     return ledger, window
 
 
+def recorded_window(recorded: RunFacts) -> Window:
+    """The recorded run's start, end and phases; its live timeline's points (latency,
+    rates) are left with the run."""
+    w = recorded.window
+    return Window(started_ms=w.started_ms, ended_ms=w.ended_ms, phases=w.phases)
+
+
+def ledger_window(ledger: list[LedgerRecord], now_ms: int) -> Window:
+    """The recorded run as its ledger shows it: first decision to last completion."""
+    if not ledger:
+        return Window.at(now_ms)
+    return Window(
+        started_ms=min(r.decided_at_ms for r in ledger),
+        ended_ms=max(r.completed_at_ms for r in ledger),
+    )
+
+
 def window_facts(
     spec: ExperimentSpec,
     collector: Collector,
@@ -105,6 +138,8 @@ def window_facts(
     actor: str,
     now_ms: int,
     reads: Reads | None = None,
+    window: Window | None = None,
+    before: tuple[HypothesisResult, ...] = (),
 ) -> RunFacts:
     """What a check observed at `now_ms`: the batch verdict of each check, and the faults
     as the ledger decided them (a message decided again after an interposer restart is one
@@ -115,11 +150,12 @@ def window_facts(
     return RunFacts(
         run_id=run_id,
         actor=actor,
-        window=Window.at(now_ms),
+        window=window or Window.at(now_ms),
         checks=observed_checks(collector.verdict(now_ms), new_salt(spec.privacy)),
         faults=dict(Counter(record.fault for record in decisions)),
         faults_suppressed={cap: suppressed[cap] for cap in CAPS},
         redelivered=redelivered(ledger),
         reads=reads or Reads(),
         live=False,
+        before=before,
     )

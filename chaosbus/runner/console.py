@@ -1,8 +1,10 @@
-"""The terminal side of `chaosbus run`: live progress on stderr, a verdict table at the end.
+"""The terminal side of `chaosbus run`: a line per phase on stdout, a verdict table at the end.
 
-On a terminal the progress is one line updated in place; elsewhere (a pipe, a CI log) it
-is a line per phase, as each begins. Either way a progress line has ended before anything
-else is printed on stderr: a refusal, a warning, the report paths.
+Each phase is a line on stdout as it begins, on a terminal and in a pipe alike (flushed, so
+a script driving its traffic by the `inject` line sees it at once); on a terminal a status
+line below is updated in place. stderr is left to what the user must act on: a refusal, a
+warning, the report paths. A refused run is then one line on stderr, whatever it printed
+on stdout before (issue 20).
 """
 
 from __future__ import annotations
@@ -47,25 +49,34 @@ def progress_text(p: Progress) -> Text:
     )
 
 
+def _print_line(console: Console, line: Text | str) -> None:
+    console.print(line)
+    console.file.flush()  # a pipe is block-buffered: a reader waits on this line
+
+
 @contextmanager
 def live_progress(console: Console) -> Iterator[Callable[[Progress], None]]:
-    """Yields the runner's `on_progress`: a status line updated in place on a terminal, a
-    line per phase elsewhere (rich's live display would print its last state there, at the
-    end and without a newline, so the next line on stderr was glued to it)."""
+    """Yields the runner's `on_progress`: a line per phase as it begins, and on a terminal a
+    status line below it updated in place (off one, rich's live display would print its last
+    state at the end without a newline, gluing the next line to it)."""
+    phases = [FIRST_PHASE]
     if not console.is_terminal:
-        phases = [FIRST_PHASE]
-        console.print(FIRST_PHASE)
+        _print_line(console, FIRST_PHASE)
 
         def log_phase(progress: Progress) -> None:
             if progress.phase != phases[-1]:
                 phases.append(progress.phase)
-                console.print(progress_text(progress))
+                _print_line(console, progress_text(progress))
 
         yield log_phase
         return
-    with Live(Text(FIRST_PHASE), console=console, refresh_per_second=4, transient=False) as live:
+    console.print(FIRST_PHASE)
+    with Live(Text(FIRST_PHASE), console=console, refresh_per_second=4, transient=True) as live:
 
         def show(progress: Progress) -> None:
+            if progress.phase != phases[-1]:
+                phases.append(progress.phase)
+                live.console.print(progress_text(progress))  # printed above the status line
             live.update(progress_text(progress))
 
         yield show
@@ -102,7 +113,11 @@ def phase_records() -> Iterator[Callable[[Progress], None]]:
 
 def verdict_table(report: RunReport) -> Table:
     row = report.status_row
-    title = f"{report.name}: {row.badge} — {row.wording} (exit {row.exit_code})"
+    title = (
+        f"{report.name}: {row.badge} — {row.wording} (exit {row.exit_code})\n"
+        f"run {report.run_id}, started {report.started_at}, {report.duration_s:.1f} s"
+        + (", judged after the fact" if report.after_the_fact else "")
+    )
     table = Table(title=title, title_style=row.console_style)
     table.add_column("when")
     table.add_column("hypothesis")
@@ -116,7 +131,9 @@ def verdict_table(report: RunReport) -> Table:
     nonzero = {k: v for k, v in report.anomalies.counts.items() if v}
     table.caption = (
         f"anomalies: {', '.join(f'{k} {v}' for k, v in nonzero.items()) or 'none'} · "
-        f"faults: {', '.join(f'{k} {v}' for k, v in report.faults.items())}"
+        # Faults never decided are left out: the run counts every declared type, its ledger
+        # (what `check` reads) only the decisions made, and both tables must read the same.
+        f"faults: {', '.join(f'{k} {v}' for k, v in report.faults.items() if v) or 'none'}"
         + "".join(f", suppressed by {k} {v}" for k, v in report.faults_suppressed.items() if v)
         + (f", re-delivered after a restart {report.redelivered}" if report.redelivered else "")
         + (f"\n{report.reason}" if report.reason else "")

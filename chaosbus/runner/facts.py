@@ -31,7 +31,7 @@ from chaosbus.experiment.governance import Privacy
 from chaosbus.monitors.lag import ServiceProgress
 from chaosbus.monitors.reads import Reads
 from chaosbus.monitors.report import MonitorReport
-from chaosbus.report.model import HypothesisResult, PhaseSpan, TimelinePoint
+from chaosbus.report.model import HypothesisResult, PhaseSpan, TimelinePoint, TrafficResult
 from chaosbus.runner.privacy import pseudonymised
 from chaosbus.runner.retry_observation import RetryObservation
 
@@ -71,6 +71,7 @@ class RunFacts(_Frozen):
     retries: RetryObservation | None = None  # the HTTP side's retry verdict, with routes
     http_routes: tuple[str, ...] = ()  # `name: listen -> upstream`, as the run proxied them
     request_log: str | None = None  # where the run wrote its HTTP request log
+    traffic: TrafficResult | None = None  # `run --traffic CMD`: its exit and output
     # Judged or measured live, only by a run: `live` False (check) has none of them, and
     # leaves `time_to_recovery_s` bounds out of the judgement (unknown after the fact).
     live: bool = True

@@ -3,7 +3,8 @@
 Broker reachable, every route's topics exist, the ledger topic exists, Redis reachable,
 the kill switch released, every required sign-off (the file's and the namespace's
 policy's) present for this exact file content and these targets (`run_targets`),
-and no other live interposer on a route's source (unless `--share-route`). `--dry-run`
+no other live interposer on a route's source (unless `--share-route`), and every check's
+probe answering a read (`runner.probe_preflight`). `--dry-run`
 stops here, after counting how much recent source traffic each fault's targeting would match.
 """
 
@@ -31,6 +32,8 @@ from chaosbus.experiment.governance import Approvals
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.envelope import Envelope
 from chaosbus.injectors.match import Payload, Verdict, evaluate
+from chaosbus.monitors.probes.kind import ProbeContext
+from chaosbus.runner.probe_preflight import check_probes
 from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.settings import resolve_topic_policy
 from chaosbus.streams.errors import TopicMissing
@@ -40,11 +43,13 @@ from chaosbus.streams.topics import TopicAdmin, TopicPolicy, check_routes
 @dataclass
 class PreflightResult:
     partitions: dict[str, int]
+    probes: list[str] = field(default_factory=list)  # a line per check whose probe answered
     # Dry run only: per fault label, (messages matched, messages sampled).
     targeting: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [f"topic {topic}: {count} partitions" for topic, count in self.partitions.items()]
+        out += self.probes
         for label, (matched, sampled) in self.targeting.items():
             out.append(f"{label}: would match {matched} of the last {sampled} source messages")
         return out
@@ -62,11 +67,19 @@ def topic_policy_of(spec: ExperimentSpec) -> TopicPolicy:
     return resolve_topic_policy(file=spec.internal_topics.model_dump())
 
 
-async def check_topics(spec: ExperimentSpec, kafka: KafkaSettings) -> dict[str, int]:
+async def check_topics(
+    spec: ExperimentSpec, kafka: KafkaSettings, *, create_destinations: bool = False
+) -> dict[str, int]:
+    """Partition counts of every route's topics; a missing destination is created with its
+    source's partitions when asked (`--create-topics`, the same function `proxy` uses), and
+    a creation the cluster refuses is one line naming the topic and the broker's reason."""
+    policy = topic_policy_of(spec)
     try:
         async with TopicAdmin(kafka) as admin:
-            counts = await check_routes(admin, routes_of(spec), create_destinations=False)
-            await admin.ensure(LEDGER_TOPIC, topic_policy_of(spec).shape("ledger"))
+            counts = await check_routes(
+                admin, routes_of(spec), create_destinations=create_destinations, policy=policy
+            )
+            await admin.ensure(LEDGER_TOPIC, policy.shape("ledger"))
     except BrokerUnreachable as exc:
         raise Unreachable(str(exc)) from exc
     except TopicMissing as exc:
@@ -134,13 +147,18 @@ async def preflight(
     content_sha256: str | None = None,
     label: str = "the experiment",
     share_route: bool = False,
+    probes: ProbeContext | None = None,
+    now_ms: int = 0,
+    create_topics: bool = False,
 ) -> PreflightResult:
+    """Refuse the run (one line, its exit code) for the first thing missing; `probes`: the
+    context the run opens its checks' probes in, each read once here (None: not read)."""
     await refuse_if_killed(plane)
     targets = run_targets(spec, kafka.bootstrap, plane.keys.namespace)
     await refuse_unapproved(spec, plane, content_sha256, label, targets)
     if not spec.routes:
         return PreflightResult({})  # HTTP only: no topic to check, Kafka is not touched
-    counts = await check_topics(spec, kafka)
+    counts = await check_topics(spec, kafka, create_destinations=create_topics)
     if not share_route:
         await refuse_shared_routes(
             kafka,
@@ -148,7 +166,8 @@ async def preflight(
             own_group=spec.group_id,
             own_group_is_replicas=False,
         )
-    return PreflightResult(counts)
+    answered = [] if probes is None else await check_probes(spec, probes, now_ms=now_ms)
+    return PreflightResult(counts, probes=answered)
 
 
 async def count_targeting(

@@ -11,6 +11,10 @@ The live parts (observation, topic side, HTTP side) are opened here and driven t
 `runner.live`; when the run is over, `LiveRecord.facts` freezes what it observed and
 `runner.assembly.assemble` turns the facts into the report, as for `check`.
 
+Preflight reads each check's probe once (`runner.probe_preflight`) and, with
+`create_topics`, creates missing destinations; `--traffic CMD` starts the user's traffic
+command as injection begins and stops it at the wind-down (`runner.traffic_command`).
+
 The topic side runs in this process (`interposer="in-process"`, the library's default) or in
 a child process the run restarts when it is killed (`"supervised"`, what `chaosbus run`
 does: `runner.supervised_side`, decision 0271).
@@ -21,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 import uuid
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -44,7 +49,7 @@ from chaosbus.monitors.probes.kind import ProbeContext
 from chaosbus.observability import Providers
 from chaosbus.report.model import RunReport
 from chaosbus.runner.assembly import assemble
-from chaosbus.runner.facts import FactsSink, new_salt
+from chaosbus.runner.facts import FactsSink, RunFacts, new_salt
 from chaosbus.runner.http_side import HttpSide
 from chaosbus.runner.live import LiveParts, LiveRecord, TopicSides
 from chaosbus.runner.notify import Notifier, hooks_from_environment
@@ -54,6 +59,7 @@ from chaosbus.runner.progress import Progress
 from chaosbus.runner.run_metrics import RunMetrics
 from chaosbus.runner.supervised_side import SupervisedTopicSide
 from chaosbus.runner.topic_side import TopicSide
+from chaosbus.runner.traffic_command import TrafficCommand
 from chaosbus.runner.verdict import describe
 from chaosbus.traffic.workload import Workload
 
@@ -73,6 +79,7 @@ class RunOptions:
     content_sha256: str | None = None  # of the experiment file: what approvals are bound to
     label: str = "the experiment"  # the file as the user named it, for refusals
     share_route: bool = False  # run even when another live interposer reads a source
+    create_topics: bool = False  # create missing destinations with their source's partitions
     tick_ms: int = 250
     catch_up_timeout_s: float = 15.0
     on_progress: Callable[[Progress], None] | None = None
@@ -87,6 +94,16 @@ class RunOptions:
     # In this process, or a child process restarted when it dies (then `providers` do not
     # reach it: it traces and meters by the environment, as any interposer process does).
     interposer: Literal["in-process", "supervised"] = "in-process"
+    # `--traffic CMD`: started when injection begins, its output to `traffic_output` (None:
+    # the temporary directory, `chaosbus-RUN.traffic.log`); `runner.traffic_command`.
+    traffic: str | None = None
+    traffic_output: Path | None = None
+
+
+def probe_context(options: RunOptions) -> ProbeContext:
+    """Where a run's probes read: the service's Redis, or the control plane's."""
+    o = options
+    return ProbeContext(o.kafka, o.probe_redis_url or o.redis_url, o.key_prefix)
 
 
 class _Abort(Aborted):
@@ -111,6 +128,7 @@ class ExperimentRun:
         meter = options.providers.meter if options.providers else None
         self.metrics = RunMetrics(meter, spec) if meter is not None else None
         self.paused: Paused = NOTHING_PAUSED
+        self.traffic = self._traffic_command()
 
     async def run(self, interrupt: asyncio.Event | None = None) -> RunReport:
         o = self.options
@@ -132,6 +150,9 @@ class ExperimentRun:
                     content_sha256=self.options.content_sha256,
                     label=self.options.label,
                     share_route=self.options.share_route,
+                    probes=probe_context(self.options),
+                    now_ms=self.clock(),
+                    create_topics=self.options.create_topics,
                 )
             except ChaosbusError as exc:
                 await self._audit(plane, "refused", str(exc))
@@ -148,6 +169,21 @@ class ExperimentRun:
             finally:
                 await self.notifier.aclose()
             return report
+
+    def _traffic_command(self) -> TrafficCommand | None:
+        o = self.options
+        if o.traffic is None:
+            return None
+        temporary = Path(tempfile.gettempdir()) / f"chaosbus-{self.run_id}.traffic.log"
+        output = o.traffic_output or temporary
+        env = {"CHAOSBUS_RUN_ID": self.run_id}
+        if self.spec.routes:
+            env["CHAOSBUS_SOURCE_TOPIC"] = self.spec.monitor.source_topic
+        return TrafficCommand(o.traffic, output, env=env)
+
+    async def _stop_traffic(self) -> None:
+        if self.traffic is not None:
+            await self.traffic.stop()
 
     @property
     def live(self) -> LiveParts | None:
@@ -176,6 +212,7 @@ class ExperimentRun:
                 with contextlib.suppress(asyncio.CancelledError):
                     await ticker
                 await self.workload.stop()
+                await self._stop_traffic()
                 await live.topics.stop()
             facts = self.record.facts(
                 live,
@@ -186,9 +223,19 @@ class ExperimentRun:
                 abort_reason=self.abort_reason,
             )
             live.observation.say_failures()
+            facts = self._with_traffic(facts)
         if self.options.on_facts is not None:
             self.options.on_facts(facts)
         return assemble(self.spec, facts)
+
+    def _with_traffic(self, facts: RunFacts) -> RunFacts:
+        """The traffic command's end, kept with the facts; one warning when it failed."""
+        result = self.traffic.result() if self.traffic is not None else None
+        if result is None:
+            return facts
+        if result.failed:
+            log.warning("%s", result.describe())
+        return facts.model_copy(update={"traffic": result})
 
     async def _open_parts(self, stack: AsyncExitStack, salt: bytes | None) -> LiveParts:
         """The kill switch watcher, then the observation (the source is read from where the
@@ -198,9 +245,8 @@ class ExperimentRun:
         await stack.enter_async_context(
             KillSwitchWatcher(o.redis_url, self._on_control, keys=keys, on_paused=self._on_paused)
         )
-        probes = ProbeContext(o.kafka, o.probe_redis_url or o.redis_url, o.key_prefix)
         observation = await stack.enter_async_context(
-            LiveObservation(spec, run_id=self.run_id, probes=probes, clock=self.clock)
+            LiveObservation(spec, run_id=self.run_id, probes=probe_context(o), clock=self.clock)
         )
         side: TopicSides
         if o.interposer == "supervised":
@@ -239,6 +285,8 @@ class ExperimentRun:
             raise _Abort
         timeline.enter("inject", self.clock())
         self.workload.start()
+        if self.traffic is not None:
+            await self.traffic.start((self.clock() - self.record.timeline.started_ms) / 1000)
         steps = schedule.ramp.intensities() if schedule.ramp else [1.0]
         for intensity in steps:
             self.record.intensity = intensity
@@ -260,6 +308,7 @@ class ExperimentRun:
         verdict reads (a broker or a probe away must not give a `held`)."""
         self.record.timeline.enter(phase, self.clock())
         await self.workload.stop()
+        await self._stop_traffic()
         await live.stop_injecting()
         timeout = self.options.catch_up_timeout_s
         observation = live.observation

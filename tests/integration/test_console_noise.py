@@ -1,10 +1,11 @@
-"""What a newcomer sees on stderr of a real `chaosbus run`: whole lines, nothing to ignore.
+"""What a newcomer sees of a real `chaosbus run`: whole lines, nothing to ignore.
 
-A refusal in preflight is its own line after the status line, never glued to it
-(`preflightchaosbus: …` before); a run on a broker that has never seen a consumer group
-(`make demo` on a fresh machine) shows no `GroupCoordinatorNotAvailableError` from the Kafka
-client, which retries while the broker creates its offsets topic. Each test captures the
-stderr of a real process (not a terminal: a pipe, as in CI).
+The phases are lines on stdout; a refusal in preflight is the one line on stderr, never
+glued to a status line (`preflightchaosbus: …` once); a run on a broker that has never seen
+a consumer group (`make demo` on a fresh machine) shows no
+`GroupCoordinatorNotAvailableError` from the Kafka client, which retries while the broker
+creates its offsets topic. Each test captures the output of a real process (not a
+terminal: a pipe, as in CI).
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def lines(outcome: Outcome) -> list[str]:
     return outcome.stderr.splitlines()
 
 
+def phases(outcome: Outcome) -> list[str]:
+    """The first word of each stdout line before the verdict table: the phases begun."""
+    return [line.split()[0] for line in outcome.stdout.splitlines() if line.strip()]
+
+
 async def flushed(url: str) -> str:
     client = aioredis.from_url(url)
     try:
@@ -60,25 +66,27 @@ def control_db(local_stack: StackAddresses) -> str:
 
 class TestStatusLineEndsBeforeAnError:
     def test_kill_switch_refusal(self, control_db: str, bootstrap: str) -> None:
-        """Refused by the kill switch: the status line, then the refusal on a line of its own."""
+        """Refused by the kill switch: `preflight` on stdout, the refusal alone on stderr."""
         outcome = chaosbus(
             "run", "duplicate-storm", "--bootstrap", bootstrap, "--redis", control_db
         )
-        assert (outcome.code, lines(outcome)) == (3, ["preflight", KILL_SWITCH_NOT_RELEASED])
+        assert (outcome.code, lines(outcome)) == (3, [KILL_SWITCH_NOT_RELEASED])
+        assert outcome.stdout == "preflight\n"
 
     def test_unreachable_broker(self, control_db: str) -> None:
-        """No broker at the address: the status line, then one line naming the address."""
+        """No broker at the address: `preflight` on stdout, one line naming the address."""
         asyncio.run(operations.init(control_db, "test"))
         outcome = chaosbus(
             "run", "duplicate-storm", "--bootstrap", "127.0.0.1:1", "--redis", control_db
         )
         assert (outcome.code, lines(outcome)) == (
             2,
-            ["preflight", "chaosbus: no Kafka broker answers at 127.0.0.1:1"],
+            ["chaosbus: no Kafka broker answers at 127.0.0.1:1"],
         )
+        assert outcome.stdout == "preflight\n"
 
     def test_refused_credentials(self, secure_stack: SecureStack, tmp_path: Path) -> None:
-        """A refused SASL password: the status line, then the refusal naming broker and user."""
+        """A refused SASL password: `preflight` on stdout, the refusal naming broker and user."""
         config = edited(
             secure_stack.config_file,
             tmp_path / "c.properties",
@@ -96,11 +104,11 @@ class TestStatusLineEndsBeforeAnError:
         assert (outcome.code, lines(outcome)) == (
             2,
             [
-                "preflight",
                 f"chaosbus: Kafka at {secure_stack.kafka.bootstrap} refused the "
                 "SASL/SCRAM-SHA-512 credentials of user 'chaos'",
             ],
         )
+        assert outcome.stdout == "preflight\n"
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +137,8 @@ class TestNoLibraryNoise:
     ) -> None:
         """The run that makes the broker create its offsets topic (the client is told the
         group coordinator is not available, and retries) prints its phases and report paths
-        only. No service and no traffic: the run ends `error`, exit 2."""
+        only: the phases on stdout, the report paths on stderr. No service and no traffic:
+        the run ends `error`, exit 2."""
         status = fresh_broker.status()
         source, destination = "fresh.src", "fresh.dst"
         await ready_topics(status.bootstrap, [source, destination], 3)
@@ -164,14 +173,8 @@ class TestNoLibraryNoise:
         said = lines(outcome)
         # The last line says where the history keeps the run (decisions 0290-0293).
         assert said.pop().startswith("history: "), said
-        assert [line.split()[0] for line in said[:-3]] == [
-            "preflight",
-            "warmup",
-            "inject",
-            "recover",
-            "settle",
-        ], said
-        assert said[-3:] == [
+        assert phases(outcome)[:5] == ["preflight", "warmup", "inject", "recover", "settle"]
+        assert said == [
             f"report: {report}",
             f"report: {report.with_suffix('.md')}",
             f"report: {report.with_suffix('.html')}",

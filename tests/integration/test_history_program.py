@@ -311,8 +311,8 @@ def test_ctrl_c_stops_the_suite_and_reports_what_completed(world: World) -> None
              *world.args()],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        assert suite.stderr is not None
-        for line in suite.stderr:  # a pipe: one line per phase
+        assert suite.stdout is not None
+        for line in suite.stdout:  # a pipe: one line per phase, flushed as it begins
             if line.startswith("inject"):
                 suite.send_signal(signal.SIGINT)
                 break

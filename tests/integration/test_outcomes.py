@@ -271,14 +271,15 @@ class TestRun:
         assert said_by_html(written.html) == said
 
     def test_stderr_holds_only_what_the_user_acts_on(self, scenario: Scenario) -> None:
-        """stderr (not a terminal) holds a line per phase, the warnings the run wrote for
-        the user, the report paths and where the history keeps the run: each a whole line,
-        no library's log line."""
+        """stdout (not a terminal) holds a line per phase before the verdict table; stderr
+        the warnings the run wrote for the user, the report paths and where the history
+        keeps the run: each a whole line, no library's log line."""
         lines = scenario.run.stderr_lines
         assert re.fullmatch(r"history: \S+ in .+", lines.pop()), scenario.run.stderr
         assert lines[-3:] == [f"report: {path}" for path in scenario.run_reports.paths]
-        phases = [line.split()[0] for line in lines[:-3] if line.split()[0] in PHASES]
-        said = [line for line in lines[:-3] if line.split()[0] not in PHASES]
+        said = lines[:-3]
+        out = [line.split() for line in scenario.run.stdout.splitlines() if line.strip()]
+        phases = [words[0] for words in out if words[0] in PHASES]
         if scenario.plan.status == "aborted":
             assert phases[:3] == ["preflight", "warmup", "inject"]
             assert phases[3:] in ([], ["abort"])
@@ -303,7 +304,7 @@ class TestCheck:
         assert scenario.check.code == STATUSES[expected].exit_code, scenario.check.stderr
 
     def test_check_console_names_the_status(self, scenario: Scenario) -> None:
-        """`check` prints its Markdown: the title and the verdict line name the status."""
+        """`check` prints the summary table `run` prints: its title names the status."""
         expected = scenario.plan.check_status
         if expected is None:
             # Check reads each probe once: one that cannot read is an input it cannot judge,
@@ -320,7 +321,24 @@ class TestCheck:
             assert scenario.check.stdout == ""
             return
         row = STATUSES[expected]
-        assert f"**{row.badge}** (exit {row.exit_code}): {row.wording}." in scenario.check.stdout
+        title = f"{row.badge} — {row.wording} (exit {row.exit_code})"
+        assert title in scenario.check.flat_stdout, scenario.check.stdout
+
+    def test_check_prints_the_runs_table(self, scenario: Scenario) -> None:
+        """Where `check` concludes what the run did, it prints the very table the run
+        printed: the recorded run's id, start and duration (from the history), its steady
+        state before, the same hypotheses, anomalies and faults; its title adds only that it
+        judged after the fact (issue 20). Not where the verdicts' data differ: a violated
+        run saw states along the way (an older version over a newer one, for a while) that
+        one read later cannot; an aborted run's window is checked as a whole; an unreadable
+        probe is refused by check."""
+        if scenario.plan.outcome not in ("held", "inconclusive"):
+            return
+        name = scenario.run_reports.report.name
+        run_table = scenario.run.flat_stdout
+        run_table = run_table[run_table.index(f"{name}: ") :]
+        checked = scenario.check.flat_stdout.replace(", judged after the fact", "")
+        assert checked == run_table, (scenario.run.stdout, scenario.check.stdout)
 
     def test_check_reports_agree(self, scenario: Scenario) -> None:
         """The check's JSON, Markdown and HTML agree with each other too."""

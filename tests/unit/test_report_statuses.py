@@ -129,10 +129,11 @@ class TestEveryRendererReadsEveryRow:
 
     def test_console_title_style_and_wording(self, row: StatusRow) -> None:
         """The console's title names the badge, the wording and the exit code, in the
-        row's style."""
+        row's style; its second line the run, its start and duration."""
         table = verdict_table(sample(row.name))
         assert table.title == (
-            f"duplicate-storm: {row.badge} — {row.wording} (exit {row.exit_code})"
+            f"duplicate-storm: {row.badge} — {row.wording} (exit {row.exit_code})\n"
+            "run abc, started 2026-01-01T00:00:00+00:00, 9.5 s"
         )
         assert table.title_style == row.console_style
 

@@ -12,8 +12,10 @@ from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.injectors.envelope import Envelope, SourceCoordinates
 from chaosbus.monitors.history import Effect
 from chaosbus.monitors.lag import ServiceProgress, Stall
+from chaosbus.monitors.report import Latency
 from chaosbus.monitors.retries import RETRY_ANOMALIES, RetryFinding
 from chaosbus.monitors.testing import ledger_record
+from chaosbus.report.markdown import to_markdown
 from chaosbus.report.model import HypothesisResult, PhaseSpan
 from chaosbus.runner.assembly import assemble
 from chaosbus.runner.check_window import window_facts
@@ -148,6 +150,23 @@ class TestCheckFacts:
         ]
 
 
+    def test_latency_is_left_out_after_the_fact(self) -> None:
+        """A first sighting at check time measures when check looked: a check's report has
+        no end-to-end latency, leaves latency bounds out of the judgement and says so in
+        its Markdown; the same facts live keep both."""
+        spec = experiment(steady_state=[{"metric": "latency_ms.p99", "max": 10_000}])
+        live = assemble(spec, checked(spec).model_copy(update={"live": True}))
+        assert live.metrics.latency_ms.count == 3
+        assert [h.metric for h in live.hypotheses] == ["latency_ms.p99"]
+        after = assemble(spec, checked(spec))
+        assert (after.after_the_fact, after.metrics.latency_ms) == (True, Latency())
+        assert after.hypotheses == []
+        assert (
+            "- end-to-end latency, time to recovery: not measured after the fact (a live run's "
+            "reads time them)" in to_markdown(after).splitlines()
+        )
+
+
 class TestStoredFacts:
     def test_facts_survive_json_and_assemble_to_the_same_report(self) -> None:
         """Facts written as JSON (as a run history would) and read back are equal, and
@@ -188,3 +207,19 @@ class TestStoredFacts:
         assert report == assemble(spec, facts)
         assert (report.duration_s, report.guardrails[0].worst) == (8.5, 3.0)
         assert report.anomalies.counts["unbounded_retries"] == 1
+
+
+class TestNothingJudged:
+    def test_no_hypothesis_reads_held_on_nothing(self) -> None:
+        """A window in which no check judged anything: `error`, and `anomalies.total ≤ 0`
+        (true of nothing) is shown `unknown`, never `held` (issue 20)."""
+        spec = experiment()
+        collector = Collector(spec.monitor, live=False)
+        report = assemble(
+            spec, window_facts(spec, collector, [], run_id="r0", actor="ci", now_ms=60_000)
+        )
+        assert report.status == "error"
+        assert report.reason == "nothing was judged: no source traffic"
+        assert [(h.metric, h.observed, h.held) for h in report.hypotheses] == [
+            ("anomalies.total", 0.0, None)
+        ]
