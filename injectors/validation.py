@@ -162,8 +162,10 @@ def _format_one(error: ErrorDetails, data: object, labels: Mapping[str, str]) ->
         return f"{path}: {limited}"
     message = error["msg"]
     message = message[:1].lower() + message[1:]
-    if kind not in _NAMES_ITS_INPUT and (
-        isinstance(value, str | int | float | bool) or value is None
+    if (
+        kind not in _NAMES_ITS_INPUT
+        and not _may_hold_a_secret(error["loc"])
+        and (isinstance(value, str | int | float | bool) or value is None)
     ):
         message = f"{message} (got {_shown(value)})"
     return f"{path}: {message}"
@@ -190,6 +192,13 @@ _SHOWN_MAX = 40
 
 # Custom errors whose message already quotes the value.
 _NAMES_ITS_INPUT = frozenset({"own_topic", "topic_name"})
+# Fields whose value is never quoted back: a URL, a DSN or a password may carry a secret,
+# and an error message reaches terminals, CI logs and reports.
+_SECRET_FIELD = re.compile(r"(url|urls|upstream|dsn|password|secret|token|jaas)$", re.I)
+
+
+def _may_hold_a_secret(loc: Sequence[int | str]) -> bool:
+    return any(isinstance(part, str) and _SECRET_FIELD.search(part) for part in loc)
 
 
 def _shown(value: object) -> str:

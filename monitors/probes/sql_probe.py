@@ -28,9 +28,11 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chaosbus.clients.redaction import MASK, redact_text
 from chaosbus.monitors.errors import ProbeError
 from chaosbus.monitors.extractors import to_number
 from chaosbus.monitors.history import Effect, Number, Observation
@@ -54,10 +56,25 @@ class SqlProbeConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["sql"] = "sql"
-    dsn: str = Field(min_length=1)
+    dsn: str = Field(min_length=1, repr=False)  # may hold a password
     query: str = Field(min_length=1)
     deleted_column: str | None = None
     timeout_s: float = Field(default=5.0, gt=0)
+
+    @field_validator("dsn")
+    @classmethod
+    def _a_dsn_that_parses(cls, value: str) -> str:
+        # libpq's complaint quotes the text around the mistake: with a space in an unquoted
+        # password, part of the password. Neither the DSN nor that complaint is shown.
+        try:
+            conninfo_to_dict(value)
+        except psycopg.Error:
+            raise ValueError(
+                "does not parse as a libpq connection string or URL (not shown: it may hold "
+                "a password); quote a value with spaces (password='a b') or percent-encode it "
+                "in a URL (%20)"
+            ) from None
+        return value
 
     @field_validator("query")
     @classmethod
@@ -100,9 +117,14 @@ class SqlProbe:
             )
             await conn.set_read_only(True)
         except psycopg.Error as exc:
-            message = f"PostgreSQL did not answer: {_first_line(exc)}"
+            message = f"PostgreSQL did not answer: {self._said(exc)}"
             raise ProbeError(message, retriable=retriable) from exc
         return conn
+
+    def _said(self, exc: BaseException) -> str:
+        """The first line of a libpq error, with the DSN's password masked wherever it
+        (or a word of it) appears: libpq quotes parts of the connection string back."""
+        return scrub(_first_line(exc), _secret_words(self.config.dsn))
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -164,11 +186,11 @@ class SqlProbe:
                     cursor = await conn.execute(self.config.query, bound)
                     results.append(await cursor.fetchall())
         except psycopg.OperationalError as exc:
-            raise ProbeError(f"PostgreSQL: {_first_line(exc)}", retriable=True) from exc
+            raise ProbeError(f"PostgreSQL: {self._said(exc)}", retriable=True) from exc
         except psycopg.Error as exc:
             if conn.closed or conn.broken:  # dropped mid-read: the next read connects again
-                raise ProbeError(f"PostgreSQL: {_first_line(exc)}", retriable=True) from exc
-            raise ProbeError(f"PostgreSQL could not run the query: {_first_line(exc)}") from exc
+                raise ProbeError(f"PostgreSQL: {self._said(exc)}", retriable=True) from exc
+            raise ProbeError(f"PostgreSQL could not run the query: {self._said(exc)}") from exc
 
     def _value(self, row: dict[str, Any] | None) -> tuple[bool, Number | None]:
         if row is None:
@@ -192,7 +214,26 @@ class SqlProbe:
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return redact_text((str(exc).strip().splitlines() or [type(exc).__name__])[0])
+
+
+def _secret_words(dsn: str) -> tuple[str, ...]:
+    """The DSN's password and each word of it (libpq quotes the word it stopped at)."""
+    try:
+        password = conninfo_to_dict(dsn).get("password")
+    except psycopg.Error:
+        return ()
+    if not password:
+        return ()
+    return (str(password), *str(password).split())
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """`text` with every one of `secrets` replaced by `***`, the longest first."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
 
 
 def _shape(config: SqlProbeConfig) -> Shape:
