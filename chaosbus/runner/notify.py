@@ -66,14 +66,8 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(_NoRedirects)
 
 
-class LinkLocalTarget(OSError):
-    """The webhook's host resolves to a link-local address and the hook does not allow it."""
-
-
 def _post(hook: Webhook, body: bytes, timeout_s: float) -> int:
     parts = urlsplit(hook.url)
-    if not hook.allow_link_local:
-        refuse_link_local(parts.hostname or "", parts.port)
     headers = {"Content-Type": "application/json"}
     url = hook.url
     if parts.username is not None or parts.password is not None:
@@ -88,13 +82,23 @@ def _post(hook: Webhook, body: bytes, timeout_s: float) -> int:
         return int(response.status)
 
 
-def refuse_link_local(host: str, port: int | None) -> None:
-    """Raise `LinkLocalTarget` when `host` is, or resolves to, a link-local address."""
+def link_local_reason(hook: Webhook) -> str | None:
+    """Why `hook` may not be posted to (its host is, or resolves to, a link-local address
+    and the hook does not allow it), or None. Blocking: it resolves the name."""
+    if hook.allow_link_local:
+        return None
+    parts = urlsplit(hook.url)
+    host = parts.hostname or ""
     if is_link_local(host):
-        raise LinkLocalTarget(f"{host} is link-local")
-    for *_, sockaddr in socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP):
+        return f"{host} is link-local"
+    try:
+        found = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return None  # unresolvable: the POST fails on its own, and says so
+    for *_, sockaddr in found:
         if is_link_local(str(sockaddr[0])):
-            raise LinkLocalTarget(f"{host} resolves to link-local {sockaddr[0]}")
+            return f"{host} resolves to link-local {sockaddr[0]}"
+    return None
 
 
 @dataclass
@@ -130,6 +134,11 @@ class Notifier:
 
     async def _deliver(self, hook: Webhook, event: str, body: bytes) -> None:
         shown = redact_url(hook.url)
+        refused = await asyncio.to_thread(link_local_reason, hook)
+        if refused is not None:
+            log.warning("webhook %s: %s not sent: %s (allow_link_local)", shown, event, refused)
+            self.failed.append((shown, event))
+            return
         delay = self.backoff_s
         for attempt in range(1, self.attempts + 1):
             try:
@@ -137,10 +146,6 @@ class Notifier:
                 if 200 <= status < 300:
                     self.delivered.append((shown, event))
                     return
-            except LinkLocalTarget as exc:
-                log.warning("webhook %s: %s not sent: %s (allow_link_local)", shown, event, exc)
-                self.failed.append((shown, event))
-                return
             except (urllib.error.URLError, OSError, ValueError) as exc:
                 reason = redact_text(str(exc))
                 log.info("webhook %s (%s), attempt %d: %s", shown, event, attempt, reason)

@@ -17,10 +17,9 @@ from chaosbus.errors import InvalidInput
 from chaosbus.experiment.governance import Webhook
 from chaosbus.runner.notify import (
     ENV,
-    LinkLocalTarget,
     Notifier,
-    refuse_link_local,
     hooks_from_environment,
+    link_local_reason,
 )
 
 
@@ -176,11 +175,17 @@ class TestBounds:
             Webhook(url=url)
         assert Webhook(url=url, allow_link_local=True).allow_link_local
 
-    def test_a_name_that_resolves_to_link_local_is_refused_when_posting(self) -> None:
-        """A literal address is judged by the spec; a name by where it resolves."""
-        with pytest.raises(LinkLocalTarget, match="resolves to link-local"):
-            refuse_link_local("2852039166", 80)  # 169.254.169.254 as one number
-        refuse_link_local("127.0.0.1", 80)
+    async def test_a_name_that_resolves_to_link_local_is_refused_when_posting(self) -> None:
+        """A literal address is judged by the spec; a name by where it resolves, before
+        anything is sent (169.254.169.254 written as one number resolves there)."""
+        hook = Webhook(url="http://2852039166/latest/meta-data/")
+        assert link_local_reason(hook) == "2852039166 resolves to link-local 169.254.169.254"
+        assert link_local_reason(Webhook(url=hook.url, allow_link_local=True)) is None
+        assert link_local_reason(Webhook(url="http://127.0.0.1:9/h")) is None
+        notifier = Notifier([hook], "e", "r")
+        notifier.notify("start")
+        await notifier.aclose()
+        assert notifier.failed == [(hook.url, "start")]
 
     def test_an_environment_url_that_does_not_parse_is_not_echoed(
         self, monkeypatch: pytest.MonkeyPatch
