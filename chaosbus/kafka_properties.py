@@ -61,6 +61,10 @@ _LOGIN_MODULES = {
     "org.apache.kafka.common.security.scram.ScramLoginModule": ("SCRAM-SHA-256", "SCRAM-SHA-512"),
 }
 _JAAS = re.compile(r"\s*(?P<module>[\w.$]+)\s+(?P<flag>\w+)(?P<options>.*?);?\s*$", re.DOTALL)
+_MODULE_NAME = re.compile(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*LoginModule")
+# A property's name as Kafka spells them; anything else is not quoted back (a stray line
+# may be a password pasted on its own).
+_PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+")
 _JAAS_OPTION = re.compile(r'\s*(?P<key>\w+)\s*=\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<bare>\S+))')
 
 
@@ -93,9 +97,10 @@ def _split(line: str) -> tuple[str, str]:
 
 def fields_from_properties(props: Mapping[str, str], *, source: str) -> dict[str, Any]:
     """KafkaSettings field values a properties file sets; an unsupported one is an error."""
-    for name in props:
+    for number, name in enumerate(props, start=1):
         if name not in _HANDLED:
-            raise InvalidInput(f"{source}: property {name} is not supported by chaosbus")
+            shown = name if _PROPERTY_NAME.fullmatch(name) else f"number {number} (not shown)"
+            raise InvalidInput(f"{source}: property {shown} is not supported by chaosbus")
     fields: dict[str, Any] = {_DIRECT[k]: v for k, v in props.items() if k in _DIRECT}
     for store in sorted(_STORE_TYPES & props.keys()):
         if props[store].upper() != "PEM":
@@ -135,9 +140,16 @@ def _hostname_check(value: str, source: str) -> bool:
 def _jaas_fields(text: str, mechanism: str | None, source: str) -> dict[str, str]:
     match = _JAAS.match(text)
     if match is None or match.group("module") not in _LOGIN_MODULES:
-        module = match.group("module") if match else text.split()[0] if text.split() else ""
+        # Only a name that is a login module is quoted back: without one, the first word
+        # of the value may be `password="…"` or the password itself.
+        first = match.group("module") if match else ""
+        if not _MODULE_NAME.fullmatch(first):
+            raise InvalidInput(
+                f"{source}: sasl.jaas.config names no login module (the value is not shown); "
+                "it starts with PlainLoginModule's or ScramLoginModule's full name"
+            )
         raise InvalidInput(
-            f"{source}: sasl.jaas.config login module {module or '(none)'} is not supported "
+            f"{source}: sasl.jaas.config login module {first} is not supported "
             "(PlainLoginModule or ScramLoginModule)"
         )
     allowed = _LOGIN_MODULES[match.group("module")]

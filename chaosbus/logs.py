@@ -118,9 +118,19 @@ class ConsoleFilter(logging.Filter):
 
 
 class ConsoleFormatter(logging.Formatter):
+    """A record as its message (a library's prefixed with its logger), URLs redacted."""
+
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        # Redacted here too, as in JSON: a library may log a URL it was given.
+        text = redact_text(super().format(record))
         return text if record.name.startswith("chaosbus") else f"{record.name}: {text}"
+
+
+class RedactedFormatter(logging.Formatter):
+    """A text line with every URL's password masked (the proxies' log)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
 
 
 class CurrentStderr(logging.Handler):
@@ -224,7 +234,7 @@ def process_logging(fmt: LogFormat = "text") -> Iterator[logging.Handler]:
     level = env_level(logging.INFO)
     handler = CurrentStderr()
     handler.setLevel(level)
-    text = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    text = RedactedFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     handler.setFormatter(JsonFormatter() if fmt == "json" else text)
     with _installed(handler, level):
         yield handler

@@ -41,11 +41,15 @@ MAX_SEED = 2**63 - 1  # seeds are within ±MAX_SEED
 # ---- durations ------------------------------------------------------------------------------
 MAX_DURATION_S = 24 * 60 * 60  # any duration: schedule phases, for_s
 MAX_DURATION_MS = MAX_DURATION_S * 1000  # delays, spread, within_ms, settle_ms, poll_ms
+MAX_PROBE_TIMEOUT_S = 300  # one probe read: a check that waits longer is not a live verdict
 
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT, strict=True)]
 Seed = Annotated[int, Field(ge=-MAX_SEED, le=MAX_SEED, strict=True)]
 Millis = Annotated[int, Field(ge=0, le=MAX_DURATION_MS, strict=True)]
 Seconds = Annotated[float, Field(ge=0.0, le=MAX_DURATION_S)]
+# Finite even in a model that does not refuse infinities itself (`.inf` became an
+# OverflowError when the SQL probe turned it into milliseconds).
+ProbeTimeout = Annotated[float, Field(gt=0.0, le=MAX_PROBE_TIMEOUT_S, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 Name = Annotated[str, Field(max_length=MAX_NAME)]
 Pattern = Annotated[str, Field(max_length=MAX_PATTERN)]

@@ -162,8 +162,10 @@ def _format_one(error: ErrorDetails, data: object, labels: Mapping[str, str]) ->
         return f"{path}: {limited}"
     message = error["msg"]
     message = message[:1].lower() + message[1:]
-    if kind not in _NAMES_ITS_INPUT and (
-        isinstance(value, str | int | float | bool) or value is None
+    if (
+        kind not in _NAMES_ITS_INPUT
+        and not _may_hold_a_secret(error["loc"], value)
+        and (isinstance(value, str | int | float | bool) or value is None)
     ):
         message = f"{message} (got {_shown(value)})"
     return f"{path}: {message}"
@@ -190,6 +192,17 @@ _SHOWN_MAX = 40
 
 # Custom errors whose message already quotes the value.
 _NAMES_ITS_INPUT = frozenset({"own_topic", "topic_name"})
+# Fields whose value is not quoted back when it could carry a secret (a user or password
+# in a URL, a libpq `password=`, or text with a space, where a parser may have split one):
+# an error message reaches terminals, CI logs and reports.
+_SECRET_FIELD = re.compile(r"(url|urls|upstream|dsn|password|secret|token|jaas)$", re.I)
+_SECRET_VALUE = re.compile(r"@|\s|pass|secret|token", re.I)
+
+
+def _may_hold_a_secret(loc: Sequence[int | str], value: object) -> bool:
+    if not any(isinstance(part, str) and _SECRET_FIELD.search(part) for part in loc):
+        return False
+    return not isinstance(value, str) or bool(_SECRET_VALUE.search(value)) or "password" in loc
 
 
 def _shown(value: object) -> str:

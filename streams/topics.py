@@ -268,10 +268,12 @@ async def check_routes(
     create_destinations: bool,
     policy: TopicPolicy | None = None,
 ) -> dict[str, int]:
-    """Partition counts for every route topic; a missing one is an error unless created."""
+    """Partition counts for every route topic; a missing one is an error unless created
+    (a dead-letter topic is never created)."""
     routes = list(routes)
+    dead_letters = [r.dead_letter for r in routes if r.dead_letter is not None]
     counts = await admin.partition_counts(
-        [r.source for r in routes] + [r.destination for r in routes]
+        [r.source for r in routes] + [r.destination for r in routes] + dead_letters
     )
     for route in routes:
         if route.source not in counts:
@@ -287,4 +289,12 @@ async def check_routes(
             shape = (policy or TopicPolicy()).shape("destination", counts[route.source])
             await admin.ensure(route.destination, shape)
             counts[route.destination] = counts[route.source]
+        # Never created: a dead letter topic left to the broker's auto-creation would take
+        # its defaults, perhaps a size limit that refuses the very message sent there.
+        if route.dead_letter is not None and route.dead_letter not in counts:
+            raise TopicMissing(
+                f"dead-letter topic {route.dead_letter!r} of route {route.name} does not exist "
+                "(create it first, with a max.message.bytes that takes what the destination "
+                "refuses)"
+            )
     return counts

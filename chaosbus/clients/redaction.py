@@ -30,11 +30,7 @@ def redact_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep or not scheme:
         return url
-    end = len(rest)
-    for stop in "/?#":
-        found = rest.find(stop)
-        if found != -1:
-            end = min(end, found)
+    end = _authority_end(rest)
     netloc, tail = rest[:end], rest[end:]
     # The last `@` ends the userinfo: an unescaped `@` inside a password stays inside it.
     userinfo, at, host = netloc.rpartition("@")
@@ -43,6 +39,32 @@ def redact_url(url: str) -> str:
         if colon and password:
             netloc = f"{user}:{MASK}@{host}"
     return f"{scheme}://{netloc}{_redact_query(tail)}"
+
+
+def _authority_end(rest: str) -> int:
+    """Where the host part of `rest` (the URL after `://`) ends.
+
+    By the standard, at the first `/`, `?` or `#`. But a password with one of those left
+    unescaped (`redis://:pa/ss@host`) would then leak as the "path": so when an `@` comes
+    after that point, the userinfo is taken to run up to the last `@`. A query holding an
+    `@` (`?email=a@b`) is then read as userinfo too; hiding too much is the safe mistake.
+    """
+    end = _first_stop(rest, 0)
+    last_at = rest.rfind("@")
+    return _first_stop(rest, last_at) if last_at > end else end
+
+
+def _first_stop(rest: str, start: int) -> int:
+    found = [i for i in (rest.find(stop, start) for stop in "/?#") if i != -1]
+    return min(found, default=len(rest))
+
+
+def misplaced_userinfo(url: str) -> bool:
+    """Whether `url` has an `@` after its host part ends (at a `/`, `?` or `#`): a user or
+    password with one of those characters not percent-encoded. Every URL parser misreads
+    it and then shows part of the password as a path, a port or a query."""
+    _, sep, rest = url.partition("://")
+    return bool(sep) and rest.rfind("@") > _first_stop(rest, 0)
 
 
 def redact_text(text: str) -> str:

@@ -33,7 +33,7 @@ from redis.exceptions import (
 )
 
 from chaosbus.clients.errors import RedisUrlError
-from chaosbus.clients.redaction import redact_text, redact_url
+from chaosbus.clients.redaction import misplaced_userinfo, redact_text, redact_url
 
 CA_ENV = "CHAOSBUS_REDIS_CA"
 SCHEMES = ("redis", "rediss", "unix")
@@ -67,6 +67,10 @@ TLS_OPTIONS = frozenset(
 )
 FILE_OPTIONS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile")
 
+NOT_PARSED = "the Redis URL does not parse (not shown: it may hold a password)"
+ESCAPE_HINT = "or the user or password holds / # ? @ unescaped (write them %2F %23 %3F %40)"
+UNESCAPED = f"{NOT_PARSED}: {ESCAPE_HINT.removeprefix('or ')}"
+
 Failure = Literal["credentials", "permission", "certificate", "tls", "unreachable"]
 
 
@@ -77,12 +81,16 @@ def redis_options(url: str, environ: Mapping[str, str] | None = None) -> dict[st
     `CHAOSBUS_REDIS_CA` to a `rediss://` URL that names none. Raises `RedisUrlError`.
     """
     env = os.environ if environ is None else environ
+    # A URL that does not parse is not shown, nor is the parser's complaint: both would
+    # carry the part of the password the parser took for a port, a path or a query.
+    if misplaced_userinfo(url):
+        raise RedisUrlError(UNESCAPED)
     shown = redact_url(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- parsing the port is the check
     except ValueError as exc:
-        raise RedisUrlError(f"Redis URL {shown} does not parse: {exc}") from exc
+        raise RedisUrlError(f"{NOT_PARSED}: its port is not a number, {ESCAPE_HINT}") from exc
     if parts.scheme not in SCHEMES:
         raise RedisUrlError(
             f"Redis URL {shown} must start with redis://, rediss:// (TLS) or unix://, "

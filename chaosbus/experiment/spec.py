@@ -59,6 +59,7 @@ Tier = Literal["smoke", "standard", "deep"]
 # The longest schedule each tier allows (warm-up + injection + recovery + settle); `deep`
 # has no limit. What the tiers mean for a team: docs/ci.md ("Suites by tier").
 TIER_MAX_S: dict[str, float] = {"smoke": 120.0, "standard": 900.0}
+DEAD_LETTER_PATH = "on_undeliverable.dead_letter"
 
 
 class _Spec(SpecModel):
@@ -86,9 +87,10 @@ RouteTopic = Annotated[TopicName, AfterValidator(_not_own)]
 
 
 class DeadLetter(_Spec):
-    """`on_undeliverable: {dead_letter: TOPIC}`; `fail` (the default) is no dead letter."""
+    """`on_undeliverable: {dead_letter: TOPIC}`; `fail` (the default) is no dead letter.
+    The topic is one the route writes: the checks of a route's topics apply to it."""
 
-    dead_letter: str | None = Field(default=None, min_length=1)
+    dead_letter: RouteTopic | None = None
 
 
 class RouteSpec(_Spec):
@@ -110,6 +112,10 @@ class RouteSpec(_Spec):
         if problem is not None and problem.kind == "same_topic":
             raise PydanticCustomError("route_loop", "from and to are the same topic")
         return self
+
+    @property
+    def dead_letter(self) -> str | None:
+        return self.on_undeliverable.dead_letter
 
 
 class Ramp(_Spec):
@@ -198,12 +204,16 @@ class ExperimentSpec(_Spec):
     def _coherent(self) -> Self:
         both_sides_problem(self)
         sources = [r.source for r in self.routes]
-        problem = route_problem([(r.source, r.destination) for r in self.routes])
+        problem = route_problem(
+            [(r.source, r.destination) for r in self.routes],
+            dead_letters=[r.dead_letter for r in self.routes],
+        )
         if problem is not None:
             raise _route_error(problem)
         for index, route in enumerate(self.routes):
-            for key, topic in (("from", route.source), ("to", route.destination)):
-                glob = _protecting(self.blast_radius, topic)
+            ends = (("from", route.source), ("to", route.destination))
+            for key, topic in (*ends, (DEAD_LETTER_PATH, route.dead_letter)):
+                glob = None if topic is None else _protecting(self.blast_radius, topic)
                 if glob is not None:
                     raise _at(f"routes[{index}].{key}", f"topic {topic!r} is protected ({glob})")
         holding = holding_problem(self.faults, self.blast_radius)
@@ -265,7 +275,8 @@ def _route_error(problem: RouteProblem) -> LocatedError:
     where = f"routes[{problem.index}]"
     if problem.kind == "same_topic":
         return _at(where, "from and to are the same topic")
-    return _at(f"{where}.{problem.side}", problem.detail)
+    side = DEAD_LETTER_PATH if problem.side == "dead_letter" else problem.side
+    return _at(f"{where}.{side}", problem.detail)
 
 
 def _at(path: str, message: str) -> LocatedError:

@@ -42,6 +42,7 @@ class HttpSide:
         log_path: Path | None = None,
         ledger: KafkaSettings | None = None,  # None: no ledger records (HTTP-only run)
         meter_provider: metrics.MeterProvider | None = None,
+        salt: bytes | None = None,  # privacy: hashed: the request log's pseudonyms
     ) -> None:
         self.routes = spec.http_routes
         self.plans = {
@@ -49,7 +50,7 @@ class HttpSide:
         }
         for plan in self.plans.values():
             plan.intensity = 0.0
-        self.log = RequestLog(log_path)
+        self.log = RequestLog(log_path, salt=salt)
         self.interposers: list[HttpInterposer] = []
         self._run_id = run_id
         self._clock = clock

@@ -269,6 +269,7 @@ class ExperimentRun:
                 log_path=o.request_log,
                 ledger=ledger,
                 meter_provider=meter,
+                salt=salt,
             )
         )
         live = LiveParts(observation, side, http)

@@ -25,7 +25,6 @@ from chaosbus.errors import InvalidInput, RouteStopped, Unreachable
 from chaosbus.injectors.errors import InjectorError
 from chaosbus.injectors.limits import MAX_HELD_DEFAULT
 from chaosbus.injectors.plan import FaultPlan
-from chaosbus.injectors.protection import own_topic_problem
 from chaosbus.injectors.spec import FaultFile
 from chaosbus.observability import Providers, providers_from_environment
 from chaosbus.runner.shared_routes import refuse_shared_routes
@@ -53,14 +52,15 @@ def parse_routes(
     if not texts:
         raise InvalidInput("no route: pass --route SOURCE:DESTINATION at least once")
     dead_letter = parse_on_undeliverable(on_undeliverable)
-    problem = None if dead_letter is None else own_topic_problem(dead_letter, also=(ledger_topic,))
-    if problem is not None:
-        raise InvalidInput(f"--on-undeliverable {on_undeliverable}: {problem}")
     try:
         routes = [Route.parse(text) for text in texts]
     except RouteError as exc:
         raise InvalidInput(str(exc)) from exc
-    found = route_problem([(r.source, r.destination) for r in routes], also=(ledger_topic,))
+    found = route_problem(
+        [(r.source, r.destination) for r in routes],
+        also=(ledger_topic,),
+        dead_letters=[dead_letter] * len(routes),
+    )
     if found is not None:
         raise InvalidInput(_route_flag_problem(found, routes))
     return [replace(route, dead_letter=dead_letter) for route in routes]
@@ -71,6 +71,11 @@ def _route_flag_problem(problem: RouteProblem, routes: Sequence[Route]) -> str:
     if problem.kind == "cycle":
         return f"--route: routes form a cycle: {problem.detail}"
     route = routes[problem.index or 0]
+    if problem.side == "dead_letter":
+        return (
+            f"--on-undeliverable dead_letter:{problem.topic} (route "
+            f"{route.source}:{route.destination}): {problem.detail}"
+        )
     if problem.kind == "shared_source":
         return f"--route: source topic {route.source!r} feeds more than one route"
     where = f"--route {route.source}:{route.destination}"
@@ -108,6 +113,8 @@ def load_plans(
         for route in routes:
             plan = FaultPlan.from_file(spec, seed=seed, route_id=route.route_id)
             plan.check_routes([(route.source, route.destination)])
+            if route.dead_letter is not None:  # a topic the route writes, as its destination
+                plan.check_routes([(route.source, route.dead_letter)])
             plans[route] = plan
     except InjectorError as exc:
         raise InvalidInput(str(exc)) from exc

@@ -25,6 +25,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chaosbus.clients.redaction import redact_text, redact_url
+from chaosbus.injectors.limits import ProbeTimeout
 from chaosbus.monitors.errors import ProbeError
 from chaosbus.monitors.extractors import MISSING, json_getter, to_number
 from chaosbus.monitors.history import Effect, Number, Observation
@@ -47,7 +48,7 @@ class HttpProbeConfig(BaseModel):
     url: str
     json_path: str = Field(alias="json", pattern=r"^\$(\.[^.]+)*$")
     absent_statuses: tuple[int, ...] = (404, 410)
-    timeout_s: float = Field(default=5.0, gt=0)
+    timeout_s: ProbeTimeout = 5.0
     concurrency: int = Field(default=8, ge=1)
 
     @field_validator("url")

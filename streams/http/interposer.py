@@ -180,7 +180,7 @@ class HttpInterposer:
                 upstream_status=outcome.upstream_status,
                 took_ms=self._clock() - started,
             )
-            self.log.write(entry)
+            entry = self.log.write(entry)  # pseudonymised under privacy: hashed
             self._observe(entry, len(body), headers.get("traceparent"))
 
     def _observe(self, entry: LoggedRequest, size: int, traceparent: str | None) -> None:

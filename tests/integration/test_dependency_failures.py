@@ -43,6 +43,7 @@ from tests.integration.dependency_support import (
     stopped_for,
 )
 from tests.integration.runner_support import Stage, ledger_of, make_stage, service_group
+from tests.postgres_reader import reader_dsn
 
 pytestmark = pytest.mark.integration
 
@@ -319,7 +320,7 @@ class TestPostgresStopped:
                 schedule={"warmup_s": 1, "inject_s": 4, "recover_s": recover},
                 faults=DUPLICATES,
             ),
-            sql_probes(postgres.dsn, schema),
+            sql_probes(reader_dsn(postgres.dsn), schema),
         )
         phases, go = Phases(), asyncio.Event()
         run = ExperimentRun(spec, stage.options(on_progress=phases))

@@ -21,6 +21,7 @@ from chaosbus.monitors.probes.redis_probe import RedisProbe, RedisProbeConfig
 from chaosbus.monitors.probes.sql_probe import SqlProbe, SqlProbeConfig
 from chaosbus.monitors.testing import HistoryBuilder, ledger_record
 from chaosbus.testing import Message, create_topics, produce
+from tests.postgres_reader import reader_dsn
 
 pytestmark = pytest.mark.integration
 
@@ -118,12 +119,15 @@ class TestSqlProbe:
             await conn.execute(f"insert into {schema}.effects values ('e1'), ('e2'), ('e1')")
         return schema
 
-    async def test_reads_a_row_per_entity_with_tombstones(
-        self, postgres_dsn: str, table: str
-    ) -> None:
+    @pytest.fixture
+    def reader(self, postgres_dsn: str) -> str:
+        """The SELECT-only role the probe reads as (a role that may write is refused)."""
+        return reader_dsn(postgres_dsn)
+
+    async def test_reads_a_row_per_entity_with_tombstones(self, reader: str, table: str) -> None:
         """First column is the number; no row, a null or a set deleted column is absent."""
         config = SqlProbeConfig(
-            dsn=postgres_dsn,
+            dsn=reader,
             query=f"select version, deleted from {table}.orders where id = %(entity)s",
             deleted_column="deleted",
         )
@@ -139,11 +143,11 @@ class TestSqlProbe:
         ]
 
     async def test_reads_running_at_once_share_the_connection(
-        self, postgres_dsn: str, table: str
+        self, reader: str, table: str
     ) -> None:
         """The runner's poller and a final look may read at once: both get their rows."""
         config = SqlProbeConfig(
-            dsn=postgres_dsn, query=f"select version from {table}.orders where id = %(entity)s"
+            dsn=reader, query=f"select version from {table}.orders where id = %(entity)s"
         )
         async with SqlProbe(config) as probe:
             reads = await asyncio.gather(*(probe.observe(["a", "d"], i) for i in range(8)))
@@ -151,11 +155,9 @@ class TestSqlProbe:
             [("a", 4), ("d", 7.5)]
         ] * 8
 
-    async def test_a_query_without_the_entity_lists_effects(
-        self, postgres_dsn: str, table: str
-    ) -> None:
+    async def test_a_query_without_the_entity_lists_effects(self, reader: str, table: str) -> None:
         """One effect per row; an id in two rows is two effects."""
-        config = SqlProbeConfig(dsn=postgres_dsn, query=f"select event_id from {table}.effects")
+        config = SqlProbeConfig(dsn=reader, query=f"select event_id from {table}.effects")
         assert config.reads_effects
         async with SqlProbe(config) as probe:
             effects = await probe.effects(9)
@@ -166,9 +168,13 @@ class TestSqlProbe:
         ]
 
     async def test_the_session_is_read_only(self, postgres_dsn: str, table: str) -> None:
-        """A query that would write fails, and the rows are untouched."""
-        config = SqlProbeConfig(
-            dsn=postgres_dsn, query=f"delete from {table}.effects returning event_id"
+        """Past the one-SELECT rule (a config built without validation) and with a role
+        that may write (allowed), a query that writes still fails: the session is read-only,
+        and the rows are untouched."""
+        config = SqlProbeConfig.model_construct(
+            dsn=postgres_dsn,
+            query=f"delete from {table}.effects returning event_id",
+            allow_writable_role=True,
         )
         async with SqlProbe(config) as probe:
             with pytest.raises(ProbeError, match="read-only"):

@@ -35,6 +35,7 @@ from tests.integration.runner_support import (
     started_by,
     traffic,
 )
+from tests.postgres_reader import reader_dsn
 
 pytestmark = pytest.mark.integration
 
@@ -201,7 +202,7 @@ async def _run(store: str, kind: Kind, bootstrap: str, redis_url: str, dsn: str)
         checks = (
             redis_checks(svc.http_url, effects)
             if store == "redis"
-            else sql_checks(dsn, svc.config.schema)
+            else sql_checks(reader_dsn(dsn), svc.config.schema)
         )
         spec = experiment(stage, checks, service_group=service_group(stage))
         report = await run_experiment(spec, stage.options(on_progress=started_by(go)))

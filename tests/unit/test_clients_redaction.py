@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chaosbus.clients.redaction import MASK, redact_text, redact_url
+from chaosbus.clients.redaction import MASK, misplaced_userinfo, redact_text, redact_url
 
 
 class TestRedactUrl:
@@ -52,6 +52,24 @@ class TestRedactUrl:
             redact_url("redis://h:1/0?password=S3cret&db=2&ssl_password=k#frag")
             == "redis://h:1/0?password=***&db=2&ssl_password=***#frag"
         )
+
+    @pytest.mark.parametrize("char", ["/", "?", "#"])
+    def test_unescaped_delimiter_in_password(self, char: str) -> None:
+        """A `/`, `?` or `#` left in a password does not end the userinfo early (issue 21):
+        everything up to the last `@` is hidden, the host and db still shown."""
+        assert redact_url(f"redis://u:ab{char}cd@host:1/0") == "redis://u:***@host:1/0"
+        assert misplaced_userinfo(f"redis://u:ab{char}cd@host:1/0")
+        assert not misplaced_userinfo("redis://u:abcd@host:1/0")
+
+    def test_at_in_a_query_is_no_password(self) -> None:
+        """An `@` in the query, without a `:` before it, changes nothing."""
+        assert redact_url("https://hooks.example/p?to=a@b.c") == "https://hooks.example/p?to=a@b.c"
+
+    @given(st.text(alphabet=st.characters(blacklist_characters="@"), min_size=1))
+    def test_any_password_hidden_whatever_its_characters(self, password: str) -> None:
+        """Even with /, ? or # unescaped, no password survives redaction."""
+        redacted = redact_url(f"redis://user:{password}@host:6379/0")
+        assert redacted == f"redis://user:{MASK}@host:6379/0"
 
     @given(st.text(alphabet=st.characters(blacklist_characters="/?#@"), min_size=1))
     def test_any_password_hidden(self, password: str) -> None:

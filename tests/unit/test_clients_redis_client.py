@@ -86,6 +86,12 @@ class TestRedisOptions:
             (f"rediss://:{SECRET}@h:1/0?ssl_ca_certs=/nonexistent/ca.pem", "does not exist"),
             (f"redis://:{SECRET}@h:port/0", "does not parse"),
             (f"redis://:{SECRET}@/0", "names no host"),
+            # Issue 21: a `/`, `#` or `?` left unescaped in the password (the parser took
+            # the rest for a path, a fragment or a query, and its complaint quoted it).
+            (f"redis://:{SECRET[:3]}/{SECRET[3:]}@h:1/0", "unescaped"),
+            (f"redis://:{SECRET[:3]}#{SECRET[3:]}@h:1/0", "unescaped"),
+            (f"redis://u:{SECRET[:3]}?{SECRET[3:]}@h:1/0", "unescaped"),
+            (f"redis://u:1234/{SECRET}@h:1/0", "unescaped"),
         ],
     )
     def test_bad_url_named_without_secret(self, url: str, names: str) -> None:
@@ -93,6 +99,8 @@ class TestRedisOptions:
         with pytest.raises(RedisUrlError, match=names) as caught:
             redis_options(url, environ={})
         assert SECRET not in str(caught.value)
+        assert SECRET[:3] not in str(caught.value).replace("redis", "")
+        assert SECRET[3:] not in str(caught.value)
 
     def test_missing_environment_ca(self, tmp_path: Path) -> None:
         """A CHAOSBUS_REDIS_CA that names no file says so."""

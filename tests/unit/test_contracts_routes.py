@@ -91,3 +91,62 @@ class TestBothSurfaces:
         """The texts each surface printed before the check moved into the contracts."""
         assert file_problems(routes) == [in_file]
         assert flag_problem(routes) == as_flags
+
+
+def file_dead_letter_problems(
+    routes: list[tuple[str, str]], dead_letter: str, protected: tuple[str, ...] = ()
+) -> list[str]:
+    doc: dict[str, Any] = json.loads(json.dumps(yaml.safe_load(SCENARIO.read_text())))
+    doc["routes"] = [
+        {"from": s, "to": d, "on_undeliverable": {"dead_letter": dead_letter}} for s, d in routes
+    ]
+    doc["monitor"]["source_topic"] = routes[0][0]
+    if protected:
+        doc["blast_radius"] = {**doc.get("blast_radius", {}), "protected_topics": list(protected)}
+    with pytest.raises(ExperimentInvalid) as caught:
+        parse_experiment(doc, "x.yaml")
+    return caught.value.problems
+
+
+class TestDeadLetters:
+    """Issue 21: a dead letter is a topic the route writes, checked as one (reproduction 7)."""
+
+    @pytest.mark.parametrize(
+        ("dead_letter", "detail"),
+        [
+            ("chaosbus.ledger", "chaosbus's own"),
+            ("a", "the route's own source"),
+            ("c", "the source of another route"),
+            ("b", "the destination that refused the message"),
+            ("bad name", "is not a topic name"),
+        ],
+    )
+    def test_in_the_file_and_on_the_flags(self, dead_letter: str, detail: str) -> None:
+        """Both surfaces refuse it, the file naming the path, the flags naming the flag."""
+        routes = [("a", "b"), ("c", "d")]
+        line = file_dead_letter_problems(routes, dead_letter)[0]  # both routes name it
+        assert line.startswith("routes[0].on_undeliverable.dead_letter: ")
+        assert detail in line
+        with pytest.raises(InvalidInput) as caught:
+            parse_routes(["a:b", "c:d"], f"dead_letter:{dead_letter}")
+        assert str(caught.value).startswith(f"--on-undeliverable dead_letter:{dead_letter}")
+        assert detail in str(caught.value)
+
+    def test_a_configured_ledger_is_refused_on_the_flags(self) -> None:
+        """A ledger of another name is as much chaosbus's own for a dead letter."""
+        with pytest.raises(InvalidInput, match="chaosbus's own"):
+            parse_routes(["a:b"], "dead_letter:my-ledger", ledger_topic="my-ledger")
+
+    def test_a_protected_topic_in_the_file(self) -> None:
+        """`blast_radius.protected_topics` covers the dead letter as it covers `to`."""
+        (line,) = file_dead_letter_problems([("a", "b")], "payments.dlq", ("payments.*",))
+        assert line == (
+            "routes[0].on_undeliverable.dead_letter: topic 'payments.dlq' is protected "
+            "(payments.*)"
+        )
+
+    def test_a_topic_of_its_own_is_accepted(self) -> None:
+        """The ordinary case passes both surfaces."""
+        assert route_problem([("a", "b")], dead_letters=["a.dlq"]) is None
+        (route,) = parse_routes(["a:b"], "dead_letter:a.dlq")
+        assert route.dead_letter == "a.dlq"

@@ -158,17 +158,42 @@ class TestProblems:
         ]
 
     @pytest.mark.parametrize(
+        "dsn",
+        ["host=h password=Pw s3cret", "host=h password='Pw s3cret", "postgresql://u:Pw s3cret@h/d"],
+    )
+    def test_a_dsn_that_does_not_parse_is_not_quoted(self, dsn: str) -> None:
+        """libpq quotes the word it stopped at, here part of the password (issue 21): the
+        problem names the field and never the value."""
+        doc = base()
+        doc["monitor"]["checks"][0]["probe"] = {"kind": "sql", "dsn": dsn, "query": "select 1"}
+        (line,) = problems(doc)
+        assert line.startswith("monitor.checks[0].probe.dsn: does not parse")
+        assert "s3cret" not in line
+
+    def test_a_url_field_never_quotes_its_value(self) -> None:
+        """A pattern mismatch on a URL does not append `(got …)`: a URL may hold a password."""
+        doc = base()
+        doc["notify"] = [{"url": "http://u:Pw s3cret@h/x"}]
+        (line,) = problems(doc)
+        assert line.startswith("notify[0].url:")
+        assert "s3cret" not in line
+
+    @pytest.mark.parametrize(
         ("model", "probe", "fits"),
         [
             (
                 "entity",
-                {"kind": "sql", "dsn": "d", "query": "select v from t where k = %(entity)s"},
+                {"kind": "sql", "dsn": "dbname=d", "query": "select v from t where k = %(entity)s"},
                 True,
             ),
             ("entity", {"kind": "kafka", "topic": "fx", "event_id": {"json": "$.id"}}, False),
             ("entity", {"kind": "http", "url": "http://svc/effects", "json": "$.ids"}, False),
             ("once", {"kind": "kafka", "topic": "fx", "event_id": {"json": "$.id"}}, True),
-            ("once", {"kind": "sql", "dsn": "d", "query": "select event_id from effects"}, True),
+            (
+                "once",
+                {"kind": "sql", "dsn": "dbname=d", "query": "select event_id from effects"},
+                True,
+            ),
             ("once", {"kind": "http", "url": "http://svc/effects", "json": "$.ids"}, True),
             ("once", {"kind": "redis", "key": "order:{entity}"}, False),
             ("counter", {"kind": "kafka", "topic": "fx", "event_id": {"json": "$.id"}}, True),

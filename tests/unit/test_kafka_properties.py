@@ -140,6 +140,21 @@ class TestRefused:
             "(ssl.keystore.type=PEM)"
         )
 
+    @pytest.mark.parametrize(
+        "jaas",
+        ['password="Pw-s3cret" username="u";', "Pw-s3cret required;", "password=Pw-s3cret"],
+    )
+    def test_no_login_module_is_not_echoed(self, jaas: str) -> None:
+        """Without a login module, the value's first word may be the password: never shown."""
+        line = refused(f"sasl.jaas.config={jaas}\n")
+        assert "names no login module" in line
+        assert "s3cret" not in line
+
+    def test_a_stray_line_is_not_echoed(self) -> None:
+        """A line that is no property name (a password pasted alone) is named by number."""
+        line = refused("sasl.mechanism=PLAIN\nPw-s3cret\n")
+        assert line == "c.properties: property number 2 (not shown) is not supported by chaosbus"
+
     def test_unknown_login_module(self) -> None:
         """A JAAS login module other than PLAIN's or SCRAM's is named."""
         jaas = "com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true;"
