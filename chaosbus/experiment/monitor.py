@@ -39,7 +39,7 @@ from chaosbus.injectors.limits import (
 )
 from chaosbus.injectors.spec import unique_names
 from chaosbus.monitors.config import ModelName, MonitorConfig
-from chaosbus.monitors.extractors import ExtractorConfig
+from chaosbus.monitors.extractors import ExtractorConfig, Where
 from chaosbus.monitors.probes.registry import (
     DEFAULT_KIND,
     PROBE_KINDS,
@@ -86,6 +86,9 @@ class CheckSpec(_Spec):
     name: Name = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     model: ModelName
     extract: ExtractorConfig = ExtractorConfig()
+    # The source events this check judges (all when absent): `{path: $.status, equals:
+    # paid}` or a list of such conditions, every one of which must hold.
+    where: Where | None = None
     probe: ProbeConfig
 
     @field_validator("probe")

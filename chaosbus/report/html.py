@@ -365,6 +365,13 @@ def _rest(report: RunReport) -> str:
         "unledgered",
     ]
     parts.append("<h2>Coverage per check</h2>" + _table(head, coverage, id="coverage"))
+    notes = [
+        f"<li><code>{_e(name)}</code>: {_e(note)}</li>"
+        for name, check in report.checks.items()
+        for note in check.coverage.notes()
+    ]
+    if notes:
+        parts.append(f'<ul id="coverage-notes">{"".join(notes)}</ul>')
     return "".join(parts)
 
 

@@ -129,6 +129,11 @@ def to_markdown(report: RunReport) -> str:
             f"| {name} | {check.model} | {c.source_events} | {c.judged_events} | {share} "
             f"| {failed} | {c.pending} | {c.unobserved} | {c.unledgered} |"
         )
+    notes = [
+        f"- `{name}`: {note}" for name, ch in report.checks.items() for note in ch.coverage.notes()
+    ]
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines) + "\n"
 
 
