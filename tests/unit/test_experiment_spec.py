@@ -60,6 +60,7 @@ class TestLibrary:
             "outage-catch-up",
             "create-after-update",
             "first-n-fail",
+            "http-view",
         }
 
     @pytest.mark.parametrize("path", TOPIC_LIBRARY, ids=lambda p: p.stem)
