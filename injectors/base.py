@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Self, Union
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Discriminator,
     Field,
     JsonValue,
@@ -78,7 +79,7 @@ class PathCondition(JsonCondition):
     same operators and the same JSON equality as a fault's `match.json`.
     """
 
-    path: Pattern
+    path: Pattern = Field(description="`$.` then dotted keys; digits index lists.")
 
     @field_validator("path")
     @classmethod
@@ -139,8 +140,17 @@ class Trigger(_Spec):
         return self.every is None or position % self.every == 0
 
 
+def _probability_unless_triggered(schema: dict[str, Any]) -> None:
+    # The JSON Schema says what the validator below does: no trigger, then a probability.
+    schema["required"] = [name for name in schema.get("required", []) if name != "probability"]
+    schema["if"] = {"not": {"required": ["trigger"]}}
+    schema["then"] = {"required": ["probability"]}
+
+
 class Triggered(_Spec):
     """What every fault, on topics or HTTP, declares besides its own parameters and `match`."""
+
+    model_config = ConfigDict(json_schema_extra=_probability_unless_triggered)
 
     name: Name | None = None
     probability: Probability

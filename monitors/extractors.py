@@ -71,7 +71,7 @@ class JsonField(_Frozen):
     # `json` is the documented key but would shadow BaseModel.json, hence the alias.
     model_config = ConfigDict(populate_by_name=True)  # merged with _Frozen's
 
-    json_path: Pattern = Field(alias="json")
+    json_path: Pattern = Field(alias="json", description="A path: `$.` then dotted keys.")
 
     @field_validator("json_path")
     @classmethod
@@ -104,11 +104,27 @@ def where_conditions(where: Where | None) -> tuple[PathCondition, ...]:
 class ExtractorConfig(_Frozen):
     """What the monitors read from each source message."""
 
-    event_id: JsonField | HeaderField | None = None
-    entity: Literal["record_key"] | JsonField = "record_key"
-    version: JsonField | HeaderField | None = None
-    delete: Literal["tombstone"] | PathCondition | None = None
-    amount: JsonField | None = None
+    event_id: JsonField | HeaderField | None = Field(
+        default=None,
+        description="The event's id; absent: topic:partition:offset.",
+        examples=[{"json": "$.event_id"}, {"header": "event-id"}],
+    )
+    entity: Literal["record_key"] | JsonField = Field(
+        default="record_key", description="The entity (unit) the event belongs to."
+    )
+    version: JsonField | HeaderField | None = Field(
+        default=None, description="The entity's version (model entity); absent: the offset."
+    )
+    delete: Literal["tombstone"] | PathCondition | None = Field(
+        default=None,
+        description="Which events delete their entity: tombstones, or a condition.",
+        examples=["tombstone", {"path": "$.type", "equals": "cancelled"}],
+    )
+    amount: JsonField | None = Field(
+        default=None,
+        description="What a counter adds; absent or null on an event: it adds nothing.",
+        examples=[{"json": "$.amount"}],
+    )
 
 
 class _Missing:
