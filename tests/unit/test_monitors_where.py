@@ -158,6 +158,7 @@ class TestEveryEventCarriesAmount:
         report = judge(where(PAID), naive, BY_CUSTOMER)
         assert report.anomalies.counts["duplicate_effect"] == 3
         examples = {e.unit: e for e in report.anomalies.examples["duplicate_effect"]}
+        assert examples["c1"].event_ids == ("o1-paid", "o2-paid")
         cause = examples["c1"].cause
         assert cause is not None
         assert cause.faulted
