@@ -44,8 +44,7 @@ async def main() -> None:
     consumer = AIOKafkaConsumer(
         os.environ.get("TOPIC", "orders"),
         bootstrap_servers=os.environ.get("CHAOSBUS_BOOTSTRAP", "127.0.0.1:19092"),
-        group_id="orders-service",
-        auto_offset_reset="earliest",
+        auto_offset_reset="earliest",  # state in memory: rebuilt from the topic on start
     )
     await consumer.start()
     async for message in consumer:
