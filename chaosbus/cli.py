@@ -43,6 +43,7 @@ from chaosbus.commands import (
     retries,
     run,
     scenarios,
+    schema,
     suite,
     unkill,
     validate,
@@ -61,6 +62,7 @@ app.command("http")(http.http_proxy)
 app.command("retries")(retries.retries)
 app.command("validate")(validate.validate)
 app.command("init")(init.init)
+app.command("schema")(schema.schema)
 app.command("run")(run.run)
 app.command("rerun")(rerun.rerun)
 app.command("suite")(suite.suite)

@@ -14,11 +14,14 @@ from typing import Annotated, Any, Literal, Self, Union
 
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Discriminator,
     Field,
     JsonValue,
+    SerializerFunctionWrapHandler,
     StrictBool,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -47,6 +50,41 @@ class JsonCondition(_Spec):
         if "exists" in given and self.exists is None:
             raise PydanticCustomError("json_condition", "exists must be true or false")
         return self
+
+    @model_serializer(mode="wrap")
+    def _given_only(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # Dump only the operator that was given, so a dumped spec validates again.
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in {"equals", "exists"} - self.model_fields_set:
+                data.pop(name, None)
+        return data
+
+
+def check_json_path(path: str) -> str:
+    """A path rooted at the document: `$`, or `$.` then dotted keys (digits index lists)."""
+    if path != "$" and not path.startswith("$."):
+        raise ValueError("a JSON path starts with '$.' (dotted keys, digits index lists)")
+    if path != "$" and any(not part for part in path[2:].split(".")):
+        raise ValueError("a JSON path has no empty segment")
+    return path
+
+
+class PathCondition(JsonCondition):
+    """A `JsonCondition` on the value at `path` (`$.status`), e.g.
+    `{path: $.status, equals: paid}` or `{path: $.refund_of, exists: false}`.
+
+    The monitors' `where` (which events a check judges) and `delete` (which events delete
+    their entity) take this form; it is judged by `injectors.match.path_holds`, with the
+    same operators and the same JSON equality as a fault's `match.json`.
+    """
+
+    path: Pattern = Field(description="`$.` then dotted keys; digits index lists.")
+
+    @field_validator("path")
+    @classmethod
+    def _rooted(cls, value: str) -> str:
+        return check_json_path(value)
 
 
 class MatchSpec(_Spec):
@@ -102,8 +140,17 @@ class Trigger(_Spec):
         return self.every is None or position % self.every == 0
 
 
+def _probability_unless_triggered(schema: dict[str, Any]) -> None:
+    # The JSON Schema says what the validator below does: no trigger, then a probability.
+    schema["required"] = [name for name in schema.get("required", []) if name != "probability"]
+    schema["if"] = {"not": {"required": ["trigger"]}}
+    schema["then"] = {"required": ["probability"]}
+
+
 class Triggered(_Spec):
     """What every fault, on topics or HTTP, declares besides its own parameters and `match`."""
+
+    model_config = ConfigDict(json_schema_extra=_probability_unless_triggered)
 
     name: Name | None = None
     probability: Probability

@@ -12,7 +12,7 @@ import enum
 import json
 from fnmatch import fnmatchcase
 
-from chaosbus.injectors.base import JsonCondition, MatchSpec
+from chaosbus.injectors.base import JsonCondition, MatchSpec, PathCondition
 from chaosbus.injectors.envelope import Envelope
 
 
@@ -98,6 +98,12 @@ def lookup(document: object, path: str) -> object:
         else:
             return _ABSENT
     return node
+
+
+def path_holds(document: object, condition: PathCondition) -> bool:
+    """Whether `condition` holds at its `$.`-rooted path of a parsed `document`."""
+    found = document if condition.path == "$" else lookup(document, condition.path[2:])
+    return condition_holds(found, condition)
 
 
 def condition_holds(found: object, condition: JsonCondition) -> bool:

@@ -187,4 +187,4 @@ def parse_fault_document(data: object, origin: str) -> FaultFile:
     try:
         return FaultFile.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(format_validation_error(exc, data), origin) from exc
+        raise SpecError(format_validation_error(exc, data, model=FaultFile), origin) from exc

@@ -15,10 +15,11 @@ import re
 from collections.abc import Mapping, Sequence, Sized
 from types import MappingProxyType
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from chaosbus.injectors.errors import InjectorError
+from chaosbus.injectors.fields import allowed_fields, unknown_field
 
 ROOT = "(document)"
 
@@ -82,13 +83,18 @@ def format_validation_error(
     exc: ValidationError,
     data: object,
     labels: Mapping[str, str] = DISCRIMINATOR_LABELS,
+    model: type[BaseModel] | None = None,
 ) -> list[str]:
     """Return one ``path: message`` line per problem in `exc`, in pydantic's order.
+
+    `model`, the model that validated `data`, lets an unknown field's line list the
+    fields allowed there and suggest a close one (`injectors.fields`).
 
     pydantic reports some problems more than once; those echoes are left out so that one
     mistake reads as one line: a tuple "too short" because its only item was invalid, and
     the other members of a plain union when a number is NaN or infinite (`equals: .nan`
-    is not a string, not a boolean, and not finite: only the last is the user's mistake).
+    is not a string, not a boolean, and not finite: only the last is the user's mistake),
+    and a member that refuses the input's whole shape while another finds a deeper fault.
     """
     errors = exc.errors()
     branches = [_union_branch(error["loc"], data) for error in errors]
@@ -105,12 +111,21 @@ def format_validation_error(
     for branch, error in zip(branches, errors, strict=True):
         if branch is not None and branch[0] in finite and error["type"] != "finite_number":
             continue
+        if branch is not None and len(tags[branch[0]]) > 1 and _wrong_shape(error, branch):
+            continue
         if error["type"] == "too_short" and _has_deeper(error["loc"], errors):
             continue
-        line = _format_one(error, data, labels)
+        line = _format_one(error, data, labels, model)
         if line not in lines:
             lines.append(line)
     return lines
+
+
+def _wrong_shape(error: ErrorDetails, branch: tuple[str, str]) -> bool:
+    """A member of a plain union refusing the input's shape as a whole (`where` given as a
+    mapping is not a valid tuple): an echo when another member says what is wrong."""
+    loc = error["loc"]
+    return bool(loc) and loc[-1] == branch[1] and error["type"].endswith("_type")
 
 
 def _has_deeper(loc: Sequence[int | str], errors: Sequence[ErrorDetails]) -> bool:
@@ -138,10 +153,18 @@ def _union_branch(loc: Sequence[int | str], data: object) -> tuple[str, str] | N
     return None
 
 
-def _format_one(error: ErrorDetails, data: object, labels: Mapping[str, str]) -> str:
+def _format_one(
+    error: ErrorDetails,
+    data: object,
+    labels: Mapping[str, str],
+    model: type[BaseModel] | None = None,
+) -> str:
     path = error_path(error["loc"], data)
     kind = error["type"]
     ctx = error.get("ctx") or {}
+    loc = error["loc"]
+    if kind == "extra_forbidden" and model is not None and loc:
+        return f"{path}: {unknown_field(str(loc[-1]), allowed_fields(model, loc[:-1]))}"
     if isinstance(ctx.get("error"), LocatedError):
         return f"{ctx['error'].path}: {ctx['error']}"
     if kind in ("union_tag_invalid", "union_tag_not_found"):

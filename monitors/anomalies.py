@@ -99,13 +99,17 @@ Shown = str | Number | None
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """One reason to call a unit bad, with what was expected and what was seen."""
+    """One reason to call a unit bad, with what was expected and what was seen.
+
+    `amounts`: expected and observed are sums of amounts (a counter's total), not counts
+    of effects or versions, so a cause must not read them as "applied N times"."""
 
     kind: str
     event_ids: tuple[str, ...]
     expected: Shown
     observed: Shown
     detail: str
+    amounts: bool = False
 
 
 def most_specific(evidence: Iterable[Evidence]) -> Evidence | None:

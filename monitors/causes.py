@@ -107,10 +107,12 @@ def explain(
     unit: Sequence[Delivered],
     *,
     versions: bool,
+    amounts: bool = False,
 ) -> Cause:
     """The cause of one example of `kind` over the unit's events (source order).
 
-    `versions`: name events by version (the entity model) rather than by id.
+    `versions`: name events by version (the entity model) rather than by id. `amounts`:
+    `expected` and `observed` are a counter's sums, so the line speaks of amounts.
     """
     by_id = {d.event_id: d for d in unit}
     named = [by_id[i] for i in dict.fromkeys(event_ids) if i in by_id]
@@ -120,9 +122,13 @@ def explain(
     elif kind == RESURRECTED and named:
         line, involved = story.resurrected(named[0], unit)
     elif kind == DUPLICATE_EFFECT and named:
-        line, involved = story.duplicate(named, observed)
+        sums = _sums(named[0].event, expected, observed) if amounts else None
+        line, involved = story.duplicate(named, observed, sums)
+    elif kind == DUPLICATE_EFFECT and amounts:
+        line, involved = story.copied_amounts(unit, expected, observed)
     elif kind == LOST_EVENT and named:
-        line, involved = story.lost(named[0])
+        sums = _sums(named[0].event, expected, observed) if amounts else None
+        line, involved = story.lost(named[0], sums)
     else:
         line, involved = story.divergent(kind, named, expected, observed)
     faulted = any(d.faults() for d in involved)
@@ -229,8 +235,11 @@ class _Story:
         suffix = f" ({how})" if how else ""
         return f"{self.label(delete)} delivered last{suffix}, yet the entity is present", [delete]
 
-    def duplicate(self, named: Sequence[Delivered], observed: Shown) -> tuple[str, list[Delivered]]:
-        """One event produced more than one effect: how many copies reached the service."""
+    def duplicate(
+        self, named: Sequence[Delivered], observed: Shown, sums: str | None = None
+    ) -> tuple[str, list[Delivered]]:
+        """One event produced more than one effect: how many copies reached the service.
+        `sums`: what a counter shows instead of a count of effects (see `_sums`)."""
         many = [d for d in named if len(d.sends()) > 1]
         d = many[0] if many else named[0]
         copies = len(d.sends())
@@ -250,16 +259,37 @@ class _Story:
         applied = "the service applied each"
         if isinstance(observed, int) and not isinstance(observed, bool) and observed != copies:
             applied = f"the service applied it {observed} times"
-        if not self.versions and isinstance(observed, float):
-            applied = f"the counter shows {_num(observed)}"
+        if sums is not None:
+            applied = sums
         return f"{self.label(d)} delivered {times}{reason}; {applied}", [d]
 
-    def lost(self, d: Delivered) -> tuple[str, list[Delivered]]:
+    def copied_amounts(
+        self, unit: Sequence[Delivered], expected: Shown, observed: Shown
+    ) -> tuple[str, list[Delivered]]:
+        """A counter above its sum that no one event's amount explains: the events that
+        reached the service more than once, and whether their extra copies add up to it."""
+        sums = f"the counter shows {_shown(observed)} where {_shown(expected)} was expected"
+        copied = [d for d in unit if d.event.amount and len(d.sends()) > 1]
+        if not copied:
+            return sums, list(unit)
+        faults = dict.fromkeys(
+            f"fault `{r.fault_name or r.fault}`" for d in copied for r in d.faults()
+        )
+        reason = f" ({', '.join(faults)})" if faults else ""
+        line = f"{self.labels(copied)} delivered more than once{reason}; {sums}"
+        extra = sum((d.event.amount or 0) * (len(d.sends()) - 1) for d in copied)
+        numbers = isinstance(expected, int | float) and isinstance(observed, int | float)
+        if numbers and abs(float(observed or 0) - float(expected or 0) - extra) < 1e-9:
+            line += f": the amounts of their extra copies ({_num(extra)}) counted"
+        return line, copied
+
+    def lost(self, d: Delivered, sums: str | None = None) -> tuple[str, list[Delivered]]:
         copies = len(d.sends())
         how = self.how(d)
         shown = "never delivered" if copies == 0 else f"delivered {_times(copies)}"
         suffix = f" ({how})" if how else ""
-        return f"{self.label(d)} {shown}{suffix}; the service never applied it", [d]
+        applied = sums if sums is not None else "the service never applied it"
+        return f"{self.label(d)} {shown}{suffix}; {applied}", [d]
 
     def divergent(
         self, kind: str, named: Sequence[Delivered], expected: Shown, observed: Shown
@@ -308,6 +338,23 @@ def _copy_range(numbers: Sequence[int]) -> str:
     if numbers == list(range(numbers[0], numbers[-1] + 1)):
         return f", copies {numbers[0]}{RANGE}{numbers[-1]}"
     return f", copies {', '.join(map(str, numbers))}"
+
+
+def _sums(event: SourceEvent, expected: Shown, observed: Shown) -> str:
+    """What a counter shows against its expected sum, and how often that is the event's
+    amount: "the counter shows 2400 where 1200 was expected: amount 1200 counted 2 times"."""
+    if not isinstance(expected, int | float) or not isinstance(observed, int | float):
+        return f"the counter shows {_shown(observed)} where {_shown(expected)} was expected"
+    line = f"the counter shows {_num(observed)} where {_num(expected)} was expected"
+    amount = event.amount
+    if not amount:
+        return line
+    times = (observed - expected) / amount + 1  # the surplus in amounts, beside the due one
+    counted = round(times)
+    if abs(times - counted) < 1e-9 and counted >= 0 and counted != 1:
+        how = "never counted" if counted == 0 else f"counted {_times(counted)}"
+        line += f": amount {_num(amount)} {how}"
+    return line
 
 
 def _times(n: int) -> str:

@@ -36,12 +36,15 @@ def check(
     horizon_ms: int | None = None,
     unparsable: Mapping[str, int] | None = None,
     origin_ms: int | None = None,
+    outside_where: int = 0,
+    without_amount: int = 0,
 ) -> MonitorReport:
     """Judge every unit of `history` under `config.model`.
 
     `horizon_ms` is the end of the recovery window: effects and observations after it are
     ignored, and events not settled by then are `pending`. `unparsable` is the extractor's
-    failure count, passed through to the coverage section. `origin_ms` is the run's start:
+    failure count, passed through to the coverage section with `outside_where` and
+    `without_amount` (see `monitors.coverage`). `origin_ms` is the run's start:
     times in the examples' details are said in seconds since then, as in the report.
     """
     judge = JUDGES[config.model]
@@ -69,7 +72,13 @@ def check(
         model=config.model,
         anomalies=tally.anomalies(causes),
         metrics=metrics,
-        coverage=coverage(index, tally, unparsable),
+        coverage=coverage(
+            index,
+            tally,
+            unparsable,
+            outside_where=outside_where,
+            without_amount=without_amount,
+        ),
     )
 
 
@@ -112,6 +121,7 @@ def explain_examples(
             evidence.observed,
             unit,
             versions=model == "entity",
+            amounts=evidence.amounts,
         )
     return causes
 

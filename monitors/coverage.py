@@ -8,6 +8,8 @@ what the verdict rests on (decision 0191):
   message): each of those is an event the verdict could not judge. The live checker is
   given the host's extractor failures too, so a snapshot's share is the batch one's.
 - `units` counts the units the tally holds a finding for: judged, pending or unobserved.
+- `outside_where` and `without_amount` say what the check's declaration left out or read
+  as nothing, so a report can say it (`monitors.extractors` has the table).
 """
 
 from __future__ import annotations
@@ -20,10 +22,16 @@ from chaosbus.monitors.tally import Tally
 
 
 def coverage(
-    index: HistoryIndex, tally: Tally, unparsable: Mapping[str, int] | None = None
+    index: HistoryIndex,
+    tally: Tally,
+    unparsable: Mapping[str, int] | None = None,
+    *,
+    outside_where: int = 0,
+    without_amount: int = 0,
 ) -> Coverage:
     """What a verdict over `index`, tallied in `tally`, rests on; `unparsable` counts the
-    source messages each extractor could not read."""
+    source messages each extractor could not read, `outside_where` those the check's
+    `where` left out, `without_amount` the judged events that had no amount."""
     failed = dict(unparsable or {})
     return Coverage(
         source_deliveries=index.source_deliveries,
@@ -38,4 +46,6 @@ def coverage(
         unledgered=index.unledgered,
         orphan_effects=index.orphan_effects(),
         unparsable=failed,
+        outside_where=outside_where,
+        without_amount=without_amount,
     )

@@ -9,13 +9,33 @@ Declared in the experiment file under `monitor.extract`, e.g.::
       delete: tombstone                  # or {path: "$.status", equals: "deleted"}; omitted: none
       amount: {json: "$.amount"}         # the counter model's field
 
+and beside it, per check, which events the check judges at all::
+
+    where: {path: "$.status", equals: paid}     # or a list: every condition must hold
+
+`where` and a JSON `delete` are `injectors.base.PathCondition`s (`equals` or `exists`),
+judged by the code that judges a fault's `match.json`: one notion of "this field has this
+value" for faults and verdicts alike.
+
 `compile_extractors` turns the config into one callable that parses the payload at most
 once per message. A message it cannot read is never an exception: the extractor that
 failed is counted in `Extractor.unparsable` and the message is skipped, because judging
 an event whose identity or version is a guess would produce false verdicts.
 
-An event whose amount is absent or null adds nothing to its counter; an amount that is
-there but not a finite number (a string, `true`, `NaN`) makes the message unparsable.
+What a missing field means (docs/experiments.md says the same to users):
+
+| field      | absent or `null`                        | present but unreadable        |
+| ---------- | --------------------------------------- | ----------------------------- |
+| `where`    | `equals` does not hold; `exists: false` holds | (no such case: any value compares) |
+| `event_id` | unparsable (`event_id`)                 | an object or list: unparsable |
+| `entity`   | unparsable (`entity`)                   | an object or list: unparsable |
+| `version`  | unparsable (`version`)                  | not a number: unparsable      |
+| `amount`   | judged, adds nothing (`without_amount`) | not a finite number: unparsable |
+
+A message outside `where` is not the check's event: it is neither judged nor unparsable,
+only counted (`outside_where`), and its other fields are not read. A tombstone has no
+payload to select on: it is inside `where` when the check's deletes are tombstones, outside
+otherwise.
 
 A tombstone (null value) has no payload to read, so when deletes are tombstones its JSON
 event id falls back to the coordinates and its JSON version to "outranks all before it".
@@ -27,12 +47,14 @@ import json
 import math
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chaosbus.injectors.base import PathCondition, check_json_path
 from chaosbus.injectors.envelope import Envelope
-from chaosbus.injectors.limits import Pattern
+from chaosbus.injectors.limits import MAX_LIST, Pattern
+from chaosbus.injectors.match import path_holds
 from chaosbus.monitors.history import Number, SourceEvent, coordinates_id
 
 EXTRACTOR_NAMES = ("payload", "event_id", "entity", "version", "delete", "amount")
@@ -43,26 +65,18 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
-def _check_path(path: str) -> str:
-    if path != "$" and not path.startswith("$."):
-        raise ValueError("a JSON path starts with '$.' (dotted keys, digits index lists)")
-    if any(not part for part in path[2:].split(".")) and path != "$":
-        raise ValueError("a JSON path has no empty segment")
-    return path
-
-
 class JsonField(_Frozen):
     """A value at a dotted JSON path: `$.order.id`; a digit segment indexes a list."""
 
     # `json` is the documented key but would shadow BaseModel.json, hence the alias.
     model_config = ConfigDict(populate_by_name=True)  # merged with _Frozen's
 
-    json_path: Pattern = Field(alias="json")
+    json_path: Pattern = Field(alias="json", description="A path: `$.` then dotted keys.")
 
     @field_validator("json_path")
     @classmethod
     def _valid_path(cls, value: str) -> str:
-        return _check_path(value)
+        return check_json_path(value)
 
 
 class HeaderField(_Frozen):
@@ -71,26 +85,46 @@ class HeaderField(_Frozen):
     header: Pattern
 
 
-class JsonEquals(_Frozen):
-    """A delete marker: the payload's value at `path` equals `equals`."""
+# The delete marker's earlier name; the same model as `where`.
+JsonEquals = PathCondition
 
-    path: Pattern
-    equals: Pattern | int | float | bool | None
+# A check's selection: one condition, or several that must all hold.
+Where = (
+    PathCondition | Annotated[tuple[PathCondition, ...], Field(min_length=1, max_length=MAX_LIST)]
+)
 
-    @field_validator("path")
-    @classmethod
-    def _valid_path(cls, value: str) -> str:
-        return _check_path(value)
+
+def where_conditions(where: Where | None) -> tuple[PathCondition, ...]:
+    """`where` as the tuple of conditions that must all hold (none: every event)."""
+    if where is None:
+        return ()
+    return (where,) if isinstance(where, PathCondition) else where
 
 
 class ExtractorConfig(_Frozen):
     """What the monitors read from each source message."""
 
-    event_id: JsonField | HeaderField | None = None
-    entity: Literal["record_key"] | JsonField = "record_key"
-    version: JsonField | HeaderField | None = None
-    delete: Literal["tombstone"] | JsonEquals | None = None
-    amount: JsonField | None = None
+    event_id: JsonField | HeaderField | None = Field(
+        default=None,
+        description="The event's id; absent: topic:partition:offset.",
+        examples=[{"json": "$.event_id"}, {"header": "event-id"}],
+    )
+    entity: Literal["record_key"] | JsonField = Field(
+        default="record_key", description="The entity (unit) the event belongs to."
+    )
+    version: JsonField | HeaderField | None = Field(
+        default=None, description="The entity's version (model entity); absent: the offset."
+    )
+    delete: Literal["tombstone"] | PathCondition | None = Field(
+        default=None,
+        description="Which events delete their entity: tombstones, or a condition.",
+        examples=["tombstone", {"path": "$.type", "equals": "cancelled"}],
+    )
+    amount: JsonField | None = Field(
+        default=None,
+        description="What a counter adds; absent or null on an event: it adds nothing.",
+        examples=[{"json": "$.amount"}],
+    )
 
 
 class _Missing:
@@ -147,26 +181,29 @@ def _header(envelope: Envelope, name: str) -> str | None:
 
 
 class Extractor:
-    """Compiled extractors; call it on an envelope, read `unparsable` afterwards."""
+    """Compiled extractors; call it on an envelope, read the counts afterwards:
+    `unparsable` (by the extractor that failed), `outside_where` (not the check's events)
+    and `without_amount` (judged events that add nothing)."""
 
-    def __init__(self, config: ExtractorConfig) -> None:
+    def __init__(self, config: ExtractorConfig, where: Where | None = None) -> None:
         self.config = config
+        self.where = where_conditions(where)
         self.unparsable: Counter[str] = Counter()
+        self.outside_where = 0
+        self.without_amount = 0
         self._id_json = _getter(config.event_id)
         self._entity_json = _getter(config.entity)
         self._version_json = _getter(config.version)
         self._amount_json = _getter(config.amount)
-        self._delete_json = (
-            json_getter(config.delete.path) if isinstance(config.delete, JsonEquals) else None
-        )
-        self._needs_json = any(
+        self._delete_marker = config.delete if isinstance(config.delete, PathCondition) else None
+        self._needs_json = bool(self.where) or any(
             g is not None
             for g in (
                 self._id_json,
                 self._entity_json,
                 self._version_json,
                 self._amount_json,
-                self._delete_json,
+                self._delete_marker,
             )
         )
 
@@ -179,6 +216,9 @@ class Extractor:
             except (ValueError, UnicodeDecodeError):
                 self.unparsable["payload"] += 1
                 return None
+        if self.where and not self._selected(doc, tombstone):
+            self.outside_where += 1
+            return None
         is_delete = self._is_delete(doc, tombstone)
         coords = (envelope.source.topic, envelope.source.partition, envelope.source.offset)
         event_id = self._event_id(envelope, doc, coords, is_delete and tombstone)
@@ -200,14 +240,19 @@ class Extractor:
     def _fail(self, name: str) -> None:
         self.unparsable[name] += 1
 
+    def _selected(self, doc: Any, tombstone: bool) -> bool:
+        if tombstone:
+            # No payload to select on: a tombstone is the check's when its deletes are.
+            return self.config.delete == "tombstone"
+        return all(path_holds(doc, condition) for condition in self.where)
+
     def _is_delete(self, doc: Any, tombstone: bool) -> bool:
         if self.config.delete == "tombstone":
             return tombstone
-        if self._delete_json is None or tombstone:
+        if self._delete_marker is None or tombstone:
             return False
-        # A payload without the marker field is simply not a delete.
-        assert isinstance(self.config.delete, JsonEquals)
-        return bool(self._delete_json(doc) == self.config.delete.equals)
+        # A payload without the marker field is simply not a delete (`equals` fails on it).
+        return path_holds(doc, self._delete_marker)
 
     def _event_id(
         self, env: Envelope, doc: Any, coords: tuple[str, int, int], bare_delete: bool
@@ -259,6 +304,7 @@ class Extractor:
         if raw is MISSING or raw is None:
             # An event with no amount adds nothing (an order update beside the payments of
             # one stream); it is judged, not skipped, so it counts as covered.
+            self.without_amount += 1
             return None
         number = to_number(raw)
         if number is None:
@@ -275,6 +321,6 @@ def _read(getter: Getter | None, doc: Any) -> Any:
     return MISSING if getter is None or doc is MISSING else getter(doc)
 
 
-def compile_extractors(config: ExtractorConfig) -> Extractor:
+def compile_extractors(config: ExtractorConfig, where: Where | None = None) -> Extractor:
     """Compile once; the returned callable is reused for every message of a run."""
-    return Extractor(config)
+    return Extractor(config, where)

@@ -63,9 +63,17 @@ class LiveChecker:
         if not self._by_event_id:
             self._dirty.add(observation.entity)
 
-    def snapshot(self, now_ms: int, unparsable: Mapping[str, int] | None = None) -> MonitorReport:
+    def snapshot(
+        self,
+        now_ms: int,
+        unparsable: Mapping[str, int] | None = None,
+        *,
+        outside_where: int = 0,
+        without_amount: int = 0,
+    ) -> MonitorReport:
         """Current counts and coverage; `anomalies.clean` is the recovery predicate.
-        `unparsable`: the source messages the host's extractors could not read so far."""
+        `unparsable`: the source messages the host's extractors could not read so far;
+        `outside_where`, `without_amount`: the host extractors' other counts."""
         tally = self._tally
         for unit in self._dirty | self._pending:
             facts = self._index.facts(unit, self.config.settle_ms, now_ms)
@@ -84,7 +92,13 @@ class LiveChecker:
             model=self.config.model,
             anomalies=tally.anomalies(),
             metrics=Metrics(staleness=tally.staleness()),
-            coverage=coverage(self._index, tally, unparsable),
+            coverage=coverage(
+                self._index,
+                tally,
+                unparsable,
+                outside_where=outside_where,
+                without_amount=without_amount,
+            ),
         )
 
     def _judge_now(self, facts: UnitFacts, now_ms: int) -> Finding:

@@ -145,6 +145,10 @@ class Coverage(_Frozen):
     unledgered: int = 0
     orphan_effects: int = 0
     unparsable: dict[str, int] = {}
+    # Not the check's events (its `where` left them out): neither judged nor in the share.
+    outside_where: int = 0
+    # Judged events with no amount (counter): they add nothing to their total.
+    without_amount: int = 0
 
     @model_validator(mode="before")
     @classmethod
@@ -166,6 +170,21 @@ class Coverage(_Frozen):
     @property
     def unparsable_total(self) -> int:
         return sum(self.unparsable.values())
+
+    def notes(self) -> list[str]:
+        """What the check's declaration left out or read as nothing, in words (each
+        renderer prints them under its coverage table)."""
+        notes = []
+        if self.outside_where:
+            notes.append(
+                f"{self.outside_where} source messages outside `where`: not this check's "
+                "events, neither judged nor in its share"
+            )
+        if self.without_amount:
+            notes.append(
+                f"{self.without_amount} events without an amount: judged, each adding nothing"
+            )
+        return notes
 
 
 class MonitorReport(_Frozen):

@@ -93,17 +93,18 @@ class Tally:
             evidence = finding.evidence
             assert evidence is not None  # only findings with evidence are kept in _bad
             names = [evidence.kind, UNRECOVERED] if finding.unrecovered else [evidence.kind]
+            cause = None if causes is None else causes.get(finding.unit)
             for name in names:
                 kept = examples.setdefault(name, [])
                 if len(kept) < self.max_examples:
                     kept.append(
                         AnomalyExample(
                             unit=finding.unit,
-                            event_ids=evidence.event_ids,
+                            event_ids=evidence.event_ids or _events_of(cause),
                             expected=evidence.expected,
                             observed=evidence.observed,
                             detail=evidence.detail,
-                            cause=None if causes is None else causes.get(finding.unit),
+                            cause=cause,
                         )
                     )
         return Anomalies(
@@ -117,3 +118,11 @@ class Tally:
             max_versions_behind=max(self._behind.values(), default=0),
             mean_versions_behind=self._behind_total / self._behind_units,
         )
+
+
+def _events_of(cause: Cause | None) -> tuple[str, ...]:
+    """The events a cause involved, when the checker could name none itself (a counter off
+    by the sum of several events' amounts): an example always says which events."""
+    if cause is None:
+        return ()
+    return tuple(dict.fromkeys(decision.event_id for decision in cause.decisions))

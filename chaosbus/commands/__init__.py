@@ -5,7 +5,7 @@
     values.py       parsers of flag text: durations, sizes, fields, JSON paths, files to write
     proxy.py http.py                       the interposers alone (chaosbus.standalone)
     retries.py                             an HTTP request log judged
-    validate.py init.py                    experiment files, checked or started
+    validate.py init.py schema.py          experiment files, checked, started, described
     run.py check.py                        an experiment run live, a recorded run judged
     recording.py                           the history and gate flags, as one Program
     history.py rerun.py suite.py           the program: runs remembered, re-run, by tier

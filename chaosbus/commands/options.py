@@ -168,6 +168,12 @@ StartFrom = Annotated[str, typer.Option("--from", help="earliest or latest, for 
 StarterSource = Annotated[str, typer.Option("--from", help="Topic the automation writes.")]
 RecordedTopic = Annotated[str, typer.Option("--from", help="The topic to record.")]
 StarterDestination = Annotated[str, typer.Option("--to", help="Topic the service reads.")]
+StarterProbe = Annotated[
+    str,
+    typer.Option(
+        "--probe", help="How the starter's check reads the service: redis, http, sql, kafka."
+    ),
+]
 ReplayDestination = Annotated[str, typer.Option("--to", help="The topic to write.")]
 
 # ---- how a long-running command shows itself (docs/operations.md) ----------------------

@@ -44,7 +44,9 @@ def parse_experiment(data: object, origin: str = "<experiment>") -> ExperimentSp
     try:
         return ExperimentSpec.model_validate(data)
     except ValidationError as exc:
-        raise ExperimentInvalid(format_validation_error(exc, data), origin) from exc
+        raise ExperimentInvalid(
+            format_validation_error(exc, data, model=ExperimentSpec), origin
+        ) from exc
 
 
 def parse_experiment_text(text: str, origin: str = "<experiment>") -> ExperimentSpec:

@@ -39,7 +39,7 @@ from chaosbus.injectors.limits import (
 )
 from chaosbus.injectors.spec import unique_names
 from chaosbus.monitors.config import ModelName, MonitorConfig
-from chaosbus.monitors.extractors import ExtractorConfig
+from chaosbus.monitors.extractors import ExtractorConfig, Where
 from chaosbus.monitors.probes.registry import (
     DEFAULT_KIND,
     PROBE_KINDS,
@@ -83,10 +83,29 @@ else:
 
 
 class CheckSpec(_Spec):
-    name: Name = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    model: ModelName
-    extract: ExtractorConfig = ExtractorConfig()
-    probe: ProbeConfig
+    """One check: which source events it judges, how it reads them, how it reads the service."""
+
+    name: Name = Field(
+        pattern=r"^[A-Za-z0-9_.-]+$", description="Names the check in reports.", examples=["paid"]
+    )
+    model: ModelName = Field(
+        description="entity: per entity, the highest version wins (deletes remove it); "
+        "counter: per entity, the sum of `amount` over distinct events; once: every event "
+        "has exactly one effect."
+    )
+    extract: ExtractorConfig = Field(
+        default=ExtractorConfig(), description="How each source event is read."
+    )
+    where: Where | None = Field(
+        default=None,
+        description="Selects the source events this check judges (all when absent): a "
+        "condition `{path, equals|exists}` or a list of them, every one holding. Events "
+        "outside it are counted, not judged.",
+        examples=[{"path": "$.status", "equals": "paid"}],
+    )
+    probe: ProbeConfig = Field(
+        description="How the service is read downstream, by `kind` (redis when absent)."
+    )
 
     @field_validator("probe")
     @classmethod
@@ -109,10 +128,18 @@ class CheckSpec(_Spec):
 
 
 class MonitorSpec(_Spec):
-    source_topic: str = Field(max_length=MAX_TOPIC)
+    """The source of truth and the checks judged against it."""
+
+    source_topic: str = Field(
+        max_length=MAX_TOPIC, description="The topic the automation writes: the source of truth."
+    )
     # Empty only in an experiment without topic routes (ExperimentSpec checks that).
-    checks: tuple[CheckSpec, ...] = Field(default=(), max_length=MAX_LIST)
-    settle_ms: Millis = 2_000
+    checks: tuple[CheckSpec, ...] = Field(
+        default=(), max_length=MAX_LIST, description="What is judged, each with its probe."
+    )
+    settle_ms: Millis = Field(
+        default=2_000, description="How long the service may take before its state is judged."
+    )
     poll_ms: int = Field(default=250, ge=20, le=MAX_DURATION_MS, strict=True)
     max_examples: int = Field(default=5, ge=0, le=MAX_LIST, strict=True)
     service_group: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)

@@ -159,19 +159,50 @@ class InternalTopics(_Spec):
 
 
 class ExperimentSpec(_Spec):
-    name: Name = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    hypothesis: Text = Field(min_length=10)
+    name: Name = Field(
+        pattern=r"^[A-Za-z0-9_.-]+$", description="Names the experiment in reports and history."
+    )
+    hypothesis: Text = Field(
+        min_length=10,
+        description="What a correct service keeps under the faults: one sentence.",
+        examples=["Every payment is counted once even when the automation retries."],
+    )
     description: Text | None = None
     # Topic routes and their faults; an HTTP-only experiment has neither (decision 0110).
-    routes: tuple[RouteSpec, ...] = Field(default=(), max_length=MAX_LIST)
-    faults: tuple[Fault, ...] = Field(default=(), max_length=MAX_LIST)
-    seed: Seed
-    schedule: Schedule
-    blast_radius: BlastRadius = BlastRadius()
+    routes: tuple[RouteSpec, ...] = Field(
+        default=(),
+        max_length=MAX_LIST,
+        description="Where the interposer sits: it reads `from` and writes `to`, the topic "
+        "the service reads.",
+        examples=[[{"from": "orders.nocode", "to": "orders"}]],
+    )
+    faults: tuple[Fault, ...] = Field(
+        default=(),
+        max_length=MAX_LIST,
+        description="What is done to the messages (docs/faults.md).",
+    )
+    seed: Seed = Field(description="Seeds every fault decision: the same seed, the same faults.")
+    schedule: Schedule = Field(
+        description="Seconds of warm-up, injection and recovery.",
+        examples=[{"warmup_s": 5, "inject_s": 20, "recover_s": 10}],
+    )
+    blast_radius: BlastRadius = Field(
+        default=BlastRadius(), description="Caps on what the faults may touch."
+    )
     # Required with topic routes; an HTTP-only experiment leaves it out (no checks).
-    monitor: MonitorSpec = MonitorSpec.model_validate({"source_topic": "", "checks": []})
-    steady_state: tuple[Bound, ...] = Field(default=(), max_length=MAX_LIST)
-    guardrails: tuple[Guardrail, ...] = Field(default=(), max_length=MAX_LIST)
+    monitor: MonitorSpec = Field(
+        default=MonitorSpec.model_validate({"source_topic": "", "checks": []}),
+        description="The source of truth and the checks judged against it (docs/experiments.md).",
+    )
+    steady_state: tuple[Bound, ...] = Field(
+        default=(),
+        max_length=MAX_LIST,
+        description="Bounds the hypothesis is judged by, before injection and after recovery.",
+        examples=[[{"metric": "anomalies.total", "max": 0}]],
+    )
+    guardrails: tuple[Guardrail, ...] = Field(
+        default=(), max_length=MAX_LIST, description="Bounds that abort the run when breached."
+    )
     # The interposer's consumer group: a later run resumes where this one committed.
     group_id: Name = Field(default="chaosbus.run", min_length=1)
     internal_topics: InternalTopics = InternalTopics()

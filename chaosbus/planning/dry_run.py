@@ -33,7 +33,9 @@ def extractors_for(spec: ExperimentSpec, source: str) -> dict[str, Extractor]:
     """Each check's extractors, for the route the monitor reads (its entities)."""
     if source != spec.monitor.source_topic:
         return {}
-    return {check.name: compile_extractors(check.extract) for check in spec.monitor.checks}
+    return {
+        check.name: compile_extractors(check.extract, check.where) for check in spec.monitor.checks
+    }
 
 
 async def dry_run(

@@ -232,7 +232,7 @@ async def _replayed(
         if record.fault == "replay" and name.startswith(FAULT_PREFIX):
             delay = int(name.removeprefix(FAULT_PREFIX).removesuffix("ms"))
             delays[(record.topic, record.partition, record.offset)] = delay
-    extractor = compile_extractors(check.extract)
+    extractor = compile_extractors(check.extract, check.where)
     out: dict[int, list[str]] = defaultdict(list)
     for envelope in envelopes:
         at = envelope.source

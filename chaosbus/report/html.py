@@ -22,8 +22,10 @@ from plotly.subplots import make_subplots
 from chaosbus.monitors.report import AnomalyExample, LedgerDecision
 from chaosbus.report.advice import preset_lines, remedy_lines
 from chaosbus.report.comparison import comparison_html
+from chaosbus.report.examples import examples_once
 from chaosbus.report.markdown import number
 from chaosbus.report.model import RunReport
+from chaosbus.report.service import service_lines
 
 PHASE_COLOURS = {
     "preflight": "rgba(150,150,150,0.10)",
@@ -72,19 +74,19 @@ def _examples(report: RunReport) -> tuple[list[_Example], list[LedgerDecision]]:
     examples: list[_Example] = []
     ledger: list[LedgerDecision] = []
     seen: dict[LedgerDecision, int] = {}
-    for name, found in report.anomalies.examples.items():
-        for example in found:
-            rows = []
-            cause = example.cause
-            for decision in cause.decisions if cause else ():
-                if decision not in seen:
-                    ledger.append(decision)
-                    seen[decision] = len(ledger)
-                rows.append(seen[decision])
-            t_s = None
-            if cause and cause.at_ms is not None and report.started_ms is not None:
-                t_s = round((cause.at_ms - report.started_ms) / 1000, 3)
-            examples.append(_Example(len(examples) + 1, name, example, t_s, tuple(rows)))
+    for names, example in examples_once(report.anomalies.examples):
+        rows = []
+        cause = example.cause
+        for decision in cause.decisions if cause else ():
+            if decision not in seen:
+                ledger.append(decision)
+                seen[decision] = len(ledger)
+            rows.append(seen[decision])
+        t_s = None
+        if cause and cause.at_ms is not None and report.started_ms is not None:
+            t_s = round((cause.at_ms - report.started_ms) / 1000, 3)
+        name = ", ".join(names)  # every class the example belongs to, its own kind first
+        examples.append(_Example(len(examples) + 1, name, example, t_s, tuple(rows)))
     return examples, ledger
 
 
@@ -313,6 +315,9 @@ def _faults_and_metrics(report: RunReport) -> str:
 
 def _rest(report: RunReport) -> str:
     parts = []
+    if report.service is not None:
+        items = "".join(f"<li>{_e(line)}</li>" for line in service_lines(report.service))
+        parts.append(f'<h2>Service</h2><ul id="service">{items}</ul>')
     if report.guardrails:
         rows = [
             [
@@ -365,6 +370,13 @@ def _rest(report: RunReport) -> str:
         "unledgered",
     ]
     parts.append("<h2>Coverage per check</h2>" + _table(head, coverage, id="coverage"))
+    notes = [
+        f"<li><code>{_e(name)}</code>: {_e(note)}</li>"
+        for name, check in report.checks.items()
+        for note in check.coverage.notes()
+    ]
+    if notes:
+        parts.append(f'<ul id="coverage-notes">{"".join(notes)}</ul>')
     return "".join(parts)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from chaosbus.monitors.report import LedgerDecision
 from chaosbus.report.advice import preset_lines, remedy_lines
 from chaosbus.report.comparison import comparison_markdown
+from chaosbus.report.examples import examples_once
 from chaosbus.report.model import RunReport
+from chaosbus.report.service import service_lines
 
 # Decisions listed under an example in Markdown; the HTML report's ledger table has all.
 MAX_DECISIONS = 6
@@ -71,17 +73,20 @@ def to_markdown(report: RunReport) -> str:
     lines += ["", "## Anomalies", "", "| anomaly | count |", "| --- | --- |"]
     for name, count in report.anomalies.counts.items():
         lines.append(f"| {'**' + name + '**' if count else name} | {count} |")
-    for name, examples in report.anomalies.examples.items():
-        lines += ["", f"Examples of `{name}`:", ""]
-        for ex in examples:
-            ids = ", ".join(f"`{i}`" for i in ex.event_ids) or "—"
-            lines.append(
-                f"- unit `{ex.unit}` (events {ids}): expected {ex.expected}, "
-                f"observed {ex.observed} — {ex.detail}"
-            )
-            if ex.cause is not None:
-                lines.append(f"  - **cause:** {ex.cause.mechanism}")
-                lines += [f"  - {decision_line(d)}" for d in ex.cause.decisions[:MAX_DECISIONS]]
+    heading = None
+    for names, ex in examples_once(report.anomalies.examples):
+        if names[0] != heading:
+            heading = names[0]
+            lines += ["", f"Examples of `{heading}`:", ""]
+        ids = ", ".join(f"`{i}`" for i in ex.event_ids) or "—"
+        also = ", ".join(f"`{n}`" for n in names[1:])
+        lines.append(
+            f"- unit `{ex.unit}` (events {ids}): expected {ex.expected}, "
+            f"observed {ex.observed} — {ex.detail}" + (f" (also {also})" if also else "")
+        )
+        if ex.cause is not None:
+            lines.append(f"  - **cause:** {ex.cause.mechanism}")
+            lines += [f"  - {decision_line(d)}" for d in ex.cause.decisions[:MAX_DECISIONS]]
     lines += _advice_lines(report)
     lines += ["", "## Faults injected", "", "| decision | count |", "| --- | --- |"]
     lines += [f"| {kind} | {count} |" for kind, count in report.faults.items()]
@@ -110,6 +115,9 @@ def to_markdown(report: RunReport) -> str:
     lines += _http_lines(report)
     if report.traffic is not None:
         lines.append(f"- {report.traffic.describe()}")
+    if report.service is not None:
+        lines += ["", "## Service", ""]
+        lines += [f"- {line}" for line in service_lines(report.service)]
     if report.guardrails:
         lines += ["", "## Guardrails", "", "| guardrail | bound | for | worst | breached |"]
         lines.append("| --- | --- | --- | --- | --- |")
@@ -134,6 +142,11 @@ def to_markdown(report: RunReport) -> str:
             f"| {name} | {check.model} | {c.source_events} | {c.judged_events} | {share} "
             f"| {failed} | {c.pending} | {c.unobserved} | {c.unledgered} |"
         )
+    notes = [
+        f"- `{name}`: {note}" for name, ch in report.checks.items() for note in ch.coverage.notes()
+    ]
+    if notes:
+        lines += ["", *notes]
     return "\n".join(lines) + "\n"
 
 

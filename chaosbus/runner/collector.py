@@ -51,7 +51,7 @@ class Collector:
         self.checks = {
             c.name: CheckState(
                 c,
-                compile_extractors(c.extract),
+                compile_extractors(c.extract, c.where),
                 LiveChecker(monitor.config_for(c)) if live else None,
             )
             for c in monitor.checks
@@ -135,7 +135,12 @@ class Collector:
     def snapshot(self, now_ms: int) -> dict[str, MonitorReport]:
         """The live checkers' reports now (none after the fact)."""
         return {
-            name: state.live.snapshot(now_ms, _unparsable(state))
+            name: state.live.snapshot(
+                now_ms,
+                _unparsable(state),
+                outside_where=state.extractor.outside_where,
+                without_amount=state.extractor.without_amount,
+            )
             for name, state in self.checks.items()
             if state.live is not None
         }
@@ -154,7 +159,13 @@ class Collector:
             config = self.monitor.config_for(state.spec)
             unparsable = _unparsable(state)
             reports[name] = check(
-                history, config, horizon_ms=horizon_ms, unparsable=unparsable, origin_ms=origin_ms
+                history,
+                config,
+                horizon_ms=horizon_ms,
+                unparsable=unparsable,
+                origin_ms=origin_ms,
+                outside_where=state.extractor.outside_where,
+                without_amount=state.extractor.without_amount,
             )
         return reports
 

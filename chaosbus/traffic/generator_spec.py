@@ -188,7 +188,7 @@ def parse_traffic_spec(data: object, origin: str) -> TrafficSpec:
     try:
         return TrafficSpec.model_validate(data)
     except ValidationError as exc:
-        problems = format_validation_error(exc, data)
+        problems = format_validation_error(exc, data, model=TrafficSpec)
         raise SpecInvalid(f"{origin}: " + "; ".join(problems)) from exc
 
 

@@ -121,4 +121,5 @@ def _explain(
         keep,
         value,
         f"counter {what} its expected sum by {delta:+g}",
+        amounts=True,
     )

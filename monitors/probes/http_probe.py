@@ -7,8 +7,21 @@
   one per effect the service performed (an id listed twice is two effects) - for `once`,
   and for counters whose effects name their events.
 
-Any other non-2xx status is an error, retriable for 5xx. Standard library only (`urllib` in
-worker threads), so the monitors add no dependency. The `http` probe kind is `KIND`.
+What each answer means (docs/experiments.md says the same to users):
+
+| answer                                   | per entity (state)            | listing (effects)  |
+| ---------------------------------------- | ----------------------------- | ------------------ |
+| 2xx, a number at `json`                  | the observed value            | —                  |
+| 2xx, `null` at `json`                    | absent                        | not a list: error  |
+| 2xx, no number there (missing, text, …)  | unparsable: not observed      | not a list: error  |
+| a status in `absent_statuses` (404, 410) | absent (deleted, or never there) | no effects      |
+| another 4xx (400, 401, 403, …)           | the read fails (not retriable) | same              |
+| 5xx, a timeout, a refused connection     | the read fails (retriable)    | same               |
+
+A failed read is no observation of anything in it: the run counts it under `reads` and
+never reads a failure as an absence (which would be a false `lost_event`). Standard library
+only (`urllib` in worker threads), so the monitors add no dependency. The `http` probe kind
+is `KIND`.
 """
 
 from __future__ import annotations
@@ -42,14 +55,44 @@ from chaosbus.monitors.probes.kind import (
 class HttpProbeConfig(BaseModel):
     """`url` names `{entity}` (URL-quoted on use), or not for effects; `json` a dotted path."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "http",
+                    "url": "http://127.0.0.1:8080/orders/{entity}",
+                    "json": "$.version",
+                },
+                {"kind": "http", "url": "http://127.0.0.1:8080/effects", "json": "$.event_ids"},
+            ]
+        },
+    )
 
-    kind: Literal["http"] = "http"
-    url: str
-    json_path: str = Field(alias="json", pattern=r"^\$(\.[^.]+)*$")
-    absent_statuses: tuple[int, ...] = (404, 410)
-    timeout_s: ProbeTimeout = 5.0
-    concurrency: int = Field(default=8, ge=1)
+    kind: Literal["http"] = Field(default="http", description="Read the service over HTTP GET.")
+    url: str = Field(
+        description="http(s) URL. With `{entity}` (URL-quoted on use): one resource per entity, "
+        "its state. Without: an effects listing, read whole on each read.",
+        examples=["http://127.0.0.1:8080/orders/{entity}"],
+    )
+    json_path: str = Field(
+        alias="json",
+        pattern=r"^\$(\.[^.]+)*$",
+        description="Dotted path into the JSON body: per entity, a number (the version for "
+        "entity, the total for counter; null reads as absent); for a listing, a list of event ids.",
+        examples=["$.version", "$.totals.paid", "$.event_ids"],
+    )
+    absent_statuses: tuple[int, ...] = Field(
+        default=(404, 410),
+        description="Statuses that mean the entity is absent (deleted, never created); a "
+        "listing answering one lists no effects. Any other non-2xx status fails the read.",
+    )
+    timeout_s: ProbeTimeout = Field(
+        default=5.0, description="Seconds per request; a slower answer fails the read."
+    )
+    concurrency: int = Field(default=8, ge=1, description="Requests in flight at once.")
 
     @field_validator("url")
     @classmethod
@@ -101,7 +144,8 @@ class HttpProbe:
         except ValueError:
             listed = MISSING
         if not isinstance(listed, list):
-            raise ProbeError(f"GET {self.config.url}: no list at {self.config.json_path}")
+            shown = redact_url(self.config.url)
+            raise ProbeError(f"GET {shown}: no list at {self.config.json_path}")
         effects = []
         for item in listed:
             if isinstance(item, str | int) and not isinstance(item, bool):

@@ -60,6 +60,7 @@ class TestLibrary:
             "outage-catch-up",
             "create-after-update",
             "first-n-fail",
+            "http-view",
         }
 
     @pytest.mark.parametrize("path", TOPIC_LIBRARY, ids=lambda p: p.stem)
@@ -235,7 +236,10 @@ class TestProblems:
         """A typo is an error, not a silently ignored option."""
         doc = base()
         doc["schedule"]["warmpu_s"] = 3
-        assert problems(doc) == ["schedule.warmpu_s: unknown field"]
+        assert problems(doc) == [
+            "schedule.warmpu_s: unknown field; did you mean 'warmup_s'? "
+            "(allowed: warmup_s, inject_s, recover_s, ramp)"
+        ]
 
     def test_yaml_errors_give_line_numbers(self) -> None:
         """Broken YAML and duplicate keys are located by line and column."""

@@ -151,7 +151,10 @@ class TestProblemPaths:
         assert len(lines) == 5
         assert any(line.startswith("faults[0].probability: ") for line in lines)
         assert any(line.startswith("faults[0].copies: ") for line in lines)
-        assert "faults[0].colour: unknown field" in lines
+        assert (
+            "faults[0].colour: unknown field "
+            "(allowed: name, probability, trigger, type, match, copies, spread_ms)"
+        ) in lines
         assert any(line.startswith("blast_radius.max_key_share: ") for line in lines)
         assert any(line.startswith("seed: ") for line in lines)
 

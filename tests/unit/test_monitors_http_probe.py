@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -20,6 +22,11 @@ RESOURCES: dict[str, tuple[int, bytes]] = {
     "/orders/gone": (200, json.dumps({"state": {"version": None}}).encode()),
     "/orders/text": (200, b"not json"),
     "/orders/boom": (503, b""),
+    "/orders/deleted": (410, b""),
+    "/orders/nofield": (200, json.dumps({"state": {}}).encode()),
+    "/orders/denied": (403, b""),
+    "/orders/bad": (400, b""),
+    "/orders/slow": (200, json.dumps({"state": {"version": 1}}).encode()),
     "/effects": (200, json.dumps({"ids": ["e1", "e2", "e1", {"odd": 1}]}).encode()),
 }
 
@@ -27,6 +34,8 @@ RESOURCES: dict[str, tuple[int, bytes]] = {
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         status, body = RESOURCES.get(self.path, (404, b""))
+        if self.path == "/orders/slow":
+            time.sleep(0.5)  # longer than the probe's timeout below
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -92,6 +101,65 @@ class TestHttpProbe:
         ]
         assert p.unparsable == 1
 
+
+
+class TestWhatAnswersMean:
+    """The table in `monitors.probes.http_probe` (and docs/experiments.md), row by row."""
+
+    async def test_404_and_410_are_absent(self, base_url: str) -> None:
+        """Not found and gone both read as an absent entity (deleted, or never there)."""
+        async with probe(base_url) as p:
+            seen = await p.observe(["missing", "deleted"], now_ms=1)
+        assert [(o.entity, o.value) for o in seen] == [("missing", None), ("deleted", None)]
+        assert p.unparsable == 0
+
+    async def test_a_missing_field_is_unparsable_not_absent(self, base_url: str) -> None:
+        """A 200 without a number at the path is no observation: never a false absence."""
+        async with probe(base_url) as p:
+            assert await p.observe(["nofield"], now_ms=1) == []
+            assert p.unparsable == 1
+
+    @pytest.mark.parametrize(("entity", "status"), [("denied", 403), ("bad", 400)])
+    async def test_other_4xx_fail_the_read_for_good(
+        self, base_url: str, entity: str, status: int
+    ) -> None:
+        """A 400 or 403 is a probe that is wrong: the read fails, not retriable."""
+        async with probe(base_url) as p:
+            with pytest.raises(ProbeError, match=f"HTTP {status}") as caught:
+                await p.observe([entity], now_ms=1)
+        assert not caught.value.retriable
+
+    async def test_a_timeout_fails_the_read(self, base_url: str) -> None:
+        """An answer slower than `timeout_s` fails the read, retriable."""
+        config = HttpProbeConfig.model_validate(
+            {"url": base_url + "/orders/{entity}", "json": "$.state.version", "timeout_s": 0.1}
+        )
+        async with HttpProbe(config) as p:
+            with pytest.raises(ProbeError, match="timed out") as caught:
+                await p.observe(["slow"], now_ms=1)
+        assert caught.value.retriable
+
+    async def test_a_refused_connection_fails_the_read(self) -> None:
+        """Nothing listening: the read fails, retriable, naming the URL."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]  # closed again: nothing listens there
+        config = HttpProbeConfig.model_validate(
+            {"url": f"http://127.0.0.1:{port}/orders/{{entity}}", "json": "$.v"}
+        )
+        async with HttpProbe(config) as p:
+            with pytest.raises(ProbeError, match=f"GET http://127.0.0.1:{port}/orders/a") as caught:
+                await p.observe(["a"], now_ms=1)
+        assert caught.value.retriable
+
+    async def test_a_listing_answering_404_lists_nothing(self, base_url: str) -> None:
+        """An effects endpoint that is absent lists no effects (nothing done yet)."""
+        config = HttpProbeConfig.model_validate({"url": f"{base_url}/nothing", "json": "$.ids"})
+        async with HttpProbe(config) as p:
+            assert await p.effects(now_ms=1) == []
+
+
+class TestConfig:
     def test_url_without_the_entity_reads_effects(self) -> None:
         """A URL without {entity} is an effects endpoint; one with it reads per entity."""
         listing = HttpProbeConfig.model_validate({"url": "http://x/effects", "json": "$.ids"})

@@ -16,6 +16,7 @@ SHIPPED = [
     "duplicate-storm",
     "first-n-fail",
     "flaky-api",
+    "http-view",
     "lost-events",
     "out-of-order-updates",
     "outage-catch-up",
