@@ -180,6 +180,7 @@ class TestKafkaJaas:
             f"{SECRET} required;",
             f"password={SECRET}",
         ],
+        ids=["quoted", "required", "bare"],  # ids without the secret: stable across workers
     )
     async def test_a_jaas_config_without_a_login_module(self, jaas: str, tmp_path: Path) -> None:
         """Refused in one line (exit 2) that says no module is named; the value is not shown."""
@@ -207,6 +208,7 @@ class TestLibpqDsn:
             f"host=127.0.0.1 password='{SECRET[:6]} {SECRET[6:]}",
             f"postgresql://u:{SECRET[:6]} {SECRET[6:]}@127.0.0.1:1/x",
         ],
+        ids=["key-value", "unterminated-quote", "url"],
     )
     async def test_a_dsn_that_does_not_parse(
         self, dsn: str, bootstrap: str, redis_url: str, tmp_path: Path
