@@ -16,8 +16,12 @@ check: setup
 	$(BIN)/mypy
 	$(BIN)/deptry .
 
+# Two workers, each taking whole modules (--dist loadfile): a module's tests share its fixtures
+# and its Redis database, and most of the suite waits on brokers and services, not on the CPU.
+TEST_WORKERS ?= 2
+
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test-unit: setup
 	$(BIN)/python -m pytest tests/unit

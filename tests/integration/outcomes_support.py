@@ -36,17 +36,18 @@ from chaosbus.testing import poll_until
 from chaosbus_demo.events import EVENT_ID_HEADER, OrderEvent
 from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, play
+from tests.integration import databases
 from tests.integration.runner_support import Stage, ledger_of, service_group, traffic
 
-REDIS_DB = 12
+REDIS_DB = databases.OUTCOMES
 RUN_TIMEOUT_S = 90.0
 
 Stop = Literal["kill", "sigint"]
 
 
 def database(redis_url: str, db: int = REDIS_DB) -> str:
-    """The same Redis, another database: `redis://host:port/0` → `…/12`."""
-    return f"{redis_url.rsplit('/', 1)[0]}/{db}"
+    """The same Redis, the module's own database: `redis://host:port/0` → `…/12`."""
+    return databases.database(redis_url, db)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from chaosbus.control import operations
 from chaosbus_demo.nodered import free_port
 from chaosbus_demo.pricing import serving
 from tests.cli_runner import chaosbus
+from tests.integration import databases
+from tests.integration.databases import database
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +92,7 @@ class TestRequestLogUnderPrivacy:
     ) -> None:
         """A run under `privacy: hashed` writes its request log with request ids and paths
         as keyed hashes: neither the customer's key nor the path appears in any file."""
-        control = redis_url.rsplit("/", 1)[0] + "/12"
+        control = database(redis_url, databases.BOUNDS)
         client = aioredis.from_url(control)
         try:
             await client.flushdb()

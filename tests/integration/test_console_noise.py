@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 import yaml
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -25,14 +24,15 @@ from chaosbus.local.stack import LocalStack
 from chaosbus.scenarios import load_experiment_or_scenario
 from tests.cli_runner import Outcome, chaosbus
 from tests.conftest import StackAddresses, start_private_stack
-from tests.integration.outcomes_support import database
+from tests.integration import databases
+from tests.integration.databases import flushed
 from tests.integration.runner_support import ready_topics
 from tests.integration.secure_support import SecureStack
 from tests.integration.test_secure_kafka import FILE_DECIDES, edited
 
 pytestmark = pytest.mark.integration
 
-REDIS_DB = 13  # this module's control plane: the CLI reads the default namespace only
+REDIS_DB = databases.CONSOLE_NOISE  # its control plane: the CLI reads the default namespace only
 OFFSETS_TOPIC = "__consumer_offsets"
 KILL_SWITCH_NOT_RELEASED = (
     "chaosbus: run refused: kill switch engaged: not released (first use: `chaosbus control "
@@ -49,19 +49,10 @@ def phases(outcome: Outcome) -> list[str]:
     return [line.split()[0] for line in outcome.stdout.splitlines() if line.strip()]
 
 
-async def flushed(url: str) -> str:
-    client = aioredis.from_url(url)
-    try:
-        await client.flushdb()
-    finally:
-        await client.aclose()
-    return url
-
-
 @pytest.fixture
 def control_db(local_stack: StackAddresses) -> str:
     """The module's Redis database, emptied: a control plane never initialised."""
-    return asyncio.run(flushed(database(local_stack.redis_url, REDIS_DB)))
+    return asyncio.run(flushed(local_stack.redis_url, REDIS_DB))
 
 
 class TestStatusLineEndsBeforeAnError:

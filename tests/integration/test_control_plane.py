@@ -22,7 +22,9 @@ from chaosbus.control.watch import ControlState, KillSwitchWatcher
 from chaosbus.errors import Aborted
 from chaosbus.runner.run import ExperimentRun
 from tests.cli_runner import chaosbus
+from tests.integration import databases
 from tests.integration.acl_redis import AclRedis, acl_redis
+from tests.integration.databases import database
 from tests.integration.runner_support import make_stage
 
 pytestmark = pytest.mark.integration
@@ -167,7 +169,7 @@ class TestAuditChain:
 
     def test_verify_command_exit_codes(self, redis_url: str) -> None:
         """`chaosbus audit --verify` exits 0 intact, 1 tampered, naming the entry."""
-        db = redis_url.rsplit("/", 1)[0] + "/7"
+        db = database(redis_url, databases.CONTROL_PLANE)
         asyncio.run(raw(db, "FLUSHDB"))
         assert chaosbus("control", "init", "--redis", db).code == 0
         assert chaosbus("kill", "--redis", db, "--reason", "drill").code == 0
@@ -298,7 +300,7 @@ class TestApprovals:
         self, redis_url: str, tmp_path: Path
     ) -> None:
         """Missing sign-offs refuse the run (exit 2, named); an edit voids earlier ones."""
-        db = redis_url.rsplit("/", 1)[0] + "/8"
+        db = database(redis_url, databases.CONTROL_PLANE_APPROVALS)
         asyncio.run(raw(db, "FLUSHDB"))
         assert chaosbus("control", "init", "--redis", db).code == 0
         text = chaosbus("scenarios", "show", "duplicate-storm").stdout

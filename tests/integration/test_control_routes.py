@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 
 from chaosbus.clients.connection import KafkaSettings
 from chaosbus.contracts.routes import Route
@@ -17,20 +16,12 @@ from chaosbus.runner.shared_routes import refuse_shared_routes
 from chaosbus.streams.interposer import InterposerConfig
 from chaosbus.streams.proxy import Proxy
 from chaosbus.testing import free_port_pair, poll_until
+from tests.integration import databases
+from tests.integration.databases import flushed
 from tests.integration.proxy_process import ProxyProcess
 from tests.integration.runner_support import ready_topics
 
 pytestmark = pytest.mark.integration
-
-
-async def flushed(redis_url: str, db: int) -> str:
-    url = redis_url.rsplit("/", 1)[0] + f"/{db}"
-    client = aioredis.from_url(url)
-    try:
-        await client.flushdb()
-    finally:
-        await client.aclose()
-    return url
 
 
 class TestSharedRoutes:
@@ -87,7 +78,7 @@ class TestProxyAudit:
         """`chaosbus proxy --fault` appends start, then stop with its counts, to the chain."""
         source, destination = f"{topic_name}.src", f"{topic_name}.dst"
         await ready_topics(bootstrap, [source, destination], 1)
-        url = await flushed(redis_url, 9)
+        url = await flushed(redis_url, databases.CONTROL_ROUTES)
         await operations.init(url, "test")
         faults = tmp_path / "dup.yaml"
         faults.write_text("faults:\n  - type: duplicate\n    probability: 1.0\n    copies: 1\n")

@@ -29,12 +29,13 @@ from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import unique_topic
 from tests.cli_runner import Outcome, chaosbus
 from tests.conftest import StackAddresses
-from tests.integration.outcomes_support import database
+from tests.integration import databases
+from tests.integration.databases import database
 from tests.integration.runner_support import ready_topics
 
 pytestmark = pytest.mark.integration
 
-REDIS_DB = 10  # this module's control plane: the CLI reads the default namespace only
+REDIS_DB = databases.FIRST_RUN  # its control plane: the CLI reads the default namespace only
 SHORT = {"warmup_s": 1, "inject_s": 2, "recover_s": 1}
 
 

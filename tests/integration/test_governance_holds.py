@@ -67,9 +67,7 @@ async def released(node: AclRedis) -> None:
 class TestKillSwitchCannotBeJammed:
     """Reproduction 1."""
 
-    async def test_an_operator_cannot_write_around_the_kill_function(
-        self, roles: AclRedis
-    ) -> None:
+    async def test_an_operator_cannot_write_around_the_kill_function(self, roles: AclRedis) -> None:
         """The stream-id jam, a forged count or a release are refused to an operator; the
         one raw write it holds on the switch (INCR) can only engage it."""
         await released(roles)
@@ -233,9 +231,7 @@ class TestOneApproverIsNotEveryArea:
             await approve(plane, "security", sha, "exp", None, 0)
         async with control_plane(roles.url("reader")) as plane:
             state = await approval_state(plane, sha, ("business", "security"))
-            lenient = await approval_state(
-                plane, sha, ("business", "security"), distinct=False
-            )
+            lenient = await approval_state(plane, sha, ("business", "security"), distinct=False)
         assert lenient.missing == ()
         with pytest.raises(ApprovalsMissing, match="need a different approver each"):
             state.refuse_if_missing("exp.yaml")

@@ -17,9 +17,10 @@ from chaosbus.control import operations
 from chaosbus.monitors.probes.kafka_reader import read_ledger
 from chaosbus.streams.topics import TopicAdmin
 from chaosbus.testing import Message, free_port_pair, poll_until, produce, read_all
+from tests.integration import databases
+from tests.integration.databases import flushed
 from tests.integration.prometheus_server import PrometheusServer
 from tests.integration.proxy_process import ProxyProcess
-from tests.integration.test_control_routes import flushed
 
 pytestmark = [
     pytest.mark.integration,
@@ -66,7 +67,7 @@ class TestPrometheusScrapesAProxy:
             await admin.create(destination, 2, config={"max.message.bytes": "2000"})
             await admin.create(dlq, 1)
         # A password in the URL (the local Redis takes any): it must never reach a log line.
-        plain = await flushed(redis_url, 11)
+        plain = await flushed(redis_url, databases.OPERATIONS_METRICS)
         control = plain.replace("redis://", f"redis://:{SECRET}@")
         await operations.init(control, "test")
         faults = tmp_path / "faults.yaml"

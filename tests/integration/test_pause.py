@@ -21,9 +21,10 @@ from chaosbus.control import operations
 from chaosbus.control.scopes import Scope
 from chaosbus.monitors.probes.kafka_reader import read_ledger
 from chaosbus.testing import Message, poll_until, produce, topic_end_offsets
+from tests.integration import databases
+from tests.integration.databases import flushed
 from tests.integration.proxy_process import ProxyProcess
 from tests.integration.runner_support import ready_topics
-from tests.integration.test_control_routes import flushed
 
 pytestmark = pytest.mark.integration
 
@@ -77,7 +78,7 @@ class TestPauseInTwoReplicas:
         held copies within 1 s in both; resume brings `twice` back in both; all audited."""
         source, destination = f"{topic_name}.src", f"{topic_name}.dst"
         await ready_topics(bootstrap, [source, destination], 2)
-        control = await flushed(redis_url, 12)
+        control = await flushed(redis_url, databases.PAUSE)
         await operations.init(control, "test")
         faults = tmp_path / "faults.yaml"
         faults.write_text(FAULTS)

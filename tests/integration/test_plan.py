@@ -25,6 +25,8 @@ from chaosbus.planning.summary import PlanSummary
 from chaosbus.runner import Progress, run_experiment
 from chaosbus.testing import Message, produce
 from chaosbus_demo.traffic import EVENT_ID_HEADER
+from tests.integration import databases
+from tests.integration.databases import flushed
 from tests.integration.runner_support import (
     Stage,
     ledger_of,
@@ -32,7 +34,6 @@ from tests.integration.runner_support import (
     service_and_traffic,
     traffic,
 )
-from tests.integration.test_control_routes import flushed
 from tests.integration.test_traffic import groups_reading
 
 pytestmark = pytest.mark.integration
@@ -183,7 +184,7 @@ class TestApproversSeeTheDryRun:
         spec = stage.spec("duplicate-storm", schedule=SCHEDULE, faults=FAULTS)
         spec = spec.model_copy(update={"approvals": Approvals(required=("security",))})
         file = written(spec, tmp_path / "signed.yaml")
-        control = await flushed(redis_url, 13)
+        control = await flushed(redis_url, databases.PLAN)
         await operations.init(control, "test")
         signed = await asyncio.to_thread(
             cli, "approve", str(file), "--role", "security", "--redis", control,

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 import yaml
 
 from chaosbus.clients.connection import KafkaSettings
@@ -26,6 +25,8 @@ from chaosbus.control import operations
 from chaosbus.streams.topics import TopicAdmin
 from chaosbus_demo.nodered import free_port
 from chaosbus_demo.pricing import serving
+from tests.integration import databases
+from tests.integration.databases import flushed
 
 pytestmark = pytest.mark.integration
 
@@ -76,14 +77,9 @@ async def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> Ran:
     return Ran(process.returncode or 0, out.decode(), err.decode(), written)
 
 
-async def flushed(redis_url: str, db: int) -> str:
+async def released(redis_url: str, db: int) -> str:
     """Database `db` of the session's Redis, emptied, its control plane released."""
-    url = redis_url.rsplit("/", 1)[0] + f"/{db}"
-    client = aioredis.from_url(url)
-    try:
-        await client.flushdb()
-    finally:
-        await client.aclose()
+    url = await flushed(redis_url, db)
     await operations.init(url, "test")
     return url
 
@@ -140,7 +136,7 @@ class TestWebhook:
         """A run whose webhook (CHAOSBUS_NOTIFY_URL) cannot be reached logs each attempt and
         the failure, at DEBUG, with the password masked; report, request log and history
         hold no trace of it."""
-        db_url = await flushed(redis_url, 13)
+        db_url = await released(redis_url, databases.SECRETS)
         hook = f"http://hookuser:{SECRET}@127.0.0.1:{free_port()}/hook"
         exp = tmp_path / "exp.yaml"
         async with serving() as (_, upstream):
@@ -222,7 +218,7 @@ class TestLibpqDsn:
         async with TopicAdmin(KafkaSettings(bootstrap)) as admin:
             await admin.create(source, 1)
             await admin.create(destination, 1)
-        control = await flushed(redis_url, 14)
+        control = await released(redis_url, databases.SECRETS_CONTROL)
         exp = tmp_path / "exp.yaml"
         check = {
             "name": "c",
