@@ -20,7 +20,7 @@ from chaosbus.monitors.tally import Tally
 def build_index(history: History, *, by_event_id: bool) -> HistoryIndex:
     """Feed a history into a fresh index: the ledger first, so the index need not remember
     which unit each delivery belongs to (see `HistoryIndex`)."""
-    index = HistoryIndex(by_event_id=by_event_id, late_ledger=False)
+    index = HistoryIndex(by_event_id=by_event_id, late_ledger=False, consumed=history.consumed)
     index.add_ledger_records(history.ledger)
     index.add_sources(history.sources)
     index.add_effects(history.effects)

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chaosbus.contracts.ledger_record import LedgerRecord
+from chaosbus.monitors.consumed import Consumed
 
 # Versions and amounts are compared numerically; strings of digits are converted at
 # extraction so that "10" ranks above "9".
@@ -83,3 +84,6 @@ class History:
     ledger: Sequence[LedgerRecord] = ()
     effects: Sequence[Effect] = ()
     observations: Sequence[Observation] = field(default=())
+    # When the service was seen to have consumed each copy (with `monitor.service_group`):
+    # a unit settles no earlier than that. None: due is when the copy was sent.
+    consumed: Consumed | None = None

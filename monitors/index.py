@@ -17,8 +17,10 @@ copy the service must skip. A replay (`replay`) and an outage's held copy are
 byte-identical deliveries, not garbage.
 
 Settling: an event is *due* downstream once the interposer sent its last emission (the
-source timestamp when the ledger has no record of it); a unit is *settled* `settle_ms`
-after its latest event was due. Only observations taken after that are judged as state.
+source timestamp when the ledger has no record of it) and, when the run sampled the
+service group's commits (`Consumed`), once the service was seen to have consumed it; a
+unit is *settled* `settle_ms` after its latest event was due. Only observations taken
+after that are judged as state.
 
 Speed: a unit's latest due time and its dropped deliveries are kept up to date as facts
 arrive, so judging a unit never looks its events up in the million-entry ledger map (those
@@ -34,6 +36,7 @@ from typing import TypeVar
 
 from chaosbus.contracts.ledger_record import LedgerEmission, LedgerRecord
 from chaosbus.injectors.registry import INJECTORS
+from chaosbus.monitors.consumed import Consumed
 from chaosbus.monitors.history import Coordinates, Effect, Observation, SourceEvent
 
 T = TypeVar("T", Effect, Observation)
@@ -101,8 +104,10 @@ class _Unit:
         self.garbage: dict[Coordinates, str] = {}  # delivery with a garbage copy -> event id
 
 
-def ledger_due_ms(record: LedgerRecord) -> int:
-    """When the last emission of a decision left (or was planned to), or the decision."""
+def ledger_due_ms(record: LedgerRecord, consumed: Consumed | None = None) -> int:
+    """When the last emission of a decision left (or was planned to), or the decision; and
+    with `consumed`, no earlier than the service was seen to have consumed each copy (a
+    state read while the copy still waited in the service's queue says nothing wrong)."""
     decided = due = record.decided_at_ms
     for emission in record.emissions:
         sent = emission.sent_at_ms
@@ -110,6 +115,13 @@ def ledger_due_ms(record: LedgerRecord) -> int:
             sent = decided + emission.planned_delay_ms
         if sent > due:
             due = sent
+    if consumed is not None and record.route == consumed.route:
+        for emission in record.emissions:
+            if emission.partition is None or emission.offset is None:
+                continue
+            at = consumed.consumed_at(emission.partition, emission.offset)
+            if at is not None and at > due:
+                due = at
     return due
 
 
@@ -121,8 +133,15 @@ class HistoryIndex:
     sources (the batch checker does so). The live checker keeps the default.
     """
 
-    def __init__(self, *, by_event_id: bool = False, late_ledger: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        by_event_id: bool = False,
+        late_ledger: bool = True,
+        consumed: Consumed | None = None,
+    ) -> None:
         self.by_event_id = by_event_id
+        self.consumed = consumed  # when the service consumed each copy (see `ledger_due_ms`)
         self.effects: dict[str, list[Effect]] = {}
         self.observations: dict[str, list[Observation]] = {}
         self.source_deliveries = 0
@@ -247,7 +266,7 @@ class HistoryIndex:
     def add_ledger(self, record: LedgerRecord) -> str | None:
         """Feed one ledger record; returns the unit it changes, when its source is known."""
         coords = (record.topic, record.partition, record.offset)
-        due = ledger_due_ms(record)
+        due = ledger_due_ms(record, self.consumed)
         known = coords in self._ledger_due
         self._ledger_due[coords] = due
         # A replayed decision for the same message supersedes the earlier one.
@@ -298,11 +317,14 @@ class HistoryIndex:
         # decision supersedes) overwrites it, and the set of dropped deliveries is built
         # once, from the drops alone. The source pass decodes it (see `_add_sources_batch`).
         due, drops, garbage, corrupted = self._ledger_due, [], self._garbage, self._corrupted
+        consumed = self.consumed
         for record in records:
             coords = (record.topic, record.partition, record.offset)
             emissions = record.emissions
             decided = record.decided_at_ms
-            if len(emissions) == 1:
+            if consumed is not None and emissions:
+                due[coords] = ledger_due_ms(record, consumed)
+            elif len(emissions) == 1:
                 # The common case spelled out; same result as ledger_due_ms.
                 sent = emissions[0].sent_at_ms
                 if sent is None:

@@ -61,7 +61,8 @@ class LagSeries:
     samples: list[LagSample] = field(default_factory=list)
 
     def add(self, sample: LagSample) -> None:
-        self.samples.append(sample)
+        # In time order: the wind-down samples while the poller still samples too.
+        bisect.insort(self.samples, sample, key=_at_ms)
 
     def lag_max(self) -> int | None:
         return max((sum(s.lag().values()) for s in self.samples), default=None)
@@ -150,3 +151,7 @@ class ServiceProgress(BaseModel):
 
 
 _NONE = Stall(partition=-1, offset=0, lag=0, since_ms=0, duration_ms=-1, ongoing=False)
+
+
+def _at_ms(sample: LagSample) -> int:
+    return sample.at_ms

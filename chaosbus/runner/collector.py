@@ -20,6 +20,7 @@ from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.experiment.monitor import CheckSpec, MonitorSpec
 from chaosbus.injectors.envelope import Envelope
 from chaosbus.monitors import LiveChecker, MonitorReport, check, compile_extractors
+from chaosbus.monitors.consumed import Consumed
 from chaosbus.monitors.extractors import Extractor
 from chaosbus.monitors.history import Effect, History, Number, Observation, SourceEvent
 from chaosbus.monitors.lag import LagSeries
@@ -145,9 +146,18 @@ class Collector:
             if state.live is not None
         }
 
-    def verdict(self, horizon_ms: int, origin_ms: int | None = None) -> dict[str, MonitorReport]:
+    def verdict(
+        self, horizon_ms: int, origin_ms: int | None = None, *, lag_route: str | None = None
+    ) -> dict[str, MonitorReport]:
         """The batch checker over everything collected: the run's verdict per check.
-        `origin_ms`, the run's start, is the zero of the times the examples' details say."""
+        `origin_ms`, the run's start, is the zero of the times the examples' details say.
+        `lag_route`: the route whose destination the service group's lag samples read; its
+        copies are due no earlier than the service was seen to commit them (`Consumed`)."""
+        consumed = (
+            None
+            if self.lag is None or lag_route is None
+            else Consumed.from_samples(lag_route, self.lag.samples)
+        )
         reports: dict[str, MonitorReport] = {}
         for name, state in self.checks.items():
             history = History(
@@ -155,6 +165,7 @@ class Collector:
                 tuple(self.ledger),
                 tuple(state.effects),
                 tuple(state.observations),
+                consumed,
             )
             config = self.monitor.config_for(state.spec)
             unparsable = _unparsable(state)

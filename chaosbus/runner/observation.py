@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
@@ -30,7 +31,7 @@ from types import TracebackType
 from typing import Self
 
 from chaosbus.contracts.clock import Clock
-from chaosbus.contracts.ledger_record import LEDGER_TOPIC
+from chaosbus.contracts.ledger_record import LEDGER_TOPIC, route_name
 from chaosbus.errors import Unreachable
 from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.monitors.errors import MonitorError, ReaderError
@@ -71,6 +72,7 @@ class LiveObservation:
         self._starts: dict[int, int] = {}
         self._readers: dict[str, ProbeReader] = {}
         self._lag: GroupLagReader | None = None
+        self._lag_route: str | None = None  # the route whose destination the lag reads
         self._source: TopicReader | None = None
         self._catch_up: CatchUp | None = None
         lag = [LAG] if spec.routes and spec.monitor.service_group else []
@@ -121,6 +123,7 @@ class LiveObservation:
             self._lag = await self._stack.enter_async_context(reader)
         except MonitorError as exc:
             raise Unreachable(f"monitor.service_group: {exc}") from exc
+        self._lag_route = route_name(source, destination)
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -152,12 +155,16 @@ class LiveObservation:
     async def _lag_sample(self, now: int) -> LagSample:
         assert self._lag is not None
         try:
-            return await asyncio.wait_for(self._lag.sample(now), LAG_SAMPLE_TIMEOUT_S)
+            sample = await asyncio.wait_for(self._lag.sample(now), LAG_SAMPLE_TIMEOUT_S)
         except TimeoutError as exc:
             raise ReaderError(
                 f"group lag of {self._lag.group}: no answer in {LAG_SAMPLE_TIMEOUT_S:g} s",
                 retriable=True,
             ) from exc
+        # Dated when the answer came, not when it was asked: the commits it shows happened
+        # by then, perhaps well after `now` on a loaded machine, and a unit's settling
+        # counts from them (`Consumed`), so an early date would judge it too soon.
+        return dataclasses.replace(sample, at_ms=max(now, self._clock()))
 
     def _failed(self, name: str, exc: MonitorError, final: bool) -> None:
         # Said once with its count when the facts are frozen (`say_failures`), not per poll.
@@ -200,6 +207,10 @@ class LiveObservation:
             except MonitorError as exc:
                 log.debug("%s: %s", LAG, exc)
                 return False
+            # Kept with the run's samples: the one that sees the last commits dates them
+            # before the final read, which then counts as settled (`Consumed`).
+            if self.collector.lag is not None:
+                self.collector.lag.add(sample)
             if not any(sample.lag().values()):
                 return True
             if loop.time() >= deadline:
@@ -236,7 +247,7 @@ class LiveObservation:
     def verdict(self, horizon_ms: int, origin_ms: int | None = None) -> dict[str, MonitorReport]:
         """The batch checker over everything read: the run's verdict per check; times in
         the examples' details count from `origin_ms` (the run's start)."""
-        return self.collector.verdict(horizon_ms, origin_ms)
+        return self.collector.verdict(horizon_ms, origin_ms, lag_route=self._lag_route)
 
     def read_facts(self) -> Reads:
         """What the monitors could read so far: each reader's failures, the catch-up."""

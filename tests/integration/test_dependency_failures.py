@@ -109,7 +109,14 @@ def observed(case: DependencyCase, report: RunReport, agreed: Agreement) -> None
     reason = one_line(report)
     print(f"\n{case.key}: {report.status} — {reason or '(no reason)'}; {agreed}")
     assert report.status == case.status, reason
-    assert re.fullmatch(case.pattern(), reason), reason
+    pattern = case.pattern()
+    if case.status == "inconclusive":
+        # A second true reason may follow the table's (`verdict.conclude` joins them): a
+        # check that judged too little because the failing reader never read some units.
+        # On a loaded machine the source is read late, so a few entities are first asked
+        # of the probe only once it has started failing; the table's reason still leads.
+        pattern += r"(; check \S+ judged .+ below the \d+% needed.*)?"
+    assert re.fullmatch(pattern, reason), reason
     if report.status == "held":
         # `held` only with everything read: each final read, and the catch-up.
         assert report.reads is not None

@@ -1,0 +1,62 @@
+"""When the service had consumed each copy: the base a unit's settling counts from.
+
+A unit is judged as state `settle_ms` after its events were due downstream. Due used to
+mean "the interposer's copy was acknowledged by the broker", which assumes the service
+reads the topic at once. A correct service that falls behind (a loaded machine, a slow
+batch) then shows an older state after that instant, and the checker named it
+`stale_overwrite`, `lost_event` or `resurrected`: a lie about a service whose every
+final state was right. The copy was waiting in the service's queue, not lost.
+
+With `monitor.service_group` the run samples the group's committed offsets; a commit past
+a copy's destination offset says the service had consumed it by then (services commit
+after applying, at least once). `Consumed` turns the samples into, per destination
+partition, the first instant each offset was seen committed, and a copy is due no earlier
+than that. A copy never seen committed keeps its old due time, so a service that stops
+consuming is still judged (and its stall reported) as before.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from chaosbus.monitors.lag import LagSample
+
+
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    """Per partition of `route`'s destination: committed offsets, strictly increasing, and
+    the instant each was first seen (`at_ms`, same index). Only that route's records wait
+    for it: the group consumes one destination."""
+
+    route: str
+    committed: Mapping[int, tuple[int, ...]]
+    at_ms: Mapping[int, tuple[int, ...]]
+
+    @classmethod
+    def from_samples(cls, route: str, samples: Iterable[LagSample]) -> Consumed:
+        committed: dict[int, list[int]] = {}
+        at_ms: dict[int, list[int]] = {}
+        # In time order: a commit is dated by the first sample that shows it.
+        for sample in sorted(samples, key=lambda s: s.at_ms):
+            for partition, offset in sample.committed.items():
+                offsets = committed.setdefault(partition, [])
+                # A group reset may move a commit back; what was consumed stays consumed.
+                if not offsets or offset > offsets[-1]:
+                    offsets.append(offset)
+                    at_ms.setdefault(partition, []).append(sample.at_ms)
+        return cls(
+            route,
+            {p: tuple(offsets) for p, offsets in committed.items()},
+            {p: tuple(times) for p, times in at_ms.items()},
+        )
+
+    def consumed_at(self, partition: int, offset: int) -> int | None:
+        """When the group was first seen committed past `offset` (None: never seen)."""
+        offsets = self.committed.get(partition)
+        if offsets is None:
+            return None
+        # A committed offset is the next one to read: past `offset` means above it.
+        index = bisect_right(offsets, offset)
+        return self.at_ms[partition][index] if index < len(offsets) else None
