@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pydantic import ValidationError
 
 from chaosbus.monitors.errors import ProbeError
 from chaosbus.monitors.probes.http_probe import HttpProbe, HttpProbeConfig
+from tests.local_http import QuietHandler, serving
 
 # path -> (status, body)
 RESOURCES: dict[str, tuple[int, bytes]] = {
@@ -31,7 +30,7 @@ RESOURCES: dict[str, tuple[int, bytes]] = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         status, body = RESOURCES.get(self.path, (404, b""))
         if self.path == "/orders/slow":
@@ -41,20 +40,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:
-        return None
-
 
 @pytest.fixture
 def base_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Handler) as url:
+        yield url
 
 
 def probe(base_url: str) -> HttpProbe:
@@ -100,7 +90,6 @@ class TestHttpProbe:
             ("e1", 9),
         ]
         assert p.unparsable == 1
-
 
 
 class TestWhatAnswersMean:

@@ -6,9 +6,7 @@ Against a real HTTP server on loopback (standard library, in a thread) and a dea
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,11 +17,12 @@ from chaosbus.experiment.spec import ExperimentSpec
 from chaosbus.monitors.probes.kind import ProbeContext
 from chaosbus.runner.probe_preflight import SAMPLE_ENTITY, check_probes
 from chaosbus.scenarios import load_experiment_or_scenario
+from tests.local_http import QuietHandler, serving
 
 SEEN: list[str] = []
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     # /<status>/orders/<entity>: answers <status> with a version, so one server plays each.
     def do_GET(self) -> None:
         SEEN.append(self.path)
@@ -34,20 +33,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:
-        return None
-
 
 @pytest.fixture
 def base_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Handler) as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 
 import pytest
 from pydantic import ValidationError
@@ -21,6 +21,7 @@ from chaosbus.runner.notify import (
     hooks_from_environment,
     link_local_reason,
 )
+from tests.local_http import QuietHandler, serving
 
 
 class Hook:
@@ -37,7 +38,7 @@ class Hook:
         self.redirect_to: str | None = None
         hook = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 hook.attempts += 1
                 hook.authorizations.append(self.headers.get("Authorization"))
@@ -56,18 +57,12 @@ class Hook:
                     self.send_response(204)
                 self.end_headers()
 
-            def log_message(self, *_: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self._server = ExitStack()
+        self.url = f"{self._server.enter_context(serving(Handler))}/hook"
 
     def close(self) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self._server.close()
 
 
 @pytest.fixture
