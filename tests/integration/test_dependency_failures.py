@@ -203,7 +203,10 @@ class TestRedisStopped:
             await phases.until(lambda p: p.held > 10)
             await asyncio.to_thread(redis.stop)
             stopped_ms = int(time.time() * 1000)
-            await phases.until(lambda p: p.held == 0, timeout_s=1.5)
+            # The progress ticks of a loop that shares two cores with the rest of the suite
+            # may come late; the promise itself (released within 1 s) is read off the
+            # ledger below, in the interposer's own clock.
+            await phases.until(lambda p: p.held == 0, timeout_s=5)
             report = await running_run
             # The outage lasts its 10 s whatever the run did meanwhile.
             await asyncio.sleep(max(stopped_ms / 1000 + OUTAGE_S - time.time(), 0))
@@ -214,6 +217,12 @@ class TestRedisStopped:
         # Decided once the watcher had seen Redis go (within a second): passes only.
         late = [r for r in ledger if r.decided_at_ms > stopped_ms + 1_000]
         assert {r.fault for r in late} <= {"pass"}
+        # Held for 60 s when Redis went: released within a second of it, not at their due.
+        held = [r for r in ledger if r.fault_name == "hold" and r.decided_at_ms < stopped_ms]
+        assert held, "nothing was held when Redis went"
+        sent = [e.sent_at_ms for r in held for e in r.emissions]
+        assert None not in sent
+        assert max(s for s in sent if s is not None) <= stopped_ms + 1_000, sent
         # Sent to the source after Redis went, and forwarded all the same.
         sent_after = [r for r in ledger if (r.source_timestamp_ms or 0) > stopped_ms]
         assert [r for r in sent_after if r.emissions], "nothing forwarded once Redis was away"

@@ -5,6 +5,7 @@ switch releases it, the rest goes on injecting, and `resume` brings it back; aud
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -53,6 +54,16 @@ def records_of(proxy: ProxyProcess) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
+HELD = re.compile(r" held=(\d+) ")
+
+
+def held_now(proxy: ProxyProcess) -> int:
+    """What the replica's last status line says it holds (0 before its first)."""
+    lines = [HELD.search(str(r.get("message", ""))) for r in records_of(proxy)]
+    found = [int(m.group(1)) for m in lines if m]
+    return found[-1] if found else 0
+
+
 def first_record(proxy: ProxyProcess, action: str, holds: str, since: float) -> float | None:
     """When (epoch s) the replica first logged `action` with `holds` in the record, at or
     after `since`."""
@@ -88,7 +99,7 @@ class TestPauseInTwoReplicas:
                 *("--route", f"{source}:{destination}", "--bootstrap", bootstrap),
                 *("--group", f"g-{topic_name}", "--fault", str(faults), "--seed", "3"),
                 *("--redis", control, "--run-id", run_id(run, topic_name)),
-                *("--log-format", "json"),
+                *("--log-format", "json", "--status-every", "0.2"),
             )
             for run in REPLICAS
         }
@@ -144,6 +155,18 @@ class TestPauseInTwoReplicas:
                 assert decided[("duplicate", None)] == 0, (run, decided)
                 assert decided[("pass", "paused")] > 0, (run, decided)
 
+            # Pause `late` once both replicas hold a copy of it (each holds only what its own
+            # partitions drew, and a rebalance releases what a replica held).
+            async def holding() -> list[int]:
+                nonlocal sent
+                counts = [held_now(p) for p in replicas.values()]
+                if 0 in counts:
+                    await produce(bootstrap, source, batch(sent, 20))
+                    sent += 20
+                return counts
+
+            holds = await poll_until(holding, lambda c: 0 not in c, timeout_s=60, every_s=0.5)
+            assert 0 not in holds, holds
             # Pause `late`: its held copies are released within 1 s in both replicas.
             asked = time.time()
             assert await operations.pause(control, Scope("fault", "late"), "test", None)
