@@ -35,10 +35,7 @@ class _Handler(QuietHandler):
         status, body = RESOURCES.get(self.path, (404, b""))
         if self.path == "/orders/slow":
             time.sleep(0.5)  # longer than the probe's timeout below
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.answer(status, body)
 
 
 @pytest.fixture

@@ -28,10 +28,7 @@ class _Handler(QuietHandler):
         SEEN.append(self.path)
         status = int(self.path.split("/")[1])
         body = b'{"version": 3}' if status == 200 else b""
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.answer(status, body)
 
 
 @pytest.fixture
