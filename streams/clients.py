@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
+from chaosbus.clients.consumers import KafkaConsumer
 from chaosbus.streams.config import InterposerConfig
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,9 @@ STOP_TIMEOUT_S = 10.0
 PRODUCER_LINGER_MS = 0
 
 
-def group_consumer(config: InterposerConfig) -> AIOKafkaConsumer:
+def group_consumer(config: InterposerConfig) -> KafkaConsumer:
     """A route's consumer: in the replicas' group, committing by hand, reading committed data."""
-    return AIOKafkaConsumer(
+    return KafkaConsumer(
         **config.kafka.client_options(),
         group_id=config.group_id,
         # The marker by which preflight recognises another interposer on a source topic.

@@ -14,11 +14,33 @@ from chaosbus.clients.connection import KafkaSettings, why_unreachable
 from chaosbus.clients.quiet import quiet_aiokafka
 
 
+class KafkaConsumer(AIOKafkaConsumer):  # type: ignore[misc]  # aiokafka ships no types
+    """aiokafka's consumer with a `stop()` that ends cleanly after a broker died; every
+    consumer chaosbus builds is one, so no caller has to remember the workaround.
+
+    aiokafka 0.14 can fail `stop()` with its own fetch task's cancellation: after a fetch to
+    a broker that just died fails, the fetch task sleeps a retry backoff outside its
+    cancellation guard, and `Fetcher.close()` awaits the task it cancelled unguarded (seen
+    with a node of a three-node cluster killed, in a route's consumer and in the readers).
+    Only a cancellation of the caller itself propagates; the client's connections are
+    closed either way.
+    """
+
+    async def stop(self) -> None:
+        # start() creates a background task; if stop() cancels it before its first step,
+        # aiokafka 0.14 re-raises CancelledError from stop(). One loop turn lets it begin.
+        await asyncio.sleep(0)
+        try:
+            await super().stop()
+        except asyncio.CancelledError:
+            if cancelled_by_caller():
+                raise
+            await self._client.close()
+
+
 @asynccontextmanager
-async def standalone_consumer(
-    kafka: KafkaSettings, **options: Any
-) -> AsyncIterator[AIOKafkaConsumer]:
-    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False, **options)
+async def standalone_consumer(kafka: KafkaSettings, **options: Any) -> AsyncIterator[KafkaConsumer]:
+    consumer = KafkaConsumer(**kafka.client_options(), enable_auto_commit=False, **options)
     try:
         # A refused connection is explained in one line below; aiokafka's own lines would bury it.
         with quiet_aiokafka():
@@ -29,27 +51,7 @@ async def standalone_consumer(
     try:
         yield consumer
     finally:
-        # start() creates a background task; if stop() cancels it before its first step,
-        # aiokafka 0.14 re-raises CancelledError from stop(). One loop turn lets it begin.
-        await asyncio.sleep(0)
-        await stop_consumer(consumer)
-
-
-async def stop_consumer(consumer: AIOKafkaConsumer) -> None:
-    """`consumer.stop()`, which aiokafka 0.14 can fail with its own fetch task's cancellation.
-
-    After a fetch to a broker that just died fails, the fetch task sleeps a retry backoff
-    outside its cancellation guard, and `Fetcher.close()` awaits the task it cancelled
-    unguarded: a stop within that backoff raises CancelledError (seen with a node of a
-    three-node cluster killed). Only a cancellation of the caller itself propagates; the
-    client's connections are closed either way.
-    """
-    try:
         await consumer.stop()
-    except asyncio.CancelledError:
-        if cancelled_by_caller():
-            raise
-        await consumer._client.close()
 
 
 def cancelled_by_caller() -> bool:

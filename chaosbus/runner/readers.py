@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from chaosbus.clients.connection import KafkaSettings
-from chaosbus.clients.consumers import stop_consumer
+from chaosbus.clients.consumers import KafkaConsumer
 from chaosbus.contracts.ledger_record import LedgerRecord, decode_ledger
 from chaosbus.contracts.records import envelope_of
 from chaosbus.injectors.envelope import Envelope
@@ -29,9 +29,7 @@ log = logging.getLogger(__name__)
 
 async def start_positions(kafka: KafkaSettings, topic: str, group_id: str) -> dict[int, int]:
     """Where the interposer's group will start on each partition: committed, else earliest."""
-    consumer = AIOKafkaConsumer(
-        **kafka.client_options(), group_id=group_id, enable_auto_commit=False
-    )
+    consumer = KafkaConsumer(**kafka.client_options(), group_id=group_id, enable_auto_commit=False)
     await consumer.start()
     try:
         tps = await _partitions(consumer, topic)
@@ -42,12 +40,11 @@ async def start_positions(kafka: KafkaSettings, topic: str, group_id: str) -> di
             positions[tp.partition] = committed if committed is not None else beginnings[tp]
         return positions
     finally:
-        await asyncio.sleep(0)  # see clients.consumers: let start()'s task take its first step
-        await stop_consumer(consumer)
+        await consumer.stop()
 
 
 async def end_positions(kafka: KafkaSettings, topic: str) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
     try:
         # Inside the `try`: a start that fails (no broker answers) still closes the client.
         await consumer.start()
@@ -55,8 +52,7 @@ async def end_positions(kafka: KafkaSettings, topic: str) -> dict[int, int]:
         ends = await consumer.end_offsets(tps) if tps else {}
         return {tp.partition: offset for tp, offset in ends.items()}
     finally:
-        await asyncio.sleep(0)
-        await stop_consumer(consumer)
+        await consumer.stop()
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
@@ -117,9 +113,9 @@ class TopicReader:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._consumer is not None:
-            # A broker away when the run ends must not end it with aiokafka's own
-            # cancellation (clients.consumers.stop_consumer).
-            await stop_consumer(self._consumer)
+            # A broker away when the run ends does not end it with aiokafka's own
+            # cancellation (clients.consumers.KafkaConsumer).
+            await self._consumer.stop()
 
     async def _loop(self, consumer: Any) -> None:
         while True:
@@ -135,8 +131,8 @@ class TopicReader:
                     self._handle(envelope_of(record, self.poison))
 
 
-def _reading_consumer(kafka: KafkaSettings) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(
+def _reading_consumer(kafka: KafkaSettings) -> KafkaConsumer:
+    return KafkaConsumer(
         **kafka.client_options(),
         enable_auto_commit=False,
         isolation_level="read_committed",

@@ -165,7 +165,7 @@ class TopicSide:
         """Stop the interposer: it releases what it holds, drains and commits.
 
         A proxy that ends with the Kafka client's own cancellation (aiokafka can raise one
-        from `stop()` when a broker went away: `clients.consumers.stop_consumer`) ended
+        from `stop()` when a broker went away: `clients.consumers.KafkaConsumer`) ended
         all the same; only a cancellation of the caller propagates. What it had not
         committed is read again by the group's next reader: nothing is lost."""
         self._stopping.set()

@@ -10,12 +10,12 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from chaosbus.clients.connection import KafkaSettings
-from chaosbus.clients.consumers import stop_consumer
+from chaosbus.clients.consumers import KafkaConsumer
 from chaosbus.monitors.errors import ReaderError
 from chaosbus.monitors.lag import LagSample
 
@@ -28,15 +28,13 @@ class GroupLagReader:
         self.topic = topic
         self._kafka = kafka
         self._admin: AIOKafkaAdminClient | None = None
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: KafkaConsumer | None = None
 
     async def __aenter__(self) -> Self:
         try:
             self._admin = AIOKafkaAdminClient(**self._kafka.client_options())
             await self._admin.start()
-            self._consumer = AIOKafkaConsumer(
-                **self._kafka.client_options(), enable_auto_commit=False
-            )
+            self._consumer = KafkaConsumer(**self._kafka.client_options(), enable_auto_commit=False)
             await self._consumer.start()
         except KafkaError as exc:
             await self.__aexit__(None, None, None)
@@ -47,7 +45,7 @@ class GroupLagReader:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._consumer is not None:
-            await stop_consumer(self._consumer)  # never aiokafka's own cancellation
+            await self._consumer.stop()  # never aiokafka's own cancellation
             self._consumer = None
         if self._admin is not None:
             await self._admin.close()

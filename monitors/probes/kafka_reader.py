@@ -26,7 +26,7 @@ from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ConfigDict
 
 from chaosbus.clients.connection import KafkaSettings
-from chaosbus.clients.consumers import standalone_consumer, stop_consumer, topic_end_offsets
+from chaosbus.clients.consumers import KafkaConsumer, standalone_consumer, topic_end_offsets
 from chaosbus.contracts.ledger_record import LEDGER_TOPIC, LedgerRecord, decode_ledger
 from chaosbus.contracts.records import envelope_of
 from chaosbus.injectors.envelope import Envelope
@@ -50,6 +50,7 @@ class EffectsConfig(BaseModel):
     @property
     def reads_effects(self) -> bool:
         return True
+
     event_id: JsonField | HeaderField
     entity: Literal["record_key"] | JsonField | HeaderField | None = None
 
@@ -202,14 +203,14 @@ class EffectsTopicReader:
         self._from_now = from_now
         self._timeout_s = timeout_s
         self._parse = effect_parser(config)
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: KafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
         # A poll and the run's last look may read at once; one consumer reads one at a time.
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> Self:
         topic = self.config.topic
-        consumer = AIOKafkaConsumer(
+        consumer = KafkaConsumer(
             **self._kafka.client_options(),
             enable_auto_commit=False,
             isolation_level="read_committed",
@@ -218,10 +219,10 @@ class EffectsTopicReader:
             await consumer.start()
             ends = await topic_end_offsets(consumer, topic)
         except KafkaError as exc:
-            await _stop(consumer)
+            await consumer.stop()
             raise ProbeError(f"effects topic {topic!r}: {exc}", retriable=True) from exc
         if not ends:
-            await _stop(consumer)
+            await consumer.stop()
             raise ProbeError(f"effects topic {topic!r} does not exist")
         self._partitions = [TopicPartition(topic, p) for p in sorted(ends)]
         consumer.assign(self._partitions)
@@ -237,7 +238,7 @@ class EffectsTopicReader:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._consumer is not None:
-            await _stop(self._consumer)
+            await self._consumer.stop()
             self._consumer = None
 
     async def read(self, entities: Sequence[str], now_ms: int) -> Reading:
@@ -273,11 +274,6 @@ class EffectsTopicReader:
                         read[tp.partition].append(effect)
         effects = [effect for partition in sorted(read) for effect in read[partition]]
         return Reading(effects=effects, unreadable=unreadable)
-
-
-async def _stop(consumer: AIOKafkaConsumer) -> None:
-    await asyncio.sleep(0)  # see streams.consumers: let start()'s task take its first step
-    await stop_consumer(consumer)
 
 
 def _open(config: EffectsConfig, context: ProbeContext) -> OpenedReader:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from aiokafka import TopicPartition
 
-from chaosbus.streams.clients import transactional_producer
+from chaosbus.streams.clients import stop_producer, transactional_producer
 from chaosbus.streams.config import InterposerConfig
 from chaosbus.streams.transport import TransactionalProducer
 
@@ -64,4 +64,7 @@ class PartitionProducers:
 
     async def remove(self, partitions: set[TopicPartition]) -> None:
         gone = [self._producers.pop(tp) for tp in partitions if tp in self._producers]
-        await asyncio.gather(*(p.stop() for p in gone))
+        # Bounded, as the shared producer's stop: a producer whose broker died must not keep
+        # a revoked partition (or the route's end) waiting; its open transaction is aborted
+        # by the broker's timeout or the next owner's fencing.
+        await asyncio.gather(*(stop_producer(p) for p in gone))

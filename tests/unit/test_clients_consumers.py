@@ -6,45 +6,59 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 
-from chaosbus.clients.consumers import cancelled_by_caller, stop_consumer
+from chaosbus.clients.consumers import KafkaConsumer, cancelled_by_caller
 
 
-class _StopRaises:
-    """Stands in for a consumer whose stop() ends with its fetch task's CancelledError."""
+@pytest.fixture
+def stop_raises(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """aiokafka's stop() ending with its fetch task's CancelledError; what was closed."""
+    closed: list[str] = []
 
-    def __init__(self) -> None:
-        self._client = self
-        self.closed = False
-
-    async def stop(self) -> None:
+    async def stop(self: AIOKafkaConsumer) -> None:
         raise asyncio.CancelledError
 
-    async def close(self) -> None:
-        self.closed = True
+    async def close(self: object) -> None:
+        closed.append("client")
+
+    monkeypatch.setattr(AIOKafkaConsumer, "stop", stop)
+    monkeypatch.setattr("aiokafka.client.AIOKafkaClient.close", close)
+    return closed
 
 
-class TestStopConsumer:
-    async def test_a_stray_cancellation_from_stop_is_absorbed(self) -> None:
+class TestStop:
+    async def test_a_stray_cancellation_from_stop_is_absorbed(self, stop_raises: list[str]) -> None:
         """aiokafka's own task cancellation out of stop() does not end the caller; the
         connections are closed anyway."""
-        consumer = _StopRaises()
-        await stop_consumer(consumer)  # type: ignore[arg-type]
-        assert consumer.closed
+        consumer = KafkaConsumer(bootstrap_servers="127.0.0.1:9")
+        await consumer.stop()
+        assert stop_raises == ["client"]
 
-    async def test_the_callers_cancellation_still_propagates(self) -> None:
+    async def test_the_callers_cancellation_still_propagates(self, stop_raises: list[str]) -> None:
         """A caller that is itself being cancelled is not kept alive by the workaround."""
-        consumer = _StopRaises()
+        consumer = KafkaConsumer(bootstrap_servers="127.0.0.1:9")
 
         async def stop_while_cancelled() -> None:
             current = asyncio.current_task()
             assert current is not None
             current.cancel()  # a cancellation of the caller, pending when stop() raises
-            await stop_consumer(consumer)  # type: ignore[arg-type]
+            await consumer.stop()
 
         with pytest.raises(asyncio.CancelledError):
             await asyncio.create_task(stop_while_cancelled())
-        assert not consumer.closed
+        assert stop_raises == []
+
+    async def test_every_consumer_chaosbus_builds_is_one(self) -> None:
+        """The route's group consumer and the readers' consumer carry the guarded stop."""
+        from chaosbus.clients.connection import KafkaSettings
+        from chaosbus.runner.readers import _reading_consumer
+        from chaosbus.streams.clients import group_consumer
+        from chaosbus.streams.config import InterposerConfig
+
+        config = InterposerConfig(kafka=KafkaSettings("127.0.0.1:9"), run_id="r", group_id="g")
+        assert isinstance(group_consumer(config), KafkaConsumer)
+        assert isinstance(_reading_consumer(KafkaSettings("127.0.0.1:9")), KafkaConsumer)
 
 
 class TestCancelledByCaller:
