@@ -155,8 +155,12 @@ def traffic(stage: Stage, events: int = 200) -> list[OrderEvent]:
 async def run_against(
     stage: Stage, kind: Kind, spec: ExperimentSpec, *, events: int = 200, **options: Any
 ) -> RunReport:
-    async with service_and_traffic(stage, kind, events=events):
-        return await run_experiment(spec, stage.options(**options))
+    """`spec` run over seeded traffic that starts once the run is live: traffic played
+    before the interposer reads would be decided as one backlog in the warm-up, and what
+    the faults hit would depend on how long the start took on a loaded machine."""
+    go = asyncio.Event()
+    async with service_and_traffic(stage, kind, events=events, go=go):
+        return await run_experiment(spec, stage.options(on_progress=started_by(go), **options))
 
 
 async def ledger_of(stage: Stage, run_id: str) -> list[LedgerRecord]:
