@@ -18,39 +18,40 @@ consuming is still judged (and its stall reported) as before.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 from chaosbus.monitors.lag import LagSample
 
 
-@dataclass(frozen=True, slots=True)
 class Consumed:
     """Per partition of `route`'s destination: committed offsets, strictly increasing, and
     the instant each was first seen (`at_ms`, same index). Only that route's records wait
-    for it: the group consumes one destination."""
+    for it: the group consumes one destination. Grows with `add` as samples arrive (the
+    live checker); `from_samples` builds it at once (the batch verdict)."""
 
-    route: str
-    committed: Mapping[int, tuple[int, ...]]
-    at_ms: Mapping[int, tuple[int, ...]]
+    __slots__ = ("at_ms", "committed", "route")
+
+    def __init__(self, route: str) -> None:
+        self.route = route
+        self.committed: dict[int, list[int]] = {}
+        self.at_ms: dict[int, list[int]] = {}
 
     @classmethod
     def from_samples(cls, route: str, samples: Iterable[LagSample]) -> Consumed:
-        committed: dict[int, list[int]] = {}
-        at_ms: dict[int, list[int]] = {}
+        consumed = cls(route)
         # In time order: a commit is dated by the first sample that shows it.
         for sample in sorted(samples, key=lambda s: s.at_ms):
-            for partition, offset in sample.committed.items():
-                offsets = committed.setdefault(partition, [])
-                # A group reset may move a commit back; what was consumed stays consumed.
-                if not offsets or offset > offsets[-1]:
-                    offsets.append(offset)
-                    at_ms.setdefault(partition, []).append(sample.at_ms)
-        return cls(
-            route,
-            {p: tuple(offsets) for p, offsets in committed.items()},
-            {p: tuple(times) for p, times in at_ms.items()},
-        )
+            consumed.add(sample)
+        return consumed
+
+    def add(self, sample: LagSample) -> None:
+        """One more sample, later than those before it."""
+        for partition, offset in sample.committed.items():
+            offsets = self.committed.setdefault(partition, [])
+            # A group reset may move a commit back; what was consumed stays consumed.
+            if not offsets or offset > offsets[-1]:
+                offsets.append(offset)
+                self.at_ms.setdefault(partition, []).append(sample.at_ms)
 
     def consumed_at(self, partition: int, offset: int) -> int | None:
         """When the group was first seen committed past `offset` (None: never seen)."""
@@ -60,3 +61,7 @@ class Consumed:
         # A committed offset is the next one to read: past `offset` means above it.
         index = bisect_right(offsets, offset)
         return self.at_ms[partition][index] if index < len(offsets) else None
+
+    def committed_now(self, partition: int) -> int | None:
+        offsets = self.committed.get(partition)
+        return offsets[-1] if offsets else None

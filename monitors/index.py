@@ -289,6 +289,22 @@ class HistoryIndex:
             slot.garbage.pop(coords, None)
         return unit
 
+    def consumed_later(self, coords: Coordinates, at_ms: int) -> str | None:
+        """A copy of the delivery at `coords` was seen consumed at `at_ms` (live, once the
+        service group commits past it): the delivery is due no earlier. Returns its unit
+        when its source is known (to be judged again)."""
+        due = self._ledger_due.get(coords)
+        if due is None or due < 0:
+            return None
+        if at_ms > due:
+            self._ledger_due[coords] = at_ms
+        found = None if self._by_coords is None else self._by_coords.get(coords)
+        if found is None:
+            return None
+        slot = self._units[found[0]]
+        slot.due_ms = max(slot.due_ms, at_ms)
+        return found[0]
+
     def _note_kind(self, coords: Coordinates, emissions: tuple[LedgerEmission, ...]) -> int:
         """File one delivery under dropped / corrupted / with-garbage; returns its kind."""
         kind = delivery_kind(emissions) if emissions else DROPPED

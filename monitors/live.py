@@ -11,6 +11,10 @@ nor bad, and any earlier verdict on it is withdrawn until it settles. A `once` e
 event the source has not shown (yet) is such a unit until `settle_ms` after it was seen:
 its source event may still be on its way to the reader (decision 0061); past that it is
 judged as the batch checker judges it, an orphan.
+
+With the service group's route (`service_route`, from `monitor.service_group`) the host
+also feeds the group's lag samples: a unit whose copy the service has not committed yet is
+pending, and settles from when it was (`monitors.consumed`), as in the batch verdict.
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from collections.abc import Mapping
 
 from chaosbus.contracts.ledger_record import LedgerRecord
 from chaosbus.monitors.anomalies import Finding
+from chaosbus.monitors.awaiting import AwaitingConsumption
 from chaosbus.monitors.checkers import JUDGES
 from chaosbus.monitors.config import MonitorConfig
+from chaosbus.monitors.consumed import Consumed
 from chaosbus.monitors.coverage import coverage
 from chaosbus.monitors.history import Effect, Observation, SourceEvent
 from chaosbus.monitors.index import HistoryIndex, UnitFacts
+from chaosbus.monitors.lag import LagSample
 from chaosbus.monitors.report import Metrics, MonitorReport
 from chaosbus.monitors.tally import Tally
 
@@ -31,11 +38,13 @@ from chaosbus.monitors.tally import Tally
 class LiveChecker:
     """Incremental verdicts; `feed_*` in any interleaving, `snapshot` whenever."""
 
-    def __init__(self, config: MonitorConfig) -> None:
+    def __init__(self, config: MonitorConfig, *, service_route: str | None = None) -> None:
         self.config = config
         self._judge = JUDGES[config.model]
         self._by_event_id = config.model == "once"
-        self._index = HistoryIndex(by_event_id=self._by_event_id)
+        consumed = None if service_route is None else Consumed(service_route)
+        self._index = HistoryIndex(by_event_id=self._by_event_id, consumed=consumed)
+        self._awaiting = None if consumed is None else AwaitingConsumption(consumed)
         self._dirty: set[str] = set()
         self._findings: dict[str, tuple[Finding, int]] = {}  # with the unit's event count
         self._pending: set[str] = set()  # verdicts that may change with the clock alone
@@ -47,8 +56,19 @@ class LiveChecker:
 
     def feed_ledger(self, record: LedgerRecord) -> None:
         unit = self._index.add_ledger(record)
+        if self._awaiting is not None:
+            self._awaiting.track(record)
         if unit is not None:
             self._dirty.add(unit)
+
+    def feed_lag(self, sample: LagSample) -> None:
+        """The service group's committed offsets at `sample.at_ms` (with `service_route`)."""
+        if self._awaiting is None:
+            return
+        for coords, at_ms in self._awaiting.consume(sample):
+            unit = self._index.consumed_later(coords, at_ms)
+            if unit is not None:
+                self._dirty.add(unit)
 
     def feed_effect(self, effect: Effect) -> None:
         self._index.add_effect(effect)
@@ -80,10 +100,13 @@ class LiveChecker:
             old = self._findings.get(unit)
             if old is not None:
                 tally.remove(*old)
-            new = self._judge_now(facts, now_ms)
+            waiting = self._waits_for_the_service(unit)
+            new = Finding(unit, status="pending") if waiting else self._judge_now(facts, now_ms)
             self._findings[unit] = (new, len(facts.events))
             tally.add(new, len(facts.events))
-            if new.status == "pending":
+            # A unit waiting for the service changes with a lag sample (`feed_lag` marks
+            # it), not with the clock: not re-judged on every snapshot meanwhile.
+            if new.status == "pending" and not waiting:
                 self._pending.add(unit)
             else:
                 self._pending.discard(unit)
@@ -99,6 +122,12 @@ class LiveChecker:
                 outside_where=outside_where,
                 without_amount=without_amount,
             ),
+        )
+
+    def _waits_for_the_service(self, unit: str) -> bool:
+        awaiting = self._awaiting
+        return awaiting is not None and awaiting.waiting(
+            coords for _, deliveries in self._index.deliveries(unit) for coords in deliveries
         )
 
     def _judge_now(self, facts: UnitFacts, now_ms: int) -> Finding:

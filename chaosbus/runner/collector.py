@@ -23,7 +23,7 @@ from chaosbus.monitors import LiveChecker, MonitorReport, check, compile_extract
 from chaosbus.monitors.consumed import Consumed
 from chaosbus.monitors.extractors import Extractor
 from chaosbus.monitors.history import Effect, History, Number, Observation, SourceEvent
-from chaosbus.monitors.lag import LagSeries
+from chaosbus.monitors.lag import LagSample, LagSeries
 from chaosbus.monitors.probes.kind import Reading
 from chaosbus.runner.latency import LiveLatency
 
@@ -46,14 +46,21 @@ class CheckState:
 
 
 class Collector:
-    def __init__(self, monitor: MonitorSpec, *, live: bool = True) -> None:
+    """`lag_route`: the route whose destination the service group's lag samples read (with
+    `monitor.service_group`); its copies are due no earlier than the service was seen to
+    commit them (`monitors.consumed`), live and in the verdict."""
+
+    def __init__(
+        self, monitor: MonitorSpec, *, live: bool = True, lag_route: str | None = None
+    ) -> None:
         self.monitor = monitor
         self.live = live
+        self.lag_route = lag_route if monitor.service_group is not None else None
         self.checks = {
             c.name: CheckState(
                 c,
                 compile_extractors(c.extract, c.where),
-                LiveChecker(monitor.config_for(c)) if live else None,
+                LiveChecker(monitor.config_for(c), service_route=self.lag_route) if live else None,
             )
             for c in monitor.checks
         }
@@ -89,6 +96,15 @@ class Collector:
         for state in self.checks.values():
             if state.live is not None:
                 state.live.feed_ledger(record)
+
+    def feed_lag(self, sample: LagSample) -> None:
+        """One sample of the service group's committed offsets and the topic's ends."""
+        if self.lag is None:
+            return
+        self.lag.add(sample)
+        for state in self.checks.values():
+            if state.live is not None:
+                state.live.feed_lag(sample)
 
     def feed_observations(
         self, name: str, observations: Sequence[Observation], *, force: bool
@@ -146,17 +162,13 @@ class Collector:
             if state.live is not None
         }
 
-    def verdict(
-        self, horizon_ms: int, origin_ms: int | None = None, *, lag_route: str | None = None
-    ) -> dict[str, MonitorReport]:
+    def verdict(self, horizon_ms: int, origin_ms: int | None = None) -> dict[str, MonitorReport]:
         """The batch checker over everything collected: the run's verdict per check.
-        `origin_ms`, the run's start, is the zero of the times the examples' details say.
-        `lag_route`: the route whose destination the service group's lag samples read; its
-        copies are due no earlier than the service was seen to commit them (`Consumed`)."""
+        `origin_ms`, the run's start, is the zero of the times the examples' details say."""
         consumed = (
             None
-            if self.lag is None or lag_route is None
-            else Consumed.from_samples(lag_route, self.lag.samples)
+            if self.lag is None or self.lag_route is None
+            else Consumed.from_samples(self.lag_route, self.lag.samples)
         )
         reports: dict[str, MonitorReport] = {}
         for name, state in self.checks.items():

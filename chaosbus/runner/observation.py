@@ -64,7 +64,7 @@ class LiveObservation:
         self, spec: ExperimentSpec, *, run_id: str, probes: ProbeContext, clock: Clock
     ) -> None:
         self.spec = spec
-        self.collector = Collector(spec.monitor)
+        self.collector = Collector(spec.monitor, lag_route=lag_route(spec))
         self._run_id = run_id
         self._probes = probes
         self._kafka = probes.kafka
@@ -72,7 +72,6 @@ class LiveObservation:
         self._starts: dict[int, int] = {}
         self._readers: dict[str, ProbeReader] = {}
         self._lag: GroupLagReader | None = None
-        self._lag_route: str | None = None  # the route whose destination the lag reads
         self._source: TopicReader | None = None
         self._catch_up: CatchUp | None = None
         lag = [LAG] if spec.routes and spec.monitor.service_group else []
@@ -116,14 +115,11 @@ class LiveObservation:
         group = self.spec.monitor.service_group
         if group is None:
             return
-        source = self.spec.monitor.source_topic
-        destination = next(r.destination for r in self.spec.routes if r.source == source)
         try:
-            reader = GroupLagReader(self._kafka, group, destination)
+            reader = GroupLagReader(self._kafka, group, lag_destination(self.spec))
             self._lag = await self._stack.enter_async_context(reader)
         except MonitorError as exc:
             raise Unreachable(f"monitor.service_group: {exc}") from exc
-        self._lag_route = route_name(source, destination)
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -150,7 +146,7 @@ class LiveObservation:
             self._failed(LAG, exc, final)
             return
         self.reads.record(LAG, None, final=final)
-        self.collector.lag.add(sample)
+        self.collector.feed_lag(sample)
 
     async def _lag_sample(self, now: int) -> LagSample:
         assert self._lag is not None
@@ -209,8 +205,7 @@ class LiveObservation:
                 return False
             # Kept with the run's samples: the one that sees the last commits dates them
             # before the final read, which then counts as settled (`Consumed`).
-            if self.collector.lag is not None:
-                self.collector.lag.add(sample)
+            self.collector.feed_lag(sample)
             if not any(sample.lag().values()):
                 return True
             if loop.time() >= deadline:
@@ -247,7 +242,7 @@ class LiveObservation:
     def verdict(self, horizon_ms: int, origin_ms: int | None = None) -> dict[str, MonitorReport]:
         """The batch checker over everything read: the run's verdict per check; times in
         the examples' details count from `origin_ms` (the run's start)."""
-        return self.collector.verdict(horizon_ms, origin_ms, lag_route=self._lag_route)
+        return self.collector.verdict(horizon_ms, origin_ms)
 
     def read_facts(self) -> Reads:
         """What the monitors could read so far: each reader's failures, the catch-up."""
@@ -262,6 +257,20 @@ class LiveObservation:
     def redelivered(self) -> int:
         """Copies an at-least-once interposer sent again after a restart (this run's)."""
         return redelivered(self.collector.ledger)
+
+
+def lag_destination(spec: ExperimentSpec) -> str:
+    """The topic whose consumer is `monitor.service_group`: the monitored route's
+    destination."""
+    source = spec.monitor.source_topic
+    return next(r.destination for r in spec.routes if r.source == source)
+
+
+def lag_route(spec: ExperimentSpec) -> str | None:
+    """The route the service group's lag samples read, when it has one."""
+    if spec.monitor.service_group is None or not spec.routes:
+        return None
+    return route_name(spec.monitor.source_topic, lag_destination(spec))
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -28,35 +28,37 @@ HANG_AT = 60  # the service blocks on the 61st event of the traffic
 
 
 def experiment(stage: Stage) -> Any:
-    return parse_experiment(
-        {
-            "name": "service-lag",
-            "hypothesis": "The service keeps up with the interposed topic and its totals hold.",
-            "routes": [{"from": stage.source, "to": stage.destination}],
-            "seed": 42,
-            "group_id": f"g-{stage.source}",
-            "schedule": {"warmup_s": 0, "inject_s": 3, "recover_s": 3},
-            "faults": [{"name": "retries", "type": "duplicate", "probability": 0.2}],
-            "monitor": {
-                "source_topic": stage.source,
-                "settle_ms": 1_000,
-                "service_group": service_group(stage),
-                "stall_ms": 1_500,
-                "checks": [
-                    {
-                        "name": "paid",
-                        "model": "counter",
-                        "extract": {
-                            "event_id": {"json": "$.event_id"},
-                            "entity": {"json": "$.customer"},
-                            "amount": {"json": "$.amount"},
-                        },
-                        "probe": {"key": "customer:{entity}:paid"},
-                    }
-                ],
-            },
-        }
-    )
+    return parse_experiment(document(stage))
+
+
+def document(stage: Stage) -> dict[str, Any]:
+    return {
+        "name": "service-lag",
+        "hypothesis": "The service keeps up with the interposed topic and its totals hold.",
+        "routes": [{"from": stage.source, "to": stage.destination}],
+        "seed": 42,
+        "group_id": f"g-{stage.source}",
+        "schedule": {"warmup_s": 0, "inject_s": 3, "recover_s": 3},
+        "faults": [{"name": "retries", "type": "duplicate", "probability": 0.2}],
+        "monitor": {
+            "source_topic": stage.source,
+            "settle_ms": 1_000,
+            "service_group": service_group(stage),
+            "stall_ms": 1_500,
+            "checks": [
+                {
+                    "name": "paid",
+                    "model": "counter",
+                    "extract": {
+                        "event_id": {"json": "$.event_id"},
+                        "entity": {"json": "$.customer"},
+                        "amount": {"json": "$.amount"},
+                    },
+                    "probe": {"key": "customer:{entity}:paid"},
+                }
+            ],
+        },
+    }
 
 
 async def run(stage: Stage, hang_on: str | None) -> RunReport:
@@ -115,3 +117,52 @@ class TestHealthyConsumer:
         assert report.checks["paid"].coverage.judged == len(
             {e.customer for e in traffic(stage, EVENTS) if e.customer is not None}
         )
+
+
+ORDER_STATE = {
+    "name": "order-state",
+    "model": "entity",
+    "extract": {
+        "event_id": {"json": "$.event_id"},
+        "entity": "record_key",
+        "version": {"json": "$.version"},
+        "delete": {"path": "$.type", "equals": "cancelled"},
+    },
+    "probe": {
+        "kind": "redis",
+        "key": "order:{entity}",
+        "field": "version",
+        "deleted_field": "deleted",
+    },
+}
+SLOW_APPLY_MS = 40.0  # 25 events a second against 100 produced: seconds behind
+
+
+class TestLaggingCorrectService:
+    async def test_a_guardrail_on_anomalies_never_trips_for_a_correct_service_behind(
+        self, bootstrap: str, redis_url: str
+    ) -> None:
+        """A correct service seconds behind shows older states while newer copies wait in
+        its queue. The live checker reads the group's commits: those units are pending,
+        not `stale_overwrite`, so an `anomalies.total` guardrail holds and every order is
+        judged once the service caught up."""
+        stage = await make_stage(bootstrap, redis_url, unique_topic("lagging"), partitions=1)
+        lagging = document(stage)
+        lagging["monitor"]["checks"] = [ORDER_STATE]
+        lagging["guardrails"] = [{"name": "no-anomaly", "metric": "anomalies.total", "max": 0}]
+        go = asyncio.Event()
+        async with service_and_traffic(
+            stage, "safe", events=EVENTS, rate=100.0, go=go, apply_delay_ms=SLOW_APPLY_MS
+        ):
+            options = stage.options(on_progress=started_by(go), catch_up_timeout_s=15.0)
+            report = await run_experiment(parse_experiment(lagging), options)
+
+        assert report.service is not None
+        assert report.service.lag_max is not None
+        # Behind by well over settle_ms (1 s at 25 events a second): the case in point.
+        assert report.service.lag_max >= 30, report.service.lag_max
+        (guardrail,) = report.guardrails
+        assert (guardrail.breached, guardrail.worst) == (False, 0)
+        assert report.status == "held", report.reason
+        orders = {e.order_id for e in traffic(stage, EVENTS)}
+        assert report.checks["order-state"].coverage.judged == len(orders)

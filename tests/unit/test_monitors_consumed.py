@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from chaosbus.monitors import MonitorConfig, MonitorReport, check
+from chaosbus.monitors import LiveChecker, MonitorConfig, MonitorReport, check
 from chaosbus.monitors.consumed import Consumed
 from chaosbus.monitors.history import History
 from chaosbus.monitors.lag import LagSample, LagSeries
@@ -132,6 +132,93 @@ class TestSlowService:
         report = check(dataclasses.replace(history, consumed=consumed), CONFIG)
 
         assert bad(report) == {"stale_overwrite": 1, "unrecovered": 1}
+
+
+class TestLiveSlowService:
+    """The live checker (guardrails, the recovery series) tells the same truth during the
+    run: a unit whose copy waits in the service's queue is pending, not stale."""
+
+    def fed(self, history: History, route: str = ROUTE) -> LiveChecker:
+        live = LiveChecker(CONFIG, service_route=route)
+        for record in history.ledger:
+            live.feed_ledger(record)
+        for event in history.sources:
+            live.feed_source(event)
+        return live
+
+    def test_a_lagging_service_is_pending_until_it_consumes_then_clean(self) -> None:
+        h = HistoryBuilder()
+        h.event("a", 1)
+        h.event("a", 2)
+        sent = h.now_ms
+        history = landed(h.build())
+        live = self.fed(history)
+        live.feed_lag(sample(sent + 100, 1))  # v1 consumed, v2 still waiting
+        behind = sent + SETTLE_MS + 500
+        live.feed_observation(h.observe("a", 1, at_ms=behind))
+
+        report = live.snapshot(behind)
+        assert bad(report) == {}
+        assert report.coverage.judged == 0  # pending: neither clean nor bad
+
+        live.feed_lag(sample(sent + 3_000, 2))  # the service reads v2 3 s after it was sent
+        caught_up = sent + 3_000 + SETTLE_MS + 250
+        live.feed_observation(h.observe("a", 2, at_ms=caught_up))
+        report = live.snapshot(caught_up)
+        assert bad(report) == {}
+        assert report.coverage.judged == 1
+        # Without the service's commits, the same facts read as a stale overwrite.
+        blind = LiveChecker(CONFIG)
+        for record in history.ledger:
+            blind.feed_ledger(record)
+        for event in history.sources:
+            blind.feed_source(event)
+        blind.feed_observation(h.observations[0])
+        assert bad(blind.snapshot(behind)) == {"stale_overwrite": 1, "unrecovered": 1}
+
+    def test_once_consumed_an_older_state_is_stale_live_as_in_the_verdict(self) -> None:
+        """The rule excuses the queue, not a real race: v2 consumed, v1 still shown."""
+        h = HistoryBuilder()
+        h.event("a", 1)
+        h.event("a", 2)
+        sent = h.now_ms
+        history = landed(h.build())
+        live = self.fed(history)
+        live.feed_lag(sample(sent + 3_000, 2))
+        late = sent + 3_000 + SETTLE_MS + 250
+        live.feed_observation(h.observe("a", 1, at_ms=late))
+        assert bad(live.snapshot(late)) == {"stale_overwrite": 1, "unrecovered": 1}
+        # The live snapshot over the whole history equals the batch verdict.
+        samples = [sample(sent + 3_000, 2)]
+        full = dataclasses.replace(
+            landed(h.build()), consumed=Consumed.from_samples(ROUTE, samples)
+        )
+        batch = check(full, CONFIG, horizon_ms=late)
+        assert live.snapshot(late).anomalies.counts == batch.anomalies.counts
+
+    def test_a_unit_settles_from_when_its_copy_was_consumed(self) -> None:
+        """Consumed at +3 s: judged from +3 s + settle on, not before."""
+        h = HistoryBuilder()
+        h.event("a", 1)
+        sent = h.now_ms
+        live = self.fed(landed(h.build()))
+        live.feed_lag(sample(sent + 3_000, 1))
+        live.feed_observation(h.observe("a", None, at_ms=sent + 3_000 + 100))
+        assert live.snapshot(sent + 3_000 + 100).coverage.judged == 0  # settling
+        live.feed_observation(h.observe("a", 1, at_ms=sent + 3_000 + SETTLE_MS + 1))
+        report = live.snapshot(sent + 3_000 + SETTLE_MS + 1)
+        assert (bad(report), report.coverage.judged) == ({}, 1)
+
+    def test_another_routes_copies_do_not_wait_for_this_group(self) -> None:
+        h = HistoryBuilder()
+        h.event("a", 1)
+        h.event("a", 2)
+        sent = h.now_ms
+        live = self.fed(landed(h.build()), route="orders->elsewhere")
+        live.feed_lag(sample(sent + 100, 0))
+        behind = sent + SETTLE_MS + 500
+        live.feed_observation(h.observe("a", 1, at_ms=behind))
+        assert bad(live.snapshot(behind)) == {"stale_overwrite": 1, "unrecovered": 1}
 
 
 def test_the_builder_names_the_route_these_tests_use() -> None:
