@@ -13,6 +13,7 @@ setup:
 
 check: setup
 	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/ruff format --check $(PACKAGES) tests bench
 	$(BIN)/mypy
 	$(BIN)/deptry .
 

@@ -19,9 +19,7 @@ class Held:
     held_at_ms: int
 
 
-def release(
-    held: tuple[Held, ...], rng: random.Random | None, now_ms: int
-) -> tuple[Emission, ...]:
+def release(held: tuple[Held, ...], rng: random.Random | None, now_ms: int) -> tuple[Emission, ...]:
     order = list(held)
     if rng is not None:
         rng.shuffle(order)

@@ -71,7 +71,6 @@ def held_count(state: ReorderState) -> int:
     return len(state.held)
 
 
-
 def explain(told: Told) -> str:
     return f"{told.event} held back {told.late} by {told.by} (reorder)"
 

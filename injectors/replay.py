@@ -89,9 +89,7 @@ def held_count(state: ReplayState) -> int:
 
 
 def _release(pending: tuple[Pending, ...], now_ms: int) -> tuple[Emission, ...]:
-    return tuple(
-        Emission(p.envelope, 1, now_ms, now_ms - p.decided_at_ms, REPLAY) for p in pending
-    )
+    return tuple(Emission(p.envelope, 1, now_ms, now_ms - p.decided_at_ms, REPLAY) for p in pending)
 
 
 def explain(told: Told) -> str:

@@ -108,9 +108,7 @@ class LagSeries:
                 worst = max(worst, waiting)
                 assert start is not None
                 duration = sample.at_ms - start.at_ms
-                if duration >= self.stall_ms and duration > found.get(
-                    partition, _NONE
-                ).duration_ms:
+                if duration >= self.stall_ms and duration > found.get(partition, _NONE).duration_ms:
                     ongoing = sample is self.samples[-1]
                     found[partition] = Stall(
                         partition=partition,

@@ -286,9 +286,7 @@ class MemoryProducer:
         elif batch.size > destination.max_message_bytes:
             future.set_exception(MessageSizeTooLargeError())
         elif self._transaction is not None:
-            base = len(destination.records[partition]) + self._transaction.pending(
-                topic, partition
-            )
+            base = len(destination.records[partition]) + self._transaction.pending(topic, partition)
             self._transaction.batches.append((topic, partition, batch))
             future.set_result(_Metadata(topic, partition, base))
         elif destination.acknowledging:

@@ -146,9 +146,7 @@ async def show_approvals(
     """The sign-offs of one content, whatever their targets (a run checks those); expired
     ones and ones without their audit entry do not count."""
     async with control_plane(url, namespace) as plane:
-        return await approval_state(
-            plane, sha256, required, distinct=distinct, now_ms=clock()
-        )
+        return await approval_state(plane, sha256, required, distinct=distinct, now_ms=clock())
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,9 +118,7 @@ class KillSwitchWatcher:
                         pubsub = self._client.pubsub()
                         await pubsub.subscribe(self.keys.channel)
                     switch = await read_switch(self._client, self.keys)
-                    paused = (
-                        await read_paused(self._client, self.keys) if self._on_paused else None
-                    )
+                    paused = await read_paused(self._client, self.keys) if self._on_paused else None
                     # Pauses first: the host knows them too once the first state is known.
                     if paused is not None:
                         await self._set_paused(paused)

@@ -59,6 +59,4 @@ def parse_http_fault_document(data: object, origin: str) -> HttpFaultFile:
     try:
         return HttpFaultFile.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(
-            format_validation_error(exc, data, model=HttpFaultFile), origin
-        ) from exc
+        raise SpecError(format_validation_error(exc, data, model=HttpFaultFile), origin) from exc

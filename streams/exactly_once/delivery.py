@@ -299,9 +299,7 @@ class ExactlyOnce:
         if consumer is not None and tp in consumer.assignment():
             await consumer.seek_to_committed(tp)
 
-    def _refused(
-        self, tp: TopicPartition, work: PartitionWork, exc: BaseException
-    ) -> RouteFailed:
+    def _refused(self, tp: TopicPartition, work: PartitionWork, exc: BaseException) -> RouteFailed:
         if isinstance(exc, RouteFailed):
             log.error("%s", exc)
             return exc

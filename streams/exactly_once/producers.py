@@ -56,9 +56,7 @@ class PartitionProducers:
     async def add(self, partitions: set[TopicPartition]) -> None:
         new = [tp for tp in partitions if tp not in self._producers]
         for tp in new:
-            self._producers[tp] = self._factory(
-                self._config, transactional_id(self._group_id, tp)
-            )
+            self._producers[tp] = self._factory(self._config, transactional_id(self._group_id, tp))
         # start() runs InitProducerId: the fencing (and abort of a zombie's transaction).
         await asyncio.gather(*(self._producers[tp].start() for tp in new))
 

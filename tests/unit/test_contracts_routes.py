@@ -141,8 +141,7 @@ class TestDeadLetters:
         """`blast_radius.protected_topics` covers the dead letter as it covers `to`."""
         (line,) = file_dead_letter_problems([("a", "b")], "payments.dlq", ("payments.*",))
         assert line == (
-            "routes[0].on_undeliverable.dead_letter: topic 'payments.dlq' is protected "
-            "(payments.*)"
+            "routes[0].on_undeliverable.dead_letter: topic 'payments.dlq' is protected (payments.*)"
         )
 
     def test_a_topic_of_its_own_is_accepted(self) -> None:

@@ -82,8 +82,7 @@ class TestMessages:
         doc = scenario()
         doc["monitor"]["checks"][1]["filter"] = {"path": "$.type", "equals": "paid"}
         assert problems(doc) == [
-            "monitor.checks[1].filter: unknown field "
-            "(allowed: name, model, extract, where, probe)"
+            "monitor.checks[1].filter: unknown field (allowed: name, model, extract, where, probe)"
         ]
 
     def test_a_plain_union_says_one_thing(self) -> None:

@@ -290,6 +290,7 @@ class TestHttpMetrics:
     async def test_requests_and_decisions_are_counted_per_fault(self) -> None:
         """Ten requests through `chaosbus http`'s interposer, half answered 503 by a fault:
         the request and decision counters equal its request log."""
+
         async def ok(_: web.Request) -> web.Response:
             return web.Response(text="ok")
 

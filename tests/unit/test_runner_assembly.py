@@ -149,7 +149,6 @@ class TestCheckFacts:
             ("anomalies.total", True),
         ]
 
-
     def test_latency_is_left_out_after_the_fact(self) -> None:
         """A first sighting at check time measures when check looked: a check's report has
         no end-to-end latency, leaves latency bounds out of the judgement and says so in
