@@ -149,6 +149,8 @@ class TestLaggingCorrectService:
         stage = await make_stage(bootstrap, redis_url, unique_topic("lagging"), partitions=1)
         lagging = document(stage)
         lagging["monitor"]["checks"] = [ORDER_STATE]
+        # Slow, not stuck: it applies a whole poll's batch (seconds of work) before it commits.
+        lagging["monitor"]["stall_ms"] = 10_000
         lagging["guardrails"] = [{"name": "no-anomaly", "metric": "anomalies.total", "max": 0}]
         go = asyncio.Event()
         async with service_and_traffic(
