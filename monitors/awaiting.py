@@ -19,8 +19,8 @@ class AwaitingConsumption:
     state: a correct service that lags would show an older state and the live checker
     (guardrails, the recovery series) would count a `stale_overwrite` that is not there.
     Such a unit is pending until the group commits past its copies; then it settles from
-    that instant, as in the batch verdict. A service that never consumes them leaves them
-    pending live; the batch verdict still judges them, and the lag reports the stall.
+    that instant, as in the batch verdict (where a copy never consumed leaves its unit
+    pending too; the lag reports a stall).
     """
 
     def __init__(self, consumed: Consumed) -> None:

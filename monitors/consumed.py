@@ -11,8 +11,9 @@ With `monitor.service_group` the run samples the group's committed offsets; a co
 a copy's destination offset says the service had consumed it by then (services commit
 after applying, at least once). `Consumed` turns the samples into, per destination
 partition, the first instant each offset was seen committed, and a copy is due no earlier
-than that. A copy never seen committed keeps its old due time, so a service that stops
-consuming is still judged (and its stall reported) as before.
+than that. A copy never seen committed leaves its unit pending (`index.AWAITING_SERVICE_MS`):
+whether the service was stuck before it or merely behind, its lag says (`stalled_consumer`,
+caught up or not), and a state it had not yet been given is no evidence either way.
 """
 
 from __future__ import annotations

@@ -18,9 +18,10 @@ byte-identical deliveries, not garbage.
 
 Settling: an event is *due* downstream once the interposer sent its last emission (the
 source timestamp when the ledger has no record of it) and, when the run sampled the
-service group's commits (`Consumed`), once the service was seen to have consumed it; a
-unit is *settled* `settle_ms` after its latest event was due. Only observations taken
-after that are judged as state.
+service group's commits (`Consumed`), once the service was seen to have consumed it (a
+copy never seen consumed never settles: its unit is pending); a unit is *settled*
+`settle_ms` after its latest event was due. Only observations taken after that are judged
+as state.
 
 Speed: a unit's latest due time and its dropped deliveries are kept up to date as facts
 arrive, so judging a unit never looks its events up in the million-entry ledger map (those
@@ -104,10 +105,17 @@ class _Unit:
         self.garbage: dict[Coordinates, str] = {}  # delivery with a garbage copy -> event id
 
 
+# The due time of a copy the service was never seen to consume: its unit never settles, so
+# it is pending (no state judged), not wrong. A service stuck before it is named by the lag
+# (`stalled_consumer`); one merely behind at the end had not applied it yet.
+AWAITING_SERVICE_MS = 2**62
+
+
 def ledger_due_ms(record: LedgerRecord, consumed: Consumed | None = None) -> int:
     """When the last emission of a decision left (or was planned to), or the decision; and
     with `consumed`, no earlier than the service was seen to have consumed each copy (a
-    state read while the copy still waited in the service's queue says nothing wrong)."""
+    state read while the copy still waited in the service's queue says nothing wrong), or
+    `AWAITING_SERVICE_MS` when it was never seen to."""
     decided = due = record.decided_at_ms
     for emission in record.emissions:
         sent = emission.sent_at_ms
@@ -120,7 +128,9 @@ def ledger_due_ms(record: LedgerRecord, consumed: Consumed | None = None) -> int
             if emission.partition is None or emission.offset is None:
                 continue
             at = consumed.consumed_at(emission.partition, emission.offset)
-            if at is not None and at > due:
+            if at is None:
+                return AWAITING_SERVICE_MS
+            if at > due:
                 due = at
     return due
 

@@ -42,9 +42,12 @@ class LiveChecker:
         self.config = config
         self._judge = JUDGES[config.model]
         self._by_event_id = config.model == "once"
-        consumed = None if service_route is None else Consumed(service_route)
-        self._index = HistoryIndex(by_event_id=self._by_event_id, consumed=consumed)
-        self._awaiting = None if consumed is None else AwaitingConsumption(consumed)
+        # The index dates deliveries by their send times; the commits seen so far move
+        # them later as samples arrive (`feed_lag`), and a unit waits while any copy does.
+        self._index = HistoryIndex(by_event_id=self._by_event_id)
+        self._awaiting = (
+            None if service_route is None else AwaitingConsumption(Consumed(service_route))
+        )
         self._dirty: set[str] = set()
         self._findings: dict[str, tuple[Finding, int]] = {}  # with the unit's event count
         self._pending: set[str] = set()  # verdicts that may change with the clock alone

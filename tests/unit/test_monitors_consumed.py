@@ -112,16 +112,34 @@ class TestSlowService:
 
         assert bad(report) == {"stale_overwrite": 1, "unrecovered": 1}
 
-    def test_a_copy_never_seen_consumed_keeps_its_sent_time(self) -> None:
-        """A service stuck before v2 is judged as before (its stall is reported apart)."""
+    def test_a_copy_never_seen_consumed_leaves_its_unit_pending(self) -> None:
+        """v2 still in the service's queue when the window closed: the unit's state is not
+        judged (pending, out of the judged share), as the live checker had it. Whether the
+        service was stuck or behind, the lag says (`stalled_consumer`, caught up or not)."""
         h, sent = self.lagging()
         h.observe("a", 1, at_ms=sent + SETTLE_MS + 500)
+        h.observe("a", 1, at_ms=sent + 10_000)  # the last look, still behind
+        history = landed(h.build())
+        consumed = Consumed.from_samples(ROUTE, [sample(sent + 100, 1), sample(sent + 9_000, 1)])
+
+        report = check(dataclasses.replace(history, consumed=consumed), CONFIG)
+
+        assert bad(report) == {}
+        assert (report.coverage.judged, report.coverage.pending) == (0, 1)
+        assert bad(check(history, CONFIG)) == {"stale_overwrite": 1, "unrecovered": 1}
+
+    def test_a_version_going_down_is_stale_even_while_a_copy_waits(self) -> None:
+        """History evidence needs no settling: a correct service never shows a version go
+        down, consumed or not."""
+        h, sent = self.lagging()
+        h.observe("a", 2, at_ms=sent + 200)
+        h.observe("a", 1, at_ms=sent + 400)
         history = landed(h.build())
         consumed = Consumed.from_samples(ROUTE, [sample(sent + 100, 1)])
 
         report = check(dataclasses.replace(history, consumed=consumed), CONFIG)
 
-        assert bad(report) == {"stale_overwrite": 1, "unrecovered": 1}
+        assert bad(report) == {"stale_overwrite": 1}
 
     def test_another_routes_copies_do_not_wait_for_this_group(self) -> None:
         h, sent = self.lagging()
