@@ -87,7 +87,8 @@ def _after(spec: ExperimentSpec, facts: RunFacts) -> list[HypothesisResult]:
         judged = [r for r in judged if r.metric not in AFTER_THE_FACT_UNKNOWN]
     if spec.routes and not any(c.coverage.judged for c in facts.checks.values()):
         # `anomalies.total ≤ 0` is true of nothing judged; a table must not read `held`.
-        judged = [result.model_copy(update={"held": None}) for result in judged]
+        # A bound that failed did so on what was read (a stall off the service's lag).
+        judged = [r if r.held is False else r.model_copy(update={"held": None}) for r in judged]
     return judged
 
 

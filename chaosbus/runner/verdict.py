@@ -9,7 +9,9 @@ and `check` both call it, so the same data gets the same verdict. In order:
 1. `aborted` (3): a guardrail, the kill switch, an unreachable control plane or a signal
    stopped the run;
 2. `error` (2): nothing was judged; the reason names the probes that failed and their last
-   error, else each check's coverage (for an HTTP-only run: no request reached its proxy);
+   error, else each check's coverage (for an HTTP-only run: no request reached its proxy).
+   A service stuck before every unit's copies is `violated` instead: the stall is read off
+   its lag, and it fails a bound whatever the checks could not judge;
 3. `inconclusive` (4): what the verdict needs could not be read (a check's final read
    failed, or the ledger was not read to the source's end: `monitors.reads`), or some
    check judged less than `min_judged_share` of its source events (unparsable,
@@ -121,6 +123,16 @@ def conclude(
     short = under_covered(reports, min_judged_share)
     if sum(r.coverage.judged for r in reports.values()) == 0:
         why = reads.failures() or short or ["no source traffic"]
+        stalls = service.stalls if service is not None else ()
+        definite = [r for r in bad if r.held is False]
+        if stalls and definite:
+            # A service stuck before every unit's copies: its states were never given
+            # them (all pending), but the stall itself was read off the lag: a failure.
+            return Conclusion(
+                "violated",
+                f"{describe(definite)} — anomalies: {STALLED_CONSUMER} {len(stalls)}; "
+                "nothing else judged: " + "; ".join(why),
+            )
         return Conclusion("error", "nothing was judged: " + "; ".join(why))
     unread = reads.unread()
     if unread or short:

@@ -93,7 +93,7 @@ class TestStalledConsumer:
         assert report.service.caught_up is False
         assert report.service.recovered_s is None
         assert report.metrics.time_to_recovery_s is None  # recovery waits for the lag
-        assert report.status == "violated"
+        assert report.status == "violated", report.reason
         assert "stalled_consumer 1" in (report.reason or "")
 
 
@@ -138,6 +138,23 @@ ORDER_STATE = {
 SLOW_APPLY_MS = 40.0  # 25 events a second against 100 produced: seconds behind
 
 
+def slow_and_guarded(stage: Stage) -> dict[str, Any]:
+    """The order-state check over a service that applies slowly, an anomalies guardrail."""
+    lagging = document(stage)
+    lagging["monitor"]["checks"] = [ORDER_STATE]
+    lagging["guardrails"] = [{"name": "no-anomaly", "metric": "anomalies.total", "max": 0}]
+    return lagging
+
+
+async def run_slow(stage: Stage, declared: dict[str, Any]) -> RunReport:
+    go = asyncio.Event()
+    async with service_and_traffic(
+        stage, "safe", events=EVENTS, rate=100.0, go=go, apply_delay_ms=SLOW_APPLY_MS
+    ):
+        options = stage.options(on_progress=started_by(go), catch_up_timeout_s=15.0)
+        return await run_experiment(parse_experiment(declared), options)
+
+
 class TestLaggingCorrectService:
     async def test_a_guardrail_on_anomalies_never_trips_for_a_correct_service_behind(
         self, bootstrap: str, redis_url: str
@@ -147,17 +164,10 @@ class TestLaggingCorrectService:
         not `stale_overwrite`, so an `anomalies.total` guardrail holds and every order is
         judged once the service caught up."""
         stage = await make_stage(bootstrap, redis_url, unique_topic("lagging"), partitions=1)
-        lagging = document(stage)
-        lagging["monitor"]["checks"] = [ORDER_STATE]
+        lagging = slow_and_guarded(stage)
         # Slow, not stuck: it applies a whole poll's batch (seconds of work) before it commits.
         lagging["monitor"]["stall_ms"] = 10_000
-        lagging["guardrails"] = [{"name": "no-anomaly", "metric": "anomalies.total", "max": 0}]
-        go = asyncio.Event()
-        async with service_and_traffic(
-            stage, "safe", events=EVENTS, rate=100.0, go=go, apply_delay_ms=SLOW_APPLY_MS
-        ):
-            options = stage.options(on_progress=started_by(go), catch_up_timeout_s=15.0)
-            report = await run_experiment(parse_experiment(lagging), options)
+        report = await run_slow(stage, lagging)
 
         assert report.service is not None
         assert report.service.lag_max is not None
@@ -168,3 +178,18 @@ class TestLaggingCorrectService:
         assert report.status == "held", report.reason
         orders = {e.order_id for e in traffic(stage, EVENTS)}
         assert report.checks["order-state"].coverage.judged == len(orders)
+
+    async def test_aborted_while_the_service_is_behind_names_only_the_stall(
+        self, bootstrap: str, redis_url: str
+    ) -> None:
+        """With `stall_ms` below the service's batch time, the guardrail aborts the run on
+        `stalled_consumer` while copies wait in the service's queue. Their units are pending
+        in the verdict: a state the service had not been given is no evidence (before, the
+        same run read stale_overwrite 9, lost_event 5, resurrected 3 for a correct service)."""
+        stage = await make_stage(bootstrap, redis_url, unique_topic("behind"), partitions=1)
+        report = await run_slow(stage, slow_and_guarded(stage))  # stall_ms 1.5 s
+
+        assert report.status == "aborted"
+        assert "guardrail no-anomaly breached" in (report.reason or "")
+        assert {k: n for k, n in report.anomalies.counts.items() if n} == {"stalled_consumer": 1}
+        assert report.checks["order-state"].coverage.pending >= 1

@@ -3,6 +3,7 @@ conclusion that never says `held` on what was not read (decision 0270)."""
 
 from __future__ import annotations
 
+from chaosbus.monitors.lag import ServiceProgress, Stall
 from chaosbus.monitors.reads import LAG, CatchUp, ProbeReads, ReadLog, Reads
 from chaosbus.monitors.report import Anomalies, Coverage, MonitorReport
 from chaosbus.report.model import RunReport
@@ -174,6 +175,26 @@ class TestConclusion:
             "nothing was judged: check a judged none of its 10 source events: all 10 units were "
             "still settling when the window closed",
         )
+
+    def test_a_service_stuck_before_every_unit_is_violated_not_an_error(self) -> None:
+        """Every unit waits behind a stalled service (pending): nothing was judged, but the
+        stall was read off the lag and fails the bound: `violated`, the rest said."""
+        stall = Stall(partition=0, offset=70, lag=50, since_ms=0, duration_ms=4_000, ongoing=True)
+        service = ServiceProgress(
+            group="svc", topic="orders", samples=9, lag_max=50, recovered_s=None,
+            caught_up=False, stalls=(stall,),
+        )  # fmt: skip
+        reports = {"paid": checked(0, 10, 10)}
+        after = judge((), Observed(reports, service=service), "after")
+        verdict = conclude(after, reports, service=service)
+        assert (verdict.status, verdict.reason) == (
+            "violated",
+            "anomalies.total = 1 (expected ≤ 0) — anomalies: stalled_consumer 1; nothing else "
+            "judged: check paid judged none of its 10 source events: all 10 units were still "
+            "settling when the window closed",
+        )
+        # The same facts without the stall: nothing was judged, an error.
+        assert concluded(reports)[0] == "error"
 
     def test_a_check_with_every_unit_pending_is_not_skipped(self) -> None:
         """The demo's hole: customer-paid had its 10 units all settling, order-state judged
