@@ -120,7 +120,7 @@ def conclude(
             return Conclusion("violated", describe(bad) + _retry_suffix(retries))
         return Conclusion("held")
     reads = reads or Reads()
-    short = under_covered(reports, min_judged_share)
+    short = under_covered(reports, min_judged_share, service)
     if sum(r.coverage.judged for r in reports.values()) == 0:
         why = reads.failures() or short or ["no source traffic"]
         stalls = service.stalls if service is not None else ()
@@ -171,10 +171,17 @@ def conclude_report(
     )
 
 
-def under_covered(reports: Mapping[str, MonitorReport], min_share: float) -> list[str]:
+def under_covered(
+    reports: Mapping[str, MonitorReport],
+    min_share: float,
+    service: ServiceProgress | None = None,
+) -> list[str]:
     """One line per check that judged less than `min_share` of its source events, or
     none at all because every one was still settling when the window closed (a share of
-    nothing is no share: such a check would otherwise pass unseen beside the others)."""
+    nothing is no share: such a check would otherwise pass unseen beside the others), or
+    waiting in the queue of a service that had not caught up (decision 0062)."""
+    behind = service is not None and not service.caught_up
+    settling = "still settling or waiting in the service's queue" if behind else "still settling"
     lines = []
     for name, report in reports.items():
         c = report.coverage
@@ -182,7 +189,7 @@ def under_covered(reports: Mapping[str, MonitorReport], min_share: float) -> lis
         if share is None and c.source_events:
             lines.append(
                 f"check {name} judged none of its {c.source_events} source events: all "
-                f"{c.pending} units were still settling when the window closed"
+                f"{c.pending} units were {settling} when the window closed"
             )
             continue
         if share is None or share >= min_share:

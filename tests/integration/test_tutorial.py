@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from chaosbus.local.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +38,6 @@ VALIDATE = "chaosbus validate experiment.yaml"
 RUN_NAIVE = "chaosbus run experiment.yaml --report out/naive.json"
 RUN_FIXED = "chaosbus run experiment.yaml --report out/fixed.json"
 COMMANDS = (TOPICS, SERVICE, INIT, VALIDATE, RUN_NAIVE, FIXED, RUN_FIXED)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Folder:

@@ -191,7 +191,7 @@ class TestConclusion:
             "violated",
             "anomalies.total = 1 (expected ≤ 0) — anomalies: stalled_consumer 1; nothing else "
             "judged: check paid judged none of its 10 source events: all 10 units were still "
-            "settling when the window closed",
+            "settling or waiting in the service's queue when the window closed",
         )
         # The same facts without the stall: nothing was judged, an error.
         assert concluded(reports)[0] == "error"
