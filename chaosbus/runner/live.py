@@ -129,9 +129,7 @@ class LiveRecord:
         observed = parts.observed(now, retries=bool(self.spec.http_routes))
         self.last_observed = observed
         anomalies = int(observed.value("anomalies.total") or 0)
-        clean = all(r.anomalies.clean for r in observed.reports.values())
-        # Recovered includes the service having caught up with what waits for it.
-        clean = clean and parts.observation.service_caught_up()
+        clean = _recovered(observed, parts)
         phase = self.timeline.phase
         if phase in ("inject", "recover", "settle"):
             self.clean_series.append((now, clean))
@@ -168,6 +166,14 @@ class LiveRecord:
                 read_failures=parts.observation.reads.failed,
             ),
         )
+
+    def closing_look(self, parts: LiveParts, now: int) -> None:
+        """The final read's place in the recovery series. The wind-down waits `settle_ms`
+        (and a poll) past the service catching up so a recovery can be confirmed; the last
+        periodic tick can fall up to a tick short of that, and the series would then end
+        before the recovery had lasted `settle_ms` (time to recovery unknown by chance)."""
+        observed = parts.observed(now, retries=bool(self.spec.http_routes))
+        self.clean_series.append((now, _recovered(observed, parts)))
 
     def facts(
         self,
@@ -215,3 +221,9 @@ class LiveRecord:
             guardrail_worst=dict(self.guardrails.worst),
             abort_reason=abort_reason,
         )
+
+
+def _recovered(observed: Observed, parts: LiveParts) -> bool:
+    """No unit is wrong now, and the service has caught up with what waits for it."""
+    clean = all(r.anomalies.clean for r in observed.reports.values())
+    return clean and parts.observation.service_caught_up()

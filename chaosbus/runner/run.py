@@ -320,8 +320,14 @@ class ExperimentRun:
             log.warning("the ledger could not be read to the source's end: %s", caught_up.detail)
         if phase == "settle":
             await observation.wait_service_caught_up(timeout)
-            await self._wait(self.spec.monitor.settle_ms / 1000 + self.spec.monitor.poll_ms / 1000)
+            # settle_ms for the last events, a poll to read them after it, and a tick: the
+            # recovery series sees the catch-up at its next tick and must then see settle_ms
+            # of recovery before its closing look (`LiveRecord.closing_look`).
+            monitor = self.spec.monitor
+            await self._wait((monitor.settle_ms + monitor.poll_ms + self.options.tick_ms) / 1000)
         await observation.observe(final=True)
+        if phase == "settle":
+            self.record.closing_look(live, self.clock())
 
     async def _wait(self, seconds: float) -> None:
         """Sleep through a phase, or raise `_Abort` as soon as an abort is requested."""
