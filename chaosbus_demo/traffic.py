@@ -146,7 +146,10 @@ class WebhookError(DemoError):
 
     @property
     def retriable(self) -> bool:
-        return self.status is None or self.status >= 500
+        # 404: the automation has not registered its webhook yet (n8n answered it for the
+        # first 25 events of a demo on a loaded machine, seconds after its health webhook
+        # answered); webhook senders retry any non-2xx, so the outside world does too.
+        return self.status is None or self.status >= 500 or self.status == 404
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,9 @@ def post_event(
         raise WebhookError(f"{redact_url(url)} answered {exc.code}: {detail}", exc.code) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise WebhookError(f"{redact_url(url)} did not answer: {redact_text(str(exc))}") from exc
+
+
+RETRY_NOT_FOUND_S = 1.0
 
 
 class WebhookSink:
@@ -202,6 +208,9 @@ class WebhookSink:
                 except WebhookError as exc:
                     if attempt == self.retries or not exc.retriable:
                         raise
+                    if exc.status == 404:
+                        # Not there yet: a moment for the automation, not an instant retry.
+                        await asyncio.sleep(RETRY_NOT_FOUND_S * (attempt + 1))
 
 
 class KafkaSink:
