@@ -443,6 +443,11 @@ class HistoryIndex:
             for event_id, event in slot.events.items()
         ]
 
+    def event_count_of(self, unit: str) -> int:
+        """One unit's distinct events (by id): what `facts(unit).events` would hold."""
+        slot = self._units.get(unit)
+        return 0 if slot is None else len(slot.events)
+
     def event_count(self) -> int:
         """Distinct events (by id within their unit)."""
         return self._event_total

@@ -99,14 +99,17 @@ class LiveChecker:
         `outside_where`, `without_amount`: the host extractors' other counts."""
         tally = self._tally
         for unit in self._dirty | self._pending:
-            facts = self._index.facts(unit, self.config.settle_ms, now_ms)
             old = self._findings.get(unit)
             if old is not None:
                 tally.remove(*old)
             waiting = self._waits_for_the_service(unit)
-            new = Finding(unit, status="pending") if waiting else self._judge_now(facts, now_ms)
-            self._findings[unit] = (new, len(facts.events))
-            tally.add(new, len(facts.events))
+            if waiting:  # nothing to judge yet: its facts are not gathered
+                new, events = Finding(unit, status="pending"), self._index.event_count_of(unit)
+            else:
+                facts = self._index.facts(unit, self.config.settle_ms, now_ms)
+                new, events = self._judge_now(facts, now_ms), len(facts.events)
+            self._findings[unit] = (new, events)
+            tally.add(new, events)
             # A unit waiting for the service changes with a lag sample (`feed_lag` marks
             # it), not with the clock: not re-judged on every snapshot meanwhile.
             if new.status == "pending" and not waiting:
