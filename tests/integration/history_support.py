@@ -23,6 +23,7 @@ from chaosbus.traffic.records import TrafficRecord
 from chaosbus_demo.events import EVENT_ID_HEADER
 from chaosbus_demo.services import LedgerService, ServiceConfig
 from chaosbus_demo.traffic import order_events
+from tests.integration.runner_support import ORDER_STATE_CHECK
 
 EVENTS = 120
 SCHEDULE = {"warmup_s": 1, "inject_s": 3, "recover_s": 2}
@@ -73,24 +74,7 @@ def experiment(topics: Topics, recording: Path, group: str) -> dict[str, Any]:
             "settle_ms": 1500,
             "service_group": group,
             "stall_ms": 60_000,
-            "checks": [
-                {
-                    "name": "order-state",
-                    "model": "entity",
-                    "extract": {
-                        "event_id": {"json": "$.event_id"},
-                        "entity": "record_key",
-                        "version": {"json": "$.version"},
-                        "delete": {"path": "$.type", "equals": "cancelled"},
-                    },
-                    "probe": {
-                        "kind": "redis",
-                        "key": "order:{entity}",
-                        "field": "version",
-                        "deleted_field": "deleted",
-                    },
-                }
-            ],
+            "checks": [ORDER_STATE_CHECK],
         },
         "steady_state": [{"metric": "anomalies.total", "max": 0}],
     }

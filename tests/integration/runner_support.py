@@ -25,6 +25,24 @@ from chaosbus_demo.services import Kind, LedgerService, ServiceConfig
 from chaosbus_demo.traffic import KafkaSink, order_events, play
 
 SHORT = {"warmup_s": 1, "inject_s": 3, "recover_s": 3}
+# The demo services' order as they hold it (chaosbus_demo/ledgers.py), as the scenarios
+# declare it: the newest version wins, a cancel deletes it.
+ORDER_STATE_CHECK: dict[str, Any] = {
+    "name": "order-state",
+    "model": "entity",
+    "extract": {
+        "event_id": {"json": "$.event_id"},
+        "entity": "record_key",
+        "version": {"json": "$.version"},
+        "delete": {"path": "$.type", "equals": "cancelled"},
+    },
+    "probe": {
+        "kind": "redis",
+        "key": "order:{entity}",
+        "field": "version",
+        "deleted_field": "deleted",
+    },
+}
 
 
 @dataclass

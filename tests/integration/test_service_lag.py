@@ -13,6 +13,7 @@ from chaosbus.runner import run_experiment
 from chaosbus.testing import read_all, unique_topic
 from chaosbus_demo.events import parse_event
 from tests.integration.runner_support import (
+    ORDER_STATE_CHECK,
     Stage,
     make_stage,
     service_and_traffic,
@@ -25,10 +26,6 @@ pytestmark = pytest.mark.integration
 
 EVENTS = 120
 HANG_AT = 60  # the service blocks on the 61st event of the traffic
-
-
-def experiment(stage: Stage) -> Any:
-    return parse_experiment(document(stage))
 
 
 def document(stage: Stage) -> dict[str, Any]:
@@ -61,13 +58,15 @@ def document(stage: Stage) -> dict[str, Any]:
     }
 
 
-async def run(stage: Stage, hang_on: str | None) -> RunReport:
+async def run(
+    stage: Stage, declared: dict[str, Any], *, catch_up_timeout_s: float = 5.0, **service: Any
+) -> RunReport:
+    """`declared` over the safe demo service (`service`: its hang or slowness), with the
+    traffic started once the run is live."""
     go = asyncio.Event()
-    async with service_and_traffic(
-        stage, "safe", events=EVENTS, rate=100.0, go=go, hang_on=hang_on
-    ):
-        options = stage.options(on_progress=started_by(go), catch_up_timeout_s=5.0)
-        return await run_experiment(experiment(stage), options)
+    async with service_and_traffic(stage, "safe", events=EVENTS, rate=100.0, go=go, **service):
+        options = stage.options(on_progress=started_by(go), catch_up_timeout_s=catch_up_timeout_s)
+        return await run_experiment(parse_experiment(declared), options)
 
 
 class TestStalledConsumer:
@@ -77,7 +76,7 @@ class TestStalledConsumer:
         """Blocking on one message: stalled_consumer 1 on partition 0, lag never recovered."""
         stage = await make_stage(bootstrap, redis_url, unique_topic("stall"), partitions=1)
         hang = traffic(stage, EVENTS)[HANG_AT].event_id
-        report = await run(stage, hang)
+        report = await run(stage, document(stage), hang_on=hang)
         delivered = await read_all(bootstrap, stage.destination)
         hang_offset = next(r.offset for r in delivered if parse_event(r.value).event_id == hang)
 
@@ -103,7 +102,7 @@ class TestHealthyConsumer:
     ) -> None:
         """The same run without the hang: no stall, lag caught up, time to recovery known."""
         stage = await make_stage(bootstrap, redis_url, unique_topic("nostall"), partitions=1)
-        report = await run(stage, None)
+        report = await run(stage, document(stage))
         assert report.anomalies.counts["stalled_consumer"] == 0
         assert report.service is not None
         assert report.service.stalls == ()
@@ -119,40 +118,20 @@ class TestHealthyConsumer:
         )
 
 
-ORDER_STATE = {
-    "name": "order-state",
-    "model": "entity",
-    "extract": {
-        "event_id": {"json": "$.event_id"},
-        "entity": "record_key",
-        "version": {"json": "$.version"},
-        "delete": {"path": "$.type", "equals": "cancelled"},
-    },
-    "probe": {
-        "kind": "redis",
-        "key": "order:{entity}",
-        "field": "version",
-        "deleted_field": "deleted",
-    },
-}
 SLOW_APPLY_MS = 40.0  # 25 events a second against 100 produced: seconds behind
 
 
 def slow_and_guarded(stage: Stage) -> dict[str, Any]:
     """The order-state check over a service that applies slowly, an anomalies guardrail."""
     lagging = document(stage)
-    lagging["monitor"]["checks"] = [ORDER_STATE]
+    lagging["monitor"]["checks"] = [ORDER_STATE_CHECK]
     lagging["guardrails"] = [{"name": "no-anomaly", "metric": "anomalies.total", "max": 0}]
     return lagging
 
 
 async def run_slow(stage: Stage, declared: dict[str, Any]) -> RunReport:
-    go = asyncio.Event()
-    async with service_and_traffic(
-        stage, "safe", events=EVENTS, rate=100.0, go=go, apply_delay_ms=SLOW_APPLY_MS
-    ):
-        options = stage.options(on_progress=started_by(go), catch_up_timeout_s=15.0)
-        return await run_experiment(parse_experiment(declared), options)
+    """The safe service applying slowly, and time to catch up at the end."""
+    return await run(stage, declared, catch_up_timeout_s=15.0, apply_delay_ms=SLOW_APPLY_MS)
 
 
 class TestLaggingCorrectService:

@@ -53,6 +53,14 @@ def bad(report: MonitorReport) -> dict[str, int]:
     return {name: n for name, n in report.anomalies.counts.items() if n}
 
 
+def two_versions() -> tuple[HistoryBuilder, int]:
+    """v1 then v2 of one order, sent at once, and when they were sent."""
+    h = HistoryBuilder()
+    h.event("a", 1)
+    h.event("a", 2)
+    return h, h.now_ms
+
+
 class TestConsumed:
     def test_an_offset_is_dated_by_the_first_sample_past_it(self) -> None:
         consumed = Consumed.from_samples(
@@ -77,17 +85,10 @@ class TestConsumed:
 
 
 class TestSlowService:
-    def lagging(self) -> tuple[HistoryBuilder, int]:
-        """v1 then v2 of one order, sent at once; the service reads v2 3 s later."""
-        h = HistoryBuilder()
-        h.event("a", 1)
-        h.event("a", 2)
-        return h, h.now_ms
-
     def test_state_read_before_the_service_consumed_the_copy_is_not_judged(self) -> None:
         """The reported false alarm: a correct service, behind by more than `settle_ms`,
         shows v1 after v2 was sent; it had not read v2 yet, so nothing is wrong."""
-        h, sent = self.lagging()
+        h, sent = two_versions()
         h.observe("a", 1, at_ms=sent + SETTLE_MS + 500)  # still behind
         h.observe("a", 2, at_ms=sent + 3_000 + SETTLE_MS + 250)  # the final read
         history = landed(h.build())
@@ -103,7 +104,7 @@ class TestSlowService:
 
     def test_an_older_state_after_the_service_consumed_the_newer_copy_is_stale(self) -> None:
         """The rule does not excuse a real race: v2 was consumed, v1 is still shown."""
-        h, sent = self.lagging()
+        h, sent = two_versions()
         h.observe("a", 1, at_ms=sent + 3_000 + SETTLE_MS + 250)
         history = landed(h.build())
         consumed = Consumed.from_samples(ROUTE, [sample(sent + 3_000, 2)])
@@ -116,7 +117,7 @@ class TestSlowService:
         """v2 still in the service's queue when the window closed: the unit's state is not
         judged (pending, out of the judged share), as the live checker had it. Whether the
         service was stuck or behind, the lag says (`stalled_consumer`, caught up or not)."""
-        h, sent = self.lagging()
+        h, sent = two_versions()
         h.observe("a", 1, at_ms=sent + SETTLE_MS + 500)
         h.observe("a", 1, at_ms=sent + 10_000)  # the last look, still behind
         history = landed(h.build())
@@ -131,7 +132,7 @@ class TestSlowService:
     def test_a_version_going_down_is_stale_even_while_a_copy_waits(self) -> None:
         """History evidence needs no settling: a correct service never shows a version go
         down, consumed or not."""
-        h, sent = self.lagging()
+        h, sent = two_versions()
         h.observe("a", 2, at_ms=sent + 200)
         h.observe("a", 1, at_ms=sent + 400)
         history = landed(h.build())
@@ -142,7 +143,7 @@ class TestSlowService:
         assert bad(report) == {"stale_overwrite": 1}
 
     def test_another_routes_copies_do_not_wait_for_this_group(self) -> None:
-        h, sent = self.lagging()
+        h, sent = two_versions()
         h.observe("a", 1, at_ms=sent + SETTLE_MS + 500)
         history = landed(h.build())
         consumed = Consumed.from_samples("orders->elsewhere", [sample(sent + 3_000, 2)])
@@ -156,7 +157,9 @@ class TestLiveSlowService:
     """The live checker (guardrails, the recovery series) tells the same truth during the
     run: a unit whose copy waits in the service's queue is pending, not stale."""
 
-    def fed(self, history: History, route: str = ROUTE) -> LiveChecker:
+    def fed(self, history: History, route: str | None = ROUTE) -> LiveChecker:
+        """A live checker fed the history's ledger and sources (`route` None: one that
+        reads no service commits)."""
         live = LiveChecker(CONFIG, service_route=route)
         for record in history.ledger:
             live.feed_ledger(record)
@@ -165,10 +168,7 @@ class TestLiveSlowService:
         return live
 
     def test_a_lagging_service_is_pending_until_it_consumes_then_clean(self) -> None:
-        h = HistoryBuilder()
-        h.event("a", 1)
-        h.event("a", 2)
-        sent = h.now_ms
+        h, sent = two_versions()
         history = landed(h.build())
         live = self.fed(history)
         live.feed_lag(sample(sent + 100, 1))  # v1 consumed, v2 still waiting
@@ -186,20 +186,13 @@ class TestLiveSlowService:
         assert bad(report) == {}
         assert report.coverage.judged == 1
         # Without the service's commits, the same facts read as a stale overwrite.
-        blind = LiveChecker(CONFIG)
-        for record in history.ledger:
-            blind.feed_ledger(record)
-        for event in history.sources:
-            blind.feed_source(event)
+        blind = self.fed(history, route=None)
         blind.feed_observation(h.observations[0])
         assert bad(blind.snapshot(behind)) == {"stale_overwrite": 1, "unrecovered": 1}
 
     def test_once_consumed_an_older_state_is_stale_live_as_in_the_verdict(self) -> None:
         """The rule excuses the queue, not a real race: v2 consumed, v1 still shown."""
-        h = HistoryBuilder()
-        h.event("a", 1)
-        h.event("a", 2)
-        sent = h.now_ms
+        h, sent = two_versions()
         history = landed(h.build())
         live = self.fed(history)
         live.feed_lag(sample(sent + 3_000, 2))
@@ -228,10 +221,7 @@ class TestLiveSlowService:
         assert (bad(report), report.coverage.judged) == ({}, 1)
 
     def test_another_routes_copies_do_not_wait_for_this_group(self) -> None:
-        h = HistoryBuilder()
-        h.event("a", 1)
-        h.event("a", 2)
-        sent = h.now_ms
+        h, sent = two_versions()
         live = self.fed(landed(h.build()), route="orders->elsewhere")
         live.feed_lag(sample(sent + 100, 0))
         behind = sent + SETTLE_MS + 500
